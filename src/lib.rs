@@ -1,1 +1,20 @@
+//! oidc-conform: a conformance test harness for OpenID Connect providers.
+//!
+//! The pipeline, one module per stage: [`suite`] and [`profile`] load the YAML
+//! input (with [`diag`]nostics for bad input), [`flow`] drives the provider
+//! through a flow and collects evidence, [`check`] turns evidence into check
+//! results, [`run`] runs the cases as libtest trials, and [`report`] writes what
+//! happened. [`reference`] is the embedded reference provider. The command
+//! line entry point is [`cli::main`].
 
+pub mod check;
+pub mod cli;
+pub mod diag;
+pub mod flow;
+pub mod profile;
+pub mod reference;
+pub mod report;
+pub mod run;
+pub mod secret;
+pub mod suite;
+pub mod vars;

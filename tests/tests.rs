@@ -1,1 +1,6 @@
+//! The integration tests: one binary, with a module per area.
 
+mod util;
+
+mod cli;
+mod diagnostics;

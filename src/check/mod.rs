@@ -1,0 +1,284 @@
+//! Checks: turn a flow's [`Evidence`] into [`CheckResult`]s. Built-in checks
+//! (the [`catalogue`]) run on every token; the suite's assertions run on top.
+
+pub mod catalogue;
+pub mod claims;
+pub mod jwt;
+pub mod spec;
+mod tokens;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::flow::{Evidence, Provider};
+use crate::suite::{Case, TokenExpect};
+
+/// The outcome of a check or a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    /// A SHOULD-level deviation.
+    Warn,
+    /// Not applicable: feature not offered, or not requested.
+    Skip,
+    /// The provider is not conformant.
+    Fail,
+    /// The harness could not complete (network, login automation, bad input).
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One check's verdict.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub status: Status,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+    /// Spec reference id, e.g. `OIDC-Core-3.1.3.7`.
+    pub spec: String,
+}
+
+impl CheckResult {
+    fn new(id: &str, status: Status, message: impl Into<String>) -> Self {
+        let spec = catalogue::find(id).map(|c| c.spec).unwrap_or("").to_owned();
+        Self { id: id.to_owned(), status, message: message.into(), expected: None, found: None, spec }
+    }
+    pub fn pass(id: &str, message: impl Into<String>) -> Self {
+        Self::new(id, Status::Pass, message)
+    }
+    pub fn fail(id: &str, message: impl Into<String>) -> Self {
+        Self::new(id, Status::Fail, message)
+    }
+    pub fn skip(id: &str, message: impl Into<String>) -> Self {
+        Self::new(id, Status::Skip, message)
+    }
+    pub fn error(id: &str, message: impl Into<String>) -> Self {
+        Self::new(id, Status::Error, message)
+    }
+    pub fn warn(id: &str, message: impl Into<String>) -> Self {
+        Self::new(id, Status::Warn, message)
+    }
+    /// Adds expected vs found.
+    pub fn ef(mut self, expected: impl Into<String>, found: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self.found = Some(found.into());
+        self
+    }
+}
+
+/// The case's status from its checks: the worst one wins (error > fail > warn > pass);
+/// a case whose checks all skipped is skipped.
+pub fn case_status(checks: &[CheckResult]) -> Status {
+    if checks.iter().any(|c| c.status == Status::Error) {
+        return Status::Error;
+    }
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        return Status::Fail;
+    }
+    if checks.iter().any(|c| c.status == Status::Warn) {
+        return Status::Warn;
+    }
+    if !checks.is_empty() && checks.iter().all(|c| c.status == Status::Skip) {
+        return Status::Skip;
+    }
+    Status::Pass
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Judges a case's evidence.
+pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    if let Some(expected) = &case.expect.error {
+        out.push(negative(case, ev, expected));
+        if let Some(e) = &ev.harness_error {
+            out.push(CheckResult::error("flow.authorization", e.clone()));
+        }
+        return out;
+    }
+    flow_checks(case, ev, &mut out);
+    tokens::check_all(p, case, ev, &mut out).await;
+    if let Some(e) = &ev.harness_error {
+        out.push(CheckResult::error("flow.authorization", e.clone()));
+    }
+    out
+}
+
+fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
+    if let Some((status, page)) = &ev.refused_without_redirect {
+        out.push(CheckResult::fail("flow.authorization", format!("the authorization endpoint answered HTTP {status} instead of redirecting back: {page}")));
+        return;
+    }
+    if let Some(e) = &ev.error {
+        let id = if e.stage == "authorization" { "flow.authorization" } else { "flow.token" };
+        let desc = e.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+        out.push(CheckResult::fail(id, format!("the provider refused a valid request with `{}`{desc}", e.error)).ef("a successful response", format!("error `{}`", e.error)));
+    }
+    if let Some(resp) = &ev.authorization_response {
+        // RFC 6749 §4.1.2: state REQUIRED in the response if it was in the request.
+        let sent = ev.state.as_deref();
+        let got = resp.get("state").map(String::as_str);
+        if sent == got {
+            out.push(CheckResult::pass("flow.state", "`state` returned unchanged"));
+        } else {
+            out.push(CheckResult::fail("flow.state", "`state` not returned unchanged").ef(sent.unwrap_or("(none)"), got.unwrap_or("(missing)")));
+        }
+        if ev.error.is_none() {
+            out.push(CheckResult::pass("flow.authorization", format!("redirected back with {}", resp.keys().cloned().collect::<Vec<_>>().join(", "))));
+        }
+        if let Some(asked) = &case.request.response_mode {
+            let got = ev.response_mode.as_deref().unwrap_or("");
+            if got == asked {
+                out.push(CheckResult::pass("flow.response_mode", format!("response delivered by {asked}")));
+            } else {
+                out.push(CheckResult::fail("flow.response_mode", "the response came in another response mode").ef(asked.clone(), got.to_owned()));
+            }
+        }
+    }
+}
+
+/// A case that expects the provider to refuse.
+fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
+    let list = expected.join(" or ");
+    if ev.redirected_to_unregistered {
+        return CheckResult::fail("negative.refused", "the provider redirected to a redirect_uri that is not registered for the client (RFC 6749 §4.1.2.1: it must not)")
+            .ef("no redirect to the unregistered URI", "a redirect to it");
+    }
+    if let Some((status, page)) = &ev.refused_without_redirect {
+        return CheckResult::pass("negative.refused", format!("refused with HTTP {status} and no redirect: {page}"));
+    }
+    match &ev.error {
+        Some(e) if expected.contains(&e.error) => CheckResult::pass("negative.refused", format!("refused with `{}` at the {} endpoint", e.error, e.stage)),
+        Some(e) => CheckResult::fail("negative.refused", format!("refused, but with an unexpected error code at the {} endpoint", e.stage)).ef(list, e.error.clone()),
+        None if ev.harness_error.is_some() => CheckResult::error("negative.refused", "the flow did not complete, so the refusal could not be observed"),
+        None => {
+            let what = if ev.token_sets.is_empty() { "a successful authorization response".to_owned() } else { "tokens".to_owned() };
+            let _ = case;
+            CheckResult::fail("negative.refused", "the provider accepted a request it must refuse").ef(format!("error {list}"), what)
+        }
+    }
+}
+
+/// Applies a suite's assertions to a JSON object (token claims or a response).
+pub fn assert_object(id: &str, what: &str, obj: &Map<String, Value>, t: &TokenExpect, out: &mut Vec<CheckResult>) {
+    let mut failures: Vec<CheckResult> = Vec::new();
+    for k in &t.present {
+        if !obj.contains_key(k) {
+            failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` is missing")).ef(format!("`{k}` present"), "absent"));
+        }
+    }
+    for k in &t.absent {
+        if let Some(v) = obj.get(k) {
+            failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` must be absent")).ef(format!("`{k}` absent"), format!("`{k}`: {}", short(v))));
+        }
+    }
+    for (k, want) in &t.equals {
+        match obj.get(k) {
+            Some(v) if v == want => {}
+            // A one-element `aud` array equals its string.
+            Some(Value::Array(a)) if a.len() == 1 && &a[0] == want => {}
+            Some(v) => failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` has another value")).ef(short(want), short(v))),
+            None => failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` is missing")).ef(short(want), "absent")),
+        }
+    }
+    if !t.aud_contains.is_empty() {
+        let aud: Vec<String> = match obj.get("aud") {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            _ => vec![],
+        };
+        for want in &t.aud_contains {
+            if !aud.contains(want) {
+                failures.push(CheckResult::fail(id, format!("{what}: `aud` does not contain `{want}`")).ef(want.clone(), format!("{aud:?}")));
+            }
+        }
+    }
+    let scope: Vec<&str> = obj.get("scope").and_then(Value::as_str).map(|s| s.split_whitespace().collect()).unwrap_or_default();
+    for s in &t.scope_includes {
+        if !scope.contains(&s.as_str()) {
+            failures.push(CheckResult::fail(id, format!("{what}: `scope` does not include `{s}`")).ef(s.clone(), scope.join(" ")));
+        }
+    }
+    for s in &t.scope_excludes {
+        if scope.contains(&s.as_str()) {
+            failures.push(CheckResult::fail(id, format!("{what}: `scope` includes `{s}`")).ef(format!("no `{s}`"), scope.join(" ")));
+        }
+    }
+    if failures.is_empty() {
+        let n = t.present.len() + t.absent.len() + t.equals.len() + t.aud_contains.len() + t.scope_includes.len() + t.scope_excludes.len();
+        out.push(CheckResult::pass(id, format!("{what}: {n} assertion(s) hold")));
+    } else {
+        out.extend(failures);
+    }
+}
+
+/// A value shown in a message: short, and never a whole token.
+pub fn short(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 120 { format!("{}…", s.chars().take(120).collect::<String>()) } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn assertions_report_expected_and_found() {
+        let t = TokenExpect {
+            present: vec!["sub".into(), "email".into()],
+            absent: vec!["name".into()],
+            equals: [("aud".to_owned(), json!("web"))].into(),
+            ..Default::default()
+        };
+        let mut out = vec![];
+        assert_object("assert.id_token", "ID token", &obj(json!({"sub": "1", "aud": ["web"], "name": "J"})), &t, &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out.iter().all(|c| c.status == Status::Fail));
+        assert_eq!(out[0].expected.as_deref(), Some("`email` present"));
+        assert_eq!(out[1].found.as_deref(), Some("`name`: J"));
+        let mut out = vec![];
+        assert_object("assert.id_token", "ID token", &obj(json!({"sub": "1", "aud": "web", "email": "e"})), &t, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status, Status::Pass);
+    }
+
+    #[test]
+    fn worst_status_wins() {
+        let p = CheckResult::pass("flow.state", "");
+        let f = CheckResult::fail("flow.state", "");
+        let e = CheckResult::error("flow.state", "");
+        assert_eq!(case_status(&[p.clone(), f.clone()]), Status::Fail);
+        assert_eq!(case_status(&[f, e, p.clone()]), Status::Error);
+        assert_eq!(case_status(&[p]), Status::Pass);
+        assert_eq!(case_status(&[CheckResult::skip("flow.state", "")]), Status::Skip);
+    }
+}

@@ -1,0 +1,237 @@
+//! The command line: clap definitions and the thin dispatch to the library.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::check::catalogue::CATALOGUE;
+use crate::check::spec;
+use crate::diag::{Diagnostics, Source};
+use crate::reference::{self, Quirk, ReferenceProvider};
+use crate::run::{self, RunError, RunOptions};
+
+/// Conformance test harness for OpenID Connect providers.
+#[derive(Debug, Parser)]
+#[command(name = "oidc-conform", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run suites against a provider (default: the embedded reference provider) and write reports.
+    Run(RunArgs),
+    /// Check suites and profiles for mistakes, without any network.
+    Validate {
+        /// Suite and profile files or directories (default: suites/).
+        files: Vec<PathBuf>,
+        /// Bind suites to this profile (default: the reference provider's).
+        #[arg(long)]
+        provider: Option<PathBuf>,
+    },
+    /// List the cases `run` would run.
+    List {
+        /// Suite files or directories (default: suites/).
+        suites: Vec<PathBuf>,
+        #[arg(long)]
+        provider: Option<PathBuf>,
+    },
+    /// Print the catalogue of built-in checks.
+    Checks,
+    /// Run the reference provider on its own (to try the tool or write suites).
+    Serve {
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        /// Switch on a fault (repeatable); `--quirk list` prints them.
+        #[arg(long = "quirk", value_name = "NAME")]
+        quirks: Vec<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Suite files or directories (default: suites/), and at most one FILTER:
+    /// an argument that is not an existing path runs only the cases whose id contains it.
+    #[arg(value_name = "SUITES|FILTER")]
+    pub suites: Vec<PathBuf>,
+    /// Provider profile (default: start the embedded reference provider).
+    #[arg(long, value_name = "PROFILE")]
+    pub provider: Option<PathBuf>,
+    /// Switch on a fault of the embedded reference provider (repeatable).
+    #[arg(long = "quirk", value_name = "NAME")]
+    pub quirks: Vec<String>,
+    /// Directory for the reports.
+    #[arg(long, short, default_value = "reports")]
+    pub output: PathBuf,
+    /// Cases run at once (default: the number of CPUs).
+    #[arg(long, visible_alias = "test-threads", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Match the filter exactly.
+    #[arg(long)]
+    pub exact: bool,
+    /// Skip cases whose id contains this text (repeatable).
+    #[arg(long)]
+    pub skip: Vec<String>,
+    /// List the cases instead of running them.
+    #[arg(long)]
+    pub list: bool,
+}
+
+fn default_suites(v: Vec<PathBuf>) -> Vec<PathBuf> {
+    if v.is_empty() { vec![PathBuf::from("suites")] } else { v }
+}
+
+fn parse_quirks(names: &[String]) -> Result<Vec<Quirk>, RunError> {
+    names
+        .iter()
+        .map(|n| n.parse::<Quirk>().map_err(|e| RunError::Input(crate::diag::Diagnostic::new(format!("{e}")).with_hint("`oidc-conform serve --quirk list` prints every quirk").into())))
+        .collect()
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprint!("{e}");
+            if !e.to_string().ends_with('\n') {
+                eprintln!();
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32, RunError> {
+    match cli.command {
+        Command::Run(a) => {
+            // libtest style: an argument that is not a path is the name filter.
+            let (suites, filters): (Vec<PathBuf>, Vec<PathBuf>) = a.suites.into_iter().partition(|p| p.exists());
+            if filters.len() > 1 {
+                let names: Vec<String> = filters.iter().map(|p| p.display().to_string()).collect();
+                return Err(RunError::Input(
+                    crate::diag::Diagnostic::new(format!("more than one filter, or suite paths that do not exist: {}", names.join(", ")))
+                        .with_hint("pass existing suite files or directories, and at most one name filter")
+                        .into(),
+                ));
+            }
+            let filter = filters.into_iter().next().map(|p| p.display().to_string());
+            let opts = RunOptions {
+                suites: default_suites(suites),
+                provider: a.provider,
+                quirks: parse_quirks(&a.quirks)?,
+                output: a.output,
+                jobs: a.jobs,
+                filter,
+                exact: a.exact,
+                skip: a.skip,
+                list: a.list,
+            };
+            run::run(&opts)
+        }
+        Command::List { suites, provider } => {
+            let profile = bind_profile(provider.as_ref())?;
+            for c in run::load_cases(&default_suites(suites), &profile)? {
+                println!("{:<50} {:<18} {}", c.id(), c.flow.as_str(), c.area.as_str());
+            }
+            Ok(0)
+        }
+        Command::Validate { files, provider } => validate(default_suites(files), provider),
+        Command::Checks => {
+            for c in CATALOGUE {
+                println!("{:<24} {:<13} {:<22} {}", c.id, c.area.as_str(), spec::title(c.spec), c.rationale);
+            }
+            Ok(0)
+        }
+        Command::Serve { port, quirks } => serve(port, &quirks),
+    }
+}
+
+fn bind_profile(provider: Option<&PathBuf>) -> Result<crate::profile::Profile, RunError> {
+    Ok(match provider {
+        Some(p) => crate::profile::load(p)?,
+        None => run::reference_profile("http://127.0.0.1:8787")?,
+    })
+}
+
+/// `validate`: profiles first (suites are bound to one), then suites.
+fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunError> {
+    let files = crate::suite::discover(&files)?;
+    let mut diags = Diagnostics::default();
+    let mut profiles = Vec::new();
+    let mut suites = Vec::new();
+    for f in files {
+        let src = Source::read(&f)?;
+        // A profile names an issuer at the top level; a suite names its suite.
+        if src.text.lines().any(|l| l.starts_with("issuer:")) {
+            profiles.push(f);
+        } else {
+            suites.push(f);
+        }
+    }
+    for p in &profiles {
+        match crate::profile::load(p) {
+            Ok(_) => println!("ok: {} (profile)", p.display()),
+            Err(d) => diags.0.extend(d.0),
+        }
+    }
+    let profile = match bind_profile(provider.as_ref()) {
+        Ok(p) => Some(p),
+        Err(RunError::Input(d)) => {
+            diags.0.extend(d.0);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(profile) = profile {
+        for s in &suites {
+            match run::load_cases(std::slice::from_ref(s), &profile) {
+                Ok(cases) => println!("ok: {} ({} cases)", s.display(), cases.len()),
+                Err(d) => diags.0.extend(d.0),
+            }
+        }
+    }
+    if diags.is_empty() {
+        return Ok(0);
+    }
+    let n = diags.0.len();
+    eprintln!("{diags}\n{n} problem{} found", if n == 1 { "" } else { "s" });
+    Ok(2)
+}
+
+fn serve(port: u16, quirks: &[String]) -> Result<i32, RunError> {
+    if quirks.iter().any(|q| q == "list") {
+        for q in Quirk::ALL {
+            println!("{:<34} {}", q.name(), q.description());
+        }
+        return Ok(0);
+    }
+    let quirks = parse_quirks(quirks)?;
+    let rt = run::runtime()?;
+    rt.block_on(async {
+        let config = reference::Config { port, quirks: quirks.iter().copied().collect(), ..reference::Config::default() };
+        let rp = ReferenceProvider::start(config).await.map_err(|e| RunError::Provider(format!("cannot start the reference provider: {e}")))?;
+        println!("reference provider listening; issuer: {}", rp.issuer());
+        println!("profile: {} (issuer {})", run::REFERENCE_PROFILE_PATH, rp.issuer());
+        if !quirks.is_empty() {
+            println!("quirks: {}", quirks.iter().map(|q| q.name()).collect::<Vec<_>>().join(", "));
+        }
+        println!("press Ctrl-C to stop");
+        let _ = tokio::signal::ctrl_c().await;
+        rp.shutdown().await;
+        Ok(0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

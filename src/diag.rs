@@ -1,0 +1,336 @@
+//! Diagnostics for bad input: a message, the place (`file:line:col`) with the
+//! offending line and a caret, and a hint that names the fix.
+//!
+//! Every loader error that a user can cause ends up here, rendered the same way:
+//!
+//! ```text
+//! error: unknown key `nmae`
+//!   --> suites/basic.yaml:5:5
+//!    |
+//!  5 |     nmae: openid-only
+//!    |     ^^^^
+//!    = hint: did you mean `name`?
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A position in a source file (1-based line and column, in characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Pos {
+    pub fn from_location(loc: &serde_saphyr::Location) -> Option<Pos> {
+        (loc.line() > 0).then(|| Pos {
+            line: loc.line() as u32,
+            col: loc.column().max(1) as u32,
+        })
+    }
+}
+
+/// A loaded source file, kept so diagnostics can quote its lines.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl Source {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    /// Reads a file; the error is itself a diagnostic naming the file.
+    pub fn read(path: &Path) -> Result<Source, Diagnostic> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Source::new(path, text)),
+            Err(e) => Err(Diagnostic::new(format!("cannot read `{}`: {e}", path.display()))
+                .with_hint("check the path; suites are YAML files (`*.yaml`), profiles too")),
+        }
+    }
+
+    fn line(&self, line: u32) -> Option<&str> {
+        self.text.lines().nth(line.checked_sub(1)? as usize)
+    }
+
+    /// A diagnostic pointing at `pos` in this file, underlining `len` characters
+    /// (at least one).
+    pub fn error_at(&self, pos: Option<Pos>, len: usize, message: impl Into<String>) -> Diagnostic {
+        let mut d = Diagnostic::new(message);
+        d.file = Some(self.path.clone());
+        if let Some(pos) = pos {
+            let line_text = self.line(pos.line).map(str::to_owned);
+            // An underline never runs past the end of the line.
+            let len = line_text
+                .as_deref()
+                .map(|l| len.min(l.chars().count().saturating_sub(pos.col as usize - 1)))
+                .unwrap_or(len)
+                .max(1);
+            d.pos = Some(pos);
+            d.line_text = line_text;
+            d.underline = len;
+        }
+        d
+    }
+}
+
+/// One problem with the user's input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub file: Option<PathBuf>,
+    pub pos: Option<Pos>,
+    pub line_text: Option<String>,
+    pub underline: usize,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            file: None,
+            pos: None,
+            line_text: None,
+            underline: 1,
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// `file:line:col`, or whatever part of it is known.
+    pub fn location(&self) -> Option<String> {
+        let file = self.file.as_ref()?.display().to_string();
+        Some(match self.pos {
+            Some(p) => format!("{file}:{}:{}", p.line, p.col),
+            None => file,
+        })
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        if let Some(loc) = self.location() {
+            let (Some(pos), Some(text)) = (self.pos, self.line_text.as_deref()) else {
+                writeln!(f, "  --> {loc}")?;
+                return self.fmt_hint(f, "");
+            };
+            let num = pos.line.to_string();
+            let pad = " ".repeat(num.len());
+            writeln!(f, "{pad}--> {loc}")?;
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{num} | {text}")?;
+            // Tabs before the caret keep their width so the caret lines up.
+            let lead: String = text
+                .chars()
+                .take(pos.col as usize - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            writeln!(f, "{pad} | {lead}{}", "^".repeat(self.underline))?;
+            return self.fmt_hint(f, &pad);
+        }
+        self.fmt_hint(f, "")
+    }
+}
+
+impl Diagnostic {
+    fn fmt_hint(&self, f: &mut fmt::Formatter<'_>, pad: &str) -> fmt::Result {
+        if let Some(hint) = &self.hint {
+            writeln!(f, "{pad} = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Several diagnostics (a file can have more than one problem).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Transposed or dropped letters (`wbe`, `helth`) or a close spelling.
+    let close = |c: &str| strsim::damerau_levenshtein(word, c) <= (word.chars().count() / 3).max(1) || strsim::jaro_winkler(word, c) >= 0.85;
+    candidates
+        .into_iter()
+        .filter(|c| close(c))
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Turns a YAML deserialisation error into a diagnostic with a hint.
+pub fn from_yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
+    let plain = err
+        .render_with_options(serde_saphyr::render_options! {
+            snippets: serde_saphyr::SnippetMode::Off,
+        })
+        .trim()
+        .to_owned();
+    let message = strip_location_prefix(&plain).to_owned();
+    let pos = err.location().as_ref().and_then(Pos::from_location);
+    let (message, hint, len) = explain_yaml_message(&message, source, pos);
+    let mut d = source.error_at(pos, len, message);
+    d.hint = hint;
+    d
+}
+
+/// serde-saphyr prefixes plain messages with `line N column M: ` or suffixes
+/// ` at line N column M`; the diagnostic shows the place itself.
+fn strip_location_prefix(msg: &str) -> &str {
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+    let msg = match msg.find(": ") {
+        Some(i) if msg[..i].starts_with("line ") => &msg[i + 2..],
+        _ => msg,
+    };
+    match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    }
+}
+
+/// Rewrites serde's messages into ours and works out a hint.
+fn explain_yaml_message(msg: &str, source: &Source, pos: Option<Pos>) -> (String, Option<String>, usize) {
+    let word_at = |pos: Option<Pos>| -> usize {
+        pos.and_then(|p| source.line(p.line).map(|l| (l, p.col)))
+            .map(|(l, col)| {
+                l.chars()
+                    .skip(col as usize - 1)
+                    .take_while(|c| !c.is_whitespace() && *c != ':' && *c != ',' && *c != '}')
+                    .count()
+            })
+            .unwrap_or(1)
+    };
+    if let Some((found, expected)) = parse_unknown(msg, "unknown field `") {
+        let hint = match did_you_mean(&found, expected.iter().map(String::as_str)) {
+            Some(best) => format!("did you mean `{best}`? (known keys: {})", expected.join(", ")),
+            None => format!("known keys here: {}", expected.join(", ")),
+        };
+        return (format!("unknown key `{found}`"), Some(hint), found.chars().count());
+    }
+    if let Some((found, expected)) = parse_unknown(msg, "unknown variant `") {
+        let hint = match did_you_mean(&found, expected.iter().map(String::as_str)) {
+            Some(best) => format!("did you mean `{best}`? (allowed: {})", expected.join(", ")),
+            None => format!("allowed values: {}", expected.join(", ")),
+        };
+        return (format!("unknown value `{found}`"), Some(hint), found.chars().count());
+    }
+    if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        return (
+            format!("missing key `{field}`"),
+            Some(format!("add `{field}:` to this mapping")),
+            1,
+        );
+    }
+    let friendly = match msg {
+        "expected sequence start" => Some(("expected a list", "write a list as `[a, b]` or as lines starting with `- `")),
+        "expected mapping start" => Some(("expected a mapping", "write `key: value` pairs, e.g. `{ scope: openid }`")),
+        "expected string scalar" => Some(("expected a text value", "write a single value here, e.g. `openid`")),
+        _ => None,
+    };
+    if let Some((m, hint)) = friendly {
+        return (m.to_owned(), Some(hint.to_owned()), word_at(pos));
+    }
+    if msg.starts_with("invalid type") || msg.starts_with("expected ") {
+        return (msg.to_owned(), Some("check the value's type against the format in README.md".into()), word_at(pos));
+    }
+    (msg.to_owned(), None, word_at(pos))
+}
+
+/// Parses serde's "unknown field `x`, expected one of `a`, `b`" (and the
+/// variant form) into the word and the allowed list.
+fn parse_unknown(msg: &str, prefix: &str) -> Option<(String, Vec<String>)> {
+    let rest = msg.strip_prefix(prefix)?;
+    let (found, rest) = rest.split_once('`')?;
+    let expected = rest
+        .split_once("expected")
+        .map(|(_, list)| {
+            list.trim_start_matches(" one of")
+                .split(',')
+                .map(|s| s.trim().trim_matches('`').to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((found.to_owned(), expected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_caret_and_hint() {
+        let src = Source::new("s.yaml", "a: 1\n  nmae: x\n");
+        let d = src
+            .error_at(Some(Pos { line: 2, col: 3 }), 4, "unknown key `nmae`")
+            .with_hint("did you mean `name`?");
+        assert_eq!(
+            d.to_string(),
+            "error: unknown key `nmae`\n --> s.yaml:2:3\n  |\n2 |   nmae: x\n  |   ^^^^\n  = hint: did you mean `name`?\n"
+        );
+    }
+
+    #[test]
+    fn suggests_near_misses_only() {
+        assert_eq!(did_you_mean("nmae", ["name", "flow"]), Some("name"));
+        assert_eq!(did_you_mean("zzz", ["name", "flow"]), None);
+    }
+
+    #[test]
+    fn underline_stays_inside_the_line() {
+        let src = Source::new("s.yaml", "ab\n");
+        let d = src.error_at(Some(Pos { line: 1, col: 2 }), 10, "x");
+        assert_eq!(d.underline, 1);
+        let d = src.error_at(Some(Pos { line: 9, col: 2 }), 10, "x");
+        assert_eq!(d.line_text, None);
+    }
+}

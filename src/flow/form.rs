@@ -1,0 +1,2531 @@
+//! The login / consent form driver.
+//!
+//! When the flow engine, following a provider's authorization redirects, lands
+//! on an HTML page, [`analyse`] decides what the page is and what a browser
+//! would submit to get past it:
+//!
+//! 1. an OAuth 2.0 Form Post Response Mode page (a form of hidden inputs whose
+//!    action is the redirect URI) → [`Page::FormPost`];
+//! 2. a login form (a form with a password field, or an identifier-first step
+//!    asking only for the username) → [`Page::Login`], filled in;
+//! 3. a consent form → [`Page::Consent`], with the approving button pressed;
+//! 4. anything else → [`Page::Unknown`], with a summary for error messages.
+//!
+//! There is no per-provider code: forms are read the way a browser with
+//! JavaScript disabled reads them (form owners, the `form` attribute,
+//! disabled fieldsets, checked boxes, selected options, `formaction` and
+//! `formmethod` on the pressed button, `<base href>`, `<noscript>` content),
+//! and the provider profile can override detection with CSS [`Selectors`].
+
+use std::collections::HashMap;
+use std::fmt;
+
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use crate::secret::Secret;
+
+/// Optional CSS selectors from the provider profile that override detection.
+///
+/// A selector that matches nothing usable on a page leaves that page to
+/// detection, so one profile can serve every page of a flow; the exception is
+/// `consent`, which is an error when it matches something that is not a
+/// submit button in a form (pressing some other button instead would be a
+/// guess).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selectors {
+    /// The username (login, email) input.
+    pub username: Option<String>,
+    /// The password input.
+    pub password: Option<String>,
+    /// The submit button to press to approve a consent page.
+    pub consent: Option<String>,
+}
+
+/// The HTTP method of a form submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// How a form asks for its fields to be encoded (the `enctype` attribute,
+/// or `formenctype` on the pressed button). Only meaningful for POST.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Enctype {
+    /// `application/x-www-form-urlencoded`, the default.
+    #[default]
+    UrlEncoded,
+    /// `multipart/form-data`.
+    Multipart,
+    /// `text/plain`.
+    TextPlain,
+}
+
+/// One value to send. Password values are [`Secret`] so `Debug` never shows
+/// them.
+#[derive(Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl FieldValue {
+    /// The value to send. For [`FieldValue::Secret`] this exposes the secret:
+    /// call it only where the value is sent.
+    pub fn expose(&self) -> &str {
+        match self {
+            FieldValue::Plain(value) => value,
+            FieldValue::Secret(secret) => secret.expose(),
+        }
+    }
+
+    pub fn is_secret(&self) -> bool {
+        matches!(self, FieldValue::Secret(_))
+    }
+}
+
+impl fmt::Debug for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Plain(value) => f.debug_tuple("Plain").field(value).finish(),
+            FieldValue::Secret(_) => f.write_str("Secret([redacted])"),
+        }
+    }
+}
+
+/// A form submission: what a browser would send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub method: Method,
+    /// Where to send it, resolved against the page (fragment removed). For
+    /// [`Method::Get`] a browser replaces this URL's query with the fields:
+    /// see [`Submission::request_url`].
+    pub action: Url,
+    /// How the form asks for the fields to be encoded (POST only).
+    pub enctype: Enctype,
+    /// Every field a browser would send, in document order.
+    pub fields: Vec<(String, FieldValue)>,
+}
+
+impl Submission {
+    /// The first value of the field `name`.
+    pub fn field(&self, name: &str) -> Option<&FieldValue> {
+        self.fields.iter().find(|(field, _)| field == name).map(|(_, value)| value)
+    }
+
+    /// Whether any field carries a secret (the password).
+    pub fn contains_secret(&self) -> bool {
+        self.fields.iter().any(|(_, value)| value.is_secret())
+    }
+
+    /// The fields as `application/x-www-form-urlencoded`. This exposes the
+    /// secrets: call it only to send the submission.
+    pub fn encoded(&self) -> String {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.fields {
+            serializer.append_pair(name, value.expose());
+        }
+        serializer.finish()
+    }
+
+    /// The URL a browser requests: for GET, the action with its query
+    /// replaced by the encoded fields (which exposes any secret in the URL);
+    /// for POST, the action.
+    pub fn request_url(&self) -> Url {
+        let mut url = self.action.clone();
+        if self.method == Method::Get {
+            url.set_query(Some(&self.encoded()));
+        }
+        url
+    }
+}
+
+impl fmt::Debug for Submission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Submission")
+            .field("method", &self.method)
+            .field("action", &self.action.as_str())
+            .field("enctype", &self.enctype)
+            .field("fields", &FieldsDebug(&self.fields))
+            .finish()
+    }
+}
+
+/// `name: "value"` pairs with secrets redacted.
+struct FieldsDebug<'a>(&'a [(String, FieldValue)]);
+
+impl fmt::Debug for FieldsDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, value)| FieldDebug(name, value)))
+            .finish()
+    }
+}
+
+struct FieldDebug<'a>(&'a str, &'a FieldValue);
+
+impl fmt::Debug for FieldDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            FieldValue::Plain(value) => write!(f, "{:?}={value:?}", self.0),
+            FieldValue::Secret(_) => write!(f, "{:?}=[redacted]", self.0),
+        }
+    }
+}
+
+/// What an HTML page is, and what to submit to get past it.
+#[derive(Clone)]
+pub enum Page {
+    /// A login form (has a password field, or is an identifier-first step
+    /// asking only for the username): filled with the username and password.
+    Login(Submission),
+    /// A consent / approval form: the approve button pressed.
+    Consent(Submission),
+    /// OAuth 2.0 Form Post Response Mode: an auto-submitting form whose action
+    /// is the redirect URI. Always sent as a POST by browsers.
+    FormPost { action: Url, fields: Vec<(String, String)> },
+    /// Nothing the driver can act on; `summary` says what the page is (title,
+    /// first heading, any visible error text), for error messages.
+    Unknown { summary: String },
+}
+
+/// Form post fields whose values `Debug` may show: the rest carry codes and
+/// tokens.
+const FORM_POST_SHOWN: &[&str] = &["error", "error_description", "error_uri", "state", "iss"];
+
+impl fmt::Debug for Page {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Page::Login(submission) => f.debug_tuple("Login").field(submission).finish(),
+            Page::Consent(submission) => f.debug_tuple("Consent").field(submission).finish(),
+            Page::FormPost { action, fields } => {
+                let fields: Vec<_> = fields
+                    .iter()
+                    .map(|(name, value)| {
+                        if FORM_POST_SHOWN.contains(&name.as_str()) {
+                            format!("{name}={value:?}")
+                        } else {
+                            format!("{name}=[redacted]")
+                        }
+                    })
+                    .collect();
+                f.debug_struct("FormPost")
+                    .field("action", &action.as_str())
+                    .field("fields", &fields)
+                    .finish()
+            }
+            Page::Unknown { summary } => f.debug_struct("Unknown").field("summary", summary).finish(),
+        }
+    }
+}
+
+/// Why a page could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    #[error(
+        "invalid css selector for `{field}` in the provider profile: `{selector}` ({reason}); \
+         hint: use a plain css selector such as `#username` or `input[name=\"login\"]`"
+    )]
+    InvalidSelector {
+        field: &'static str,
+        selector: String,
+        reason: String,
+    },
+    #[error(
+        "the `{field}` selector `{selector}` from the provider profile matched {found}, which is \
+         not {expected}; hint: point the selector at {expected}, or remove it to use detection"
+    )]
+    SelectorMismatch {
+        field: &'static str,
+        selector: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error(
+        "form action `{action}` is not a valid url (resolved against `{base}`): {reason}; \
+         hint: the page may build its form with javascript, which this driver does not run"
+    )]
+    InvalidAction { action: String, base: String, reason: String },
+    #[error(
+        "form action `{action}` is not an http(s) url; hint: the page submits this form with \
+         javascript, which this driver does not run"
+    )]
+    UnsupportedAction { action: String },
+}
+
+/// Decide what an HTML page is and what to submit.
+///
+/// `page_url` is the URL the page was fetched from (relative form actions are
+/// resolved against it), `redirect_uri` the client's redirect URI (a form
+/// posting to it is a form post response).
+pub fn analyse(
+    html: &str,
+    page_url: &Url,
+    username: &str,
+    password: &Secret,
+    selectors: &Selectors,
+    redirect_uri: &str,
+) -> Result<Page, FormError> {
+    let compiled = Compiled::new(selectors)?;
+    let source = neutralise_noscript(html);
+    let document = Html::parse_document(&source);
+    let doc = Doc::build(&document, page_url, &compiled);
+
+    if let Some(page) = doc.form_post(redirect_uri) {
+        return Ok(page);
+    }
+    if let Some(submission) = doc.login(username, password)? {
+        return Ok(Page::Login(submission));
+    }
+    if let Some(submission) = doc.consent()? {
+        return Ok(Page::Consent(submission));
+    }
+    Ok(Page::Unknown { summary: doc.summary() })
+}
+
+// ---------------------------------------------------------------------------
+// Selectors
+
+const USERNAME: usize = 0;
+const PASSWORD: usize = 1;
+const CONSENT: usize = 2;
+const FIELD_NAMES: [&str; 3] = ["username", "password", "consent"];
+
+/// The profile's selectors, parsed.
+struct Compiled {
+    selectors: [Option<(String, Selector)>; 3],
+}
+
+impl Compiled {
+    fn new(selectors: &Selectors) -> Result<Self, FormError> {
+        let parse = |index: usize, source: &Option<String>| match source {
+            None => Ok(None),
+            Some(source) => match Selector::parse(source) {
+                Ok(selector) => Ok(Some((source.clone(), selector))),
+                Err(error) => Err(FormError::InvalidSelector {
+                    field: FIELD_NAMES[index],
+                    selector: source.clone(),
+                    reason: selector_error_reason(&error),
+                }),
+            },
+        };
+        Ok(Self {
+            selectors: [
+                parse(USERNAME, &selectors.username)?,
+                parse(PASSWORD, &selectors.password)?,
+                parse(CONSENT, &selectors.consent)?,
+            ],
+        })
+    }
+}
+
+/// A short lowercase reason for a selector parse error. (scraper's message
+/// for errors from the selectors crate asks to report a bug; its `Debug` form
+/// names the real problem, such as `UnsupportedPseudoClassOrElement`.)
+fn selector_error_reason(error: &scraper::error::SelectorErrorKind) -> String {
+    use scraper::error::SelectorErrorKind;
+    let raw = match error {
+        SelectorErrorKind::UnexpectedSelectorParseError(kind) => format!("{kind:?}"),
+        other => other.to_string(),
+    };
+    // `EmptySelector` → `empty selector`.
+    let mut reason = String::new();
+    let mut previous_lower = false;
+    for c in raw.chars() {
+        if c.is_uppercase() && previous_lower {
+            reason.push(' ');
+        }
+        previous_lower = c.is_lowercase();
+        reason.extend(c.to_lowercase());
+    }
+    truncate(reason.lines().next().unwrap_or("unparsable"), 160)
+}
+
+// ---------------------------------------------------------------------------
+// Reading the document
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum InputType {
+    Hidden,
+    Text,
+    Search,
+    Tel,
+    Url,
+    Email,
+    Password,
+    Checkbox,
+    Radio,
+    File,
+    Submit,
+    Image,
+    Reset,
+    Button,
+    /// Dates, numbers, colours, ranges: typed values sent as they are.
+    Other,
+}
+
+impl InputType {
+    fn of(element: ElementRef<'_>) -> Self {
+        let Some(kind) = element.attr("type") else {
+            return InputType::Text;
+        };
+        match kind.trim().to_ascii_lowercase().as_str() {
+            "hidden" => InputType::Hidden,
+            "search" => InputType::Search,
+            "tel" => InputType::Tel,
+            "url" => InputType::Url,
+            "email" => InputType::Email,
+            "password" => InputType::Password,
+            "checkbox" => InputType::Checkbox,
+            "radio" => InputType::Radio,
+            "file" => InputType::File,
+            "submit" => InputType::Submit,
+            "image" => InputType::Image,
+            "reset" => InputType::Reset,
+            "button" => InputType::Button,
+            "date" | "month" | "week" | "time" | "datetime-local" | "number" | "range" | "color" => InputType::Other,
+            // Unknown types are text inputs, as in browsers.
+            _ => InputType::Text,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ButtonType {
+    Submit,
+    Reset,
+    Button,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Input(InputType),
+    Button(ButtonType),
+    Select,
+    Textarea,
+}
+
+/// A form-associated element (input, button, select, textarea).
+struct Control<'a> {
+    element: ElementRef<'a>,
+    kind: Kind,
+    /// The `name` attribute, "" when absent.
+    name: &'a str,
+    /// Index of the owning form in [`Doc::forms`].
+    owner: Option<usize>,
+    disabled: bool,
+    /// Hidden by the `hidden` attribute, inline style or a hiding class, on
+    /// itself or an ancestor.
+    css_hidden: bool,
+    in_datalist: bool,
+    /// Matched by the profile's username / password / consent selector.
+    hits: [bool; 3],
+    form_attr: Option<&'a str>,
+    ancestor_form: Option<usize>,
+    table_form: Option<usize>,
+}
+
+impl Control<'_> {
+    fn enabled(&self) -> bool {
+        !self.disabled && !self.in_datalist
+    }
+
+    fn is_submit_button(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Button(ButtonType::Submit) | Kind::Input(InputType::Submit) | Kind::Input(InputType::Image)
+        )
+    }
+
+    /// A field the user types into.
+    fn is_typed(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Textarea
+                | Kind::Input(
+                    InputType::Text
+                        | InputType::Search
+                        | InputType::Tel
+                        | InputType::Url
+                        | InputType::Email
+                        | InputType::Password
+                        | InputType::Other
+                )
+        )
+    }
+
+    /// A text input a username can go into.
+    fn is_username_like_type(&self) -> bool {
+        matches!(self.kind, Kind::Input(InputType::Text | InputType::Email | InputType::Tel))
+    }
+
+    fn readonly(&self) -> bool {
+        self.element.attr("readonly").is_some()
+    }
+
+    fn visible(&self) -> bool {
+        !self.css_hidden
+    }
+
+    /// The words of a button: name, value, text, label, id, title.
+    fn button_words(&self) -> Vec<String> {
+        let mut text = String::new();
+        for attr in ["name", "value", "aria-label", "id", "title", "alt"] {
+            if let Some(value) = self.element.attr(attr) {
+                text.push_str(value);
+                text.push(' ');
+            }
+        }
+        if matches!(self.kind, Kind::Button(_)) {
+            text.push_str(&text_of(self.element));
+        }
+        words(&text)
+    }
+}
+
+struct Form<'a> {
+    element: ElementRef<'a>,
+    /// Indexes into [`Doc::controls`], in tree order.
+    controls: Vec<usize>,
+}
+
+/// Per-element state of the walk, undone when the element closes.
+#[derive(Default)]
+struct Frame {
+    hidden: bool,
+    disabled_fieldset: bool,
+    legend_exempt: bool,
+    datalist: bool,
+    foreign: bool,
+    form: bool,
+    table: bool,
+}
+
+/// Everything [`analyse`] needs from a parsed page.
+struct Doc<'a> {
+    page_url: &'a Url,
+    base: Url,
+    compiled: &'a Compiled,
+    forms: Vec<Form<'a>>,
+    controls: Vec<Control<'a>>,
+    title: Option<ElementRef<'a>>,
+    headings: Vec<ElementRef<'a>>,
+    alerts: Vec<ElementRef<'a>>,
+    refresh: Option<&'a str>,
+    body: Option<ElementRef<'a>>,
+    /// First element each profile selector matched that is not a control.
+    other_hits: [Option<ElementRef<'a>>; 3],
+}
+
+/// Builds a [`Doc`] in one iterative walk over the tree (no recursion, so
+/// deeply nested garbage cannot overflow the stack).
+struct Walker<'a> {
+    doc: Doc<'a>,
+    stack: Vec<Frame>,
+    hidden: usize,
+    disabled: usize,
+    datalist: usize,
+    foreign: usize,
+    form_stack: Vec<usize>,
+    /// A form the parser put, empty, directly in a table (`<table><form>`):
+    /// browsers associate the table's controls with it. (form, depth of the
+    /// table in `stack`).
+    table_form: Option<(usize, usize)>,
+    ordinal: usize,
+    ids: HashMap<&'a str, usize>,
+    form_at: HashMap<usize, usize>,
+    base_href: Option<&'a str>,
+}
+
+impl<'a> Doc<'a> {
+    fn build(document: &'a Html, page_url: &'a Url, compiled: &'a Compiled) -> Self {
+        let mut walker = Walker {
+            doc: Doc {
+                page_url,
+                base: page_url.clone(),
+                compiled,
+                forms: Vec::new(),
+                controls: Vec::new(),
+                title: None,
+                headings: Vec::new(),
+                alerts: Vec::new(),
+                refresh: None,
+                body: None,
+                other_hits: [None, None, None],
+            },
+            stack: Vec::new(),
+            hidden: 0,
+            disabled: 0,
+            datalist: 0,
+            foreign: 0,
+            form_stack: Vec::new(),
+            table_form: None,
+            ordinal: 0,
+            ids: HashMap::new(),
+            form_at: HashMap::new(),
+            base_href: None,
+        };
+
+        let root = document.tree.root();
+        let mut next = root.first_child();
+        while let Some(node) = next {
+            let mut descend = true;
+            if let Some(element) = ElementRef::wrap(node) {
+                walker.open(element);
+                // Template contents are inert: no forms, no controls.
+                descend = element.value().name() != "template";
+            }
+            if descend && let Some(child) = node.first_child() {
+                next = Some(child);
+                continue;
+            }
+            let mut node = node;
+            next = loop {
+                if let Some(element) = ElementRef::wrap(node) {
+                    walker.close(element);
+                }
+                if let Some(sibling) = node.next_sibling() {
+                    break Some(sibling);
+                }
+                match node.parent() {
+                    Some(parent) if parent.parent().is_some() => node = parent,
+                    _ => break None,
+                }
+            };
+        }
+        walker.finish()
+    }
+}
+
+impl<'a> Walker<'a> {
+    fn open(&mut self, element: ElementRef<'a>) {
+        let ordinal = self.ordinal;
+        self.ordinal += 1;
+        let name = element.value().name();
+        let mut frame = Frame::default();
+
+        if name == "svg" || name == "math" {
+            frame.foreign = true;
+        }
+        if hides(element) {
+            frame.hidden = true;
+        }
+        if name == "fieldset" && element.attr("disabled").is_some() {
+            frame.disabled_fieldset = true;
+        }
+        if name == "legend" && self.disabled > 0 && is_first_legend_of_disabled_fieldset(element) {
+            frame.legend_exempt = true;
+        }
+        if name == "datalist" {
+            frame.datalist = true;
+        }
+        if name == "table" {
+            frame.table = true;
+        }
+
+        if let Some(id) = element.attr("id") {
+            self.ids.entry(id).or_insert(ordinal);
+        }
+
+        let html_element = self.foreign == 0 && !frame.foreign;
+        if html_element {
+            self.record(element, ordinal, name, &mut frame);
+        }
+        for (index, selector) in self.doc.compiled.selectors.iter().enumerate() {
+            if let Some((_, selector)) = selector
+                && selector.matches(&element)
+            {
+                let is_control = html_element
+                    && matches!(name, "input" | "button" | "select" | "textarea")
+                    && self.doc.controls.last().is_some_and(|control| control.element == element);
+                if is_control {
+                    if let Some(control) = self.doc.controls.last_mut() {
+                        control.hits[index] = true;
+                    }
+                } else if self.doc.other_hits[index].is_none() {
+                    self.doc.other_hits[index] = Some(element);
+                }
+            }
+        }
+
+        self.hidden += usize::from(frame.hidden);
+        self.disabled += usize::from(frame.disabled_fieldset);
+        self.disabled -= usize::from(frame.legend_exempt);
+        self.datalist += usize::from(frame.datalist);
+        self.foreign += usize::from(frame.foreign);
+        self.stack.push(frame);
+    }
+
+    fn record(&mut self, element: ElementRef<'a>, ordinal: usize, name: &str, frame: &mut Frame) {
+        match name {
+            "form" => {
+                let index = self.doc.forms.len();
+                self.doc.forms.push(Form {
+                    element,
+                    controls: Vec::new(),
+                });
+                self.form_at.insert(ordinal, index);
+                frame.form = true;
+                self.form_stack.push(index);
+                let in_table = element
+                    .parent()
+                    .and_then(ElementRef::wrap)
+                    .is_some_and(|parent| matches!(parent.value().name(), "table" | "tbody" | "thead" | "tfoot" | "tr"));
+                if in_table
+                    && element.first_child().is_none()
+                    && let Some(depth) = self.stack.iter().rposition(|frame| frame.table)
+                {
+                    self.table_form = Some((index, depth));
+                }
+            }
+            "input" | "button" | "select" | "textarea" => {
+                let kind = match name {
+                    "input" => Kind::Input(InputType::of(element)),
+                    "button" => Kind::Button(match element.attr("type").map(|kind| kind.trim().to_ascii_lowercase()).as_deref() {
+                        Some("reset") => ButtonType::Reset,
+                        Some("button") => ButtonType::Button,
+                        _ => ButtonType::Submit,
+                    }),
+                    "select" => Kind::Select,
+                    _ => Kind::Textarea,
+                };
+                let css_hidden = self.hidden > 0 || frame.hidden;
+                self.doc.controls.push(Control {
+                    element,
+                    kind,
+                    name: element.attr("name").unwrap_or(""),
+                    owner: None,
+                    disabled: self.disabled > 0 || element.attr("disabled").is_some(),
+                    css_hidden,
+                    in_datalist: self.datalist > 0,
+                    hits: [false; 3],
+                    form_attr: element.attr("form"),
+                    ancestor_form: self.form_stack.last().copied(),
+                    table_form: self.table_form.map(|(form, _)| form),
+                });
+            }
+            "title" if self.doc.title.is_none() => self.doc.title = Some(element),
+            "h1" | "h2" | "h3" if self.hidden == 0 && !frame.hidden && self.doc.headings.len() < 8 => {
+                self.doc.headings.push(element);
+            }
+            "base" if self.base_href.is_none() => self.base_href = element.attr("href"),
+            "meta"
+                if self.doc.refresh.is_none()
+                    && element
+                        .attr("http-equiv")
+                        .is_some_and(|value| value.trim().eq_ignore_ascii_case("refresh")) =>
+            {
+                self.doc.refresh = element.attr("content");
+            }
+            "body" if self.doc.body.is_none() => self.doc.body = Some(element),
+            _ => {}
+        }
+        if self.hidden == 0
+            && !frame.hidden
+            && self.doc.alerts.len() < 16
+            && !matches!(name, "input" | "button" | "select" | "textarea" | "form" | "html" | "body")
+            && is_alert(element)
+        {
+            self.doc.alerts.push(element);
+        }
+    }
+
+    fn close(&mut self, _element: ElementRef<'a>) {
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        self.hidden -= usize::from(frame.hidden);
+        self.disabled -= usize::from(frame.disabled_fieldset);
+        self.disabled += usize::from(frame.legend_exempt);
+        self.datalist -= usize::from(frame.datalist);
+        self.foreign -= usize::from(frame.foreign);
+        if frame.form {
+            self.form_stack.pop();
+        }
+        if frame.table
+            && let Some((_, depth)) = self.table_form
+            && depth >= self.stack.len()
+        {
+            self.table_form = None;
+        }
+    }
+
+    fn finish(mut self) -> Doc<'a> {
+        // The form owner: the form named by the `form` attribute (if that id
+        // is a form), else the nearest form ancestor, else a form the parser
+        // left empty in a table around the control.
+        for index in 0..self.doc.controls.len() {
+            let control = &self.doc.controls[index];
+            let owner = match control.form_attr {
+                Some(id) => self.ids.get(id).and_then(|ordinal| self.form_at.get(ordinal)).copied(),
+                None => control.ancestor_form.or(control.table_form),
+            };
+            self.doc.controls[index].owner = owner;
+            if let Some(form) = owner
+                && let Some(form) = self.doc.forms.get_mut(form)
+            {
+                form.controls.push(index);
+            }
+        }
+        if let Some(href) = self.base_href
+            && let Ok(base) = self.doc.page_url.join(href.trim())
+        {
+            self.doc.base = base;
+        }
+        self.doc
+    }
+}
+
+fn is_first_legend_of_disabled_fieldset(legend: ElementRef<'_>) -> bool {
+    let Some(parent) = legend.parent().and_then(ElementRef::wrap) else {
+        return false;
+    };
+    parent.value().name() == "fieldset"
+        && parent.attr("disabled").is_some()
+        && !legend
+            .prev_siblings()
+            .filter_map(ElementRef::wrap)
+            .any(|sibling| sibling.value().name() == "legend")
+}
+
+/// Whether an element hides itself and its content: the `hidden` attribute,
+/// `display: none` / `visibility: hidden` inline, or a common hiding class.
+fn hides(element: ElementRef<'_>) -> bool {
+    if element.attr("hidden").is_some() {
+        return true;
+    }
+    if let Some(style) = element.attr("style") {
+        let style: String = style
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if style.contains("display:none") || style.contains("visibility:hidden") {
+            return true;
+        }
+    }
+    element.value().classes().any(|class| {
+        matches!(
+            class.to_ascii_lowercase().as_str(),
+            "hidden" | "d-none" | "hide" | "is-hidden" | "visually-hidden" | "sr-only" | "invisible"
+        )
+    })
+}
+
+/// Whether an element looks like an error or alert message.
+fn is_alert(element: ElementRef<'_>) -> bool {
+    if element.attr("role").is_some_and(|role| role.eq_ignore_ascii_case("alert")) {
+        return true;
+    }
+    let mut text = String::new();
+    if let Some(id) = element.attr("id") {
+        text.push_str(id);
+        text.push(' ');
+    }
+    if let Some(class) = element.attr("class") {
+        text.push_str(class);
+    }
+    words(&text).iter().any(|word| {
+        matches!(
+            word.as_str(),
+            "error" | "errors" | "errorlist" | "alert" | "danger" | "invalid" | "warning"
+        ) || word.starts_with("feedback")
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Decisions
+
+/// Words (prefixes unless marked exact) that classify buttons and forms.
+struct Lexicon {
+    prefixes: &'static [&'static str],
+    exact: &'static [&'static str],
+}
+
+impl Lexicon {
+    fn matches(&self, words: &[String]) -> bool {
+        words
+            .iter()
+            .any(|word| self.exact.contains(&word.as_str()) || self.prefixes.iter().any(|prefix| word.starts_with(prefix)))
+    }
+}
+
+const APPROVE: Lexicon = Lexicon {
+    prefixes: &[
+        "allow", "accept", "approv", "authoriz", "authoris", "consent", "continu", "yes", "grant", "agree", "confirm", "proceed",
+    ],
+    exact: &["ok", "okay"],
+};
+
+const REFUSE: Lexicon = Lexicon {
+    prefixes: &[
+        "deny", "denied", "cancel", "reject", "declin", "refus", "abort", "disallow", "disagree", "logout", "signout", "forgot", "revok",
+    ],
+    exact: &[
+        "no",
+        "not",
+        "don",
+        "dont",
+        "never",
+        "nope",
+        "false",
+        "back",
+        "out",
+        "switch",
+        "another",
+        "different",
+        "retry",
+        "again",
+        "home",
+        "return",
+        "reset",
+    ],
+};
+
+const SIGN_IN: Lexicon = Lexicon {
+    prefixes: &[
+        "login",
+        "logon",
+        "signin",
+        "submit",
+        "continu",
+        "next",
+        "proceed",
+        "verify",
+        "authenticat",
+    ],
+    exact: &["log", "sign", "in", "go", "enter", "ok"],
+};
+
+/// Buttons of a login form that leave it or pick another way to sign in.
+const NOT_SIGN_IN: Lexicon = Lexicon {
+    prefixes: &[
+        "cancel",
+        "forgot",
+        "reset",
+        "regist",
+        "signup",
+        "recover",
+        "passkey",
+        "webauthn",
+        "logout",
+        "signout",
+        "creat",
+        "instead",
+        "magic",
+        "passwordless",
+    ],
+    exact: &[
+        "back", "up", "out", "help", "another", "switch", "new", "link", "code", "sms", "otp",
+    ],
+};
+
+/// Forms that are not a login or consent step: language pickers, search,
+/// password recovery, sign-up, newsletters.
+const UTILITY_FORM: Lexicon = Lexicon {
+    prefixes: &[
+        "lang",
+        "locale",
+        "search",
+        "forgot",
+        "reset",
+        "recover",
+        "regist",
+        "signup",
+        "subscri",
+        "newsletter",
+    ],
+    exact: &["q", "lng", "hl", "i18n", "setlang"],
+};
+
+const USERNAME_HINTS: &[&str] = &["username", "login", "email", "user", "identifier", "mail"];
+const NOT_USERNAME_HINTS: &[&str] = &["otp", "code", "captcha", "search", "token", "totp", "mfa", "pin"];
+
+impl<'a> Doc<'a> {
+    fn form_controls(&self, form: usize) -> impl Iterator<Item = (usize, &Control<'a>)> {
+        self.forms
+            .get(form)
+            .map(|form| form.controls.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&index| self.controls.get(index).map(|control| (index, control)))
+    }
+
+    /// Rule 1: a form of hidden inputs posting to the redirect URI.
+    fn form_post(&self, redirect_uri: &str) -> Option<Page> {
+        let redirect_uri = redirect_uri.trim();
+        if redirect_uri.is_empty() {
+            return None;
+        }
+        let normalised = Url::parse(redirect_uri).ok();
+        for (index, form) in self.forms.iter().enumerate() {
+            let Ok(mut action) = self.resolve(form.element.attr("action")) else {
+                continue;
+            };
+            action.set_fragment(None);
+            let targets = action.as_str().starts_with(redirect_uri)
+                || normalised.as_ref().is_some_and(|uri| action.as_str().starts_with(uri.as_str()));
+            if !targets {
+                continue;
+            }
+            let all_hidden = self.form_controls(index).all(|(_, control)| {
+                matches!(
+                    control.kind,
+                    Kind::Button(_)
+                        | Kind::Input(InputType::Hidden | InputType::Submit | InputType::Image | InputType::Reset | InputType::Button)
+                )
+            });
+            if !all_hidden {
+                continue;
+            }
+            let fields = self
+                .form_controls(index)
+                .filter(|(_, control)| control.kind == Kind::Input(InputType::Hidden) && control.enabled() && !control.name.is_empty())
+                .map(|(_, control)| (control.name.to_owned(), control.element.attr("value").unwrap_or("").to_owned()))
+                .collect();
+            return Some(Page::FormPost { action, fields });
+        }
+        None
+    }
+
+    /// Rule 2: a password form, else an identifier-first step.
+    fn login(&self, username: &str, password: &Secret) -> Result<Option<Submission>, FormError> {
+        let usable = |control: &Control<'_>| {
+            control.owner.is_some() && control.enabled() && !control.name.is_empty() && control.is_typed() && control.kind != Kind::Textarea
+        };
+        let mut candidates: Vec<usize> = (0..self.controls.len())
+            .filter(|&index| self.controls[index].hits[PASSWORD] && usable(&self.controls[index]))
+            .collect();
+        if candidates.is_empty() {
+            candidates = (0..self.controls.len())
+                .filter(|&index| {
+                    let control = &self.controls[index];
+                    control.kind == Kind::Input(InputType::Password) && usable(control)
+                })
+                .collect();
+        }
+
+        // The form: one with a single password field (not a sign-up or
+        // change-password form) and a visible one, first in the page.
+        let mut per_form: HashMap<usize, (usize, bool)> = HashMap::new();
+        for &index in &candidates {
+            let control = &self.controls[index];
+            if let Some(form) = control.owner {
+                let entry = per_form.entry(form).or_default();
+                entry.0 += 1;
+                entry.1 |= control.visible();
+            }
+        }
+        let form = per_form
+            .iter()
+            .map(|(&form, &(count, any_visible))| (count != 1, !any_visible, form))
+            .min()
+            .map(|(_, _, form)| form);
+
+        if let Some(form) = form {
+            let in_form: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&index| self.controls[index].owner == Some(form))
+                .collect();
+            let password_field = in_form
+                .iter()
+                .copied()
+                .find(|&index| self.controls[index].visible())
+                .or_else(|| in_form.first().copied());
+            let username_field = self.username_field(form, password_field);
+            let submitter = self.pick_button(form, &SIGN_IN, &NOT_SIGN_IN).chosen();
+            let fills = Fills {
+                username: username_field.map(|index| (index, username)),
+                password: password_field.map(|index| (index, password)),
+            };
+            return self.submission(form, submitter, &fills).map(Some);
+        }
+
+        // Identifier-first: one visible text field that takes a username,
+        // and a submit button.
+        for form in 0..self.forms.len() {
+            if self.has_password_field(form) || self.is_utility_form(form) {
+                continue;
+            }
+            let typed: Vec<usize> = self
+                .form_controls(form)
+                .filter(|(_, control)| control.is_typed() && control.enabled() && control.visible())
+                .map(|(index, _)| index)
+                .collect();
+            let [field] = typed.as_slice() else {
+                continue;
+            };
+            let control = &self.controls[*field];
+            let takes_username = control.hits[USERNAME] || (control.is_username_like_type() && username_score(control) > 0);
+            if !takes_username || control.name.is_empty() || control.readonly() {
+                continue;
+            }
+            let buttons = self.pick_button(form, &SIGN_IN, &NOT_SIGN_IN);
+            let Some(submitter) = buttons.chosen() else {
+                continue;
+            };
+            let fills = Fills {
+                username: Some((*field, username)),
+                password: None,
+            };
+            return self.submission(form, Some(submitter), &fills).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The username field of a login form: the profile's selector, else the
+    /// best visible text-like input.
+    fn username_field(&self, form: usize, password_field: Option<usize>) -> Option<usize> {
+        let fillable = |index: usize, control: &Control<'_>| {
+            Some(index) != password_field && control.enabled() && !control.name.is_empty() && !control.readonly()
+        };
+        if let Some(index) = self
+            .form_controls(form)
+            .find_map(|(index, control)| (control.hits[USERNAME] && fillable(index, control) && control.is_typed()).then_some(index))
+        {
+            return Some(index);
+        }
+        self.form_controls(form)
+            .filter(|&(index, control)| fillable(index, control) && control.is_username_like_type() && username_score(control) >= 0)
+            .max_by_key(|&(index, control)| (control.visible(), username_score(control), std::cmp::Reverse(index)))
+            .map(|(index, _)| index)
+    }
+
+    /// Rule 3: the approving button of a consent form.
+    fn consent(&self) -> Result<Option<Submission>, FormError> {
+        if let Some((source, _)) = &self.compiled.selectors[CONSENT] {
+            let pressed =
+                self.controls.iter().enumerate().find(|(_, control)| {
+                    control.hits[CONSENT] && control.is_submit_button() && control.enabled() && control.owner.is_some()
+                });
+            if let Some((index, control)) = pressed
+                && let Some(form) = control.owner
+            {
+                return self.submission(form, Some(index), &Fills::default()).map(Some);
+            }
+            let found = self
+                .controls
+                .iter()
+                .find(|control| control.hits[CONSENT])
+                .map(|control| control.element)
+                .or(self.other_hits[CONSENT]);
+            if let Some(found) = found {
+                return Err(FormError::SelectorMismatch {
+                    field: FIELD_NAMES[CONSENT],
+                    selector: source.clone(),
+                    found: describe(found),
+                    expected: "an enabled submit button inside a form",
+                });
+            }
+        }
+
+        let consent_forms = || (0..self.forms.len()).filter(|&form| !self.has_password_field(form));
+        for form in consent_forms() {
+            if let Some(button) = self.pick_button(form, &APPROVE, &REFUSE).positive {
+                return self.submission(form, Some(button), &Fills::default()).map(Some);
+            }
+        }
+        // A form whose only button is neutral ("Submit", "OK"-less wording):
+        // node oidc-provider's consent page has just "Continue", others just
+        // a verb. Not for forms where the user is asked to type something,
+        // nor for language pickers and the like.
+        for form in consent_forms() {
+            let buttons = self.pick_button(form, &APPROVE, &REFUSE);
+            let asks_input = self
+                .form_controls(form)
+                .any(|(_, control)| control.is_typed() && control.enabled() && control.visible());
+            if buttons.total == 1
+                && let Some(button) = buttons.first_neutral
+                && !asks_input
+                && !self.is_utility_form(form)
+            {
+                return self.submission(form, Some(button), &Fills::default()).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether a form has a password field a browser would send.
+    fn has_password_field(&self, form: usize) -> bool {
+        self.form_controls(form)
+            .any(|(_, control)| control.kind == Kind::Input(InputType::Password) && control.enabled() && !control.name.is_empty())
+    }
+
+    /// The submit buttons of a form, classified.
+    fn pick_button(&self, form: usize, positive: &Lexicon, negative: &Lexicon) -> Buttons {
+        // Among equals, the button styled as the primary one, then the first.
+        let mut buttons = Buttons::default();
+        let mut best_positive: Option<(bool, usize)> = None;
+        let mut best_neutral: Option<(bool, usize)> = None;
+        for (index, control) in self.form_controls(form) {
+            if !control.is_submit_button() || !control.enabled() {
+                continue;
+            }
+            buttons.total += 1;
+            let words = control.button_words();
+            if negative.matches(&words) {
+                continue;
+            }
+            let primary = control
+                .element
+                .attr("class")
+                .is_some_and(|class| words_of(class).any(|word| word == "primary"));
+            if positive.matches(&words) && best_positive.is_none_or(|(best, _)| primary && !best) {
+                best_positive = Some((primary, index));
+            }
+            if best_neutral.is_none_or(|(best, _)| primary && !best) {
+                best_neutral = Some((primary, index));
+            }
+        }
+        buttons.positive = best_positive.map(|(_, index)| index);
+        buttons.first_neutral = best_neutral.map(|(_, index)| index);
+        buttons
+    }
+
+    fn is_utility_form(&self, form: usize) -> bool {
+        let Some(form_element) = self.forms.get(form).map(|form| form.element) else {
+            return false;
+        };
+        let mut text = String::new();
+        for attr in ["id", "name", "class", "action", "aria-label"] {
+            if let Some(value) = form_element.attr(attr) {
+                text.push_str(value);
+                text.push(' ');
+            }
+        }
+        for (_, control) in self.form_controls(form) {
+            if control.kind == Kind::Input(InputType::Hidden) {
+                continue;
+            }
+            for attr in ["name", "id"] {
+                if let Some(value) = control.element.attr(attr) {
+                    text.push_str(value);
+                    text.push(' ');
+                }
+            }
+        }
+        UTILITY_FORM.matches(&words(&text))
+    }
+
+    /// Resolve a form action as a browser does: empty or absent is the
+    /// page itself, anything else is relative to the base URL.
+    fn resolve(&self, action: Option<&str>) -> Result<Url, FormError> {
+        let action = action.map(trim_ascii_whitespace).unwrap_or("");
+        if action.is_empty() {
+            return Ok(self.page_url.clone());
+        }
+        self.base.join(action).map_err(|error| FormError::InvalidAction {
+            action: action.to_owned(),
+            base: self.base.to_string(),
+            reason: error.to_string(),
+        })
+    }
+
+    /// The submission of `form` with `submitter` pressed and the fills
+    /// applied.
+    fn submission(&self, form: usize, submitter: Option<usize>, fills: &Fills<'_>) -> Result<Submission, FormError> {
+        let Some(form_element) = self.forms.get(form).map(|form| form.element) else {
+            return Err(FormError::InvalidAction {
+                action: String::new(),
+                base: self.base.to_string(),
+                reason: "no such form".to_owned(),
+            });
+        };
+        let button = submitter.and_then(|index| self.controls.get(index));
+        let button_attr = |attr: &str| button.and_then(|control| control.element.attr(attr));
+
+        let raw_action = button_attr("formaction").or(form_element.attr("action"));
+        let mut action = self.resolve(raw_action)?;
+        if !matches!(action.scheme(), "http" | "https") {
+            return Err(FormError::UnsupportedAction {
+                action: raw_action.unwrap_or("").to_owned(),
+            });
+        }
+        action.set_fragment(None);
+
+        let method = match button_attr("formmethod").or(form_element.attr("method")) {
+            Some(method) if method.trim().eq_ignore_ascii_case("post") => Method::Post,
+            _ => Method::Get,
+        };
+        let enctype = match button_attr("formenctype")
+            .or(form_element.attr("enctype"))
+            .map(|enctype| enctype.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("multipart/form-data") => Enctype::Multipart,
+            Some("text/plain") => Enctype::TextPlain,
+            _ => Enctype::UrlEncoded,
+        };
+
+        Ok(Submission {
+            method,
+            action,
+            enctype,
+            fields: self.entries(form, submitter, fills),
+        })
+    }
+
+    /// The form's entry list as the HTML standard builds it: every enabled,
+    /// named control, checked boxes, selected options, the pressed button.
+    fn entries(&self, form: usize, submitter: Option<usize>, fills: &Fills<'_>) -> Vec<(String, FieldValue)> {
+        // Of several checked radio buttons in a group only the last is.
+        let mut last_checked_radio: HashMap<&str, usize> = HashMap::new();
+        for (index, control) in self.form_controls(form) {
+            if control.kind == Kind::Input(InputType::Radio) && control.element.attr("checked").is_some() {
+                last_checked_radio.insert(control.name, index);
+            }
+        }
+
+        let mut fields = Vec::new();
+        let plain = |fields: &mut Vec<(String, FieldValue)>, name: &str, value: &str| {
+            fields.push((normalise_newlines(name), FieldValue::Plain(normalise_newlines(value))));
+        };
+        for (index, control) in self.form_controls(form) {
+            if !control.enabled() {
+                continue;
+            }
+            let element = control.element;
+            let name = control.name;
+            let value = element.attr("value").unwrap_or("");
+
+            if control.is_submit_button() || matches!(control.kind, Kind::Button(_) | Kind::Input(InputType::Reset | InputType::Button)) {
+                if Some(index) != submitter {
+                    continue;
+                }
+                match control.kind {
+                    Kind::Input(InputType::Image) => {
+                        let prefix = if name.is_empty() { String::new() } else { format!("{name}.") };
+                        plain(&mut fields, &format!("{prefix}x"), "0");
+                        plain(&mut fields, &format!("{prefix}y"), "0");
+                    }
+                    Kind::Button(ButtonType::Submit) | Kind::Input(InputType::Submit) if !name.is_empty() => {
+                        plain(&mut fields, name, value);
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if name.is_empty() {
+                continue;
+            }
+            if let Some((field, password)) = fills.password
+                && field == index
+            {
+                fields.push((name.to_owned(), FieldValue::Secret(password.clone())));
+                continue;
+            }
+            if let Some((field, username)) = fills.username
+                && field == index
+            {
+                fields.push((name.to_owned(), FieldValue::Plain(username.to_owned())));
+                push_dirname(&mut fields, element);
+                continue;
+            }
+            match control.kind {
+                Kind::Input(InputType::Checkbox) => {
+                    if element.attr("checked").is_some() {
+                        plain(&mut fields, name, element.attr("value").unwrap_or("on"));
+                    }
+                }
+                Kind::Input(InputType::Radio) => {
+                    if last_checked_radio.get(name) == Some(&index) {
+                        plain(&mut fields, name, element.attr("value").unwrap_or("on"));
+                    }
+                }
+                Kind::Input(InputType::File) => plain(&mut fields, name, ""),
+                Kind::Input(InputType::Hidden) => {
+                    if name.eq_ignore_ascii_case("_charset_") {
+                        plain(&mut fields, name, "UTF-8");
+                    } else {
+                        plain(&mut fields, name, value);
+                    }
+                }
+                Kind::Input(InputType::Password) => {
+                    let value: String = value.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+                    fields.push((name.to_owned(), FieldValue::Secret(Secret::new(value))));
+                }
+                Kind::Input(InputType::Text | InputType::Search | InputType::Tel) => {
+                    let value: String = value.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+                    plain(&mut fields, name, &value);
+                    push_dirname(&mut fields, element);
+                }
+                Kind::Input(InputType::Email | InputType::Url) => {
+                    let value: String = value.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+                    plain(&mut fields, name, trim_ascii_whitespace(&value));
+                }
+                Kind::Input(_) => plain(&mut fields, name, value),
+                Kind::Select => {
+                    for option in selected_options(element) {
+                        plain(&mut fields, name, &option);
+                    }
+                }
+                Kind::Textarea => {
+                    plain(&mut fields, name, &element.text().collect::<String>());
+                    push_dirname(&mut fields, element);
+                }
+                Kind::Button(_) => {}
+            }
+        }
+        fields
+    }
+
+    /// Rule 4: what the page is, for an error message.
+    fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(title) = self.title.map(text_of).filter(|text| !text.is_empty()) {
+            parts.push(format!("title {:?}", truncate(&title, 120)));
+        }
+        let title_text = self.title.map(text_of).unwrap_or_default();
+        if let Some(heading) = self
+            .headings
+            .iter()
+            .map(|heading| text_of(*heading))
+            .find(|text| !text.is_empty() && *text != title_text)
+        {
+            parts.push(format!("heading {:?}", truncate(&heading, 120)));
+        }
+        let mut errors: Vec<String> = Vec::new();
+        for alert in &self.alerts {
+            let text = text_of(*alert);
+            if text.is_empty() || errors.iter().any(|seen| seen.contains(&text)) {
+                continue;
+            }
+            errors.retain(|seen| !text.contains(seen.as_str()));
+            errors.push(text);
+        }
+        for error in errors.iter().take(3) {
+            parts.push(format!("error {:?}", truncate(error, 200)));
+        }
+        if parts.is_empty()
+            && let Some(body) = self.body.map(text_of).filter(|text| !text.is_empty())
+        {
+            parts.push(format!("text {:?}", truncate(&body, 200)));
+        }
+        if let Some(refresh) = self.refresh {
+            parts.push(format!("meta refresh {:?}", truncate(refresh.trim(), 200)));
+        }
+
+        let forms = self.forms.len();
+        parts.push(match forms {
+            0 => "no form".to_owned(),
+            1 => "1 form, not a login, consent or form post form".to_owned(),
+            _ => format!("{forms} forms, none a login, consent or form post form"),
+        });
+        if self
+            .controls
+            .iter()
+            .any(|control| control.kind == Kind::Input(InputType::Password) && control.owner.is_none())
+        {
+            parts.push("a password field outside any form (the page probably needs javascript)".to_owned());
+        } else if self
+            .controls
+            .iter()
+            .any(|control| control.kind == Kind::Input(InputType::Password) && control.name.is_empty())
+        {
+            parts.push("a password field without a name (the page probably needs javascript)".to_owned());
+        }
+        for (index, field) in FIELD_NAMES.iter().enumerate() {
+            if let Some((source, _)) = &self.compiled.selectors[index] {
+                let matched = self.controls.iter().any(|control| control.hits[index]) || self.other_hits[index].is_some();
+                if !matched {
+                    parts.push(format!("the profile's {field} selector `{source}` matches nothing"));
+                }
+            }
+        }
+        parts.join("; ")
+    }
+}
+
+/// The submit buttons of a form: the best approving one, the best one that
+/// is not refusing, and how many there are.
+#[derive(Default)]
+struct Buttons {
+    positive: Option<usize>,
+    first_neutral: Option<usize>,
+    total: usize,
+}
+
+impl Buttons {
+    fn chosen(&self) -> Option<usize> {
+        self.positive.or(self.first_neutral)
+    }
+}
+
+/// Values to put into a form's fields: (control index, value).
+#[derive(Default)]
+struct Fills<'v> {
+    username: Option<(usize, &'v str)>,
+    password: Option<(usize, &'v Secret)>,
+}
+
+/// How much a text input looks like a username field: positive for names,
+/// ids and autocomplete hints like username or email, negative for one-time
+/// codes and the like.
+fn username_score(control: &Control<'_>) -> i32 {
+    let element = control.element;
+    let autocomplete = element.attr("autocomplete").unwrap_or("").to_ascii_lowercase();
+    let mut score = 0;
+    if autocomplete
+        .split_ascii_whitespace()
+        .any(|token| matches!(token, "username" | "email" | "webauthn"))
+    {
+        score += 4;
+    }
+    if control.kind == Kind::Input(InputType::Email) {
+        score += 2;
+    }
+    let mut names = String::new();
+    for attr in ["name", "id"] {
+        if let Some(value) = element.attr(attr) {
+            names.push_str(&value.to_ascii_lowercase());
+            names.push(' ');
+        }
+    }
+    let positive = USERNAME_HINTS.iter().any(|hint| names.contains(hint));
+    if positive {
+        score += 2;
+    }
+    let negative = NOT_USERNAME_HINTS.iter().any(|hint| names.contains(hint)) || autocomplete.contains("one-time-code");
+    if negative && score == 0 {
+        return -1;
+    }
+    score
+}
+
+fn push_dirname(fields: &mut Vec<(String, FieldValue)>, element: ElementRef<'_>) {
+    if let Some(dirname) = element.attr("dirname")
+        && !dirname.is_empty()
+    {
+        let dir = match element.attr("dir").map(str::to_ascii_lowercase).as_deref() {
+            Some("rtl") => "rtl",
+            _ => "ltr",
+        };
+        fields.push((dirname.to_owned(), FieldValue::Plain(dir.to_owned())));
+    }
+}
+
+/// The values a `<select>` submits: its selected, enabled options (for a
+/// single-choice list box with none selected, the first enabled option, as
+/// browsers select it).
+fn selected_options(select: ElementRef<'_>) -> Vec<String> {
+    let multiple = select.attr("multiple").is_some();
+    let size = select.attr("size").and_then(|size| size.trim().parse::<u32>().ok()).unwrap_or(1);
+    let options: Vec<(ElementRef<'_>, bool)> = select
+        .descendent_elements()
+        .filter(|element| element.value().name() == "option")
+        .map(|option| {
+            let in_disabled_group = option
+                .parent()
+                .and_then(ElementRef::wrap)
+                .is_some_and(|parent| parent.value().name() == "optgroup" && parent.attr("disabled").is_some());
+            (option, option.attr("disabled").is_some() || in_disabled_group)
+        })
+        .collect();
+    let value = |option: ElementRef<'_>| match option.attr("value") {
+        Some(value) => value.to_owned(),
+        None => collapse_whitespace(&option.text().collect::<String>()),
+    };
+    if multiple {
+        return options
+            .iter()
+            .filter(|(option, disabled)| !disabled && option.attr("selected").is_some())
+            .map(|(option, _)| value(*option))
+            .collect();
+    }
+    let selected = options
+        .iter()
+        .rev()
+        .find(|(option, _)| option.attr("selected").is_some())
+        .or_else(|| {
+            if size <= 1 {
+                options.iter().find(|(_, disabled)| !disabled)
+            } else {
+                None
+            }
+        });
+    match selected {
+        Some((option, false)) => vec![value(*option)],
+        _ => Vec::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Text helpers
+
+/// Lowercase words of a string, split at non-alphanumerics and camelCase
+/// humps: `btnAllowAccess` → `btn`, `allow`, `access`.
+fn words(text: &str) -> Vec<String> {
+    words_of(text).collect()
+}
+
+fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
+    let mut chars = text.chars().peekable();
+    std::iter::from_fn(move || {
+        let mut current = String::new();
+        let mut previous_lower = false;
+        while let Some(&c) = chars.peek() {
+            if c.is_alphanumeric() {
+                if c.is_uppercase() && previous_lower && !current.is_empty() {
+                    return Some(current);
+                }
+                previous_lower = c.is_lowercase() || c.is_numeric();
+                current.extend(c.to_lowercase());
+                chars.next();
+            } else {
+                chars.next();
+                if !current.is_empty() {
+                    return Some(current);
+                }
+            }
+        }
+        (!current.is_empty()).then_some(current)
+    })
+}
+
+/// The rendered-ish text of an element: its text with scripts and styles
+/// left out and whitespace collapsed.
+fn text_of(element: ElementRef<'_>) -> String {
+    let mut text = String::new();
+    let mut next = element.first_child();
+    while let Some(node) = next {
+        let skip = ElementRef::wrap(node).is_some_and(|child| {
+            matches!(
+                child.value().name(),
+                "script" | "style" | "template" | "head" | "select" | "option" | "noscript"
+            ) || hides(child)
+        });
+        if let Some(fragment) = node.value().as_text() {
+            text.push_str(fragment);
+            text.push(' ');
+        } else if ElementRef::wrap(node).is_some_and(|child| matches!(child.value().name(), "br" | "p" | "div" | "li")) {
+            text.push(' ');
+        }
+        if !skip && let Some(child) = node.first_child() {
+            next = Some(child);
+            continue;
+        }
+        let mut node = node;
+        next = loop {
+            if let Some(sibling) = node.next_sibling() {
+                break Some(sibling);
+            }
+            match node.parent() {
+                Some(parent) if parent.id() != element.id() => node = parent,
+                _ => break None,
+            }
+        };
+    }
+    collapse_whitespace(&text)
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn trim_ascii_whitespace(text: &str) -> &str {
+    text.trim_matches(|c: char| matches!(c, '\t' | '\n' | '\x0C' | '\r' | ' '))
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max_chars).collect();
+    out.push('…');
+    out
+}
+
+/// CR, LF and CRLF as CRLF, as browsers send form values.
+fn normalise_newlines(text: &str) -> String {
+    if !text.contains(['\r', '\n']) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("\r\n");
+            }
+            '\n' => out.push_str("\r\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `<tag id=… name=… class=…>` for error messages.
+fn describe(element: ElementRef<'_>) -> String {
+    let mut out = format!("<{}", element.value().name());
+    for attr in ["id", "name", "type", "class"] {
+        if let Some(value) = element.attr(attr) {
+            out.push_str(&format!(" {attr}={:?}", truncate(value, 40)));
+        }
+    }
+    out.push('>');
+    out
+}
+
+/// Parse `<noscript>` content as markup, as a browser with JavaScript off
+/// does (the parser treats it as text when scripting is on, and scraper
+/// parses with scripting on): the tags are renamed `<x-noscript>`.
+fn neutralise_noscript(html: &str) -> std::borrow::Cow<'_, str> {
+    const TAG: &[u8] = b"noscript";
+    let bytes = html.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] != b'<' {
+            index += 1;
+            continue;
+        }
+        let mut start = index + 1;
+        if bytes.get(start) == Some(&b'/') {
+            start += 1;
+        }
+        let end = start + TAG.len();
+        let is_tag = bytes.get(start..end).is_some_and(|name| name.eq_ignore_ascii_case(TAG))
+            && bytes
+                .get(end)
+                .is_none_or(|&b| matches!(b, b'\t' | b'\n' | b'\x0C' | b'\r' | b' ' | b'/' | b'>'));
+        if is_tag {
+            // All the bytes around `start` are ASCII, so it is a char boundary.
+            let out = out.get_or_insert_with(|| String::with_capacity(html.len() + 64));
+            out.push_str(&html[copied..start]);
+            out.push_str("x-");
+            copied = start;
+            index = end;
+        } else {
+            index += 1;
+        }
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(html),
+        Some(mut out) => {
+            out.push_str(&html[copied..]);
+            std::borrow::Cow::Owned(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USERNAME_VALUE: &str = "alice@example.test";
+    const PASSWORD_VALUE: &str = "correct horse battery staple";
+    const REDIRECT_URI: &str = "https://rp.test/callback";
+
+    const PLAIN_LOGIN: &str = include_str!("../../fixtures/html/plain_login.html");
+    const DJANGO_LOGIN: &str = include_str!("../../fixtures/html/django_login.html");
+    const OIDC_PROVIDER_LOGIN: &str = include_str!("../../fixtures/html/oidc_provider_login.html");
+    const OIDC_PROVIDER_CONSENT: &str = include_str!("../../fixtures/html/oidc_provider_consent.html");
+    const DOT_CONSENT: &str = include_str!("../../fixtures/html/dot_consent.html");
+    const KEYCLOAK_LOGIN: &str = include_str!("../../fixtures/html/keycloak_login.html");
+    const IDENTIFIER_FIRST: &str = include_str!("../../fixtures/html/identifier_first.html");
+    const CONSENT_DENY_FIRST: &str = include_str!("../../fixtures/html/consent_deny_first.html");
+    const FORM_POST: &str = include_str!("../../fixtures/html/form_post.html");
+    const ERROR_PAGE: &str = include_str!("../../fixtures/html/error_page.html");
+    const FORMACTION_LOGIN: &str = include_str!("../../fixtures/html/formaction_login.html");
+
+    const FIXTURES: &[&str] = &[
+        PLAIN_LOGIN,
+        DJANGO_LOGIN,
+        OIDC_PROVIDER_LOGIN,
+        OIDC_PROVIDER_CONSENT,
+        DOT_CONSENT,
+        KEYCLOAK_LOGIN,
+        IDENTIFIER_FIRST,
+        CONSENT_DENY_FIRST,
+        FORM_POST,
+        ERROR_PAGE,
+        FORMACTION_LOGIN,
+    ];
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).expect("test url")
+    }
+
+    fn password() -> Secret {
+        Secret::new(PASSWORD_VALUE)
+    }
+
+    fn analyse_with(html: &str, page_url: &str, selectors: &Selectors) -> Page {
+        analyse(html, &url(page_url), USERNAME_VALUE, &password(), selectors, REDIRECT_URI).expect("analyse")
+    }
+
+    fn analyse_page(html: &str, page_url: &str) -> Page {
+        analyse_with(html, page_url, &Selectors::default())
+    }
+
+    fn plain(name: &str, value: &str) -> (String, FieldValue) {
+        (name.to_owned(), FieldValue::Plain(value.to_owned()))
+    }
+
+    fn secret(name: &str) -> (String, FieldValue) {
+        (name.to_owned(), FieldValue::Secret(password()))
+    }
+
+    fn login(page: Page) -> Submission {
+        match page {
+            Page::Login(submission) => submission,
+            other => panic!("expected a login page, got {other:?}"),
+        }
+    }
+
+    fn consent(page: Page) -> Submission {
+        match page {
+            Page::Consent(submission) => submission,
+            other => panic!("expected a consent page, got {other:?}"),
+        }
+    }
+
+    fn unknown(page: Page) -> String {
+        match page {
+            Page::Unknown { summary } => summary,
+            other => panic!("expected an unknown page, got {other:?}"),
+        }
+    }
+
+    /// The password goes as a secret and never shows in `Debug`.
+    fn assert_password_redacted(submission: &Submission, field: &str) {
+        assert_eq!(
+            submission.field(field),
+            Some(&FieldValue::Secret(password())),
+            "{field} is sent as a secret"
+        );
+        let debug = format!("{submission:?}");
+        assert!(!debug.contains(PASSWORD_VALUE), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+        assert!(!format!("{:?}", Page::Login(submission.clone())).contains(PASSWORD_VALUE));
+    }
+
+    #[test]
+    fn plain_login_page() {
+        let submission = login(analyse_page(PLAIN_LOGIN, "https://id.acme.test/login?req=req_7Hq2LxP0"));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(submission.action, url("https://id.acme.test/login"));
+        assert_eq!(submission.enctype, Enctype::UrlEncoded);
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("request_id", "req_7Hq2LxP0"),
+                plain("csrf_token", "c3JmLXRva2VuLTQyNDI"),
+                plain("username", USERNAME_VALUE),
+                secret("password"),
+            ]
+        );
+        assert_password_redacted(&submission, "password");
+        let debug = format!("{submission:?}");
+        assert!(debug.contains("https://id.acme.test/login"), "{debug}");
+        assert!(debug.contains("\"csrf_token\"=\"c3JmLXRva2VuLTQyNDI\""), "{debug}");
+        assert!(debug.contains(USERNAME_VALUE), "{debug}");
+    }
+
+    #[test]
+    fn django_login_page() {
+        let submission = login(analyse_page(
+            DJANGO_LOGIN,
+            "https://django.test/accounts/login/?next=/o/authorize/%3Fresponse_type%3Dcode",
+        ));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(submission.action, url("https://django.test/accounts/login/"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("csrfmiddlewaretoken", "Zk3vQm1xT2dWc0pLc3RyYW5nZXJUaGluZ3M5OTk"),
+                plain("username", USERNAME_VALUE),
+                secret("password"),
+                plain(
+                    "next",
+                    "/o/authorize/?response_type=code&client_id=conform\
+                     &redirect_uri=https%3A%2F%2Frp.test%2Fcallback&scope=openid"
+                ),
+            ]
+        );
+        assert_password_redacted(&submission, "password");
+    }
+
+    #[test]
+    fn oidc_provider_login_page() {
+        let submission = login(analyse_page(OIDC_PROVIDER_LOGIN, "https://op.test/interaction/Yb8zQ3kLm0"));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(submission.action, url("https://op.test/interaction/Yb8zQ3kLm0/login"));
+        assert_eq!(
+            submission.fields,
+            vec![plain("prompt", "login"), plain("login", USERNAME_VALUE), secret("password"),]
+        );
+        assert_password_redacted(&submission, "password");
+    }
+
+    #[test]
+    fn oidc_provider_consent_page() {
+        let submission = consent(analyse_page(OIDC_PROVIDER_CONSENT, "https://op.test/interaction/Yb8zQ3kLm0"));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(submission.action, url("https://op.test/interaction/Yb8zQ3kLm0/confirm"));
+        assert_eq!(submission.fields, vec![plain("prompt", "consent")]);
+        assert!(!submission.contains_secret());
+    }
+
+    #[test]
+    fn single_neutral_button_counts_as_consent() {
+        let html = r#"<html><head><title>Confirm</title></head><body>
+            <p>Conformance RP asks for openid and profile.</p>
+            <form method="post" action="/consent/decide">
+              <input type="hidden" name="txn" value="t-1">
+              <button type="submit">Submit</button>
+            </form></body></html>"#;
+        let submission = consent(analyse_page(html, "https://op.test/consent"));
+        assert_eq!(submission.action, url("https://op.test/consent/decide"));
+        assert_eq!(submission.fields, vec![plain("txn", "t-1")]);
+    }
+
+    #[test]
+    fn django_oauth_toolkit_consent_page() {
+        let page_url = "https://django.test/o/authorize/?response_type=code&client_id=conform\
+                        &redirect_uri=https%3A%2F%2Frp.test%2Fcallback&scope=openid+profile+email\
+                        &state=af0ifjsldkj&nonce=n-0S6_WzA2Mj#fragment";
+        let submission = consent(analyse_page(DOT_CONSENT, page_url));
+        assert_eq!(submission.method, Method::Post);
+        // No action attribute: the page itself, without the fragment.
+        assert_eq!(submission.action.as_str(), page_url.trim_end_matches("#fragment"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("csrfmiddlewaretoken", "d0tC5rfT0k3nAAAAbbbbCCCCddddEEEEffffGGGG"),
+                plain("redirect_uri", "https://rp.test/callback"),
+                plain("scope", "openid profile email"),
+                plain("nonce", "n-0S6_WzA2Mj"),
+                plain("client_id", "conform"),
+                plain("state", "af0ifjsldkj"),
+                plain("response_type", "code"),
+                plain("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                plain("code_challenge_method", "S256"),
+                plain("claims", ""),
+                plain("allow", "Authorize"),
+            ]
+        );
+    }
+
+    #[test]
+    fn keycloak_login_page_with_language_form() {
+        let submission = login(analyse_page(
+            KEYCLOAK_LOGIN,
+            "https://sso.test/realms/conform/protocol/openid-connect/auth?client_id=conform\
+             &response_type=code&scope=openid&redirect_uri=https%3A%2F%2Frp.test%2Fcallback",
+        ));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(
+            submission.action,
+            url("https://sso.test/realms/conform/login-actions/authenticate\
+                 ?session_code=Qm9ndXNTZXNzaW9uQ29kZQ\
+                 &execution=6f1d0a2e-5b7c-4d3a-9e8f-0a1b2c3d4e5f&client_id=conform&tab_id=x1Y2z3W4")
+        );
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("username", USERNAME_VALUE),
+                secret("password"),
+                plain("credentialId", ""),
+                plain("login", "Sign In"),
+            ]
+        );
+        assert_password_redacted(&submission, "password");
+    }
+
+    #[test]
+    fn identifier_first_email_step() {
+        let page_url = "https://login.test/u/login/identifier?state=hKFo2SBkUjNlZ0tWcnZ0WGhOcGpmM3FNQnZ6";
+        let submission = login(analyse_page(IDENTIFIER_FIRST, page_url));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(submission.action, url(page_url));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("state", "hKFo2SBkUjNlZ0tWcnZ0WGhOcGpmM3FNQnZ6"),
+                plain("username", USERNAME_VALUE),
+                plain("js-available", "false"),
+                plain("webauthn-available", "false"),
+                plain("is-brave", "false"),
+                plain("webauthn-platform-available", "false"),
+                plain("action", "default"),
+            ]
+        );
+        assert!(!submission.contains_secret());
+    }
+
+    #[test]
+    fn consent_page_with_deny_button_first() {
+        let submission = consent(analyse_page(
+            CONSENT_DENY_FIRST,
+            "https://auth.test/oauth2/consent?consent_challenge=4c3f0e5d7a8b9c1d2e3f",
+        ));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(submission.action, url("https://auth.test/oauth2/consent"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("consent_challenge", "4c3f0e5d7a8b9c1d2e3f"),
+                plain("_csrf", "lO2Xk9pQ-7bVzA"),
+                plain("grant_scope", "openid"),
+                plain("grant_scope", "profile"),
+                plain("remember_for", "0"),
+                plain("decision", "allow"),
+            ]
+        );
+    }
+
+    #[test]
+    fn form_post_response() {
+        let page = analyse_page(FORM_POST, "https://op.test/authorize?response_mode=form_post");
+        let debug = format!("{page:?}");
+        let Page::FormPost { action, fields } = page else {
+            panic!("expected a form post, got {debug}");
+        };
+        assert_eq!(action, url(REDIRECT_URI));
+        assert_eq!(
+            fields,
+            vec![
+                ("code".to_owned(), "SplxlOBeZQQYbYS6WxSbIA".to_owned()),
+                ("state".to_owned(), "af0ifjsldkj".to_owned()),
+                ("iss".to_owned(), "https://op.test".to_owned()),
+            ]
+        );
+        // The code is a credential: Debug shows the state, not the code.
+        assert!(!debug.contains("SplxlOBeZQQYbYS6WxSbIA"), "{debug}");
+        assert!(debug.contains("af0ifjsldkj"), "{debug}");
+    }
+
+    #[test]
+    fn form_post_needs_the_redirect_uri_and_only_hidden_inputs() {
+        let html = r#"<form method="post" action="https://rp.test/callback?tenant=a">
+            <input type="hidden" name="error" value="access_denied"></form>"#;
+        let page = analyse_page(html, "https://op.test/authorize");
+        assert!(
+            matches!(&page, Page::FormPost { action, fields }
+                if action.as_str() == "https://rp.test/callback?tenant=a"
+                    && fields == &[("error".to_owned(), "access_denied".to_owned())]),
+            "{page:?}"
+        );
+
+        // The same form, posting elsewhere, is not a form post response.
+        let html = html.replace("rp.test/callback", "elsewhere.test/callback");
+        let page = analyse_page(&html, "https://op.test/authorize");
+        assert!(matches!(page, Page::Unknown { .. }), "{page:?}");
+
+        // A visible field makes it something else.
+        let html = r#"<form method="post" action="https://rp.test/callback">
+            <input type="hidden" name="state" value="s"><input type="text" name="note"></form>"#;
+        let page = analyse_page(html, "https://op.test/authorize");
+        assert!(!matches!(page, Page::FormPost { .. }), "{page:?}");
+    }
+
+    #[test]
+    fn error_page_is_unknown_with_title_heading_and_error() {
+        let summary = unknown(analyse_page(
+            ERROR_PAGE,
+            "https://sso.test/realms/conform/protocol/openid-connect/auth",
+        ));
+        assert!(summary.contains("title \"Conform SSO - Error\""), "{summary}");
+        assert!(summary.contains("heading \"We are sorry...\""), "{summary}");
+        assert!(summary.contains("Invalid parameter: redirect_uri"), "{summary}");
+        assert!(summary.contains("no form"), "{summary}");
+        assert!(!summary.contains("dataLayer"), "{summary}");
+        assert!(!summary.contains("#c00"), "{summary}");
+    }
+
+    #[test]
+    fn language_picker_alone_is_not_consent() {
+        let html = r#"<html><head><title>Page not found</title></head><body>
+            <form id="lang" action="/set-language" method="post">
+              <select name="locale"><option>en</option><option>de</option></select>
+              <button type="submit">Go</button>
+            </form>
+            <div class="alert alert-danger" role="alert">The page you asked for does not exist.</div>
+            </body></html>"#;
+        let summary = unknown(analyse_page(html, "https://op.test/nowhere"));
+        assert!(summary.contains("Page not found"), "{summary}");
+        assert!(summary.contains("does not exist"), "{summary}");
+        assert!(summary.contains("1 form"), "{summary}");
+    }
+
+    #[test]
+    fn approve_and_deny_in_separate_forms() {
+        // Deny first, each decision its own form with a hidden flag.
+        let html = r#"<h2>Do you authorize "conform" to access your protected resources?</h2>
+            <form id="denialForm" name="denialForm" action="/oauth/authorize" method="post">
+              <input name="user_oauth_approval" value="false" type="hidden"/>
+              <label><input name="deny" value="Deny" type="submit"/></label></form>
+            <form id="confirmationForm" name="confirmationForm" action="/oauth/authorize" method="post">
+              <input name="user_oauth_approval" value="true" type="hidden"/>
+              <input type="hidden" name="_csrf" value="8f0c"/>
+              <label><input name="authorize" value="Authorize" type="submit"/></label></form>"#;
+        let submission = consent(analyse_page(html, "https://legacy.test/oauth/authorize?client_id=conform"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("user_oauth_approval", "true"),
+                plain("_csrf", "8f0c"),
+                plain("authorize", "Authorize")
+            ]
+        );
+
+        // Yes / No inputs named accept / cancel.
+        let html = r#"<form class="form-actions" action="/realms/c/login-actions/consent?code=x" method="POST">
+            <input type="hidden" name="code" value="x">
+            <input name="accept" id="kc-login" type="submit" value="Yes"/>
+            <input name="cancel" id="kc-cancel" type="submit" value="No"/></form>"#;
+        let submission = consent(analyse_page(html, "https://sso.test/realms/c/login-actions/consent"));
+        assert_eq!(submission.fields, vec![plain("code", "x"), plain("accept", "Yes")]);
+    }
+
+    #[test]
+    fn refusing_buttons_are_never_pressed() {
+        let html = r#"<form method="post" action="/decide">
+            <input type="hidden" name="t" value="1">
+            <button type="submit" name="deny">Deny</button>
+            <input type="submit" name="cancel" value="Cancel">
+            <button type="submit">No thanks</button>
+            </form>
+            <form action="/logout" method="post"><button>Sign out</button></form>"#;
+        let page = analyse_page(html, "https://op.test/consent");
+        assert!(matches!(page, Page::Unknown { .. }), "{page:?}");
+    }
+
+    #[test]
+    fn login_with_formaction_and_formmethod() {
+        let submission = login(analyse_page(FORMACTION_LOGIN, "https://accounts.test/signin"));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(submission.action, url("https://accounts.test/signin/password"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("flow_id", "f-91c2e6a0"),
+                plain("return_to", "/oauth2/auth?client_id=conform&response_type=code"),
+                plain("email", USERNAME_VALUE),
+                secret("passwd"),
+                plain("method", "password"),
+            ]
+        );
+        assert_password_redacted(&submission, "passwd");
+    }
+
+    #[test]
+    fn get_form_puts_fields_in_the_query() {
+        let html = r#"<form action="/login?old=query#top">
+            <input name="user"><input type="password" name="pass">
+            <input type="hidden" name="flow" value="a b&c"></form>"#;
+        let submission = login(analyse_page(html, "https://op.test/start"));
+        assert_eq!(submission.method, Method::Get);
+        assert_eq!(submission.action, url("https://op.test/login?old=query"));
+        assert_eq!(
+            submission.encoded(),
+            "user=alice%40example.test&pass=correct+horse+battery+staple&flow=a+b%26c"
+        );
+        assert_eq!(
+            submission.request_url().as_str(),
+            "https://op.test/login?user=alice%40example.test\
+             &pass=correct+horse+battery+staple&flow=a+b%26c"
+        );
+    }
+
+    #[test]
+    fn browser_form_semantics() {
+        let html = r#"<!doctype html><html><head><base href="https://op.test/app/"></head><body>
+            <form id="f" action="session" method="POST" enctype="multipart/form-data">
+              <input type="hidden" name="_charset_">
+              <input name="login" value="ignored">
+              <input type="password" name="password">
+              <input type="text" name="disabled_one" value="x" disabled>
+              <fieldset disabled>
+                <legend><input name="in_legend" value="sent"></legend>
+                <input name="in_disabled_fieldset" value="not sent">
+              </fieldset>
+              <input type="checkbox" name="remember">
+              <input type="checkbox" name="terms" checked>
+              <input type="radio" name="r" value="1" checked><input type="radio" name="r" value="2" checked>
+              <select name="country"><option value="">Choose</option><option>Germany</option></select>
+              <select name="tz"><option>UTC</option><option selected> Europe/Berlin </option></select>
+              <select name="multi" multiple><option selected>a</option><option>b</option><option selected disabled>c</option></select>
+              <textarea name="note">line one
+line two</textarea>
+              <input type="reset" name="reset" value="Reset"><input type="button" name="b" value="B">
+              <input type="submit" name="go" value="Sign in">
+              <template><input name="inert" value="template"></template>
+              <datalist id="dl"><input name="in_datalist" value="x"></datalist>
+              <input name="" value="nameless">
+            </form>
+            <input form="f" name="outside" value="associated">
+            </body></html>"#;
+        let submission = login(analyse_page(html, "https://op.test/start"));
+        assert_eq!(submission.method, Method::Post);
+        assert_eq!(submission.enctype, Enctype::Multipart);
+        assert_eq!(submission.action, url("https://op.test/app/session"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("_charset_", "UTF-8"),
+                plain("login", USERNAME_VALUE),
+                secret("password"),
+                plain("in_legend", "sent"),
+                plain("terms", "on"),
+                plain("r", "2"),
+                plain("country", ""),
+                plain("tz", "Europe/Berlin"),
+                plain("multi", "a"),
+                plain("note", "line one\r\nline two"),
+                plain("go", "Sign in"),
+                plain("outside", "associated"),
+            ]
+        );
+    }
+
+    #[test]
+    fn form_in_a_table_owns_the_table_controls() {
+        let html = r#"<table><form method="post" action="/auth"><tr><td>
+            <input name="uid"></td></tr><tr><td><input type="password" name="pw">
+            </td></tr><tr><td><input type="submit" value="Login"></td></tr></table>"#;
+        let submission = login(analyse_page(html, "https://legacy.test/"));
+        assert_eq!(submission.action, url("https://legacy.test/auth"));
+        assert_eq!(submission.fields, vec![plain("uid", USERNAME_VALUE), secret("pw")]);
+    }
+
+    #[test]
+    fn username_field_preference() {
+        // A honeypot hidden by style, a search box and a one-time code field
+        // lose against the field that says it is the username.
+        let html = r#"<form method="post">
+            <input type="text" name="website" style="display:none">
+            <input type="text" name="q" placeholder="Search">
+            <input type="text" name="otp_code">
+            <input type="email" name="identifier" autocomplete="username">
+            <input type="password" name="password">
+            <button>Log in</button></form>"#;
+        let submission = login(analyse_page(html, "https://op.test/login"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("website", ""),
+                plain("q", ""),
+                plain("otp_code", ""),
+                plain("identifier", USERNAME_VALUE),
+                secret("password"),
+            ]
+        );
+    }
+
+    #[test]
+    fn password_only_step_fills_only_the_password() {
+        let html = r#"<form method="post" action="/login/password">
+            <p>Signed in as alice@example.test</p>
+            <input type="hidden" name="username" value="alice@example.test">
+            <input type="text" name="username_display" value="alice@example.test" readonly>
+            <input type="password" name="password"><button type="submit">Next</button></form>"#;
+        let submission = login(analyse_page(html, "https://op.test/login/password"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("username", "alice@example.test"),
+                plain("username_display", "alice@example.test"),
+                secret("password"),
+            ]
+        );
+    }
+
+    #[test]
+    fn login_form_is_chosen_among_several() {
+        // Search, a sign-up form with two password fields, the login form and
+        // a forgotten-password form, in that order.
+        let html = r#"<form action="/search"><input name="q"><button>Search</button></form>
+            <form action="/signup" method="post"><input name="email" type="email">
+              <input type="password" name="new_password"><input type="password" name="confirm">
+              <button>Create account</button></form>
+            <form action="/login" method="post"><input name="user">
+              <input type="password" name="pass"><button>Sign in</button></form>
+            <form action="/forgot" method="post"><input name="email" type="email">
+              <button>Reset password</button></form>"#;
+        let submission = login(analyse_page(html, "https://op.test/"));
+        assert_eq!(submission.action, url("https://op.test/login"));
+        assert_eq!(submission.fields, vec![plain("user", USERNAME_VALUE), secret("pass")]);
+
+        // Without a login form, the forgotten-password form is not an
+        // identifier-first step.
+        let html = r#"<form action="/password/forgot" method="post">
+            <input name="email" type="email"><button>Send reset link</button></form>"#;
+        let page = analyse_page(html, "https://op.test/");
+        assert!(matches!(page, Page::Unknown { .. }), "{page:?}");
+    }
+
+    #[test]
+    fn profile_selectors_override_detection() {
+        let html = r#"<form method="post" action="/authn">
+            <input type="text" name="tenant" value="">
+            <input type="text" name="acct" id="acct">
+            <input type="text" name="pin" class="secret-pin">
+            <button type="submit" name="go" value="1">Weiter</button></form>"#;
+        let selectors = Selectors {
+            username: Some("#acct".to_owned()),
+            password: Some("input.secret-pin".to_owned()),
+            consent: None,
+        };
+        let submission = login(analyse_with(html, "https://op.test/", &selectors));
+        assert_eq!(
+            submission.fields,
+            vec![plain("tenant", ""), plain("acct", USERNAME_VALUE), secret("pin"), plain("go", "1"),]
+        );
+        assert_password_redacted(&submission, "pin");
+
+        let html = r#"<form method="post" action="/grant">
+            <button type="submit" name="x" value="1">Ja, zulassen</button>
+            <button type="submit" name="x" value="0" id="approve">Weiter</button></form>"#;
+        let selectors = Selectors {
+            consent: Some("#approve".to_owned()),
+            ..Selectors::default()
+        };
+        let submission = consent(analyse_with(html, "https://op.test/", &selectors));
+        assert_eq!(submission.fields, vec![plain("x", "0")]);
+    }
+
+    #[test]
+    fn selector_errors_name_the_selector() {
+        let selectors = Selectors {
+            password: Some("input[type=password]]".to_owned()),
+            ..Selectors::default()
+        };
+        let error = analyse(
+            PLAIN_LOGIN,
+            &url("https://id.acme.test/login"),
+            USERNAME_VALUE,
+            &password(),
+            &selectors,
+            REDIRECT_URI,
+        )
+        .map(|_| ())
+        .expect_err("invalid selector");
+        let message = error.to_string();
+        assert!(matches!(error, FormError::InvalidSelector { field: "password", .. }));
+        assert!(message.contains("`password`"), "{message}");
+        assert!(message.contains("input[type=password]]"), "{message}");
+        assert!(message.contains("hint"), "{message}");
+
+        let selectors = Selectors {
+            consent: Some("a.approve".to_owned()),
+            ..Selectors::default()
+        };
+        let html = r#"<p>Allow access?</p><a class="approve" href="/yes">Allow</a>"#;
+        let error = analyse(
+            html,
+            &url("https://op.test/"),
+            USERNAME_VALUE,
+            &password(),
+            &selectors,
+            REDIRECT_URI,
+        )
+        .map(|_| ())
+        .expect_err("consent selector on a link");
+        assert!(matches!(error, FormError::SelectorMismatch { field: "consent", .. }), "{error}");
+        assert!(error.to_string().contains("<a class=\"approve\">"), "{error}");
+    }
+
+    #[test]
+    fn unusable_actions_are_errors() {
+        let analyse_error = |html: &str| {
+            analyse(
+                html,
+                &url("https://op.test/login"),
+                USERNAME_VALUE,
+                &password(),
+                &Selectors::default(),
+                REDIRECT_URI,
+            )
+            .map(|_| ())
+            .expect_err("bad action")
+        };
+        let error = analyse_error(r#"<form action="javascript:void(0)"><input name="u"><input type="password" name="p"></form>"#);
+        assert!(matches!(error, FormError::UnsupportedAction { .. }), "{error}");
+        assert!(error.to_string().contains("javascript:void(0)"), "{error}");
+
+        let error = analyse_error(r#"<form action="http://[::1/login"><input name="u"><input type="password" name="p"></form>"#);
+        assert!(matches!(error, FormError::InvalidAction { .. }), "{error}");
+        let message = error.to_string();
+        assert!(message.starts_with("form action `http://[::1/login`"), "{message}");
+        assert!(message.contains("hint"), "{message}");
+    }
+
+    #[test]
+    fn javascript_only_login_is_unknown_with_a_note() {
+        let html = r#"<html><head><title>Sign in</title></head><body><div id="app">
+            <input type="email" id="email"><input type="password" id="pw">
+            <button onclick="signIn()">Sign in</button></div>
+            <noscript>You need to enable JavaScript to run this app.</noscript></body></html>"#;
+        let summary = unknown(analyse_page(html, "https://spa.test/login"));
+        assert!(summary.contains("outside any form"), "{summary}");
+        assert!(summary.contains("title \"Sign in\""), "{summary}");
+    }
+
+    #[test]
+    fn noscript_is_read_as_markup() {
+        assert_eq!(
+            neutralise_noscript("<NoScript class=x>a</noscript ><noscripts></p>"),
+            "<x-NoScript class=x>a</x-noscript ><noscripts></p>"
+        );
+        assert!(matches!(neutralise_noscript("no tags here"), std::borrow::Cow::Borrowed(_)));
+        // A login form offered only to browsers without JavaScript.
+        let html = r#"<div id="root"></div><noscript><form method="post" action="/nojs/login">
+            <input name="username"><input type="password" name="password">
+            <input type="submit" value="Sign in"></form></noscript>"#;
+        let submission = login(analyse_page(html, "https://spa.test/"));
+        assert_eq!(submission.action, url("https://spa.test/nojs/login"));
+    }
+
+    #[test]
+    fn words_split_names_and_camel_case() {
+        assert_eq!(words("btnAllowAccess"), ["btn", "allow", "access"]);
+        assert_eq!(words("kc_locale-select"), ["kc", "locale", "select"]);
+        assert_eq!(words("Don't allow"), ["don", "t", "allow"]);
+        assert!(REFUSE.matches(&words("Don't allow")));
+        assert!(APPROVE.matches(&words("Yes, authorise")));
+        assert!(!REFUSE.matches(&words("Authorize now")));
+    }
+
+    /// A tiny deterministic generator for the robustness test.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    fn char_prefix(text: &str, len: usize) -> &str {
+        let mut end = len.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[..end]
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let selectors = Selectors {
+            username: Some("#username, input[name=login]".to_owned()),
+            password: Some("input[type=password]".to_owned()),
+            consent: Some("button[value=allow]".to_owned()),
+        };
+        // Odd but valid selectors.
+        let odd = Selectors {
+            username: Some("\\".to_owned()),
+            password: Some("*|*".to_owned()),
+            consent: Some("a:has(b), |a, :is(".to_owned()),
+        };
+        let page_url = url("https://op.test/a/b?c=d");
+        let check = |html: &str| {
+            for selectors in [&selectors, &odd, &Selectors::default()] {
+                // Errors are fine; panics are not.
+                let _ = analyse(html, &page_url, USERNAME_VALUE, &password(), selectors, REDIRECT_URI);
+            }
+        };
+
+        let mut inputs = 0;
+        // Prefixes of every fixture: truncated pages.
+        for fixture in FIXTURES {
+            let step = (fixture.len() / 60).max(1);
+            for len in (0..=fixture.len()).step_by(step) {
+                check(char_prefix(fixture, len));
+                inputs += 1;
+            }
+        }
+
+        // Splices of fixture pieces and markup fragments.
+        const PIECES: &[&str] = &[
+            "<form",
+            "</form>",
+            "<form action=\"",
+            "https://rp.test/callback",
+            "\">",
+            "<input",
+            " type=password",
+            " type=hidden",
+            " type=submit",
+            " name=",
+            "\"",
+            "'",
+            ">",
+            "<",
+            "<button>",
+            "</button>",
+            "Allow",
+            "Deny",
+            "<select>",
+            "<option selected>",
+            "</select>",
+            "<textarea>",
+            "<table>",
+            "<tr><td>",
+            "<template>",
+            "</template>",
+            "<noscript>",
+            "</noscript>",
+            "<fieldset disabled>",
+            "<legend>",
+            "<svg><title>",
+            "</svg>",
+            "<base href=\"//[\">",
+            " formaction=\"\u{0}\"",
+            " form=f",
+            " id=f",
+            "&amp;",
+            "&#0;",
+            "\u{feff}",
+            "é",
+            "日本",
+            "<!--",
+            "-->",
+            "<![CDATA[",
+            "<script>",
+            "</script>",
+            " disabled",
+            " checked",
+            " hidden",
+            " style=\"display:none\"",
+            "<datalist>",
+            "<math><mi>",
+            "\r\n",
+            "\0",
+        ];
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..400 {
+            let mut html = String::new();
+            for _ in 0..rng.below(40) {
+                if rng.below(4) == 0 {
+                    let fixture = FIXTURES[rng.below(FIXTURES.len())];
+                    let start = char_prefix(fixture, rng.below(fixture.len())).len();
+                    let rest = &fixture[start..];
+                    html.push_str(char_prefix(rest, rng.below(200)));
+                } else {
+                    html.push_str(PIECES[rng.below(PIECES.len())]);
+                }
+            }
+            check(&html);
+            inputs += 1;
+        }
+
+        // Deep nesting.
+        check(&"<div><form><fieldset>".repeat(2000));
+        check(&"<table><form>".repeat(500));
+        assert!(inputs > 600, "{inputs}");
+    }
+}

@@ -1,0 +1,144 @@
+//! HTTP for the flow engine: clients with no automatic redirects, every body
+//! read with a size cap, every request bounded in time.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+/// Caps on what a provider can make the harness read.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub max_body: usize,
+    pub max_redirects: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            max_body: 1024 * 1024,
+            max_redirects: 20,
+        }
+    }
+}
+
+/// A response read in full (up to the cap).
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub url: Url,
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON, or an error saying what came instead.
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let ct = self.header("content-type").unwrap_or("no content type");
+            format!("{} answered {} ({ct}) with a body that is not JSON: {e}", self.url.path(), self.status)
+        })
+    }
+}
+
+/// A transport-level failure: the request did not produce a usable response.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("request to {url} failed: {reason}")]
+    Transport { url: String, reason: String },
+    #[error("request to {url} timed out after {secs:.1} s (limit: http.timeout in the profile)")]
+    Timeout { url: String, secs: f64 },
+    #[error("response from {url} is larger than {limit} bytes (limit on response bodies)")]
+    TooLarge { url: String, limit: usize },
+}
+
+/// Builds a client: cookies kept per client, redirects never followed automatically.
+pub fn client(limits: &Limits, cookies: bool) -> Result<reqwest::Client, HttpError> {
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(limits.timeout)
+        .timeout(limits.timeout)
+        .no_proxy()
+        .user_agent(concat!("oidc-conform/", env!("CARGO_PKG_VERSION")));
+    if cookies {
+        b = b.cookie_store(true);
+    }
+    b.build().map_err(|e| HttpError::Transport {
+        url: String::new(),
+        reason: e.to_string(),
+    })
+}
+
+/// Sends a request and reads the body up to `limits.max_body`.
+pub async fn send(client: &reqwest::Client, req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
+    let _ = client;
+    let shown = redact_url(url);
+    let fut = async {
+        let mut resp = req.send().await.map_err(|e| transport(&shown, e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let final_url = resp.url().clone();
+        if let Some(len) = resp.content_length()
+            && len as usize > limits.max_body
+        {
+            return Err(HttpError::TooLarge { url: shown.clone(), limit: limits.max_body });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&shown, e))? {
+            if body.len() + chunk.len() > limits.max_body {
+                return Err(HttpError::TooLarge { url: shown.clone(), limit: limits.max_body });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response { url: final_url, status, headers, body })
+    };
+    match tokio::time::timeout(limits.timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(HttpError::Timeout { url: shown, secs: limits.timeout.as_secs_f64() }),
+    }
+}
+
+/// A GET of `url`.
+pub async fn get(client: &reqwest::Client, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
+    send(client, client.request(Method::GET, url.clone()), url, limits).await
+}
+
+fn transport(url: &str, e: reqwest::Error) -> HttpError {
+    if e.is_timeout() {
+        return HttpError::Timeout { url: url.to_owned(), secs: 0.0 };
+    }
+    // reqwest's own Display repeats the URL; the chain of sources says why.
+    let mut reason = String::new();
+    let mut src: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !reason.contains(&text) {
+            if !reason.is_empty() {
+                reason.push_str(": ");
+            }
+            reason.push_str(&text);
+        }
+        src = s.source();
+    }
+    HttpError::Transport { url: url.to_owned(), reason: reason.replace(url, "") }
+}
+
+/// A URL for messages: the query and fragment (which may carry codes and
+/// tokens) are dropped.
+pub fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}

@@ -1,0 +1,500 @@
+//! The flow engine: drives a provider through one case's flow, following its
+//! redirects and filling its forms, and collects the [`Evidence`] the checks
+//! judge. It judges nothing itself.
+
+pub mod form;
+pub mod http;
+pub mod provider;
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use reqwest::Method;
+use serde::Serialize;
+use url::Url;
+
+use crate::profile::ClientAuth;
+use crate::secret::Secret;
+use crate::suite::{Case, Flow};
+use form::{FieldValue, Page};
+use http::HttpError;
+pub use provider::Provider;
+
+/// Where a set of tokens came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// the authorization response (implicit, hybrid)
+    Authorization,
+    /// the token endpoint, exchanging a code
+    Token,
+    /// the token endpoint, refreshing
+    Refresh,
+    /// the token endpoint, client credentials
+    ClientCredentials,
+}
+
+impl Origin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::Authorization => "from the authorization response",
+            Origin::Token => "from the token endpoint",
+            Origin::Refresh => "from the refresh",
+            Origin::ClientCredentials => "from client credentials",
+        }
+    }
+}
+
+/// Tokens from one response.
+#[derive(Clone, Debug)]
+pub struct TokenSet {
+    pub origin: Origin,
+    pub id_token: Option<Secret>,
+    pub access_token: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+    pub code: Option<Secret>,
+    /// `scope` of the response, when present.
+    pub scope: Option<String>,
+    /// The response's other parameters (tokens left out), for reports.
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An OAuth error answer (RFC 6749 §4.1.2.1, §5.2).
+#[derive(Clone, Debug, Serialize)]
+pub struct OAuthError {
+    /// `authorization` or `token`
+    pub stage: &'static str,
+    pub error: String,
+    pub description: Option<String>,
+    pub status: Option<u16>,
+}
+
+/// The userinfo answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct UserinfoResponse {
+    pub status: u16,
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+    pub www_authenticate: Option<String>,
+}
+
+/// Everything a flow observed; the checks read only this.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    /// Parameters of the authorization request (no secrets in it).
+    pub request: BTreeMap<String, String>,
+    pub nonce: Option<String>,
+    pub state: Option<String>,
+    /// The response mode the engine read the answer from.
+    pub response_mode: Option<String>,
+    /// Parameters of the authorization response (code and tokens left out).
+    pub authorization_response: Option<BTreeMap<String, String>>,
+    pub token_sets: Vec<TokenSet>,
+    pub error: Option<OAuthError>,
+    /// The authorization endpoint answered with a page instead of redirecting
+    /// (e.g. an unregistered redirect_uri): status and page summary.
+    pub refused_without_redirect: Option<(u16, String)>,
+    /// The provider redirected to a URI that was not registered for the client.
+    pub redirected_to_unregistered: bool,
+    pub userinfo: Option<UserinfoResponse>,
+    /// What happened, step by step (no secrets), for reports.
+    pub trace: Vec<String>,
+    /// The harness could not complete the flow (network, login automation…).
+    pub harness_error: Option<String>,
+}
+
+impl Evidence {
+    fn step(&mut self, s: impl Into<String>) {
+        if self.trace.len() < 200 {
+            self.trace.push(s.into());
+        }
+    }
+}
+
+/// Random URL-safe value of 32 bytes.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut b).expect("the system random source works");
+    B64.encode(b)
+}
+
+/// PKCE S256 challenge of a verifier (RFC 7636 §4.2).
+pub fn pkce_challenge(verifier: &str) -> String {
+    B64.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()))
+}
+
+/// Runs the case's flow against the provider. Never fails: problems are in the evidence.
+pub async fn run(provider: &Provider, case: &Case) -> Evidence {
+    let mut ev = Evidence::default();
+    if let Err(e) = drive(provider, case, &mut ev).await {
+        ev.harness_error = Some(e);
+    }
+    ev
+}
+
+async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {
+    match case.flow {
+        Flow::ClientCredentials => client_credentials(p, case, ev).await,
+        Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh => {
+            let browser = http::client(&p.limits, true).map_err(|e| e.to_string())?;
+            let verifier = random_token();
+            let Some(params) = authorize(p, case, &browser, &verifier, ev).await? else {
+                return Ok(());
+            };
+            let code = params.get("code").cloned();
+            let front = front_channel_tokens(&params);
+            let front_access = front.access_token.clone();
+            if front.id_token.is_some() || front.access_token.is_some() {
+                ev.token_sets.push(front);
+            }
+            if let Some(code) = code {
+                let code = Secret::new(code);
+                let set = exchange_code(p, case, &code, &verifier, ev).await?;
+                let Some(mut set) = set else { return Ok(()) };
+                set.code = Some(code);
+                let refresh = set.refresh_token.clone();
+                ev.token_sets.push(set);
+                if case.flow == Flow::Refresh {
+                    let Some(rt) = refresh else {
+                        return Err("the token response has no refresh_token to refresh with (request `offline_access`, or check the client's grant types)".into());
+                    };
+                    let Some(set) = refresh_tokens(p, case, &rt, ev).await? else { return Ok(()) };
+                    ev.token_sets.push(set);
+                }
+            }
+            let access = ev.token_sets.iter().rev().find_map(|s| s.access_token.clone()).or(front_access);
+            if let Some(at) = access
+                && case.request.scope.split(' ').any(|s| s == "openid")
+                && p.discovery.userinfo_endpoint.is_some()
+            {
+                ev.userinfo = Some(userinfo(p, &at, ev).await?);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn client_of<'a>(p: &'a Provider, case: &Case) -> &'a crate::profile::Client {
+    &p.profile.clients[&case.client]
+}
+
+/// The authorization request, followed through login and consent up to the
+/// redirect back to the client. `None` when the provider refused (evidence says how).
+async fn authorize(p: &Provider, case: &Case, browser: &reqwest::Client, verifier: &str, ev: &mut Evidence) -> Result<Option<BTreeMap<String, String>>, String> {
+    let client = client_of(p, case);
+    let response_type = case
+        .request
+        .response_type
+        .clone()
+        .or_else(|| case.flow.default_response_type().map(str::to_owned))
+        .unwrap_or_else(|| "code".into());
+    let mut q: BTreeMap<String, String> = BTreeMap::new();
+    q.insert("client_id".into(), client.id.clone());
+    q.insert("response_type".into(), response_type.clone());
+    if !case.request.scope.is_empty() {
+        q.insert("scope".into(), case.request.scope.clone());
+    }
+    let state = random_token();
+    q.insert("state".into(), state.clone());
+    ev.state = Some(state);
+    if case.request.nonce {
+        let nonce = random_token();
+        q.insert("nonce".into(), nonce.clone());
+        ev.nonce = Some(nonce);
+    }
+    if let Some(uri) = &client.redirect_uri {
+        q.insert("redirect_uri".into(), uri.clone());
+    }
+    if response_type.split(' ').any(|t| t == "code") {
+        q.insert("code_challenge".into(), pkce_challenge(verifier));
+        q.insert("code_challenge_method".into(), "S256".into());
+    }
+    if let Some(m) = &case.request.response_mode {
+        q.insert("response_mode".into(), m.clone());
+    }
+    if let Some(pr) = &case.request.prompt {
+        q.insert("prompt".into(), pr.clone());
+    }
+    if let (Some(api), Some(param)) = (case.api.as_ref(), p.profile.audience_param.param_name()) {
+        q.insert(param.into(), p.profile.apis[api].identifier.clone());
+    }
+    for (k, v) in &case.request.params {
+        q.insert(k.clone(), v.clone());
+    }
+    let redirect_uri = q
+        .get("redirect_uri")
+        .cloned()
+        .ok_or_else(|| format!("client `{}` has no `redirect_uri` in the profile; flows with a browser need one", case.client))?;
+    let registered = client.redirect_uri.clone().unwrap_or_default();
+    ev.request = q.clone();
+    ev.response_mode = Some(
+        case.request
+            .response_mode
+            .clone()
+            .unwrap_or_else(|| if response_type == "code" { "query" } else { "fragment" }.into()),
+    );
+
+    let mut url = p.endpoint("authorization_endpoint")?;
+    url.query_pairs_mut().extend_pairs(q.iter());
+    let issuer_origin = Url::parse(&p.profile.issuer).map(|u| u.origin()).map_err(|e| e.to_string())?;
+    let user = case.user.as_ref().map(|u| &p.profile.users[u]);
+    let mut method = Method::GET;
+    let mut form_fields: Vec<(String, String)> = Vec::new();
+    let mut logins = 0;
+    for _ in 0..p.limits.max_redirects * 2 {
+        // Stop at the redirect back to the client: never request it.
+        if url.as_str().starts_with(&redirect_uri) {
+            return Ok(redirected(ev, &url, &redirect_uri, &registered, None));
+        }
+        if url.as_str().starts_with(&registered) && !registered.is_empty() && registered != redirect_uri {
+            return Ok(redirected(ev, &url, &registered, &registered, None));
+        }
+        let mut req = browser.request(method.clone(), url.clone());
+        if method == Method::POST {
+            req = req.form(&form_fields);
+        }
+        let resp = http::send(browser, req, &url, &p.limits).await.map_err(|e: HttpError| e.to_string())?;
+        ev.step(format!("{} {} → {}", method, http::redact_url(&url), resp.status.as_u16()));
+        if resp.status.is_redirection() {
+            let loc = resp.header("location").ok_or_else(|| format!("{} answered {} without a Location header", http::redact_url(&url), resp.status))?;
+            url = url.join(loc).map_err(|e| format!("redirect to an invalid Location `{loc}`: {e}"))?;
+            method = Method::GET;
+            form_fields.clear();
+            continue;
+        }
+        if !resp.status.is_success() {
+            let summary = page_summary(&resp);
+            ev.refused_without_redirect = Some((resp.status.as_u16(), summary));
+            return Ok(None);
+        }
+        let html = resp.text();
+        let (username, password) = match user {
+            Some(u) => (u.username.as_str(), u.password.clone()),
+            None => ("", Secret::default()),
+        };
+        let page = form::analyse(&html, &resp.url, username, &password, &p.profile.login, &redirect_uri).map_err(|e| e.to_string())?;
+        match page {
+            Page::FormPost { action, fields } => {
+                let action_s = action.to_string();
+                let params: BTreeMap<String, String> = fields.into_iter().collect();
+                ev.step(format!("form_post to {}", http::redact_url(&action)));
+                return Ok(redirected(ev, &action, &action_s, &registered, Some(params)));
+            }
+            Page::Login(sub) => {
+                logins += 1;
+                if logins > 3 {
+                    return Err("the login form came back after 3 attempts: the credentials were not accepted (check the user's username and password in the profile)".into());
+                }
+                if sub.action.origin() != issuer_origin {
+                    return Err(format!(
+                        "the login form posts to {}, which is not the issuer's origin: the password was not sent",
+                        http::redact_url(&sub.action)
+                    ));
+                }
+                (method, url, form_fields) = submission(sub);
+            }
+            Page::Consent(sub) => {
+                if sub.action.origin() != issuer_origin {
+                    return Err(format!("the consent form posts to {}, not to the issuer's origin", http::redact_url(&sub.action)));
+                }
+                (method, url, form_fields) = submission(sub);
+            }
+            Page::Unknown { summary } => {
+                return Err(format!("the page at {} is neither a login nor a consent form: {summary}", http::redact_url(&resp.url)));
+            }
+        }
+    }
+    Err(format!("no redirect back to the client after {} steps (limit on redirects and login steps)", p.limits.max_redirects * 2))
+}
+
+fn submission(sub: form::Submission) -> (Method, Url, Vec<(String, String)>) {
+    let fields: Vec<(String, String)> = sub
+        .fields
+        .into_iter()
+        .map(|(k, v)| match v {
+            FieldValue::Plain(s) => (k, s),
+            FieldValue::Secret(s) => (k, s.expose().to_owned()),
+        })
+        .collect();
+    match sub.method {
+        form::Method::Post => (Method::POST, sub.action, fields),
+        form::Method::Get => {
+            let mut url = sub.action;
+            url.query_pairs_mut().clear().extend_pairs(fields.iter());
+            (Method::GET, url, Vec::new())
+        }
+    }
+}
+
+/// Reads the authorization response from the redirect (query or fragment) or a form_post.
+fn redirected(ev: &mut Evidence, url: &Url, matched: &str, registered: &str, form: Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
+    if !registered.is_empty() && !url.as_str().starts_with(registered) {
+        ev.redirected_to_unregistered = true;
+    }
+    let _ = matched;
+    let params: BTreeMap<String, String> = match form {
+        Some(f) => f,
+        None => {
+            let mut m: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+            if let Some(frag) = url.fragment() {
+                m.extend(url::form_urlencoded::parse(frag.as_bytes()).into_owned());
+                if ev.response_mode.as_deref() != Some("form_post") {
+                    ev.response_mode = Some("fragment".into());
+                }
+            } else if ev.response_mode.as_deref() != Some("form_post") {
+                ev.response_mode = Some("query".into());
+            }
+            m
+        }
+    };
+    ev.step(format!("redirect to the client with {}", params.keys().cloned().collect::<Vec<_>>().join(", ")));
+    ev.authorization_response = Some(
+        params
+            .iter()
+            .map(|(k, v)| {
+                let shown = if matches!(k.as_str(), "code" | "access_token" | "id_token" | "refresh_token") { "[redacted]".to_owned() } else { v.clone() };
+                (k.clone(), shown)
+            })
+            .collect(),
+    );
+    if let Some(err) = params.get("error") {
+        ev.error = Some(OAuthError { stage: "authorization", error: err.clone(), description: params.get("error_description").cloned(), status: None });
+        return None;
+    }
+    if ev.redirected_to_unregistered {
+        return None;
+    }
+    Some(params)
+}
+
+fn front_channel_tokens(params: &BTreeMap<String, String>) -> TokenSet {
+    TokenSet {
+        origin: Origin::Authorization,
+        id_token: params.get("id_token").map(Secret::new),
+        access_token: params.get("access_token").map(Secret::new),
+        refresh_token: None,
+        code: params.get("code").map(Secret::new),
+        scope: params.get("scope").cloned(),
+        params: params
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "code" | "access_token" | "id_token" | "refresh_token"))
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    }
+}
+
+/// A token-endpoint request with the client's authentication (RFC 6749 §2.3.1).
+async fn token_request(p: &Provider, case: &Case, mut form: Vec<(String, String)>, origin: Origin, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+    let client = client_of(p, case);
+    let url = p.endpoint("token_endpoint")?;
+    let mut req = p.http.post(url.clone());
+    match (client.auth, &client.secret) {
+        (ClientAuth::ClientSecretBasic, Some(secret)) => {
+            // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            req = req.basic_auth(enc(&client.id), Some(enc(secret.expose())));
+        }
+        (ClientAuth::ClientSecretPost, Some(secret)) => {
+            form.push(("client_id".into(), client.id.clone()));
+            form.push(("client_secret".into(), secret.expose().to_owned()));
+        }
+        _ => form.push(("client_id".into(), client.id.clone())),
+    }
+    let grant = form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.clone()).unwrap_or_default();
+    let req = req.form(&form);
+    let resp = http::send(&p.http, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    ev.step(format!("POST {} grant_type={grant} → {}", http::redact_url(&url), resp.status.as_u16()));
+    let json = resp.json();
+    let obj = match json {
+        Ok(serde_json::Value::Object(o)) => o,
+        Ok(_) => return Err(format!("the token endpoint answered {} with JSON that is not an object", resp.status)),
+        Err(e) => return Err(e),
+    };
+    if !resp.status.is_success() || obj.contains_key("error") {
+        ev.error = Some(OAuthError {
+            stage: "token",
+            error: obj.get("error").and_then(|v| v.as_str()).unwrap_or("(no error code)").to_owned(),
+            description: obj.get("error_description").and_then(|v| v.as_str()).map(str::to_owned),
+            status: Some(resp.status.as_u16()),
+        });
+        return Ok(None);
+    }
+    let s = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    Ok(Some(TokenSet {
+        origin,
+        id_token: s("id_token").map(Secret::new),
+        access_token: s("access_token").map(Secret::new),
+        refresh_token: s("refresh_token").map(Secret::new),
+        code: None,
+        scope: s("scope"),
+        params: obj
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "access_token" | "id_token" | "refresh_token"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }))
+}
+
+async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+    let redirect_uri = ev.request.get("redirect_uri").cloned().unwrap_or_default();
+    let form = vec![
+        ("grant_type".to_owned(), "authorization_code".to_owned()),
+        ("code".into(), code.expose().to_owned()),
+        ("redirect_uri".into(), redirect_uri),
+        ("code_verifier".into(), verifier.to_owned()),
+    ];
+    token_request(p, case, form, Origin::Token, ev).await
+}
+
+async fn refresh_tokens(p: &Provider, case: &Case, rt: &Secret, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+    let form = vec![("grant_type".to_owned(), "refresh_token".to_owned()), ("refresh_token".into(), rt.expose().to_owned())];
+    token_request(p, case, form, Origin::Refresh, ev).await
+}
+
+async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {
+    let mut form = vec![("grant_type".to_owned(), "client_credentials".to_owned())];
+    if !case.request.scope.is_empty() {
+        form.push(("scope".into(), case.request.scope.clone()));
+    }
+    if let (Some(api), Some(param)) = (case.api.as_ref(), p.profile.audience_param.param_name()) {
+        form.push((param.into(), p.profile.apis[api].identifier.clone()));
+    }
+    for (k, v) in &case.request.params {
+        form.push((k.clone(), v.clone()));
+    }
+    ev.request = form.iter().cloned().collect();
+    if let Some(set) = token_request(p, case, form, Origin::ClientCredentials, ev).await? {
+        ev.token_sets.push(set);
+    }
+    Ok(())
+}
+
+/// GET userinfo with the access token as a Bearer token (OIDC Core §5.3.1).
+pub async fn userinfo(p: &Provider, token: &Secret, ev: &mut Evidence) -> Result<UserinfoResponse, String> {
+    let url = p.endpoint("userinfo_endpoint")?;
+    let req = p.http.get(url.clone()).bearer_auth(token.expose());
+    let resp = http::send(&p.http, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
+    let claims = if resp.status.is_success() {
+        match resp.json() {
+            Ok(serde_json::Value::Object(o)) => Some(o),
+            Ok(_) => return Err("userinfo answered with JSON that is not an object".into()),
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    Ok(UserinfoResponse { status: resp.status.as_u16(), claims, www_authenticate: resp.header("www-authenticate").map(str::to_owned) })
+}
+
+fn page_summary(resp: &http::Response) -> String {
+    let html = resp.text();
+    let doc = scraper::Html::parse_document(&html);
+    let pick = |sel: &str| {
+        scraper::Selector::parse(sel)
+            .ok()
+            .and_then(|s| doc.select(&s).next().map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")))
+            .filter(|t| !t.is_empty())
+    };
+    pick("h1").or_else(|| pick("title")).unwrap_or_else(|| html.chars().take(120).collect())
+}

@@ -1,0 +1,127 @@
+//! What the harness learns about a provider once per run: its discovery
+//! document and its signing keys (cached, refreshed once on an unknown `kid`).
+
+use std::sync::Arc;
+
+use jsonwebtoken::jwk::JwkSet;
+use serde::Deserialize;
+use tokio::sync::RwLock;
+use url::Url;
+
+use super::http::{self, Limits};
+use crate::profile::Profile;
+
+/// OpenID Provider metadata (OIDC Discovery 1.0 §3), the fields the harness uses.
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+pub struct Discovery {
+    pub issuer: String,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub scopes_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub response_types_supported: Vec<String>,
+    #[serde(default)]
+    pub response_modes_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub grant_types_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+}
+
+/// The provider as one run sees it.
+pub struct Provider {
+    pub profile: Profile,
+    pub discovery: Discovery,
+    pub limits: Limits,
+    /// Back-channel client (token, userinfo, JWKS): no cookies.
+    pub http: reqwest::Client,
+    jwks: RwLock<Arc<JwkSet>>,
+}
+
+/// The provider could not be reached or described itself wrongly at start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("cannot fetch the discovery document: {0}")]
+    Http(#[from] http::HttpError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Provider {
+    /// Fetches discovery and JWKS.
+    pub async fn connect(profile: Profile) -> Result<Provider, ProviderError> {
+        let limits = Limits { timeout: profile.timeout, ..Limits::default() };
+        let client = http::client(&limits, false)?;
+        let url = discovery_url(&profile.issuer)?;
+        let resp = http::get(&client, &url, &limits).await?;
+        if !resp.status.is_success() {
+            return Err(ProviderError::Invalid(format!(
+                "the discovery document at {url} answered HTTP {} (is the issuer `{}` right?)",
+                resp.status, profile.issuer
+            )));
+        }
+        let discovery: Discovery = serde_json::from_slice(&resp.body)
+            .map_err(|e| ProviderError::Invalid(format!("the discovery document at {url} is not valid provider metadata: {e}")))?;
+        // OIDC Discovery 1.0 §4.3: the issuer in the document MUST be identical to the one used to fetch it.
+        if discovery.issuer != profile.issuer {
+            return Err(ProviderError::Invalid(format!(
+                "discovery `issuer` is `{}` but the profile's issuer is `{}`: they must be identical (OIDC Discovery 1.0 §4.3); fix the profile's `issuer`",
+                discovery.issuer, profile.issuer
+            )));
+        }
+        let provider = Provider { profile, discovery, limits, http: client, jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })) };
+        provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
+        Ok(provider)
+    }
+
+    /// The current key set.
+    pub async fn jwks(&self) -> Arc<JwkSet> {
+        self.jwks.read().await.clone()
+    }
+
+    /// Fetches the key set again (after an unknown `kid`).
+    pub async fn refresh_jwks(&self) -> Result<Arc<JwkSet>, String> {
+        let uri = self.discovery.jwks_uri.as_deref().ok_or("the discovery document has no `jwks_uri`")?;
+        let url = Url::parse(uri).map_err(|e| format!("`jwks_uri` `{uri}` is not a URL: {e}"))?;
+        let resp = http::get(&self.http, &url, &self.limits).await.map_err(|e| e.to_string())?;
+        if !resp.status.is_success() {
+            return Err(format!("the JWKS at {url} answered HTTP {}", resp.status));
+        }
+        let set: JwkSet = serde_json::from_slice(&resp.body).map_err(|e| format!("the JWKS at {url} is not a valid JWK set: {e}"))?;
+        let set = Arc::new(set);
+        *self.jwks.write().await = set.clone();
+        Ok(set)
+    }
+
+    /// An endpoint from discovery, as a URL.
+    pub fn endpoint(&self, which: &str) -> Result<Url, String> {
+        let d = &self.discovery;
+        let value = match which {
+            "authorization_endpoint" => &d.authorization_endpoint,
+            "token_endpoint" => &d.token_endpoint,
+            "userinfo_endpoint" => &d.userinfo_endpoint,
+            _ => &None,
+        };
+        let v = value.as_deref().ok_or_else(|| format!("the discovery document has no `{which}`"))?;
+        Url::parse(v).map_err(|e| format!("`{which}` `{v}` is not a URL: {e}"))
+    }
+
+    /// The userinfo URL as access tokens name it in `aud`.
+    pub fn userinfo_url(&self) -> Option<&str> {
+        self.discovery.userinfo_endpoint.as_deref()
+    }
+}
+
+/// `{issuer}/.well-known/openid-configuration` (OIDC Discovery 1.0 §4.1).
+pub fn discovery_url(issuer: &str) -> Result<Url, ProviderError> {
+    let base = issuer.trim_end_matches('/');
+    Url::parse(&format!("{base}/.well-known/openid-configuration"))
+        .map_err(|e| ProviderError::Invalid(format!("issuer `{issuer}` is not a URL: {e}")))
+}

@@ -1,0 +1,388 @@
+//! Provider profiles: how to reach one provider, its clients, APIs and users,
+//! and the policies where providers legitimately differ.
+//!
+//! [`load`] parses the YAML (with positions for every error) and resolves
+//! `${env:…}`/`${file:…}` variables into a [`Profile`] whose secrets are
+//! [`Secret`]s.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::diag::{Diagnostic, Diagnostics, Pos, Source};
+use crate::flow::form::Selectors;
+use crate::secret::Secret;
+use crate::vars;
+
+/// How a provider selects the API an access token is for.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudienceParam {
+    /// `audience=` (Auth0 style)
+    #[default]
+    Audience,
+    /// `resource=` (RFC 8707)
+    Resource,
+    /// the provider has no API selection
+    None,
+}
+
+impl AudienceParam {
+    pub fn param_name(self) -> Option<&'static str> {
+        match self {
+            AudienceParam::Audience => Some("audience"),
+            AudienceParam::Resource => Some("resource"),
+            AudienceParam::None => None,
+        }
+    }
+}
+
+/// Where the claims of the `profile`/`email`/`address`/`phone` scopes land (OIDC Core §5.4).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimsInIdToken {
+    /// in the ID token always (and in userinfo)
+    #[default]
+    Always,
+    /// in the ID token only when no access token is issued; userinfo otherwise
+    WhenNoAccessToken,
+}
+
+/// Client authentication at the token endpoint.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+// ---------------------------------------------------------------- raw YAML
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    name: String,
+    issuer: Spanned<String>,
+    #[serde(default)]
+    audience_param: AudienceParam,
+    #[serde(default)]
+    access_token_aud_includes_userinfo: bool,
+    #[serde(default)]
+    claims_in_id_token: ClaimsInIdToken,
+    #[serde(default)]
+    namespaces: RawNamespaces,
+    #[serde(default)]
+    clients: BTreeMap<String, RawClient>,
+    #[serde(default)]
+    apis: BTreeMap<String, RawApi>,
+    #[serde(default)]
+    users: BTreeMap<String, RawUser>,
+    #[serde(default)]
+    login: RawLogin,
+    #[serde(default)]
+    http: RawHttp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNamespaces {
+    custom: Option<String>,
+    #[serde(default)]
+    forbidden: Vec<String>,
+    #[serde(default)]
+    allowed_plain: Vec<String>,
+    #[serde(default)]
+    claims: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    id: Spanned<String>,
+    secret: Option<Spanned<String>>,
+    #[serde(default)]
+    auth: Option<ClientAuth>,
+    redirect_uri: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    identifier: Spanned<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    username: Spanned<String>,
+    password: Spanned<String>,
+    #[serde(default)]
+    claims: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLogin {
+    username: Option<String>,
+    password: Option<String>,
+    consent: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    timeout: Option<Spanned<String>>,
+    clock_skew: Option<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------- resolved
+
+/// A loaded provider profile with every variable expanded.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub name: String,
+    /// The issuer exactly as configured (compared without normalisation).
+    pub issuer: String,
+    pub audience_param: AudienceParam,
+    pub access_token_aud_includes_userinfo: bool,
+    pub claims_in_id_token: ClaimsInIdToken,
+    pub namespaces: Namespaces,
+    pub clients: BTreeMap<String, Client>,
+    pub apis: BTreeMap<String, Api>,
+    pub users: BTreeMap<String, User>,
+    pub login: Selectors,
+    pub timeout: Duration,
+    pub clock_skew: Duration,
+    /// Where the profile came from, for messages.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Namespaces {
+    /// Namespace the provider's custom claims use, e.g. `https://example.test/`.
+    pub custom: Option<String>,
+    /// Provider-owned prefixes that must not be used as a namespace.
+    pub forbidden: Vec<String>,
+    /// Vendor claims accepted without a namespace.
+    pub allowed_plain: Vec<String>,
+    /// Custom claims (names without the namespace) the provider is set up to emit.
+    pub claims: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: String,
+    pub secret: Option<Secret>,
+    pub auth: ClientAuth,
+    pub redirect_uri: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Api {
+    pub identifier: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub username: String,
+    pub password: Secret,
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Loads and resolves a profile file.
+pub fn load(path: &Path) -> Result<Profile, Diagnostics> {
+    let source = Source::read(path)?;
+    parse(&source)
+}
+
+/// Parses and resolves a profile from text already read.
+pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
+    let raw: RawProfile =
+        serde_saphyr::from_str(&source.text).map_err(|e| crate::diag::from_yaml_error(source, &e))?;
+    let mut diags = Diagnostics::default();
+    let mut text = |s: &Spanned<String>, what: &str| -> String {
+        match vars::expand(&s.value, vars::external) {
+            Ok(v) => v,
+            Err(e) => {
+                diags.push(var_diagnostic(source, s, &e, what));
+                String::new()
+            }
+        }
+    };
+    let issuer = text(&raw.issuer, "issuer");
+    let clients = raw
+        .clients
+        .iter()
+        .map(|(name, c)| {
+            let client = Client {
+                id: text(&c.id, "client id"),
+                secret: c.secret.as_ref().map(|s| Secret::new(text(s, "client secret"))),
+                auth: c.auth.unwrap_or(if c.secret.is_some() {
+                    ClientAuth::ClientSecretBasic
+                } else {
+                    ClientAuth::None
+                }),
+                redirect_uri: c.redirect_uri.as_ref().map(|s| text(s, "redirect_uri")),
+            };
+            (name.clone(), client)
+        })
+        .collect();
+    let apis = raw
+        .apis
+        .iter()
+        .map(|(name, a)| {
+            let api = Api {
+                identifier: text(&a.identifier, "API identifier"),
+                scopes: a.scopes.clone(),
+            };
+            (name.clone(), api)
+        })
+        .collect();
+    let users = raw
+        .users
+        .iter()
+        .map(|(name, u)| {
+            let user = User {
+                username: text(&u.username, "username"),
+                password: Secret::new(text(&u.password, "password")),
+                claims: u.claims.clone(),
+            };
+            (name.clone(), user)
+        })
+        .collect();
+    let timeout = duration(source, raw.http.timeout.as_ref(), Duration::from_secs(10), &mut diags);
+    let clock_skew = duration(source, raw.http.clock_skew.as_ref(), Duration::from_secs(300), &mut diags);
+    if (issuer.is_empty() || url::Url::parse(&issuer).is_err()) && diags.is_empty() {
+        diags.push(
+            source
+                .error_at(spanned_pos(&raw.issuer), raw.issuer.value.chars().count(), "issuer is not an absolute URL")
+                .with_hint("write the issuer exactly as the provider's discovery document states it, e.g. https://login.example.com/"),
+        );
+    }
+    let profile = Profile {
+        name: raw.name,
+        issuer,
+        audience_param: raw.audience_param,
+        access_token_aud_includes_userinfo: raw.access_token_aud_includes_userinfo,
+        claims_in_id_token: raw.claims_in_id_token,
+        namespaces: Namespaces {
+            custom: raw.namespaces.custom,
+            forbidden: raw.namespaces.forbidden,
+            allowed_plain: raw.namespaces.allowed_plain,
+            claims: raw.namespaces.claims,
+        },
+        clients,
+        apis,
+        users,
+        login: Selectors {
+            username: raw.login.username,
+            password: raw.login.password,
+            consent: raw.login.consent,
+        },
+        timeout,
+        clock_skew,
+        source: source.path.display().to_string(),
+    };
+    diags.into_result(profile)
+}
+
+pub(crate) fn spanned_pos<T>(s: &Spanned<T>) -> Option<Pos> {
+    Pos::from_location(&s.defined)
+}
+
+/// A diagnostic for a variable that did not expand, pointing at the variable.
+pub(crate) fn var_diagnostic(source: &Source, s: &Spanned<String>, e: &vars::VarError, what: &str) -> Diagnostic {
+    let pos = spanned_pos(s).map(|p| Pos {
+        line: p.line,
+        // Quoted scalars start one column before their first character.
+        col: p.col + e.offset as u32 + u32::from(starts_quoted(source, p)),
+    });
+    let shown = format!("${{{}}}", e.name);
+    match e.kind {
+        vars::VarErrorKind::Unterminated => source
+            .error_at(pos, 2, format!("unterminated variable in {what}"))
+            .with_hint("close it with `}`, e.g. `${env:CLIENT_SECRET}`"),
+        vars::VarErrorKind::Undefined => {
+            let hint = if let Some(var) = e.name.strip_prefix("env:") {
+                format!("set the environment variable `{var}` before running")
+            } else if let Some(path) = e.name.strip_prefix("file:") {
+                format!("the file `{path}` could not be read")
+            } else {
+                "profiles know `${env:NAME}` and `${file:PATH}`".to_owned()
+            };
+            source
+                .error_at(pos, shown.chars().count(), format!("undefined variable `{shown}` in {what}"))
+                .with_hint(hint)
+        }
+    }
+}
+
+fn starts_quoted(source: &Source, p: Pos) -> bool {
+    source
+        .text
+        .lines()
+        .nth(p.line as usize - 1)
+        .and_then(|l| l.chars().nth(p.col as usize - 1))
+        .is_some_and(|c| c == '"' || c == '\'')
+}
+
+/// Parses durations such as `10s`, `500ms`, `2m`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (num, unit) = text.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+fn duration(source: &Source, value: Option<&Spanned<String>>, default: Duration, diags: &mut Diagnostics) -> Duration {
+    let Some(v) = value else { return default };
+    parse_duration(&v.value).unwrap_or_else(|| {
+        diags.push(
+            source
+                .error_at(spanned_pos(v), v.value.chars().count(), format!("`{}` is not a duration", v.value))
+                .with_hint("write a number with a unit: `500ms`, `10s` or `2m`"),
+        );
+        default
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("ten s"), None);
+    }
+
+    #[test]
+    fn undefined_env_variable_points_at_it() {
+        let src = Source::new(
+            "p.yaml",
+            "name: x\nissuer: http://127.0.0.1/\nclients:\n  web: { id: \"${env:OIDC_CONFORM_SURELY_UNSET}\" }\n",
+        );
+        let err = parse(&src).unwrap_err();
+        let d = &err.0[0];
+        assert_eq!(d.pos, Some(Pos { line: 4, col: 15 }));
+        assert!(d.message.contains("${env:OIDC_CONFORM_SURELY_UNSET}"), "{d}");
+    }
+}

@@ -1,0 +1,1262 @@
+//! The browser part of the provider: `/authorize` (request validation),
+//! `/login` (credentials form, session cookie), `/consent` (allow / deny) and
+//! the authorization response in query, fragment or form_post mode.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use url::Url;
+
+use super::issue::{
+    IdTokenInput, access_token, grant_scopes, has, id_token, parse_scope, same_scopes,
+    scope_syntax_ok, wants_id_token,
+};
+use super::params::{Params, cookie, is_form, secret_eq};
+use super::store::{CODE_TTL, Code, Grant, Login, PENDING_TTL, Pending, SESSION_TTL, Session};
+use super::{ClientReg, InternalError, Quirk, Shared, random_token, unix_now};
+
+/// Name of the login session cookie.
+pub(crate) const SESSION_COOKIE: &str = "rp_session";
+
+/// The parts of a response type (`code`, `id_token`, `token`, in any order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ResponseType {
+    pub(crate) code: bool,
+    pub(crate) id_token: bool,
+    pub(crate) token: bool,
+}
+
+impl ResponseType {
+    /// Parses a space-separated response type; `None` for an unknown or
+    /// repeated value or an empty one.
+    pub(crate) fn parse(value: &str) -> Option<ResponseType> {
+        let mut rt = ResponseType {
+            code: false,
+            id_token: false,
+            token: false,
+        };
+        let mut any = false;
+        for part in value.split(' ').filter(|p| !p.is_empty()) {
+            let slot = match part {
+                "code" => &mut rt.code,
+                "id_token" => &mut rt.id_token,
+                "token" => &mut rt.token,
+                _ => return None,
+            };
+            if *slot {
+                return None;
+            }
+            *slot = true;
+            any = true;
+        }
+        any.then_some(rt)
+    }
+
+    /// Whether the response carries a token (so query mode is not allowed).
+    fn has_token(self) -> bool {
+        self.id_token || self.token
+    }
+
+    fn default_mode(self) -> ResponseMode {
+        if self.has_token() {
+            ResponseMode::Fragment
+        } else {
+            ResponseMode::Query
+        }
+    }
+
+    fn allowed_for(self, client: &ClientReg) -> bool {
+        client
+            .response_types
+            .iter()
+            .filter_map(|r| ResponseType::parse(r))
+            .any(|r| r == self)
+    }
+
+    /// The grant type the client needs for this response type.
+    fn grant_type(self) -> &'static str {
+        if self.code {
+            "authorization_code"
+        } else {
+            "implicit"
+        }
+    }
+}
+
+/// How the authorization response travels back to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+impl ResponseMode {
+    fn parse(value: &str) -> Option<ResponseMode> {
+        match value {
+            "query" => Some(ResponseMode::Query),
+            "fragment" => Some(ResponseMode::Fragment),
+            "form_post" => Some(ResponseMode::FormPost),
+            _ => None,
+        }
+    }
+}
+
+/// A validated authorization request, waiting for login and consent.
+#[derive(Clone, Debug)]
+pub(crate) struct AuthRequest {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) response_type: ResponseType,
+    pub(crate) response_mode: ResponseMode,
+    /// Scopes as requested.
+    pub(crate) requested: Vec<String>,
+    /// Scopes that will be granted on consent.
+    pub(crate) scopes: Vec<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) nonce: Option<String>,
+    /// The target API (`audience` or RFC 8707 `resource`).
+    pub(crate) audience: Option<String>,
+    pub(crate) code_challenge: Option<String>,
+}
+
+/// Where and how to answer an authorization request.
+struct Reply<'a> {
+    redirect_uri: &'a str,
+    mode: ResponseMode,
+    state: Option<&'a str>,
+}
+
+impl Reply<'_> {
+    fn error(&self, shared: &Shared, error: &str, description: &str) -> Response {
+        self.deliver(
+            shared,
+            vec![
+                ("error".into(), error.into()),
+                ("error_description".into(), description.into()),
+            ],
+        )
+    }
+
+    /// Sends `fields` (plus `state` and `iss`, RFC 9207) to the redirect URI.
+    fn deliver(&self, shared: &Shared, mut fields: Vec<(String, String)>) -> Response {
+        if let Some(state) = self.state {
+            fields.push(("state".into(), state.into()));
+        }
+        fields.push(("iss".into(), shared.issuer.clone()));
+        let Ok(mut url) = Url::parse(self.redirect_uri) else {
+            return shared.pages.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "redirect_uri is not an absolute URL",
+            );
+        };
+        match self.mode {
+            ResponseMode::Query => {
+                url.query_pairs_mut().extend_pairs(&fields);
+            }
+            ResponseMode::Fragment => {
+                let encoded = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&fields)
+                    .finish();
+                url.set_fragment(Some(&encoded));
+            }
+            ResponseMode::FormPost => return shared.pages.form_post(self.redirect_uri, &fields),
+        }
+        found(shared, url.as_str(), None)
+    }
+}
+
+/// A 302 to `location`, optionally setting a cookie.
+fn found(shared: &Shared, location: &str, set_cookie: Option<String>) -> Response {
+    let Ok(location) = HeaderValue::from_str(location) else {
+        return shared.pages.error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "redirect location is not a valid header value",
+        );
+    };
+    let mut response = StatusCode::FOUND.into_response();
+    let headers = response.headers_mut();
+    headers.insert(LOCATION, location);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        headers.insert(SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn bad_request(shared: &Shared, description: &str) -> Response {
+    shared
+        .pages
+        .error(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
+fn internal(shared: &Shared, error: &InternalError) -> Response {
+    shared.pages.error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        &error.to_string(),
+    )
+}
+
+pub(crate) async fn authorize_get(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    authorize(&shared, &params)
+}
+
+pub(crate) async fn authorize_post(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return bad_request(
+            &shared,
+            "POST /authorize needs an application/x-www-form-urlencoded body",
+        );
+    }
+    authorize(&shared, &Params::parse(&body))
+}
+
+/// Whether `uri` is an absolute http(s) URL without a fragment (what the
+/// `unregistered-redirect-followed` quirk is willing to follow).
+fn followable(uri: &str) -> bool {
+    Url::parse(uri)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none())
+}
+
+/// Whether `challenge` is a syntactically valid S256 code challenge
+/// (RFC 7636 §4.2: 43 to 128 unreserved characters).
+pub(crate) fn pkce_syntax_ok(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn authorize(shared: &Shared, params: &Params) -> Response {
+    // 1. Client and redirect URI: failures here are never redirected
+    //    (RFC 6749 §4.1.2.1), they get an HTML error page.
+    if params.is_repeated("client_id") || params.is_repeated("redirect_uri") {
+        return bad_request(shared, "client_id and redirect_uri must not be repeated");
+    }
+    let Some(client_id) = params.get("client_id") else {
+        return bad_request(shared, "client_id is missing");
+    };
+    let Some(client) = shared.client(client_id) else {
+        return shared.pages.error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "client_id is not a registered client",
+        );
+    };
+    let Some(redirect_uri) = params.get("redirect_uri") else {
+        return bad_request(shared, "redirect_uri is missing");
+    };
+    let registered = client.redirect_uris.iter().any(|r| r == redirect_uri);
+    let followed = shared.quirk(Quirk::UnregisteredRedirectFollowed) && followable(redirect_uri);
+    if !registered && !followed {
+        return bad_request(
+            shared,
+            "redirect_uri does not exactly match a redirect URI registered for the client",
+        );
+    }
+    if Url::parse(redirect_uri).is_err() {
+        return bad_request(shared, "redirect_uri is not an absolute URL");
+    }
+
+    // 2. From here on, errors go back to the redirect URI.
+    let response_type = params.get("response_type").and_then(ResponseType::parse);
+    let mode_param = params.get("response_mode");
+    let mode = mode_param
+        .and_then(ResponseMode::parse)
+        .or(response_type.map(ResponseType::default_mode))
+        .unwrap_or(ResponseMode::Query);
+    let reply = Reply {
+        redirect_uri,
+        mode,
+        state: params.get("state"),
+    };
+    let fail = |error: &str, description: &str| reply.error(shared, error, description);
+
+    if let Some(name) = params.repeated() {
+        return fail("invalid_request", &format!("parameter {name} is repeated"));
+    }
+    let Some(raw_response_type) = params.get("response_type") else {
+        return fail("invalid_request", "response_type is missing");
+    };
+    let Some(response_type) = response_type else {
+        return fail(
+            "unsupported_response_type",
+            &format!("response_type {raw_response_type:?} is not supported"),
+        );
+    };
+    let allowed = response_type.allowed_for(client) && client.has_grant(response_type.grant_type());
+    if !allowed && !shared.quirk(Quirk::ResponseTypeNotAllowedAccepted) {
+        return fail(
+            "unauthorized_client",
+            &format!("response_type {raw_response_type:?} is not allowed for this client"),
+        );
+    }
+    if let Some(value) = mode_param {
+        if ResponseMode::parse(value).is_none() {
+            return fail(
+                "invalid_request",
+                &format!("response_mode {value:?} is not supported"),
+            );
+        }
+    }
+    if mode == ResponseMode::Query && response_type.has_token() {
+        return fail(
+            "invalid_request",
+            "response_mode query must not be used when the response carries tokens",
+        );
+    }
+
+    let requested = parse_scope(params.get("scope"));
+    if !scope_syntax_ok(&requested) {
+        return fail("invalid_scope", "scope contains characters not allowed");
+    }
+    let openid = has(&requested, "openid");
+    if response_type.id_token && !openid && !shared.quirk(Quirk::IdTokenWithoutOpenid) {
+        return fail(
+            "invalid_scope",
+            "response_type id_token needs the openid scope",
+        );
+    }
+    let nonce = params.get("nonce");
+    let needs_nonce =
+        response_type.id_token || (openid && response_type.code && response_type.token);
+    if needs_nonce && nonce.is_none() && !shared.quirk(Quirk::ImplicitWithoutNonceAccepted) {
+        return fail(
+            "invalid_request",
+            "nonce is required for implicit and hybrid flows",
+        );
+    }
+
+    let audience = match (params.get("audience"), params.get("resource")) {
+        (Some(a), Some(r)) if a != r => {
+            return fail("invalid_request", "audience and resource name different APIs");
+        }
+        (Some(a), _) => Some((a, false)),
+        (None, Some(r)) => Some((r, true)),
+        (None, None) => None,
+    };
+    if let Some((target, is_resource)) = audience {
+        if shared.api(target).is_none() && !shared.quirk(Quirk::UnknownAudienceAccepted) {
+            return if is_resource {
+                fail("invalid_target", "resource is not a registered API")
+            } else {
+                fail("invalid_request", "audience is not a registered API")
+            };
+        }
+    }
+    let audience = audience.map(|(target, _)| target);
+
+    let challenge = params.get("code_challenge");
+    match (challenge, params.get("code_challenge_method")) {
+        (None, Some(_)) => {
+            return fail(
+                "invalid_request",
+                "code_challenge_method sent without code_challenge",
+            );
+        }
+        (Some(_), None) | (Some(_), Some("plain")) => {
+            return fail(
+                "invalid_request",
+                "only code_challenge_method S256 is supported",
+            );
+        }
+        (Some(_), Some(method)) if method != "S256" => {
+            return fail(
+                "invalid_request",
+                &format!("code_challenge_method {method:?} is not supported"),
+            );
+        }
+        _ => {}
+    }
+    if let Some(challenge) = challenge {
+        if !pkce_syntax_ok(challenge) {
+            return fail(
+                "invalid_request",
+                "code_challenge must be 43 to 128 unreserved characters",
+            );
+        }
+    }
+    if client.is_public() && response_type.code && challenge.is_none() {
+        return fail(
+            "invalid_request",
+            "code_challenge is required for public clients (PKCE)",
+        );
+    }
+
+    if let Some(prompt) = params.get("prompt") {
+        let values: Vec<&str> = prompt.split(' ').filter(|p| !p.is_empty()).collect();
+        if values.contains(&"none") {
+            if values.len() > 1 {
+                return fail(
+                    "invalid_request",
+                    "prompt none must not be combined with other values",
+                );
+            }
+            return fail(
+                "login_required",
+                "this provider always asks the user to log in and consent",
+            );
+        }
+    }
+
+    let scopes = grant_scopes(shared, client, &requested, audience);
+    let request = AuthRequest {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        response_type,
+        response_mode: mode,
+        requested,
+        scopes,
+        state: params.get("state").map(str::to_owned),
+        nonce: nonce.map(str::to_owned),
+        audience: audience.map(str::to_owned),
+        code_challenge: challenge.map(str::to_owned),
+    };
+    let (tx, login_nonce) = match (random_token(), random_token()) {
+        (Ok(tx), Ok(nonce)) => (tx, nonce),
+        (Err(e), _) | (_, Err(e)) => return fail("server_error", &e.to_string()),
+    };
+    let now = Instant::now();
+    let pending = Pending {
+        request,
+        login_nonce,
+        login: None,
+        expires: now + PENDING_TTL,
+    };
+    let inserted = {
+        let mut store = shared.store();
+        store.maybe_sweep(now);
+        store.pending.insert(tx.clone(), pending, now)
+    };
+    if inserted.is_err() {
+        return fail(
+            "temporarily_unavailable",
+            "too many pending authorization requests",
+        );
+    }
+    found(shared, &login_url(shared, &tx), None)
+}
+
+fn login_url(shared: &Shared, tx: &str) -> String {
+    format!("{}/login?tx={}", shared.issuer, encode(tx))
+}
+
+fn consent_url(shared: &Shared, tx: &str) -> String {
+    format!("{}/consent?tx={}", shared.issuer, encode(tx))
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+pub(crate) async fn login_get(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let Some(tx) = params.get("tx") else {
+        return bad_request(&shared, "tx is missing");
+    };
+    let known = {
+        let now = Instant::now();
+        let mut store = shared.store();
+        store
+            .pending
+            .get_mut(tx, now)
+            .map(|p| (p.request.client_id.clone(), p.login_nonce.clone()))
+    };
+    let Some((client_id, login_nonce)) = known else {
+        return unknown_tx(&shared);
+    };
+    shared.pages.login(super::pages::LoginPage {
+        tx,
+        login_nonce: &login_nonce,
+        client_id: &client_id,
+        username: "",
+        error: None,
+    })
+}
+
+fn unknown_tx(shared: &Shared) -> Response {
+    bad_request(
+        shared,
+        "the authorization transaction is unknown or has expired; start again",
+    )
+}
+
+pub(crate) async fn login_post(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return bad_request(&shared, "the login form must be form-urlencoded");
+    }
+    let params = Params::parse(&body);
+    let Some(tx) = params.get("tx") else {
+        return bad_request(&shared, "tx is missing");
+    };
+    let now = Instant::now();
+    let known = {
+        let mut store = shared.store();
+        store
+            .pending
+            .get_mut(tx, now)
+            .map(|p| (p.request.client_id.clone(), p.login_nonce.clone()))
+    };
+    let Some((client_id, login_nonce)) = known else {
+        return unknown_tx(&shared);
+    };
+    if !params
+        .get("login_nonce")
+        .is_some_and(|n| secret_eq(n, &login_nonce))
+    {
+        return bad_request(&shared, "login_nonce does not match this transaction");
+    }
+    let username = params.get("username").unwrap_or_default();
+    let password = params.get("password").unwrap_or_default();
+    let user = shared
+        .user(username)
+        .filter(|u| secret_eq(u.password.expose(), password));
+    let Some(user) = user else {
+        return shared.pages.login(super::pages::LoginPage {
+            tx,
+            login_nonce: &login_nonce,
+            client_id: &client_id,
+            username,
+            error: Some("Wrong username or password."),
+        });
+    };
+
+    let session_id = match random_token() {
+        Ok(id) => id,
+        Err(e) => return internal(&shared, &e),
+    };
+    let auth_time = unix_now();
+    let stored = {
+        let mut store = shared.store();
+        store.maybe_sweep(now);
+        match store.pending.get_mut(tx, now) {
+            None => None,
+            Some(pending) => {
+                pending.login = Some(Login {
+                    session_id: session_id.clone(),
+                    username: user.username.clone(),
+                    auth_time,
+                });
+                Some(store.sessions.insert(
+                    session_id.clone(),
+                    Session {
+                        username: user.username.clone(),
+                        expires: now + SESSION_TTL,
+                    },
+                    now,
+                ))
+            }
+        }
+    };
+    match stored {
+        None => unknown_tx(&shared),
+        Some(Err(e)) => internal(&shared, &InternalError(e.to_string())),
+        Some(Ok(())) => {
+            let cookie = cookie::Cookie::build((SESSION_COOKIE, session_id))
+                .http_only(true)
+                .path("/")
+                .same_site(cookie::SameSite::Lax)
+                .build();
+            found(&shared, &consent_url(&shared, tx), Some(cookie.to_string()))
+        }
+    }
+}
+
+/// The state of a transaction seen from the consent page.
+enum ConsentState {
+    Unknown,
+    /// No (matching) session: log in again.
+    NeedsLogin,
+    Ready(Box<Pending>, Login),
+}
+
+/// Looks up `tx` and checks that the request's session cookie is the one
+/// that logged in for it (and is still live). With `take`, a ready
+/// transaction is removed (it is single-use).
+fn consent_state(shared: &Shared, tx: &str, headers: &HeaderMap, take: bool) -> ConsentState {
+    let now = Instant::now();
+    let cookie = cookie(headers, SESSION_COOKIE);
+    let mut store = shared.store();
+    let Some(pending) = store.pending.get_mut(tx, now) else {
+        return ConsentState::Unknown;
+    };
+    let Some(login) = pending.login.clone() else {
+        return ConsentState::NeedsLogin;
+    };
+    if cookie.as_deref() != Some(login.session_id.as_str()) {
+        return ConsentState::NeedsLogin;
+    }
+    let pending = pending.clone();
+    match store.sessions.get_mut(&login.session_id, now) {
+        Some(session) if session.username == login.username => {}
+        _ => return ConsentState::NeedsLogin,
+    }
+    if take {
+        store.pending.take(tx, now);
+    }
+    ConsentState::Ready(Box::new(pending), login)
+}
+
+pub(crate) async fn consent_get(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let Some(tx) = params.get("tx") else {
+        return bad_request(&shared, "tx is missing");
+    };
+    match consent_state(&shared, tx, &headers, false) {
+        ConsentState::Unknown => unknown_tx(&shared),
+        ConsentState::NeedsLogin => found(&shared, &login_url(&shared, tx), None),
+        ConsentState::Ready(pending, login) => {
+            shared.pages.consent(super::pages::ConsentPage {
+                tx,
+                client_id: &pending.request.client_id,
+                username: &login.username,
+                scopes: &pending.request.scopes,
+                audience: pending.request.audience.as_deref(),
+            })
+        }
+    }
+}
+
+pub(crate) async fn consent_post(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return bad_request(&shared, "the consent form must be form-urlencoded");
+    }
+    let params = Params::parse(&body);
+    let Some(tx) = params.get("tx") else {
+        return bad_request(&shared, "tx is missing");
+    };
+    let allow = match params.get("decision") {
+        Some("allow") => true,
+        Some("deny") => false,
+        _ => return bad_request(&shared, "decision must be allow or deny"),
+    };
+    match consent_state(&shared, tx, &headers, true) {
+        ConsentState::Unknown => unknown_tx(&shared),
+        ConsentState::NeedsLogin => found(&shared, &login_url(&shared, tx), None),
+        ConsentState::Ready(pending, login) => {
+            let request = &pending.request;
+            let reply = Reply {
+                redirect_uri: &request.redirect_uri,
+                mode: request.response_mode,
+                state: request.state.as_deref(),
+            };
+            if !allow {
+                return reply.error(&shared, "access_denied", "the user denied the request");
+            }
+            match respond(&shared, request, &login) {
+                Ok(fields) => reply.deliver(&shared, fields),
+                Err(e) => reply.error(&shared, "server_error", &e.to_string()),
+            }
+        }
+    }
+}
+
+/// Issues what the response type asks for, after consent.
+fn respond(
+    shared: &Shared,
+    request: &AuthRequest,
+    login: &Login,
+) -> Result<Vec<(String, String)>, InternalError> {
+    let user = shared
+        .user(&login.username)
+        .ok_or_else(|| InternalError("logged-in user vanished from the registry".into()))?;
+    let grant = Grant {
+        client_id: request.client_id.clone(),
+        username: user.username.clone(),
+        scopes: request.scopes.clone(),
+        requested: request.requested.clone(),
+        audience: request.audience.clone(),
+        auth_time: login.auth_time,
+    };
+    let rt = request.response_type;
+    let mut fields = Vec::new();
+
+    let code = if rt.code {
+        let code = random_token()?;
+        let now = Instant::now();
+        let record = Code {
+            grant: grant.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            redeemed: None,
+            expires: now + CODE_TTL,
+        };
+        shared.store().codes.insert(code.clone(), record, now)?;
+        fields.push(("code".to_owned(), code.clone()));
+        Some(code)
+    } else {
+        None
+    };
+
+    let access = if rt.token {
+        let token = access_token(shared, &grant, user, &grant.scopes, None)?;
+        fields.push(("access_token".to_owned(), token.clone()));
+        fields.push(("token_type".to_owned(), "Bearer".to_owned()));
+        fields.push((
+            "expires_in".to_owned(),
+            shared.config.access_token_ttl_secs.to_string(),
+        ));
+        if !same_scopes(&grant.scopes, &grant.requested) && !shared.quirk(Quirk::ScopeNotEchoed) {
+            fields.push(("scope".to_owned(), grant.scopes.join(" ")));
+        }
+        Some(token)
+    } else {
+        None
+    };
+
+    if rt.id_token && wants_id_token(shared, &grant.scopes) {
+        let token = id_token(
+            shared,
+            IdTokenInput {
+                grant: &grant,
+                user,
+                scopes: &grant.scopes,
+                nonce: request.nonce.as_deref(),
+                access_token: access.as_deref(),
+                code: code.as_deref(),
+            },
+        )?;
+        fields.push(("id_token".to_owned(), token));
+    }
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::{ResponseMode, ResponseType, pkce_syntax_ok};
+    use crate::reference::{Config, Quirk};
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn response_type_parsing() {
+        let rt = ResponseType::parse("token  id_token").unwrap();
+        assert!(rt.id_token && rt.token && !rt.code);
+        assert_eq!(rt, ResponseType::parse("id_token token").unwrap());
+        assert!(ResponseType::parse("code code").is_none());
+        assert!(ResponseType::parse("none").is_none());
+        assert!(ResponseType::parse(" ").is_none());
+        assert_eq!(
+            ResponseType::parse("code").unwrap().default_mode(),
+            ResponseMode::Query
+        );
+        assert_eq!(
+            ResponseType::parse("code id_token").unwrap().default_mode(),
+            ResponseMode::Fragment
+        );
+        assert!(pkce_syntax_ok(&"a".repeat(43)));
+        assert!(!pkce_syntax_ok(&"a".repeat(42)));
+        assert!(!pkce_syntax_ok(&format!("{}+", "a".repeat(43))));
+    }
+
+    #[tokio::test]
+    async fn full_code_flow_over_http() {
+        let provider = start(Config::default()).await;
+        let issuer = provider.issuer().to_owned();
+        let browser = http();
+        let scope = "openid profile email offline_access read:patients bogus";
+        let params = [
+            ("client_id", WEB),
+            ("redirect_uri", WEB_CALLBACK),
+            ("response_type", "code"),
+            ("scope", scope),
+            ("state", "st-1"),
+            ("nonce", "n-1"),
+            ("audience", HEALTH),
+        ];
+        let response = authorize(&provider, &browser, &params).await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let login_url = location(&response);
+        assert!(login_url.starts_with(&format!("{issuer}/login?tx=")));
+
+        // The login page is a real form.
+        let page = browser.get(&login_url).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        let (action, fields) = form(&html);
+        assert_eq!(action, "/login");
+        let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+        for name in ["tx", "login_nonce", "username", "password"] {
+            assert!(names.contains(&name), "{name} in {names:?}");
+        }
+        assert!(html.contains(r#"type="password""#));
+
+        // Wrong password: the form again, with an error, no session.
+        let response = log_in(&browser, &login_url, "wrong").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.text().await.unwrap().contains("Wrong username or password"));
+
+        // Right password: session cookie and on to consent.
+        let response = log_in(&browser, &login_url, "jane-password-5e8b").await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("rp_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
+        let consent_url = location(&response);
+        assert!(consent_url.starts_with(&format!("{issuer}/consent?tx=")));
+
+        let page = browser.get(&consent_url).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        assert!(html.contains(r#"<button type="submit" name="decision" value="allow">Allow</button>"#));
+        assert!(html.contains(r#"<button type="submit" name="decision" value="deny">Deny</button>"#));
+        assert!(html.contains("read:patients"));
+        assert!(!html.contains("bogus"), "unknown scopes are not granted");
+
+        let response = consent(&browser, &consent_url, "allow").await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let callback = location(&response);
+        assert!(callback.starts_with(&format!("{WEB_CALLBACK}?")), "{callback}");
+        let got = callback_params(&callback);
+        assert_eq!(got["state"], "st-1");
+        assert_eq!(got["iss"], issuer);
+        let code = got["code"].clone();
+        assert!(!got.contains_key("id_token") && !got.contains_key("access_token"));
+
+        // The consent transaction is single-use.
+        let again = browser.get(&consent_url).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+
+        let (status, body) = redeem(&provider, &code).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 300);
+        assert_eq!(
+            body["scope"],
+            "openid profile email offline_access read:patients"
+        );
+        assert!(body["refresh_token"].is_string());
+        let access = body["access_token"].as_str().unwrap();
+        let id_token = body["id_token"].as_str().unwrap();
+
+        let (header, _) = parts(id_token);
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(header["alg"], "RS256");
+        let claims = verify(&provider, id_token).await;
+        assert_eq!(claims["iss"], issuer);
+        assert_eq!(claims["sub"], "auth0|jane-0001");
+        assert_eq!(claims["aud"], WEB);
+        assert!(claims.get("azp").is_none());
+        assert_eq!(claims["nonce"], "n-1");
+        assert_eq!(claims["at_hash"], at_hash(access));
+        assert!(claims.get("c_hash").is_none());
+        let now = crate::reference::unix_now();
+        let iat = claims["iat"].as_u64().unwrap();
+        assert!(iat <= now + 1 && iat + 5 >= now);
+        assert_eq!(claims["exp"].as_u64().unwrap(), iat + 300);
+        assert!(claims["auth_time"].as_u64().unwrap() <= iat);
+        assert_eq!(claims["name"], "Jane Doe");
+        assert_eq!(claims["updated_at"], 1_700_000_000);
+        assert_eq!(claims["email_verified"], true);
+        assert!(claims.get("address").is_none(), "address not requested");
+        assert!(claims.get("phone_number").is_none(), "phone not requested");
+        assert_eq!(claims["https://example.test/roles"], json!(["clinician"]));
+        assert!(claims.get("roles").is_none());
+
+        let (header, _) = parts(access);
+        assert_eq!(header["typ"], "at+jwt");
+        let at = verify(&provider, access).await;
+        assert_eq!(at["iss"], issuer);
+        assert_eq!(at["sub"], "auth0|jane-0001");
+        assert_eq!(at["aud"], json!([HEALTH, format!("{issuer}/userinfo")]));
+        assert_eq!(at["azp"], WEB);
+        assert_eq!(at["client_id"], WEB);
+        assert_eq!(
+            at["scope"],
+            "openid profile email offline_access read:patients"
+        );
+        assert!(at["jti"].is_string());
+        assert_eq!(at["https://example.test/roles"], json!(["clinician"]));
+
+        let response = userinfo(&provider, Some(access)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let info: Value = response.json().await.unwrap();
+        assert_eq!(info["sub"], "auth0|jane-0001");
+        assert_eq!(info["email"], "jane@example.test");
+        assert_eq!(info["given_name"], "Jane");
+        assert!(info.get("address").is_none());
+        assert_eq!(info["https://example.test/roles"], json!(["clinician"]));
+
+        // An ID token is not an access token.
+        let response = userinfo(&provider, Some(id_token)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with(r#"Bearer error="invalid_token""#), "{challenge}");
+        provider.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn implicit_id_token_token_in_fragment() {
+        let provider = start(Config::default()).await;
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "id_token token"),
+                ("scope", "openid phone address"),
+                ("state", "s"),
+                ("nonce", "n"),
+            ],
+        )
+        .await;
+        assert!(!got.contains_key("code"));
+        assert_eq!(got["token_type"], "Bearer");
+        assert_eq!(got["expires_in"], "300");
+        assert!(!got.contains_key("scope"), "scope as requested: not echoed");
+        let access = &got["access_token"];
+        let claims = verify(&provider, &got["id_token"]).await;
+        assert_eq!(claims["at_hash"], at_hash(access));
+        assert_eq!(claims["nonce"], "n");
+        assert_eq!(claims["phone_number"], "+1 555 0100");
+        assert_eq!(claims["phone_number_verified"], false);
+        assert_eq!(claims["address"]["formatted"], "1 Main St, Springfield");
+        assert!(claims.get("email").is_none());
+        assert!(claims.get("name").is_none());
+        // No audience: an opaque access token, good at userinfo.
+        assert_eq!(access.matches('.').count(), 0);
+        let info: Value = userinfo(&provider, Some(access)).await.json().await.unwrap();
+        assert_eq!(info["sub"], "auth0|jane-0001");
+        assert_eq!(info["phone_number"], "+1 555 0100");
+    }
+
+    #[tokio::test]
+    async fn fragment_location_shape() {
+        let provider = start(Config::default()).await;
+        let response = browse(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "id_token"),
+                ("scope", "openid"),
+                ("nonce", "n"),
+            ],
+            "allow",
+        )
+        .await;
+        let loc = location(&response);
+        assert!(loc.starts_with(&format!("{WEB_CALLBACK}#")), "{loc}");
+        let got = callback_params(&loc);
+        assert!(!got.contains_key("access_token"));
+        let claims = verify(&provider, &got["id_token"]).await;
+        assert!(claims.get("at_hash").is_none());
+    }
+
+    #[tokio::test]
+    async fn hybrid_code_id_token_has_c_hash() {
+        let provider = start(Config::default()).await;
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code id_token token"),
+                ("scope", "openid"),
+                ("nonce", "n"),
+            ],
+        )
+        .await;
+        let claims = verify(&provider, &got["id_token"]).await;
+        assert_eq!(claims["c_hash"], at_hash(&got["code"]));
+        assert_eq!(claims["at_hash"], at_hash(&got["access_token"]));
+        let (status, body) = redeem(&provider, &got["code"]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let claims = verify(&provider, body["id_token"].as_str().unwrap()).await;
+        assert_eq!(claims["nonce"], "n");
+    }
+
+    #[tokio::test]
+    async fn form_post_page() {
+        let provider = start(Config::default()).await;
+        let response = browse(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code"),
+                ("response_mode", "form_post"),
+                ("scope", "openid"),
+                ("state", "a&b\"c"),
+            ],
+            "allow",
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains("document.forms[0].submit()"));
+        let (action, fields) = form(&html);
+        assert_eq!(action, WEB_CALLBACK);
+        let fields: std::collections::HashMap<_, _> = fields.into_iter().collect();
+        assert_eq!(fields["state"], "a&b\"c");
+        assert_eq!(fields["iss"], provider.issuer());
+        let (status, _) = redeem(&provider, &fields["code"]).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn unregistered_redirect_gets_400_and_no_location() {
+        let provider = start(Config::default()).await;
+        let browser = http();
+        for params in [
+            vec![
+                ("client_id", WEB),
+                ("redirect_uri", "https://evil.example.test/callback"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ],
+            vec![
+                ("client_id", WEB),
+                ("redirect_uri", "https://app.example.test/callback/"),
+                ("response_type", "code"),
+            ],
+            vec![("client_id", WEB), ("response_type", "code")],
+            vec![
+                ("client_id", "nobody"),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code"),
+            ],
+            vec![("redirect_uri", WEB_CALLBACK), ("response_type", "code")],
+        ] {
+            let response = authorize(&provider, &browser, &params).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{params:?}");
+            assert!(response.headers().get("location").is_none());
+            let html = response.text().await.unwrap();
+            assert!(html.contains("Request rejected"));
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_go_to_the_redirect_uri() {
+        let provider = start(Config::default()).await;
+        let browser = http();
+        let code_only = "https://code.example.test/callback";
+        let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+            (
+                vec![
+                    ("client_id", "code-only-app"),
+                    ("redirect_uri", code_only),
+                    ("response_type", "id_token token"),
+                    ("scope", "openid"),
+                    ("nonce", "n"),
+                ],
+                "unauthorized_client",
+                "#",
+            ),
+            (
+                vec![
+                    ("client_id", WEB),
+                    ("redirect_uri", WEB_CALLBACK),
+                    ("response_type", "code banana"),
+                ],
+                "unsupported_response_type",
+                "?",
+            ),
+            (
+                vec![
+                    ("client_id", WEB),
+                    ("redirect_uri", WEB_CALLBACK),
+                    ("response_type", "id_token"),
+                    ("scope", "openid"),
+                ],
+                "invalid_request",
+                "#",
+            ),
+            (
+                vec![
+                    ("client_id", WEB),
+                    ("redirect_uri", WEB_CALLBACK),
+                    ("response_type", "code"),
+                    ("scope", "openid"),
+                    ("audience", "https://api.unknown.test"),
+                ],
+                "invalid_request",
+                "?",
+            ),
+            (
+                vec![
+                    ("client_id", WEB),
+                    ("redirect_uri", WEB_CALLBACK),
+                    ("response_type", "code"),
+                    ("scope", "openid"),
+                    ("resource", "https://api.unknown.test"),
+                ],
+                "invalid_target",
+                "?",
+            ),
+            (
+                vec![
+                    ("client_id", SPA),
+                    ("redirect_uri", SPA_CALLBACK),
+                    ("response_type", "code"),
+                    ("scope", "openid"),
+                ],
+                "invalid_request",
+                "?",
+            ),
+            (
+                vec![
+                    ("client_id", WEB),
+                    ("redirect_uri", WEB_CALLBACK),
+                    ("response_type", "code"),
+                    ("scope", "openid"),
+                    ("prompt", "none"),
+                ],
+                "login_required",
+                "?",
+            ),
+        ];
+        for (mut params, error, separator) in cases {
+            params.push(("state", "xyz"));
+            let response = authorize(&provider, &browser, &params).await;
+            assert_eq!(response.status(), StatusCode::FOUND, "{params:?}");
+            let loc = location(&response);
+            let redirect_uri = params.iter().find(|(k, _)| *k == "redirect_uri").unwrap().1;
+            assert!(
+                loc.starts_with(&format!("{redirect_uri}{separator}")),
+                "{loc}"
+            );
+            let got = callback_params(&loc);
+            assert_eq!(got["error"], error, "{params:?}");
+            assert_eq!(got["state"], "xyz");
+            assert_eq!(got["iss"], provider.issuer());
+            assert!(got.contains_key("error_description"));
+        }
+    }
+
+    #[tokio::test]
+    async fn deny_gives_access_denied() {
+        let provider = start(Config::default()).await;
+        let response = browse(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("state", "s"),
+            ],
+            "deny",
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let got = callback_params(&location(&response));
+        assert_eq!(got["error"], "access_denied");
+        assert_eq!(got["state"], "s");
+        assert!(!got.contains_key("code"));
+    }
+
+    #[tokio::test]
+    async fn consent_needs_the_session_cookie() {
+        let provider = start(Config::default()).await;
+        let browser = http();
+        let response = authorize(
+            &provider,
+            &browser,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ],
+        )
+        .await;
+        let login_url = location(&response);
+        let response = log_in(&browser, &login_url, "jane-password-5e8b").await;
+        let consent_url = location(&response);
+        // Another browser (no cookie) is sent back to the login page.
+        let response = http().get(&consent_url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert!(location(&response).contains("/login?tx="));
+        let tx = consent_url.split("tx=").nth(1).unwrap();
+        let response = http()
+            .post(format!("{}/consent", provider.issuer()))
+            .form(&[("tx", tx), ("decision", "allow")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert!(location(&response).contains("/login?tx="));
+        // A forged login post without the nonce is refused.
+        let response = http()
+            .post(format!("{}/login", provider.issuer()))
+            .form(&[("tx", tx), ("username", "jane"), ("password", "jane-password-5e8b")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn post_authorize_works_like_get() {
+        let provider = start(Config::default()).await;
+        let response = http()
+            .post(format!("{}/authorize", provider.issuer()))
+            .form(&[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert!(location(&response).contains("/login?tx="));
+    }
+
+    #[tokio::test]
+    async fn unregistered_redirect_followed_quirk() {
+        let provider = start_with(&[Quirk::UnregisteredRedirectFollowed]).await;
+        let response = authorize(
+            &provider,
+            &http(),
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", "https://evil.example.test/cb"),
+                ("response_type", "banana"),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert!(location(&response).starts_with("https://evil.example.test/cb?error="));
+    }
+}

@@ -1,0 +1,704 @@
+//! Token minting shared by the authorization and token endpoints: granted
+//! scopes, claims by scope, ID tokens and access tokens (with the faults the
+//! quirks ask for).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::keys::{KeyError, SignMode, half_hash};
+use super::store::{Full, Grant, Token, TokenKind, token_key};
+use super::{ClientReg, InternalError, Quirk, Shared, UserReg, random_token, unix_now};
+
+/// Claims released by the `profile` scope (OIDC Core §5.4).
+pub(crate) const PROFILE_CLAIMS: &[&str] = &[
+    "name",
+    "family_name",
+    "given_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "updated_at",
+];
+/// Claims released by the `email` scope.
+pub(crate) const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
+/// Claims released by the `address` scope.
+pub(crate) const ADDRESS_CLAIMS: &[&str] = &["address"];
+/// Claims released by the `phone` scope.
+pub(crate) const PHONE_CLAIMS: &[&str] = &["phone_number", "phone_number_verified"];
+
+/// How far in the past the `*-expired` quirks put `exp` (well beyond any
+/// clock-skew leeway).
+const EXPIRED_BY: u64 = 600;
+
+impl From<KeyError> for InternalError {
+    fn from(e: KeyError) -> Self {
+        InternalError(e.to_string())
+    }
+}
+
+impl From<Full> for InternalError {
+    fn from(e: Full) -> Self {
+        InternalError(e.to_string())
+    }
+}
+
+pub(crate) fn has(scopes: &[String], scope: &str) -> bool {
+    scopes.iter().any(|s| s == scope)
+}
+
+/// Splits a `scope` parameter into its tokens, dropping repeats.
+pub(crate) fn parse_scope(scope: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for token in scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()) {
+        if !has(&out, token) {
+            out.push(token.to_owned());
+        }
+    }
+    out
+}
+
+/// Whether every scope token uses only the characters RFC 6749 §3.3 allows.
+pub(crate) fn scope_syntax_ok(scopes: &[String]) -> bool {
+    scopes.iter().all(|s| {
+        s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    })
+}
+
+/// The scopes granted for an authorization request: the requested OIDC
+/// scopes (`offline_access` only for clients allowed to refresh) plus the
+/// requested scopes the target API defines; anything else is ignored.
+pub(crate) fn grant_scopes(
+    shared: &Shared,
+    client: &ClientReg,
+    requested: &[String],
+    audience: Option<&str>,
+) -> Vec<String> {
+    let api_scopes: &[String] = audience
+        .and_then(|a| shared.api(a))
+        .map(|api| api.scopes.as_slice())
+        .unwrap_or_default();
+    let mut granted: Vec<String> = requested
+        .iter()
+        .filter(|s| match s.as_str() {
+            "offline_access" => client.has_grant("refresh_token"),
+            s if super::discovery::OIDC_SCOPES.contains(&s) => true,
+            s => api_scopes.iter().any(|a| a == s),
+        })
+        .cloned()
+        .collect();
+    if shared.quirk(Quirk::ScopeOverGrant) {
+        for scope in api_scopes {
+            if !has(&granted, scope) {
+                granted.push(scope.clone());
+            }
+        }
+    }
+    granted
+}
+
+/// Whether two scope lists hold the same set.
+pub(crate) fn same_scopes(a: &[String], b: &[String]) -> bool {
+    a.iter().all(|s| has(b, s)) && b.iter().all(|s| has(a, s))
+}
+
+/// Whether to issue an ID token for these scopes.
+pub(crate) fn wants_id_token(shared: &Shared, scopes: &[String]) -> bool {
+    has(scopes, "openid") || shared.quirk(Quirk::IdTokenWithoutOpenid)
+}
+
+/// The user's claims released for `scopes`, plus the roles claim(s). Used
+/// alike for ID tokens and userinfo.
+pub(crate) fn user_claims(shared: &Shared, user: &UserReg, scopes: &[String]) -> Map<String, Value> {
+    let mut out = Map::new();
+    let groups: [(&str, &[&str], bool); 4] = [
+        (
+            "profile",
+            PROFILE_CLAIMS,
+            shared.quirk(Quirk::ProfileClaimsWithoutScope),
+        ),
+        (
+            "email",
+            EMAIL_CLAIMS,
+            shared.quirk(Quirk::EmailClaimsWithoutScope),
+        ),
+        ("address", ADDRESS_CLAIMS, false),
+        ("phone", PHONE_CLAIMS, false),
+    ];
+    for (scope, claims, forced) in groups {
+        if forced || has(scopes, scope) {
+            for claim in claims {
+                if let Some(value) = user.claims.get(*claim) {
+                    out.insert((*claim).to_owned(), value.clone());
+                }
+            }
+        }
+    }
+    add_roles(shared, user, &mut out);
+    out
+}
+
+fn add_roles(shared: &Shared, user: &UserReg, claims: &mut Map<String, Value>) {
+    for name in shared.roles_claim_names() {
+        claims.insert(name, json!(user.roles));
+    }
+}
+
+/// What an ID token is minted from.
+pub(crate) struct IdTokenInput<'a> {
+    pub(crate) grant: &'a Grant,
+    pub(crate) user: &'a UserReg,
+    /// Scopes of this issuance (narrower than the grant's after a refresh).
+    pub(crate) scopes: &'a [String],
+    pub(crate) nonce: Option<&'a str>,
+    /// The access token issued alongside, for `at_hash`.
+    pub(crate) access_token: Option<&'a str>,
+    /// The code issued alongside (hybrid flows), for `c_hash`.
+    pub(crate) code: Option<&'a str>,
+}
+
+/// Mints an ID token (RS256, header kid and `typ: JWT`).
+pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<String, InternalError> {
+    let q = |quirk| shared.quirk(quirk);
+    let client_id = input.grant.client_id.as_str();
+    let now = unix_now();
+    let ttl = shared.config.id_token_ttl_secs;
+    let mut claims = Map::new();
+
+    let iss = if q(Quirk::IdTokenWrongIss) {
+        format!("{}/", shared.issuer)
+    } else {
+        shared.issuer.clone()
+    };
+    claims.insert("iss".into(), json!(iss));
+    claims.insert("sub".into(), json!(shared.subject(input.user)));
+    if q(Quirk::IdTokenAudApi) {
+        let aud = input
+            .grant
+            .audience
+            .clone()
+            .unwrap_or_else(|| "https://api.other.example.test".to_owned());
+        claims.insert("aud".into(), json!(aud));
+    } else if q(Quirk::IdTokenMultiAudNoAzp) {
+        claims.insert(
+            "aud".into(),
+            json!([client_id, "https://other.example.test"]),
+        );
+    } else {
+        claims.insert("aud".into(), json!(client_id));
+    }
+    if q(Quirk::IdTokenAzpWrong) {
+        claims.insert("azp".into(), json!("someone-else"));
+    }
+    let (iat, exp) = if q(Quirk::IdTokenExpired) {
+        (now, now.saturating_sub(EXPIRED_BY))
+    } else if q(Quirk::IdTokenIatFuture) {
+        (now + 3600, now + 3600 + ttl)
+    } else {
+        (now, now + ttl)
+    };
+    claims.insert("iat".into(), json!(iat));
+    claims.insert("exp".into(), json!(exp));
+    claims.insert("auth_time".into(), json!(input.grant.auth_time));
+    if let Some(nonce) = input.nonce {
+        if q(Quirk::NonceWrong) {
+            claims.insert("nonce".into(), json!(format!("not-{nonce}")));
+        } else if !q(Quirk::NonceNotEchoed) {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+    }
+    if let Some(access_token) = input.access_token {
+        if q(Quirk::AtHashWrong) {
+            claims.insert(
+                "at_hash".into(),
+                json!(half_hash(&format!("{access_token}x"))),
+            );
+        } else if !q(Quirk::AtHashMissing) {
+            claims.insert("at_hash".into(), json!(half_hash(access_token)));
+        }
+    }
+    if let Some(code) = input.code {
+        let hashed = if q(Quirk::CHashWrong) {
+            half_hash(&format!("{code}x"))
+        } else {
+            half_hash(code)
+        };
+        claims.insert("c_hash".into(), json!(hashed));
+    }
+    claims.extend(user_claims(shared, input.user, input.scopes));
+
+    let mode = if q(Quirk::IdTokenAlgNone) {
+        SignMode::AlgNone
+    } else if q(Quirk::IdTokenHs256PublicKey) {
+        SignMode::Hs256PublicKey
+    } else if q(Quirk::IdTokenBadSignature) {
+        SignMode::BadSignature
+    } else if q(Quirk::IdTokenKidUnknown) {
+        SignMode::UnknownKid
+    } else {
+        SignMode::Normal
+    };
+    let token = shared.keys.sign("JWT", &Value::Object(claims), mode)?;
+
+    if q(Quirk::UserinfoAcceptsIdToken) {
+        remember(
+            shared,
+            &token,
+            Token {
+                kind: TokenKind::Id,
+                username: Some(input.user.username.clone()),
+                scopes: input.scopes.to_vec(),
+                family: None,
+                expires: Instant::now() + Duration::from_secs(ttl),
+            },
+        )?;
+    }
+    Ok(token)
+}
+
+/// Mints an access token for a user grant: a JWT for the grant's API, or
+/// an opaque token (good only at userinfo) when there is none. The token is
+/// recorded so that userinfo can look it up.
+pub(crate) fn access_token(
+    shared: &Shared,
+    grant: &Grant,
+    user: &UserReg,
+    scopes: &[String],
+    family: Option<u64>,
+) -> Result<String, InternalError> {
+    let audience = grant
+        .audience
+        .as_deref()
+        .filter(|_| !shared.quirk(Quirk::AudienceIgnored));
+    let token = match audience {
+        Some(api) => {
+            let mut aud = Vec::new();
+            if !shared.quirk(Quirk::AccessTokenAudMissingApi) {
+                aud.push(api.to_owned());
+            }
+            let userinfo = (has(scopes, "openid")
+                && !shared.quirk(Quirk::AccessTokenNoUserinfoAud))
+                || shared.quirk(Quirk::AccessTokenAudMissingApi);
+            if userinfo {
+                aud.push(shared.userinfo_url());
+            }
+            let mut claims = jwt_claims(
+                shared,
+                &shared.subject(user),
+                aud,
+                &grant.client_id,
+                scopes,
+            )?;
+            add_roles(shared, user, &mut claims);
+            sign_access_token(shared, claims)?
+        }
+        None => random_token()?,
+    };
+    remember(
+        shared,
+        &token,
+        Token {
+            kind: TokenKind::Access,
+            username: Some(user.username.clone()),
+            scopes: scopes.to_vec(),
+            family,
+            expires: Instant::now() + Duration::from_secs(shared.config.access_token_ttl_secs),
+        },
+    )?;
+    Ok(token)
+}
+
+/// Mints a client-credentials access token: a JWT whose subject is the
+/// client itself.
+pub(crate) fn client_access_token(
+    shared: &Shared,
+    client_id: &str,
+    audience: &str,
+    scopes: &[String],
+) -> Result<String, InternalError> {
+    let claims = jwt_claims(shared, client_id, vec![audience.to_owned()], client_id, scopes)?;
+    let token = sign_access_token(shared, claims)?;
+    remember(
+        shared,
+        &token,
+        Token {
+            kind: TokenKind::Access,
+            username: None,
+            scopes: scopes.to_vec(),
+            family: None,
+            expires: Instant::now() + Duration::from_secs(shared.config.access_token_ttl_secs),
+        },
+    )?;
+    Ok(token)
+}
+
+/// The registered claims of a JWT access token (RFC 9068 §2.2).
+fn jwt_claims(
+    shared: &Shared,
+    sub: &str,
+    aud: Vec<String>,
+    client_id: &str,
+    scopes: &[String],
+) -> Result<Map<String, Value>, InternalError> {
+    let now = unix_now();
+    let ttl = shared.config.access_token_ttl_secs;
+    let exp = if shared.quirk(Quirk::AccessTokenExpired) {
+        now.saturating_sub(EXPIRED_BY)
+    } else {
+        now + ttl
+    };
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(shared.issuer));
+    claims.insert("sub".into(), json!(sub));
+    claims.insert("aud".into(), json!(aud));
+    claims.insert("azp".into(), json!(client_id));
+    if !shared.quirk(Quirk::AccessTokenNoClientId) {
+        claims.insert("client_id".into(), json!(client_id));
+    }
+    claims.insert("scope".into(), json!(scopes.join(" ")));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(exp));
+    if !shared.quirk(Quirk::AccessTokenNoJti) {
+        claims.insert("jti".into(), json!(random_token()?));
+    }
+    Ok(claims)
+}
+
+fn sign_access_token(shared: &Shared, claims: Map<String, Value>) -> Result<String, InternalError> {
+    let typ = if shared.quirk(Quirk::AccessTokenTypJwt) {
+        "JWT"
+    } else {
+        "at+jwt"
+    };
+    let mode = if shared.quirk(Quirk::AccessTokenBadSignature) {
+        SignMode::BadSignature
+    } else {
+        SignMode::Normal
+    };
+    Ok(shared.keys.sign(typ, &Value::Object(claims), mode)?)
+}
+
+fn remember(shared: &Shared, token: &str, record: Token) -> Result<(), InternalError> {
+    let now = Instant::now();
+    let mut store = shared.store();
+    store.maybe_sweep(now);
+    store.tokens.insert(token_key(token), record, now)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+    use crate::reference::ReferenceProvider;
+    use reqwest::StatusCode;
+
+    #[test]
+    fn scope_parsing() {
+        assert_eq!(
+            parse_scope(Some("openid  profile openid x")),
+            vec!["openid", "profile", "x"]
+        );
+        assert!(parse_scope(None).is_empty());
+        assert!(scope_syntax_ok(&parse_scope(Some("read:patients openid"))));
+        assert!(!scope_syntax_ok(&["a\"b".to_owned()]));
+        assert!(!scope_syntax_ok(&["a\\b".to_owned()]));
+        assert!(same_scopes(
+            &parse_scope(Some("a b")),
+            &parse_scope(Some("b a"))
+        ));
+        assert!(!same_scopes(&parse_scope(Some("a b")), &parse_scope(Some("a"))));
+    }
+
+    /// What one code flow produced, for quirk predicates.
+    struct Seen {
+        issuer: String,
+        id_raw: String,
+        id_header: Value,
+        id: Value,
+        id_verified: bool,
+        at_raw: String,
+        at_header: Value,
+        at: Value,
+        at_verified: bool,
+        body: Value,
+        userinfo: Value,
+    }
+
+    async fn code_flow(provider: &ReferenceProvider, scope: &str) -> Seen {
+        let got = browse_ok(
+            provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code"),
+                ("scope", scope),
+                ("nonce", "nonce-1"),
+                ("audience", HEALTH),
+            ],
+        )
+        .await;
+        let (status, body) = redeem(provider, &got["code"]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id_raw = body["id_token"].as_str().unwrap_or_default().to_owned();
+        let at_raw = body["access_token"].as_str().unwrap().to_owned();
+        let (id_header, id) = if id_raw.is_empty() {
+            (Value::Null, Value::Null)
+        } else {
+            parts(&id_raw)
+        };
+        let (at_header, at) = if at_raw.contains('.') {
+            parts(&at_raw)
+        } else {
+            (Value::Null, Value::Null)
+        };
+        let id_verified = try_verify(provider, &id_raw).await.is_some();
+        let at_verified = try_verify(provider, &at_raw).await.is_some();
+        let userinfo = userinfo(provider, Some(&at_raw))
+            .await
+            .json()
+            .await
+            .unwrap_or(Value::Null);
+        Seen {
+            issuer: provider.issuer().to_owned(),
+            id_raw,
+            id_header,
+            id,
+            id_verified,
+            at_raw,
+            at_header,
+            at,
+            at_verified,
+            body,
+            userinfo,
+        }
+    }
+
+    type Check = fn(&Seen) -> bool;
+
+    const FULL: &str = "openid profile email offline_access read:patients";
+
+    fn cases() -> Vec<(Quirk, &'static str, Check)> {
+        let ns = "https://example.test/roles";
+        let _ = ns;
+        vec![
+            (Quirk::IdTokenAudApi, FULL, |s| s.id["aud"] == HEALTH),
+            (Quirk::IdTokenMultiAudNoAzp, FULL, |s| {
+                s.id["aud"] == json!([WEB, "https://other.example.test"])
+                    && s.id.get("azp").is_none()
+            }),
+            (Quirk::IdTokenAzpWrong, FULL, |s| {
+                s.id["azp"] == "someone-else" && s.id["aud"] == WEB
+            }),
+            (Quirk::IdTokenWrongIss, FULL, |s| {
+                s.id["iss"] == format!("{}/", s.issuer) && s.at["iss"] == s.issuer
+            }),
+            (Quirk::IdTokenExpired, FULL, |s| {
+                s.id["exp"].as_u64().unwrap() + 300 < unix_now()
+            }),
+            (Quirk::IdTokenIatFuture, FULL, |s| {
+                s.id["iat"].as_u64().unwrap() > unix_now() + 3000
+            }),
+            (Quirk::IdTokenBadSignature, FULL, |s| {
+                !s.id_verified && s.id_header["alg"] == "RS256" && s.at_verified
+            }),
+            (Quirk::IdTokenAlgNone, FULL, |s| {
+                s.id_header["alg"] == "none" && s.id_raw.ends_with('.')
+            }),
+            (Quirk::IdTokenHs256PublicKey, FULL, |s| {
+                s.id_header["alg"] == "HS256" && !s.id_verified
+            }),
+            (Quirk::IdTokenKidUnknown, FULL, |s| {
+                !s.id_verified && s.id_header["kid"].is_string()
+            }),
+            (Quirk::IdTokenSubTooLong, FULL, |s| {
+                s.id["sub"].as_str().unwrap().len() == 300
+                    && s.userinfo["sub"] == s.id["sub"]
+                    && s.at["sub"] == s.id["sub"]
+            }),
+            (Quirk::IdTokenWithoutOpenid, "profile read:patients", |s| {
+                !s.id_raw.is_empty() && s.id["name"] == "Jane Doe"
+            }),
+            (Quirk::NonceNotEchoed, FULL, |s| s.id.get("nonce").is_none()),
+            (Quirk::NonceWrong, FULL, |s| {
+                s.id["nonce"].is_string() && s.id["nonce"] != "nonce-1"
+            }),
+            (Quirk::AtHashMissing, FULL, |s| s.id.get("at_hash").is_none()),
+            (Quirk::AtHashWrong, FULL, |s| {
+                s.id["at_hash"].is_string() && s.id["at_hash"] != at_hash(&s.at_raw)
+            }),
+            (Quirk::NonNamespacedClaim, FULL, |s| {
+                [&s.id, &s.at, &s.userinfo]
+                    .iter()
+                    .all(|c| c["roles"] == json!(["clinician"])
+                        && c["https://example.test/roles"] == json!(["clinician"]))
+            }),
+            (Quirk::ProviderDomainNamespace, FULL, |s| {
+                let name = format!("{}/roles", s.issuer);
+                [&s.id, &s.at, &s.userinfo].iter().all(|c| {
+                    c[name.as_str()] == json!(["clinician"])
+                        && c.get("https://example.test/roles").is_none()
+                })
+            }),
+            (Quirk::CustomClaimMissing, FULL, |s| {
+                [&s.id, &s.at, &s.userinfo].iter().all(|c| {
+                    c.as_object()
+                        .unwrap()
+                        .keys()
+                        .all(|k| !k.ends_with("roles"))
+                })
+            }),
+            (Quirk::ProfileClaimsWithoutScope, "openid", |s| {
+                s.id["name"] == "Jane Doe"
+                    && s.userinfo["name"] == "Jane Doe"
+                    && s.id.get("email").is_none()
+            }),
+            (Quirk::EmailClaimsWithoutScope, "openid", |s| {
+                s.id["email"] == "jane@example.test"
+                    && s.userinfo["email_verified"] == true
+                    && s.id.get("name").is_none()
+            }),
+            (Quirk::AccessTokenAudMissingApi, FULL, |s| {
+                s.at["aud"] == json!([format!("{}/userinfo", s.issuer)])
+            }),
+            (Quirk::AccessTokenNoUserinfoAud, FULL, |s| {
+                s.at["aud"] == json!([HEALTH])
+            }),
+            (Quirk::AudienceIgnored, FULL, |s| {
+                !s.at_raw.contains('.') && s.userinfo["sub"] == "auth0|jane-0001"
+            }),
+            (Quirk::ScopeOverGrant, "openid read:patients", |s| {
+                s.at["scope"] == "openid read:patients write:patients read:admin"
+                    && s.body["scope"] == s.at["scope"]
+            }),
+            (Quirk::ScopeNotEchoed, FULL, |s| s.body.get("scope").is_none()),
+            (Quirk::AccessTokenTypJwt, FULL, |s| s.at_header["typ"] == "JWT"),
+            (Quirk::AccessTokenNoJti, FULL, |s| {
+                s.at.get("jti").is_none() && s.at["client_id"] == WEB
+            }),
+            (Quirk::AccessTokenNoClientId, FULL, |s| {
+                s.at.get("client_id").is_none() && s.at["jti"].is_string()
+            }),
+            (Quirk::AccessTokenExpired, FULL, |s| {
+                s.at["exp"].as_u64().unwrap() + 300 < unix_now()
+                    && s.userinfo["sub"].is_string()
+            }),
+            (Quirk::AccessTokenBadSignature, FULL, |s| {
+                !s.at_verified && s.id_verified && s.userinfo["sub"].is_string()
+            }),
+        ]
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn token_quirks_change_what_they_should() {
+        // The conformant provider passes none of the quirk predicates.
+        let provider = start(crate::reference::Config::default()).await;
+        let normal_full = code_flow(&provider, FULL).await;
+        assert!(normal_full.id_verified && normal_full.at_verified);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (quirk, scope, check) in cases() {
+            if scope == FULL {
+                assert!(!check(&normal_full), "{quirk} already holds when conformant");
+            }
+            tasks.spawn(async move {
+                let provider = start_with(&[quirk]).await;
+                let seen = code_flow(&provider, scope).await;
+                (quirk, check(&seen), seen.body)
+            });
+        }
+        let mut count = 0;
+        while let Some(joined) = tasks.join_next().await {
+            let (quirk, holds, body) = joined.unwrap();
+            assert!(holds, "{quirk}: not visible in {body}");
+            count += 1;
+        }
+        assert_eq!(count, cases().len());
+    }
+
+    #[tokio::test]
+    async fn c_hash_wrong_quirk() {
+        let provider = start_with(&[Quirk::CHashWrong]).await;
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code id_token"),
+                ("scope", "openid"),
+                ("nonce", "n"),
+            ],
+        )
+        .await;
+        let claims = verify(&provider, &got["id_token"]).await;
+        assert!(claims["c_hash"].is_string());
+        assert_ne!(claims["c_hash"], at_hash(&got["code"]));
+    }
+
+    #[tokio::test]
+    async fn authorization_request_quirks() {
+        let provider = start_with(&[
+            Quirk::ImplicitWithoutNonceAccepted,
+            Quirk::ResponseTypeNotAllowedAccepted,
+            Quirk::UnknownAudienceAccepted,
+        ])
+        .await;
+        // No nonce, implicit: accepted.
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "id_token"),
+                ("scope", "openid"),
+            ],
+        )
+        .await;
+        assert!(got["id_token"].contains('.'));
+        // code-only-app gets a token response type.
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", "code-only-app"),
+                ("redirect_uri", "https://code.example.test/callback"),
+                ("response_type", "id_token token"),
+                ("scope", "openid"),
+                ("nonce", "n"),
+            ],
+        )
+        .await;
+        assert!(got.contains_key("access_token"));
+        // An unregistered audience ends up in the token.
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("resource", "https://unknown.example.test"),
+            ],
+        )
+        .await;
+        let (_, body) = redeem(&provider, &got["code"]).await;
+        let at = verify(&provider, body["access_token"].as_str().unwrap()).await;
+        assert_eq!(at["aud"][0], "https://unknown.example.test");
+        let (status, body, _) = token_request(
+            &provider,
+            &[
+                ("grant_type", "client_credentials"),
+                ("audience", "https://unknown.example.test"),
+            ],
+            Some((M2M, M2M_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}

@@ -1,0 +1,242 @@
+//! HTML pages of the provider (minijinja templates, HTML auto-escaping on):
+//! error page, login form, consent form and the form_post response.
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::Environment;
+use serde::Serialize;
+
+const LAYOUT: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{% block title %}{% endblock %} · Reference provider</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
+label { display: block; margin: .8rem 0 .2rem; }
+input[type=text], input[type=password] { width: 100%; padding: .4rem; box-sizing: border-box; }
+button { margin-top: 1rem; margin-right: .5rem; padding: .4rem 1.2rem; }
+.error { color: #a00; }
+code { background: #f3f3f3; padding: 0 .2rem; }
+</style>
+</head>
+<body>
+{% block body %}{% endblock %}
+</body>
+</html>
+"#;
+
+const ERROR: &str = r#"{% extends "layout.html" %}
+{% block title %}Error{% endblock %}
+{% block body %}
+<h1>Request rejected</h1>
+<p class="error" id="error">{{ error }}</p>
+<p id="error_description">{{ description }}</p>
+{% endblock %}
+"#;
+
+const LOGIN: &str = r#"{% extends "layout.html" %}
+{% block title %}Log in{% endblock %}
+{% block body %}
+<h1>Log in</h1>
+<p>to continue to <code>{{ client_id }}</code></p>
+{% if error %}<p class="error" id="error">{{ error }}</p>{% endif %}
+<form method="post" action="/login">
+<input type="hidden" name="tx" value="{{ tx }}">
+<input type="hidden" name="login_nonce" value="{{ login_nonce }}">
+<label for="username">Username</label>
+<input type="text" id="username" name="username" value="{{ username }}" autocomplete="username" required>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<button type="submit">Log in</button>
+</form>
+{% endblock %}
+"#;
+
+const CONSENT: &str = r#"{% extends "layout.html" %}
+{% block title %}Consent{% endblock %}
+{% block body %}
+<h1>Authorize {{ client_id }}</h1>
+<p>Signed in as <strong>{{ username }}</strong>.</p>
+<p><code>{{ client_id }}</code> asks for:</p>
+<ul id="scopes">
+{% for scope in scopes %}<li><code>{{ scope }}</code></li>
+{% else %}<li>no scope</li>
+{% endfor %}</ul>
+{% if audience %}<p>Access to the API <code id="audience">{{ audience }}</code>.</p>{% endif %}
+<form method="post" action="/consent">
+<input type="hidden" name="tx" value="{{ tx }}">
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>
+{% endblock %}
+"#;
+
+const FORM_POST: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Submit this form</title></head>
+<body onload="document.forms[0].submit()">
+<form method="post" action="{{ action }}">
+{% for field in fields %}<input type="hidden" name="{{ field[0] }}" value="{{ field[1] }}">
+{% endfor %}<noscript><p>JavaScript is off: press the button to continue.</p><button type="submit">Continue</button></noscript>
+</form>
+</body>
+</html>
+"#;
+
+/// The loaded templates.
+pub(crate) struct Pages {
+    env: Environment<'static>,
+}
+
+impl Pages {
+    pub(crate) fn new() -> Result<Pages, minijinja::Error> {
+        let mut env = Environment::new();
+        // Names ending in .html get HTML auto-escaping (minijinja default).
+        env.add_template("layout.html", LAYOUT)?;
+        env.add_template("error.html", ERROR)?;
+        env.add_template("login.html", LOGIN)?;
+        env.add_template("consent.html", CONSENT)?;
+        env.add_template("form_post.html", FORM_POST)?;
+        Ok(Pages { env })
+    }
+
+    fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+
+    /// The HTML error page (never a redirect).
+    pub(crate) fn error(&self, status: StatusCode, error: &str, description: &str) -> Response {
+        let ctx = minijinja::context! { error, description };
+        self.page(status, "error.html", ctx)
+    }
+
+    pub(crate) fn login(&self, ctx: LoginPage<'_>) -> Response {
+        self.page(StatusCode::OK, "login.html", ctx)
+    }
+
+    pub(crate) fn consent(&self, ctx: ConsentPage<'_>) -> Response {
+        self.page(StatusCode::OK, "consent.html", ctx)
+    }
+
+    /// The OAuth 2.0 Form Post Response Mode page: an auto-submitting form
+    /// posting `fields` to `action` (the redirect URI).
+    pub(crate) fn form_post(&self, action: &str, fields: &[(String, String)]) -> Response {
+        let ctx = minijinja::context! { action, fields };
+        self.page(StatusCode::OK, "form_post.html", ctx)
+    }
+
+    fn page(&self, status: StatusCode, name: &str, ctx: impl Serialize) -> Response {
+        match self.render(name, ctx) {
+            Ok(body) => html(status, body),
+            Err(e) => html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "<!doctype html><title>Error</title><p>template {name} failed: {}</p>",
+                    escape(&e.to_string())
+                ),
+            ),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct LoginPage<'a> {
+    pub(crate) tx: &'a str,
+    pub(crate) login_nonce: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) username: &'a str,
+    pub(crate) error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ConsentPage<'a> {
+    pub(crate) tx: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) username: &'a str,
+    pub(crate) scopes: &'a [String],
+    pub(crate) audience: Option<&'a str>,
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn pages_render_and_escape() {
+        let pages = Pages::new().unwrap();
+        let login = body(pages.login(LoginPage {
+            tx: "t\"x",
+            login_nonce: "n",
+            client_id: "<script>",
+            username: "",
+            error: Some("bad & wrong"),
+        }))
+        .await;
+        assert!(login.contains(r#"<form method="post" action="/login">"#));
+        assert!(login.contains(r#"name="tx" value="t&quot;x""#));
+        assert!(login.contains("&lt;script&gt;"));
+        assert!(login.contains("bad &amp; wrong"));
+        assert!(login.contains(r#"<input type="password" id="password" name="password""#));
+
+        let consent = body(pages.consent(ConsentPage {
+            tx: "t",
+            client_id: "web-app",
+            username: "jane",
+            scopes: &["openid".to_owned(), "read:patients".to_owned()],
+            audience: Some("https://api.example.test/health"),
+        }))
+        .await;
+        assert!(consent.contains(r#"<button type="submit" name="decision" value="allow">Allow</button>"#));
+        assert!(consent.contains(r#"<button type="submit" name="decision" value="deny">Deny</button>"#));
+        assert!(consent.contains("read:patients"));
+
+        let response = pages.form_post(
+            "https://app.example.test/callback?a=1&b=2",
+            &[("code".into(), "x\"y".into())],
+        );
+        assert_eq!(response.status(), StatusCode::OK);
+        let page = scraper::Html::parse_document(&body(response).await);
+        let form = scraper::Selector::parse("form[method=post]").unwrap();
+        let form = page.select(&form).next().unwrap();
+        assert_eq!(
+            form.value().attr("action"),
+            Some("https://app.example.test/callback?a=1&b=2")
+        );
+        let input = scraper::Selector::parse("input[type=hidden]").unwrap();
+        let input = form.select(&input).next().unwrap();
+        assert_eq!(input.value().attr("name"), Some("code"));
+        assert_eq!(input.value().attr("value"), Some("x\"y"));
+
+        let error = pages.error(StatusCode::BAD_REQUEST, "invalid_request", "<b>");
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        assert!(body(error).await.contains("&lt;b&gt;"));
+    }
+}

@@ -1,0 +1,196 @@
+//! Switchable faults of the reference provider. The provider is conformant
+//! with no quirk set; each quirk breaks exactly one thing, so a test can prove
+//! that the conformance check aimed at that thing fires.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! quirks {
+    ($($variant:ident => $name:literal, $description:literal;)+) => {
+        /// One fault the reference provider can be told to commit.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Quirk {
+            $(
+                #[doc = $description]
+                $variant,
+            )+
+        }
+
+        impl Quirk {
+            /// Every quirk, in declaration order.
+            pub const ALL: &[Quirk] = &[$(Quirk::$variant),+];
+
+            /// The kebab-case name used on the command line (`serve --quirk NAME`).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Quirk::$variant => $name,)+
+                }
+            }
+
+            /// One line: what this quirk breaks.
+            pub fn description(&self) -> &'static str {
+                match self {
+                    $(Quirk::$variant => $description,)+
+                }
+            }
+        }
+    };
+}
+
+quirks! {
+    IdTokenAudApi => "id-token-aud-api",
+        "ID token aud is the requested API identifier (or another foreign string) instead of the client id";
+    IdTokenMultiAudNoAzp => "id-token-multi-aud-no-azp",
+        "ID token aud is [client id, \"https://other.example.test\"] and azp is missing";
+    IdTokenAzpWrong => "id-token-azp-wrong",
+        "ID token azp is \"someone-else\" instead of the client id";
+    IdTokenWrongIss => "id-token-wrong-iss",
+        "ID token iss has a trailing slash that the issuer does not have";
+    IdTokenExpired => "id-token-expired",
+        "ID token exp is already in the past when issued";
+    IdTokenIatFuture => "id-token-iat-future",
+        "ID token iat is one hour in the future";
+    IdTokenBadSignature => "id-token-bad-signature",
+        "ID token signature bytes are corrupted";
+    IdTokenAlgNone => "id-token-alg-none",
+        "ID token is unsigned (alg none, empty signature)";
+    IdTokenHs256PublicKey => "id-token-hs256-public-key",
+        "ID token is signed HS256 with the RSA public key's PEM as the HMAC secret";
+    IdTokenKidUnknown => "id-token-kid-unknown",
+        "ID token header kid names a key that is not in the JWKS";
+    IdTokenSubTooLong => "id-token-sub-too-long",
+        "subject identifier is 300 characters long (over the 255 ASCII limit)";
+    IdTokenWithoutOpenid => "id-token-without-openid",
+        "an ID token is issued even when the openid scope was not requested";
+    NonceNotEchoed => "nonce-not-echoed",
+        "ID token omits the nonce sent in the authorization request";
+    NonceWrong => "nonce-wrong",
+        "ID token nonce differs from the one sent in the authorization request";
+    AtHashMissing => "at-hash-missing",
+        "ID token issued alongside an access token has no at_hash";
+    AtHashWrong => "at-hash-wrong",
+        "ID token at_hash does not match the access token";
+    CHashWrong => "c-hash-wrong",
+        "ID token c_hash does not match the authorization code";
+    NonNamespacedClaim => "non-namespaced-claim",
+        "a plain, non-namespaced \"roles\" claim is also emitted in tokens and userinfo";
+    ProviderDomainNamespace => "provider-domain-namespace",
+        "the custom roles claim is namespaced under the issuer's own URL instead of the custom namespace";
+    CustomClaimMissing => "custom-claim-missing",
+        "the namespaced roles claim is omitted everywhere";
+    ProfileClaimsWithoutScope => "profile-claims-without-scope",
+        "profile claims are released even when the profile scope was not requested";
+    EmailClaimsWithoutScope => "email-claims-without-scope",
+        "email claims are released even when the email scope was not requested";
+    AccessTokenAudMissingApi => "access-token-aud-missing-api",
+        "access token aud holds only the userinfo URL, not the requested API";
+    AccessTokenNoUserinfoAud => "access-token-no-userinfo-aud",
+        "access token aud lacks the userinfo URL even though openid was requested";
+    AudienceIgnored => "audience-ignored",
+        "the requested audience is ignored and an opaque access token is issued";
+    ScopeOverGrant => "scope-over-grant",
+        "access token scope holds every API scope, whatever was requested";
+    ScopeNotEchoed => "scope-not-echoed",
+        "token responses never include scope, even when the granted scope was narrowed";
+    AccessTokenTypJwt => "access-token-typ-jwt",
+        "access token header typ is \"JWT\" instead of \"at+jwt\"";
+    AccessTokenNoJti => "access-token-no-jti",
+        "access token has no jti claim";
+    AccessTokenNoClientId => "access-token-no-client-id",
+        "access token has no client_id claim";
+    AccessTokenExpired => "access-token-expired",
+        "access token exp is already in the past when issued";
+    AccessTokenBadSignature => "access-token-bad-signature",
+        "access token signature bytes are corrupted";
+    UserinfoAcceptsIdToken => "userinfo-accepts-id-token",
+        "userinfo accepts an ID token as a bearer access token";
+    UserinfoSubDiffers => "userinfo-sub-differs",
+        "userinfo returns a sub different from the ID token's";
+    UnknownAudienceAccepted => "unknown-audience-accepted",
+        "an unregistered audience or resource is accepted and put in the access token aud";
+    WrongSecretAccepted => "wrong-secret-accepted",
+        "the token endpoint accepts a wrong client secret";
+    UnregisteredRedirectFollowed => "unregistered-redirect-followed",
+        "errors and codes are redirected to an unregistered redirect_uri";
+    ImplicitWithoutNonceAccepted => "implicit-without-nonce-accepted",
+        "implicit and hybrid requests without a nonce are accepted";
+    ResponseTypeNotAllowedAccepted => "response-type-not-allowed-accepted",
+        "a response_type not registered for the client is accepted";
+    CodeReuseAccepted => "code-reuse-accepted",
+        "an authorization code can be redeemed more than once";
+    PkceNotEnforced => "pkce-not-enforced",
+        "a wrong or missing code_verifier is accepted";
+    RefreshReuseAccepted => "refresh-reuse-accepted",
+        "a rotated-out refresh token keeps working";
+    UserinfoWithoutTokenAccepted => "userinfo-without-token-accepted",
+        "userinfo answers without a bearer token (for user jane)";
+}
+
+impl fmt::Display for Quirk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of [`Quirk::from_str`]: names the rejected input and lists the
+/// valid names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown quirk {name:?}; valid quirks: {}", valid_names())]
+pub struct UnknownQuirk {
+    pub name: String,
+}
+
+fn valid_names() -> String {
+    Quirk::ALL
+        .iter()
+        .map(Quirk::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl FromStr for Quirk {
+    type Err = UnknownQuirk;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Quirk::ALL
+            .iter()
+            .copied()
+            .find(|q| q.name().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| UnknownQuirk { name: s.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_round_trip_and_are_unique_kebab_case() {
+        let mut seen = BTreeSet::new();
+        for q in Quirk::ALL {
+            let name = q.name();
+            assert!(seen.insert(name), "duplicate name {name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name} is not kebab-case"
+            );
+            assert_eq!(name.parse::<Quirk>().unwrap(), *q);
+            assert_eq!(q.to_string(), name);
+            assert!(!q.description().is_empty());
+            assert!(!q.description().contains('\n'));
+        }
+        assert_eq!(Quirk::ALL.len(), 43);
+    }
+
+    #[test]
+    fn unknown_name_lists_valid_ones() {
+        let err = "no-such-quirk".parse::<Quirk>().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("unknown quirk \"no-such-quirk\""), "{msg}");
+        assert!(msg.contains("id-token-alg-none"));
+        assert!(msg.contains("userinfo-without-token-accepted"));
+    }
+}

@@ -1,0 +1,917 @@
+//! `POST /oauth/token`: client authentication and the authorization_code,
+//! refresh_token and client_credentials grants.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+
+use super::authorize::pkce_syntax_ok;
+use super::issue::{
+    IdTokenInput, access_token, client_access_token, has, id_token, parse_scope,
+    scope_syntax_ok, wants_id_token,
+};
+use super::keys::sha256;
+use super::params::{Params, is_form, secret_eq};
+use super::store::{CODE_TTL, Grant, REFRESH_TTL, Refresh, token_key};
+use super::{ClientReg, InternalError, Quirk, Shared, random_token};
+
+/// An error answer of the token endpoint (RFC 6749 §5.2).
+#[derive(Debug)]
+pub(crate) struct TokenError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl TokenError {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        TokenError {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+        }
+    }
+
+    fn invalid_client(description: impl Into<String>) -> Self {
+        TokenError {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: description.into(),
+        }
+    }
+
+    fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new("invalid_grant", description)
+    }
+}
+
+impl From<InternalError> for TokenError {
+    fn from(e: InternalError) -> Self {
+        TokenError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: e.0,
+        }
+    }
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.error, "error_description": self.description});
+        let mut response = no_store_json(self.status, &body);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="oidc-conform-reference""#),
+            );
+        }
+        response
+    }
+}
+
+fn no_store_json(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+pub(crate) async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&shared, &headers, &body) {
+        Ok(body) => no_store_json(StatusCode::OK, &Value::Object(body)),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn handle(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Map<String, Value>, TokenError> {
+    if !is_form(headers) {
+        return Err(TokenError::new(
+            "invalid_request",
+            "the token request must be application/x-www-form-urlencoded",
+        ));
+    }
+    let params = Params::parse(body);
+    if let Some(name) = params.repeated() {
+        return Err(TokenError::new(
+            "invalid_request",
+            format!("parameter {name} is repeated"),
+        ));
+    }
+    let client = authenticate(shared, headers, &params)?;
+    match params.get("grant_type") {
+        None => Err(TokenError::new("invalid_request", "grant_type is missing")),
+        Some("authorization_code") => authorization_code(shared, client, &params),
+        Some("refresh_token") => refresh_token(shared, client, &params),
+        Some("client_credentials") => client_credentials(shared, client, &params),
+        Some(other) => Err(TokenError::new(
+            "unsupported_grant_type",
+            format!("grant_type {other:?} is not supported"),
+        )),
+    }
+}
+
+/// Decodes one half of HTTP Basic client credentials, which RFC 6749
+/// §2.3.1 form-urlencodes (`+` is a space, `%XX` a byte).
+fn form_decode(part: &str) -> Option<String> {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `(client_id, client_secret)` from an `Authorization: Basic` header;
+/// `None` without one, `Some(Err)` for a malformed one.
+fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let parsed = STANDARD
+        .decode(credentials.trim())
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|text| {
+            let (id, secret) = text.split_once(':')?;
+            Some((form_decode(id)?, form_decode(secret)?))
+        });
+    Some(parsed.ok_or(()))
+}
+
+/// Authenticates the client: `client_secret_basic` or `client_secret_post`
+/// for every confidential client, `client_id` alone for public ones.
+fn authenticate<'a>(
+    shared: &'a Shared,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<&'a ClientReg, TokenError> {
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    let (client_id, secret) = match basic_credentials(headers) {
+        Some(Err(())) => {
+            return Err(TokenError::invalid_client(
+                "malformed HTTP Basic client credentials",
+            ));
+        }
+        Some(Ok((id, secret))) => {
+            if body_secret.is_some() {
+                return Err(TokenError::new(
+                    "invalid_request",
+                    "use only one client authentication method",
+                ));
+            }
+            if body_id.is_some_and(|b| b != id) {
+                return Err(TokenError::invalid_client(
+                    "client_id in the body differs from the authenticated client",
+                ));
+            }
+            (id, Some(secret))
+        }
+        None => match body_id {
+            Some(id) => (id.to_owned(), body_secret.map(str::to_owned)),
+            None => {
+                return Err(TokenError::invalid_client("client authentication is missing"));
+            }
+        },
+    };
+    let Some(client) = shared.client(&client_id) else {
+        return Err(TokenError::invalid_client("unknown client"));
+    };
+    match (&client.secret, secret) {
+        (None, None) => Ok(client),
+        (None, Some(_)) => Err(TokenError::invalid_client(
+            "public client must not send a client secret",
+        )),
+        (Some(_), None) => Err(TokenError::invalid_client(
+            "client authentication is required for this client",
+        )),
+        (Some(expected), Some(given)) => {
+            if secret_eq(expected.expose(), &given) || shared.quirk(Quirk::WrongSecretAccepted) {
+                Ok(client)
+            } else {
+                Err(TokenError::invalid_client("client authentication failed"))
+            }
+        }
+    }
+}
+
+fn require_grant(client: &ClientReg, grant: &str) -> Result<(), TokenError> {
+    if client.has_grant(grant) {
+        Ok(())
+    } else {
+        Err(TokenError::new(
+            "unauthorized_client",
+            format!("the client may not use the {grant} grant"),
+        ))
+    }
+}
+
+/// Outcome of looking up a code under the store lock.
+enum CodeLookup {
+    Missing,
+    OtherClient,
+    Replayed(Option<u64>),
+    Redeemed(Box<super::store::Code>, u64),
+}
+
+fn authorization_code(
+    shared: &Shared,
+    client: &ClientReg,
+    params: &Params,
+) -> Result<Map<String, Value>, TokenError> {
+    require_grant(client, "authorization_code")?;
+    let Some(code) = params.get("code") else {
+        return Err(TokenError::new("invalid_request", "code is missing"));
+    };
+    let now = Instant::now();
+    // Redeemed codes are remembered as long as their access tokens live, so
+    // that a replay revokes them (RFC 6749 §10.5).
+    let keep = CODE_TTL.max(Duration::from_secs(shared.config.access_token_ttl_secs));
+    let reuse_ok = shared.quirk(Quirk::CodeReuseAccepted);
+    let lookup = {
+        let mut store = shared.store();
+        store.maybe_sweep(now);
+        let family = store.new_family();
+        match store.codes.get_mut(code, now) {
+            None => CodeLookup::Missing,
+            Some(record) if record.grant.client_id != client.id => CodeLookup::OtherClient,
+            Some(record) if record.redeemed.is_some() && !reuse_ok => {
+                CodeLookup::Replayed(record.redeemed)
+            }
+            Some(record) => {
+                record.redeemed = Some(family);
+                record.expires = now + keep;
+                CodeLookup::Redeemed(Box::new(record.clone()), family)
+            }
+        }
+    };
+    let (record, family) = match lookup {
+        CodeLookup::Missing => {
+            return Err(TokenError::invalid_grant(
+                "code is unknown, expired or revoked",
+            ));
+        }
+        CodeLookup::OtherClient => {
+            return Err(TokenError::invalid_grant(
+                "code was issued to another client",
+            ));
+        }
+        CodeLookup::Replayed(family) => {
+            if let Some(family) = family {
+                shared.store().revoke_family(family);
+            }
+            return Err(TokenError::invalid_grant(
+                "code was already used; the tokens issued from it are revoked",
+            ));
+        }
+        CodeLookup::Redeemed(record, family) => (record, family),
+    };
+
+    if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) {
+        return Err(TokenError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    let pkce_lax = shared.quirk(Quirk::PkceNotEnforced);
+    match (&record.code_challenge, params.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            let computed = URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
+            let ok = pkce_syntax_ok(verifier) && secret_eq(&computed, challenge);
+            if !ok && !pkce_lax {
+                return Err(TokenError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
+            }
+        }
+        (Some(_), None) if !pkce_lax => {
+            return Err(TokenError::invalid_grant("code_verifier is missing"));
+        }
+        (None, Some(_)) => {
+            return Err(TokenError::invalid_grant(
+                "code_verifier sent but the authorization request had no code_challenge",
+            ));
+        }
+        _ => {}
+    }
+
+    let grant = &record.grant;
+    let user = shared
+        .user(&grant.username)
+        .ok_or_else(|| TokenError::invalid_grant("the user of this code no longer exists"))?;
+    let scopes = &grant.scopes;
+    let access = access_token(shared, grant, user, scopes, Some(family))?;
+    let mut body = token_body(shared, &access, scopes);
+    if wants_id_token(shared, scopes) {
+        let token = id_token(
+            shared,
+            IdTokenInput {
+                grant,
+                user,
+                scopes,
+                nonce: record.nonce.as_deref(),
+                access_token: Some(&access),
+                code: None,
+            },
+        )?;
+        body.insert("id_token".into(), json!(token));
+    }
+    if has(scopes, "offline_access") && client.has_grant("refresh_token") {
+        let refresh = new_refresh_token(shared, grant, family)?;
+        body.insert("refresh_token".into(), json!(refresh));
+    }
+    Ok(body)
+}
+
+fn refresh_token(
+    shared: &Shared,
+    client: &ClientReg,
+    params: &Params,
+) -> Result<Map<String, Value>, TokenError> {
+    require_grant(client, "refresh_token")?;
+    let Some(presented) = params.get("refresh_token") else {
+        return Err(TokenError::new("invalid_request", "refresh_token is missing"));
+    };
+    let requested = parse_scope(params.get("scope"));
+    if !scope_syntax_ok(&requested) {
+        return Err(TokenError::new("invalid_scope", "scope has invalid characters"));
+    }
+    let key = token_key(presented);
+    let now = Instant::now();
+    let found = {
+        let mut store = shared.store();
+        store.maybe_sweep(now);
+        match store.refresh.get_mut(&key, now) {
+            None => Err(TokenError::invalid_grant(
+                "refresh_token is unknown, expired, revoked or already used",
+            )),
+            Some(record) if record.grant.client_id != client.id => Err(
+                TokenError::invalid_grant("refresh_token was issued to another client"),
+            ),
+            Some(record) => match requested.iter().find(|s| !has(&record.grant.scopes, s)) {
+                Some(extra) => Err(TokenError::new(
+                    "invalid_scope",
+                    format!("scope {extra:?} was not granted originally"),
+                )),
+                None => {
+                    let record = record.clone();
+                    if !shared.quirk(Quirk::RefreshReuseAccepted) {
+                        // Rotation: the presented token is spent.
+                        store.refresh.take(&key, now);
+                    }
+                    Ok(record)
+                }
+            },
+        }
+    };
+    let record = found?;
+    let grant = &record.grant;
+    let scopes = if requested.is_empty() {
+        grant.scopes.clone()
+    } else {
+        // Keep the original order of the granted scopes.
+        grant
+            .scopes
+            .iter()
+            .filter(|s| has(&requested, s))
+            .cloned()
+            .collect()
+    };
+    let user = shared
+        .user(&grant.username)
+        .ok_or_else(|| TokenError::invalid_grant("the user of this grant no longer exists"))?;
+    let access = access_token(shared, grant, user, &scopes, Some(record.family))?;
+    let mut body = token_body(shared, &access, &scopes);
+    if wants_id_token(shared, &scopes) {
+        let token = id_token(
+            shared,
+            IdTokenInput {
+                grant,
+                user,
+                scopes: &scopes,
+                nonce: None,
+                access_token: Some(&access),
+                code: None,
+            },
+        )?;
+        body.insert("id_token".into(), json!(token));
+    }
+    let refresh = new_refresh_token(shared, grant, record.family)?;
+    body.insert("refresh_token".into(), json!(refresh));
+    Ok(body)
+}
+
+fn client_credentials(
+    shared: &Shared,
+    client: &ClientReg,
+    params: &Params,
+) -> Result<Map<String, Value>, TokenError> {
+    require_grant(client, "client_credentials")?;
+    if client.is_public() {
+        return Err(TokenError::new(
+            "unauthorized_client",
+            "public clients cannot use client_credentials",
+        ));
+    }
+    let (target, is_resource) = match (params.get("audience"), params.get("resource")) {
+        (Some(a), Some(r)) if a != r => {
+            return Err(TokenError::new(
+                "invalid_request",
+                "audience and resource name different APIs",
+            ));
+        }
+        (Some(a), _) => (a, false),
+        (None, Some(r)) => (r, true),
+        (None, None) => {
+            return Err(TokenError::new(
+                "invalid_request",
+                "audience (or resource) is required",
+            ));
+        }
+    };
+    let api = shared.api(target);
+    if api.is_none() && !shared.quirk(Quirk::UnknownAudienceAccepted) {
+        return Err(if is_resource {
+            TokenError::new("invalid_target", "resource is not a registered API")
+        } else {
+            TokenError::new("access_denied", "audience is not a registered API")
+        });
+    }
+    let api_scopes: &[String] = api.map(|a| a.scopes.as_slice()).unwrap_or_default();
+    let requested = parse_scope(params.get("scope"));
+    if !scope_syntax_ok(&requested) {
+        return Err(TokenError::new("invalid_scope", "scope has invalid characters"));
+    }
+    let scopes: Vec<String> = if requested.is_empty() || shared.quirk(Quirk::ScopeOverGrant) {
+        api_scopes.to_vec()
+    } else {
+        requested
+            .iter()
+            .filter(|s| api_scopes.contains(s))
+            .cloned()
+            .collect()
+    };
+    if api.is_some() && !requested.is_empty() && scopes.is_empty() {
+        return Err(TokenError::new(
+            "invalid_scope",
+            "none of the requested scopes is defined by the API",
+        ));
+    }
+    let access = client_access_token(shared, &client.id, target, &scopes)?;
+    Ok(token_body(shared, &access, &scopes))
+}
+
+/// The common members of a successful token response.
+fn token_body(shared: &Shared, access_token: &str, scopes: &[String]) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("access_token".into(), json!(access_token));
+    body.insert("token_type".into(), json!("Bearer"));
+    body.insert(
+        "expires_in".into(),
+        json!(shared.config.access_token_ttl_secs),
+    );
+    if !shared.quirk(Quirk::ScopeNotEchoed) {
+        body.insert("scope".into(), json!(scopes.join(" ")));
+    }
+    body
+}
+
+fn new_refresh_token(shared: &Shared, grant: &Grant, family: u64) -> Result<String, TokenError> {
+    let token = random_token()?;
+    let now = Instant::now();
+    let record = Refresh {
+        grant: grant.clone(),
+        family,
+        expires: now + REFRESH_TTL,
+    };
+    shared
+        .store()
+        .refresh
+        .insert(token_key(&token), record, now)
+        .map_err(|e| InternalError(e.to_string()))?;
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+    use crate::reference::{Config, Quirk, ReferenceProvider};
+
+    #[test]
+    fn form_decoding_of_basic_parts() {
+        assert_eq!(form_decode("a%3Ab+c").as_deref(), Some("a:b c"));
+        assert_eq!(form_decode("plain").as_deref(), Some("plain"));
+        assert_eq!(form_decode("%zz"), None);
+        assert_eq!(form_decode("%4"), None);
+        assert_eq!(form_decode("%ff"), None);
+    }
+
+    #[test]
+    fn basic_header_parsing() {
+        let mut h = HeaderMap::new();
+        assert!(basic_credentials(&h).is_none());
+        let value = format!("Basic {}", STANDARD.encode("web%2Dapp:s%3Acret"));
+        h.insert(AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
+        assert_eq!(
+            basic_credentials(&h),
+            Some(Ok(("web-app".into(), "s:cret".into())))
+        );
+        h.insert(AUTHORIZATION, HeaderValue::from_static("basic !!!"));
+        assert_eq!(basic_credentials(&h), Some(Err(())));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert!(basic_credentials(&h).is_none());
+    }
+
+    async fn code_for_web(provider: &ReferenceProvider, scope: &str) -> String {
+        let got = browse_ok(
+            provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code"),
+                ("scope", scope),
+                ("audience", HEALTH),
+            ],
+        )
+        .await;
+        got["code"].clone()
+    }
+
+    #[tokio::test]
+    async fn client_credentials_grant() {
+        let provider = start(Config::default()).await;
+        let issuer = provider.issuer().to_owned();
+        let cc = |extra: Vec<(&'static str, &'static str)>| {
+            let mut form = vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", M2M),
+                ("client_secret", M2M_SECRET),
+            ];
+            form.extend(extra);
+            form
+        };
+
+        let (status, body, headers) = token_request(
+            &provider,
+            &cc(vec![("audience", HEALTH), ("scope", "read:patients bogus openid")]),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(body["scope"], "read:patients");
+        assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
+        let access = body["access_token"].as_str().unwrap();
+        assert_eq!(parts(access).0["typ"], "at+jwt");
+        let claims = verify(&provider, access).await;
+        assert_eq!(claims["iss"], issuer);
+        assert_eq!(claims["sub"], M2M);
+        assert_eq!(claims["aud"], json!([HEALTH]));
+        assert_eq!(claims["azp"], M2M);
+        assert_eq!(claims["client_id"], M2M);
+        assert!(claims["jti"].is_string());
+        assert!(claims.get("gty").is_none() && claims.get("roles").is_none());
+
+        // No scope: every scope of the API; resource works like audience.
+        let (status, body, _) = token_request(
+            &provider,
+            &cc(vec![("resource", HEALTH)]),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["scope"], "read:patients write:patients read:admin");
+
+        // Basic works for every confidential client too.
+        let (status, _, _) = token_request(
+            &provider,
+            &[("grant_type", "client_credentials"), ("audience", HEALTH)],
+            Some((M2M, M2M_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+
+        for (extra, error) in [
+            (vec![], "invalid_request"),
+            (vec![("audience", "https://nope.test")], "access_denied"),
+            (vec![("resource", "https://nope.test")], "invalid_target"),
+            (
+                vec![("audience", HEALTH), ("scope", "read:invoices")],
+                "invalid_scope",
+            ),
+        ] {
+            let (status, body, _) = token_request(&provider, &cc(extra), None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(body["error"], error, "{body}");
+        }
+        let (status, body, _) = token_request(
+            &provider,
+            &[("grant_type", "client_credentials"), ("audience", HEALTH)],
+            Some((WEB, WEB_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "unauthorized_client");
+    }
+
+    #[tokio::test]
+    async fn client_authentication() {
+        let provider = start(Config::default()).await;
+        let form = [("grant_type", "client_credentials"), ("audience", HEALTH)];
+        let (status, body, headers) = token_request(&provider, &form, Some((M2M, "wrong"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"], "invalid_client");
+        assert!(headers.contains_key("www-authenticate"));
+        assert_eq!(headers["cache-control"], "no-store");
+
+        let (status, body, _) = token_request(&provider, &form, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+        let mut both = form.to_vec();
+        both.push(("client_secret", M2M_SECRET));
+        let (status, body, _) = token_request(&provider, &both, Some((M2M, M2M_SECRET))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_request");
+
+        let (status, body, _) = token_request(
+            &provider,
+            &[("grant_type", "password"), ("client_id", M2M), ("client_secret", M2M_SECRET)],
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "unsupported_grant_type");
+
+        // A body that is not a form is refused.
+        let response = http()
+            .post(format!("{}/oauth/token", provider.issuer()))
+            .json(&json!({"grant_type": "client_credentials"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn code_grant_with_client_secret_post_and_checks() {
+        let provider = start(Config::default()).await;
+        let code = code_for_web(&provider, "openid").await;
+        let (status, body, _) = token_request(
+            &provider,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example.test/other"),
+                ("client_id", WEB),
+                ("client_secret", WEB_SECRET),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+
+        let code = code_for_web(&provider, "openid").await;
+        let (status, body, _) = token_request(
+            &provider,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", WEB_CALLBACK),
+                ("client_id", WEB),
+                ("client_secret", WEB_SECRET),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // No offline_access: no refresh token.
+        assert!(body.get("refresh_token").is_none());
+    }
+
+    #[tokio::test]
+    async fn code_reuse_is_refused_and_revokes() {
+        let provider = start(Config::default()).await;
+        let code = code_for_web(&provider, "openid offline_access").await;
+        let (status, first) = redeem(&provider, &code).await;
+        assert_eq!(status, StatusCode::OK);
+        let access = first["access_token"].as_str().unwrap();
+        assert_eq!(userinfo(&provider, Some(access)).await.status(), StatusCode::OK);
+
+        let (status, body) = redeem(&provider, &code).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+        // RFC 6749 §10.5: tokens issued from the code are revoked.
+        assert_eq!(
+            userinfo(&provider, Some(access)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let (status, body, _) = token_request(
+            &provider,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", first["refresh_token"].as_str().unwrap()),
+            ],
+            Some((WEB, WEB_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+    }
+
+    #[tokio::test]
+    async fn refresh_rotation_and_reuse_refusal() {
+        let provider = start(Config::default()).await;
+        let code = code_for_web(&provider, "openid profile offline_access read:patients").await;
+        let (_, first) = redeem(&provider, &code).await;
+        let old = first["refresh_token"].as_str().unwrap().to_owned();
+        let refresh = |token: String, scope: Option<&'static str>| {
+            let provider = &provider;
+            async move {
+                let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token.as_str())];
+                if let Some(scope) = scope {
+                    form.push(("scope", scope));
+                }
+                let (status, body, _) = token_request(provider, &form, Some((WEB, WEB_SECRET))).await;
+                (status, body)
+            }
+        };
+
+        let (status, second) = refresh(old.clone(), Some("openid read:patients")).await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert_eq!(second["scope"], "openid read:patients");
+        let new = second["refresh_token"].as_str().unwrap().to_owned();
+        assert_ne!(new, old);
+        let access = second["access_token"].as_str().unwrap();
+        let at = verify(&provider, access).await;
+        assert_eq!(at["aud"][0], HEALTH);
+        assert_eq!(at["scope"], "openid read:patients");
+        let id = verify(&provider, second["id_token"].as_str().unwrap()).await;
+        assert!(id.get("nonce").is_none());
+        assert_eq!(id["at_hash"], at_hash(access));
+        assert!(id.get("name").is_none(), "profile was narrowed away");
+
+        let (status, body) = refresh(old, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+
+        let (status, body) = refresh(new.clone(), Some("openid email")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_scope");
+
+        let (status, third) = refresh(new, None).await;
+        assert_eq!(status, StatusCode::OK, "{third}");
+        assert_eq!(third["scope"], "openid profile offline_access read:patients");
+    }
+
+    #[tokio::test]
+    async fn pkce_public_client() {
+        let provider = start(Config::default()).await;
+        let (verifier, challenge) = pkce();
+        let authorize = |challenge: String| {
+            let provider = &provider;
+            async move {
+                browse_ok(
+                    provider,
+                    &[
+                        ("client_id", SPA),
+                        ("redirect_uri", SPA_CALLBACK),
+                        ("response_type", "code"),
+                        ("scope", "openid"),
+                        ("code_challenge", &challenge),
+                        ("code_challenge_method", "S256"),
+                    ],
+                )
+                .await["code"]
+                    .clone()
+            }
+        };
+        let exchange = |code: String, verifier: String| {
+            let provider = &provider;
+            async move {
+                let (status, body, _) = token_request(
+                    provider,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", SPA_CALLBACK),
+                        ("client_id", SPA),
+                        ("code_verifier", &verifier),
+                    ],
+                    None,
+                )
+                .await;
+                (status, body)
+            }
+        };
+        let code = authorize(challenge.clone()).await;
+        let (status, body) = exchange(code.clone(), pkce().0).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+        // The code was consumed by the failed attempt.
+        let (status, _) = exchange(code, verifier.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let code = authorize(challenge).await;
+        let (status, body) = exchange(code, verifier).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let claims = verify(&provider, body["id_token"].as_str().unwrap()).await;
+        assert_eq!(claims["aud"], SPA);
+    }
+
+    #[tokio::test]
+    async fn token_quirks() {
+        let provider = start_with(&[
+            Quirk::CodeReuseAccepted,
+            Quirk::WrongSecretAccepted,
+            Quirk::ScopeNotEchoed,
+        ])
+        .await;
+        let code = code_for_web(&provider, "openid read:patients").await;
+        let (status, first) = redeem(&provider, &code).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(first.get("scope").is_none());
+        let (status, _) = redeem(&provider, &code).await;
+        assert_eq!(status, StatusCode::OK, "code reuse accepted");
+        let (status, _, _) = token_request(
+            &provider,
+            &[("grant_type", "client_credentials"), ("audience", HEALTH)],
+            Some((M2M, "wrong")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "wrong secret accepted");
+    }
+
+    #[tokio::test]
+    async fn refresh_and_pkce_quirks() {
+        let provider = start_with(&[Quirk::RefreshReuseAccepted, Quirk::PkceNotEnforced]).await;
+        let code = code_for_web(&provider, "openid offline_access").await;
+        let (_, first) = redeem(&provider, &code).await;
+        let old = first["refresh_token"].as_str().unwrap();
+        for _ in 0..2 {
+            let (status, body, _) = token_request(
+                &provider,
+                &[("grant_type", "refresh_token"), ("refresh_token", old)],
+                Some((WEB, WEB_SECRET)),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let (_, challenge) = pkce();
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", SPA),
+                ("redirect_uri", SPA_CALLBACK),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .await;
+        let (status, body, _) = token_request(
+            &provider,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &got["code"]),
+                ("redirect_uri", SPA_CALLBACK),
+                ("client_id", SPA),
+                ("code_verifier", &pkce().0),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}

@@ -1,0 +1,252 @@
+//! `GET` and `POST /userinfo` (OIDC Core §5.3), bearer tokens per RFC 6750.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::discovery::OIDC_SCOPES;
+use super::issue::{has, user_claims};
+use super::params::{Params, is_form};
+use super::store::{TokenKind, token_key};
+use super::{Quirk, Shared, UserReg};
+
+/// The bearer token of an `Authorization: Bearer` header: `None` without
+/// one, `Some(None)` when the header is not a usable bearer credential.
+fn bearer(headers: &HeaderMap) -> Option<Option<String>> {
+    let value = headers.get(AUTHORIZATION)?;
+    let parsed = value.to_str().ok().and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        let token = token.trim();
+        (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+    });
+    Some(parsed)
+}
+
+pub(crate) async fn userinfo_get(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
+    match bearer(&headers) {
+        None => answer(&shared, None),
+        Some(None) => invalid_token("the Authorization header is not a bearer token"),
+        Some(Some(token)) => answer(&shared, Some(&token)),
+    }
+}
+
+pub(crate) async fn userinfo_post(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form_token = if is_form(&headers) {
+        Params::parse(&body).get("access_token").map(str::to_owned)
+    } else {
+        None
+    };
+    match (bearer(&headers), form_token) {
+        (Some(_), Some(_)) => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send the access token in one place only",
+        ),
+        (Some(None), None) => {
+            invalid_token("the Authorization header is not a bearer token")
+        }
+        (Some(Some(token)), None) | (None, Some(token)) => answer(&shared, Some(&token)),
+        (None, None) => answer(&shared, None),
+    }
+}
+
+fn answer(shared: &Shared, token: Option<&str>) -> Response {
+    let Some(token) = token else {
+        if shared.quirk(Quirk::UserinfoWithoutTokenAccepted) {
+            let user = shared
+                .user("jane")
+                .or_else(|| shared.config.users.first());
+            if let Some(user) = user {
+                let scopes: Vec<String> = OIDC_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+                return claims_response(shared, user, &scopes);
+            }
+        }
+        // RFC 6750 §3.1: no error code when no credentials were sent.
+        let mut response = (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({
+                "error": "invalid_request",
+                "error_description": "a bearer access token is required"
+            })),
+        )
+            .into_response();
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer realm="oidc-conform-reference""#),
+        );
+        return response;
+    };
+
+    let record = {
+        let now = Instant::now();
+        shared.store().tokens.get_mut(&token_key(token), now).cloned()
+    };
+    let Some(record) = record else {
+        return invalid_token("the access token is unknown, expired or revoked");
+    };
+    if record.kind == TokenKind::Id && !shared.quirk(Quirk::UserinfoAcceptsIdToken) {
+        return invalid_token("an ID token is not an access token");
+    }
+    let user = record.username.as_deref().and_then(|u| shared.user(u));
+    let (Some(user), true) = (user, has(&record.scopes, "openid")) else {
+        return error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the access token does not carry the openid scope of a user",
+        );
+    };
+    claims_response(shared, user, &record.scopes)
+}
+
+fn claims_response(shared: &Shared, user: &UserReg, scopes: &[String]) -> Response {
+    let mut sub = shared.subject(user);
+    if shared.quirk(Quirk::UserinfoSubDiffers) {
+        sub.push_str("-other");
+    }
+    let mut claims = serde_json::Map::new();
+    claims.insert("sub".into(), json!(sub));
+    claims.extend(user_claims(shared, user, scopes));
+    let mut response = axum::Json(Value::Object(claims)).into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn invalid_token(description: &str) -> Response {
+    error(StatusCode::UNAUTHORIZED, "invalid_token", description)
+}
+
+/// An RFC 6750 §3 error: JSON body plus `WWW-Authenticate: Bearer error=…`.
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    let challenge = format!(r#"Bearer error="{code}", error_description="{description}""#);
+    let mut response = (
+        status,
+        axum::Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use crate::reference::{Config, Quirk, ReferenceProvider};
+    use reqwest::StatusCode;
+    use serde_json::Value;
+
+    /// An implicit `id_token token` flow: (access token, ID token).
+    async fn tokens(provider: &ReferenceProvider, scope: &str) -> (String, String) {
+        let got = browse_ok(
+            provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "id_token token"),
+                ("scope", scope),
+                ("nonce", "n"),
+            ],
+        )
+        .await;
+        (got["access_token"].clone(), got["id_token"].clone())
+    }
+
+    #[tokio::test]
+    async fn bearer_rules() {
+        let provider = start(Config::default()).await;
+        let url = format!("{}/userinfo", provider.issuer());
+        let (access, _) = tokens(&provider, "openid email").await;
+
+        let response = userinfo(&provider, None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
+        let response = userinfo(&provider, Some("garbage")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token", error_description="the access token is unknown, expired or revoked""#
+        );
+
+        // POST with the token in the form body, or in the header.
+        let info: Value = http()
+            .post(&url)
+            .form(&[("access_token", access.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["email"], "jane@example.test");
+        assert!(info.get("name").is_none());
+        let response = http().post(&url).bearer_auth(&access).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        // Both at once is a bad request.
+        let response = http()
+            .post(&url)
+            .bearer_auth(&access)
+            .form(&[("access_token", access.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+        // A client-credentials token has no openid scope.
+        let (_, body, _) = token_request(
+            &provider,
+            &[("grant_type", "client_credentials"), ("audience", HEALTH)],
+            Some((M2M, M2M_SECRET)),
+        )
+        .await;
+        let response = userinfo(&provider, body["access_token"].as_str()).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(
+            response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("insufficient_scope")
+        );
+    }
+
+    #[tokio::test]
+    async fn userinfo_quirks() {
+        let provider = start_with(&[
+            Quirk::UserinfoAcceptsIdToken,
+            Quirk::UserinfoSubDiffers,
+            Quirk::UserinfoWithoutTokenAccepted,
+        ])
+        .await;
+        let (_, id_token) = tokens(&provider, "openid profile").await;
+        let response = userinfo(&provider, Some(&id_token)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let info: Value = response.json().await.unwrap();
+        assert_eq!(info["sub"], "auth0|jane-0001-other");
+        assert_eq!(info["name"], "Jane Doe");
+
+        let response = userinfo(&provider, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let info: Value = response.json().await.unwrap();
+        assert_eq!(info["email"], "jane@example.test");
+    }
+}

@@ -1,0 +1,42 @@
+//! Console rendering of a finished run: a summary by area and the failures.
+//! (libtest-mimic prints the per-case lines while the run goes.)
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Report, Summary};
+use crate::check::Status;
+
+/// The closing summary: per area counts, then each failing check.
+pub fn summary(report: &Report) -> String {
+    let mut out = String::new();
+    let mut by_area: BTreeMap<&str, Vec<Status>> = BTreeMap::new();
+    for c in &report.cases {
+        by_area.entry(c.area.as_str()).or_default().push(c.status);
+    }
+    let _ = writeln!(out, "\nconformance of {} ({}):", report.provider.name, report.provider.issuer);
+    for (area, statuses) in &by_area {
+        let s = Summary::of(statuses.iter());
+        let _ = writeln!(out, "  {area:<14} {}", counts(&s));
+    }
+    let failing: Vec<_> = report.cases.iter().filter(|c| matches!(c.status, Status::Fail | Status::Error)).collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "\nfailures:");
+        for c in failing {
+            let _ = writeln!(out, "  {} [{}] ({})", c.id, c.status.as_str(), c.location);
+            for k in c.problems() {
+                let _ = write!(out, "    {} {}: {}", k.status.as_str(), k.id, k.message);
+                if let (Some(e), Some(f)) = (&k.expected, &k.found) {
+                    let _ = write!(out, " (expected {e}, found {f})");
+                }
+                let _ = writeln!(out);
+            }
+        }
+    }
+    let _ = writeln!(out, "\nresult: {}", counts(&report.summary));
+    out
+}
+
+fn counts(s: &Summary) -> String {
+    format!("{} passed, {} failed, {} errors, {} warnings, {} skipped", s.pass, s.fail, s.error, s.warn, s.skip)
+}

@@ -1,0 +1,272 @@
+//! The runner: loads the input, connects to the provider, runs one
+//! libtest-mimic trial per case on a shared tokio runtime, and writes the report.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::check::{self, Status, jwt};
+use crate::diag::{Diagnostic, Diagnostics, Source};
+use crate::flow::{self, Evidence, Provider};
+use crate::profile::{self, Profile};
+use crate::reference::{self, Quirk, ReferenceProvider};
+use crate::report::{CaseReport, ProviderInfo, Report, Summary, TokenView, console};
+use crate::suite::{self, Case};
+
+/// The profile of the embedded reference provider (its issuer is replaced by
+/// the address it binds).
+pub const REFERENCE_PROFILE: &str = include_str!("../../fixtures/profiles/reference.yaml");
+pub const REFERENCE_PROFILE_PATH: &str = "fixtures/profiles/reference.yaml";
+
+/// What `run` was asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub suites: Vec<PathBuf>,
+    pub provider: Option<PathBuf>,
+    pub quirks: Vec<Quirk>,
+    pub output: PathBuf,
+    pub jobs: Option<usize>,
+    pub filter: Option<String>,
+    pub exact: bool,
+    pub skip: Vec<String>,
+    pub list: bool,
+}
+
+/// Why a run could not produce a verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad suites, profile or arguments (exit code 2).
+    #[error("{0}")]
+    Input(Diagnostics),
+    /// The provider could not be reached or started (exit code 3).
+    #[error("{0}")]
+    Provider(String),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Input(_) => 2,
+            RunError::Provider(_) => 3,
+        }
+    }
+}
+
+impl From<Diagnostics> for RunError {
+    fn from(d: Diagnostics) -> Self {
+        RunError::Input(d)
+    }
+}
+
+impl From<Diagnostic> for RunError {
+    fn from(d: Diagnostic) -> Self {
+        RunError::Input(d.into())
+    }
+}
+
+/// A tokio runtime for the harness.
+pub fn runtime() -> Result<tokio::runtime::Runtime, RunError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Provider(format!("cannot start the async runtime: {e}")))
+}
+
+/// The reference provider's profile with its issuer set to `issuer`.
+pub fn reference_profile(issuer: &str) -> Result<Profile, Diagnostics> {
+    let source = Source::new(REFERENCE_PROFILE_PATH, REFERENCE_PROFILE);
+    let mut p = profile::parse(&source)?;
+    p.issuer = issuer.to_owned();
+    p.source = "embedded".into();
+    Ok(p)
+}
+
+/// Loads every suite under `paths` and binds it to the profile.
+pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Diagnostics> {
+    let files = suite::discover(paths)?;
+    if files.is_empty() {
+        return Err(Diagnostic::new("no suite files found").with_hint("pass `*.yaml` suite files or a directory of them, e.g. `suites/`").into());
+    }
+    let mut diags = Diagnostics::default();
+    let mut cases = Vec::new();
+    let mut suites_seen = std::collections::BTreeMap::new();
+    for f in files {
+        match suite::load(&f).and_then(|s| {
+            if let Some(prev) = suites_seen.insert(s.raw.suite.clone(), f.clone()) {
+                return Err(Diagnostic::new(format!("suite name `{}` is used by `{}` and `{}`", s.raw.suite, prev.display(), f.display()))
+                    .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`")
+                    .into());
+            }
+            suite::expand(&s, profile)
+        }) {
+            Ok(c) => cases.extend(c),
+            Err(d) => diags.0.extend(d.0),
+        }
+    }
+    diags.into_result(cases)
+}
+
+/// Runs the suites; returns the exit code.
+pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
+    let rt = Arc::new(runtime()?);
+    let started = Instant::now();
+    let started_at = crate::report::timestamp();
+
+    let mut embedded: Option<ReferenceProvider> = None;
+    let (profile, info) = match &opts.provider {
+        Some(path) => {
+            if !opts.quirks.is_empty() {
+                return Err(Diagnostic::new("`--quirk` applies to the embedded reference provider only")
+                    .with_hint("drop `--provider` to run against the embedded provider, or drop `--quirk`")
+                    .into());
+            }
+            let p = profile::load(path)?;
+            let info = ProviderInfo { name: p.name.clone(), issuer: p.issuer.clone(), profile: path.display().to_string(), embedded: false, quirks: vec![] };
+            (p, info)
+        }
+        None => {
+            let config = reference::Config { quirks: opts.quirks.iter().copied().collect(), ..reference::Config::default() };
+            let rp = rt.block_on(ReferenceProvider::start(config)).map_err(|e| RunError::Provider(format!("cannot start the embedded reference provider: {e}")))?;
+            let p = reference_profile(rp.issuer())?;
+            let info = ProviderInfo {
+                name: p.name.clone(),
+                issuer: p.issuer.clone(),
+                profile: "embedded".into(),
+                embedded: true,
+                quirks: opts.quirks.iter().map(|q| q.name().to_owned()).collect(),
+            };
+            embedded = Some(rp);
+            (p, info)
+        }
+    };
+
+    let cases = load_cases(&opts.suites, &profile)?;
+    let selected: Vec<Case> = cases.into_iter().filter(|c| selected(opts, &c.id())).collect();
+    if opts.list {
+        for c in &selected {
+            println!("{}: test", c.id());
+        }
+        return Ok(0);
+    }
+
+    let provider = rt.block_on(Provider::connect(profile)).map_err(|e| RunError::Provider(format!("provider `{}`: {e}", info.name)))?;
+    let provider = Arc::new(provider);
+    let results: Arc<Mutex<Vec<CaseReport>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
+
+    let trials: Vec<Trial> = selected
+        .into_iter()
+        .map(|case| {
+            let (rt, provider, results) = (rt.clone(), provider.clone(), results.clone());
+            let name = case.id();
+            let kind = case.flow.as_str();
+            Trial::test(name, move || {
+                let report = rt.block_on(run_case(&provider, &case));
+                let verdict = trial_verdict(&report);
+                if let Ok(mut r) = results.lock() {
+                    r.push(report);
+                }
+                verdict
+            })
+            .with_kind(kind)
+        })
+        .collect();
+
+    let args = Arguments {
+        test_threads: opts.jobs,
+        // Filters were applied above; libtest-mimic only runs what it is given.
+        ..Arguments::default()
+    };
+    let _conclusion = libtest_mimic::run(&args, trials);
+
+    let mut cases = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    let report = Report {
+        schema_version: crate::report::SCHEMA_VERSION,
+        tool: "oidc-conform".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        provider: info,
+        summary: Summary::of(cases.iter().map(|c| &c.status)),
+        cases,
+    };
+    let path = report.write_json(&opts.output).map_err(|e| RunError::Provider(format!("cannot write the report into `{}`: {e}", opts.output.display())))?;
+    print!("{}", console::summary(&report));
+    println!("report: {}", path.display());
+    if let Some(rp) = embedded {
+        rt.block_on(rp.shutdown());
+    }
+    Ok(report.exit_code())
+}
+
+fn selected(opts: &RunOptions, id: &str) -> bool {
+    let matches = |pat: &str| if opts.exact { id == pat } else { id.contains(pat) };
+    opts.filter.as_deref().is_none_or(matches) && !opts.skip.iter().any(|s| matches(s))
+}
+
+fn trial_verdict(report: &CaseReport) -> Result<(), Failed> {
+    match report.status {
+        Status::Pass | Status::Warn | Status::Skip => Ok(()),
+        Status::Fail | Status::Error => {
+            let lines: Vec<String> = report
+                .problems()
+                .map(|c| {
+                    let ef = match (&c.expected, &c.found) {
+                        (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
+                        _ => String::new(),
+                    };
+                    format!("{} {}: {}{ef}", c.status.as_str(), c.id, c.message)
+                })
+                .collect();
+            Err(Failed::from(lines.join("\n")))
+        }
+    }
+}
+
+/// Runs one case: flow, then checks; always produces a report.
+pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
+    let started = Instant::now();
+    let ev = flow::run(provider, case).await;
+    let checks = check::judge(provider, case, &ev).await;
+    let status = check::case_status(&checks);
+    CaseReport {
+        id: case.id(),
+        suite: case.suite.clone(),
+        name: case.name.clone(),
+        about: case.about.clone(),
+        area: case.area.as_str().into(),
+        flow: case.flow.as_str().into(),
+        spec: case.spec.clone(),
+        location: case.location.clone(),
+        status,
+        duration_ms: started.elapsed().as_millis() as u64,
+        checks,
+        request: ev.request.clone(),
+        authorization_response: ev.authorization_response.clone(),
+        tokens: token_views(&ev),
+        userinfo: ev.userinfo.as_ref().and_then(|u| u.claims.clone()),
+        trace: ev.trace,
+    }
+}
+
+fn token_views(ev: &Evidence) -> Vec<TokenView> {
+    let mut out = Vec::new();
+    for set in &ev.token_sets {
+        let origin = serde_json::to_value(set.origin).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        for (kind, tok) in [("id_token", &set.id_token), ("access_token", &set.access_token)] {
+            let Some(tok) = tok else { continue };
+            let view = if kind == "access_token" && !jwt::looks_like_jwt(tok.expose()) {
+                TokenView { kind: kind.into(), origin: origin.clone(), header: None, claims: None, note: Some("opaque".into()) }
+            } else {
+                match jwt::decode(tok.expose()) {
+                    Ok(d) => TokenView { kind: kind.into(), origin: origin.clone(), header: Some(d.header), claims: Some(d.claims), note: None },
+                    Err(e) => TokenView { kind: kind.into(), origin: origin.clone(), header: None, claims: None, note: Some(e) },
+                }
+            };
+            out.push(view);
+        }
+    }
+    out
+}

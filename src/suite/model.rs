@@ -1,0 +1,189 @@
+//! The suite file format as written (serde types with positions).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+/// The flows a case can drive.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// Authorization code (with PKCE), RFC 6749 §4.1, OIDC Core §3.1
+    Code,
+    /// Implicit (`id_token`, `id_token token`), OIDC Core §3.2
+    Implicit,
+    /// Hybrid (`code id_token`, `code token`, `code id_token token`), OIDC Core §3.3
+    Hybrid,
+    /// Client credentials, RFC 6749 §4.4
+    ClientCredentials,
+    /// A code flow, then a refresh of its tokens, RFC 6749 §6
+    Refresh,
+}
+
+impl Flow {
+    pub fn needs_user(self) -> bool {
+        self != Flow::ClientCredentials
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Code => "code",
+            Flow::Implicit => "implicit",
+            Flow::Hybrid => "hybrid",
+            Flow::ClientCredentials => "client_credentials",
+            Flow::Refresh => "refresh",
+        }
+    }
+
+    /// The response type sent when the case does not name one.
+    pub fn default_response_type(self) -> Option<&'static str> {
+        match self {
+            Flow::Code | Flow::Refresh => Some("code"),
+            Flow::Implicit => Some("id_token token"),
+            Flow::Hybrid => Some("code id_token"),
+            Flow::ClientCredentials => None,
+        }
+    }
+}
+
+/// The conformance area a case (and a check) reports under.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Area {
+    Scopes,
+    Namespacing,
+    Audience,
+    IdToken,
+    AccessToken,
+    Userinfo,
+    Negative,
+    Flows,
+}
+
+impl Area {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Scopes => "scopes",
+            Area::Namespacing => "namespacing",
+            Area::Audience => "audience",
+            Area::IdToken => "id_token",
+            Area::AccessToken => "access_token",
+            Area::Userinfo => "userinfo",
+            Area::Negative => "negative",
+            Area::Flows => "flows",
+        }
+    }
+}
+
+/// One value or a list of them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSuite {
+    /// The suite's id (first half of every case id).
+    pub suite: String,
+    #[serde(default)]
+    pub about: Option<String>,
+    #[serde(default)]
+    pub spec: Option<OneOrMany>,
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    pub cases: Vec<RawCase>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    pub client: Option<Spanned<String>>,
+    pub user: Option<Spanned<String>>,
+    pub api: Option<Spanned<String>>,
+    pub flow: Option<Flow>,
+    pub area: Option<Area>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCase {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub about: Option<String>,
+    #[serde(default)]
+    pub area: Option<Area>,
+    #[serde(default)]
+    pub spec: Option<OneOrMany>,
+    #[serde(default)]
+    pub flow: Option<Flow>,
+    #[serde(default)]
+    pub client: Option<Spanned<String>>,
+    #[serde(default)]
+    pub user: Option<Spanned<String>>,
+    #[serde(default)]
+    pub api: Option<Spanned<String>>,
+    #[serde(default)]
+    pub request: RawRequest,
+    #[serde(default)]
+    pub expect: RawExpect,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    pub scope: Option<String>,
+    pub response_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub prompt: Option<String>,
+    /// `false` leaves the nonce out of the request.
+    pub nonce: Option<bool>,
+    /// Sent as `audience=` whatever the profile says (for negative cases).
+    pub audience: Option<Spanned<String>>,
+    /// Sent as `resource=` whatever the profile says.
+    pub resource: Option<Spanned<String>>,
+    /// Overrides the client's redirect URI (for negative cases).
+    pub redirect_uri: Option<Spanned<String>>,
+    #[serde(default)]
+    pub params: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub id_token: Option<RawTokenExpect>,
+    pub access_token: Option<RawTokenExpect>,
+    pub userinfo: Option<RawTokenExpect>,
+    pub token_response: Option<RawTokenExpect>,
+    pub error: Option<OneOrMany>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenExpect {
+    #[serde(default)]
+    pub present: Vec<String>,
+    #[serde(default)]
+    pub absent: Vec<String>,
+    #[serde(default)]
+    pub equals: BTreeMap<String, Spanned<Value>>,
+    #[serde(default)]
+    pub aud_contains: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub scope_includes: Vec<String>,
+    #[serde(default)]
+    pub scope_excludes: Vec<String>,
+}

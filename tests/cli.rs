@@ -1,0 +1,60 @@
+//! The binary against the embedded reference provider.
+
+use crate::util::{case, checks_with, oidc_conform, read_report};
+
+#[test]
+fn shipped_suites_pass_against_the_reference_provider() {
+    let out = tempfile::tempdir().unwrap();
+    let run = oidc_conform(&["run", "--output", out.path().to_str().unwrap()]);
+    run.expect_code(0);
+    let report = read_report(out.path());
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["provider"]["embedded"], true);
+    let cases = report["cases"].as_array().unwrap();
+    assert!(cases.len() >= 3, "{}", run.describe());
+    for c in cases {
+        assert!(c["status"] == "pass" || c["status"] == "skip", "{} is {}: {}", c["id"], c["status"], run.describe());
+    }
+    // The checks that matter ran and passed, on real tokens.
+    let api = case(&report, "basics::api-access-token");
+    let passed = checks_with(api, "pass");
+    for id in ["id_token.signature", "id_token.iss", "id_token.aud", "id_token.nonce", "access_token.signature", "access_token.aud", "access_token.scope", "userinfo.sub", "assert.access_token"] {
+        assert!(passed.iter().any(|p| p == id), "{id} passed in {api:#}");
+    }
+    let tokens = api["tokens"].as_array().unwrap();
+    assert!(tokens.iter().any(|t| t["kind"] == "access_token" && t["claims"]["scope"].as_str().unwrap().contains("read:patients")));
+    assert!(run.stdout().contains("result: "), "{}", run.describe());
+}
+
+#[test]
+fn a_provider_fault_fails_the_run_and_names_the_check() {
+    let out = tempfile::tempdir().unwrap();
+    let run = oidc_conform(&["run", "--quirk", "id-token-aud-api", "--output", out.path().to_str().unwrap()]);
+    run.expect_code(1);
+    let report = read_report(out.path());
+    let api = case(&report, "basics::api-access-token");
+    assert_eq!(api["status"], "fail");
+    assert!(checks_with(api, "fail").contains(&"id_token.aud".to_owned()), "{api:#}");
+    assert!(run.stdout().contains("id_token.aud"), "{}", run.describe());
+    assert_eq!(report["provider"]["quirks"][0], "id-token-aud-api");
+}
+
+#[test]
+fn list_and_filter_select_cases() {
+    let run = oidc_conform(&["list"]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("basics::openid-only"), "{}", run.describe());
+    let out = tempfile::tempdir().unwrap();
+    let run = oidc_conform(&["run", "openid-only", "--output", out.path().to_str().unwrap()]);
+    run.expect_code(0);
+    let report = read_report(out.path());
+    let ids: Vec<&str> = report["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["basics::openid-only"]);
+}
+
+#[test]
+fn unknown_quirk_is_bad_input() {
+    let run = oidc_conform(&["run", "--quirk", "id-token-aud-apx"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("id-token-aud-api"), "{}", run.describe());
+}

@@ -1,0 +1,73 @@
+//! Running the real binary, with its output shown when a test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The crate's root (where `suites/` and `fixtures/` are).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The output of one run of the binary.
+pub struct Run {
+    pub args: Vec<String>,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    /// Panics with the command and its output unless it exited with `code`.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code(), code, "{}", self.describe());
+        self
+    }
+    pub fn describe(&self) -> String {
+        format!(
+            "command: oidc-conform {}\nexit: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.output.status.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+/// Runs `oidc-conform ARGS` in the crate root.
+pub fn oidc_conform(args: &[&str]) -> Run {
+    oidc_conform_in(&root(), args)
+}
+
+pub fn oidc_conform_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_oidc-conform"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the oidc-conform binary runs");
+    Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+}
+
+/// Reads a saved run report as JSON.
+pub fn read_report(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("run.json")).expect("run.json was written");
+    serde_json::from_str(&text).expect("run.json is JSON")
+}
+
+/// The status of one case in a report.
+pub fn case<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["cases"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("case {id} is in the report"))
+}
+
+/// Ids of the checks with the given status in a case.
+pub fn checks_with(case: &serde_json::Value, status: &str) -> Vec<String> {
+    case["checks"].as_array().unwrap().iter().filter(|c| c["status"] == status).map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+}
