@@ -86,7 +86,15 @@ fn default_suites(v: Vec<PathBuf>) -> Vec<PathBuf> {
 fn parse_quirks(names: &[String]) -> Result<Vec<Quirk>, RunError> {
     names
         .iter()
-        .map(|n| n.parse::<Quirk>().map_err(|e| RunError::Input(crate::diag::Diagnostic::new(format!("{e}")).with_hint("`oidc-conform serve --quirk list` prints every quirk").into())))
+        .map(|n| {
+            n.parse::<Quirk>().map_err(|e| {
+                RunError::Input(
+                    crate::diag::Diagnostic::new(format!("{e}"))
+                        .with_hint("`oidc-conform serve --quirk list` prints every quirk")
+                        .into(),
+                )
+            })
+        })
         .collect()
 }
 
@@ -113,9 +121,12 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             if filters.len() > 1 {
                 let names: Vec<String> = filters.iter().map(|p| p.display().to_string()).collect();
                 return Err(RunError::Input(
-                    crate::diag::Diagnostic::new(format!("more than one filter, or suite paths that do not exist: {}", names.join(", ")))
-                        .with_hint("pass existing suite files or directories, and at most one name filter")
-                        .into(),
+                    crate::diag::Diagnostic::new(format!(
+                        "more than one filter, or suite paths that do not exist: {}",
+                        names.join(", ")
+                    ))
+                    .with_hint("pass existing suite files or directories, and at most one name filter")
+                    .into(),
                 ));
             }
             let filter = filters.into_iter().next().map(|p| p.display().to_string());
@@ -212,8 +223,14 @@ fn serve(port: u16, quirks: &[String]) -> Result<i32, RunError> {
     let quirks = parse_quirks(quirks)?;
     let rt = run::runtime()?;
     rt.block_on(async {
-        let config = reference::Config { port, quirks: quirks.iter().copied().collect(), ..reference::Config::default() };
-        let rp = ReferenceProvider::start(config).await.map_err(|e| RunError::Provider(format!("cannot start the reference provider: {e}")))?;
+        let config = reference::Config {
+            port,
+            quirks: quirks.iter().copied().collect(),
+            ..reference::Config::default()
+        };
+        let rp = ReferenceProvider::start(config)
+            .await
+            .map_err(|e| RunError::Provider(format!("cannot start the reference provider: {e}")))?;
         println!("reference provider listening; issuer: {}", rp.issuer());
         println!("profile: {} (issuer {})", run::REFERENCE_PROFILE_PATH, rp.issuer());
         if !quirks.is_empty() {

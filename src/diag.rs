@@ -167,11 +167,7 @@ impl Diagnostics {
         self.0.is_empty()
     }
     pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.0.is_empty() { Ok(value) } else { Err(self) }
     }
 }
 
@@ -198,7 +194,8 @@ impl std::error::Error for Diagnostics {}
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     // Transposed or dropped letters (`wbe`, `helth`) or a close spelling.
-    let close = |c: &str| strsim::damerau_levenshtein(word, c) <= (word.chars().count() / 3).max(1) || strsim::jaro_winkler(word, c) >= 0.85;
+    let close =
+        |c: &str| strsim::damerau_levenshtein(word, c) <= (word.chars().count() / 3).max(1) || strsim::jaro_winkler(word, c) >= 0.85;
     candidates
         .into_iter()
         .filter(|c| close(c))
@@ -264,11 +261,7 @@ fn explain_yaml_message(msg: &str, source: &Source, pos: Option<Pos>) -> (String
         return (format!("unknown value `{found}`"), Some(hint), found.chars().count());
     }
     if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-        return (
-            format!("missing key `{field}`"),
-            Some(format!("add `{field}:` to this mapping")),
-            1,
-        );
+        return (format!("missing key `{field}`"), Some(format!("add `{field}:` to this mapping")), 1);
     }
     let friendly = match msg {
         "expected sequence start" => Some(("expected a list", "write a list as `[a, b]` or as lines starting with `- `")),
@@ -280,7 +273,11 @@ fn explain_yaml_message(msg: &str, source: &Source, pos: Option<Pos>) -> (String
         return (m.to_owned(), Some(hint.to_owned()), word_at(pos));
     }
     if msg.starts_with("invalid type") || msg.starts_with("expected ") {
-        return (msg.to_owned(), Some("check the value's type against the format in README.md".into()), word_at(pos));
+        return (
+            msg.to_owned(),
+            Some("check the value's type against the format in README.md".into()),
+            word_at(pos),
+        );
     }
     (msg.to_owned(), None, word_at(pos))
 }

@@ -64,7 +64,9 @@ pub fn external(name: &str) -> Option<String> {
         return std::env::var(var).ok();
     }
     if let Some(path) = name.strip_prefix("file:") {
-        return std::fs::read_to_string(path).ok().map(|s| s.trim_end_matches(['\n', '\r']).to_owned());
+        return std::fs::read_to_string(path)
+            .ok()
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned());
     }
     None
 }

@@ -13,16 +13,36 @@ fn shipped_suites_pass_against_the_reference_provider() {
     let cases = report["cases"].as_array().unwrap();
     assert!(cases.len() >= 3, "{}", run.describe());
     for c in cases {
-        assert!(c["status"] == "pass" || c["status"] == "skip", "{} is {}: {}", c["id"], c["status"], run.describe());
+        assert!(
+            c["status"] == "pass" || c["status"] == "skip",
+            "{} is {}: {}",
+            c["id"],
+            c["status"],
+            run.describe()
+        );
     }
     // The checks that matter ran and passed, on real tokens.
     let api = case(&report, "basics::api-access-token");
     let passed = checks_with(api, "pass");
-    for id in ["id_token.signature", "id_token.iss", "id_token.aud", "id_token.nonce", "access_token.signature", "access_token.aud", "access_token.scope", "userinfo.sub", "assert.access_token"] {
+    for id in [
+        "id_token.signature",
+        "id_token.iss",
+        "id_token.aud",
+        "id_token.nonce",
+        "access_token.signature",
+        "access_token.aud",
+        "access_token.scope",
+        "userinfo.sub",
+        "assert.access_token",
+    ] {
         assert!(passed.iter().any(|p| p == id), "{id} passed in {api:#}");
     }
     let tokens = api["tokens"].as_array().unwrap();
-    assert!(tokens.iter().any(|t| t["kind"] == "access_token" && t["claims"]["scope"].as_str().unwrap().contains("read:patients")));
+    assert!(
+        tokens
+            .iter()
+            .any(|t| t["kind"] == "access_token" && t["claims"]["scope"].as_str().unwrap().contains("read:patients"))
+    );
     assert!(run.stdout().contains("result: "), "{}", run.describe());
 }
 
@@ -48,7 +68,12 @@ fn list_and_filter_select_cases() {
     let run = oidc_conform(&["run", "openid-only", "--output", out.path().to_str().unwrap()]);
     run.expect_code(0);
     let report = read_report(out.path());
-    let ids: Vec<&str> = report["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["basics::openid-only"]);
 }
 

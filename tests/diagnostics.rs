@@ -7,7 +7,11 @@ use crate::util::{oidc_conform, root};
 #[test]
 fn broken_inputs_give_the_exact_diagnostics() {
     let dir = root().join("fixtures/diagnostics");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
     files.sort();
     assert!(files.len() >= 8, "the golden fixtures are there");
     let bless = std::env::var_os("OIDC_CONFORM_BLESS").is_some();
@@ -22,7 +26,8 @@ fn broken_inputs_give_the_exact_diagnostics() {
             std::fs::write(&expected_path, run.stderr()).unwrap();
             continue;
         }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| panic!("{} exists (OIDC_CONFORM_BLESS=1 writes it)", expected_path.display()));
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|_| panic!("{} exists (OIDC_CONFORM_BLESS=1 writes it)", expected_path.display()));
         if run.stderr() != expected {
             mismatches.push(format!("{rel}\n--- expected\n{expected}--- got\n{}", run.stderr()));
         }

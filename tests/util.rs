@@ -53,7 +53,10 @@ pub fn oidc_conform_in(dir: &Path, args: &[&str]) -> Run {
         .env("NO_COLOR", "1")
         .output()
         .expect("the oidc-conform binary runs");
-    Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        output,
+    }
 }
 
 /// Reads a saved run report as JSON.
@@ -64,10 +67,21 @@ pub fn read_report(dir: &Path) -> serde_json::Value {
 
 /// The status of one case in a report.
 pub fn case<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["cases"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("case {id} is in the report"))
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("case {id} is in the report"))
 }
 
 /// Ids of the checks with the given status in a case.
 pub fn checks_with(case: &serde_json::Value, status: &str) -> Vec<String> {
-    case["checks"].as_array().unwrap().iter().filter(|c| c["status"] == status).map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+    case["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == status)
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
 }

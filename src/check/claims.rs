@@ -38,8 +38,33 @@ pub const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
 /// `entitlements` are left out on purpose: the brief requires custom
 /// authorization data to be namespaced (a profile may allow them plainly).
 const REGISTERED: &[&str] = &[
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "c_hash", "s_hash", "sid",
-    "client_id", "scope", "cnf", "act", "may_act", "events", "toe", "txn", "sub_jwk", "_claim_names", "_claim_sources",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "s_hash",
+    "sid",
+    "client_id",
+    "scope",
+    "cnf",
+    "act",
+    "may_act",
+    "events",
+    "toe",
+    "txn",
+    "sub_jwk",
+    "_claim_names",
+    "_claim_sources",
 ];
 
 fn is_standard(name: &str) -> bool {
@@ -53,18 +78,31 @@ fn namespace_of(name: &str) -> Option<url::Url> {
 }
 
 /// Namespacing of every claim in `claims` (`what` names the token for messages).
-pub fn namespacing(profile: &Profile, issuer: &str, what: &str, claims: &Map<String, Value>, declared_due: bool, out: &mut Vec<CheckResult>) {
+pub fn namespacing(
+    profile: &Profile,
+    issuer: &str,
+    what: &str,
+    claims: &Map<String, Value>,
+    declared_due: bool,
+    out: &mut Vec<CheckResult>,
+) {
     let plain: Vec<&str> = claims
         .keys()
         .map(String::as_str)
         .filter(|k| !is_standard(k) && !profile.namespaces.allowed_plain.iter().any(|a| a == k) && namespace_of(k).is_none())
         .collect();
     if plain.is_empty() {
-        out.push(CheckResult::pass("namespacing.plain_claim", format!("{what}: every custom claim is namespaced")));
+        out.push(CheckResult::pass(
+            "namespacing.plain_claim",
+            format!("{what}: every custom claim is namespaced"),
+        ));
     } else {
         out.push(
-            CheckResult::fail("namespacing.plain_claim", format!("{what}: custom claims without a URL namespace (they must be namespaced or absent)"))
-                .ef("only namespaced custom claims", plain.join(", ")),
+            CheckResult::fail(
+                "namespacing.plain_claim",
+                format!("{what}: custom claims without a URL namespace (they must be namespaced or absent)"),
+            )
+            .ef("only namespaced custom claims", plain.join(", ")),
         );
     }
     // Provider-owned domains cannot be namespaces: the profile's list, and the issuer's own origin.
@@ -74,27 +112,46 @@ pub fn namespacing(profile: &Profile, issuer: &str, what: &str, claims: &Map<Str
         .map(String::as_str)
         .filter(|k| {
             namespace_of(k).is_some_and(|u| {
-                profile.namespaces.forbidden.iter().any(|f| k.starts_with(f.as_str())) || Some(u.origin().ascii_serialization()) == issuer_origin
+                profile.namespaces.forbidden.iter().any(|f| k.starts_with(f.as_str()))
+                    || Some(u.origin().ascii_serialization()) == issuer_origin
             })
         })
         .collect();
     if owned.is_empty() {
-        out.push(CheckResult::pass("namespacing.provider_domain", format!("{what}: no namespace is a provider-owned domain")));
+        out.push(CheckResult::pass(
+            "namespacing.provider_domain",
+            format!("{what}: no namespace is a provider-owned domain"),
+        ));
     } else {
         out.push(
-            CheckResult::fail("namespacing.provider_domain", format!("{what}: claims namespaced under a provider-owned domain"))
-                .ef("a namespace outside the provider's domains", owned.join(", ")),
+            CheckResult::fail(
+                "namespacing.provider_domain",
+                format!("{what}: claims namespaced under a provider-owned domain"),
+            )
+            .ef("a namespace outside the provider's domains", owned.join(", ")),
         );
     }
     if declared_due && let Some(ns) = &profile.namespaces.custom {
-        let missing: Vec<String> = profile.namespaces.claims.iter().map(|c| format!("{ns}{c}")).filter(|c| !claims.contains_key(c)).collect();
+        let missing: Vec<String> = profile
+            .namespaces
+            .claims
+            .iter()
+            .map(|c| format!("{ns}{c}"))
+            .filter(|c| !claims.contains_key(c))
+            .collect();
         if profile.namespaces.claims.is_empty() {
         } else if missing.is_empty() {
-            out.push(CheckResult::pass("namespacing.declared", format!("{what}: the declared custom claims are present under `{ns}`")));
+            out.push(CheckResult::pass(
+                "namespacing.declared",
+                format!("{what}: the declared custom claims are present under `{ns}`"),
+            ));
         } else {
             out.push(
-                CheckResult::fail("namespacing.declared", format!("{what}: declared custom claims missing under their namespace"))
-                    .ef(missing.join(", "), namespaced_keys(claims)),
+                CheckResult::fail(
+                    "namespacing.declared",
+                    format!("{what}: declared custom claims missing under their namespace"),
+                )
+                .ef(missing.join(", "), namespaced_keys(claims)),
             );
         }
     }
@@ -102,33 +159,64 @@ pub fn namespacing(profile: &Profile, issuer: &str, what: &str, claims: &Map<Str
 
 fn namespaced_keys(claims: &Map<String, Value>) -> String {
     let k: Vec<&str> = claims.keys().map(String::as_str).filter(|k| namespace_of(k).is_some()).collect();
-    if k.is_empty() { "no namespaced claims".into() } else { k.join(", ") }
+    if k.is_empty() {
+        "no namespaced claims".into()
+    } else {
+        k.join(", ")
+    }
 }
 
 /// Scope → claims (OIDC Core §5.4): claims of requested scopes present (those
 /// the profile's user has), claims of unrequested scopes absent.
-pub fn scope_claims(what: &str, requested: &[&str], user_claims: &Map<String, Value>, claims: &Map<String, Value>, expect_present: bool, out: &mut Vec<CheckResult>) {
+pub fn scope_claims(
+    what: &str,
+    requested: &[&str],
+    user_claims: &Map<String, Value>,
+    claims: &Map<String, Value>,
+    expect_present: bool,
+    out: &mut Vec<CheckResult>,
+) {
     let mut missing = Vec::new();
     let mut leaked = Vec::new();
     for (scope, names) in SCOPE_CLAIMS {
         if requested.contains(scope) {
             if expect_present {
-                missing.extend(names.iter().filter(|n| user_claims.contains_key(**n) && !claims.contains_key(**n)).map(|n| format!("{n} ({scope})")));
+                missing.extend(
+                    names
+                        .iter()
+                        .filter(|n| user_claims.contains_key(**n) && !claims.contains_key(**n))
+                        .map(|n| format!("{n} ({scope})")),
+                );
             }
         } else {
             leaked.extend(names.iter().filter(|n| claims.contains_key(**n)).map(|n| format!("{n} ({scope})")));
         }
     }
     if !leaked.is_empty() {
-        out.push(CheckResult::fail("scopes.unrequested_claims", format!("{what}: claims of scopes that were not requested")).ef("absent", leaked.join(", ")));
+        out.push(
+            CheckResult::fail(
+                "scopes.unrequested_claims",
+                format!("{what}: claims of scopes that were not requested"),
+            )
+            .ef("absent", leaked.join(", ")),
+        );
     } else {
-        out.push(CheckResult::pass("scopes.unrequested_claims", format!("{what}: no claims of unrequested scopes")));
+        out.push(CheckResult::pass(
+            "scopes.unrequested_claims",
+            format!("{what}: no claims of unrequested scopes"),
+        ));
     }
     if expect_present {
         if missing.is_empty() {
-            out.push(CheckResult::pass("scopes.requested_claims", format!("{what}: the claims of the requested scopes are present")));
+            out.push(CheckResult::pass(
+                "scopes.requested_claims",
+                format!("{what}: the claims of the requested scopes are present"),
+            ));
         } else {
-            out.push(CheckResult::fail("scopes.requested_claims", format!("{what}: claims of requested scopes are missing")).ef("present", missing.join(", ")));
+            out.push(
+                CheckResult::fail("scopes.requested_claims", format!("{what}: claims of requested scopes are missing"))
+                    .ef("present", missing.join(", ")),
+            );
         }
     }
 }
@@ -152,7 +240,14 @@ mod tests {
         let claims = json!({"sub": "1", "email": "e", "name": "n"});
         let user = json!({"name": "n", "email": "e"});
         let mut out = vec![];
-        scope_claims("ID token", &["openid", "profile"], user.as_object().unwrap(), claims.as_object().unwrap(), true, &mut out);
+        scope_claims(
+            "ID token",
+            &["openid", "profile"],
+            user.as_object().unwrap(),
+            claims.as_object().unwrap(),
+            true,
+            &mut out,
+        );
         assert_eq!(out[0].status, super::super::Status::Fail);
         assert_eq!(out[0].found.as_deref(), Some("email (email)"));
         assert_eq!(out[1].status, super::super::Status::Pass);

@@ -40,7 +40,12 @@ impl Decoded {
 /// Whether a token looks like a JWS (three base64url parts) rather than an opaque string.
 pub fn looks_like_jwt(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();
-    parts.len() == 3 && B64.decode(parts[0]).ok().and_then(|h| serde_json::from_slice::<Map<String, Value>>(&h).ok()).is_some()
+    parts.len() == 3
+        && B64
+            .decode(parts[0])
+            .ok()
+            .and_then(|h| serde_json::from_slice::<Map<String, Value>>(&h).ok())
+            .is_some()
 }
 
 /// Decodes header and claims without verifying anything.
@@ -56,14 +61,19 @@ pub fn decode(token: &str) -> Result<Decoded, String> {
         return Err(format!("not a JWT: {} dot-separated parts instead of 3", parts.len()));
     }
     let part = |i: usize, what: &str| -> Result<Map<String, Value>, String> {
-        let bytes = B64.decode(parts[i].trim_end_matches('=')).map_err(|e| format!("the {what} is not base64url: {e}"))?;
+        let bytes = B64
+            .decode(parts[i].trim_end_matches('='))
+            .map_err(|e| format!("the {what} is not base64url: {e}"))?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(o)) => Ok(o),
             Ok(_) => Err(format!("the {what} is not a JSON object")),
             Err(e) => Err(format!("the {what} is not JSON: {e}")),
         }
     };
-    Ok(Decoded { header: part(0, "header")?, claims: part(1, "claims")? })
+    Ok(Decoded {
+        header: part(0, "header")?,
+        claims: part(1, "claims")?,
+    })
 }
 
 /// The result of a signature verification.
@@ -90,7 +100,11 @@ pub fn verify(token: &str, decoded: &Decoded, jwks: &JwkSet, client_secret: Opti
     let key = match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => match client_secret {
             Some(s) => DecodingKey::from_secret(s.as_bytes()),
-            None => return Verified::Bad(format!("`alg` is `{alg_name}` (keyed with the client secret) but the client has no secret")),
+            None => {
+                return Verified::Bad(format!(
+                    "`alg` is `{alg_name}` (keyed with the client secret) but the client has no secret"
+                ));
+            }
         },
         _ => {
             let jwk = match decoded.kid() {
@@ -99,7 +113,16 @@ pub fn verify(token: &str, decoded: &Decoded, jwks: &JwkSet, client_secret: Opti
                     None => return Verified::Bad(format!("no key with `kid` `{kid}` in the provider's JWKS")),
                 },
                 None => {
-                    let sig_keys: Vec<_> = jwks.keys.iter().filter(|k| k.common.public_key_use.as_ref().is_none_or(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Signature)).collect();
+                    let sig_keys: Vec<_> = jwks
+                        .keys
+                        .iter()
+                        .filter(|k| {
+                            k.common
+                                .public_key_use
+                                .as_ref()
+                                .is_none_or(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Signature)
+                        })
+                        .collect();
                     match sig_keys.as_slice() {
                         [one] => *one,
                         [] => return Verified::Bad("the provider's JWKS has no signing key".into()),
@@ -150,7 +173,10 @@ mod tests {
     #[test]
     fn at_hash_matches_the_spec_example() {
         // OIDC Core A.3/A.4 example: access token and its at_hash (RS256).
-        assert_eq!(half_hash("RS256", "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y").unwrap(), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            half_hash("RS256", "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y").unwrap(),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 
     #[test]
@@ -159,7 +185,11 @@ mod tests {
         assert_eq!(decode(&t(r#"{"aud":"a"}"#)).unwrap().audiences(), vec!["a"]);
         assert_eq!(decode(&t(r#"{"aud":["a","b"]}"#)).unwrap().audiences(), vec!["a", "b"]);
         assert!(decode("a.b").unwrap_err().contains("2 dot-separated parts"));
-        assert!(decode(&format!("{}.xx.", B64.encode("[1]"))).unwrap_err().contains("header is not a JSON object"));
+        assert!(
+            decode(&format!("{}.xx.", B64.encode("[1]")))
+                .unwrap_err()
+                .contains("header is not a JSON object")
+        );
         assert!(!looks_like_jwt("opaque-token"));
     }
 

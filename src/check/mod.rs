@@ -59,7 +59,14 @@ pub struct CheckResult {
 impl CheckResult {
     fn new(id: &str, status: Status, message: impl Into<String>) -> Self {
         let spec = catalogue::find(id).map(|c| c.spec).unwrap_or("").to_owned();
-        Self { id: id.to_owned(), status, message: message.into(), expected: None, found: None, spec }
+        Self {
+            id: id.to_owned(),
+            status,
+            message: message.into(),
+            expected: None,
+            found: None,
+            spec,
+        }
     }
     pub fn pass(id: &str, message: impl Into<String>) -> Self {
         Self::new(id, Status::Pass, message)
@@ -104,7 +111,10 @@ pub fn case_status(checks: &[CheckResult]) -> Status {
 
 /// Seconds since the epoch.
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Judges a case's evidence.
@@ -127,13 +137,23 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
 
 fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
     if let Some((status, page)) = &ev.refused_without_redirect {
-        out.push(CheckResult::fail("flow.authorization", format!("the authorization endpoint answered HTTP {status} instead of redirecting back: {page}")));
+        out.push(CheckResult::fail(
+            "flow.authorization",
+            format!("the authorization endpoint answered HTTP {status} instead of redirecting back: {page}"),
+        ));
         return;
     }
     if let Some(e) = &ev.error {
-        let id = if e.stage == "authorization" { "flow.authorization" } else { "flow.token" };
+        let id = if e.stage == "authorization" {
+            "flow.authorization"
+        } else {
+            "flow.token"
+        };
         let desc = e.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
-        out.push(CheckResult::fail(id, format!("the provider refused a valid request with `{}`{desc}", e.error)).ef("a successful response", format!("error `{}`", e.error)));
+        out.push(
+            CheckResult::fail(id, format!("the provider refused a valid request with `{}`{desc}", e.error))
+                .ef("a successful response", format!("error `{}`", e.error)),
+        );
     }
     if let Some(resp) = &ev.authorization_response {
         // RFC 6749 §4.1.2: state REQUIRED in the response if it was in the request.
@@ -142,17 +162,24 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
         if sent == got {
             out.push(CheckResult::pass("flow.state", "`state` returned unchanged"));
         } else {
-            out.push(CheckResult::fail("flow.state", "`state` not returned unchanged").ef(sent.unwrap_or("(none)"), got.unwrap_or("(missing)")));
+            out.push(
+                CheckResult::fail("flow.state", "`state` not returned unchanged").ef(sent.unwrap_or("(none)"), got.unwrap_or("(missing)")),
+            );
         }
         if ev.error.is_none() {
-            out.push(CheckResult::pass("flow.authorization", format!("redirected back with {}", resp.keys().cloned().collect::<Vec<_>>().join(", "))));
+            out.push(CheckResult::pass(
+                "flow.authorization",
+                format!("redirected back with {}", resp.keys().cloned().collect::<Vec<_>>().join(", ")),
+            ));
         }
         if let Some(asked) = &case.request.response_mode {
             let got = ev.response_mode.as_deref().unwrap_or("");
             if got == asked {
                 out.push(CheckResult::pass("flow.response_mode", format!("response delivered by {asked}")));
             } else {
-                out.push(CheckResult::fail("flow.response_mode", "the response came in another response mode").ef(asked.clone(), got.to_owned()));
+                out.push(
+                    CheckResult::fail("flow.response_mode", "the response came in another response mode").ef(asked.clone(), got.to_owned()),
+                );
             }
         }
     }
@@ -162,18 +189,35 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
 fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     let list = expected.join(" or ");
     if ev.redirected_to_unregistered {
-        return CheckResult::fail("negative.refused", "the provider redirected to a redirect_uri that is not registered for the client (RFC 6749 §4.1.2.1: it must not)")
-            .ef("no redirect to the unregistered URI", "a redirect to it");
+        return CheckResult::fail(
+            "negative.refused",
+            "the provider redirected to a redirect_uri that is not registered for the client (RFC 6749 §4.1.2.1: it must not)",
+        )
+        .ef("no redirect to the unregistered URI", "a redirect to it");
     }
     if let Some((status, page)) = &ev.refused_without_redirect {
         return CheckResult::pass("negative.refused", format!("refused with HTTP {status} and no redirect: {page}"));
     }
     match &ev.error {
-        Some(e) if expected.contains(&e.error) => CheckResult::pass("negative.refused", format!("refused with `{}` at the {} endpoint", e.error, e.stage)),
-        Some(e) => CheckResult::fail("negative.refused", format!("refused, but with an unexpected error code at the {} endpoint", e.stage)).ef(list, e.error.clone()),
-        None if ev.harness_error.is_some() => CheckResult::error("negative.refused", "the flow did not complete, so the refusal could not be observed"),
+        Some(e) if expected.contains(&e.error) => CheckResult::pass(
+            "negative.refused",
+            format!("refused with `{}` at the {} endpoint", e.error, e.stage),
+        ),
+        Some(e) => CheckResult::fail(
+            "negative.refused",
+            format!("refused, but with an unexpected error code at the {} endpoint", e.stage),
+        )
+        .ef(list, e.error.clone()),
+        None if ev.harness_error.is_some() => CheckResult::error(
+            "negative.refused",
+            "the flow did not complete, so the refusal could not be observed",
+        ),
         None => {
-            let what = if ev.token_sets.is_empty() { "a successful authorization response".to_owned() } else { "tokens".to_owned() };
+            let what = if ev.token_sets.is_empty() {
+                "a successful authorization response".to_owned()
+            } else {
+                "tokens".to_owned()
+            };
             let _ = case;
             CheckResult::fail("negative.refused", "the provider accepted a request it must refuse").ef(format!("error {list}"), what)
         }
@@ -190,7 +234,10 @@ pub fn assert_object(id: &str, what: &str, obj: &Map<String, Value>, t: &TokenEx
     }
     for k in &t.absent {
         if let Some(v) = obj.get(k) {
-            failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` must be absent")).ef(format!("`{k}` absent"), format!("`{k}`: {}", short(v))));
+            failures.push(
+                CheckResult::fail(id, format!("{what}: claim `{k}` must be absent"))
+                    .ef(format!("`{k}` absent"), format!("`{k}`: {}", short(v))),
+            );
         }
     }
     for (k, want) in &t.equals {
@@ -210,11 +257,16 @@ pub fn assert_object(id: &str, what: &str, obj: &Map<String, Value>, t: &TokenEx
         };
         for want in &t.aud_contains {
             if !aud.contains(want) {
-                failures.push(CheckResult::fail(id, format!("{what}: `aud` does not contain `{want}`")).ef(want.clone(), format!("{aud:?}")));
+                failures
+                    .push(CheckResult::fail(id, format!("{what}: `aud` does not contain `{want}`")).ef(want.clone(), format!("{aud:?}")));
             }
         }
     }
-    let scope: Vec<&str> = obj.get("scope").and_then(Value::as_str).map(|s| s.split_whitespace().collect()).unwrap_or_default();
+    let scope: Vec<&str> = obj
+        .get("scope")
+        .and_then(Value::as_str)
+        .map(|s| s.split_whitespace().collect())
+        .unwrap_or_default();
     for s in &t.scope_includes {
         if !scope.contains(&s.as_str()) {
             failures.push(CheckResult::fail(id, format!("{what}: `scope` does not include `{s}`")).ef(s.clone(), scope.join(" ")));
@@ -239,7 +291,11 @@ pub fn short(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    if s.chars().count() > 120 { format!("{}…", s.chars().take(120).collect::<String>()) } else { s }
+    if s.chars().count() > 120 {
+        format!("{}…", s.chars().take(120).collect::<String>())
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
@@ -260,13 +316,25 @@ mod tests {
             ..Default::default()
         };
         let mut out = vec![];
-        assert_object("assert.id_token", "ID token", &obj(json!({"sub": "1", "aud": ["web"], "name": "J"})), &t, &mut out);
+        assert_object(
+            "assert.id_token",
+            "ID token",
+            &obj(json!({"sub": "1", "aud": ["web"], "name": "J"})),
+            &t,
+            &mut out,
+        );
         assert_eq!(out.len(), 2, "{out:?}");
         assert!(out.iter().all(|c| c.status == Status::Fail));
         assert_eq!(out[0].expected.as_deref(), Some("`email` present"));
         assert_eq!(out[1].found.as_deref(), Some("`name`: J"));
         let mut out = vec![];
-        assert_object("assert.id_token", "ID token", &obj(json!({"sub": "1", "aud": "web", "email": "e"})), &t, &mut out);
+        assert_object(
+            "assert.id_token",
+            "ID token",
+            &obj(json!({"sub": "1", "aud": "web", "email": "e"})),
+            &t,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].status, Status::Pass);
     }

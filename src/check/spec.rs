@@ -6,7 +6,11 @@ pub fn title(id: &str) -> String {
     for (prefix, name, _) in DOCS {
         if let Some(sec) = id.strip_prefix(prefix) {
             let sec = sec.trim_start_matches('-');
-            return if sec.is_empty() { (*name).to_owned() } else { format!("{name} §{sec}") };
+            return if sec.is_empty() {
+                (*name).to_owned()
+            } else {
+                format!("{name} §{sec}")
+            };
         }
     }
     id.to_owned()
@@ -37,8 +41,16 @@ pub fn url(id: &str) -> Option<String> {
 
 const DOCS: &[(&str, &str, &str)] = &[
     ("OIDC-Core", "OIDC Core", "https://openid.net/specs/openid-connect-core-1_0.html"),
-    ("OIDC-Discovery", "OIDC Discovery", "https://openid.net/specs/openid-connect-discovery-1_0.html"),
-    ("OAuth-FormPost", "OAuth 2.0 Form Post Response Mode", "https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html"),
+    (
+        "OIDC-Discovery",
+        "OIDC Discovery",
+        "https://openid.net/specs/openid-connect-discovery-1_0.html",
+    ),
+    (
+        "OAuth-FormPost",
+        "OAuth 2.0 Form Post Response Mode",
+        "https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html",
+    ),
     ("RFC6749", "RFC 6749", "https://www.rfc-editor.org/rfc/rfc6749"),
     ("RFC6750", "RFC 6750", "https://www.rfc-editor.org/rfc/rfc6750"),
     ("RFC7519", "RFC 7519", "https://www.rfc-editor.org/rfc/rfc7519"),
@@ -84,7 +96,10 @@ mod tests {
     #[test]
     fn titles_and_links() {
         assert_eq!(title("OIDC-Core-3.1.3.7"), "OIDC Core §3.1.3.7");
-        assert_eq!(url("OIDC-Core-3.1.3.7").unwrap(), "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation");
+        assert_eq!(
+            url("OIDC-Core-3.1.3.7").unwrap(),
+            "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation"
+        );
         assert_eq!(url("RFC9068-2.2").unwrap(), "https://www.rfc-editor.org/rfc/rfc9068#section-2.2");
         assert_eq!(title("whatever"), "whatever");
         assert_eq!(url("whatever"), None);

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::jwt::{self, Decoded, Verified};
 use super::{CheckResult, assert_object, claims, now, short};
-use crate::profile::ClaimsInIdToken;
 use crate::flow::{Evidence, Origin, Provider, TokenSet};
+use crate::profile::ClaimsInIdToken;
 use crate::suite::Case;
 
 /// The OIDC scopes, which are never API scopes.
@@ -20,12 +20,23 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     let secret = p.profile.clients[&case.client].secret.as_ref().map(|s| s.expose());
     let requested: Vec<&str> = case.request.scope.split_whitespace().collect();
     let no_claims = serde_json::Map::new();
-    let user_claims = case.user.as_ref().and_then(|u| p.profile.users.get(u)).map(|u| &u.claims).unwrap_or(&no_claims);
+    let user_claims = case
+        .user
+        .as_ref()
+        .and_then(|u| p.profile.users.get(u))
+        .map(|u| &u.claims)
+        .unwrap_or(&no_claims);
 
     for set in &ev.token_sets {
         if let Some(raw) = &set.id_token {
             if !openid {
-                out.push(CheckResult::fail("id_token.unrequested", format!("an ID token came {} although `openid` was not requested", set.origin.describe())).ef("no ID token", "an ID token"));
+                out.push(
+                    CheckResult::fail(
+                        "id_token.unrequested",
+                        format!("an ID token came {} although `openid` was not requested", set.origin.describe()),
+                    )
+                    .ef("no ID token", "an ID token"),
+                );
             }
             match jwt::decode(raw.expose()) {
                 Ok(d) => {
@@ -40,11 +51,20 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                     claims::scope_claims(&what, &requested, user_claims, &d.claims, in_id_token, out);
                     last_id = Some(d);
                 }
-                Err(e) => out.push(CheckResult::fail("id_token.decode", format!("the ID token {} is not a JWT: {e}", set.origin.describe()))),
+                Err(e) => out.push(CheckResult::fail(
+                    "id_token.decode",
+                    format!("the ID token {} is not a JWT: {e}", set.origin.describe()),
+                )),
             }
         } else if openid && matches!(set.origin, Origin::Token) {
             // OIDC Core §3.1.3.3: the token response of an OpenID request contains an ID token.
-            out.push(CheckResult::fail("flow.id_token_issued", "the token response has no `id_token` although `openid` was requested").ef("an id_token", "none"));
+            out.push(
+                CheckResult::fail(
+                    "flow.id_token_issued",
+                    "the token response has no `id_token` although `openid` was requested",
+                )
+                .ef("an id_token", "none"),
+            );
         }
         if let Some(raw) = &set.access_token {
             if jwt::looks_like_jwt(raw.expose()) {
@@ -53,18 +73,31 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                         signature(p, "access_token", raw.expose(), &d, set, None, &mut jwks_refreshed, out).await;
                         access_token_claims(p, case, set, &d, out);
                         let what = format!("access token {}", set.origin.describe());
-                        claims::namespacing(&p.profile, &p.discovery.issuer, &what, &d.claims, set.origin != Origin::ClientCredentials, out);
+                        claims::namespacing(
+                            &p.profile,
+                            &p.discovery.issuer,
+                            &what,
+                            &d.claims,
+                            set.origin != Origin::ClientCredentials,
+                            out,
+                        );
                         last_at = Some(Ok(d));
                     }
                     Err(e) => {
-                        out.push(CheckResult::fail("access_token.decode", format!("the access token {} is not a valid JWT: {e}", set.origin.describe())));
+                        out.push(CheckResult::fail(
+                            "access_token.decode",
+                            format!("the access token {} is not a valid JWT: {e}", set.origin.describe()),
+                        ));
                         last_at = Some(Err(e));
                     }
                 }
             } else {
                 let why = "the access token is opaque: the JWT access-token checks (RFC 9068) do not apply".to_owned();
                 if case.api.is_some() {
-                    out.push(CheckResult::skip("access_token.decode", format!("{why} (an API was requested, so a JWT was likely due: see the provider's API settings)")));
+                    out.push(CheckResult::skip(
+                        "access_token.decode",
+                        format!("{why} (an API was requested, so a JWT was likely due: see the provider's API settings)"),
+                    ));
                 } else {
                     out.push(CheckResult::skip("access_token.decode", why.clone()));
                 }
@@ -75,7 +108,10 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
 
     if let Some(u) = &ev.userinfo {
         if let Some(claims) = &u.claims {
-            out.push(CheckResult::pass("userinfo.status", format!("userinfo answered {} with {} claims", u.status, claims.len())));
+            out.push(CheckResult::pass(
+                "userinfo.status",
+                format!("userinfo answered {} with {} claims", u.status, claims.len()),
+            ));
             claims::namespacing(&p.profile, &p.discovery.issuer, "userinfo", claims, true, out);
             claims::scope_claims("userinfo", &requested, user_claims, claims, true, out);
             // OIDC Core §5.3.2: the sub in the UserInfo Response MUST be verified to exactly match the sub in the ID Token.
@@ -85,11 +121,23 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                 if a.is_some() && a == b {
                     out.push(CheckResult::pass("userinfo.sub", "userinfo `sub` equals the ID token's"));
                 } else {
-                    out.push(CheckResult::fail("userinfo.sub", "userinfo `sub` differs from the ID token's").ef(a.map(short).unwrap_or_default(), b.map(short).unwrap_or("(missing)".into())));
+                    out.push(
+                        CheckResult::fail("userinfo.sub", "userinfo `sub` differs from the ID token's")
+                            .ef(a.map(short).unwrap_or_default(), b.map(short).unwrap_or("(missing)".into())),
+                    );
                 }
             }
         } else {
-            out.push(CheckResult::fail("userinfo.status", format!("userinfo refused the access token with HTTP {}", u.status)).ef("200 with claims", format!("HTTP {} {}", u.status, u.www_authenticate.clone().unwrap_or_default())));
+            out.push(
+                CheckResult::fail(
+                    "userinfo.status",
+                    format!("userinfo refused the access token with HTTP {}", u.status),
+                )
+                .ef(
+                    "200 with claims",
+                    format!("HTTP {} {}", u.status, u.www_authenticate.clone().unwrap_or_default()),
+                ),
+            );
         }
     }
 
@@ -98,40 +146,70 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     if let Some(t) = &e.id_token {
         match &last_id {
             Some(d) => assert_object("assert.id_token", "ID token", &d.claims, t, out),
-            None => out.push(CheckResult::fail("assert.id_token", "the suite asserts on the ID token, but no ID token was issued")),
+            None => out.push(CheckResult::fail(
+                "assert.id_token",
+                "the suite asserts on the ID token, but no ID token was issued",
+            )),
         }
     }
     if let Some(t) = &e.access_token {
         match &last_at {
             Some(Ok(d)) => assert_object("assert.access_token", "access token", &d.claims, t, out),
-            Some(Err(why)) => out.push(CheckResult::skip("assert.access_token", format!("cannot assert on the access token's claims: {why}"))),
-            None => out.push(CheckResult::fail("assert.access_token", "the suite asserts on the access token, but none was issued")),
+            Some(Err(why)) => out.push(CheckResult::skip(
+                "assert.access_token",
+                format!("cannot assert on the access token's claims: {why}"),
+            )),
+            None => out.push(CheckResult::fail(
+                "assert.access_token",
+                "the suite asserts on the access token, but none was issued",
+            )),
         }
     }
     if let Some(t) = &e.userinfo {
         match ev.userinfo.as_ref().and_then(|u| u.claims.as_ref()) {
             Some(c) => assert_object("assert.userinfo", "userinfo", c, t, out),
-            None => out.push(CheckResult::fail("assert.userinfo", "the suite asserts on userinfo, but userinfo gave no claims")),
+            None => out.push(CheckResult::fail(
+                "assert.userinfo",
+                "the suite asserts on userinfo, but userinfo gave no claims",
+            )),
         }
     }
     if let Some(t) = &e.token_response {
         match ev.token_sets.iter().rev().find(|s| s.origin != Origin::Authorization) {
             Some(s) => assert_object("assert.token_response", "token response", &s.params, t, out),
-            None => out.push(CheckResult::fail("assert.token_response", "the suite asserts on the token response, but there was none")),
+            None => out.push(CheckResult::fail(
+                "assert.token_response",
+                "the suite asserts on the token response, but there was none",
+            )),
         }
     }
 }
 
 /// Signature and algorithm (OIDC Core §3.1.3.7 steps 6–8; RFC 9068 §4).
 #[allow(clippy::too_many_arguments)]
-async fn signature(p: &Provider, kind: &str, raw: &str, d: &Decoded, set: &TokenSet, secret: Option<&str>, refreshed: &mut bool, out: &mut Vec<CheckResult>) {
+async fn signature(
+    p: &Provider,
+    kind: &str,
+    raw: &str,
+    d: &Decoded,
+    set: &TokenSet,
+    secret: Option<&str>,
+    refreshed: &mut bool,
+    out: &mut Vec<CheckResult>,
+) {
     let origin = set.origin.describe();
     let alg = d.alg().unwrap_or("(none)");
     if kind == "id_token" {
         // Step 7: the alg SHOULD be the one registered / advertised.
         let allowed = &p.discovery.id_token_signing_alg_values_supported;
         if alg.eq_ignore_ascii_case("none") || !allowed.iter().any(|a| a == alg) {
-            out.push(CheckResult::fail("id_token.alg", format!("the ID token {origin} is signed with an algorithm discovery does not list")).ef(format!("one of {allowed:?}"), alg.to_owned()));
+            out.push(
+                CheckResult::fail(
+                    "id_token.alg",
+                    format!("the ID token {origin} is signed with an algorithm discovery does not list"),
+                )
+                .ef(format!("one of {allowed:?}"), alg.to_owned()),
+            );
         } else {
             out.push(CheckResult::pass("id_token.alg", format!("{alg} is listed in discovery")));
         }
@@ -175,35 +253,68 @@ fn id_token_claims(p: &Provider, case: &Case, ev: &Evidence, set: &TokenSet, d: 
     // Step 2: iss MUST exactly match the issuer.
     match d.str_claim("iss") {
         Some(iss) if iss == p.discovery.issuer => out.push(CheckResult::pass("id_token.iss", "`iss` equals the issuer")),
-        other => out.push(CheckResult::fail("id_token.iss", format!("the ID token {origin} has the wrong `iss`")).ef(p.discovery.issuer.clone(), other.unwrap_or("(missing)").to_owned())),
+        other => out.push(
+            CheckResult::fail("id_token.iss", format!("the ID token {origin} has the wrong `iss`"))
+                .ef(p.discovery.issuer.clone(), other.unwrap_or("(missing)").to_owned()),
+        ),
     }
     // Step 3: aud MUST contain the client id; an API identifier never belongs there.
     let aud = d.audiences();
-    let apis: Vec<&str> = p.profile.apis.values().map(|a| a.identifier.as_str()).filter(|a| aud.iter().any(|x| x == a)).collect();
+    let apis: Vec<&str> = p
+        .profile
+        .apis
+        .values()
+        .map(|a| a.identifier.as_str())
+        .filter(|a| aud.iter().any(|x| x == a))
+        .collect();
     if !aud.iter().any(|a| a == client_id) {
-        out.push(CheckResult::fail("id_token.aud", format!("the ID token {origin} is not for the client")).ef(format!("aud contains `{client_id}`"), format!("{aud:?}")));
+        out.push(
+            CheckResult::fail("id_token.aud", format!("the ID token {origin} is not for the client"))
+                .ef(format!("aud contains `{client_id}`"), format!("{aud:?}")),
+        );
     } else if !apis.is_empty() {
-        out.push(CheckResult::fail("id_token.aud", format!("the ID token {origin} names an API in `aud`: APIs take access tokens, never ID tokens")).ef(format!("aud = `{client_id}`"), format!("{aud:?}")));
+        out.push(
+            CheckResult::fail(
+                "id_token.aud",
+                format!("the ID token {origin} names an API in `aud`: APIs take access tokens, never ID tokens"),
+            )
+            .ef(format!("aud = `{client_id}`"), format!("{aud:?}")),
+        );
     } else {
         out.push(CheckResult::pass("id_token.aud", "`aud` contains the client id"));
     }
     // Steps 4–5: azp present with several audiences, and equal to the client id when present.
     match d.claims.get("azp") {
         Some(Value::String(azp)) if azp == client_id => out.push(CheckResult::pass("id_token.azp", "`azp` equals the client id")),
-        Some(other) => out.push(CheckResult::fail("id_token.azp", format!("the ID token {origin} has an `azp` that is not the client")).ef(client_id.clone(), short(other))),
-        None if aud.len() > 1 => out.push(CheckResult::fail("id_token.azp", format!("the ID token {origin} has {} audiences and no `azp`", aud.len())).ef(format!("azp = `{client_id}`"), "absent")),
+        Some(other) => out.push(
+            CheckResult::fail("id_token.azp", format!("the ID token {origin} has an `azp` that is not the client"))
+                .ef(client_id.clone(), short(other)),
+        ),
+        None if aud.len() > 1 => out.push(
+            CheckResult::fail(
+                "id_token.azp",
+                format!("the ID token {origin} has {} audiences and no `azp`", aud.len()),
+            )
+            .ef(format!("azp = `{client_id}`"), "absent"),
+        ),
         None => {}
     }
     // Step 9: the current time MUST be before exp.
     match num(d, "exp") {
         Some(exp) if exp + skew > now => out.push(CheckResult::pass("id_token.exp", "not expired")),
-        Some(exp) => out.push(CheckResult::fail("id_token.exp", format!("the ID token {origin} has expired")).ef(format!("exp after {now} (now, with {skew} s skew)"), exp.to_string())),
+        Some(exp) => out.push(
+            CheckResult::fail("id_token.exp", format!("the ID token {origin} has expired"))
+                .ef(format!("exp after {now} (now, with {skew} s skew)"), exp.to_string()),
+        ),
         None => out.push(CheckResult::fail("id_token.exp", format!("the ID token {origin} has no numeric `exp`")).ef("exp", "absent")),
     }
     // Step 10: iat present and not in the future.
     match num(d, "iat") {
         Some(iat) if iat <= now + skew => out.push(CheckResult::pass("id_token.iat", "`iat` is sane")),
-        Some(iat) => out.push(CheckResult::fail("id_token.iat", format!("the ID token {origin} was issued in the future")).ef(format!("iat at most {} (now + {skew} s skew)", now + skew), iat.to_string())),
+        Some(iat) => out.push(
+            CheckResult::fail("id_token.iat", format!("the ID token {origin} was issued in the future"))
+                .ef(format!("iat at most {} (now + {skew} s skew)", now + skew), iat.to_string()),
+        ),
         None => out.push(CheckResult::fail("id_token.iat", format!("the ID token {origin} has no numeric `iat`")).ef("iat", "absent")),
     }
     // Step 11: the nonce sent MUST come back.
@@ -214,14 +325,30 @@ fn id_token_claims(p: &Provider, case: &Case, ev: &Evidence, set: &TokenSet, d: 
         } else if got == Some(sent.as_str()) {
             out.push(CheckResult::pass("id_token.nonce", "`nonce` echoed"));
         } else {
-            out.push(CheckResult::fail("id_token.nonce", format!("the ID token {origin} does not echo the request's `nonce`")).ef("the nonce sent", got.map(|_| "another value").unwrap_or("(missing)")));
+            out.push(
+                CheckResult::fail(
+                    "id_token.nonce",
+                    format!("the ID token {origin} does not echo the request's `nonce`"),
+                )
+                .ef("the nonce sent", got.map(|_| "another value").unwrap_or("(missing)")),
+            );
         }
     }
     // OIDC Core §2: sub REQUIRED, at most 255 ASCII characters.
     match d.claims.get("sub") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 255 && s.is_ascii() => out.push(CheckResult::pass("id_token.sub", "`sub` is present and well formed")),
-        Some(Value::String(s)) => out.push(CheckResult::fail("id_token.sub", format!("the ID token {origin} has a malformed `sub`")).ef("1 to 255 ASCII characters", format!("{} characters{}", s.chars().count(), if s.is_ascii() { "" } else { ", not ASCII" }))),
-        other => out.push(CheckResult::fail("id_token.sub", format!("the ID token {origin} has no string `sub`")).ef("sub", other.map(short).unwrap_or("(missing)".into()))),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 255 && s.is_ascii() => {
+            out.push(CheckResult::pass("id_token.sub", "`sub` is present and well formed"))
+        }
+        Some(Value::String(s)) => out.push(
+            CheckResult::fail("id_token.sub", format!("the ID token {origin} has a malformed `sub`")).ef(
+                "1 to 255 ASCII characters",
+                format!("{} characters{}", s.chars().count(), if s.is_ascii() { "" } else { ", not ASCII" }),
+            ),
+        ),
+        other => out.push(
+            CheckResult::fail("id_token.sub", format!("the ID token {origin} has no string `sub`"))
+                .ef("sub", other.map(short).unwrap_or("(missing)".into())),
+        ),
     }
     // §3.2.2.9 / §3.3.2.11: at_hash and c_hash.
     let alg = d.alg().unwrap_or("");
@@ -229,7 +356,17 @@ fn id_token_claims(p: &Provider, case: &Case, ev: &Evidence, set: &TokenSet, d: 
     let front = set.origin == Origin::Authorization;
     if let Some(at) = &set.access_token {
         let required = front && response_type.split(' ').any(|t| t == "token");
-        hash_check("id_token.at_hash", "at_hash", "access token", alg, at.expose(), d, required, origin, out);
+        hash_check(
+            "id_token.at_hash",
+            "at_hash",
+            "access token",
+            alg,
+            at.expose(),
+            d,
+            required,
+            origin,
+            out,
+        );
     }
     if let (true, Some(code)) = (front, &set.code) {
         let required = response_type.split(' ').any(|t| t == "id_token");
@@ -238,7 +375,17 @@ fn id_token_claims(p: &Provider, case: &Case, ev: &Evidence, set: &TokenSet, d: 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn hash_check(id: &str, claim: &str, what: &str, alg: &str, value: &str, d: &Decoded, required: bool, origin: &str, out: &mut Vec<CheckResult>) {
+fn hash_check(
+    id: &str,
+    claim: &str,
+    what: &str,
+    alg: &str,
+    value: &str,
+    d: &Decoded,
+    required: bool,
+    origin: &str,
+    out: &mut Vec<CheckResult>,
+) {
     let got = d.str_claim(claim);
     let Some(want) = jwt::half_hash(alg, value) else {
         out.push(CheckResult::skip(id, format!("no hash function is defined for `alg` `{alg}`")));
@@ -246,8 +393,13 @@ fn hash_check(id: &str, claim: &str, what: &str, alg: &str, value: &str, d: &Dec
     };
     match got {
         Some(g) if g == want => out.push(CheckResult::pass(id, format!("`{claim}` matches the {what}"))),
-        Some(g) => out.push(CheckResult::fail(id, format!("`{claim}` in the ID token {origin} does not match the {what}")).ef(want, g.to_owned())),
-        None if required => out.push(CheckResult::fail(id, format!("the ID token {origin} has no `{claim}`, which is required here")).ef(format!("{claim} = {want}"), "absent")),
+        Some(g) => {
+            out.push(CheckResult::fail(id, format!("`{claim}` in the ID token {origin} does not match the {what}")).ef(want, g.to_owned()))
+        }
+        None if required => out.push(
+            CheckResult::fail(id, format!("the ID token {origin} has no `{claim}`, which is required here"))
+                .ef(format!("{claim} = {want}"), "absent"),
+        ),
         None => {}
     }
 }
@@ -259,39 +411,72 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
     let skew = p.profile.clock_skew.as_secs() as i64;
     // RFC 9068 §2.1: typ MUST be at+jwt.
     match d.header.get("typ").and_then(Value::as_str) {
-        Some(t) if t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt") => out.push(CheckResult::pass("access_token.typ", "`typ` is at+jwt")),
-        other => out.push(CheckResult::fail("access_token.typ", format!("the JWT access token {origin} is not typed as one")).ef("at+jwt", other.unwrap_or("(missing)").to_owned())),
+        Some(t) if t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt") => {
+            out.push(CheckResult::pass("access_token.typ", "`typ` is at+jwt"))
+        }
+        other => out.push(
+            CheckResult::fail("access_token.typ", format!("the JWT access token {origin} is not typed as one"))
+                .ef("at+jwt", other.unwrap_or("(missing)").to_owned()),
+        ),
     }
     match d.str_claim("iss") {
         Some(iss) if iss == p.discovery.issuer => out.push(CheckResult::pass("access_token.iss", "`iss` equals the issuer")),
-        other => out.push(CheckResult::fail("access_token.iss", format!("the access token {origin} has the wrong `iss`")).ef(p.discovery.issuer.clone(), other.unwrap_or("(missing)").to_owned())),
+        other => out.push(
+            CheckResult::fail("access_token.iss", format!("the access token {origin} has the wrong `iss`"))
+                .ef(p.discovery.issuer.clone(), other.unwrap_or("(missing)").to_owned()),
+        ),
     }
     match num(d, "exp") {
         Some(exp) if exp + skew > now => out.push(CheckResult::pass("access_token.exp", "not expired")),
-        Some(exp) => out.push(CheckResult::fail("access_token.exp", format!("the access token {origin} has expired")).ef(format!("exp after {now}"), exp.to_string())),
-        None => out.push(CheckResult::fail("access_token.exp", format!("the access token {origin} has no numeric `exp`")).ef("exp", "absent")),
+        Some(exp) => out.push(
+            CheckResult::fail("access_token.exp", format!("the access token {origin} has expired"))
+                .ef(format!("exp after {now}"), exp.to_string()),
+        ),
+        None => {
+            out.push(CheckResult::fail("access_token.exp", format!("the access token {origin} has no numeric `exp`")).ef("exp", "absent"))
+        }
     }
-    let missing: Vec<&str> = ["sub", "client_id", "iat", "jti"].into_iter().filter(|c| !d.claims.contains_key(*c)).collect();
+    let missing: Vec<&str> = ["sub", "client_id", "iat", "jti"]
+        .into_iter()
+        .filter(|c| !d.claims.contains_key(*c))
+        .collect();
     if missing.is_empty() {
         out.push(CheckResult::pass("access_token.claims", "sub, client_id, iat and jti present"));
     } else {
-        out.push(CheckResult::fail("access_token.claims", format!("the access token {origin} lacks required RFC 9068 claims")).ef("sub, client_id, iat, jti", format!("missing: {}", missing.join(", "))));
+        out.push(
+            CheckResult::fail(
+                "access_token.claims",
+                format!("the access token {origin} lacks required RFC 9068 claims"),
+            )
+            .ef("sub, client_id, iat, jti", format!("missing: {}", missing.join(", "))),
+        );
     }
     // Audience: the requested API, plus userinfo when the profile says so.
     let aud = d.audiences();
     if let Some(api) = case.api.as_ref().map(|a| &p.profile.apis[a]) {
         let mut want = vec![api.identifier.clone()];
         let openid = case.request.scope.split_whitespace().any(|s| s == "openid");
-        if p.profile.access_token_aud_includes_userinfo && openid && set.origin != Origin::ClientCredentials
+        if p.profile.access_token_aud_includes_userinfo
+            && openid
+            && set.origin != Origin::ClientCredentials
             && let Some(u) = p.userinfo_url()
         {
             want.push(u.to_owned());
         }
         let lacking: Vec<&String> = want.iter().filter(|w| !aud.contains(w)).collect();
         if lacking.is_empty() {
-            out.push(CheckResult::pass("access_token.aud", format!("`aud` contains {}", want.join(" and "))));
+            out.push(CheckResult::pass(
+                "access_token.aud",
+                format!("`aud` contains {}", want.join(" and ")),
+            ));
         } else {
-            out.push(CheckResult::fail("access_token.aud", format!("the access token {origin} is not for the requested API")).ef(format!("aud contains {want:?}"), format!("{aud:?}")));
+            out.push(
+                CheckResult::fail(
+                    "access_token.aud",
+                    format!("the access token {origin} is not for the requested API"),
+                )
+                .ef(format!("aud contains {want:?}"), format!("{aud:?}")),
+            );
         }
         // Scope: granted API scopes only from those requested and defined.
         let requested: Vec<&str> = case.request.scope.split_whitespace().collect();
@@ -303,13 +488,32 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
             .filter(|g| !OIDC_SCOPES.contains(g))
             .filter(|g| !api.scopes.iter().any(|s| s == g) || (!asked_api.is_empty() && !asked_api.contains(g)))
             .collect();
-        let lacking: Vec<&str> = asked_api.iter().copied().filter(|s| api.scopes.iter().any(|x| x == s) && !granted.contains(s)).collect();
+        let lacking: Vec<&str> = asked_api
+            .iter()
+            .copied()
+            .filter(|s| api.scopes.iter().any(|x| x == s) && !granted.contains(s))
+            .collect();
         if !over.is_empty() {
-            out.push(CheckResult::fail("access_token.scope", format!("the access token {origin} grants scopes that were not requested or the API does not define")).ef(format!("within {asked_api:?}"), over.join(" ")));
+            out.push(
+                CheckResult::fail(
+                    "access_token.scope",
+                    format!("the access token {origin} grants scopes that were not requested or the API does not define"),
+                )
+                .ef(format!("within {asked_api:?}"), over.join(" ")),
+            );
         } else if !lacking.is_empty() {
-            out.push(CheckResult::fail("access_token.scope", format!("the access token {origin} lacks requested API scopes")).ef(asked_api.join(" "), granted.join(" ")));
+            out.push(
+                CheckResult::fail(
+                    "access_token.scope",
+                    format!("the access token {origin} lacks requested API scopes"),
+                )
+                .ef(asked_api.join(" "), granted.join(" ")),
+            );
         } else {
-            out.push(CheckResult::pass("access_token.scope", format!("`scope` is `{}`", granted.join(" "))));
+            out.push(CheckResult::pass(
+                "access_token.scope",
+                format!("`scope` is `{}`", granted.join(" ")),
+            ));
         }
         // RFC 6749 §5.1: the response's scope is REQUIRED when it differs from the request.
         if set.origin != Origin::Authorization && !requested.is_empty() {
@@ -318,9 +522,14 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
             g.sort_unstable();
             r.sort_unstable();
             if g != r && set.scope.is_none() {
-                out.push(CheckResult::fail("token_response.scope", format!("the grant {origin} differs from the request but the response has no `scope`")).ef(format!("scope = {}", granted.join(" ")), "absent"));
+                out.push(
+                    CheckResult::fail(
+                        "token_response.scope",
+                        format!("the grant {origin} differs from the request but the response has no `scope`"),
+                    )
+                    .ef(format!("scope = {}", granted.join(" ")), "absent"),
+                );
             }
         }
     }
 }
-

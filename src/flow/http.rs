@@ -47,7 +47,11 @@ impl Response {
     pub fn json(&self) -> Result<serde_json::Value, String> {
         serde_json::from_slice(&self.body).map_err(|e| {
             let ct = self.header("content-type").unwrap_or("no content type");
-            format!("{} answered {} ({ct}) with a body that is not JSON: {e}", self.url.path(), self.status)
+            format!(
+                "{} answered {} ({ct}) with a body that is not JSON: {e}",
+                self.url.path(),
+                self.status
+            )
         })
     }
 }
@@ -92,20 +96,34 @@ pub async fn send(client: &reqwest::Client, req: reqwest::RequestBuilder, url: &
         if let Some(len) = resp.content_length()
             && len as usize > limits.max_body
         {
-            return Err(HttpError::TooLarge { url: shown.clone(), limit: limits.max_body });
+            return Err(HttpError::TooLarge {
+                url: shown.clone(),
+                limit: limits.max_body,
+            });
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&shown, e))? {
             if body.len() + chunk.len() > limits.max_body {
-                return Err(HttpError::TooLarge { url: shown.clone(), limit: limits.max_body });
+                return Err(HttpError::TooLarge {
+                    url: shown.clone(),
+                    limit: limits.max_body,
+                });
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response { url: final_url, status, headers, body })
+        Ok(Response {
+            url: final_url,
+            status,
+            headers,
+            body,
+        })
     };
     match tokio::time::timeout(limits.timeout, fut).await {
         Ok(r) => r,
-        Err(_) => Err(HttpError::Timeout { url: shown, secs: limits.timeout.as_secs_f64() }),
+        Err(_) => Err(HttpError::Timeout {
+            url: shown,
+            secs: limits.timeout.as_secs_f64(),
+        }),
     }
 }
 
@@ -116,7 +134,10 @@ pub async fn get(client: &reqwest::Client, url: &Url, limits: &Limits) -> Result
 
 fn transport(url: &str, e: reqwest::Error) -> HttpError {
     if e.is_timeout() {
-        return HttpError::Timeout { url: url.to_owned(), secs: 0.0 };
+        return HttpError::Timeout {
+            url: url.to_owned(),
+            secs: 0.0,
+        };
     }
     // reqwest's own Display repeats the URL; the chain of sources says why.
     let mut reason = String::new();
@@ -131,7 +152,10 @@ fn transport(url: &str, e: reqwest::Error) -> HttpError {
         }
         src = s.source();
     }
-    HttpError::Transport { url: url.to_owned(), reason: reason.replace(url, "") }
+    HttpError::Transport {
+        url: url.to_owned(),
+        reason: reason.replace(url, ""),
+    }
 }
 
 /// A URL for messages: the query and fragment (which may carry codes and

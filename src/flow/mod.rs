@@ -158,7 +158,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     let Some(rt) = refresh else {
                         return Err("the token response has no refresh_token to refresh with (request `offline_access`, or check the client's grant types)".into());
                     };
-                    let Some(set) = refresh_tokens(p, case, &rt, ev).await? else { return Ok(()) };
+                    let Some(set) = refresh_tokens(p, case, &rt, ev).await? else {
+                        return Ok(());
+                    };
                     ev.token_sets.push(set);
                 }
             }
@@ -180,7 +182,13 @@ fn client_of<'a>(p: &'a Provider, case: &Case) -> &'a crate::profile::Client {
 
 /// The authorization request, followed through login and consent up to the
 /// redirect back to the client. `None` when the provider refused (evidence says how).
-async fn authorize(p: &Provider, case: &Case, browser: &reqwest::Client, verifier: &str, ev: &mut Evidence) -> Result<Option<BTreeMap<String, String>>, String> {
+async fn authorize(
+    p: &Provider,
+    case: &Case,
+    browser: &reqwest::Client,
+    verifier: &str,
+    ev: &mut Evidence,
+) -> Result<Option<BTreeMap<String, String>>, String> {
     let client = client_of(p, case);
     let response_type = case
         .request
@@ -221,10 +229,12 @@ async fn authorize(p: &Provider, case: &Case, browser: &reqwest::Client, verifie
     for (k, v) in &case.request.params {
         q.insert(k.clone(), v.clone());
     }
-    let redirect_uri = q
-        .get("redirect_uri")
-        .cloned()
-        .ok_or_else(|| format!("client `{}` has no `redirect_uri` in the profile; flows with a browser need one", case.client))?;
+    let redirect_uri = q.get("redirect_uri").cloned().ok_or_else(|| {
+        format!(
+            "client `{}` has no `redirect_uri` in the profile; flows with a browser need one",
+            case.client
+        )
+    })?;
     let registered = client.redirect_uri.clone().unwrap_or_default();
     ev.request = q.clone();
     ev.response_mode = Some(
@@ -253,10 +263,14 @@ async fn authorize(p: &Provider, case: &Case, browser: &reqwest::Client, verifie
         if method == Method::POST {
             req = req.form(&form_fields);
         }
-        let resp = http::send(browser, req, &url, &p.limits).await.map_err(|e: HttpError| e.to_string())?;
+        let resp = http::send(browser, req, &url, &p.limits)
+            .await
+            .map_err(|e: HttpError| e.to_string())?;
         ev.step(format!("{} {} → {}", method, http::redact_url(&url), resp.status.as_u16()));
         if resp.status.is_redirection() {
-            let loc = resp.header("location").ok_or_else(|| format!("{} answered {} without a Location header", http::redact_url(&url), resp.status))?;
+            let loc = resp
+                .header("location")
+                .ok_or_else(|| format!("{} answered {} without a Location header", http::redact_url(&url), resp.status))?;
             url = url.join(loc).map_err(|e| format!("redirect to an invalid Location `{loc}`: {e}"))?;
             method = Method::GET;
             form_fields.clear();
@@ -295,16 +309,25 @@ async fn authorize(p: &Provider, case: &Case, browser: &reqwest::Client, verifie
             }
             Page::Consent(sub) => {
                 if sub.action.origin() != issuer_origin {
-                    return Err(format!("the consent form posts to {}, not to the issuer's origin", http::redact_url(&sub.action)));
+                    return Err(format!(
+                        "the consent form posts to {}, not to the issuer's origin",
+                        http::redact_url(&sub.action)
+                    ));
                 }
                 (method, url, form_fields) = submission(sub);
             }
             Page::Unknown { summary } => {
-                return Err(format!("the page at {} is neither a login nor a consent form: {summary}", http::redact_url(&resp.url)));
+                return Err(format!(
+                    "the page at {} is neither a login nor a consent form: {summary}",
+                    http::redact_url(&resp.url)
+                ));
             }
         }
     }
-    Err(format!("no redirect back to the client after {} steps (limit on redirects and login steps)", p.limits.max_redirects * 2))
+    Err(format!(
+        "no redirect back to the client after {} steps (limit on redirects and login steps)",
+        p.limits.max_redirects * 2
+    ))
 }
 
 fn submission(sub: form::Submission) -> (Method, Url, Vec<(String, String)>) {
@@ -327,7 +350,13 @@ fn submission(sub: form::Submission) -> (Method, Url, Vec<(String, String)>) {
 }
 
 /// Reads the authorization response from the redirect (query or fragment) or a form_post.
-fn redirected(ev: &mut Evidence, url: &Url, matched: &str, registered: &str, form: Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
+fn redirected(
+    ev: &mut Evidence,
+    url: &Url,
+    matched: &str,
+    registered: &str,
+    form: Option<BTreeMap<String, String>>,
+) -> Option<BTreeMap<String, String>> {
     if !registered.is_empty() && !url.as_str().starts_with(registered) {
         ev.redirected_to_unregistered = true;
     }
@@ -347,18 +376,30 @@ fn redirected(ev: &mut Evidence, url: &Url, matched: &str, registered: &str, for
             m
         }
     };
-    ev.step(format!("redirect to the client with {}", params.keys().cloned().collect::<Vec<_>>().join(", ")));
+    ev.step(format!(
+        "redirect to the client with {}",
+        params.keys().cloned().collect::<Vec<_>>().join(", ")
+    ));
     ev.authorization_response = Some(
         params
             .iter()
             .map(|(k, v)| {
-                let shown = if matches!(k.as_str(), "code" | "access_token" | "id_token" | "refresh_token") { "[redacted]".to_owned() } else { v.clone() };
+                let shown = if matches!(k.as_str(), "code" | "access_token" | "id_token" | "refresh_token") {
+                    "[redacted]".to_owned()
+                } else {
+                    v.clone()
+                };
                 (k.clone(), shown)
             })
             .collect(),
     );
     if let Some(err) = params.get("error") {
-        ev.error = Some(OAuthError { stage: "authorization", error: err.clone(), description: params.get("error_description").cloned(), status: None });
+        ev.error = Some(OAuthError {
+            stage: "authorization",
+            error: err.clone(),
+            description: params.get("error_description").cloned(),
+            status: None,
+        });
         return None;
     }
     if ev.redirected_to_unregistered {
@@ -384,7 +425,13 @@ fn front_channel_tokens(params: &BTreeMap<String, String>) -> TokenSet {
 }
 
 /// A token-endpoint request with the client's authentication (RFC 6749 §2.3.1).
-async fn token_request(p: &Provider, case: &Case, mut form: Vec<(String, String)>, origin: Origin, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+async fn token_request(
+    p: &Provider,
+    case: &Case,
+    mut form: Vec<(String, String)>,
+    origin: Origin,
+    ev: &mut Evidence,
+) -> Result<Option<TokenSet>, String> {
     let client = client_of(p, case);
     let url = p.endpoint("token_endpoint")?;
     let mut req = p.http.post(url.clone());
@@ -400,14 +447,27 @@ async fn token_request(p: &Provider, case: &Case, mut form: Vec<(String, String)
         }
         _ => form.push(("client_id".into(), client.id.clone())),
     }
-    let grant = form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.clone()).unwrap_or_default();
+    let grant = form
+        .iter()
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let req = req.form(&form);
     let resp = http::send(&p.http, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
-    ev.step(format!("POST {} grant_type={grant} → {}", http::redact_url(&url), resp.status.as_u16()));
+    ev.step(format!(
+        "POST {} grant_type={grant} → {}",
+        http::redact_url(&url),
+        resp.status.as_u16()
+    ));
     let json = resp.json();
     let obj = match json {
         Ok(serde_json::Value::Object(o)) => o,
-        Ok(_) => return Err(format!("the token endpoint answered {} with JSON that is not an object", resp.status)),
+        Ok(_) => {
+            return Err(format!(
+                "the token endpoint answered {} with JSON that is not an object",
+                resp.status
+            ));
+        }
         Err(e) => return Err(e),
     };
     if !resp.status.is_success() || obj.contains_key("error") {
@@ -447,7 +507,10 @@ async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str,
 }
 
 async fn refresh_tokens(p: &Provider, case: &Case, rt: &Secret, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
-    let form = vec![("grant_type".to_owned(), "refresh_token".to_owned()), ("refresh_token".into(), rt.expose().to_owned())];
+    let form = vec![
+        ("grant_type".to_owned(), "refresh_token".to_owned()),
+        ("refresh_token".into(), rt.expose().to_owned()),
+    ];
     token_request(p, case, form, Origin::Refresh, ev).await
 }
 
@@ -484,7 +547,11 @@ pub async fn userinfo(p: &Provider, token: &Secret, ev: &mut Evidence) -> Result
     } else {
         None
     };
-    Ok(UserinfoResponse { status: resp.status.as_u16(), claims, www_authenticate: resp.header("www-authenticate").map(str::to_owned) })
+    Ok(UserinfoResponse {
+        status: resp.status.as_u16(),
+        claims,
+        www_authenticate: resp.header("www-authenticate").map(str::to_owned),
+    })
 }
 
 fn page_summary(resp: &http::Response) -> String {
@@ -493,8 +560,14 @@ fn page_summary(resp: &http::Response) -> String {
     let pick = |sel: &str| {
         scraper::Selector::parse(sel)
             .ok()
-            .and_then(|s| doc.select(&s).next().map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")))
+            .and_then(|s| {
+                doc.select(&s)
+                    .next()
+                    .map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "))
+            })
             .filter(|t| !t.is_empty())
     };
-    pick("h1").or_else(|| pick("title")).unwrap_or_else(|| html.chars().take(120).collect())
+    pick("h1")
+        .or_else(|| pick("title"))
+        .unwrap_or_else(|| html.chars().take(120).collect())
 }

@@ -57,7 +57,10 @@ pub enum ProviderError {
 impl Provider {
     /// Fetches discovery and JWKS.
     pub async fn connect(profile: Profile) -> Result<Provider, ProviderError> {
-        let limits = Limits { timeout: profile.timeout, ..Limits::default() };
+        let limits = Limits {
+            timeout: profile.timeout,
+            ..Limits::default()
+        };
         let client = http::client(&limits, false)?;
         let url = discovery_url(&profile.issuer)?;
         let resp = http::get(&client, &url, &limits).await?;
@@ -76,7 +79,13 @@ impl Provider {
                 discovery.issuer, profile.issuer
             )));
         }
-        let provider = Provider { profile, discovery, limits, http: client, jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })) };
+        let provider = Provider {
+            profile,
+            discovery,
+            limits,
+            http: client,
+            jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
+        };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
         Ok(provider)
     }
@@ -88,7 +97,11 @@ impl Provider {
 
     /// Fetches the key set again (after an unknown `kid`).
     pub async fn refresh_jwks(&self) -> Result<Arc<JwkSet>, String> {
-        let uri = self.discovery.jwks_uri.as_deref().ok_or("the discovery document has no `jwks_uri`")?;
+        let uri = self
+            .discovery
+            .jwks_uri
+            .as_deref()
+            .ok_or("the discovery document has no `jwks_uri`")?;
         let url = Url::parse(uri).map_err(|e| format!("`jwks_uri` `{uri}` is not a URL: {e}"))?;
         let resp = http::get(&self.http, &url, &self.limits).await.map_err(|e| e.to_string())?;
         if !resp.status.is_success() {

@@ -205,8 +205,7 @@ pub fn load(path: &Path) -> Result<Profile, Diagnostics> {
 
 /// Parses and resolves a profile from text already read.
 pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
-    let raw: RawProfile =
-        serde_saphyr::from_str(&source.text).map_err(|e| crate::diag::from_yaml_error(source, &e))?;
+    let raw: RawProfile = serde_saphyr::from_str(&source.text).map_err(|e| crate::diag::from_yaml_error(source, &e))?;
     let mut diags = Diagnostics::default();
     let mut text = |s: &Spanned<String>, what: &str| -> String {
         match vars::expand(&s.value, vars::external) {
@@ -263,7 +262,11 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
     if (issuer.is_empty() || url::Url::parse(&issuer).is_err()) && diags.is_empty() {
         diags.push(
             source
-                .error_at(spanned_pos(&raw.issuer), raw.issuer.value.chars().count(), "issuer is not an absolute URL")
+                .error_at(
+                    spanned_pos(&raw.issuer),
+                    raw.issuer.value.chars().count(),
+                    "issuer is not an absolute URL",
+                )
                 .with_hint("write the issuer exactly as the provider's discovery document states it, e.g. https://login.example.com/"),
         );
     }

@@ -12,10 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use super::issue::{
-    IdTokenInput, access_token, grant_scopes, has, id_token, parse_scope, same_scopes,
-    scope_syntax_ok, wants_id_token,
-};
+use super::issue::{IdTokenInput, access_token, grant_scopes, has, id_token, parse_scope, same_scopes, scope_syntax_ok, wants_id_token};
 use super::params::{Params, cookie, is_form, secret_eq};
 use super::store::{CODE_TTL, Code, Grant, Login, PENDING_TTL, Pending, SESSION_TTL, Session};
 use super::{ClientReg, InternalError, Quirk, Shared, random_token, unix_now};
@@ -80,11 +77,7 @@ impl ResponseType {
 
     /// The grant type the client needs for this response type.
     fn grant_type(self) -> &'static str {
-        if self.code {
-            "authorization_code"
-        } else {
-            "implicit"
-        }
+        if self.code { "authorization_code" } else { "implicit" }
     }
 }
 
@@ -136,10 +129,7 @@ impl Reply<'_> {
     fn error(&self, shared: &Shared, error: &str, description: &str) -> Response {
         self.deliver(
             shared,
-            vec![
-                ("error".into(), error.into()),
-                ("error_description".into(), description.into()),
-            ],
+            vec![("error".into(), error.into()), ("error_description".into(), description.into())],
         )
     }
 
@@ -150,20 +140,16 @@ impl Reply<'_> {
         }
         fields.push(("iss".into(), shared.issuer.clone()));
         let Ok(mut url) = Url::parse(self.redirect_uri) else {
-            return shared.pages.error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "redirect_uri is not an absolute URL",
-            );
+            return shared
+                .pages
+                .error(StatusCode::BAD_REQUEST, "invalid_request", "redirect_uri is not an absolute URL");
         };
         match self.mode {
             ResponseMode::Query => {
                 url.query_pairs_mut().extend_pairs(&fields);
             }
             ResponseMode::Fragment => {
-                let encoded = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(&fields)
-                    .finish();
+                let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish();
                 url.set_fragment(Some(&encoded));
             }
             ResponseMode::FormPost => return shared.pages.form_post(self.redirect_uri, &fields),
@@ -192,37 +178,23 @@ fn found(shared: &Shared, location: &str, set_cookie: Option<String>) -> Respons
 }
 
 fn bad_request(shared: &Shared, description: &str) -> Response {
-    shared
-        .pages
-        .error(StatusCode::BAD_REQUEST, "invalid_request", description)
+    shared.pages.error(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
 
 fn internal(shared: &Shared, error: &InternalError) -> Response {
-    shared.pages.error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        &error.to_string(),
-    )
+    shared
+        .pages
+        .error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &error.to_string())
 }
 
-pub(crate) async fn authorize_get(
-    State(shared): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub(crate) async fn authorize_get(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     authorize(&shared, &params)
 }
 
-pub(crate) async fn authorize_post(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn authorize_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_form(&headers) {
-        return bad_request(
-            &shared,
-            "POST /authorize needs an application/x-www-form-urlencoded body",
-        );
+        return bad_request(&shared, "POST /authorize needs an application/x-www-form-urlencoded body");
     }
     authorize(&shared, &Params::parse(&body))
 }
@@ -230,8 +202,7 @@ pub(crate) async fn authorize_post(
 /// Whether `uri` is an absolute http(s) URL without a fragment (what the
 /// `unregistered-redirect-followed` quirk is willing to follow).
 fn followable(uri: &str) -> bool {
-    Url::parse(uri)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none())
+    Url::parse(uri).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none())
 }
 
 /// Whether `challenge` is a syntactically valid S256 code challenge
@@ -253,11 +224,9 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
         return bad_request(shared, "client_id is missing");
     };
     let Some(client) = shared.client(client_id) else {
-        return shared.pages.error(
-            StatusCode::BAD_REQUEST,
-            "invalid_client",
-            "client_id is not a registered client",
-        );
+        return shared
+            .pages
+            .error(StatusCode::BAD_REQUEST, "invalid_client", "client_id is not a registered client");
     };
     let Some(redirect_uri) = params.get("redirect_uri") else {
         return bad_request(shared, "redirect_uri is missing");
@@ -309,10 +278,7 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
     }
     if let Some(value) = mode_param {
         if ResponseMode::parse(value).is_none() {
-            return fail(
-                "invalid_request",
-                &format!("response_mode {value:?} is not supported"),
-            );
+            return fail("invalid_request", &format!("response_mode {value:?} is not supported"));
         }
     }
     if mode == ResponseMode::Query && response_type.has_token() {
@@ -328,19 +294,12 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
     }
     let openid = has(&requested, "openid");
     if response_type.id_token && !openid && !shared.quirk(Quirk::IdTokenWithoutOpenid) {
-        return fail(
-            "invalid_scope",
-            "response_type id_token needs the openid scope",
-        );
+        return fail("invalid_scope", "response_type id_token needs the openid scope");
     }
     let nonce = params.get("nonce");
-    let needs_nonce =
-        response_type.id_token || (openid && response_type.code && response_type.token);
+    let needs_nonce = response_type.id_token || (openid && response_type.code && response_type.token);
     if needs_nonce && nonce.is_none() && !shared.quirk(Quirk::ImplicitWithoutNonceAccepted) {
-        return fail(
-            "invalid_request",
-            "nonce is required for implicit and hybrid flows",
-        );
+        return fail("invalid_request", "nonce is required for implicit and hybrid flows");
     }
 
     let audience = match (params.get("audience"), params.get("resource")) {
@@ -365,53 +324,32 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
     let challenge = params.get("code_challenge");
     match (challenge, params.get("code_challenge_method")) {
         (None, Some(_)) => {
-            return fail(
-                "invalid_request",
-                "code_challenge_method sent without code_challenge",
-            );
+            return fail("invalid_request", "code_challenge_method sent without code_challenge");
         }
         (Some(_), None) | (Some(_), Some("plain")) => {
-            return fail(
-                "invalid_request",
-                "only code_challenge_method S256 is supported",
-            );
+            return fail("invalid_request", "only code_challenge_method S256 is supported");
         }
         (Some(_), Some(method)) if method != "S256" => {
-            return fail(
-                "invalid_request",
-                &format!("code_challenge_method {method:?} is not supported"),
-            );
+            return fail("invalid_request", &format!("code_challenge_method {method:?} is not supported"));
         }
         _ => {}
     }
     if let Some(challenge) = challenge {
         if !pkce_syntax_ok(challenge) {
-            return fail(
-                "invalid_request",
-                "code_challenge must be 43 to 128 unreserved characters",
-            );
+            return fail("invalid_request", "code_challenge must be 43 to 128 unreserved characters");
         }
     }
     if client.is_public() && response_type.code && challenge.is_none() {
-        return fail(
-            "invalid_request",
-            "code_challenge is required for public clients (PKCE)",
-        );
+        return fail("invalid_request", "code_challenge is required for public clients (PKCE)");
     }
 
     if let Some(prompt) = params.get("prompt") {
         let values: Vec<&str> = prompt.split(' ').filter(|p| !p.is_empty()).collect();
         if values.contains(&"none") {
             if values.len() > 1 {
-                return fail(
-                    "invalid_request",
-                    "prompt none must not be combined with other values",
-                );
+                return fail("invalid_request", "prompt none must not be combined with other values");
             }
-            return fail(
-                "login_required",
-                "this provider always asks the user to log in and consent",
-            );
+            return fail("login_required", "this provider always asks the user to log in and consent");
         }
     }
 
@@ -445,10 +383,7 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
         store.pending.insert(tx.clone(), pending, now)
     };
     if inserted.is_err() {
-        return fail(
-            "temporarily_unavailable",
-            "too many pending authorization requests",
-        );
+        return fail("temporarily_unavailable", "too many pending authorization requests");
     }
     found(shared, &login_url(shared, &tx), None)
 }
@@ -465,10 +400,7 @@ fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-pub(crate) async fn login_get(
-    State(shared): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub(crate) async fn login_get(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let Some(tx) = params.get("tx") else {
         return bad_request(&shared, "tx is missing");
@@ -494,17 +426,10 @@ pub(crate) async fn login_get(
 }
 
 fn unknown_tx(shared: &Shared) -> Response {
-    bad_request(
-        shared,
-        "the authorization transaction is unknown or has expired; start again",
-    )
+    bad_request(shared, "the authorization transaction is unknown or has expired; start again")
 }
 
-pub(crate) async fn login_post(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn login_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_form(&headers) {
         return bad_request(&shared, "the login form must be form-urlencoded");
     }
@@ -523,17 +448,12 @@ pub(crate) async fn login_post(
     let Some((client_id, login_nonce)) = known else {
         return unknown_tx(&shared);
     };
-    if !params
-        .get("login_nonce")
-        .is_some_and(|n| secret_eq(n, &login_nonce))
-    {
+    if !params.get("login_nonce").is_some_and(|n| secret_eq(n, &login_nonce)) {
         return bad_request(&shared, "login_nonce does not match this transaction");
     }
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
-    let user = shared
-        .user(username)
-        .filter(|u| secret_eq(u.password.expose(), password));
+    let user = shared.user(username).filter(|u| secret_eq(u.password.expose(), password));
     let Some(user) = user else {
         return shared.pages.login(super::pages::LoginPage {
             tx,
@@ -620,11 +540,7 @@ fn consent_state(shared: &Shared, tx: &str, headers: &HeaderMap, take: bool) -> 
     ConsentState::Ready(Box::new(pending), login)
 }
 
-pub(crate) async fn consent_get(
-    State(shared): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn consent_get(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let Some(tx) = params.get("tx") else {
         return bad_request(&shared, "tx is missing");
@@ -632,23 +548,17 @@ pub(crate) async fn consent_get(
     match consent_state(&shared, tx, &headers, false) {
         ConsentState::Unknown => unknown_tx(&shared),
         ConsentState::NeedsLogin => found(&shared, &login_url(&shared, tx), None),
-        ConsentState::Ready(pending, login) => {
-            shared.pages.consent(super::pages::ConsentPage {
-                tx,
-                client_id: &pending.request.client_id,
-                username: &login.username,
-                scopes: &pending.request.scopes,
-                audience: pending.request.audience.as_deref(),
-            })
-        }
+        ConsentState::Ready(pending, login) => shared.pages.consent(super::pages::ConsentPage {
+            tx,
+            client_id: &pending.request.client_id,
+            username: &login.username,
+            scopes: &pending.request.scopes,
+            audience: pending.request.audience.as_deref(),
+        }),
     }
 }
 
-pub(crate) async fn consent_post(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn consent_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_form(&headers) {
         return bad_request(&shared, "the consent form must be form-urlencoded");
     }
@@ -683,11 +593,7 @@ pub(crate) async fn consent_post(
 }
 
 /// Issues what the response type asks for, after consent.
-fn respond(
-    shared: &Shared,
-    request: &AuthRequest,
-    login: &Login,
-) -> Result<Vec<(String, String)>, InternalError> {
+fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<(String, String)>, InternalError> {
     let user = shared
         .user(&login.username)
         .ok_or_else(|| InternalError("logged-in user vanished from the registry".into()))?;
@@ -724,10 +630,7 @@ fn respond(
         let token = access_token(shared, &grant, user, &grant.scopes, None)?;
         fields.push(("access_token".to_owned(), token.clone()));
         fields.push(("token_type".to_owned(), "Bearer".to_owned()));
-        fields.push((
-            "expires_in".to_owned(),
-            shared.config.access_token_ttl_secs.to_string(),
-        ));
+        fields.push(("expires_in".to_owned(), shared.config.access_token_ttl_secs.to_string()));
         if !same_scopes(&grant.scopes, &grant.requested) && !shared.quirk(Quirk::ScopeNotEchoed) {
             fields.push(("scope".to_owned(), grant.scopes.join(" ")));
         }
@@ -769,14 +672,8 @@ mod tests {
         assert!(ResponseType::parse("code code").is_none());
         assert!(ResponseType::parse("none").is_none());
         assert!(ResponseType::parse(" ").is_none());
-        assert_eq!(
-            ResponseType::parse("code").unwrap().default_mode(),
-            ResponseMode::Query
-        );
-        assert_eq!(
-            ResponseType::parse("code id_token").unwrap().default_mode(),
-            ResponseMode::Fragment
-        );
+        assert_eq!(ResponseType::parse("code").unwrap().default_mode(), ResponseMode::Query);
+        assert_eq!(ResponseType::parse("code id_token").unwrap().default_mode(), ResponseMode::Fragment);
         assert!(pkce_syntax_ok(&"a".repeat(43)));
         assert!(!pkce_syntax_ok(&"a".repeat(42)));
         assert!(!pkce_syntax_ok(&format!("{}+", "a".repeat(43))));
@@ -853,10 +750,7 @@ mod tests {
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["token_type"], "Bearer");
         assert_eq!(body["expires_in"], 300);
-        assert_eq!(
-            body["scope"],
-            "openid profile email offline_access read:patients"
-        );
+        assert_eq!(body["scope"], "openid profile email offline_access read:patients");
         assert!(body["refresh_token"].is_string());
         let access = body["access_token"].as_str().unwrap();
         let id_token = body["id_token"].as_str().unwrap();
@@ -893,10 +787,7 @@ mod tests {
         assert_eq!(at["aud"], json!([HEALTH, format!("{issuer}/userinfo")]));
         assert_eq!(at["azp"], WEB);
         assert_eq!(at["client_id"], WEB);
-        assert_eq!(
-            at["scope"],
-            "openid profile email offline_access read:patients"
-        );
+        assert_eq!(at["scope"], "openid profile email offline_access read:patients");
         assert!(at["jti"].is_string());
         assert_eq!(at["https://example.test/roles"], json!(["clinician"]));
 
@@ -1015,12 +906,7 @@ mod tests {
         )
         .await;
         assert_eq!(response.status(), StatusCode::OK);
-        assert!(
-            response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         let html = response.text().await.unwrap();
         assert!(html.contains("document.forms[0].submit()"));
         let (action, fields) = form(&html);
@@ -1049,11 +935,7 @@ mod tests {
                 ("response_type", "code"),
             ],
             vec![("client_id", WEB), ("response_type", "code")],
-            vec![
-                ("client_id", "nobody"),
-                ("redirect_uri", WEB_CALLBACK),
-                ("response_type", "code"),
-            ],
+            vec![("client_id", "nobody"), ("redirect_uri", WEB_CALLBACK), ("response_type", "code")],
             vec![("redirect_uri", WEB_CALLBACK), ("response_type", "code")],
         ] {
             let response = authorize(&provider, &browser, &params).await;
@@ -1069,7 +951,9 @@ mod tests {
         let provider = start(Config::default()).await;
         let browser = http();
         let code_only = "https://code.example.test/callback";
-        let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+        // (request parameters, expected error, separator before the parameters)
+        type Case = (Vec<(&'static str, &'static str)>, &'static str, &'static str);
+        let cases: Vec<Case> = vec![
             (
                 vec![
                     ("client_id", "code-only-app"),
@@ -1082,11 +966,7 @@ mod tests {
                 "#",
             ),
             (
-                vec![
-                    ("client_id", WEB),
-                    ("redirect_uri", WEB_CALLBACK),
-                    ("response_type", "code banana"),
-                ],
+                vec![("client_id", WEB), ("redirect_uri", WEB_CALLBACK), ("response_type", "code banana")],
                 "unsupported_response_type",
                 "?",
             ),
@@ -1150,10 +1030,7 @@ mod tests {
             assert_eq!(response.status(), StatusCode::FOUND, "{params:?}");
             let loc = location(&response);
             let redirect_uri = params.iter().find(|(k, _)| *k == "redirect_uri").unwrap().1;
-            assert!(
-                loc.starts_with(&format!("{redirect_uri}{separator}")),
-                "{loc}"
-            );
+            assert!(loc.starts_with(&format!("{redirect_uri}{separator}")), "{loc}");
             let got = callback_params(&loc);
             assert_eq!(got["error"], error, "{params:?}");
             assert_eq!(got["state"], "xyz");

@@ -23,36 +23,18 @@ pub(crate) const RESPONSE_TYPES: &[&str] = &[
 ];
 
 /// The scopes defined by OpenID Connect.
-pub(crate) const OIDC_SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "email",
-    "address",
-    "phone",
-    "offline_access",
-];
+pub(crate) const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "address", "phone", "offline_access"];
 
 /// The discovery document (OpenID Connect Discovery 1.0 §3).
 pub(crate) fn document(shared: &Shared) -> Value {
-    let mut claims: Vec<String> = [
-        "sub",
-        "iss",
-        "aud",
-        "exp",
-        "iat",
-        "auth_time",
-        "nonce",
-        "azp",
-        "at_hash",
-        "c_hash",
-    ]
-    .iter()
-    .chain(PROFILE_CLAIMS)
-    .chain(EMAIL_CLAIMS)
-    .chain(ADDRESS_CLAIMS)
-    .chain(PHONE_CLAIMS)
-    .map(|s| (*s).to_owned())
-    .collect();
+    let mut claims: Vec<String> = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "c_hash"]
+        .iter()
+        .chain(PROFILE_CLAIMS)
+        .chain(EMAIL_CLAIMS)
+        .chain(ADDRESS_CLAIMS)
+        .chain(PHONE_CLAIMS)
+        .map(|s| (*s).to_owned())
+        .collect();
     claims.extend(shared.roles_claim_names());
     json!({
         "issuer": shared.issuer,
@@ -120,12 +102,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        assert!(
-            response.headers()[CONTENT_TYPE]
-                .to_str()
-                .unwrap()
-                .starts_with("application/json")
-        );
+        assert!(response.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
         let doc: Value = response.json().await.unwrap();
         assert_eq!(doc["issuer"], issuer);
         assert_eq!(doc["authorization_endpoint"], format!("{issuer}/authorize"));
@@ -133,10 +110,7 @@ mod tests {
         assert_eq!(doc["userinfo_endpoint"], format!("{issuer}/userinfo"));
         assert_eq!(doc["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
         assert_eq!(doc["response_types_supported"], json!(RESPONSE_TYPES));
-        assert_eq!(
-            doc["response_modes_supported"],
-            json!(["query", "fragment", "form_post"])
-        );
+        assert_eq!(doc["response_modes_supported"], json!(["query", "fragment", "form_post"]));
         assert_eq!(doc["subject_types_supported"], json!(["public"]));
         assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["RS256"]));
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
@@ -179,10 +153,7 @@ mod tests {
         config.quirks.insert(Quirk::ProviderDomainNamespace);
         let provider = start(config).await;
         let doc: Value = http()
-            .get(format!(
-                "{}/.well-known/openid-configuration",
-                provider.issuer()
-            ))
+            .get(format!("{}/.well-known/openid-configuration", provider.issuer()))
             .send()
             .await
             .unwrap()

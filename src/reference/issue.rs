@@ -76,12 +76,7 @@ pub(crate) fn scope_syntax_ok(scopes: &[String]) -> bool {
 /// The scopes granted for an authorization request: the requested OIDC
 /// scopes (`offline_access` only for clients allowed to refresh) plus the
 /// requested scopes the target API defines; anything else is ignored.
-pub(crate) fn grant_scopes(
-    shared: &Shared,
-    client: &ClientReg,
-    requested: &[String],
-    audience: Option<&str>,
-) -> Vec<String> {
+pub(crate) fn grant_scopes(shared: &Shared, client: &ClientReg, requested: &[String], audience: Option<&str>) -> Vec<String> {
     let api_scopes: &[String] = audience
         .and_then(|a| shared.api(a))
         .map(|api| api.scopes.as_slice())
@@ -120,16 +115,8 @@ pub(crate) fn wants_id_token(shared: &Shared, scopes: &[String]) -> bool {
 pub(crate) fn user_claims(shared: &Shared, user: &UserReg, scopes: &[String]) -> Map<String, Value> {
     let mut out = Map::new();
     let groups: [(&str, &[&str], bool); 4] = [
-        (
-            "profile",
-            PROFILE_CLAIMS,
-            shared.quirk(Quirk::ProfileClaimsWithoutScope),
-        ),
-        (
-            "email",
-            EMAIL_CLAIMS,
-            shared.quirk(Quirk::EmailClaimsWithoutScope),
-        ),
+        ("profile", PROFILE_CLAIMS, shared.quirk(Quirk::ProfileClaimsWithoutScope)),
+        ("email", EMAIL_CLAIMS, shared.quirk(Quirk::EmailClaimsWithoutScope)),
         ("address", ADDRESS_CLAIMS, false),
         ("phone", PHONE_CLAIMS, false),
     ];
@@ -188,10 +175,7 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
             .unwrap_or_else(|| "https://api.other.example.test".to_owned());
         claims.insert("aud".into(), json!(aud));
     } else if q(Quirk::IdTokenMultiAudNoAzp) {
-        claims.insert(
-            "aud".into(),
-            json!([client_id, "https://other.example.test"]),
-        );
+        claims.insert("aud".into(), json!([client_id, "https://other.example.test"]));
     } else {
         claims.insert("aud".into(), json!(client_id));
     }
@@ -217,10 +201,7 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
     }
     if let Some(access_token) = input.access_token {
         if q(Quirk::AtHashWrong) {
-            claims.insert(
-                "at_hash".into(),
-                json!(half_hash(&format!("{access_token}x"))),
-            );
+            claims.insert("at_hash".into(), json!(half_hash(&format!("{access_token}x"))));
         } else if !q(Quirk::AtHashMissing) {
             claims.insert("at_hash".into(), json!(half_hash(access_token)));
         }
@@ -274,29 +255,19 @@ pub(crate) fn access_token(
     scopes: &[String],
     family: Option<u64>,
 ) -> Result<String, InternalError> {
-    let audience = grant
-        .audience
-        .as_deref()
-        .filter(|_| !shared.quirk(Quirk::AudienceIgnored));
+    let audience = grant.audience.as_deref().filter(|_| !shared.quirk(Quirk::AudienceIgnored));
     let token = match audience {
         Some(api) => {
             let mut aud = Vec::new();
             if !shared.quirk(Quirk::AccessTokenAudMissingApi) {
                 aud.push(api.to_owned());
             }
-            let userinfo = (has(scopes, "openid")
-                && !shared.quirk(Quirk::AccessTokenNoUserinfoAud))
-                || shared.quirk(Quirk::AccessTokenAudMissingApi);
+            let userinfo =
+                (has(scopes, "openid") && !shared.quirk(Quirk::AccessTokenNoUserinfoAud)) || shared.quirk(Quirk::AccessTokenAudMissingApi);
             if userinfo {
                 aud.push(shared.userinfo_url());
             }
-            let mut claims = jwt_claims(
-                shared,
-                &shared.subject(user),
-                aud,
-                &grant.client_id,
-                scopes,
-            )?;
+            let mut claims = jwt_claims(shared, &shared.subject(user), aud, &grant.client_id, scopes)?;
             add_roles(shared, user, &mut claims);
             sign_access_token(shared, claims)?
         }
@@ -318,12 +289,7 @@ pub(crate) fn access_token(
 
 /// Mints a client-credentials access token: a JWT whose subject is the
 /// client itself.
-pub(crate) fn client_access_token(
-    shared: &Shared,
-    client_id: &str,
-    audience: &str,
-    scopes: &[String],
-) -> Result<String, InternalError> {
+pub(crate) fn client_access_token(shared: &Shared, client_id: &str, audience: &str, scopes: &[String]) -> Result<String, InternalError> {
     let claims = jwt_claims(shared, client_id, vec![audience.to_owned()], client_id, scopes)?;
     let token = sign_access_token(shared, claims)?;
     remember(
@@ -373,11 +339,7 @@ fn jwt_claims(
 }
 
 fn sign_access_token(shared: &Shared, claims: Map<String, Value>) -> Result<String, InternalError> {
-    let typ = if shared.quirk(Quirk::AccessTokenTypJwt) {
-        "JWT"
-    } else {
-        "at+jwt"
-    };
+    let typ = if shared.quirk(Quirk::AccessTokenTypJwt) { "JWT" } else { "at+jwt" };
     let mode = if shared.quirk(Quirk::AccessTokenBadSignature) {
         SignMode::BadSignature
     } else {
@@ -403,18 +365,12 @@ mod tests {
 
     #[test]
     fn scope_parsing() {
-        assert_eq!(
-            parse_scope(Some("openid  profile openid x")),
-            vec!["openid", "profile", "x"]
-        );
+        assert_eq!(parse_scope(Some("openid  profile openid x")), vec!["openid", "profile", "x"]);
         assert!(parse_scope(None).is_empty());
         assert!(scope_syntax_ok(&parse_scope(Some("read:patients openid"))));
         assert!(!scope_syntax_ok(&["a\"b".to_owned()]));
         assert!(!scope_syntax_ok(&["a\\b".to_owned()]));
-        assert!(same_scopes(
-            &parse_scope(Some("a b")),
-            &parse_scope(Some("b a"))
-        ));
+        assert!(same_scopes(&parse_scope(Some("a b")), &parse_scope(Some("b a"))));
         assert!(!same_scopes(&parse_scope(Some("a b")), &parse_scope(Some("a"))));
     }
 
@@ -462,11 +418,7 @@ mod tests {
         };
         let id_verified = try_verify(provider, &id_raw).await.is_some();
         let at_verified = try_verify(provider, &at_raw).await.is_some();
-        let userinfo = userinfo(provider, Some(&at_raw))
-            .await
-            .json()
-            .await
-            .unwrap_or(Value::Null);
+        let userinfo = userinfo(provider, Some(&at_raw)).await.json().await.unwrap_or(Value::Null);
         Seen {
             issuer: provider.issuer().to_owned(),
             id_raw,
@@ -492,8 +444,7 @@ mod tests {
         vec![
             (Quirk::IdTokenAudApi, FULL, |s| s.id["aud"] == HEALTH),
             (Quirk::IdTokenMultiAudNoAzp, FULL, |s| {
-                s.id["aud"] == json!([WEB, "https://other.example.test"])
-                    && s.id.get("azp").is_none()
+                s.id["aud"] == json!([WEB, "https://other.example.test"]) && s.id.get("azp").is_none()
             }),
             (Quirk::IdTokenAzpWrong, FULL, |s| {
                 s.id["azp"] == "someone-else" && s.id["aud"] == WEB
@@ -501,12 +452,8 @@ mod tests {
             (Quirk::IdTokenWrongIss, FULL, |s| {
                 s.id["iss"] == format!("{}/", s.issuer) && s.at["iss"] == s.issuer
             }),
-            (Quirk::IdTokenExpired, FULL, |s| {
-                s.id["exp"].as_u64().unwrap() + 300 < unix_now()
-            }),
-            (Quirk::IdTokenIatFuture, FULL, |s| {
-                s.id["iat"].as_u64().unwrap() > unix_now() + 3000
-            }),
+            (Quirk::IdTokenExpired, FULL, |s| s.id["exp"].as_u64().unwrap() + 300 < unix_now()),
+            (Quirk::IdTokenIatFuture, FULL, |s| s.id["iat"].as_u64().unwrap() > unix_now() + 3000),
             (Quirk::IdTokenBadSignature, FULL, |s| {
                 !s.id_verified && s.id_header["alg"] == "RS256" && s.at_verified
             }),
@@ -516,21 +463,15 @@ mod tests {
             (Quirk::IdTokenHs256PublicKey, FULL, |s| {
                 s.id_header["alg"] == "HS256" && !s.id_verified
             }),
-            (Quirk::IdTokenKidUnknown, FULL, |s| {
-                !s.id_verified && s.id_header["kid"].is_string()
-            }),
+            (Quirk::IdTokenKidUnknown, FULL, |s| !s.id_verified && s.id_header["kid"].is_string()),
             (Quirk::IdTokenSubTooLong, FULL, |s| {
-                s.id["sub"].as_str().unwrap().len() == 300
-                    && s.userinfo["sub"] == s.id["sub"]
-                    && s.at["sub"] == s.id["sub"]
+                s.id["sub"].as_str().unwrap().len() == 300 && s.userinfo["sub"] == s.id["sub"] && s.at["sub"] == s.id["sub"]
             }),
             (Quirk::IdTokenWithoutOpenid, "profile read:patients", |s| {
                 !s.id_raw.is_empty() && s.id["name"] == "Jane Doe"
             }),
             (Quirk::NonceNotEchoed, FULL, |s| s.id.get("nonce").is_none()),
-            (Quirk::NonceWrong, FULL, |s| {
-                s.id["nonce"].is_string() && s.id["nonce"] != "nonce-1"
-            }),
+            (Quirk::NonceWrong, FULL, |s| s.id["nonce"].is_string() && s.id["nonce"] != "nonce-1"),
             (Quirk::AtHashMissing, FULL, |s| s.id.get("at_hash").is_none()),
             (Quirk::AtHashWrong, FULL, |s| {
                 s.id["at_hash"].is_string() && s.id["at_hash"] != at_hash(&s.at_raw)
@@ -538,46 +479,34 @@ mod tests {
             (Quirk::NonNamespacedClaim, FULL, |s| {
                 [&s.id, &s.at, &s.userinfo]
                     .iter()
-                    .all(|c| c["roles"] == json!(["clinician"])
-                        && c["https://example.test/roles"] == json!(["clinician"]))
+                    .all(|c| c["roles"] == json!(["clinician"]) && c["https://example.test/roles"] == json!(["clinician"]))
             }),
             (Quirk::ProviderDomainNamespace, FULL, |s| {
                 let name = format!("{}/roles", s.issuer);
-                [&s.id, &s.at, &s.userinfo].iter().all(|c| {
-                    c[name.as_str()] == json!(["clinician"])
-                        && c.get("https://example.test/roles").is_none()
-                })
+                [&s.id, &s.at, &s.userinfo]
+                    .iter()
+                    .all(|c| c[name.as_str()] == json!(["clinician"]) && c.get("https://example.test/roles").is_none())
             }),
             (Quirk::CustomClaimMissing, FULL, |s| {
-                [&s.id, &s.at, &s.userinfo].iter().all(|c| {
-                    c.as_object()
-                        .unwrap()
-                        .keys()
-                        .all(|k| !k.ends_with("roles"))
-                })
+                [&s.id, &s.at, &s.userinfo]
+                    .iter()
+                    .all(|c| c.as_object().unwrap().keys().all(|k| !k.ends_with("roles")))
             }),
             (Quirk::ProfileClaimsWithoutScope, "openid", |s| {
-                s.id["name"] == "Jane Doe"
-                    && s.userinfo["name"] == "Jane Doe"
-                    && s.id.get("email").is_none()
+                s.id["name"] == "Jane Doe" && s.userinfo["name"] == "Jane Doe" && s.id.get("email").is_none()
             }),
             (Quirk::EmailClaimsWithoutScope, "openid", |s| {
-                s.id["email"] == "jane@example.test"
-                    && s.userinfo["email_verified"] == true
-                    && s.id.get("name").is_none()
+                s.id["email"] == "jane@example.test" && s.userinfo["email_verified"] == true && s.id.get("name").is_none()
             }),
             (Quirk::AccessTokenAudMissingApi, FULL, |s| {
                 s.at["aud"] == json!([format!("{}/userinfo", s.issuer)])
             }),
-            (Quirk::AccessTokenNoUserinfoAud, FULL, |s| {
-                s.at["aud"] == json!([HEALTH])
-            }),
+            (Quirk::AccessTokenNoUserinfoAud, FULL, |s| s.at["aud"] == json!([HEALTH])),
             (Quirk::AudienceIgnored, FULL, |s| {
                 !s.at_raw.contains('.') && s.userinfo["sub"] == "auth0|jane-0001"
             }),
             (Quirk::ScopeOverGrant, "openid read:patients", |s| {
-                s.at["scope"] == "openid read:patients write:patients read:admin"
-                    && s.body["scope"] == s.at["scope"]
+                s.at["scope"] == "openid read:patients write:patients read:admin" && s.body["scope"] == s.at["scope"]
             }),
             (Quirk::ScopeNotEchoed, FULL, |s| s.body.get("scope").is_none()),
             (Quirk::AccessTokenTypJwt, FULL, |s| s.at_header["typ"] == "JWT"),
@@ -588,8 +517,7 @@ mod tests {
                 s.at.get("client_id").is_none() && s.at["jti"].is_string()
             }),
             (Quirk::AccessTokenExpired, FULL, |s| {
-                s.at["exp"].as_u64().unwrap() + 300 < unix_now()
-                    && s.userinfo["sub"].is_string()
+                s.at["exp"].as_u64().unwrap() + 300 < unix_now() && s.userinfo["sub"].is_string()
             }),
             (Quirk::AccessTokenBadSignature, FULL, |s| {
                 !s.at_verified && s.id_verified && s.userinfo["sub"].is_string()
@@ -692,10 +620,7 @@ mod tests {
         assert_eq!(at["aud"][0], "https://unknown.example.test");
         let (status, body, _) = token_request(
             &provider,
-            &[
-                ("grant_type", "client_credentials"),
-                ("audience", "https://unknown.example.test"),
-            ],
+            &[("grant_type", "client_credentials"), ("audience", "https://unknown.example.test")],
             Some((M2M, M2M_SECRET)),
         )
         .await;

@@ -55,9 +55,7 @@ impl Keys {
         let key_pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
         #[cfg(test)]
         let pkcs1_der = {
-            let pkcs8: aws_lc_rs::encoding::Pkcs8V1Der<'static> = key_pair
-                .as_der()
-                .map_err(|_| KeyError::Serialise("pkcs#8 export"))?;
+            let pkcs8: aws_lc_rs::encoding::Pkcs8V1Der<'static> = key_pair.as_der().map_err(|_| KeyError::Serialise("pkcs#8 export"))?;
             pkcs8_to_pkcs1(pkcs8.as_ref())
                 .ok_or(KeyError::Serialise("pkcs#8 structure"))?
                 .to_vec()
@@ -79,9 +77,7 @@ impl Keys {
             "e": e,
         });
 
-        let spki: PublicKeyX509Der<'static> = public
-            .as_der()
-            .map_err(|_| KeyError::Serialise("public key export"))?;
+        let spki: PublicKeyX509Der<'static> = public.as_der().map_err(|_| KeyError::Serialise("public key export"))?;
         let public_pem = pem("PUBLIC KEY", spki.as_ref());
 
         Ok(Keys {
@@ -137,8 +133,7 @@ impl Keys {
                 header.typ = Some(typ.to_owned());
                 header.kid = Some(self.kid.clone());
                 let key = EncodingKey::from_secret(self.public_pem.as_bytes());
-                return jsonwebtoken::encode(&header, claims, &key)
-                    .map_err(|e| KeyError::Sign(e.to_string()));
+                return jsonwebtoken::encode(&header, claims, &key).map_err(|e| KeyError::Sign(e.to_string()));
             }
         };
         let mut token = signing_input(&header, claims)?;
@@ -193,10 +188,7 @@ pub(crate) fn half_hash(value: &str) -> String {
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|&b| b != 0)
-        .unwrap_or(bytes.len().saturating_sub(1));
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len().saturating_sub(1));
     &bytes[start..]
 }
 
@@ -212,8 +204,8 @@ fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-#[cfg(test)]
 /// Reads one DER TLV at the start of `input`: (tag, contents, rest).
+#[cfg(test)]
 fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;
     let (&first, rest) = rest.split_first()?;
@@ -224,9 +216,7 @@ fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if count == 0 || count > 4 || rest.len() < count {
             return None;
         }
-        let len = rest[..count]
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        let len = rest[..count].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         (len, &rest[count..])
     };
     if rest.len() < len {
@@ -235,9 +225,9 @@ fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, &rest[..len], &rest[len..]))
 }
 
-#[cfg(test)]
 /// Extracts the PKCS#1 `RSAPrivateKey` from a PKCS#8 `PrivateKeyInfo`:
 /// `SEQUENCE { INTEGER version, SEQUENCE algorithm, OCTET STRING privateKey, … }`.
+#[cfg(test)]
 fn pkcs8_to_pkcs1(pkcs8: &[u8]) -> Option<&[u8]> {
     const SEQUENCE: u8 = 0x30;
     const INTEGER: u8 = 0x02;
@@ -314,9 +304,7 @@ mod tests {
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(keys.kid()));
         assert_eq!(header.typ.as_deref(), Some("JWT"));
-        let data =
-            jsonwebtoken::decode::<Value>(&token, &decoding_key(keys), &validation(Algorithm::RS256))
-                .unwrap();
+        let data = jsonwebtoken::decode::<Value>(&token, &decoding_key(keys), &validation(Algorithm::RS256)).unwrap();
         assert_eq!(data.claims, claims);
     }
 
@@ -362,12 +350,7 @@ mod tests {
 
         let none = keys.sign("JWT", &claims, SignMode::AlgNone).unwrap();
         assert!(none.ends_with('.'));
-        let header: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(none.split('.').next().unwrap())
-                .unwrap(),
-        )
-        .unwrap();
+        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(none.split('.').next().unwrap()).unwrap()).unwrap();
         assert_eq!(header["alg"], "none");
 
         let hs = keys.sign("JWT", &claims, SignMode::Hs256PublicKey).unwrap();
@@ -384,10 +367,7 @@ mod tests {
     #[test]
     fn half_hash_matches_oidc_example() {
         // OIDC Core, appendix A.3/A.4 example access token and at_hash.
-        assert_eq!(
-            half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
-        );
+        assert_eq!(half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
     }
 
     #[test]

@@ -21,7 +21,6 @@ mod userinfo;
 #[cfg(test)]
 mod testkit;
 
-
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -217,7 +216,6 @@ pub struct ReferenceProvider {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-    #[cfg_attr(not(test), allow(dead_code))]
     shared: Arc<Shared>,
 }
 
@@ -243,9 +241,7 @@ impl ReferenceProvider {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
             .map_err(|source| Error::Bind { port, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| Error::Bind { port, source })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind { port, source })?;
         let issuer = format!("http://127.0.0.1:{}", addr.port());
         let shared = Arc::new(Shared::new(issuer.clone(), config, keys)?);
         let app = router(shared.clone());
@@ -291,10 +287,7 @@ impl ReferenceProvider {
             let _ = stop.send(());
         }
         if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
                 task.abort();
             }
         }
@@ -315,10 +308,7 @@ fn validate_config(config: &Config) -> Result<(), Error> {
         if !ids.insert(client.id.as_str()) {
             return Err(Error::Config(format!("duplicate client id {:?}", client.id)));
         }
-        if !matches!(
-            client.auth_method.as_str(),
-            "client_secret_basic" | "client_secret_post" | "none"
-        ) {
+        if !matches!(client.auth_method.as_str(), "client_secret_basic" | "client_secret_post" | "none") {
             return Err(Error::Config(format!(
                 "client {:?}: unsupported auth_method {:?}",
                 client.id, client.auth_method
@@ -334,19 +324,13 @@ fn validate_config(config: &Config) -> Result<(), Error> {
     let mut names = BTreeSet::new();
     for user in &config.users {
         if !names.insert(user.username.as_str()) {
-            return Err(Error::Config(format!(
-                "duplicate username {:?}",
-                user.username
-            )));
+            return Err(Error::Config(format!("duplicate username {:?}", user.username)));
         }
     }
     let mut apis = BTreeSet::new();
     for api in &config.apis {
         if !apis.insert(api.identifier.as_str()) {
-            return Err(Error::Config(format!(
-                "duplicate api identifier {:?}",
-                api.identifier
-            )));
+            return Err(Error::Config(format!("duplicate api identifier {:?}", api.identifier)));
         }
     }
     Ok(())
@@ -447,25 +431,13 @@ impl Shared {
 
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
-        )
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/.well-known/jwks.json", get(discovery::jwks))
-        .route(
-            "/authorize",
-            get(authorize::authorize_get).post(authorize::authorize_post),
-        )
+        .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/login", get(authorize::login_get).post(authorize::login_post))
-        .route(
-            "/consent",
-            get(authorize::consent_get).post(authorize::consent_post),
-        )
+        .route("/consent", get(authorize::consent_get).post(authorize::consent_post))
         .route("/oauth/token", post(token::token))
-        .route(
-            "/userinfo",
-            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
-        )
+        .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -480,10 +452,7 @@ async fn not_found() -> Response {
 
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// A failure inside the provider (not the client's fault): answered as
@@ -496,8 +465,7 @@ pub(crate) struct InternalError(pub(crate) String);
 /// (43 characters).
 pub(crate) fn random_token() -> Result<String, InternalError> {
     let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| InternalError("random number generator failed".into()))?;
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| InternalError("random number generator failed".into()))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -527,10 +495,7 @@ mod tests {
         assert_eq!(code_only.secret.as_ref().unwrap().expose(), "code-only-secret-9b1c");
         assert_eq!(code_only.response_types, ["code"]);
         assert_eq!(config.apis[0].identifier, "https://api.example.test/health");
-        assert_eq!(
-            config.apis[0].scopes,
-            ["read:patients", "write:patients", "read:admin"]
-        );
+        assert_eq!(config.apis[0].scopes, ["read:patients", "write:patients", "read:admin"]);
         assert_eq!(config.apis[1].scopes, ["read:invoices"]);
         let jane = &config.users[0];
         assert_eq!(jane.password.expose(), "jane-password-5e8b");
@@ -539,10 +504,7 @@ mod tests {
         assert_eq!(jane.claims["updated_at"], 1_700_000_000);
         assert_eq!(jane.roles, ["clinician"]);
         assert_eq!(config.custom_namespace, "https://example.test/");
-        assert_eq!(
-            (config.port, config.access_token_ttl_secs, config.id_token_ttl_secs),
-            (0, 300, 300)
-        );
+        assert_eq!((config.port, config.access_token_ttl_secs, config.id_token_ttl_secs), (0, 300, 300));
         assert!(config.quirks.is_empty());
         validate_config(&config).unwrap();
         // Secrets stay redacted in debug output.
@@ -607,14 +569,10 @@ mod tests {
             client.get(format!("{base}/authorize?%ff%fe=%00&client_id=")),
             client.get(format!("{base}/authorize?client_id=web-app&client_id=web-app")),
             client.get(format!("{base}/authorize?client_id={long}")),
-            client
-                .post(format!("{base}/authorize"))
-                .body("client_id=web-app"),
+            client.post(format!("{base}/authorize")).body("client_id=web-app"),
             client.get(format!("{base}/login")),
             client.get(format!("{base}/login?tx=nope")),
-            client
-                .post(format!("{base}/login"))
-                .form(&[("tx", "nope")]),
+            client.post(format!("{base}/login")).form(&[("tx", "nope")]),
             client.post(format!("{base}/login")).body(vec![0xff, 0x00]),
             client.get(format!("{base}/consent?tx=nope")),
             client
@@ -631,23 +589,17 @@ mod tests {
             client
                 .post(format!("{base}/oauth/token"))
                 .form(&[("grant_type", "authorization_code"), ("client_id", "spa-app")]),
-            client
-                .post(format!("{base}/oauth/token"))
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("client_id", "spa-app"),
-                    ("code", long.as_str()),
-                ]),
+            client.post(format!("{base}/oauth/token")).form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", "spa-app"),
+                ("code", long.as_str()),
+            ]),
             client
                 .post(format!("{base}/oauth/token"))
                 .form(&[("grant_type", "refresh_token"), ("client_id", "spa-app")]),
             client.get(format!("{base}/oauth/token")),
-            client
-                .get(format!("{base}/userinfo"))
-                .header("authorization", "Bearer"),
-            client
-                .get(format!("{base}/userinfo"))
-                .header("authorization", "Basic abc"),
+            client.get(format!("{base}/userinfo")).header("authorization", "Bearer"),
+            client.get(format!("{base}/userinfo")).header("authorization", "Basic abc"),
             client.get(format!("{base}/nope")),
         ];
         for request in requests {
@@ -658,11 +610,7 @@ mod tests {
             assert!(status.is_client_error(), "{label}: {status}");
         }
         // Still serving.
-        let response = client
-            .get(format!("{base}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap();
+        let response = client.get(format!("{base}/.well-known/openid-configuration")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
 

@@ -163,10 +163,7 @@ pub(crate) struct ConsentPage<'a> {
 fn html(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -183,9 +180,7 @@ mod tests {
     use super::*;
 
     async fn body(response: Response) -> String {
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
@@ -218,18 +213,12 @@ mod tests {
         assert!(consent.contains(r#"<button type="submit" name="decision" value="deny">Deny</button>"#));
         assert!(consent.contains("read:patients"));
 
-        let response = pages.form_post(
-            "https://app.example.test/callback?a=1&b=2",
-            &[("code".into(), "x\"y".into())],
-        );
+        let response = pages.form_post("https://app.example.test/callback?a=1&b=2", &[("code".into(), "x\"y".into())]);
         assert_eq!(response.status(), StatusCode::OK);
         let page = scraper::Html::parse_document(&body(response).await);
         let form = scraper::Selector::parse("form[method=post]").unwrap();
         let form = page.select(&form).next().unwrap();
-        assert_eq!(
-            form.value().attr("action"),
-            Some("https://app.example.test/callback?a=1&b=2")
-        );
+        assert_eq!(form.value().attr("action"), Some("https://app.example.test/callback?a=1&b=2"));
         let input = scraper::Selector::parse("input[type=hidden]").unwrap();
         let input = form.select(&input).next().unwrap();
         assert_eq!(input.value().attr("name"), Some("code"));

@@ -141,11 +141,7 @@ pub struct UnknownQuirk {
 }
 
 fn valid_names() -> String {
-    Quirk::ALL
-        .iter()
-        .map(Quirk::name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    Quirk::ALL.iter().map(Quirk::name).collect::<Vec<_>>().join(", ")
 }
 
 impl FromStr for Quirk {
@@ -173,8 +169,7 @@ mod tests {
             let name = q.name();
             assert!(seen.insert(name), "duplicate name {name}");
             assert!(
-                name.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{name} is not kebab-case"
             );
             assert_eq!(name.parse::<Quirk>().unwrap(), *q);

@@ -41,10 +41,7 @@ pub(crate) struct Bounded<K, V> {
 
 impl<K: Eq + Hash, V: Expires> Bounded<K, V> {
     fn new(cap: usize) -> Self {
-        Bounded {
-            map: HashMap::new(),
-            cap,
-        }
+        Bounded { map: HashMap::new(), cap }
     }
 
     pub(crate) fn insert(&mut self, key: K, value: V, now: Instant) -> Result<(), Full> {
@@ -260,10 +257,7 @@ mod tests {
     fn expired_entries_are_invisible_and_swept() {
         let now = Instant::now();
         let mut store = Store::with_cap(2);
-        store
-            .sessions
-            .insert("old".into(), session(now), now)
-            .unwrap();
+        store.sessions.insert("old".into(), session(now), now).unwrap();
         store
             .sessions
             .insert("new".into(), session(now + Duration::from_secs(5)), now)

@@ -84,11 +84,7 @@ pub(crate) fn form(html: &str) -> (String, Vec<(String, String)>) {
     (action, fields)
 }
 
-pub(crate) async fn authorize(
-    provider: &ReferenceProvider,
-    browser: &reqwest::Client,
-    params: &[(&str, &str)],
-) -> reqwest::Response {
+pub(crate) async fn authorize(provider: &ReferenceProvider, browser: &reqwest::Client, params: &[(&str, &str)]) -> reqwest::Response {
     browser
         .get(format!("{}/authorize", provider.issuer()))
         .query(params)
@@ -99,11 +95,7 @@ pub(crate) async fn authorize(
 
 /// Logs jane in on the login page at `login_url`; returns the response to
 /// the form submission.
-pub(crate) async fn log_in(
-    browser: &reqwest::Client,
-    login_url: &str,
-    password: &str,
-) -> reqwest::Response {
+pub(crate) async fn log_in(browser: &reqwest::Client, login_url: &str, password: &str) -> reqwest::Response {
     let page = browser.get(login_url).send().await.expect("login page");
     assert_eq!(page.status(), StatusCode::OK);
     let origin = origin(login_url);
@@ -125,11 +117,7 @@ pub(crate) async fn log_in(
 }
 
 /// Submits the consent form at `consent_url` with `decision`.
-pub(crate) async fn consent(
-    browser: &reqwest::Client,
-    consent_url: &str,
-    decision: &str,
-) -> reqwest::Response {
+pub(crate) async fn consent(browser: &reqwest::Client, consent_url: &str, decision: &str) -> reqwest::Response {
     let page = browser.get(consent_url).send().await.expect("consent page");
     assert_eq!(page.status(), StatusCode::OK, "consent page");
     let (action, mut fields) = form(&page.text().await.expect("consent html"));
@@ -150,11 +138,7 @@ fn origin(url: &str) -> String {
 
 /// authorize → login → consent (`decision`): the final response, a redirect
 /// to the client or a form_post page.
-pub(crate) async fn browse(
-    provider: &ReferenceProvider,
-    params: &[(&str, &str)],
-    decision: &str,
-) -> reqwest::Response {
+pub(crate) async fn browse(provider: &ReferenceProvider, params: &[(&str, &str)], decision: &str) -> reqwest::Response {
     let browser = http();
     let response = authorize(provider, &browser, params).await;
     assert_eq!(response.status(), StatusCode::FOUND, "authorize redirects");
@@ -168,10 +152,7 @@ pub(crate) async fn browse(
 
 /// The full browser part, allowing, expecting a redirect back: the
 /// callback's parameters.
-pub(crate) async fn browse_ok(
-    provider: &ReferenceProvider,
-    params: &[(&str, &str)],
-) -> HashMap<String, String> {
+pub(crate) async fn browse_ok(provider: &ReferenceProvider, params: &[(&str, &str)]) -> HashMap<String, String> {
     let response = browse(provider, params, "allow").await;
     assert_eq!(response.status(), StatusCode::FOUND, "redirect to client");
     callback_params(&location(&response))
@@ -183,9 +164,7 @@ pub(crate) async fn token_request(
     form: &[(&str, &str)],
     basic: Option<(&str, &str)>,
 ) -> (StatusCode, Value, HeaderMap) {
-    let mut request = http()
-        .post(format!("{}/oauth/token", provider.issuer()))
-        .form(form);
+    let mut request = http().post(format!("{}/oauth/token", provider.issuer())).form(form);
     if let Some((id, secret)) = basic {
         request = request.basic_auth(id, Some(secret));
     }
@@ -200,11 +179,7 @@ pub(crate) async fn token_request(
 pub(crate) async fn redeem(provider: &ReferenceProvider, code: &str) -> (StatusCode, Value) {
     let (status, body, _) = token_request(
         provider,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", WEB_CALLBACK),
-        ],
+        &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", WEB_CALLBACK)],
         Some((WEB, WEB_SECRET)),
     )
     .await;
@@ -234,9 +209,7 @@ pub(crate) fn parts(token: &str) -> (Value, Value) {
 /// Verifies an RS256 JWT against the provider's JWKS (signature and kid
 /// only) and returns its claims.
 pub(crate) async fn verify(provider: &ReferenceProvider, token: &str) -> Value {
-    try_verify(provider, token)
-        .await
-        .expect("JWT verifies with the published key")
+    try_verify(provider, token).await.expect("JWT verifies with the published key")
 }
 
 /// Like [`verify`], but `None` when the JWT does not verify as RS256 with a
@@ -257,9 +230,7 @@ pub(crate) async fn try_verify(provider: &ReferenceProvider, token: &str) -> Opt
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .ok()
-        .map(|data| data.claims)
+    jsonwebtoken::decode::<Value>(token, &key, &validation).ok().map(|data| data.claims)
 }
 
 /// A PKCE pair: (code_verifier, S256 code_challenge).

@@ -14,10 +14,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 
 use super::authorize::pkce_syntax_ok;
-use super::issue::{
-    IdTokenInput, access_token, client_access_token, has, id_token, parse_scope,
-    scope_syntax_ok, wants_id_token,
-};
+use super::issue::{IdTokenInput, access_token, client_access_token, has, id_token, parse_scope, scope_syntax_ok, wants_id_token};
 use super::keys::sha256;
 use super::params::{Params, is_form, secret_eq};
 use super::store::{CODE_TTL, Grant, REFRESH_TTL, Refresh, token_key};
@@ -85,22 +82,14 @@ fn no_store_json(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-pub(crate) async fn token(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&shared, &headers, &body) {
         Ok(body) => no_store_json(StatusCode::OK, &Value::Object(body)),
         Err(e) => e.into_response(),
     }
 }
 
-fn handle(
-    shared: &Shared,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Map<String, Value>, TokenError> {
+fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, TokenError> {
     if !is_form(headers) {
         return Err(TokenError::new(
             "invalid_request",
@@ -109,10 +98,7 @@ fn handle(
     }
     let params = Params::parse(body);
     if let Some(name) = params.repeated() {
-        return Err(TokenError::new(
-            "invalid_request",
-            format!("parameter {name} is repeated"),
-        ));
+        return Err(TokenError::new("invalid_request", format!("parameter {name} is repeated")));
     }
     let client = authenticate(shared, headers, &params)?;
     match params.get("grant_type") {
@@ -170,25 +156,16 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
 
 /// Authenticates the client: `client_secret_basic` or `client_secret_post`
 /// for every confidential client, `client_id` alone for public ones.
-fn authenticate<'a>(
-    shared: &'a Shared,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<&'a ClientReg, TokenError> {
+fn authenticate<'a>(shared: &'a Shared, headers: &HeaderMap, params: &Params) -> Result<&'a ClientReg, TokenError> {
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
     let (client_id, secret) = match basic_credentials(headers) {
         Some(Err(())) => {
-            return Err(TokenError::invalid_client(
-                "malformed HTTP Basic client credentials",
-            ));
+            return Err(TokenError::invalid_client("malformed HTTP Basic client credentials"));
         }
         Some(Ok((id, secret))) => {
             if body_secret.is_some() {
-                return Err(TokenError::new(
-                    "invalid_request",
-                    "use only one client authentication method",
-                ));
+                return Err(TokenError::new("invalid_request", "use only one client authentication method"));
             }
             if body_id.is_some_and(|b| b != id) {
                 return Err(TokenError::invalid_client(
@@ -209,12 +186,8 @@ fn authenticate<'a>(
     };
     match (&client.secret, secret) {
         (None, None) => Ok(client),
-        (None, Some(_)) => Err(TokenError::invalid_client(
-            "public client must not send a client secret",
-        )),
-        (Some(_), None) => Err(TokenError::invalid_client(
-            "client authentication is required for this client",
-        )),
+        (None, Some(_)) => Err(TokenError::invalid_client("public client must not send a client secret")),
+        (Some(_), None) => Err(TokenError::invalid_client("client authentication is required for this client")),
         (Some(expected), Some(given)) => {
             if secret_eq(expected.expose(), &given) || shared.quirk(Quirk::WrongSecretAccepted) {
                 Ok(client)
@@ -244,11 +217,7 @@ enum CodeLookup {
     Redeemed(Box<super::store::Code>, u64),
 }
 
-fn authorization_code(
-    shared: &Shared,
-    client: &ClientReg,
-    params: &Params,
-) -> Result<Map<String, Value>, TokenError> {
+fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<String, Value>, TokenError> {
     require_grant(client, "authorization_code")?;
     let Some(code) = params.get("code") else {
         return Err(TokenError::new("invalid_request", "code is missing"));
@@ -265,9 +234,7 @@ fn authorization_code(
         match store.codes.get_mut(code, now) {
             None => CodeLookup::Missing,
             Some(record) if record.grant.client_id != client.id => CodeLookup::OtherClient,
-            Some(record) if record.redeemed.is_some() && !reuse_ok => {
-                CodeLookup::Replayed(record.redeemed)
-            }
+            Some(record) if record.redeemed.is_some() && !reuse_ok => CodeLookup::Replayed(record.redeemed),
             Some(record) => {
                 record.redeemed = Some(family);
                 record.expires = now + keep;
@@ -277,14 +244,10 @@ fn authorization_code(
     };
     let (record, family) = match lookup {
         CodeLookup::Missing => {
-            return Err(TokenError::invalid_grant(
-                "code is unknown, expired or revoked",
-            ));
+            return Err(TokenError::invalid_grant("code is unknown, expired or revoked"));
         }
         CodeLookup::OtherClient => {
-            return Err(TokenError::invalid_grant(
-                "code was issued to another client",
-            ));
+            return Err(TokenError::invalid_grant("code was issued to another client"));
         }
         CodeLookup::Replayed(family) => {
             if let Some(family) = family {
@@ -298,9 +261,7 @@ fn authorization_code(
     };
 
     if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) {
-        return Err(TokenError::invalid_grant(
-            "redirect_uri does not match the authorization request",
-        ));
+        return Err(TokenError::invalid_grant("redirect_uri does not match the authorization request"));
     }
     let pkce_lax = shared.quirk(Quirk::PkceNotEnforced);
     match (&record.code_challenge, params.get("code_verifier")) {
@@ -308,9 +269,7 @@ fn authorization_code(
             let computed = URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
             let ok = pkce_syntax_ok(verifier) && secret_eq(&computed, challenge);
             if !ok && !pkce_lax {
-                return Err(TokenError::invalid_grant(
-                    "code_verifier does not match the code_challenge",
-                ));
+                return Err(TokenError::invalid_grant("code_verifier does not match the code_challenge"));
             }
         }
         (Some(_), None) if !pkce_lax => {
@@ -352,11 +311,7 @@ fn authorization_code(
     Ok(body)
 }
 
-fn refresh_token(
-    shared: &Shared,
-    client: &ClientReg,
-    params: &Params,
-) -> Result<Map<String, Value>, TokenError> {
+fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<String, Value>, TokenError> {
     require_grant(client, "refresh_token")?;
     let Some(presented) = params.get("refresh_token") else {
         return Err(TokenError::new("invalid_request", "refresh_token is missing"));
@@ -374,9 +329,9 @@ fn refresh_token(
             None => Err(TokenError::invalid_grant(
                 "refresh_token is unknown, expired, revoked or already used",
             )),
-            Some(record) if record.grant.client_id != client.id => Err(
-                TokenError::invalid_grant("refresh_token was issued to another client"),
-            ),
+            Some(record) if record.grant.client_id != client.id => {
+                Err(TokenError::invalid_grant("refresh_token was issued to another client"))
+            }
             Some(record) => match requested.iter().find(|s| !has(&record.grant.scopes, s)) {
                 Some(extra) => Err(TokenError::new(
                     "invalid_scope",
@@ -399,12 +354,7 @@ fn refresh_token(
         grant.scopes.clone()
     } else {
         // Keep the original order of the granted scopes.
-        grant
-            .scopes
-            .iter()
-            .filter(|s| has(&requested, s))
-            .cloned()
-            .collect()
+        grant.scopes.iter().filter(|s| has(&requested, s)).cloned().collect()
     };
     let user = shared
         .user(&grant.username)
@@ -430,11 +380,7 @@ fn refresh_token(
     Ok(body)
 }
 
-fn client_credentials(
-    shared: &Shared,
-    client: &ClientReg,
-    params: &Params,
-) -> Result<Map<String, Value>, TokenError> {
+fn client_credentials(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<String, Value>, TokenError> {
     require_grant(client, "client_credentials")?;
     if client.is_public() {
         return Err(TokenError::new(
@@ -444,18 +390,12 @@ fn client_credentials(
     }
     let (target, is_resource) = match (params.get("audience"), params.get("resource")) {
         (Some(a), Some(r)) if a != r => {
-            return Err(TokenError::new(
-                "invalid_request",
-                "audience and resource name different APIs",
-            ));
+            return Err(TokenError::new("invalid_request", "audience and resource name different APIs"));
         }
         (Some(a), _) => (a, false),
         (None, Some(r)) => (r, true),
         (None, None) => {
-            return Err(TokenError::new(
-                "invalid_request",
-                "audience (or resource) is required",
-            ));
+            return Err(TokenError::new("invalid_request", "audience (or resource) is required"));
         }
     };
     let api = shared.api(target);
@@ -474,11 +414,7 @@ fn client_credentials(
     let scopes: Vec<String> = if requested.is_empty() || shared.quirk(Quirk::ScopeOverGrant) {
         api_scopes.to_vec()
     } else {
-        requested
-            .iter()
-            .filter(|s| api_scopes.contains(s))
-            .cloned()
-            .collect()
+        requested.iter().filter(|s| api_scopes.contains(s)).cloned().collect()
     };
     if api.is_some() && !requested.is_empty() && scopes.is_empty() {
         return Err(TokenError::new(
@@ -495,10 +431,7 @@ fn token_body(shared: &Shared, access_token: &str, scopes: &[String]) -> Map<Str
     let mut body = Map::new();
     body.insert("access_token".into(), json!(access_token));
     body.insert("token_type".into(), json!("Bearer"));
-    body.insert(
-        "expires_in".into(),
-        json!(shared.config.access_token_ttl_secs),
-    );
+    body.insert("expires_in".into(), json!(shared.config.access_token_ttl_secs));
     if !shared.quirk(Quirk::ScopeNotEchoed) {
         body.insert("scope".into(), json!(scopes.join(" ")));
     }
@@ -542,10 +475,7 @@ mod tests {
         assert!(basic_credentials(&h).is_none());
         let value = format!("Basic {}", STANDARD.encode("web%2Dapp:s%3Acret"));
         h.insert(AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
-        assert_eq!(
-            basic_credentials(&h),
-            Some(Ok(("web-app".into(), "s:cret".into())))
-        );
+        assert_eq!(basic_credentials(&h), Some(Ok(("web-app".into(), "s:cret".into()))));
         h.insert(AUTHORIZATION, HeaderValue::from_static("basic !!!"));
         assert_eq!(basic_credentials(&h), Some(Err(())));
         h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
@@ -603,12 +533,7 @@ mod tests {
         assert!(claims.get("gty").is_none() && claims.get("roles").is_none());
 
         // No scope: every scope of the API; resource works like audience.
-        let (status, body, _) = token_request(
-            &provider,
-            &cc(vec![("resource", HEALTH)]),
-            None,
-        )
-        .await;
+        let (status, body, _) = token_request(&provider, &cc(vec![("resource", HEALTH)]), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["scope"], "read:patients write:patients read:admin");
 
@@ -625,10 +550,7 @@ mod tests {
             (vec![], "invalid_request"),
             (vec![("audience", "https://nope.test")], "access_denied"),
             (vec![("resource", "https://nope.test")], "invalid_target"),
-            (
-                vec![("audience", HEALTH), ("scope", "read:invoices")],
-                "invalid_scope",
-            ),
+            (vec![("audience", HEALTH), ("scope", "read:invoices")], "invalid_scope"),
         ] {
             let (status, body, _) = token_request(&provider, &cc(extra), None).await;
             assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -732,10 +654,7 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"], "invalid_grant");
         // RFC 6749 §10.5: tokens issued from the code are revoked.
-        assert_eq!(
-            userinfo(&provider, Some(access)).await.status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(userinfo(&provider, Some(access)).await.status(), StatusCode::UNAUTHORIZED);
         let (status, body, _) = token_request(
             &provider,
             &[
@@ -851,12 +770,7 @@ mod tests {
 
     #[tokio::test]
     async fn token_quirks() {
-        let provider = start_with(&[
-            Quirk::CodeReuseAccepted,
-            Quirk::WrongSecretAccepted,
-            Quirk::ScopeNotEchoed,
-        ])
-        .await;
+        let provider = start_with(&[Quirk::CodeReuseAccepted, Quirk::WrongSecretAccepted, Quirk::ScopeNotEchoed]).await;
         let code = code_for_web(&provider, "openid read:patients").await;
         let (status, first) = redeem(&provider, &code).await;
         assert_eq!(status, StatusCode::OK);

@@ -28,10 +28,7 @@ fn bearer(headers: &HeaderMap) -> Option<Option<String>> {
     Some(parsed)
 }
 
-pub(crate) async fn userinfo_get(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     match bearer(&headers) {
         None => answer(&shared, None),
         Some(None) => invalid_token("the Authorization header is not a bearer token"),
@@ -39,11 +36,7 @@ pub(crate) async fn userinfo_get(
     }
 }
 
-pub(crate) async fn userinfo_post(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn userinfo_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let form_token = if is_form(&headers) {
         Params::parse(&body).get("access_token").map(str::to_owned)
     } else {
@@ -55,9 +48,7 @@ pub(crate) async fn userinfo_post(
             "invalid_request",
             "send the access token in one place only",
         ),
-        (Some(None), None) => {
-            invalid_token("the Authorization header is not a bearer token")
-        }
+        (Some(None), None) => invalid_token("the Authorization header is not a bearer token"),
         (Some(Some(token)), None) | (None, Some(token)) => answer(&shared, Some(&token)),
         (None, None) => answer(&shared, None),
     }
@@ -66,9 +57,7 @@ pub(crate) async fn userinfo_post(
 fn answer(shared: &Shared, token: Option<&str>) -> Response {
     let Some(token) = token else {
         if shared.quirk(Quirk::UserinfoWithoutTokenAccepted) {
-            let user = shared
-                .user("jane")
-                .or_else(|| shared.config.users.first());
+            let user = shared.user("jane").or_else(|| shared.config.users.first());
             if let Some(user) = user {
                 let scopes: Vec<String> = OIDC_SCOPES.iter().map(|s| (*s).to_owned()).collect();
                 return claims_response(shared, user, &scopes);
@@ -120,9 +109,7 @@ fn claims_response(shared: &Shared, user: &UserReg, scopes: &[String]) -> Respon
     claims.insert("sub".into(), json!(sub));
     claims.extend(user_claims(shared, user, scopes));
     let mut response = axum::Json(Value::Object(claims)).into_response();
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -133,11 +120,7 @@ fn invalid_token(description: &str) -> Response {
 /// An RFC 6750 §3 error: JSON body plus `WWW-Authenticate: Bearer error=…`.
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
     let challenge = format!(r#"Bearer error="{code}", error_description="{description}""#);
-    let mut response = (
-        status,
-        axum::Json(json!({"error": code, "error_description": description})),
-    )
-        .into_response();
+    let mut response = (status, axum::Json(json!({"error": code, "error_description": description}))).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(WWW_AUTHENTICATE, value);
     }
@@ -175,12 +158,7 @@ mod tests {
 
         let response = userinfo(&provider, None).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert!(
-            response.headers()["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Bearer")
-        );
+        assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
         let response = userinfo(&provider, Some("garbage")).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(

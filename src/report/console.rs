@@ -19,7 +19,11 @@ pub fn summary(report: &Report) -> String {
         let s = Summary::of(statuses.iter());
         let _ = writeln!(out, "  {area:<14} {}", counts(&s));
     }
-    let failing: Vec<_> = report.cases.iter().filter(|c| matches!(c.status, Status::Fail | Status::Error)).collect();
+    let failing: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+        .collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "\nfailures:");
         for c in failing {
@@ -38,5 +42,8 @@ pub fn summary(report: &Report) -> String {
 }
 
 fn counts(s: &Summary) -> String {
-    format!("{} passed, {} failed, {} errors, {} warnings, {} skipped", s.pass, s.fail, s.error, s.warn, s.skip)
+    format!(
+        "{} passed, {} failed, {} errors, {} warnings, {} skipped",
+        s.pass, s.fail, s.error, s.warn, s.skip
+    )
 }

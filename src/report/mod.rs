@@ -133,7 +133,12 @@ impl Report {
         let v: Value = serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))?;
         match v.get("schema_version").and_then(Value::as_u64) {
             Some(n) if n == SCHEMA_VERSION as u64 => {}
-            Some(n) => return Err(format!("`{}` has report schema version {n}; this oidc-conform reads version {SCHEMA_VERSION}", path.display())),
+            Some(n) => {
+                return Err(format!(
+                    "`{}` has report schema version {n}; this oidc-conform reads version {SCHEMA_VERSION}",
+                    path.display()
+                ));
+            }
             None => return Err(format!("`{}` is not an oidc-conform report (no `schema_version`)", path.display())),
         }
         serde_json::from_value(v).map_err(|e| format!("`{}` is not a valid report: {e}", path.display()))

@@ -87,7 +87,9 @@ pub fn reference_profile(issuer: &str) -> Result<Profile, Diagnostics> {
 pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Diagnostics> {
     let files = suite::discover(paths)?;
     if files.is_empty() {
-        return Err(Diagnostic::new("no suite files found").with_hint("pass `*.yaml` suite files or a directory of them, e.g. `suites/`").into());
+        return Err(Diagnostic::new("no suite files found")
+            .with_hint("pass `*.yaml` suite files or a directory of them, e.g. `suites/`")
+            .into());
     }
     let mut diags = Diagnostics::default();
     let mut cases = Vec::new();
@@ -95,9 +97,14 @@ pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Dia
     for f in files {
         match suite::load(&f).and_then(|s| {
             if let Some(prev) = suites_seen.insert(s.raw.suite.clone(), f.clone()) {
-                return Err(Diagnostic::new(format!("suite name `{}` is used by `{}` and `{}`", s.raw.suite, prev.display(), f.display()))
-                    .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`")
-                    .into());
+                return Err(Diagnostic::new(format!(
+                    "suite name `{}` is used by `{}` and `{}`",
+                    s.raw.suite,
+                    prev.display(),
+                    f.display()
+                ))
+                .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`")
+                .into());
             }
             suite::expand(&s, profile)
         }) {
@@ -123,12 +130,23 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                     .into());
             }
             let p = profile::load(path)?;
-            let info = ProviderInfo { name: p.name.clone(), issuer: p.issuer.clone(), profile: path.display().to_string(), embedded: false, quirks: vec![] };
+            let info = ProviderInfo {
+                name: p.name.clone(),
+                issuer: p.issuer.clone(),
+                profile: path.display().to_string(),
+                embedded: false,
+                quirks: vec![],
+            };
             (p, info)
         }
         None => {
-            let config = reference::Config { quirks: opts.quirks.iter().copied().collect(), ..reference::Config::default() };
-            let rp = rt.block_on(ReferenceProvider::start(config)).map_err(|e| RunError::Provider(format!("cannot start the embedded reference provider: {e}")))?;
+            let config = reference::Config {
+                quirks: opts.quirks.iter().copied().collect(),
+                ..reference::Config::default()
+            };
+            let rp = rt
+                .block_on(ReferenceProvider::start(config))
+                .map_err(|e| RunError::Provider(format!("cannot start the embedded reference provider: {e}")))?;
             let p = reference_profile(rp.issuer())?;
             let info = ProviderInfo {
                 name: p.name.clone(),
@@ -151,7 +169,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(0);
     }
 
-    let provider = rt.block_on(Provider::connect(profile)).map_err(|e| RunError::Provider(format!("provider `{}`: {e}", info.name)))?;
+    let provider = rt
+        .block_on(Provider::connect(profile))
+        .map_err(|e| RunError::Provider(format!("provider `{}`: {e}", info.name)))?;
     let provider = Arc::new(provider);
     let results: Arc<Mutex<Vec<CaseReport>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
 
@@ -192,7 +212,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         summary: Summary::of(cases.iter().map(|c| &c.status)),
         cases,
     };
-    let path = report.write_json(&opts.output).map_err(|e| RunError::Provider(format!("cannot write the report into `{}`: {e}", opts.output.display())))?;
+    let path = report
+        .write_json(&opts.output)
+        .map_err(|e| RunError::Provider(format!("cannot write the report into `{}`: {e}", opts.output.display())))?;
     print!("{}", console::summary(&report));
     println!("report: {}", path.display());
     if let Some(rp) = embedded {
@@ -254,15 +276,36 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
 fn token_views(ev: &Evidence) -> Vec<TokenView> {
     let mut out = Vec::new();
     for set in &ev.token_sets {
-        let origin = serde_json::to_value(set.origin).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let origin = serde_json::to_value(set.origin)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         for (kind, tok) in [("id_token", &set.id_token), ("access_token", &set.access_token)] {
             let Some(tok) = tok else { continue };
             let view = if kind == "access_token" && !jwt::looks_like_jwt(tok.expose()) {
-                TokenView { kind: kind.into(), origin: origin.clone(), header: None, claims: None, note: Some("opaque".into()) }
+                TokenView {
+                    kind: kind.into(),
+                    origin: origin.clone(),
+                    header: None,
+                    claims: None,
+                    note: Some("opaque".into()),
+                }
             } else {
                 match jwt::decode(tok.expose()) {
-                    Ok(d) => TokenView { kind: kind.into(), origin: origin.clone(), header: Some(d.header), claims: Some(d.claims), note: None },
-                    Err(e) => TokenView { kind: kind.into(), origin: origin.clone(), header: None, claims: None, note: Some(e) },
+                    Ok(d) => TokenView {
+                        kind: kind.into(),
+                        origin: origin.clone(),
+                        header: Some(d.header),
+                        claims: Some(d.claims),
+                        note: None,
+                    },
+                    Err(e) => TokenView {
+                        kind: kind.into(),
+                        origin: origin.clone(),
+                        header: None,
+                        claims: None,
+                        note: Some(e),
+                    },
                 }
             };
             out.push(view);

@@ -36,8 +36,7 @@ pub fn load(path: &Path) -> Result<SuiteFile, Diagnostics> {
 
 /// Parses a suite from text already read.
 pub fn parse(source: Source) -> Result<SuiteFile, Diagnostics> {
-    let raw: RawSuite =
-        serde_saphyr::from_str(&source.text).map_err(|e| crate::diag::from_yaml_error(&source, &e))?;
+    let raw: RawSuite = serde_saphyr::from_str(&source.text).map_err(|e| crate::diag::from_yaml_error(&source, &e))?;
     let mut diags = Diagnostics::default();
     let mut seen = BTreeMap::new();
     for case in &raw.cases {
@@ -45,20 +44,31 @@ pub fn parse(source: Source) -> Result<SuiteFile, Diagnostics> {
             let line = first.map(|p| p.line).unwrap_or(0);
             diags.push(
                 source
-                    .error_at(spanned_pos(&case.name), case.name.value.chars().count(), format!("duplicate case name `{}`", case.name.value))
+                    .error_at(
+                        spanned_pos(&case.name),
+                        case.name.value.chars().count(),
+                        format!("duplicate case name `{}`", case.name.value),
+                    )
                     .with_hint(format!("case names are unique within a suite; the first is on line {line}")),
             );
         }
         if !valid_name(&case.name.value) {
             diags.push(
                 source
-                    .error_at(spanned_pos(&case.name), case.name.value.chars().count(), format!("case name `{}` is not a plain identifier", case.name.value))
+                    .error_at(
+                        spanned_pos(&case.name),
+                        case.name.value.chars().count(),
+                        format!("case name `{}` is not a plain identifier", case.name.value),
+                    )
                     .with_hint("use letters, digits, `-` and `_` only, e.g. `openid-profile-email`"),
             );
         }
     }
     if !valid_name(&raw.suite) {
-        diags.push(Diagnostic::new(format!("suite name `{}` is not a plain identifier", raw.suite)).with_hint("use letters, digits, `-` and `_` only"));
+        diags.push(
+            Diagnostic::new(format!("suite name `{}` is not a plain identifier", raw.suite))
+                .with_hint("use letters, digits, `-` and `_` only"),
+        );
     }
     diags.into_result(SuiteFile { source, raw })
 }
@@ -72,8 +82,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let entries = std::fs::read_dir(p)
-                .map_err(|e| Diagnostic::new(format!("cannot read directory `{}`: {e}", p.display())))?;
+            let entries = std::fs::read_dir(p).map_err(|e| Diagnostic::new(format!("cannot read directory `{}`: {e}", p.display())))?;
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.is_file() && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")))
@@ -171,22 +180,35 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     let before = diags.0.len();
     let flow = raw.flow.or(defaults.flow).unwrap_or(Flow::Code);
 
-    let client = resolve_ref(src, raw.client.as_ref().or(defaults.client.as_ref()), &profile.clients, "client", diags)
-        .or_else(|| {
-            // Only a missing reference (not a wrong one) falls back to the sole client.
-            let missing = raw.client.is_none() && defaults.client.is_none();
-            if missing && profile.clients.len() == 1 {
-                profile.clients.keys().next().cloned()
-            } else {
-                if missing {
-                    diags.push(
-                        src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), format!("case `{}` names no client", raw.name.value))
-                            .with_hint(format!("add `client:` to the case or to `defaults:` (clients in the profile: {})", keys(&profile.clients))),
-                    );
-                }
-                None
+    let client = resolve_ref(
+        src,
+        raw.client.as_ref().or(defaults.client.as_ref()),
+        &profile.clients,
+        "client",
+        diags,
+    )
+    .or_else(|| {
+        // Only a missing reference (not a wrong one) falls back to the sole client.
+        let missing = raw.client.is_none() && defaults.client.is_none();
+        if missing && profile.clients.len() == 1 {
+            profile.clients.keys().next().cloned()
+        } else {
+            if missing {
+                diags.push(
+                    src.error_at(
+                        spanned_pos(&raw.name),
+                        raw.name.value.chars().count(),
+                        format!("case `{}` names no client", raw.name.value),
+                    )
+                    .with_hint(format!(
+                        "add `client:` to the case or to `defaults:` (clients in the profile: {})",
+                        keys(&profile.clients)
+                    )),
+                );
             }
-        });
+            None
+        }
+    });
     let user = if flow.needs_user() {
         let user_ref = raw.user.as_ref().or(defaults.user.as_ref());
         match user_ref {
@@ -194,8 +216,15 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
             None if profile.users.len() == 1 => profile.users.keys().next().cloned(),
             None => {
                 diags.push(
-                    src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), format!("case `{}` needs a user to log in", raw.name.value))
-                        .with_hint(format!("add `user:` to the case or to `defaults:` (users in the profile: {})", keys(&profile.users))),
+                    src.error_at(
+                        spanned_pos(&raw.name),
+                        raw.name.value.chars().count(),
+                        format!("case `{}` needs a user to log in", raw.name.value),
+                    )
+                    .with_hint(format!(
+                        "add `user:` to the case or to `defaults:` (users in the profile: {})",
+                        keys(&profile.users)
+                    )),
                 );
                 None
             }
@@ -205,7 +234,12 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     };
     let api = resolve_ref(src, raw.api.as_ref().or(defaults.api.as_ref()), &profile.apis, "api", diags);
 
-    let scope_ctx = Ctx { profile, client: client.as_deref(), user: user.as_deref(), api: api.as_deref() };
+    let scope_ctx = Ctx {
+        profile,
+        client: client.as_deref(),
+        user: user.as_deref(),
+        api: api.as_deref(),
+    };
     let mut text = |s: &Spanned<String>, what: &str| -> String {
         match vars::expand(&s.value, |name| scope_ctx.lookup(name)) {
             Ok(v) => v,
@@ -215,7 +249,10 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
                     let known = scope_ctx.known();
                     d.hint = Some(match did_you_mean(&e.name, known.iter().map(String::as_str)) {
                         Some(best) => format!("did you mean `${{{best}}}`?"),
-                        None => format!("suites know: {}", known.iter().map(|k| format!("${{{k}}}")).collect::<Vec<_>>().join(", ")),
+                        None => format!(
+                            "suites know: {}",
+                            known.iter().map(|k| format!("${{{k}}}")).collect::<Vec<_>>().join(", ")
+                        ),
                     });
                 }
                 diags.push(d);
@@ -239,7 +276,13 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         params.insert("redirect_uri".into(), text(a, "redirect_uri"));
     }
     let request = Request {
-        scope: r.scope.clone().unwrap_or_else(|| if flow == Flow::ClientCredentials { String::new() } else { "openid".into() }),
+        scope: r.scope.clone().unwrap_or_else(|| {
+            if flow == Flow::ClientCredentials {
+                String::new()
+            } else {
+                "openid".into()
+            }
+        }),
         response_type: r.response_type.clone(),
         response_mode: r.response_mode.clone(),
         prompt: r.prompt.clone(),
@@ -257,7 +300,12 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         name: raw.name.value.clone(),
         about: raw.about.clone(),
         area: raw.area.or(defaults.area).unwrap_or(Area::Flows),
-        spec: raw.spec.clone().or_else(|| file.raw.spec.clone()).map(|s| s.into_vec()).unwrap_or_default(),
+        spec: raw
+            .spec
+            .clone()
+            .or_else(|| file.raw.spec.clone())
+            .map(|s| s.into_vec())
+            .unwrap_or_default(),
         flow,
         client: client?,
         user,
@@ -310,7 +358,13 @@ fn keys<T>(m: &BTreeMap<String, T>) -> String {
     }
 }
 
-fn resolve_ref<T>(src: &Source, r: Option<&Spanned<String>>, known: &BTreeMap<String, T>, what: &str, diags: &mut Diagnostics) -> Option<String> {
+fn resolve_ref<T>(
+    src: &Source,
+    r: Option<&Spanned<String>>,
+    known: &BTreeMap<String, T>,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<String> {
     let r = r?;
     if known.contains_key(&r.value) {
         return Some(r.value.clone());
