@@ -20,6 +20,7 @@ macro_rules! checks {
 }
 
 checks! {
+    "flow.supported", Flows, "OIDC-Discovery-3", "A case runs only when discovery advertises its grant, response type, response mode and scopes; otherwise it is skipped with the reason.";
     "flow.authorization", Flows, "RFC6749-4.1.2", "A valid authorization request is answered with a redirect carrying the response, not an error.";
     "flow.state", Flows, "RFC6749-4.1.2", "The `state` sent is returned unchanged, so the client can tie the response to its request.";
     "flow.token", Flows, "RFC6749-5.1", "A valid token request is answered with tokens, not an error.";

@@ -117,6 +117,83 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Why the provider cannot run this case, from what its discovery document
+/// advertises (OIDC Discovery 1.0 §3), or `None` when it can.
+pub fn unsupported(p: &Provider, case: &Case) -> Option<String> {
+    use crate::suite::Flow;
+    let d = &p.discovery;
+    if case.request.misuses(crate::suite::Misuse::UnregisteredApi) && p.profile.audience_param.param_name().is_none() {
+        return Some("the profile selects no API (`audience_param: none`)".into());
+    }
+    let grants = d
+        .grant_types_supported
+        .clone()
+        .unwrap_or_else(|| vec!["authorization_code".into(), "implicit".into()]);
+    let need_grant = match case.flow {
+        Flow::ClientCredentials => Some("client_credentials"),
+        Flow::Refresh => Some("refresh_token"),
+        Flow::Implicit => Some("implicit"),
+        Flow::Code | Flow::Hybrid => Some("authorization_code"),
+    };
+    if let Some(g) = need_grant
+        && !grants.iter().any(|x| x == g)
+    {
+        return Some(format!(
+            "the provider does not advertise the `{g}` grant (grant_types_supported: {})",
+            grants.join(", ")
+        ));
+    }
+    if case.flow != Flow::ClientCredentials {
+        let rt = case
+            .request
+            .response_type
+            .as_deref()
+            .or(case.flow.default_response_type())
+            .unwrap_or("code");
+        let mut want: Vec<&str> = rt.split_whitespace().collect();
+        want.sort_unstable();
+        let offered = d.response_types_supported.iter().any(|t| {
+            let mut have: Vec<&str> = t.split_whitespace().collect();
+            have.sort_unstable();
+            have == want
+        });
+        // A negative case may send a response type on purpose; only the provider's offer matters.
+        if !offered {
+            return Some(format!(
+                "the provider does not advertise response_type `{rt}` (response_types_supported: {})",
+                d.response_types_supported.join(", ")
+            ));
+        }
+        if let Some(mode) = &case.request.response_mode {
+            let modes = d
+                .response_modes_supported
+                .clone()
+                .unwrap_or_else(|| vec!["query".into(), "fragment".into()]);
+            if !modes.iter().any(|m| m == mode) {
+                return Some(format!(
+                    "the provider does not advertise response_mode `{mode}` (response_modes_supported: {})",
+                    modes.join(", ")
+                ));
+            }
+        }
+    }
+    if let Some(scopes) = &d.scopes_supported {
+        const STANDARD: &[&str] = &["openid", "profile", "email", "address", "phone", "offline_access"];
+        if let Some(s) = case
+            .request
+            .scope
+            .split_whitespace()
+            .find(|s| STANDARD.contains(s) && !scopes.iter().any(|x| x == s))
+        {
+            return Some(format!(
+                "the provider does not advertise the `{s}` scope (scopes_supported: {})",
+                scopes.join(", ")
+            ));
+        }
+    }
+    None
+}
+
 /// Judges a case's evidence.
 pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult> {
     let mut out = Vec::new();
@@ -188,6 +265,12 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
 /// A case that expects the provider to refuse.
 fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     let list = expected.join(" or ");
+    if case.request.misuses(crate::suite::Misuse::ReuseRefreshToken) && ev.refresh_rotated == Some(false) {
+        return CheckResult::skip(
+            "negative.refused",
+            "the provider does not rotate refresh tokens, so reusing one is allowed",
+        );
+    }
     if ev.redirected_to_unregistered {
         return CheckResult::fail(
             "negative.refused",

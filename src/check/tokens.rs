@@ -14,7 +14,10 @@ const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "address", "phone",
 
 pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
     let openid = case.request.scope.split_whitespace().any(|s| s == "openid");
+    // Assertions read the front-channel ID token when there is one (implicit,
+    // hybrid), else the newest from the token endpoint.
     let mut last_id: Option<Decoded> = None;
+    let mut front_id: Option<Decoded> = None;
     let mut last_at: Option<Result<Decoded, String>> = None;
     let mut jwks_refreshed = false;
     let secret = p.profile.clients[&case.client].secret.as_ref().map(|s| s.expose());
@@ -49,6 +52,9 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                         ClaimsInIdToken::WhenNoAccessToken => set.access_token.is_none(),
                     };
                     claims::scope_claims(&what, &requested, user_claims, &d.claims, in_id_token, out);
+                    if set.origin == Origin::Authorization && front_id.is_none() {
+                        front_id = Some(d.clone());
+                    }
                     last_id = Some(d);
                 }
                 Err(e) => out.push(CheckResult::fail(
@@ -144,7 +150,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     // The suite's assertions.
     let e = &case.expect;
     if let Some(t) = &e.id_token {
-        match &last_id {
+        match front_id.as_ref().or(last_id.as_ref()) {
             Some(d) => assert_object("assert.id_token", "ID token", &d.claims, t, out),
             None => out.push(CheckResult::fail(
                 "assert.id_token",

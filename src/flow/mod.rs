@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::profile::ClientAuth;
 use crate::secret::Secret;
-use crate::suite::{Case, Flow};
+use crate::suite::{Case, Flow, Misuse};
 use form::{FieldValue, Page};
 use http::HttpError;
 pub use provider::Provider;
@@ -101,6 +101,8 @@ pub struct Evidence {
     pub trace: Vec<String>,
     /// The harness could not complete the flow (network, login automation…).
     pub harness_error: Option<String>,
+    /// Whether a refresh returned a new refresh token (rotation).
+    pub refresh_rotated: Option<bool>,
 }
 
 impl Evidence {
@@ -149,11 +151,24 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             }
             if let Some(code) = code {
                 let code = Secret::new(code);
-                let set = exchange_code(p, case, &code, &verifier, ev).await?;
-                let Some(mut set) = set else { return Ok(()) };
-                set.code = Some(code);
+                let sent_verifier = if case.request.misuses(Misuse::WrongCodeVerifier) {
+                    random_token()
+                } else {
+                    verifier.clone()
+                };
+                let Some(mut set) = exchange_code(p, case, &code, &sent_verifier, ev).await? else {
+                    return Ok(());
+                };
+                set.code = Some(code.clone());
                 let refresh = set.refresh_token.clone();
                 ev.token_sets.push(set);
+                if case.request.misuses(Misuse::ReuseCode) {
+                    ev.step("redeeming the same code again");
+                    match exchange_code(p, case, &code, &sent_verifier, ev).await? {
+                        Some(again) => ev.token_sets.push(again),
+                        None => return Ok(()),
+                    }
+                }
                 if case.flow == Flow::Refresh {
                     let Some(rt) = refresh else {
                         return Err("the token response has no refresh_token to refresh with (request `offline_access`, or check the client's grant types)".into());
@@ -161,7 +176,16 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     let Some(set) = refresh_tokens(p, case, &rt, ev).await? else {
                         return Ok(());
                     };
+                    let rotated = set.refresh_token.as_ref().is_some_and(|new| new != &rt);
+                    ev.refresh_rotated = Some(rotated);
                     ev.token_sets.push(set);
+                    if case.request.misuses(Misuse::ReuseRefreshToken) && rotated {
+                        ev.step("refreshing again with the rotated-out refresh token");
+                        match refresh_tokens(p, case, &rt, ev).await? {
+                            Some(again) => ev.token_sets.push(again),
+                            None => return Ok(()),
+                        }
+                    }
                 }
             }
             let access = ev.token_sets.iter().rev().find_map(|s| s.access_token.clone()).or(front_access);
@@ -174,6 +198,18 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             Ok(())
         }
     }
+}
+
+/// An API identifier no provider has registered.
+pub const UNREGISTERED_API: &str = "https://unregistered.example.test/api";
+
+/// The API selection parameter of the case, in the profile's style.
+fn api_param(p: &Provider, case: &Case) -> Option<(&'static str, String)> {
+    let param = p.profile.audience_param.param_name()?;
+    if case.request.misuses(Misuse::UnregisteredApi) {
+        return Some((param, UNREGISTERED_API.to_owned()));
+    }
+    Some((param, p.profile.apis[case.api.as_ref()?].identifier.clone()))
 }
 
 fn client_of<'a>(p: &'a Provider, case: &Case) -> &'a crate::profile::Client {
@@ -223,8 +259,8 @@ async fn authorize(
     if let Some(pr) = &case.request.prompt {
         q.insert("prompt".into(), pr.clone());
     }
-    if let (Some(api), Some(param)) = (case.api.as_ref(), p.profile.audience_param.param_name()) {
-        q.insert(param.into(), p.profile.apis[api].identifier.clone());
+    if let Some((param, api)) = api_param(p, case) {
+        q.insert(param.into(), api);
     }
     for (k, v) in &case.request.params {
         q.insert(k.clone(), v.clone());
@@ -408,6 +444,15 @@ fn redirected(
     Some(params)
 }
 
+/// Response parameters as reports keep them: codes and tokens replaced by `[redacted]`.
+fn redact_param(name: &str, value: serde_json::Value) -> serde_json::Value {
+    if matches!(name, "code" | "access_token" | "id_token" | "refresh_token") {
+        serde_json::Value::String("[redacted]".into())
+    } else {
+        value
+    }
+}
+
 fn front_channel_tokens(params: &BTreeMap<String, String>) -> TokenSet {
     TokenSet {
         origin: Origin::Authorization,
@@ -418,8 +463,7 @@ fn front_channel_tokens(params: &BTreeMap<String, String>) -> TokenSet {
         scope: params.get("scope").cloned(),
         params: params
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "code" | "access_token" | "id_token" | "refresh_token"))
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .map(|(k, v)| (k.clone(), redact_param(k, serde_json::Value::String(v.clone()))))
             .collect(),
     }
 }
@@ -435,7 +479,14 @@ async fn token_request(
     let client = client_of(p, case);
     let url = p.endpoint("token_endpoint")?;
     let mut req = p.http.post(url.clone());
-    match (client.auth, &client.secret) {
+    let wrong;
+    let secret = if case.request.misuses(Misuse::WrongClientSecret) {
+        wrong = client.secret.as_ref().map(|s| Secret::new(format!("{}-wrong", s.expose())));
+        &wrong
+    } else {
+        &client.secret
+    };
+    match (client.auth, secret) {
         (ClientAuth::ClientSecretBasic, Some(secret)) => {
             // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -487,11 +538,7 @@ async fn token_request(
         refresh_token: s("refresh_token").map(Secret::new),
         code: None,
         scope: s("scope"),
-        params: obj
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "access_token" | "id_token" | "refresh_token"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        params: obj.iter().map(|(k, v)| (k.clone(), redact_param(k, v.clone()))).collect(),
     }))
 }
 
@@ -519,8 +566,8 @@ async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Res
     if !case.request.scope.is_empty() {
         form.push(("scope".into(), case.request.scope.clone()));
     }
-    if let (Some(api), Some(param)) = (case.api.as_ref(), p.profile.audience_param.param_name()) {
-        form.push((param.into(), p.profile.apis[api].identifier.clone()));
+    if let Some((param, api)) = api_param(p, case) {
+        form.push((param.into(), api));
     }
     for (k, v) in &case.request.params {
         form.push((k.clone(), v.clone()));

@@ -1,6 +1,7 @@
 //! `/.well-known/openid-configuration` and `/.well-known/jwks.json`, both
 //! serialised once at start.
 
+use super::Quirk;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -36,7 +37,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         .map(|s| (*s).to_owned())
         .collect();
     claims.extend(shared.roles_claim_names());
-    json!({
+    let mut doc = json!({
         "issuer": shared.issuer,
         "authorization_endpoint": shared.url("/authorize"),
         "token_endpoint": shared.url("/oauth/token"),
@@ -64,7 +65,14 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
-    })
+    });
+    if shared.quirk(Quirk::DiscoveryMinimal) {
+        doc["response_types_supported"] = json!(["code", "id_token", "id_token token"]);
+        doc["response_modes_supported"] = json!(["query", "fragment"]);
+        doc["grant_types_supported"] = json!(["authorization_code", "implicit", "refresh_token"]);
+        doc["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
+    }
+    doc
 }
 
 fn json_response(body: &str) -> Response {

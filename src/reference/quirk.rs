@@ -124,6 +124,8 @@ quirks! {
         "a rotated-out refresh token keeps working";
     UserinfoWithoutTokenAccepted => "userinfo-without-token-accepted",
         "userinfo answers without a bearer token (for user jane)";
+    DiscoveryMinimal => "discovery-minimal",
+        "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
 
 impl fmt::Display for Quirk {

@@ -250,8 +250,14 @@ fn trial_verdict(report: &CaseReport) -> Result<(), Failed> {
 /// Runs one case: flow, then checks; always produces a report.
 pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
     let started = Instant::now();
-    let ev = flow::run(provider, case).await;
-    let checks = check::judge(provider, case, &ev).await;
+    let (ev, checks) = match check::unsupported(provider, case) {
+        Some(why) => (Evidence::default(), vec![check::CheckResult::skip("flow.supported", why)]),
+        None => {
+            let ev = flow::run(provider, case).await;
+            let checks = check::judge(provider, case, &ev).await;
+            (ev, checks)
+        }
+    };
     let status = check::case_status(&checks);
     CaseReport {
         id: case.id(),

@@ -18,7 +18,7 @@ use crate::diag::{Diagnostic, Diagnostics, Source, did_you_mean};
 use crate::profile::{Profile, spanned_pos, var_diagnostic};
 use crate::vars;
 
-pub use model::{Area, Flow, RawSuite};
+pub use model::{Area, Flow, Misuse, RawSuite};
 use model::{RawCase, RawExpect, RawTokenExpect};
 
 /// A parsed suite file, not yet bound to a provider.
@@ -132,6 +132,14 @@ pub struct Request {
     pub nonce: bool,
     /// Extra parameters sent as they are.
     pub params: BTreeMap<String, String>,
+    /// Deliberate mistakes (negative cases).
+    pub misuse: Vec<Misuse>,
+}
+
+impl Request {
+    pub fn misuses(&self, m: Misuse) -> bool {
+        self.misuse.contains(&m)
+    }
 }
 
 /// One runnable case.
@@ -288,6 +296,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         prompt: r.prompt.clone(),
         nonce: r.nonce.unwrap_or(true),
         params,
+        misuse: r.misuse.clone(),
     };
     let expect = expand_expect(&raw.expect, &mut text);
 

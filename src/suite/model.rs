@@ -159,6 +159,25 @@ pub struct RawRequest {
     pub redirect_uri: Option<Spanned<String>>,
     #[serde(default)]
     pub params: BTreeMap<String, Spanned<String>>,
+    /// Deliberate client mistakes, for cases that expect a refusal.
+    #[serde(default)]
+    pub misuse: Vec<Misuse>,
+}
+
+/// A deliberate mistake the engine makes so the provider has something to refuse.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Misuse {
+    /// Authenticate at the token endpoint with a wrong client secret.
+    WrongClientSecret,
+    /// Send a code_verifier that does not match the code_challenge.
+    WrongCodeVerifier,
+    /// Redeem the authorization code a second time (RFC 6749 §10.5).
+    ReuseCode,
+    /// Refresh again with the refresh token a refresh rotated out.
+    ReuseRefreshToken,
+    /// Ask for an API the provider does not know, with the profile's API parameter.
+    UnregisteredApi,
 }
 
 #[derive(Debug, Default, Deserialize)]
