@@ -85,3 +85,16 @@ pub fn checks_with(case: &serde_json::Value, status: &str) -> Vec<String> {
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Writes the reference provider's profile for `issuer` into `dir`, with text replacements.
+pub fn write_profile(dir: &Path, issuer: &str, replace: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(root().join("fixtures/profiles/reference.yaml")).unwrap();
+    text = text.replace("issuer: http://127.0.0.1:8787 ", &format!("issuer: {issuer} "));
+    for (from, to) in replace {
+        assert!(text.contains(from), "the reference profile contains {from:?}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join("profile.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

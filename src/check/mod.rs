@@ -122,8 +122,10 @@ pub fn now() -> i64 {
 pub fn unsupported(p: &Provider, case: &Case) -> Option<String> {
     use crate::suite::Flow;
     let d = &p.discovery;
-    if case.request.misuses(crate::suite::Misuse::UnregisteredApi) && p.profile.audience_param.param_name().is_none() {
-        return Some("the profile selects no API (`audience_param: none`)".into());
+    if (case.api.is_some() || case.request.misuses(crate::suite::Misuse::UnregisteredApi))
+        && p.profile.audience_param.param_name().is_none()
+    {
+        return Some("the case needs an API, and the profile selects none (`audience_param: none`)".into());
     }
     let grants = d
         .grant_types_supported
