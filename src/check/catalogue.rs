@@ -39,6 +39,7 @@ checks! {
     "id_token.sub", IdToken, "OIDC-Core-2", "`sub` is present, at most 255 ASCII characters.";
     "id_token.at_hash", IdToken, "OIDC-Core-3.2.2.9", "`at_hash` matches the access token issued with the ID token (required from the authorization endpoint).";
     "id_token.c_hash", IdToken, "OIDC-Core-3.3.2.11", "`c_hash` matches the code issued with the ID token in hybrid responses.";
+    "access_token.format", Audience, "RFC9068-3", "An access token requested for an API is a JWT for that API when the profile says the provider issues JWTs (an opaque one means the API selection was ignored).";
     "access_token.decode", AccessToken, "RFC9068-2", "A JWT access token is well formed (opaque tokens are reported as such).";
     "access_token.signature", AccessToken, "RFC9068-4", "A JWT access token's signature verifies with the provider's keys; never `alg: none`.";
     "access_token.typ", AccessToken, "RFC9068-2.1", "A JWT access token's header `typ` is `at+jwt`.";
@@ -55,6 +56,8 @@ checks! {
     "namespacing.declared", Namespacing, "Brief", "The custom claims the profile declares appear under its namespace.";
     "userinfo.status", Userinfo, "OIDC-Core-5.3.2", "Userinfo answers a valid access token with claims.";
     "userinfo.sub", Userinfo, "OIDC-Core-5.3.2", "Userinfo `sub` equals the ID token's `sub`.";
+    "userinfo.rejects_id_token", Audience, "OIDC-Core-5.3.1", "Userinfo refuses an ID token presented as a bearer token: APIs take access tokens, never ID tokens.";
+    "userinfo.requires_token", Userinfo, "RFC6750-3.1", "Userinfo refuses a request that carries no access token.";
     "negative.refused", Negative, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
     "assert.id_token", IdToken, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
     "assert.access_token", AccessToken, "RFC9068-2.2", "The suite's assertions on the access token hold.";

@@ -196,6 +196,24 @@ pub fn unsupported(p: &Provider, case: &Case) -> Option<String> {
     None
 }
 
+/// Applies the profile's check levels: `off` drops a check, `warn` turns its failure into a warning.
+pub fn apply_levels(profile: &crate::profile::Profile, checks: Vec<CheckResult>) -> Vec<CheckResult> {
+    use crate::profile::Level;
+    checks
+        .into_iter()
+        .filter_map(|mut c| match profile.checks.get(&c.id) {
+            Some(Level::Off) => None,
+            Some(Level::Warn) if c.status == Status::Fail => {
+                c.status = Status::Warn;
+                c.message
+                    .push_str(" (a warning for this provider: its profile sets this check to `warn`)");
+                Some(c)
+            }
+            _ => Some(c),
+        })
+        .collect()
+}
+
 /// Judges a case's evidence.
 pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult> {
     let mut out = Vec::new();

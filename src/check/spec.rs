@@ -81,6 +81,7 @@ const ANCHORS: &[(&str, &str)] = &[
     ("OIDC-Core-5.1", "StandardClaims"),
     ("OIDC-Core-5.1.2", "AdditionalClaims"),
     ("OIDC-Core-5.3", "UserInfo"),
+    ("OIDC-Core-5.3.1", "UserInfoRequest"),
     ("OIDC-Core-5.3.2", "UserInfoResponse"),
     ("OIDC-Core-5.4", "ScopeClaims"),
     ("OIDC-Core-12", "RefreshTokens"),

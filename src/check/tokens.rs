@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::jwt::{self, Decoded, Verified};
 use super::{CheckResult, assert_object, claims, now, short};
 use crate::flow::{Evidence, Origin, Provider, TokenSet};
-use crate::profile::ClaimsInIdToken;
+use crate::profile::{ClaimsInIdToken, TokenFormat};
 use crate::suite::Case;
 
 /// The OIDC scopes, which are never API scopes.
@@ -99,11 +99,20 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                 }
             } else {
                 let why = "the access token is opaque: the JWT access-token checks (RFC 9068) do not apply".to_owned();
-                if case.api.is_some() {
-                    out.push(CheckResult::skip(
-                        "access_token.decode",
-                        format!("{why} (an API was requested, so a JWT was likely due: see the provider's API settings)"),
-                    ));
+                if case.api.is_some() && p.profile.api_access_tokens == TokenFormat::Jwt {
+                    out.push(
+                        CheckResult::fail(
+                            "access_token.format",
+                            format!(
+                                "an API was requested but the access token {} is opaque: the API selection looks ignored",
+                                set.origin.describe()
+                            ),
+                        )
+                        .ef(
+                            "a JWT access token for the API (the profile's `api_access_tokens: jwt`)",
+                            "an opaque token",
+                        ),
+                    );
                 } else {
                     out.push(CheckResult::skip("access_token.decode", why.clone()));
                 }
@@ -144,6 +153,37 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                     format!("HTTP {} {}", u.status, u.www_authenticate.clone().unwrap_or_default()),
                 ),
             );
+        }
+    }
+
+    // Userinfo serves bearers of access tokens only (OIDC Core §5.3.1; RFC 6750 §3.1).
+    if let Some(u) = &ev.userinfo_with_id_token {
+        if (200..300).contains(&u.status) {
+            out.push(
+                CheckResult::fail(
+                    "userinfo.rejects_id_token",
+                    "userinfo accepted the ID token as a bearer token: ID tokens are for the client, never for APIs",
+                )
+                .ef("HTTP 401 invalid_token", format!("HTTP {}", u.status)),
+            );
+        } else {
+            out.push(CheckResult::pass(
+                "userinfo.rejects_id_token",
+                format!("the ID token is refused at userinfo (HTTP {})", u.status),
+            ));
+        }
+    }
+    if let Some(u) = &ev.userinfo_without_token {
+        if (200..300).contains(&u.status) {
+            out.push(
+                CheckResult::fail("userinfo.requires_token", "userinfo answered a request without any access token")
+                    .ef("HTTP 401", format!("HTTP {}", u.status)),
+            );
+        } else {
+            out.push(CheckResult::pass(
+                "userinfo.requires_token",
+                format!("a request without a token is refused (HTTP {})", u.status),
+            ));
         }
     }
 

@@ -101,6 +101,10 @@ pub struct Evidence {
     pub trace: Vec<String>,
     /// The harness could not complete the flow (network, login automation…).
     pub harness_error: Option<String>,
+    /// Userinfo asked with the ID token as the bearer token (must be refused).
+    pub userinfo_with_id_token: Option<UserinfoResponse>,
+    /// Userinfo asked with no token at all (must be refused).
+    pub userinfo_without_token: Option<UserinfoResponse>,
     /// Whether a refresh returned a new refresh token (rotation).
     pub refresh_rotated: Option<bool>,
 }
@@ -193,7 +197,13 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 && case.request.scope.split(' ').any(|s| s == "openid")
                 && p.discovery.userinfo_endpoint.is_some()
             {
-                ev.userinfo = Some(userinfo(p, &at, ev).await?);
+                ev.userinfo = Some(userinfo(p, Some(&at), ev).await?);
+                // Probes: an ID token is not an access token, and userinfo needs one (OIDC Core §5.3.1, RFC 6750 §3.1).
+                let id_token = ev.token_sets.iter().rev().find_map(|s| s.id_token.clone());
+                if let Some(idt) = id_token {
+                    ev.userinfo_with_id_token = userinfo(p, Some(&idt), ev).await.ok();
+                }
+                ev.userinfo_without_token = userinfo(p, None, ev).await.ok();
             }
             Ok(())
         }
@@ -579,10 +589,13 @@ async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Res
     Ok(())
 }
 
-/// GET userinfo with the access token as a Bearer token (OIDC Core §5.3.1).
-pub async fn userinfo(p: &Provider, token: &Secret, ev: &mut Evidence) -> Result<UserinfoResponse, String> {
+/// GET userinfo with a Bearer token (OIDC Core §5.3.1), or with none.
+pub async fn userinfo(p: &Provider, token: Option<&Secret>, ev: &mut Evidence) -> Result<UserinfoResponse, String> {
     let url = p.endpoint("userinfo_endpoint")?;
-    let req = p.http.get(url.clone()).bearer_auth(token.expose());
+    let mut req = p.http.get(url.clone());
+    if let Some(token) = token {
+        req = req.bearer_auth(token.expose());
+    }
     let resp = http::send(&p.http, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
     ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
     let claims = if resp.status.is_success() {

@@ -51,6 +51,29 @@ pub enum ClaimsInIdToken {
     WhenNoAccessToken,
 }
 
+/// What access tokens for an API look like at this provider.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenFormat {
+    /// JWTs (RFC 9068): checked claim by claim
+    #[default]
+    Jwt,
+    /// opaque strings: the JWT checks are skipped
+    Opaque,
+}
+
+/// How a failing check counts for this provider.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// a failure fails the case (the default)
+    Fail,
+    /// a failure is reported as a warning
+    Warn,
+    /// the check is not reported
+    Off,
+}
+
 /// Client authentication at the token endpoint.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +97,10 @@ struct RawProfile {
     access_token_aud_includes_userinfo: bool,
     #[serde(default)]
     claims_in_id_token: ClaimsInIdToken,
+    #[serde(default)]
+    api_access_tokens: TokenFormat,
+    #[serde(default)]
+    checks: BTreeMap<String, Spanned<Level>>,
     #[serde(default)]
     namespaces: RawNamespaces,
     #[serde(default)]
@@ -153,6 +180,9 @@ pub struct Profile {
     pub audience_param: AudienceParam,
     pub access_token_aud_includes_userinfo: bool,
     pub claims_in_id_token: ClaimsInIdToken,
+    pub api_access_tokens: TokenFormat,
+    /// Check levels tuned for this provider (check id → level).
+    pub checks: BTreeMap<String, Level>,
     pub namespaces: Namespaces,
     pub clients: BTreeMap<String, Client>,
     pub apis: BTreeMap<String, Api>,
@@ -270,12 +300,29 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 .with_hint("write the issuer exactly as the provider's discovery document states it, e.g. https://login.example.com/"),
         );
     }
+    for (id, level) in &raw.checks {
+        if crate::check::catalogue::find(id).is_none() {
+            let ids = crate::check::catalogue::CATALOGUE.iter().map(|c| c.id);
+            let hint = match crate::diag::did_you_mean(id, ids) {
+                Some(best) => format!("did you mean `{best}`? (`oidc-conform checks` lists every check id)"),
+                None => "`oidc-conform checks` lists every check id".to_owned(),
+            };
+            let pos = spanned_pos(level).map(|p| Pos { line: p.line, col: 3 });
+            diags.push(
+                source
+                    .error_at(pos, id.chars().count(), format!("unknown check `{id}`"))
+                    .with_hint(hint),
+            );
+        }
+    }
     let profile = Profile {
         name: raw.name,
         issuer,
         audience_param: raw.audience_param,
         access_token_aud_includes_userinfo: raw.access_token_aud_includes_userinfo,
         claims_in_id_token: raw.claims_in_id_token,
+        api_access_tokens: raw.api_access_tokens,
+        checks: raw.checks.into_iter().map(|(k, v)| (k, v.value)).collect(),
         namespaces: Namespaces {
             custom: raw.namespaces.custom,
             forbidden: raw.namespaces.forbidden,

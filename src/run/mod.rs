@@ -255,7 +255,7 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
         None => {
             let ev = flow::run(provider, case).await;
             let checks = check::judge(provider, case, &ev).await;
-            (ev, checks)
+            (ev, check::apply_levels(&provider.profile, checks))
         }
     };
     let status = check::case_status(&checks);

@@ -1,0 +1,154 @@
+//! The detection matrix: the shipped suites against the reference provider with
+//! each quirk switched on fail exactly the expected built-in check ids, and
+//! against the clean provider fail none.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use oidc_conform::check::Status;
+use oidc_conform::flow::Provider;
+use oidc_conform::reference::{Config, Quirk, ReferenceProvider};
+use oidc_conform::run;
+
+use crate::util::root;
+
+/// Quirk → the built-in checks it must fail (suite assertions, `assert.*`, aside).
+const MATRIX: &[(&str, &[&str])] = &[
+    ("id-token-aud-api", &["id_token.aud"]),
+    ("id-token-multi-aud-no-azp", &["id_token.azp"]),
+    ("id-token-azp-wrong", &["id_token.azp"]),
+    ("id-token-wrong-iss", &["id_token.iss"]),
+    ("id-token-expired", &["id_token.exp"]),
+    ("id-token-iat-future", &["id_token.iat"]),
+    ("id-token-bad-signature", &["id_token.signature"]),
+    ("id-token-alg-none", &["id_token.alg", "id_token.signature"]),
+    ("id-token-hs256-public-key", &["id_token.alg", "id_token.signature"]),
+    ("id-token-kid-unknown", &["id_token.signature"]),
+    ("id-token-sub-too-long", &["id_token.sub"]),
+    ("id-token-without-openid", &["id_token.unrequested"]),
+    ("nonce-not-echoed", &["id_token.nonce"]),
+    ("nonce-wrong", &["id_token.nonce"]),
+    ("at-hash-missing", &["id_token.at_hash"]),
+    ("at-hash-wrong", &["id_token.at_hash"]),
+    ("c-hash-wrong", &["id_token.c_hash"]),
+    ("non-namespaced-claim", &["namespacing.plain_claim"]),
+    (
+        "provider-domain-namespace",
+        &["namespacing.declared", "namespacing.provider_domain"],
+    ),
+    ("custom-claim-missing", &["namespacing.declared"]),
+    ("profile-claims-without-scope", &["scopes.unrequested_claims"]),
+    ("email-claims-without-scope", &["scopes.unrequested_claims"]),
+    ("access-token-aud-missing-api", &["access_token.aud"]),
+    ("access-token-no-userinfo-aud", &["access_token.aud"]),
+    ("audience-ignored", &["access_token.format"]),
+    ("scope-over-grant", &["access_token.scope"]),
+    ("scope-not-echoed", &["token_response.scope"]),
+    ("access-token-typ-jwt", &["access_token.typ"]),
+    ("access-token-no-jti", &["access_token.claims"]),
+    ("access-token-no-client-id", &["access_token.claims"]),
+    ("access-token-expired", &["access_token.exp"]),
+    ("access-token-bad-signature", &["access_token.signature"]),
+    ("userinfo-accepts-id-token", &["userinfo.rejects_id_token"]),
+    ("userinfo-sub-differs", &["userinfo.sub"]),
+    ("unknown-audience-accepted", &["negative.refused"]),
+    ("wrong-secret-accepted", &["negative.refused"]),
+    ("unregistered-redirect-followed", &["negative.refused"]),
+    ("implicit-without-nonce-accepted", &["negative.refused"]),
+    ("response-type-not-allowed-accepted", &["negative.refused"]),
+    ("code-reuse-accepted", &["negative.refused"]),
+    ("pkce-not-enforced", &["negative.refused"]),
+    ("refresh-reuse-accepted", &["negative.refused"]),
+    ("userinfo-without-token-accepted", &["userinfo.requires_token"]),
+    // Changes only what discovery advertises: cases skip, none fail.
+    ("discovery-minimal", &[]),
+];
+
+/// Runs every shipped case against a reference provider with `quirks`; returns
+/// the failing built-in check ids and any harness errors.
+async fn failing_checks(quirks: &[Quirk]) -> (BTreeSet<String>, Vec<String>) {
+    let config = Config {
+        quirks: quirks.iter().copied().collect(),
+        ..Config::default()
+    };
+    let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
+    let profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
+    let cases = run::load_cases(&[root().join("suites")], &profile).expect("the shipped suites load");
+    let provider = Arc::new(Provider::connect(profile).await.expect("discovery and JWKS load"));
+    let mut set = tokio::task::JoinSet::new();
+    for case in cases {
+        let provider = provider.clone();
+        set.spawn(async move { run::run_case(&provider, &case).await });
+    }
+    let mut failing = BTreeSet::new();
+    let mut errors = Vec::new();
+    while let Some(report) = set.join_next().await {
+        let report = report.expect("a case task completes");
+        for c in &report.checks {
+            match c.status {
+                Status::Fail if !c.id.starts_with("assert.") => {
+                    failing.insert(c.id.clone());
+                }
+                Status::Error => errors.push(format!("{}: {} {}", report.id, c.id, c.message)),
+                _ => {}
+            }
+        }
+    }
+    rp.shutdown().await;
+    (failing, errors)
+}
+
+#[test]
+fn every_quirk_fails_exactly_its_checks() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (clean, errors) = rt.block_on(failing_checks(&[]));
+    assert!(
+        clean.is_empty() && errors.is_empty(),
+        "the clean provider fails nothing: {clean:?} {errors:?}"
+    );
+
+    let listed: BTreeSet<&str> = MATRIX.iter().map(|(q, _)| *q).collect();
+    let all: BTreeSet<&str> = Quirk::ALL.iter().map(|q| q.name()).collect();
+    assert_eq!(listed, all, "every quirk has a row in the matrix");
+
+    let mut wrong = Vec::new();
+    for (name, expected) in MATRIX {
+        let quirk: Quirk = name.parse().unwrap();
+        let (got, errors) = rt.block_on(failing_checks(&[quirk]));
+        let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+        if got != expected || !errors.is_empty() {
+            wrong.push(format!("{name}: expected {expected:?}, got {got:?}, errors {errors:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "detection matrix mismatches:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_catalogue_check_can_fire() {
+    // Checks no quirk can provoke through the shipped suites (they guard input
+    // shapes the reference provider never produces) are listed here with the reason.
+    let unreachable: &[&str] = &[
+        "flow.authorization", // a refusal of a valid request: covered by the hostile-provider tests
+        "flow.token",
+        "flow.state",
+        "flow.response_mode",
+        "flow.supported", // skip-only
+        "flow.id_token_issued",
+        "id_token.decode",
+        "access_token.decode",
+        "access_token.iss",
+        "userinfo.status",
+        "scopes.requested_claims",
+        "assert.id_token",
+        "assert.access_token",
+        "assert.userinfo",
+        "assert.token_response",
+    ];
+    let fired: BTreeSet<&str> = MATRIX.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+    let missing: Vec<&str> = oidc_conform::check::catalogue::CATALOGUE
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| !fired.contains(id) && !unreachable.contains(id))
+        .collect();
+    assert!(missing.is_empty(), "catalogue checks with no quirk in the matrix: {missing:?}");
+}
