@@ -7,6 +7,9 @@ pub mod jwt;
 pub mod spec;
 mod tokens;
 
+#[cfg(test)]
+mod tests_tokens;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};

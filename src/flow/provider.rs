@@ -90,6 +90,22 @@ impl Provider {
         Ok(provider)
     }
 
+    /// A provider from parts already known (tests, replays): no network.
+    pub fn from_parts(profile: Profile, discovery: Discovery, jwks: JwkSet) -> Result<Provider, ProviderError> {
+        let limits = Limits {
+            timeout: profile.timeout,
+            ..Limits::default()
+        };
+        let http = http::client(&limits, false)?;
+        Ok(Provider {
+            profile,
+            discovery,
+            limits,
+            http,
+            jwks: RwLock::new(Arc::new(jwks)),
+        })
+    }
+
     /// The current key set.
     pub async fn jwks(&self) -> Arc<JwkSet> {
         self.jwks.read().await.clone()
