@@ -8,6 +8,7 @@ use crate::check::catalogue::CATALOGUE;
 use crate::check::spec;
 use crate::diag::{Diagnostics, Source};
 use crate::reference::{self, Quirk, ReferenceProvider};
+use crate::report::{Format, Report};
 use crate::run::{self, RunError, RunOptions};
 
 /// Conformance test harness for OpenID Connect providers.
@@ -39,6 +40,14 @@ pub enum Command {
     },
     /// Print the catalogue of built-in checks.
     Checks,
+    /// Render or merge saved reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Baselines of known failures.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Compare two saved runs: regressions, fixes, new and removed cases (exit 1 on regressions).
+    Compare { old: PathBuf, new: PathBuf },
     /// Run the reference provider on its own (to try the tool or write suites).
     Serve {
         /// Port on 127.0.0.1.
@@ -77,6 +86,62 @@ pub struct RunArgs {
     /// List the cases instead of running them.
     #[arg(long)]
     pub list: bool,
+    /// Run only shard K of N (a stable slice of the cases, for CI matrices), e.g. `2/3`.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// Known failures (`{case, check, reason}` entries): the run exits 0 when they are the only ones.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With `--baseline`: also exit 1 when baseline entries now pass (stale).
+    #[arg(long, requires = "baseline")]
+    pub strict_baseline: bool,
+    /// Report formats to write (default: all), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "FORMATS")]
+    pub format: Vec<Format>,
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let err = || format!("`{s}` is not a shard: write K/N with 1 <= K <= N, e.g. `2/3`");
+    let (k, n) = s.split_once('/').ok_or_else(err)?;
+    let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(err());
+    }
+    Ok((k, n))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join the reports of several shards into one and render it.
+    Merge {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, short, default_value = "reports")]
+        output: PathBuf,
+        #[arg(long, value_delimiter = ',')]
+        format: Vec<Format>,
+    },
+    /// Render a saved report again.
+    Render {
+        file: PathBuf,
+        #[arg(long, short, default_value = "reports")]
+        output: PathBuf,
+        #[arg(long, value_delimiter = ',')]
+        format: Vec<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Write a baseline expecting every failure of a saved run (review the reasons!).
+    Write {
+        /// The saved run.
+        #[arg(long, default_value = "reports/run.json")]
+        from: PathBuf,
+        /// Where to write the baseline (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 fn default_suites(v: Vec<PathBuf>) -> Vec<PathBuf> {
@@ -140,6 +205,10 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 exact: a.exact,
                 skip: a.skip,
                 list: a.list,
+                shard: a.shard,
+                baseline: a.baseline,
+                strict_baseline: a.strict_baseline,
+                formats: a.format,
             };
             run::run(&opts)
         }
@@ -158,7 +227,55 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             Ok(0)
         }
         Command::Serve { port, quirks } => serve(port, &quirks),
+        Command::Report(ReportCommand::Merge { files, output, format }) => {
+            let reports = files
+                .iter()
+                .map(|f| Report::read_json(f))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(input)?;
+            let merged = crate::report::merge(reports).map_err(input)?;
+            write_reports(&merged, &output, &format)?;
+            Ok(0)
+        }
+        Command::Report(ReportCommand::Render { file, output, format }) => {
+            let report = Report::read_json(&file).map_err(input)?;
+            write_reports(&report, &output, &format)?;
+            Ok(0)
+        }
+        Command::Baseline(BaselineCommand::Write { from, output }) => {
+            let report = Report::read_json(&from).map_err(input)?;
+            let text = crate::report::baseline::to_yaml(&crate::report::baseline::from_report(&report));
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|e| input(format!("cannot write `{}`: {e}", path.display())))?;
+                    eprintln!("baseline written to {}: review every reason before committing it", path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(0)
+        }
+        Command::Compare { old, new } => {
+            let (a, b) = (Report::read_json(&old).map_err(input)?, Report::read_json(&new).map_err(input)?);
+            let cmp = crate::report::compare::compare(&a, &b);
+            print!("{}", cmp.render());
+            Ok(i32::from(cmp.has_regressions()))
+        }
     }
+}
+
+fn input(msg: impl Into<String>) -> RunError {
+    RunError::Input(crate::diag::Diagnostic::new(msg).into())
+}
+
+fn write_reports(report: &Report, output: &std::path::Path, format: &[Format]) -> Result<(), RunError> {
+    let formats = if format.is_empty() { Format::ALL } else { format };
+    for path in report
+        .write_all(output, formats)
+        .map_err(|e| input(format!("cannot write into `{}`: {e}", output.display())))?
+    {
+        println!("report: {}", path.display());
+    }
+    Ok(())
 }
 
 fn bind_profile(provider: Option<&PathBuf>) -> Result<crate::profile::Profile, RunError> {

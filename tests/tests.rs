@@ -6,3 +6,4 @@ mod cli;
 mod diagnostics;
 mod flows;
 mod matrix;
+mod reports;

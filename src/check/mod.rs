@@ -57,6 +57,9 @@ pub struct CheckResult {
     pub found: Option<String>,
     /// Spec reference id, e.g. `OIDC-Core-3.1.3.7`.
     pub spec: String,
+    /// Set when a baseline expects this failure: the baseline's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
 }
 
 impl CheckResult {
@@ -69,6 +72,7 @@ impl CheckResult {
             expected: None,
             found: None,
             spec,
+            known: None,
         }
     }
     pub fn pass(id: &str, message: impl Into<String>) -> Self {

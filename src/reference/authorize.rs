@@ -135,7 +135,7 @@ impl Reply<'_> {
 
     /// Sends `fields` (plus `state` and `iss`, RFC 9207) to the redirect URI.
     fn deliver(&self, shared: &Shared, mut fields: Vec<(String, String)>) -> Response {
-        if let Some(state) = self.state {
+        if let Some(state) = self.state.filter(|_| !shared.quirk(Quirk::StateNotEchoed)) {
             fields.push(("state".into(), state.into()));
         }
         fields.push(("iss".into(), shared.issuer.clone()));
@@ -246,10 +246,12 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
     // 2. From here on, errors go back to the redirect URI.
     let response_type = params.get("response_type").and_then(ResponseType::parse);
     let mode_param = params.get("response_mode");
-    let mode = mode_param
-        .and_then(ResponseMode::parse)
-        .or(response_type.map(ResponseType::default_mode))
-        .unwrap_or(ResponseMode::Query);
+    let default_mode = response_type.map(ResponseType::default_mode).unwrap_or(ResponseMode::Query);
+    let mode = match mode_param.and_then(ResponseMode::parse) {
+        Some(ResponseMode::FormPost) if shared.quirk(Quirk::FormPostIgnored) => default_mode,
+        Some(asked) => asked,
+        None => default_mode,
+    };
     let reply = Reply {
         redirect_uri,
         mode,
@@ -583,6 +585,9 @@ pub(crate) async fn consent_post(State(shared): State<Arc<Shared>>, headers: Hea
             };
             if !allow {
                 return reply.error(&shared, "access_denied", "the user denied the request");
+            }
+            if shared.quirk(Quirk::AuthorizationError) {
+                return reply.error(&shared, "server_error", "the authorization server could not complete the request");
             }
             match respond(&shared, request, &login) {
                 Ok(fields) => reply.deliver(&shared, fields),
@@ -1135,5 +1140,114 @@ mod tests {
         .await;
         assert_eq!(response.status(), StatusCode::FOUND);
         assert!(location(&response).starts_with("https://evil.example.test/cb?error="));
+    }
+
+    /// The parameters of a `browse` outcome: a redirect's query and
+    /// fragment, or a form_post page's fields; and whether it came by form_post.
+    async fn delivered(response: reqwest::Response) -> (std::collections::HashMap<String, String>, bool) {
+        if response.status() == StatusCode::FOUND {
+            return (callback_params(&location(&response)), false);
+        }
+        assert_eq!(response.status(), StatusCode::OK);
+        let (action, fields) = form(&response.text().await.unwrap());
+        assert_eq!(action, WEB_CALLBACK);
+        (fields.into_iter().collect(), true)
+    }
+
+    /// An authorization request of web-app with state `st-1`.
+    fn web_request(response_type: &'static str, mode: Option<&'static str>) -> Vec<(&'static str, &'static str)> {
+        let mut params = vec![
+            ("client_id", WEB),
+            ("redirect_uri", WEB_CALLBACK),
+            ("response_type", response_type),
+            ("scope", "openid"),
+            ("nonce", "n"),
+            ("state", "st-1"),
+        ];
+        if let Some(mode) = mode {
+            params.push(("response_mode", mode));
+        }
+        params
+    }
+
+    #[tokio::test]
+    async fn state_not_echoed_quirk() {
+        let provider = start_with(&[Quirk::StateNotEchoed]).await;
+        // (response type, response mode, decision, what the response must carry)
+        for (response_type, mode, decision, carried) in [
+            ("code", None, "allow", "code"),
+            ("id_token", None, "allow", "id_token"),
+            ("code", Some("form_post"), "allow", "code"),
+            ("code", None, "deny", "error"),
+        ] {
+            let response = browse(&provider, &web_request(response_type, mode), decision).await;
+            let (got, _) = delivered(response).await;
+            assert!(got.contains_key(carried), "{response_type} {mode:?}: {got:?}");
+            assert_eq!(got["iss"], provider.issuer());
+            assert!(!got.contains_key("state"), "{response_type} {mode:?}: {got:?}");
+        }
+        // Errors of the request itself, too.
+        let mut params = web_request("code", None);
+        params.push(("prompt", "none"));
+        let response = authorize(&provider, &http(), &params).await;
+        let got = callback_params(&location(&response));
+        assert_eq!(got["error"], "login_required");
+        assert!(!got.contains_key("state"));
+    }
+
+    #[tokio::test]
+    async fn form_post_ignored_quirk() {
+        let provider = start_with(&[Quirk::FormPostIgnored]).await;
+        // (response type, separator of the default mode, what the response must carry)
+        for (response_type, separator, carried) in [
+            ("code", "?", "code"),
+            ("code id_token", "#", "id_token"),
+            ("id_token", "#", "id_token"),
+        ] {
+            let response = browse(&provider, &web_request(response_type, Some("form_post")), "allow").await;
+            assert_eq!(response.status(), StatusCode::FOUND, "{response_type}");
+            let loc = location(&response);
+            assert!(loc.starts_with(&format!("{WEB_CALLBACK}{separator}")), "{loc}");
+            let got = callback_params(&loc);
+            assert!(got.contains_key(carried), "{got:?}");
+            assert_eq!(got["state"], "st-1");
+        }
+        // Errors go the same way; explicitly asked modes are honoured.
+        let response = browse(&provider, &web_request("code", Some("form_post")), "deny").await;
+        assert!(location(&response).starts_with(&format!("{WEB_CALLBACK}?error=access_denied")));
+        let response = browse(&provider, &web_request("code", Some("fragment")), "allow").await;
+        assert!(location(&response).starts_with(&format!("{WEB_CALLBACK}#code=")));
+        // Without the quirk, form_post is a page.
+        let provider = start(Config::default()).await;
+        let response = browse(&provider, &web_request("code id_token", Some("form_post")), "allow").await;
+        let (got, by_form) = delivered(response).await;
+        assert!(by_form && got.contains_key("id_token") && got["state"] == "st-1");
+    }
+
+    #[tokio::test]
+    async fn authorization_error_quirk() {
+        let provider = start_with(&[Quirk::AuthorizationError]).await;
+        for (response_type, mode, by_form_post) in [
+            ("code", None, false),
+            ("id_token token", None, false),
+            ("code id_token", Some("form_post"), true),
+        ] {
+            let response = browse(&provider, &web_request(response_type, mode), "allow").await;
+            let (got, by_form) = delivered(response).await;
+            assert_eq!(by_form, by_form_post);
+            assert_eq!(got["error"], "server_error", "{got:?}");
+            assert_eq!(got["state"], "st-1");
+            assert_eq!(got["iss"], provider.issuer());
+            for token in ["code", "id_token", "access_token"] {
+                assert!(!got.contains_key(token), "{got:?}");
+            }
+        }
+        // Deny is still access_denied; request errors are still their own.
+        let response = browse(&provider, &web_request("code", None), "deny").await;
+        assert_eq!(callback_params(&location(&response))["error"], "access_denied");
+        let mut params = web_request("code", None);
+        params.push(("prompt", "none"));
+        let response = authorize(&provider, &http(), &params).await;
+        assert_eq!(callback_params(&location(&response))["error"], "login_required");
     }
 }

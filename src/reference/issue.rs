@@ -27,6 +27,8 @@ pub(crate) const PROFILE_CLAIMS: &[&str] = &[
     "locale",
     "updated_at",
 ];
+/// Profile claims the `profile-claims-missing` quirk leaves out.
+const PROFILE_CLAIMS_WITHHELD: &[&str] = &["name", "nickname"];
 /// Claims released by the `email` scope.
 pub(crate) const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
 /// Claims released by the `address` scope.
@@ -120,9 +122,14 @@ pub(crate) fn user_claims(shared: &Shared, user: &UserReg, scopes: &[String]) ->
         ("address", ADDRESS_CLAIMS, false),
         ("phone", PHONE_CLAIMS, false),
     ];
+    let withheld: &[&str] = if shared.quirk(Quirk::ProfileClaimsMissing) {
+        PROFILE_CLAIMS_WITHHELD
+    } else {
+        &[]
+    };
     for (scope, claims, forced) in groups {
         if forced || has(scopes, scope) {
-            for claim in claims {
+            for claim in claims.iter().filter(|c| !withheld.contains(c)) {
                 if let Some(value) = user.claims.get(*claim) {
                     out.insert((*claim).to_owned(), value.clone());
                 }
@@ -227,7 +234,12 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
     } else {
         SignMode::Normal
     };
-    let token = shared.keys.sign("JWT", &Value::Object(claims), mode)?;
+    let token = if q(Quirk::IdTokenMalformed) {
+        // Two parts, neither of them base64url JSON: no JWT library decodes it.
+        format!("not-a-jwt.{}", random_token()?)
+    } else {
+        shared.keys.sign("JWT", &Value::Object(claims), mode)?
+    };
 
     if q(Quirk::UserinfoAcceptsIdToken) {
         remember(
@@ -322,7 +334,12 @@ fn jwt_claims(
         now + ttl
     };
     let mut claims = Map::new();
-    claims.insert("iss".into(), json!(shared.issuer));
+    let iss = if shared.quirk(Quirk::AccessTokenWrongIss) {
+        format!("{}/evil", shared.issuer)
+    } else {
+        shared.issuer.clone()
+    };
+    claims.insert("iss".into(), json!(iss));
     claims.insert("sub".into(), json!(sub));
     claims.insert("aud".into(), json!(aud));
     claims.insert("azp".into(), json!(client_id));
@@ -345,7 +362,14 @@ fn sign_access_token(shared: &Shared, claims: Map<String, Value>) -> Result<Stri
     } else {
         SignMode::Normal
     };
-    Ok(shared.keys.sign(typ, &Value::Object(claims), mode)?)
+    let token = shared.keys.sign(typ, &Value::Object(claims), mode)?;
+    if shared.quirk(Quirk::AccessTokenMalformed) {
+        // Still three dot-separated parts, but the header is not base64url
+        // JSON. The caller records the token as returned, so userinfo takes it.
+        let rest = token.split_once('.').map_or("", |(_, rest)| rest);
+        return Ok(format!("!!!.{rest}"));
+    }
+    Ok(token)
 }
 
 fn remember(shared: &Shared, token: &str, record: Token) -> Result<(), InternalError> {
@@ -361,6 +385,7 @@ mod tests {
     use super::super::testkit::*;
     use super::*;
     use crate::reference::ReferenceProvider;
+    use base64::Engine as _;
     use reqwest::StatusCode;
 
     #[test]
@@ -406,16 +431,8 @@ mod tests {
         assert_eq!(status, StatusCode::OK, "{body}");
         let id_raw = body["id_token"].as_str().unwrap_or_default().to_owned();
         let at_raw = body["access_token"].as_str().unwrap().to_owned();
-        let (id_header, id) = if id_raw.is_empty() {
-            (Value::Null, Value::Null)
-        } else {
-            parts(&id_raw)
-        };
-        let (at_header, at) = if at_raw.contains('.') {
-            parts(&at_raw)
-        } else {
-            (Value::Null, Value::Null)
-        };
+        let (id_header, id) = lenient_parts(&id_raw);
+        let (at_header, at) = lenient_parts(&at_raw);
         let id_verified = try_verify(provider, &id_raw).await.is_some();
         let at_verified = try_verify(provider, &at_raw).await.is_some();
         let userinfo = userinfo(provider, Some(&at_raw)).await.json().await.unwrap_or(Value::Null);
@@ -432,6 +449,26 @@ mod tests {
             body,
             userinfo,
         }
+    }
+
+    /// The header and claims of a JWT, each `Null` when that segment is
+    /// missing or not base64url JSON (opaque, absent or malformed tokens).
+    fn lenient_parts(token: &str) -> (Value, Value) {
+        let mut segments = token.split('.');
+        let mut next = || {
+            segments
+                .next()
+                .and_then(|s| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok())
+                .and_then(|raw| serde_json::from_slice(&raw).ok())
+                .unwrap_or(Value::Null)
+        };
+        let header = next();
+        (header, next())
+    }
+
+    /// Whether `token` is rejected by a JWT decoder before any key is used.
+    fn undecodable(token: &str) -> bool {
+        jsonwebtoken::decode_header(token).is_err()
     }
 
     type Check = fn(&Seen) -> bool;
@@ -464,6 +501,13 @@ mod tests {
                 s.id_header["alg"] == "HS256" && !s.id_verified
             }),
             (Quirk::IdTokenKidUnknown, FULL, |s| !s.id_verified && s.id_header["kid"].is_string()),
+            (Quirk::IdTokenMalformed, FULL, |s| {
+                s.id_raw.starts_with("not-a-jwt.")
+                    && s.id_raw.split('.').count() == 2
+                    && undecodable(&s.id_raw)
+                    && s.id.is_null()
+                    && s.at_verified
+            }),
             (Quirk::IdTokenSubTooLong, FULL, |s| {
                 s.id["sub"].as_str().unwrap().len() == 300 && s.userinfo["sub"] == s.id["sub"] && s.at["sub"] == s.id["sub"]
             }),
@@ -498,6 +542,17 @@ mod tests {
             (Quirk::EmailClaimsWithoutScope, "openid", |s| {
                 s.id["email"] == "jane@example.test" && s.userinfo["email_verified"] == true && s.id.get("name").is_none()
             }),
+            (Quirk::ProfileClaimsMissing, FULL, |s| {
+                [&s.id, &s.userinfo].iter().all(|c| {
+                    c.get("name").is_none()
+                        && c.get("nickname").is_none()
+                        && c["given_name"] == "Jane"
+                        && c["family_name"] == "Doe"
+                        && c["preferred_username"] == "jane"
+                        && c["updated_at"] == 1_700_000_000
+                        && c["email"] == "jane@example.test"
+                })
+            }),
             (Quirk::AccessTokenAudMissingApi, FULL, |s| {
                 s.at["aud"] == json!([format!("{}/userinfo", s.issuer)])
             }),
@@ -521,6 +576,21 @@ mod tests {
             }),
             (Quirk::AccessTokenBadSignature, FULL, |s| {
                 !s.at_verified && s.id_verified && s.userinfo["sub"].is_string()
+            }),
+            (Quirk::AccessTokenMalformed, FULL, |s| {
+                s.at_raw.starts_with("!!!.")
+                    && s.at_raw.split('.').count() == 3
+                    && undecodable(&s.at_raw)
+                    && s.at_header.is_null()
+                    && s.at["iss"] == s.issuer
+                    && s.id_verified
+                    && s.userinfo["sub"] == "auth0|jane-0001"
+            }),
+            (Quirk::AccessTokenWrongIss, FULL, |s| {
+                s.at["iss"] == format!("{}/evil", s.issuer) && s.at_verified && s.id["iss"] == s.issuer && s.userinfo["sub"].is_string()
+            }),
+            (Quirk::TokenResponseNoIdToken, FULL, |s| {
+                s.body.get("id_token").is_none() && s.at_verified && s.body["refresh_token"].is_string() && s.userinfo["sub"].is_string()
             }),
         ]
     }
@@ -568,6 +638,85 @@ mod tests {
         let claims = verify(&provider, &got["id_token"]).await;
         assert!(claims["c_hash"].is_string());
         assert_ne!(claims["c_hash"], at_hash(&got["code"]));
+    }
+
+    #[tokio::test]
+    async fn id_token_malformed_everywhere() {
+        let provider = start_with(&[Quirk::IdTokenMalformed]).await;
+        let malformed = |token: &str| token.starts_with("not-a-jwt.") && token.split('.').count() == 2 && undecodable(token);
+        // Front channel (hybrid): ID token malformed, code and access token fine.
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "code id_token token"),
+                ("scope", "openid offline_access"),
+                ("nonce", "n"),
+                ("audience", HEALTH),
+            ],
+        )
+        .await;
+        assert!(malformed(&got["id_token"]), "{}", got["id_token"]);
+        verify(&provider, &got["access_token"]).await;
+        // Token endpoint: code exchange and refresh.
+        let (status, body) = redeem(&provider, &got["code"]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(malformed(body["id_token"].as_str().unwrap()), "{body}");
+        let (status, body, _) = token_request(
+            &provider,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ],
+            Some((WEB, WEB_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(malformed(body["id_token"].as_str().unwrap()), "{body}");
+        // Each one is fresh.
+        assert_ne!(got["id_token"], body["id_token"].as_str().unwrap());
+    }
+
+    #[tokio::test]
+    async fn access_token_quirks_cover_client_credentials() {
+        let provider = start_with(&[Quirk::AccessTokenWrongIss]).await;
+        let (status, body, _) = token_request(
+            &provider,
+            &[("grant_type", "client_credentials"), ("audience", HEALTH)],
+            Some((M2M, M2M_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let at = verify(&provider, body["access_token"].as_str().unwrap()).await;
+        assert_eq!(at["iss"], format!("{}/evil", provider.issuer()));
+
+        let provider = start_with(&[Quirk::AccessTokenMalformed]).await;
+        let (status, body, _) = token_request(
+            &provider,
+            &[("grant_type", "client_credentials"), ("audience", HEALTH)],
+            Some((M2M, M2M_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let access = body["access_token"].as_str().unwrap();
+        assert!(access.starts_with("!!!.") && access.split('.').count() == 3 && undecodable(access));
+        // Recorded as issued: userinfo knows it (no openid scope, so 403, not 401).
+        assert_eq!(userinfo(&provider, Some(access)).await.status(), StatusCode::FORBIDDEN);
+        // Opaque tokens (no audience) are not JWTs and stay as they are.
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "id_token token"),
+                ("scope", "openid"),
+                ("nonce", "n"),
+            ],
+        )
+        .await;
+        assert!(!got["access_token"].contains('.'));
+        assert_eq!(userinfo(&provider, Some(&got["access_token"])).await.status(), StatusCode::OK);
     }
 
     #[tokio::test]

@@ -58,6 +58,8 @@ quirks! {
         "ID token is signed HS256 with the RSA public key's PEM as the HMAC secret";
     IdTokenKidUnknown => "id-token-kid-unknown",
         "ID token header kid names a key that is not in the JWKS";
+    IdTokenMalformed => "id-token-malformed",
+        "the ID token is not a JWT at all (\"not-a-jwt.\" plus random characters), everywhere it is issued";
     IdTokenSubTooLong => "id-token-sub-too-long",
         "subject identifier is 300 characters long (over the 255 ASCII limit)";
     IdTokenWithoutOpenid => "id-token-without-openid",
@@ -82,6 +84,8 @@ quirks! {
         "profile claims are released even when the profile scope was not requested";
     EmailClaimsWithoutScope => "email-claims-without-scope",
         "email claims are released even when the email scope was not requested";
+    ProfileClaimsMissing => "profile-claims-missing",
+        "name and nickname are left out of the ID token and userinfo even though profile was requested";
     AccessTokenAudMissingApi => "access-token-aud-missing-api",
         "access token aud holds only the userinfo URL, not the requested API";
     AccessTokenNoUserinfoAud => "access-token-no-userinfo-aud",
@@ -102,10 +106,16 @@ quirks! {
         "access token exp is already in the past when issued";
     AccessTokenBadSignature => "access-token-bad-signature",
         "access token signature bytes are corrupted";
+    AccessTokenMalformed => "access-token-malformed",
+        "JWT access tokens have a header segment that is not base64url JSON (\"!!!\"); they still work at userinfo";
+    AccessTokenWrongIss => "access-token-wrong-iss",
+        "JWT access token iss is the issuer plus \"/evil\" (ID tokens unaffected)";
     UserinfoAcceptsIdToken => "userinfo-accepts-id-token",
         "userinfo accepts an ID token as a bearer access token";
     UserinfoSubDiffers => "userinfo-sub-differs",
         "userinfo returns a sub different from the ID token's";
+    UserinfoRejectsAccessToken => "userinfo-rejects-access-token",
+        "userinfo answers every request, valid access tokens included, with 401 invalid_token";
     UnknownAudienceAccepted => "unknown-audience-accepted",
         "an unregistered audience or resource is accepted and put in the access token aud";
     WrongSecretAccepted => "wrong-secret-accepted",
@@ -124,6 +134,16 @@ quirks! {
         "a rotated-out refresh token keeps working";
     UserinfoWithoutTokenAccepted => "userinfo-without-token-accepted",
         "userinfo answers without a bearer token (for user jane)";
+    StateNotEchoed => "state-not-echoed",
+        "authorization responses (query, fragment or form_post, errors included) omit state";
+    FormPostIgnored => "form-post-ignored",
+        "response_mode form_post is ignored: the response is redirected in the default mode (query for code, fragment otherwise)";
+    AuthorizationError => "authorization-error",
+        "after consent, every authorization request is answered with error server_error instead of a code or tokens";
+    TokenResponseNoIdToken => "token-response-no-id-token",
+        "the authorization_code token response has no id_token although openid was requested (refresh and implicit unaffected)";
+    TokenEndpointError => "token-endpoint-error",
+        "valid authorization_code exchanges get HTTP 500 {\"error\":\"server_error\"} (client credentials and refresh unaffected)";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -179,7 +199,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 43);
+        assert_eq!(Quirk::ALL.len(), 54);
     }
 
     #[test]

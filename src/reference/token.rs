@@ -62,7 +62,11 @@ impl From<InternalError> for TokenError {
 
 impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
-        let body = json!({"error": self.error, "error_description": self.description});
+        let body = if self.description.is_empty() {
+            json!({"error": self.error})
+        } else {
+            json!({"error": self.error, "error_description": self.description})
+        };
         let mut response = no_store_json(self.status, &body);
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -287,10 +291,19 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
     let user = shared
         .user(&grant.username)
         .ok_or_else(|| TokenError::invalid_grant("the user of this code no longer exists"))?;
+    if shared.quirk(Quirk::TokenEndpointError) {
+        // A valid exchange, refused as if the server had failed; the body is
+        // the bare `{"error":"server_error"}`.
+        return Err(TokenError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: String::new(),
+        });
+    }
     let scopes = &grant.scopes;
     let access = access_token(shared, grant, user, scopes, Some(family))?;
     let mut body = token_body(shared, &access, scopes);
-    if wants_id_token(shared, scopes) {
+    if wants_id_token(shared, scopes) && !shared.quirk(Quirk::TokenResponseNoIdToken) {
         let token = id_token(
             shared,
             IdTokenInput {
@@ -827,5 +840,93 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// A refresh_token request for web-app: (status, body).
+    async fn refresh_with(provider: &ReferenceProvider, token: &str) -> (StatusCode, Value) {
+        let (status, body, _) = token_request(
+            provider,
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+            Some((WEB, WEB_SECRET)),
+        )
+        .await;
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn token_response_no_id_token_quirk() {
+        let provider = start_with(&[Quirk::TokenResponseNoIdToken]).await;
+        // The code exchange: everything but the ID token.
+        let code = code_for_web(&provider, "openid profile offline_access read:patients").await;
+        let (status, body) = redeem(&provider, &code).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("id_token").is_none(), "{body}");
+        verify(&provider, body["access_token"].as_str().unwrap()).await;
+        assert_eq!(body["scope"], "openid profile offline_access read:patients");
+        // Refresh still issues one.
+        let (status, refreshed) = refresh_with(&provider, body["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{refreshed}");
+        let claims = verify(&provider, refreshed["id_token"].as_str().unwrap()).await;
+        assert_eq!(claims["aud"], WEB);
+        // So does the implicit flow.
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "id_token token"),
+                ("scope", "openid"),
+                ("nonce", "n"),
+            ],
+        )
+        .await;
+        assert_eq!(verify(&provider, &got["id_token"]).await["nonce"], "n");
+    }
+
+    #[tokio::test]
+    async fn token_endpoint_error_quirk() {
+        let provider = start_with(&[Quirk::TokenEndpointError]).await;
+        // A valid exchange: 500 with the bare error.
+        let code = code_for_web(&provider, "openid offline_access read:patients").await;
+        let (status, body, headers) = token_request(
+            &provider,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", WEB_CALLBACK),
+            ],
+            Some((WEB, WEB_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, json!({"error": "server_error"}));
+        assert_eq!(headers["cache-control"], "no-store");
+        // An invalid one is still refused as the client's fault.
+        let (status, body) = redeem(&provider, "no-such-code").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+        // Client credentials work.
+        let (status, body, _) = token_request(
+            &provider,
+            &[("grant_type", "client_credentials"), ("audience", HEALTH)],
+            Some((M2M, M2M_SECRET)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Refresh works (the grant is minted directly: no code exchange succeeds).
+        let grant = Grant {
+            client_id: WEB.into(),
+            username: "jane".into(),
+            scopes: parse_scope(Some("openid offline_access read:patients")),
+            requested: parse_scope(Some("openid offline_access read:patients")),
+            audience: Some(HEALTH.into()),
+            auth_time: crate::reference::unix_now(),
+        };
+        let family = provider.shared.store().new_family();
+        let refresh = new_refresh_token(&provider.shared, &grant, family).unwrap();
+        let (status, body) = refresh_with(&provider, &refresh).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        verify(&provider, body["id_token"].as_str().unwrap()).await;
+        verify(&provider, body["access_token"].as_str().unwrap()).await;
     }
 }

@@ -28,7 +28,15 @@ fn bearer(headers: &HeaderMap) -> Option<Option<String>> {
     Some(parsed)
 }
 
+/// What the `userinfo-rejects-access-token` quirk answers to every request.
+fn rejected_by_quirk() -> Response {
+    invalid_token("the access token is not accepted")
+}
+
 pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if shared.quirk(Quirk::UserinfoRejectsAccessToken) {
+        return rejected_by_quirk();
+    }
     match bearer(&headers) {
         None => answer(&shared, None),
         Some(None) => invalid_token("the Authorization header is not a bearer token"),
@@ -37,6 +45,9 @@ pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, headers: Hea
 }
 
 pub(crate) async fn userinfo_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    if shared.quirk(Quirk::UserinfoRejectsAccessToken) {
+        return rejected_by_quirk();
+    }
     let form_token = if is_form(&headers) {
         Params::parse(&body).get("access_token").map(str::to_owned)
     } else {
@@ -226,5 +237,42 @@ mod tests {
         assert_eq!(response.status(), StatusCode::OK);
         let info: Value = response.json().await.unwrap();
         assert_eq!(info["email"], "jane@example.test");
+    }
+
+    #[tokio::test]
+    async fn userinfo_rejects_access_token_quirk() {
+        let provider = start_with(&[Quirk::UserinfoRejectsAccessToken]).await;
+        let url = format!("{}/userinfo", provider.issuer());
+        let (access, id_token) = tokens(&provider, "openid email").await;
+        let requests = [
+            http().get(&url).bearer_auth(&access),
+            http().post(&url).bearer_auth(&access),
+            http().post(&url).form(&[("access_token", access.as_str())]),
+            http().get(&url).bearer_auth(&id_token),
+            http().get(&url),
+        ];
+        for request in requests {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+            assert!(challenge.starts_with(r#"Bearer error="invalid_token""#), "{challenge}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_token");
+        }
+        // The token itself is fine: it is a verifiable JWT when an API is named.
+        let got = browse_ok(
+            &provider,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", WEB_CALLBACK),
+                ("response_type", "id_token token"),
+                ("scope", "openid"),
+                ("nonce", "n"),
+                ("audience", HEALTH),
+            ],
+        )
+        .await;
+        let at = verify(&provider, &got["access_token"]).await;
+        assert_eq!(at["sub"], "auth0|jane-0001");
     }
 }

@@ -27,13 +27,30 @@ pub fn summary(report: &Report) -> String {
     if !failing.is_empty() {
         let _ = writeln!(out, "\nfailures:");
         for c in failing {
-            let _ = writeln!(out, "  {} [{}] ({})", c.id, c.status.as_str(), c.location);
+            let known = if c.is_known_failure() { ", known failure" } else { "" };
+            let _ = writeln!(out, "  {} [{}{known}] ({})", c.id, c.status.as_str(), c.location);
             for k in c.problems() {
                 let _ = write!(out, "    {} {}: {}", k.status.as_str(), k.id, k.message);
                 if let (Some(e), Some(f)) = (&k.expected, &k.found) {
                     let _ = write!(out, " (expected {e}, found {f})");
                 }
+                if let Some(reason) = &k.known {
+                    let _ = write!(out, " [baseline: {reason}]");
+                }
                 let _ = writeln!(out);
+            }
+        }
+    }
+    if let Some(b) = &report.baseline {
+        let _ = writeln!(
+            out,
+            "\nbaseline {}: {} expected failing check(s), {} case(s) failing only as expected",
+            b.file, b.expected, report.summary.known
+        );
+        if !b.stale.is_empty() {
+            let _ = writeln!(out, "stale baseline entries (these now pass: remove them so the baseline shrinks):");
+            for e in &b.stale {
+                let _ = writeln!(out, "  {} {}", e.case, e.check);
             }
         }
     }

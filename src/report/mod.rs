@@ -1,7 +1,12 @@
 //! The report model: plain, versioned data that every renderer reads. A run
 //! produces one [`Report`]; `reports/run.json` is its serialisation.
 
+pub mod baseline;
+pub mod compare;
 pub mod console;
+pub mod html;
+pub mod junit;
+pub mod markdown;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +29,40 @@ pub struct Report {
     pub duration_ms: u64,
     pub provider: ProviderInfo,
     pub summary: Summary,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
+    /// `k/n` when this run is one shard of a larger one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub cases: Vec<CaseReport>,
+}
+
+/// A report file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Format {
+    /// `run.json`, the report model every other format is rendered from
+    Json,
+    /// `junit.xml` for CI systems
+    Junit,
+    /// `report.html`, self-contained
+    Html,
+    /// `summary.md` for pull requests and release notes
+    #[value(alias = "md")]
+    Markdown,
+}
+
+impl Format {
+    pub const ALL: &[Format] = &[Format::Json, Format::Junit, Format::Html, Format::Markdown];
+}
+
+/// What a baseline did to this run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BaselineInfo {
+    pub file: String,
+    /// Failing checks the baseline expects.
+    pub expected: usize,
+    /// Baseline entries whose check did not fail in this run (the baseline can shrink).
+    pub stale: Vec<baseline::Entry>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -46,6 +84,9 @@ pub struct Summary {
     pub skip: usize,
     pub fail: usize,
     pub error: usize,
+    /// Failing or erroring cases whose every problem a baseline expects.
+    #[serde(default)]
+    pub known: usize,
 }
 
 impl Summary {
@@ -109,6 +150,11 @@ pub struct CaseReport {
 }
 
 impl CaseReport {
+    /// A failing case whose every problem a baseline expects.
+    pub fn is_known_failure(&self) -> bool {
+        matches!(self.status, Status::Fail | Status::Error) && self.problems().all(|c| c.known.is_some())
+    }
+
     /// The checks that make the case fail or error, for summaries.
     pub fn problems(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks.iter().filter(|c| matches!(c.status, Status::Fail | Status::Error))
@@ -144,13 +190,88 @@ impl Report {
         serde_json::from_value(v).map_err(|e| format!("`{}` is not a valid report: {e}", path.display()))
     }
 
-    /// Exit code for CI: 0 when conformant, 1 on any failure or error.
-    pub fn exit_code(&self) -> i32 {
-        if self.summary.fail + self.summary.error > 0 { 1 } else { 0 }
+    /// Exit code for CI: 0 when conformant (or every failure is a known one), 1 otherwise.
+    /// With `strict_baseline`, stale baseline entries (known failures that now pass) also give 1.
+    pub fn exit_code(&self, strict_baseline: bool) -> i32 {
+        let unexpected = self
+            .cases
+            .iter()
+            .any(|c| matches!(c.status, Status::Fail | Status::Error) && !c.is_known_failure());
+        let stale = strict_baseline && self.baseline.as_ref().is_some_and(|b| !b.stale.is_empty());
+        i32::from(unexpected || stale)
+    }
+
+    /// Recomputes the summary from the cases.
+    pub fn resummarise(&mut self) {
+        let mut s = Summary::of(self.cases.iter().map(|c| &c.status));
+        s.known = self.cases.iter().filter(|c| c.is_known_failure()).count();
+        self.summary = s;
+    }
+
+    /// Writes the report in each format into `dir`; returns the paths written.
+    pub fn write_all(&self, dir: &Path, formats: &[Format]) -> std::io::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir)?;
+        let mut written = Vec::new();
+        for f in formats {
+            let path = match f {
+                Format::Json => self.write_json(dir)?,
+                other => {
+                    let (name, text) = match other {
+                        Format::Junit => ("junit.xml", junit::render(self).map_err(std::io::Error::other)?),
+                        Format::Markdown => ("summary.md", markdown::render(self)),
+                        Format::Html => ("report.html", html::render(self).map_err(std::io::Error::other)?),
+                        Format::Json => unreachable!("handled above"),
+                    };
+                    let path = dir.join(name);
+                    std::fs::write(&path, text)?;
+                    path
+                }
+            };
+            written.push(path);
+        }
+        Ok(written)
     }
 }
 
 /// RFC 3339 time of now (UTC, seconds).
 pub fn timestamp() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// One line for a failing check: `fail id: message (expected …, found …)`.
+pub fn describe_check(c: &crate::check::CheckResult) -> String {
+    let ef = match (&c.expected, &c.found) {
+        (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
+        _ => String::new(),
+    };
+    format!("{} {}: {}{ef}", c.status.as_str(), c.id, c.message)
+}
+
+/// Joins several reports (shards of one run) into one.
+pub fn merge(mut reports: Vec<Report>) -> Result<Report, String> {
+    let mut merged = reports.drain(..1).next().ok_or("no reports to merge")?;
+    let mut ids: std::collections::BTreeSet<String> = merged.cases.iter().map(|c| c.id.clone()).collect();
+    for r in reports {
+        if r.provider.issuer != merged.provider.issuer && !(r.provider.embedded && merged.provider.embedded) {
+            return Err(format!(
+                "cannot merge runs against different providers: `{}` and `{}`",
+                merged.provider.issuer, r.provider.issuer
+            ));
+        }
+        for c in r.cases {
+            if !ids.insert(c.id.clone()) {
+                return Err(format!(
+                    "case `{}` is in more than one report: were the shards of different runs?",
+                    c.id
+                ));
+            }
+            merged.cases.push(c);
+        }
+        merged.duration_ms = merged.duration_ms.max(r.duration_ms);
+        merged.started_at = merged.started_at.min(r.started_at);
+    }
+    merged.cases.sort_by(|a, b| a.id.cmp(&b.id));
+    merged.shard = None;
+    merged.resummarise();
+    Ok(merged)
 }

@@ -2,6 +2,7 @@
 //! libtest-mimic trial per case on a shared tokio runtime, and writes the report.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -12,7 +13,7 @@ use crate::diag::{Diagnostic, Diagnostics, Source};
 use crate::flow::{self, Evidence, Provider};
 use crate::profile::{self, Profile};
 use crate::reference::{self, Quirk, ReferenceProvider};
-use crate::report::{CaseReport, ProviderInfo, Report, Summary, TokenView, console};
+use crate::report::{CaseReport, Format, ProviderInfo, Report, Summary, TokenView, console};
 use crate::suite::{self, Case};
 
 /// The profile of the embedded reference provider (its issuer is replaced by
@@ -32,6 +33,11 @@ pub struct RunOptions {
     pub exact: bool,
     pub skip: Vec<String>,
     pub list: bool,
+    /// `(k, n)`: run only the k-th of n stable slices of the cases (1-based).
+    pub shard: Option<(u32, u32)>,
+    pub baseline: Option<PathBuf>,
+    pub strict_baseline: bool,
+    pub formats: Vec<Format>,
 }
 
 /// Why a run could not produce a verdict.
@@ -160,8 +166,15 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         }
     };
 
+    let baseline = match &opts.baseline {
+        Some(path) => Some(crate::report::baseline::load(path)?),
+        None => None,
+    };
     let cases = load_cases(&opts.suites, &profile)?;
-    let selected: Vec<Case> = cases.into_iter().filter(|c| selected(opts, &c.id())).collect();
+    let selected: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| selected(opts, &c.id()) && in_shard(opts.shard, &c.id()))
+        .collect();
     if opts.list {
         for c in &selected {
             println!("{}: test", c.id());
@@ -182,6 +195,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             let name = case.id();
             let kind = case.flow.as_str();
             Trial::test(name, move || {
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    return Err(Failed::from("not run: the run was interrupted"));
+                }
                 let report = rt.block_on(run_case(&provider, &case));
                 let verdict = trial_verdict(&report);
                 if let Ok(mut r) = results.lock() {
@@ -198,11 +214,21 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         // Filters were applied above; libtest-mimic only runs what it is given.
         ..Arguments::default()
     };
+    // Ctrl-C / SIGTERM: cases not started yet are not run; the reports are still written.
+    rt.spawn(async {
+        interrupted().await;
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        eprintln!("\ninterrupted: finishing the cases under way, then writing the reports (press Ctrl-C again to quit now)");
+        interrupted().await;
+        std::process::exit(130);
+    });
     let _conclusion = libtest_mimic::run(&args, trials);
 
     let mut cases = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
     cases.sort_by(|a, b| a.id.cmp(&b.id));
-    let report = Report {
+    let mut report = Report {
+        baseline: None,
+        shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
         schema_version: crate::report::SCHEMA_VERSION,
         tool: "oidc-conform".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -212,15 +238,60 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         summary: Summary::of(cases.iter().map(|c| &c.status)),
         cases,
     };
-    let path = report
-        .write_json(&opts.output)
-        .map_err(|e| RunError::Provider(format!("cannot write the report into `{}`: {e}", opts.output.display())))?;
+    if let (Some(b), Some(path)) = (&baseline, &opts.baseline) {
+        crate::report::baseline::apply(&mut report, b, &path.display().to_string());
+    }
+    report.resummarise();
+    let formats = if opts.formats.is_empty() {
+        Format::ALL.to_vec()
+    } else {
+        opts.formats.clone()
+    };
+    let written = report
+        .write_all(&opts.output, &formats)
+        .map_err(|e| RunError::Provider(format!("cannot write the reports into `{}`: {e}", opts.output.display())))?;
     print!("{}", console::summary(&report));
-    println!("report: {}", path.display());
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        println!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
+    }
+    for path in written {
+        println!("report: {}", path.display());
+    }
     if let Some(rp) = embedded {
         rt.block_on(rp.shutdown());
     }
-    Ok(report.exit_code())
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Ok(130);
+    }
+    Ok(report.exit_code(opts.strict_baseline))
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Whether a case belongs to shard `k` of `n`: a stable slice by a hash of the case id,
+/// so a case stays in its shard whatever other cases are added.
+pub fn in_shard(shard: Option<(u32, u32)>, id: &str) -> bool {
+    let Some((k, n)) = shard else { return true };
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d.as_ref()[..8]);
+    (u64::from_be_bytes(b) % u64::from(n)) as u32 == k - 1
 }
 
 fn selected(opts: &RunOptions, id: &str) -> bool {

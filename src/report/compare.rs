@@ -1,0 +1,83 @@
+//! Compares two runs: regressions, fixes, new and removed cases.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{CaseReport, Report};
+use crate::check::Status;
+
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// Cases that passed (or were skipped) before and fail or error now.
+    pub regressions: Vec<(String, Status, Status, Vec<String>)>,
+    /// Cases that failed before and pass now.
+    pub fixes: Vec<(String, Status, Status)>,
+    /// Cases failing in both, with failing checks that are new.
+    pub new_failing_checks: Vec<(String, Vec<String>)>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+fn bad(s: Status) -> bool {
+    matches!(s, Status::Fail | Status::Error)
+}
+
+fn failing(c: &CaseReport) -> Vec<String> {
+    c.problems().map(|k| k.id.clone()).collect()
+}
+
+pub fn compare(old: &Report, new: &Report) -> Comparison {
+    let o: BTreeMap<&str, &CaseReport> = old.cases.iter().map(|c| (c.id.as_str(), c)).collect();
+    let n: BTreeMap<&str, &CaseReport> = new.cases.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut cmp = Comparison::default();
+    for (id, nc) in &n {
+        match o.get(id) {
+            None => cmp.added.push(id.to_string()),
+            Some(oc) => {
+                if !bad(oc.status) && bad(nc.status) {
+                    cmp.regressions.push((id.to_string(), oc.status, nc.status, failing(nc)));
+                } else if bad(oc.status) && !bad(nc.status) {
+                    cmp.fixes.push((id.to_string(), oc.status, nc.status));
+                } else if bad(oc.status) && bad(nc.status) {
+                    let before = failing(oc);
+                    let fresh: Vec<String> = failing(nc).into_iter().filter(|k| !before.contains(k)).collect();
+                    if !fresh.is_empty() {
+                        cmp.new_failing_checks.push((id.to_string(), fresh));
+                    }
+                }
+            }
+        }
+    }
+    cmp.removed = o.keys().filter(|id| !n.contains_key(*id)).map(|id| id.to_string()).collect();
+    cmp
+}
+
+impl Comparison {
+    pub fn has_regressions(&self) -> bool {
+        !self.regressions.is_empty() || !self.new_failing_checks.is_empty()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "regressions: {}", self.regressions.len() + self.new_failing_checks.len());
+        for (id, a, b, checks) in &self.regressions {
+            let _ = writeln!(out, "  {id}: {} → {} ({})", a.as_str(), b.as_str(), checks.join(", "));
+        }
+        for (id, checks) in &self.new_failing_checks {
+            let _ = writeln!(out, "  {id}: still failing, newly failing checks: {}", checks.join(", "));
+        }
+        let _ = writeln!(out, "fixes: {}", self.fixes.len());
+        for (id, a, b) in &self.fixes {
+            let _ = writeln!(out, "  {id}: {} → {}", a.as_str(), b.as_str());
+        }
+        let _ = writeln!(out, "new cases: {}", self.added.len());
+        for id in &self.added {
+            let _ = writeln!(out, "  {id}");
+        }
+        let _ = writeln!(out, "removed cases: {}", self.removed.len());
+        for id in &self.removed {
+            let _ = writeln!(out, "  {id}");
+        }
+        out
+    }
+}

@@ -1,0 +1,76 @@
+//! JUnit XML: one testsuite per suite, one testcase per case. `fail` becomes
+//! `<failure>`, `error` becomes `<error>`, `skip` becomes `<skipped>`; a case whose
+//! every problem is a known failure (baseline) is `<skipped>` with the reasons.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+
+use super::{CaseReport, Report};
+use crate::check::Status;
+
+pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {
+    let mut j = JReport::new(format!("oidc-conform: {}", report.provider.name));
+    j.set_time(Duration::from_millis(report.duration_ms));
+    let mut suites: BTreeMap<&str, Vec<&CaseReport>> = BTreeMap::new();
+    for c in &report.cases {
+        suites.entry(c.suite.as_str()).or_default().push(c);
+    }
+    for (name, cases) in suites {
+        let mut suite = TestSuite::new(name);
+        suite.add_property(("provider", report.provider.name.as_str()));
+        suite.add_property(("issuer", report.provider.issuer.as_str()));
+        for c in cases {
+            let mut tc = TestCase::new(c.name.as_str(), status(c));
+            tc.set_classname(format!("{}.{}", c.suite, c.area));
+            tc.set_time(Duration::from_millis(c.duration_ms));
+            tc.set_assertions(c.checks.len());
+            tc.add_property(("flow", c.flow.as_str()));
+            tc.add_property(("location", c.location.as_str()));
+            suite.add_test_case(tc);
+        }
+        j.add_test_suite(suite);
+    }
+    j.to_string()
+}
+
+fn status(c: &CaseReport) -> TestCaseStatus {
+    let problems: Vec<String> = c.problems().map(super::describe_check).collect();
+    match c.status {
+        Status::Pass | Status::Warn => TestCaseStatus::success(),
+        Status::Skip => {
+            let mut s = TestCaseStatus::skipped();
+            let why: Vec<&str> = c
+                .checks
+                .iter()
+                .filter(|k| k.status == Status::Skip)
+                .map(|k| k.message.as_str())
+                .collect();
+            s.set_message(why.join("; "));
+            s
+        }
+        _ if c.is_known_failure() => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!(
+                "known failure (baseline): {}",
+                c.problems().filter_map(|k| k.known.as_deref()).collect::<Vec<_>>().join("; ")
+            ));
+            s.set_description(problems.join("\n"));
+            s
+        }
+        Status::Fail | Status::Error => {
+            let kind = if c.status == Status::Fail {
+                NonSuccessKind::Failure
+            } else {
+                NonSuccessKind::Error
+            };
+            let mut s = TestCaseStatus::non_success(kind);
+            let first = c.problems().next().map(|k| format!("{}: {}", k.id, k.message)).unwrap_or_default();
+            s.set_message(first);
+            s.set_type(if c.status == Status::Fail { "conformance" } else { "harness" });
+            s.set_description(problems.join("\n"));
+            s
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! A Markdown summary for pull-request comments and release notes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Report, Summary};
+use crate::check::{Status, spec};
+
+pub fn render(report: &Report) -> String {
+    let mut md = String::new();
+    let s = &report.summary;
+    let verdict = if report.exit_code(false) == 0 {
+        "✅ conformant"
+    } else {
+        "❌ not conformant"
+    };
+    let _ = writeln!(md, "## OIDC conformance: {} — {verdict}\n", report.provider.name);
+    let _ = writeln!(
+        md,
+        "Issuer `{}` · {} cases · {} · oidc-conform {}\n",
+        report.provider.issuer, s.total, report.started_at, report.tool_version
+    );
+    let _ = writeln!(md, "| status | cases |\n|---|---:|");
+    for (name, n) in [
+        ("pass", s.pass),
+        ("fail", s.fail),
+        ("error", s.error),
+        ("warn", s.warn),
+        ("skip", s.skip),
+        ("known failures", s.known),
+    ] {
+        if n > 0 || name == "pass" || name == "fail" {
+            let _ = writeln!(md, "| {name} | {n} |");
+        }
+    }
+    let mut areas: BTreeMap<&str, Vec<Status>> = BTreeMap::new();
+    for c in &report.cases {
+        areas.entry(c.area.as_str()).or_default().push(c.status);
+    }
+    let _ = writeln!(md, "\n| area | pass | fail | error | warn | skip |\n|---|---:|---:|---:|---:|---:|");
+    for (area, st) in &areas {
+        let a = Summary::of(st.iter());
+        let _ = writeln!(md, "| {area} | {} | {} | {} | {} | {} |", a.pass, a.fail, a.error, a.warn, a.skip);
+    }
+    let problems: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+        .collect();
+    if !problems.is_empty() {
+        let _ = writeln!(md, "\n### Failures\n");
+        for c in problems {
+            let known = if c.is_known_failure() { " _(known, in the baseline)_" } else { "" };
+            let _ = writeln!(md, "- **`{}`** ({}){known}", c.id, c.status.as_str());
+            for k in c.problems() {
+                let link = match spec::url(&k.spec) {
+                    Some(u) => format!(" — [{}]({u})", spec::title(&k.spec)),
+                    None if !k.spec.is_empty() => format!(" — {}", spec::title(&k.spec)),
+                    None => String::new(),
+                };
+                let ef = match (&k.expected, &k.found) {
+                    (Some(e), Some(f)) => format!(" (expected {}, found {})", code(e), code(f)),
+                    _ => String::new(),
+                };
+                let _ = writeln!(md, "  - `{}`: {}{ef}{link}", k.id, escape(&k.message));
+            }
+        }
+    }
+    md
+}
+
+/// Inline code that survives backticks and pipes in the value.
+fn code(s: &str) -> String {
+    let s = s.replace('\n', " ");
+    if s.contains('`') {
+        format!("`` {} ``", s)
+    } else {
+        format!("`{s}`")
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

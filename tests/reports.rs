@@ -1,0 +1,243 @@
+//! Report formats, baselines, compare and shards.
+
+use std::collections::BTreeMap;
+
+use crate::util::{oidc_conform, read_report, root};
+
+const FIXED_RUN: &str = "fixtures/reports/failing-run.json";
+
+/// JUnit and Markdown rendered from a fixed saved run equal the golden files
+/// (`OIDC_CONFORM_BLESS=1` rewrites them).
+#[test]
+fn junit_and_markdown_match_the_golden_files() {
+    let out = tempfile::tempdir().unwrap();
+    oidc_conform(&[
+        "report",
+        "render",
+        FIXED_RUN,
+        "--output",
+        out.path().to_str().unwrap(),
+        "--format",
+        "junit,markdown",
+    ])
+    .expect_code(0);
+    for (file, golden) in [
+        ("junit.xml", "fixtures/reports/failing-run.junit.xml"),
+        ("summary.md", "fixtures/reports/failing-run.md"),
+    ] {
+        let got = std::fs::read_to_string(out.path().join(file)).unwrap();
+        let golden = root().join(golden);
+        if std::env::var_os("OIDC_CONFORM_BLESS").is_some() {
+            std::fs::write(&golden, &got).unwrap();
+        }
+        let want = std::fs::read_to_string(&golden).unwrap_or_default();
+        assert_eq!(got, want, "{file} differs from {}", golden.display());
+    }
+}
+
+/// The JUnit file parses back, with one testsuite per suite and failures carrying the check ids.
+#[test]
+fn junit_parses_back_with_the_failures() {
+    let out = tempfile::tempdir().unwrap();
+    oidc_conform(&[
+        "report",
+        "render",
+        FIXED_RUN,
+        "--output",
+        out.path().to_str().unwrap(),
+        "--format",
+        "junit",
+    ])
+    .expect_code(0);
+    let xml = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("junit.xml is well-formed XML");
+    let root_el = doc.root_element();
+    assert_eq!(root_el.tag_name().name(), "testsuites");
+    let report = oidc_conform::report::Report::read_json(&root().join(FIXED_RUN)).unwrap();
+    assert_eq!(root_el.attribute("tests").unwrap(), report.summary.total.to_string());
+    assert_eq!(root_el.attribute("failures").unwrap(), report.summary.fail.to_string());
+    let suites: Vec<&str> = root_el
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .map(|n| n.attribute("name").unwrap())
+        .collect();
+    let mut expected: Vec<&str> = report.cases.iter().map(|c| c.suite.as_str()).collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(suites, expected);
+    let api = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("api-access-token"))
+        .unwrap();
+    let failure = api
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("a failing case has <failure>");
+    assert!(failure.text().unwrap_or_default().contains("id_token.aud"), "{xml}");
+}
+
+/// Baseline: new failure → 1, only expected failures → 0, stale entries reported (and fatal with --strict-baseline).
+#[test]
+fn baselines_gate_on_new_failures_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).to_str().unwrap().to_owned();
+    oidc_conform(&[
+        "run",
+        "basics::",
+        "--quirk",
+        "id-token-aud-api",
+        "--output",
+        &d("first"),
+        "--format",
+        "json",
+    ])
+    .expect_code(1);
+    oidc_conform(&["baseline", "write", "--from", &d("first/run.json"), "--output", &d("baseline.yaml")]).expect_code(0);
+    let text = std::fs::read_to_string(d("baseline.yaml")).unwrap();
+    assert!(text.contains("basics::api-access-token") && text.contains("id_token.aud"), "{text}");
+
+    // The same failures: expected, exit 0, reported as known.
+    let run = oidc_conform(&[
+        "run",
+        "basics::",
+        "--quirk",
+        "id-token-aud-api",
+        "--baseline",
+        &d("baseline.yaml"),
+        "--output",
+        &d("second"),
+    ]);
+    run.expect_code(0);
+    let report = read_report(&dir.path().join("second"));
+    assert_eq!(report["summary"]["known"], 1, "{report:#}");
+    assert!(
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["checks"].as_array().unwrap().iter().any(|k| k["known"].is_string()))
+    );
+
+    // A new failure on top: exit 1.
+    let run = oidc_conform(&[
+        "run",
+        "basics::",
+        "--quirk",
+        "id-token-aud-api",
+        "--quirk",
+        "nonce-wrong",
+        "--baseline",
+        &d("baseline.yaml"),
+        "--output",
+        &d("third"),
+    ]);
+    run.expect_code(1);
+
+    // The failure fixed: the entry is stale, reported; fatal only with --strict-baseline.
+    let run = oidc_conform(&["run", "basics::", "--baseline", &d("baseline.yaml"), "--output", &d("fourth")]);
+    run.expect_code(0);
+    assert!(
+        run.stdout().contains("stale") && run.stdout().contains("basics::api-access-token"),
+        "{}",
+        run.describe()
+    );
+    oidc_conform(&[
+        "run",
+        "basics::",
+        "--baseline",
+        &d("baseline.yaml"),
+        "--strict-baseline",
+        "--output",
+        &d("fifth"),
+    ])
+    .expect_code(1);
+}
+
+/// compare lists regressions (exit 1) and fixes (exit 0).
+#[test]
+fn compare_reports_regressions_and_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean");
+    oidc_conform(&["run", "--output", clean.to_str().unwrap(), "--format", "json"]).expect_code(0);
+    let clean_json = clean.join("run.json");
+    let run = oidc_conform(&["compare", clean_json.to_str().unwrap(), FIXED_RUN]);
+    run.expect_code(1);
+    assert!(
+        run.stdout().contains("basics::api-access-token: pass → fail (id_token.aud"),
+        "{}",
+        run.describe()
+    );
+    let run = oidc_conform(&["compare", FIXED_RUN, clean_json.to_str().unwrap()]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("fixes: 31"), "{}", run.describe());
+}
+
+/// Shards 1/3, 2/3 and 3/3 merged give the same results as the unsharded run.
+#[test]
+fn merged_shards_equal_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let statuses = |report: &serde_json::Value| -> BTreeMap<String, String> {
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].as_str().unwrap().to_owned(), c["status"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let whole = dir.path().join("whole");
+    oidc_conform(&[
+        "run",
+        "--quirk",
+        "nonce-wrong",
+        "--output",
+        whole.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .expect_code(1);
+    let mut shard_files = Vec::new();
+    let mut sizes = Vec::new();
+    for k in 1..=3 {
+        let out = dir.path().join(format!("shard-{k}"));
+        let run = oidc_conform(&[
+            "run",
+            "--quirk",
+            "nonce-wrong",
+            "--shard",
+            &format!("{k}/3"),
+            "--output",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(run.code() == 0 || run.code() == 1, "{}", run.describe());
+        let r = read_report(&out);
+        assert_eq!(r["shard"], format!("{k}/3"));
+        sizes.push(r["cases"].as_array().unwrap().len());
+        shard_files.push(out.join("run.json").to_str().unwrap().to_owned());
+    }
+    assert!(sizes.iter().all(|n| *n > 0), "every shard has cases: {sizes:?}");
+    let merged = dir.path().join("merged");
+    let mut args = vec!["report", "merge"];
+    args.extend(shard_files.iter().map(String::as_str));
+    args.extend(["--output", merged.to_str().unwrap()]);
+    oidc_conform(&args).expect_code(0);
+    let (a, b) = (read_report(&whole), read_report(&merged));
+    assert_eq!(statuses(&a), statuses(&b));
+    assert_eq!(a["summary"], b["summary"]);
+    // Every renderer works on the merged report.
+    for f in ["junit.xml", "summary.md", "run.json"] {
+        assert!(merged.join(f).exists(), "{f} written for the merged report");
+    }
+    // Merging the same shard twice is refused.
+    let run = oidc_conform(&[
+        "report",
+        "merge",
+        &shard_files[0],
+        &shard_files[0],
+        "--output",
+        merged.to_str().unwrap(),
+    ]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("more than one report"), "{}", run.describe());
+}
