@@ -1,9 +1,14 @@
 //! The integration tests: one binary, with a module per area.
 
+mod fixture;
 mod util;
 
 mod cli;
 mod diagnostics;
 mod flows;
+mod hostile;
+mod html;
 mod matrix;
+mod provider_node;
 mod reports;
+mod secrets;

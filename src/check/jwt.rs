@@ -37,15 +37,18 @@ impl Decoded {
     }
 }
 
-/// Whether a token looks like a JWS (three base64url parts) rather than an opaque string.
+/// Whether a token is meant as a JWS (three parts, of which the header or the
+/// claims decode to a JSON object) rather than an opaque string. A JWT with a
+/// broken header still counts, so that it fails to decode instead of passing as opaque.
 pub fn looks_like_jwt(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();
-    parts.len() == 3
-        && B64
-            .decode(parts[0])
+    let object = |p: &str| {
+        B64.decode(p.trim_end_matches('='))
             .ok()
-            .and_then(|h| serde_json::from_slice::<Map<String, Value>>(&h).ok())
+            .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
             .is_some()
+    };
+    parts.len() == 3 && (object(parts[0]) || object(parts[1]))
 }
 
 /// Decodes header and claims without verifying anything.

@@ -305,6 +305,18 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
         )
         .ef("no redirect to the unregistered URI", "a redirect to it");
     }
+    if !ev.misuse_attempted {
+        let what = match (&ev.error, &ev.harness_error, &ev.refused_without_redirect) {
+            (Some(e), _, _) => format!(
+                "the provider refused an earlier, valid step with `{}` at the {} endpoint",
+                e.error, e.stage
+            ),
+            (_, Some(h), _) => h.clone(),
+            (_, _, Some((status, page))) => format!("the authorization endpoint answered HTTP {status}: {page}"),
+            _ => "the flow ended early".to_owned(),
+        };
+        return CheckResult::error("negative.refused", format!("the flow did not reach the request under test: {what}"));
+    }
     if let Some((status, page)) = &ev.refused_without_redirect {
         return CheckResult::pass("negative.refused", format!("refused with HTTP {status} and no redirect: {page}"));
     }

@@ -497,6 +497,26 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
             .ef("sub, client_id, iat, jti", format!("missing: {}", missing.join(", "))),
         );
     }
+    // azp names the client the token was issued to (the brief's model; RFC 9068 has client_id).
+    let client_id = &p.profile.clients[&case.client].id;
+    match d.claims.get("azp") {
+        Some(Value::String(azp)) if azp == client_id => out.push(CheckResult::pass("access_token.azp", "`azp` equals the client id")),
+        Some(other) => out.push(
+            CheckResult::fail(
+                "access_token.azp",
+                format!("the access token {origin} has an `azp` that is not the client"),
+            )
+            .ef(client_id.clone(), short(other)),
+        ),
+        None if p.profile.access_token_azp => out.push(
+            CheckResult::fail(
+                "access_token.azp",
+                format!("the access token {origin} has no `azp`, which the profile says the provider issues"),
+            )
+            .ef(format!("azp = `{client_id}`"), "absent"),
+        ),
+        None => {}
+    }
     // Audience: the requested API, plus userinfo when the profile says so.
     let aud = d.audiences();
     if let Some(api) = case.api.as_ref().map(|a| &p.profile.apis[a]) {

@@ -10,20 +10,35 @@ use url::Url;
 /// Caps on what a provider can make the harness read.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
+    /// Per request: connect, and the whole response (`http.timeout`).
     pub timeout: Duration,
+    /// Per case: the whole flow (`http.case_timeout`).
+    pub case_timeout: Duration,
+    /// Largest response body read (`http.max_body`).
     pub max_body: usize,
+    /// Redirects and login/consent steps followed in one authorization (`http.max_redirects`).
     pub max_redirects: usize,
+    /// Retries of a request answered 429 or 503 (`http.retries`), honouring `Retry-After`.
+    pub retries: u32,
+    /// Most keys accepted in a JWKS (`http.max_jwks_keys`).
+    pub max_jwks_keys: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(10),
+            case_timeout: Duration::from_secs(60),
             max_body: 1024 * 1024,
             max_redirects: 20,
+            retries: 2,
+            max_jwks_keys: 100,
         }
     }
 }
+
+/// Longest `Retry-After` honoured; longer waits end the request.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// A response read in full (up to the cap).
 #[derive(Clone, Debug)]
@@ -63,7 +78,7 @@ pub enum HttpError {
     Transport { url: String, reason: String },
     #[error("request to {url} timed out after {secs:.1} s (limit: http.timeout in the profile)")]
     Timeout { url: String, secs: f64 },
-    #[error("response from {url} is larger than {limit} bytes (limit on response bodies)")]
+    #[error("response from {url} is larger than {limit} bytes (limit: http.max_body in the profile)")]
     TooLarge { url: String, limit: usize },
 }
 
@@ -84,9 +99,51 @@ pub fn client(limits: &Limits, cookies: bool) -> Result<reqwest::Client, HttpErr
     })
 }
 
-/// Sends a request and reads the body up to `limits.max_body`.
-pub async fn send(client: &reqwest::Client, req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
-    let _ = client;
+/// Sends a request and reads the body up to `limits.max_body`; a 429 or 503 is
+/// retried up to `limits.retries` times after its `Retry-After` (RFC 9110 §10.2.3).
+pub async fn send(breaker: &Breaker, req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
+    let mut attempt = 0;
+    let mut req = req;
+    loop {
+        let retry = req.try_clone();
+        let resp = match send_once(req, url, limits).await {
+            Ok(r) => {
+                breaker.success();
+                r
+            }
+            Err(e) => {
+                if matches!(e, HttpError::Transport { .. } | HttpError::Timeout { .. }) {
+                    breaker.failure();
+                }
+                return Err(e);
+            }
+        };
+        let busy = matches!(resp.status.as_u16(), 429 | 503);
+        match (busy, retry) {
+            (true, Some(next)) if attempt < limits.retries => {
+                let wait = retry_after(&resp).unwrap_or(Duration::from_millis(500 * (1 << attempt)));
+                if wait > MAX_RETRY_AFTER {
+                    return Ok(resp);
+                }
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                req = next;
+            }
+            _ => return Ok(resp),
+        }
+    }
+}
+
+/// `Retry-After` as seconds (the HTTP-date form is taken as "later than we wait").
+fn retry_after(resp: &Response) -> Option<Duration> {
+    let v = resp.header("retry-after")?.trim();
+    match v.parse::<u64>() {
+        Ok(secs) => Some(Duration::from_secs(secs)),
+        Err(_) => Some(MAX_RETRY_AFTER + Duration::from_secs(1)),
+    }
+}
+
+async fn send_once(req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
     let shown = redact_url(url);
     let fut = async {
         let mut resp = req.send().await.map_err(|e| transport(&shown, e))?;
@@ -128,8 +185,34 @@ pub async fn send(client: &reqwest::Client, req: reqwest::RequestBuilder, url: &
 }
 
 /// A GET of `url`.
-pub async fn get(client: &reqwest::Client, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
-    send(client, client.request(Method::GET, url.clone()), url, limits).await
+pub async fn get(client: &reqwest::Client, breaker: &Breaker, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
+    send(breaker, client.request(Method::GET, url.clone()), url, limits).await
+}
+
+/// A circuit breaker: after [`Breaker::THRESHOLD`] requests in a row that could not
+/// reach the provider (refused, reset, timed out), the run stops trying, so a dead
+/// provider ends the run quickly instead of with one timeout per case.
+#[derive(Debug, Default)]
+pub struct Breaker {
+    consecutive: std::sync::atomic::AtomicU32,
+}
+
+impl Breaker {
+    pub const THRESHOLD: u32 = 5;
+
+    fn success(&self) {
+        self.consecutive.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn failure(&self) {
+        self.consecutive.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `Some(n)` when `n` requests in a row have failed to reach the provider.
+    pub fn open(&self) -> Option<u32> {
+        let n = self.consecutive.load(std::sync::atomic::Ordering::Relaxed);
+        (n >= Self::THRESHOLD).then_some(n)
+    }
 }
 
 fn transport(url: &str, e: reqwest::Error) -> HttpError {

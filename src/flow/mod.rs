@@ -105,6 +105,9 @@ pub struct Evidence {
     pub userinfo_with_id_token: Option<UserinfoResponse>,
     /// Userinfo asked with no token at all (must be refused).
     pub userinfo_without_token: Option<UserinfoResponse>,
+    /// The request that commits the case's deliberate mistake (`misuse`) was sent;
+    /// a refusal before it is a failed set-up, not the refusal under test.
+    pub misuse_attempted: bool,
     /// Whether a refresh returned a new refresh token (rotation).
     pub refresh_rotated: Option<bool>,
 }
@@ -132,8 +135,30 @@ pub fn pkce_challenge(verifier: &str) -> String {
 /// Runs the case's flow against the provider. Never fails: problems are in the evidence.
 pub async fn run(provider: &Provider, case: &Case) -> Evidence {
     let mut ev = Evidence::default();
-    if let Err(e) = drive(provider, case, &mut ev).await {
-        ev.harness_error = Some(e);
+    // Mistakes made in the first request are attempted from the start.
+    let later = [
+        Misuse::ReuseCode,
+        Misuse::ReuseRefreshToken,
+        Misuse::WrongClientSecret,
+        Misuse::WrongCodeVerifier,
+    ];
+    ev.misuse_attempted = !case.request.misuse.iter().any(|m| later.contains(m));
+    if let Some(n) = provider.breaker.open() {
+        ev.harness_error = Some(format!(
+            "not run: the last {n} requests to the provider failed (refused, reset or timed out); it looks down"
+        ));
+        return ev;
+    }
+    let limit = provider.limits.case_timeout;
+    match tokio::time::timeout(limit, drive(provider, case, &mut ev)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => ev.harness_error = Some(e),
+        Err(_) => {
+            ev.harness_error = Some(format!(
+                "the case did not finish within {} s (limit: http.case_timeout in the profile)",
+                limit.as_secs_f64()
+            ))
+        }
     }
     ev
 }
@@ -167,6 +192,7 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 let refresh = set.refresh_token.clone();
                 ev.token_sets.push(set);
                 if case.request.misuses(Misuse::ReuseCode) {
+                    ev.misuse_attempted = true;
                     ev.step("redeeming the same code again");
                     match exchange_code(p, case, &code, &sent_verifier, ev).await? {
                         Some(again) => ev.token_sets.push(again),
@@ -184,6 +210,7 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     ev.refresh_rotated = Some(rotated);
                     ev.token_sets.push(set);
                     if case.request.misuses(Misuse::ReuseRefreshToken) && rotated {
+                        ev.misuse_attempted = true;
                         ev.step("refreshing again with the rotated-out refresh token");
                         match refresh_tokens(p, case, &rt, ev).await? {
                             Some(again) => ev.token_sets.push(again),
@@ -196,6 +223,8 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             if let Some(at) = access
                 && case.request.scope.split(' ').any(|s| s == "openid")
                 && p.discovery.userinfo_endpoint.is_some()
+                // An API token is for userinfo too only where the profile says its aud includes userinfo.
+                && (case.api.is_none() || p.profile.access_token_aud_includes_userinfo)
             {
                 ev.userinfo = Some(userinfo(p, Some(&at), ev).await?);
                 // Probes: an ID token is not an access token, and userinfo needs one (OIDC Core §5.3.1, RFC 6750 §3.1).
@@ -251,7 +280,8 @@ async fn authorize(
     let state = random_token();
     q.insert("state".into(), state.clone());
     ev.state = Some(state);
-    if case.request.nonce {
+    // A nonce belongs to OpenID requests only (OIDC Core §3.1.2.1); plain OAuth requests get none.
+    if case.request.nonce && case.request.scope.split_whitespace().any(|s| s == "openid") {
         let nonce = random_token();
         q.insert("nonce".into(), nonce.clone());
         ev.nonce = Some(nonce);
@@ -300,16 +330,16 @@ async fn authorize(
     for _ in 0..p.limits.max_redirects * 2 {
         // Stop at the redirect back to the client: never request it.
         if url.as_str().starts_with(&redirect_uri) {
-            return Ok(redirected(ev, &url, &redirect_uri, &registered, None));
+            return Ok(redirected(ev, &url, &registered, None));
         }
         if url.as_str().starts_with(&registered) && !registered.is_empty() && registered != redirect_uri {
-            return Ok(redirected(ev, &url, &registered, &registered, None));
+            return Ok(redirected(ev, &url, &registered, None));
         }
         let mut req = browser.request(method.clone(), url.clone());
         if method == Method::POST {
             req = req.form(&form_fields);
         }
-        let resp = http::send(browser, req, &url, &p.limits)
+        let resp = http::send(&p.breaker, req, &url, &p.limits)
             .await
             .map_err(|e: HttpError| e.to_string())?;
         ev.step(format!("{} {} → {}", method, http::redact_url(&url), resp.status.as_u16()));
@@ -335,10 +365,9 @@ async fn authorize(
         let page = form::analyse(&html, &resp.url, username, &password, &p.profile.login, &redirect_uri).map_err(|e| e.to_string())?;
         match page {
             Page::FormPost { action, fields } => {
-                let action_s = action.to_string();
                 let params: BTreeMap<String, String> = fields.into_iter().collect();
                 ev.step(format!("form_post to {}", http::redact_url(&action)));
-                return Ok(redirected(ev, &action, &action_s, &registered, Some(params)));
+                return Ok(redirected(ev, &action, &registered, Some(params)));
             }
             Page::Login(sub) => {
                 logins += 1;
@@ -396,27 +425,22 @@ fn submission(sub: form::Submission) -> (Method, Url, Vec<(String, String)>) {
 }
 
 /// Reads the authorization response from the redirect (query or fragment) or a form_post.
-fn redirected(
-    ev: &mut Evidence,
-    url: &Url,
-    matched: &str,
-    registered: &str,
-    form: Option<BTreeMap<String, String>>,
-) -> Option<BTreeMap<String, String>> {
+fn redirected(ev: &mut Evidence, url: &Url, registered: &str, form: Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
     if !registered.is_empty() && !url.as_str().starts_with(registered) {
         ev.redirected_to_unregistered = true;
     }
-    let _ = matched;
+    // The mode the response actually came in, whatever was asked for.
     let params: BTreeMap<String, String> = match form {
-        Some(f) => f,
+        Some(f) => {
+            ev.response_mode = Some("form_post".into());
+            f
+        }
         None => {
             let mut m: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
             if let Some(frag) = url.fragment() {
                 m.extend(url::form_urlencoded::parse(frag.as_bytes()).into_owned());
-                if ev.response_mode.as_deref() != Some("form_post") {
-                    ev.response_mode = Some("fragment".into());
-                }
-            } else if ev.response_mode.as_deref() != Some("form_post") {
+                ev.response_mode = Some("fragment".into());
+            } else {
                 ev.response_mode = Some("query".into());
             }
             m
@@ -489,6 +513,9 @@ async fn token_request(
     let client = client_of(p, case);
     let url = p.endpoint("token_endpoint")?;
     let mut req = p.http.post(url.clone());
+    if case.request.misuses(Misuse::WrongClientSecret) || (case.request.misuses(Misuse::WrongCodeVerifier) && origin == Origin::Token) {
+        ev.misuse_attempted = true;
+    }
     let wrong;
     let secret = if case.request.misuses(Misuse::WrongClientSecret) {
         wrong = client.secret.as_ref().map(|s| Secret::new(format!("{}-wrong", s.expose())));
@@ -514,12 +541,22 @@ async fn token_request(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let req = req.form(&form);
-    let resp = http::send(&p.http, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let resp = http::send(&p.breaker, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
     ev.step(format!(
         "POST {} grant_type={grant} → {}",
         http::redact_url(&url),
         resp.status.as_u16()
     ));
+    if matches!(resp.status.as_u16(), 429 | 503) {
+        let after = resp
+            .header("retry-after")
+            .map(|a| format!(", Retry-After: {a}"))
+            .unwrap_or_default();
+        return Err(format!(
+            "the token endpoint answered HTTP {} (busy or rate limited{after}) after {} retries (http.retries in the profile)",
+            resp.status, p.limits.retries
+        ));
+    }
     let json = resp.json();
     let obj = match json {
         Ok(serde_json::Value::Object(o)) => o,
@@ -596,7 +633,7 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, ev: &mut Evidence) -
     if let Some(token) = token {
         req = req.bearer_auth(token.expose());
     }
-    let resp = http::send(&p.http, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let resp = http::send(&p.breaker, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
     ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
     let claims = if resp.status.is_success() {
         match resp.json() {

@@ -42,6 +42,8 @@ pub struct Provider {
     pub limits: Limits,
     /// Back-channel client (token, userinfo, JWKS): no cookies.
     pub http: reqwest::Client,
+    /// Stops the run from hammering a provider that is down.
+    pub breaker: http::Breaker,
     jwks: RwLock<Arc<JwkSet>>,
 }
 
@@ -57,13 +59,11 @@ pub enum ProviderError {
 impl Provider {
     /// Fetches discovery and JWKS.
     pub async fn connect(profile: Profile) -> Result<Provider, ProviderError> {
-        let limits = Limits {
-            timeout: profile.timeout,
-            ..Limits::default()
-        };
+        let limits = profile.limits;
         let client = http::client(&limits, false)?;
         let url = discovery_url(&profile.issuer)?;
-        let resp = http::get(&client, &url, &limits).await?;
+        let breaker = http::Breaker::default();
+        let resp = http::get(&client, &breaker, &url, &limits).await?;
         if !resp.status.is_success() {
             return Err(ProviderError::Invalid(format!(
                 "the discovery document at {url} answered HTTP {} (is the issuer `{}` right?)",
@@ -84,6 +84,7 @@ impl Provider {
             discovery,
             limits,
             http: client,
+            breaker,
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
         };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
@@ -92,16 +93,14 @@ impl Provider {
 
     /// A provider from parts already known (tests, replays): no network.
     pub fn from_parts(profile: Profile, discovery: Discovery, jwks: JwkSet) -> Result<Provider, ProviderError> {
-        let limits = Limits {
-            timeout: profile.timeout,
-            ..Limits::default()
-        };
+        let limits = profile.limits;
         let http = http::client(&limits, false)?;
         Ok(Provider {
             profile,
             discovery,
             limits,
             http,
+            breaker: http::Breaker::default(),
             jwks: RwLock::new(Arc::new(jwks)),
         })
     }
@@ -119,11 +118,20 @@ impl Provider {
             .as_deref()
             .ok_or("the discovery document has no `jwks_uri`")?;
         let url = Url::parse(uri).map_err(|e| format!("`jwks_uri` `{uri}` is not a URL: {e}"))?;
-        let resp = http::get(&self.http, &url, &self.limits).await.map_err(|e| e.to_string())?;
+        let resp = http::get(&self.http, &self.breaker, &url, &self.limits)
+            .await
+            .map_err(|e| e.to_string())?;
         if !resp.status.is_success() {
             return Err(format!("the JWKS at {url} answered HTTP {}", resp.status));
         }
         let set: JwkSet = serde_json::from_slice(&resp.body).map_err(|e| format!("the JWKS at {url} is not a valid JWK set: {e}"))?;
+        if set.keys.len() > self.limits.max_jwks_keys {
+            return Err(format!(
+                "the JWKS at {url} has {} keys, over the limit of {} (http.max_jwks_keys in the profile)",
+                set.keys.len(),
+                self.limits.max_jwks_keys
+            ));
+        }
         let set = Arc::new(set);
         *self.jwks.write().await = set.clone();
         Ok(set)

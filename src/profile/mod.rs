@@ -100,6 +100,8 @@ struct RawProfile {
     #[serde(default)]
     api_access_tokens: TokenFormat,
     #[serde(default)]
+    access_token_azp: bool,
+    #[serde(default)]
     checks: BTreeMap<String, Spanned<Level>>,
     #[serde(default)]
     namespaces: RawNamespaces,
@@ -167,6 +169,11 @@ struct RawLogin {
 struct RawHttp {
     timeout: Option<Spanned<String>>,
     clock_skew: Option<Spanned<String>>,
+    case_timeout: Option<Spanned<String>>,
+    max_body: Option<Spanned<String>>,
+    max_redirects: Option<usize>,
+    retries: Option<u32>,
+    max_jwks_keys: Option<usize>,
 }
 
 // ---------------------------------------------------------------- resolved
@@ -181,6 +188,8 @@ pub struct Profile {
     pub access_token_aud_includes_userinfo: bool,
     pub claims_in_id_token: ClaimsInIdToken,
     pub api_access_tokens: TokenFormat,
+    /// The provider puts `azp` (= client id) in API access tokens, as the brief's model does.
+    pub access_token_azp: bool,
     /// Check levels tuned for this provider (check id → level).
     pub checks: BTreeMap<String, Level>,
     pub namespaces: Namespaces,
@@ -190,6 +199,8 @@ pub struct Profile {
     pub login: Selectors,
     pub timeout: Duration,
     pub clock_skew: Duration,
+    /// Limits on what the provider controls.
+    pub limits: crate::flow::http::Limits,
     /// Where the profile came from, for messages.
     pub source: String,
 }
@@ -289,6 +300,15 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         .collect();
     let timeout = duration(source, raw.http.timeout.as_ref(), Duration::from_secs(10), &mut diags);
     let clock_skew = duration(source, raw.http.clock_skew.as_ref(), Duration::from_secs(300), &mut diags);
+    let defaults = crate::flow::http::Limits::default();
+    let limits = crate::flow::http::Limits {
+        timeout,
+        case_timeout: duration(source, raw.http.case_timeout.as_ref(), defaults.case_timeout, &mut diags),
+        max_body: size(source, raw.http.max_body.as_ref(), defaults.max_body, &mut diags),
+        max_redirects: raw.http.max_redirects.unwrap_or(defaults.max_redirects),
+        retries: raw.http.retries.unwrap_or(defaults.retries),
+        max_jwks_keys: raw.http.max_jwks_keys.unwrap_or(defaults.max_jwks_keys),
+    };
     if (issuer.is_empty() || url::Url::parse(&issuer).is_err()) && diags.is_empty() {
         diags.push(
             source
@@ -322,6 +342,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         access_token_aud_includes_userinfo: raw.access_token_aud_includes_userinfo,
         claims_in_id_token: raw.claims_in_id_token,
         api_access_tokens: raw.api_access_tokens,
+        access_token_azp: raw.access_token_azp,
         checks: raw.checks.into_iter().map(|(k, v)| (k, v.value)).collect(),
         namespaces: Namespaces {
             custom: raw.namespaces.custom,
@@ -339,6 +360,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         },
         timeout,
         clock_skew,
+        limits,
         source: source.path.display().to_string(),
     };
     diags.into_result(profile)
@@ -397,6 +419,33 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         _ => return None,
     };
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// Parses sizes such as `512KiB`, `1MiB`, `65536`.
+pub fn parse_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let n: usize = num.parse().ok()?;
+    let mult = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "KB" | "k" | "K" => 1024,
+        "MiB" | "MB" | "M" => 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+fn size(source: &Source, value: Option<&Spanned<String>>, default: usize, diags: &mut Diagnostics) -> usize {
+    let Some(v) = value else { return default };
+    parse_size(&v.value).unwrap_or_else(|| {
+        diags.push(
+            source
+                .error_at(spanned_pos(v), v.value.chars().count(), format!("`{}` is not a size", v.value))
+                .with_hint("write a number of bytes with an optional unit: `65536`, `512KiB` or `2MiB`"),
+        );
+        default
+    })
 }
 
 fn duration(source: &Source, value: Option<&Spanned<String>>, default: Duration, diags: &mut Diagnostics) -> Duration {

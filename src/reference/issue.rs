@@ -342,7 +342,9 @@ fn jwt_claims(
     claims.insert("iss".into(), json!(iss));
     claims.insert("sub".into(), json!(sub));
     claims.insert("aud".into(), json!(aud));
-    claims.insert("azp".into(), json!(client_id));
+    if !shared.quirk(Quirk::AccessTokenNoAzp) {
+        claims.insert("azp".into(), json!(client_id));
+    }
     if !shared.quirk(Quirk::AccessTokenNoClientId) {
         claims.insert("client_id".into(), json!(client_id));
     }

@@ -98,6 +98,8 @@ quirks! {
         "token responses never include scope, even when the granted scope was narrowed";
     AccessTokenTypJwt => "access-token-typ-jwt",
         "access token header typ is \"JWT\" instead of \"at+jwt\"";
+    AccessTokenNoAzp => "access-token-no-azp",
+        "access token has no azp claim (the profile says the provider issues one)";
     AccessTokenNoJti => "access-token-no-jti",
         "access token has no jti claim";
     AccessTokenNoClientId => "access-token-no-client-id",
@@ -199,7 +201,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 54);
+        assert_eq!(Quirk::ALL.len(), 55);
     }
 
     #[test]

@@ -1,11 +1,976 @@
-//! The self-contained HTML report (being written: replaced by the real renderer).
+//! The HTML report: one self-contained file (inline CSS, no fetches) that reads
+//! well without JavaScript. [`render`] turns a [`Report`] into it; the layout is
+//! the minijinja template `templates/report.html`, embedded in the binary.
+//!
+//! The template only lays out; every decision (order, counts, links, pretty JSON)
+//! is made here, in a view model, so it can be tested without a browser. All
+//! values are escaped by the template engine (HTML auto-escaping is on).
 
-use super::Report;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{BaselineInfo, CaseReport, ProviderInfo, Report, Summary};
+use crate::check::{CheckResult, Status, spec};
+
+/// The template, embedded at build time.
+const TEMPLATE: &str = include_str!("templates/report.html");
+const TEMPLATE_NAME: &str = "report.html";
+/// The report's one script, a convenience (expand/collapse all) nothing depends on.
+const SCRIPT: &str = include_str!("templates/report.js");
+
+/// The report's Content-Security-Policy: inline styles, and the one script by its
+/// hash; nothing else, so that nothing is fetched and nothing injected could run.
+fn csp() -> String {
+    use base64::Engine as _;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, SCRIPT.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+    format!("default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'")
+}
+
+/// Why the HTML report could not be made.
 #[derive(Debug, thiserror::Error)]
-#[error("html rendering failed: {0}")]
-pub struct HtmlError(String);
+pub enum HtmlError {
+    #[error("cannot render the HTML report: {0}")]
+    Template(#[from] minijinja::Error),
+    #[error("cannot write the HTML report `{path}`: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
-pub fn render(_report: &Report) -> Result<String, HtmlError> {
-    Err(HtmlError("the HTML renderer is not built yet".into()))
+/// Renders the report as one self-contained HTML document.
+pub fn render(report: &Report) -> Result<String, HtmlError> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.add_template(TEMPLATE_NAME, TEMPLATE)?;
+    // Our own constant, set verbatim inside `<script>` (HTML escaping does not apply there).
+    env.add_global("script", minijinja::Value::from_safe_string(SCRIPT.to_owned()));
+    env.add_global("csp", csp());
+    let view = View::of(report);
+    Ok(env.get_template(TEMPLATE_NAME)?.render(&view)?)
+}
+
+/// Writes `report.html` into `dir` (created if missing) and returns its path.
+pub fn write(report: &Report, dir: &Path) -> Result<PathBuf, HtmlError> {
+    let html = render(report)?;
+    let path = dir.join("report.html");
+    let io = |source| HtmlError::Write {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let tmp = dir.join(".report.html.tmp");
+    std::fs::write(&tmp, html).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(path)
+}
+
+/// Statuses in the order the report shows them: worst first.
+const ORDER: [Status; 5] = [Status::Fail, Status::Error, Status::Warn, Status::Skip, Status::Pass];
+
+/// Known areas and flows, in the order the README lists them; others follow by name.
+const AREAS: &[&str] = &[
+    "scopes",
+    "namespacing",
+    "audience",
+    "id_token",
+    "access_token",
+    "userinfo",
+    "negative",
+    "flows",
+];
+const FLOWS: &[&str] = &["code", "implicit", "hybrid", "refresh", "client_credentials"];
+
+fn label(s: Status) -> &'static str {
+    s.as_str()
+}
+
+/// A shape for each status, so that colour is never the only signal.
+fn symbol(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "✓",
+        Status::Warn => "!",
+        Status::Skip => "–",
+        Status::Fail => "✗",
+        Status::Error => "⚠",
+    }
+}
+
+fn count_of(s: &Summary, st: Status) -> usize {
+    match st {
+        Status::Pass => s.pass,
+        Status::Warn => s.warn,
+        Status::Skip => s.skip,
+        Status::Fail => s.fail,
+        Status::Error => s.error,
+    }
+}
+
+/// `41 ms`, `1.16 s`, `2 min 05 s`.
+fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.2} s", ms as f64 / 1000.0)
+    } else {
+        let s = ms / 1000;
+        format!("{} min {:02} s", s / 60, s % 60)
+    }
+}
+
+/// An HTML id for a name: letters, digits and `-`.
+fn anchor(prefix: &str, name: &str) -> String {
+    let mut out = String::from(prefix);
+    for ch in name.chars() {
+        out.push(if ch.is_ascii_alphanumeric() { ch.to_ascii_lowercase() } else { '-' });
+    }
+    out
+}
+
+/// `id`, or `id-2`, `id-3`… when taken: two case ids may slug alike.
+fn unique(id: String, taken: &mut HashSet<String>) -> String {
+    let mut candidate = id.clone();
+    let mut n = 1;
+    while !taken.insert(candidate.clone()) {
+        n += 1;
+        candidate = format!("{id}-{n}");
+    }
+    candidate
+}
+
+/// Sorts names by a known order, unknown names after, by name.
+fn ordered<'a>(names: impl IntoIterator<Item = &'a str>, known: &[&str]) -> Vec<String> {
+    let mut v: Vec<&str> = names.into_iter().collect();
+    v.sort_by_key(|n| (known.iter().position(|k| k == n).unwrap_or(usize::MAX), *n));
+    v.dedup();
+    v.into_iter().map(str::to_owned).collect()
+}
+
+fn pretty(v: &Map<String, Value>) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("(cannot show: {e})"))
+}
+
+#[derive(Serialize)]
+struct StatusView {
+    key: &'static str,
+    label: &'static str,
+    symbol: &'static str,
+    count: usize,
+}
+
+impl StatusView {
+    fn new(s: Status, count: usize) -> Self {
+        StatusView {
+            key: s.as_str(),
+            label: label(s),
+            symbol: symbol(s),
+            count,
+        }
+    }
+}
+
+/// Counts by status of a set of cases or checks, for a badge row or a matrix cell.
+#[derive(Serialize, Default)]
+struct Counts {
+    total: usize,
+    /// The worst status present (`none` when empty), for the cell's tint.
+    worst: &'static str,
+    /// Only the statuses present, worst first.
+    counts: Vec<StatusView>,
+}
+
+impl Counts {
+    fn of<'a>(statuses: impl IntoIterator<Item = &'a Status>) -> Counts {
+        let s = Summary::of(statuses);
+        let counts: Vec<StatusView> = ORDER
+            .iter()
+            .filter(|st| count_of(&s, **st) > 0)
+            .map(|st| StatusView::new(*st, count_of(&s, *st)))
+            .collect();
+        Counts {
+            total: s.total,
+            worst: counts.first().map(|c| c.key).unwrap_or("none"),
+            counts,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SpecLink {
+    id: String,
+    title: String,
+    url: Option<String>,
+}
+
+impl SpecLink {
+    fn of(id: &str) -> Option<SpecLink> {
+        (!id.is_empty()).then(|| SpecLink {
+            id: id.to_owned(),
+            title: spec::title(id),
+            url: spec::url(id),
+        })
+    }
+}
+
+/// Text with `backticked` parts, split so that the template can set those in `<code>`.
+#[derive(Serialize)]
+struct Segment {
+    code: bool,
+    text: String,
+}
+
+fn segments(text: &str) -> Vec<Segment> {
+    if text.matches('`').count() % 2 != 0 {
+        return vec![Segment {
+            code: false,
+            text: text.to_owned(),
+        }];
+    }
+    text.split('`')
+        .enumerate()
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(i, t)| Segment {
+            code: i % 2 == 1,
+            text: t.to_owned(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    id: String,
+    status: &'static str,
+    symbol: &'static str,
+    message: Vec<Segment>,
+    expected: Option<Vec<Segment>>,
+    found: Option<Vec<Segment>>,
+    spec: Option<SpecLink>,
+    /// A baseline expects this failure: its reason.
+    known: Option<String>,
+}
+
+impl CheckView {
+    fn of(c: &CheckResult) -> Self {
+        CheckView {
+            id: c.id.clone(),
+            status: c.status.as_str(),
+            symbol: symbol(c.status),
+            message: segments(&c.message),
+            expected: c.expected.as_deref().map(segments),
+            found: c.found.as_deref().map(segments),
+            spec: SpecLink::of(&c.spec),
+            known: c.known.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TokenSection {
+    kind: String,
+    kind_label: String,
+    origin: String,
+    origin_label: String,
+    note: Option<String>,
+    header: Option<String>,
+    claims: Option<String>,
+}
+
+fn kind_label(kind: &str) -> String {
+    match kind {
+        "id_token" => "ID token".into(),
+        "access_token" => "Access token".into(),
+        "refresh_token" => "Refresh token".into(),
+        other => other.to_owned(),
+    }
+}
+
+fn origin_label(origin: &str) -> String {
+    match origin {
+        "authorization" => "from the authorization response".into(),
+        "token" => "from the token endpoint".into(),
+        "refresh" => "from the refresh".into(),
+        "client_credentials" => "from the client credentials grant".into(),
+        other => format!("from {other}"),
+    }
+}
+
+#[derive(Serialize)]
+struct CaseView {
+    id: String,
+    anchor: String,
+    status: &'static str,
+    symbol: &'static str,
+    /// Failed and errored cases start open.
+    open: bool,
+    /// Every problem of the case is in the baseline.
+    known: bool,
+    about: Option<Vec<Segment>>,
+    area: String,
+    flow: String,
+    spec: Vec<SpecLink>,
+    location: String,
+    duration: String,
+    checks: Vec<CheckView>,
+    check_counts: Counts,
+    /// The first problem, for the collapsed line, and how many more there are.
+    gist: Option<CheckView>,
+    more_problems: usize,
+    request: BTreeMap<String, String>,
+    authorization_response: Option<BTreeMap<String, String>>,
+    tokens: Vec<TokenSection>,
+    userinfo: Option<String>,
+    trace: Vec<String>,
+}
+
+impl CaseView {
+    fn of(c: &CaseReport, taken: &mut HashSet<String>) -> Self {
+        let problems: Vec<&CheckResult> = c.problems().chain(c.checks.iter().filter(|k| k.status == Status::Warn)).collect();
+        CaseView {
+            id: c.id.clone(),
+            anchor: unique(anchor("case-", &c.id), taken),
+            status: c.status.as_str(),
+            symbol: symbol(c.status),
+            open: matches!(c.status, Status::Fail | Status::Error),
+            known: c.is_known_failure(),
+            about: c.about.as_deref().map(segments),
+            area: c.area.clone(),
+            flow: c.flow.clone(),
+            spec: c.spec.iter().filter_map(|s| SpecLink::of(s)).collect(),
+            location: c.location.clone(),
+            duration: duration(c.duration_ms),
+            checks: c.checks.iter().map(CheckView::of).collect(),
+            check_counts: Counts::of(c.checks.iter().map(|k| &k.status)),
+            gist: problems.first().map(|k| CheckView::of(k)),
+            more_problems: problems.len().saturating_sub(1),
+            request: c.request.clone(),
+            authorization_response: c.authorization_response.clone(),
+            tokens: c
+                .tokens
+                .iter()
+                .map(|t| TokenSection {
+                    kind: t.kind.clone(),
+                    kind_label: kind_label(&t.kind),
+                    origin: t.origin.clone(),
+                    origin_label: origin_label(&t.origin),
+                    note: t.note.clone(),
+                    header: t.header.as_ref().map(pretty),
+                    claims: t.claims.as_ref().map(pretty),
+                })
+                .collect(),
+            userinfo: c.userinfo.as_ref().map(pretty),
+            trace: c.trace.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MatrixRow {
+    area: String,
+    anchor: String,
+    cells: Vec<Counts>,
+    total: Counts,
+}
+
+/// Areas down, flows across, counts by status in each cell.
+#[derive(Serialize)]
+struct Matrix {
+    flows: Vec<String>,
+    rows: Vec<MatrixRow>,
+    totals: Vec<Counts>,
+    total: Counts,
+}
+
+impl Matrix {
+    fn of(cases: &[CaseReport], areas: &[String]) -> Matrix {
+        let flows = ordered(cases.iter().map(|c| c.flow.as_str()), FLOWS);
+        let cell = |area: Option<&str>, flow: Option<&str>| {
+            Counts::of(
+                cases
+                    .iter()
+                    .filter(|c| area.is_none_or(|a| c.area == a) && flow.is_none_or(|f| c.flow == f))
+                    .map(|c| &c.status),
+            )
+        };
+        Matrix {
+            rows: areas
+                .iter()
+                .map(|a| MatrixRow {
+                    area: a.clone(),
+                    anchor: anchor("area-", a),
+                    cells: flows.iter().map(|f| cell(Some(a), Some(f))).collect(),
+                    total: cell(Some(a), None),
+                })
+                .collect(),
+            totals: flows.iter().map(|f| cell(None, Some(f))).collect(),
+            total: cell(None, None),
+            flows,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AreaGroup {
+    area: String,
+    anchor: String,
+    counts: Counts,
+    cases: Vec<CaseView>,
+}
+
+#[derive(Serialize)]
+struct Verdict {
+    status: &'static str,
+    symbol: &'static str,
+    headline: &'static str,
+}
+
+impl Verdict {
+    fn of(r: &Report) -> Verdict {
+        let s = &r.summary;
+        let unexpected = |st: Status| r.cases.iter().any(|c| c.status == st && !c.is_known_failure());
+        let (status, headline) = if unexpected(Status::Fail) {
+            (Status::Fail, "Not conformant")
+        } else if unexpected(Status::Error) {
+            (Status::Error, "Incomplete: some cases could not run to the end")
+        } else if s.fail + s.error > 0 {
+            (Status::Warn, "Conformant apart from the baseline's known failures")
+        } else if s.total == 0 {
+            (Status::Skip, "No cases ran")
+        } else if s.warn > 0 {
+            (Status::Warn, "Conformant, with warnings")
+        } else if s.total == s.skip {
+            (Status::Skip, "Nothing was checked")
+        } else {
+            (Status::Pass, "Conformant")
+        };
+        Verdict {
+            status: status.as_str(),
+            symbol: symbol(status),
+            headline,
+        }
+    }
+}
+
+/// Everything the template shows, decided.
+#[derive(Serialize)]
+struct View<'a> {
+    tool: &'a str,
+    tool_version: &'a str,
+    schema_version: u32,
+    started_at: &'a str,
+    duration: String,
+    provider: &'a ProviderInfo,
+    /// The provider's quirks (the model leaves the list out of JSON when empty).
+    quirks: &'a [String],
+    /// `k/n` when the run is one shard of a larger one.
+    shard: Option<&'a str>,
+    baseline: Option<&'a BaselineInfo>,
+    verdict: Verdict,
+    summary: &'a Summary,
+    /// Each status with its count of cases, worst first.
+    statuses: Vec<StatusView>,
+    /// Failed, errored and warned cases: what "problems only" shows.
+    problems: usize,
+    matrix: Matrix,
+    groups: Vec<AreaGroup>,
+}
+
+impl<'a> View<'a> {
+    fn of(r: &'a Report) -> View<'a> {
+        let areas = ordered(r.cases.iter().map(|c| c.area.as_str()), AREAS);
+        let mut taken = HashSet::new();
+        let groups = areas
+            .iter()
+            .map(|a| {
+                let cases: Vec<&CaseReport> = r.cases.iter().filter(|c| &c.area == a).collect();
+                AreaGroup {
+                    area: a.clone(),
+                    anchor: anchor("area-", a),
+                    counts: Counts::of(cases.iter().map(|c| &c.status)),
+                    cases: cases.into_iter().map(|c| CaseView::of(c, &mut taken)).collect(),
+                }
+            })
+            .collect();
+        View {
+            tool: &r.tool,
+            tool_version: &r.tool_version,
+            schema_version: r.schema_version,
+            started_at: &r.started_at,
+            duration: duration(r.duration_ms),
+            provider: &r.provider,
+            quirks: &r.provider.quirks,
+            shard: r.shard.as_deref(),
+            baseline: r.baseline.as_ref(),
+            verdict: Verdict::of(r),
+            summary: &r.summary,
+            statuses: ORDER.iter().map(|s| StatusView::new(*s, count_of(&r.summary, *s))).collect(),
+            problems: r.summary.fail + r.summary.error + r.summary.warn,
+            matrix: Matrix::of(&r.cases, &areas),
+            groups,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{SCHEMA_VERSION, TokenView};
+    use serde_json::json;
+
+    fn check(id: &str, status: Status, message: &str, spec: &str) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            status,
+            message: message.into(),
+            expected: None,
+            found: None,
+            spec: spec.into(),
+            known: None,
+        }
+    }
+
+    fn case(id: &str, area: &str, flow: &str, status: Status, checks: Vec<CheckResult>) -> CaseReport {
+        let (suite, name) = id.split_once("::").unwrap();
+        CaseReport {
+            id: id.into(),
+            suite: suite.into(),
+            name: name.into(),
+            about: Some(format!("About `{name}`.")),
+            area: area.into(),
+            flow: flow.into(),
+            spec: vec!["OIDC-Core-5.4".into(), "RFC9068-2.2".into()],
+            location: format!("suites/{suite}.yaml:7"),
+            status,
+            duration_ms: 42,
+            checks,
+            request: [
+                ("scope".to_owned(), "openid profile".to_owned()),
+                ("client_id".to_owned(), "web-app".to_owned()),
+            ]
+            .into(),
+            authorization_response: None,
+            tokens: vec![],
+            userinfo: None,
+            trace: vec!["GET http://127.0.0.1:8787/authorize → 302".into()],
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    /// A report with a case of each kind: pass, fail (with a hostile claim), error, skip.
+    fn sample() -> Report {
+        let mut failing = case(
+            "basics::api-access-token",
+            "audience",
+            "code",
+            Status::Fail,
+            vec![
+                check("id_token.iss", Status::Pass, "`iss` equals the issuer", "OIDC-Core-3.1.3.7"),
+                CheckResult {
+                    expected: Some("aud contains `web-app`".into()),
+                    found: Some(r#"["https://api.example.test/health"]"#.into()),
+                    ..check(
+                        "id_token.aud",
+                        Status::Fail,
+                        "the ID token is not for the client",
+                        "OIDC-Core-3.1.3.7",
+                    )
+                },
+            ],
+        );
+        failing.authorization_response = Some([("code".to_owned(), "[redacted]".to_owned())].into());
+        failing.tokens = vec![
+            TokenView {
+                kind: "id_token".into(),
+                origin: "token".into(),
+                header: Some(obj(json!({"alg": "RS256", "typ": "JWT"}))),
+                claims: Some(obj(json!({
+                    "iss": "http://127.0.0.1:8787",
+                    "aud": "https://api.example.test/health",
+                    "name": "<script>alert('x')</script>",
+                }))),
+                note: None,
+            },
+            TokenView {
+                kind: "access_token".into(),
+                origin: "token".into(),
+                header: None,
+                claims: None,
+                note: Some("opaque".into()),
+            },
+        ];
+        failing.userinfo = Some(obj(json!({"sub": "jane", "nickname": "\"><img src=x onerror=alert(1)>"})));
+        let cases = vec![
+            case(
+                "basics::openid-only",
+                "scopes",
+                "code",
+                Status::Pass,
+                vec![check("id_token.sub", Status::Pass, "`sub` present", "OIDC-Core-2")],
+            ),
+            case(
+                "scopes::scope-email",
+                "scopes",
+                "code",
+                Status::Pass,
+                vec![check("assert.id_token", Status::Pass, "3 assertion(s) hold", "")],
+            ),
+            failing,
+            case(
+                "flows::refresh",
+                "flows",
+                "refresh",
+                Status::Error,
+                vec![check("flow.token", Status::Error, "connection refused", "RFC6749-6")],
+            ),
+            case(
+                "flows::hybrid",
+                "flows",
+                "hybrid",
+                Status::Skip,
+                vec![check("flow.authorization", Status::Skip, "not advertised", "")],
+            ),
+        ];
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: "oidc-conform".into(),
+            tool_version: "9.8.7".into(),
+            started_at: "2025-01-02T03:04:05Z".into(),
+            duration_ms: 1234,
+            provider: ProviderInfo {
+                name: "Acme <Login>".into(),
+                issuer: "https://login.acme.test/".into(),
+                profile: "profiles/acme.yaml".into(),
+                embedded: false,
+                quirks: vec!["id-token-aud-api".into()],
+            },
+            summary: Summary::of(cases.iter().map(|c| &c.status)),
+            baseline: None,
+            shard: None,
+            cases,
+        }
+    }
+
+    fn doc(html: &str) -> scraper::Html {
+        scraper::Html::parse_document(html)
+    }
+
+    fn sel(s: &str) -> scraper::Selector {
+        scraper::Selector::parse(s).unwrap()
+    }
+
+    fn text(e: scraper::ElementRef) -> String {
+        e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn header_and_summary() {
+        let html = render(&sample()).unwrap();
+        assert!(html.starts_with("<!doctype html>"), "{}", &html[..100]);
+        let d = doc(&html);
+        let header = text(d.select(&sel("header")).next().unwrap());
+        for want in [
+            "oidc-conform 9.8.7",
+            "Acme <Login>",
+            "https://login.acme.test/",
+            "profiles/acme.yaml",
+            "id-token-aud-api",
+            "2025-01-02T03:04:05Z",
+            "1.23 s",
+            "Not conformant",
+        ] {
+            assert!(header.contains(want), "{want:?} in the header: {header}");
+        }
+        assert!(html.contains("Acme &lt;Login&gt;"));
+        for (status, n) in [("fail", 1), ("error", 1), ("skip", 1), ("pass", 2), ("warn", 0)] {
+            let card = d.select(&sel(&format!(".summary [data-status={status}]"))).next().unwrap();
+            assert!(text(card).starts_with(&format!("{n} ")), "{status}: {}", text(card));
+        }
+    }
+
+    #[test]
+    fn hostile_values_are_escaped() {
+        let html = render(&sample()).unwrap();
+        assert!(!html.contains("<script>alert"), "a claim value became markup");
+        assert!(html.contains("&lt;script&gt;alert("), "the claim is shown, escaped");
+        assert!(!html.contains("<img src=x"), "a userinfo value became markup");
+        let d = doc(&html);
+        // The only script is the template's own inline one; no element came from data.
+        assert_eq!(d.select(&sel("script")).count(), 1);
+        assert_eq!(d.select(&sel("img")).count(), 0);
+        let claims = d
+            .select(&sel("#case-basics--api-access-token pre.json"))
+            .map(text)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(claims.contains(r#""name": "<script>alert('x')</script>""#), "{claims}");
+    }
+
+    #[test]
+    fn spec_references_are_links() {
+        let html = render(&sample()).unwrap();
+        let d = doc(&html);
+        let links: Vec<(String, String)> = d
+            .select(&sel("a[href]"))
+            .map(|a| (a.value().attr("href").unwrap().to_owned(), text(a)))
+            .collect();
+        for (href, title) in [
+            (
+                "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation",
+                "OIDC Core §3.1.3.7",
+            ),
+            (
+                "https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims",
+                "OIDC Core §5.4",
+            ),
+            ("https://www.rfc-editor.org/rfc/rfc9068#section-2.2", "RFC 9068 §2.2"),
+            ("https://www.rfc-editor.org/rfc/rfc6749#section-6", "RFC 6749 §6"),
+        ] {
+            assert!(
+                links.iter().any(|(h, t)| h == href && t == title),
+                "link {title} → {href} in {links:#?}"
+            );
+        }
+        // The failing check's row links its section.
+        let row = d
+            .select(&sel("#case-basics--api-access-token tr[data-check='id_token.aud']"))
+            .next()
+            .unwrap();
+        let row_text = text(row);
+        assert!(row_text.contains("fail") && row_text.contains("aud contains web-app"), "{row_text}");
+        assert!(row.select(&sel("a[href$='#IDTokenValidation']")).next().is_some());
+    }
+
+    #[test]
+    fn matrix_counts_areas_by_flows() {
+        let d = doc(&render(&sample()).unwrap());
+        let heads: Vec<String> = d.select(&sel(".matrix thead th")).map(text).collect();
+        assert_eq!(heads, ["area \\ flow", "code", "hybrid", "refresh", "all flows"]);
+        let rows: Vec<String> = d.select(&sel(".matrix tbody th")).map(text).collect();
+        assert_eq!(rows, ["scopes", "audience", "flows"]);
+        let cell = |area: &str, flow: &str| {
+            let s = sel(&format!(".matrix td[data-area='{area}'][data-flow='{flow}']"));
+            text(d.select(&s).next().unwrap_or_else(|| panic!("cell {area}×{flow}")))
+        };
+        assert_eq!(cell("scopes", "code"), "2 pass");
+        assert_eq!(cell("audience", "code"), "1 fail");
+        assert_eq!(cell("flows", "refresh"), "1 error");
+        assert_eq!(cell("flows", "hybrid"), "1 skip");
+        assert_eq!(cell("scopes", "hybrid"), "none");
+        assert_eq!(cell("flows", "*"), "1 error 1 skip");
+        assert_eq!(cell("*", "code"), "1 fail 2 pass");
+        assert_eq!(cell("*", "*"), "1 fail 1 error 1 skip 2 pass");
+    }
+
+    #[test]
+    fn cases_open_when_they_fail_and_show_their_evidence() {
+        let html = render(&sample()).unwrap();
+        let d = doc(&html);
+        let open: Vec<&str> = d.select(&sel("details.case[open]")).map(|e| e.value().id().unwrap()).collect();
+        assert_eq!(open, ["case-basics--api-access-token", "case-flows--refresh"]);
+        let statuses: Vec<&str> = d
+            .select(&sel("details.case"))
+            .map(|e| e.value().attr("data-status").unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["pass", "pass", "fail", "error", "skip"],
+            "grouped by area, in area order"
+        );
+        let failing = text(d.select(&sel("#case-basics--api-access-token")).next().unwrap());
+        for want in [
+            "basics::api-access-token",
+            "About api-access-token.",
+            "suites/basics.yaml:7",
+            "42 ms",
+            "openid profile",
+            "[redacted]",
+            "ID token",
+            "from the token endpoint",
+            r#""alg": "RS256""#,
+            "opaque",
+            r#""sub": "jane""#,
+            "GET http://127.0.0.1:8787/authorize → 302",
+        ] {
+            assert!(failing.contains(want), "{want:?} in {failing}");
+        }
+        // Checks are in a table, expected against found.
+        let heads: Vec<String> = d
+            .select(&sel("#case-basics--api-access-token table.checks th[scope=col]"))
+            .map(text)
+            .collect();
+        assert_eq!(heads, ["status", "check", "message", "expected", "found", "spec"]);
+    }
+
+    #[test]
+    fn the_filter_needs_no_script() {
+        let html = render(&sample()).unwrap();
+        let d = doc(&html);
+        let radios: Vec<(&str, bool)> = d
+            .select(&sel("input[type=radio][name=show]"))
+            .map(|e| (e.value().attr("value").unwrap(), e.value().attr("checked").is_some()))
+            .collect();
+        assert_eq!(
+            radios,
+            [
+                ("all", true),
+                ("problems", false),
+                ("fail", false),
+                ("error", false),
+                ("warn", false),
+                ("skip", false),
+                ("pass", false)
+            ]
+        );
+        // CSS does the hiding.
+        assert!(
+            html.contains("#cases:has(#show-fail:checked) .case:not([data-status=fail])"),
+            "CSS rule per status"
+        );
+        assert!(
+            html.contains(
+                "#cases:has(#show-problems:checked) .case:not([data-status=fail]):not([data-status=error]):not([data-status=warn])"
+            )
+        );
+    }
+
+    #[test]
+    fn nothing_is_fetched() {
+        let html = render(&sample()).unwrap();
+        for bad in [
+            "<link",
+            "<script src",
+            "src=\"http",
+            "@import",
+            "url(",
+            "<iframe",
+            "<object",
+            "<embed",
+        ] {
+            assert!(!html.to_ascii_lowercase().contains(bad), "{bad:?} in the report");
+        }
+        // Every attribute that names a URL is a link's href.
+        let d = doc(&html);
+        for e in d.select(&sel("*")) {
+            for (name, value) in e.value().attrs() {
+                if value.contains("http://") || value.contains("https://") || value.contains("//") {
+                    assert!(e.value().name() == "a" && name == "href", "<{} {name}={value:?}>", e.value().name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_content_security_policy_allows_only_the_report_script() {
+        use base64::Engine as _;
+        let html = render(&sample()).unwrap();
+        let d = doc(&html);
+        let meta = d.select(&sel("meta[http-equiv=Content-Security-Policy]")).next().expect("a CSP");
+        let policy = meta.value().attr("content").unwrap();
+        assert!(
+            policy.starts_with("default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-"),
+            "{policy}"
+        );
+        let script: String = d.select(&sel("script")).next().unwrap().text().collect();
+        assert_eq!(script, SCRIPT);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, script.as_bytes());
+        let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+        assert!(policy.contains(&format!("script-src 'sha256-{hash}'")), "{policy}");
+    }
+
+    #[test]
+    fn baselines_and_shards_are_shown() {
+        let mut r = sample();
+        r.cases.retain(|c| c.status != Status::Error);
+        for c in &mut r.cases {
+            for k in &mut c.checks {
+                if k.status == Status::Fail {
+                    k.known = Some("the <API> audience is a known bug".into());
+                }
+            }
+        }
+        r.resummarise();
+        r.shard = Some("1/2".into());
+        r.baseline = Some(BaselineInfo {
+            file: "baseline.yaml".into(),
+            expected: 1,
+            stale: vec![crate::report::baseline::Entry {
+                case: "scopes::scope-email".into(),
+                check: "id_token.sub".into(),
+                reason: "fixed upstream".into(),
+            }],
+        });
+        let html = render(&r).unwrap();
+        let d = doc(&html);
+        let header = text(d.select(&sel("header")).next().unwrap());
+        for want in [
+            "Conformant apart from the baseline's known failures",
+            "Shard 1/2",
+            "baseline.yaml",
+            "1 known failing check",
+            "scopes::scope-email · id_token.sub — fixed upstream",
+        ] {
+            assert!(header.contains(want), "{want:?} in {header}");
+        }
+        let case = text(d.select(&sel("#case-basics--api-access-token")).next().unwrap());
+        assert!(
+            case.contains("known failure (baseline): the <API> audience is a known bug"),
+            "{case}"
+        );
+        assert!(html.contains("the &lt;API&gt; audience"));
+        assert!(text(d.select(&sel(".summary [data-status=known]")).next().unwrap()).starts_with("1 "));
+    }
+
+    #[test]
+    fn empty_and_passing_reports_render() {
+        let mut r = sample();
+        r.cases.retain(|c| c.status == Status::Pass);
+        r.summary = Summary::of(r.cases.iter().map(|c| &c.status));
+        r.provider.embedded = true;
+        r.provider.quirks.clear();
+        let html = render(&r).unwrap();
+        assert!(html.contains("Conformant"));
+        assert!(!html.contains("<details class=\"case\" open"));
+        r.cases.clear();
+        r.summary = Summary::default();
+        let html = render(&r).unwrap();
+        assert!(html.contains("No cases ran"), "{html}");
+    }
+
+    #[test]
+    fn writes_report_html() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&sample(), &dir.path().join("out")).unwrap();
+        assert_eq!(path.file_name().unwrap(), "report.html");
+        assert!(std::fs::read_to_string(path).unwrap().contains("basics::api-access-token"));
+    }
+
+    #[test]
+    fn small_helpers() {
+        assert_eq!(duration(41), "41 ms");
+        assert_eq!(duration(1164), "1.16 s");
+        assert_eq!(duration(125_000), "2 min 05 s");
+        assert_eq!(anchor("case-", "basics::api-Token_1"), "case-basics--api-token-1");
+        let mut taken = HashSet::new();
+        assert_eq!(unique("case-a--b".into(), &mut taken), "case-a--b");
+        assert_eq!(unique("case-a--b".into(), &mut taken), "case-a--b-2");
+        let s = segments("`state` returned, `x`");
+        assert_eq!(
+            s.iter().map(|s| (s.code, s.text.as_str())).collect::<Vec<_>>(),
+            [(true, "state"), (false, " returned, "), (true, "x")]
+        );
+        assert_eq!(segments("odd ` tick").len(), 1);
+        assert_eq!(
+            ordered(["flows", "zeta", "scopes", "alpha", "scopes"], AREAS),
+            ["scopes", "flows", "alpha", "zeta"]
+        );
+    }
 }

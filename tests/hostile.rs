@@ -1,0 +1,355 @@
+//! A hostile provider: endpoints that hang, trickle, flood, loop, lie and break.
+//! Each must end the run or the case with the expected status and a reason,
+//! within the configured bounds — never a panic or a hang.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Value, json};
+
+use crate::util::{Run, oidc_conform, read_report};
+
+const CLIENT: &str = "hostile-client";
+const SECRET: &str = "hostile-secret-0123456789abcdef0123456789";
+
+#[derive(Default)]
+struct Counters {
+    token_calls: AtomicU32,
+}
+
+fn server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = Router::new()
+                    .route("/{mode}/.well-known/openid-configuration", get(discovery))
+                    .route("/{mode}/jwks", get(jwks))
+                    .route("/{mode}/authorize", get(authorize))
+                    .route("/{mode}/token", any(token))
+                    .route("/{mode}/userinfo", get(userinfo))
+                    .with_state(Arc::new(Counters::default()));
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        rx.recv().unwrap()
+    })
+}
+
+fn issuer(mode: &str) -> String {
+    format!("http://{}/{mode}", server())
+}
+
+/// A body that arrives one byte per 300 ms.
+fn trickle() -> Response {
+    let stream = async_stream(200, Duration::from_millis(300));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from_stream(stream))
+        .unwrap()
+}
+
+fn async_stream(n: usize, every: Duration) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::unfold(0, move |i| async move {
+        if i >= n {
+            return None;
+        }
+        tokio::time::sleep(every).await;
+        Some((Ok(b" ".to_vec()), i + 1))
+    })
+}
+
+fn huge() -> Response {
+    let body = vec![b'x'; 8 * 1024 * 1024];
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn discovery(Path(mode): Path<String>) -> Response {
+    match mode.as_str() {
+        "discovery-hang" => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            StatusCode::OK.into_response()
+        }
+        "discovery-huge" => huge(),
+        "discovery-malformed" => ([(header::CONTENT_TYPE, "application/json")], "{\"issuer\": [1, 2").into_response(),
+        "discovery-500" => (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
+        _ => {
+            let iss = issuer(&mode);
+            axum::Json(json!({
+                "issuer": iss,
+                "authorization_endpoint": format!("{iss}/authorize"),
+                "token_endpoint": format!("{iss}/token"),
+                "userinfo_endpoint": format!("{iss}/userinfo"),
+                "jwks_uri": format!("{iss}/jwks"),
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code", "client_credentials"],
+                "id_token_signing_alg_values_supported": ["HS256", "RS256"],
+            }))
+            .into_response()
+        }
+    }
+}
+
+async fn jwks(Path(mode): Path<String>) -> Response {
+    match mode.as_str() {
+        "jwks-malformed" => ([(header::CONTENT_TYPE, "application/json")], "{\"keys\": 7}").into_response(),
+        "jwks-too-many-keys" => {
+            let key = json!({"kty": "oct", "kid": "k", "k": "c2VjcmV0"});
+            axum::Json(json!({ "keys": vec![key; 200] })).into_response()
+        }
+        "jwks-trickle" => trickle(),
+        _ => axum::Json(json!({ "keys": [] })).into_response(),
+    }
+}
+
+async fn authorize(Path(mode): Path<String>, Query(q): Query<std::collections::HashMap<String, String>>) -> Response {
+    let redirect = q.get("redirect_uri").cloned().unwrap_or_default();
+    let state = q.get("state").cloned().unwrap_or_default();
+    let nonce = q.get("nonce").cloned().unwrap_or_default();
+    match mode.as_str() {
+        "authorize-loop" => (StatusCode::FOUND, [(header::LOCATION, format!("/{mode}/authorize?again=1"))]).into_response(),
+        "authorize-500" => (StatusCode::INTERNAL_SERVER_ERROR, "<html><h1>Internal error</h1></html>").into_response(),
+        "authorize-trickle" => trickle(),
+        "authorize-huge" => huge(),
+        "authorize-garbage-page" => (
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><form><input type=password><div>".repeat(1000),
+        )
+            .into_response(),
+        "dead-after-discovery" => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            StatusCode::OK.into_response()
+        }
+        _ => {
+            // Skip login: straight back with a code that carries the nonce.
+            let code = B64.encode(nonce.as_bytes());
+            let loc = format!("{redirect}?code={code}&state={state}");
+            (StatusCode::FOUND, [(header::LOCATION, loc)]).into_response()
+        }
+    }
+}
+
+fn hs256(claims: &Value, header_json: &Value) -> String {
+    use aws_lc_rs::hmac;
+    let input = format!("{}.{}", B64.encode(header_json.to_string()), B64.encode(claims.to_string()));
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes()), input.as_bytes());
+    format!("{input}.{}", B64.encode(tag.as_ref()))
+}
+
+fn id_token(mode: &str, nonce: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"iss": issuer(mode), "sub": "u1", "aud": CLIENT, "exp": now + 300, "iat": now, "nonce": nonce});
+    match mode {
+        "token-alg-none" => format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), B64.encode(claims.to_string())),
+        "token-kid-nowhere" => hs256(&claims, &json!({"alg": "RS256", "kid": "nowhere"})),
+        "token-malformed-jwt" => "abc.def".to_owned(),
+        "token-garbage-claims" => format!("{}.{}.sig", B64.encode(r#"{"alg":"HS256"}"#), B64.encode("[[[not json")),
+        _ => hs256(&claims, &json!({"alg": "HS256"})),
+    }
+}
+
+async fn token(Path(mode): Path<String>, State(c): State<Arc<Counters>>, headers: HeaderMap, body: String) -> Response {
+    let form: std::collections::HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let _ = headers;
+    let nonce = form
+        .get("code")
+        .and_then(|c| B64.decode(c).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let n = c.token_calls.fetch_add(1, Ordering::SeqCst);
+    match mode.as_str() {
+        "token-not-json" => return (StatusCode::OK, "<html>surprise</html>").into_response(),
+        "token-huge" => return huge(),
+        "token-hang" => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+        }
+        "token-array" => return axum::Json(json!([1, 2, 3])).into_response(),
+        "token-429-once" if n % 2 == 0 => {
+            let mut r = (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        }
+        "token-429-forever" => {
+            let mut r = (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
+            return r;
+        }
+        "token-reset" => panic!("the hostile token endpoint drops the connection"),
+        _ => {}
+    }
+    axum::Json(json!({"access_token": "opaque-at", "token_type": "Bearer", "expires_in": 60, "id_token": id_token(&mode, &nonce)}))
+        .into_response()
+}
+
+async fn userinfo(Path(_mode): Path<String>, headers: HeaderMap) -> Response {
+    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some("Bearer opaque-at") {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        )
+            .into_response();
+    }
+    axum::Json(json!({"sub": "u1"})).into_response()
+}
+
+/// Writes a profile and a one-case suite for `mode`, runs the binary, returns the run and its output dir.
+fn run_mode(mode: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = format!(
+        "name: hostile-{mode}\nissuer: {}\naudience_param: none\nclients:\n  web: {{ id: {CLIENT}, secret: {SECRET}, redirect_uri: https://app.example.test/cb }}\n\
+         users:\n  jane: {{ username: jane, password: pw }}\nhttp: {{ timeout: 1s, case_timeout: 10s, max_body: 64KiB, retries: 1, max_jwks_keys: 50 }}\n",
+        issuer(mode)
+    );
+    std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
+    let suite =
+        "suite: hostile\ndefaults: { client: web, user: jane }\ncases:\n  - name: code\n    flow: code\n    request: { scope: openid }\n";
+    std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+    let mut args = vec![
+        "run".to_owned(),
+        p("suite.yaml"),
+        "--provider".into(),
+        p("profile.yaml"),
+        "--output".into(),
+        p("out"),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    (oidc_conform(&args), dir)
+}
+
+fn only_case(dir: &tempfile::TempDir) -> Value {
+    let r = read_report(&dir.path().join("out"));
+    r["cases"][0].clone()
+}
+
+#[test]
+fn a_broken_discovery_or_jwks_stops_the_run_with_exit_3_and_a_reason() {
+    for (mode, reason) in [
+        ("discovery-hang", "timed out"),
+        ("discovery-huge", "larger than 65536 bytes"),
+        ("discovery-malformed", "not valid provider metadata"),
+        ("discovery-500", "HTTP 500"),
+        ("jwks-malformed", "not a valid JWK set"),
+        ("jwks-too-many-keys", "http.max_jwks_keys"),
+        ("jwks-trickle", "timed out"),
+    ] {
+        let (run, _dir) = run_mode(mode, &[]);
+        assert_eq!(run.code(), 3, "{mode}\n{}", run.describe());
+        assert!(run.stderr().contains(reason), "{mode}: expected {reason:?}\n{}", run.describe());
+        assert!(!run.stderr().contains("panicked"), "{}", run.describe());
+    }
+}
+
+#[test]
+fn a_hostile_authorization_endpoint_ends_the_case_with_a_reason() {
+    for (mode, status, reason) in [
+        ("authorize-loop", "error", "no redirect back to the client after"),
+        ("authorize-500", "fail", "HTTP 500"),
+        ("authorize-trickle", "error", "timed out"),
+        ("authorize-huge", "error", "larger than 65536 bytes"),
+        ("authorize-garbage-page", "error", "login"),
+    ] {
+        let (run, dir) = run_mode(mode, &[]);
+        assert_eq!(run.code(), 1, "{mode}\n{}", run.describe());
+        let case = only_case(&dir);
+        assert_eq!(case["status"], status, "{mode}: {case:#}");
+        let text = case["checks"].to_string();
+        assert!(text.contains(reason), "{mode}: expected {reason:?} in {text}");
+    }
+}
+
+#[test]
+fn hostile_token_responses_end_as_fail_or_error_with_a_reason() {
+    for (mode, status, check, reason) in [
+        ("token-alg-none", "fail", "id_token.signature", "`alg` is `none`"),
+        ("token-kid-nowhere", "fail", "id_token.signature", "no key with `kid` `nowhere`"),
+        ("token-malformed-jwt", "fail", "id_token.decode", "not a JWT"),
+        ("token-garbage-claims", "fail", "id_token.decode", "claims is not JSON"),
+        ("token-not-json", "error", "flow.authorization", "not JSON"),
+        ("token-array", "error", "flow.authorization", "not an object"),
+        ("token-huge", "error", "flow.authorization", "larger than"),
+        ("token-hang", "error", "flow.authorization", "timed out"),
+        ("token-reset", "error", "flow.authorization", "request to"),
+        ("token-429-forever", "error", "flow.authorization", "HTTP 429"),
+    ] {
+        let (run, dir) = run_mode(mode, &[]);
+        assert_eq!(run.code(), 1, "{mode}\n{}", run.describe());
+        let case = only_case(&dir);
+        assert_eq!(case["status"], status, "{mode}: {case:#}");
+        let hit = case["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == check && c["status"] == status);
+        let hit = hit.unwrap_or_else(|| panic!("{mode}: no {status} {check} in {case:#}"));
+        assert!(hit.to_string().contains(reason), "{mode}: expected {reason:?} in {hit}");
+    }
+}
+
+#[test]
+fn a_429_with_retry_after_is_retried() {
+    let (run, dir) = run_mode("token-429-once", &[]);
+    run.expect_code(0);
+    let case = only_case(&dir);
+    assert_eq!(case["status"], "pass", "{case:#}");
+}
+
+#[test]
+fn a_provider_that_dies_ends_the_run_quickly_with_a_clear_message() {
+    // Ten cases against a provider whose authorization endpoint never answers:
+    // after a few timeouts the rest are not tried.
+    let dir = tempfile::tempdir().unwrap();
+    let mut suite = String::from("suite: dead\ndefaults: { client: web, user: jane }\ncases:\n");
+    for i in 0..10 {
+        suite.push_str(&format!("  - name: case-{i}\n    request: {{ scope: openid }}\n"));
+    }
+    let profile = format!(
+        "name: dead\nissuer: {}\naudience_param: none\nclients:\n  web: {{ id: {CLIENT}, secret: {SECRET}, redirect_uri: https://app.example.test/cb }}\n\
+         users:\n  jane: {{ username: jane, password: pw }}\nhttp: {{ timeout: 1s, retries: 0 }}\n",
+        issuer("dead-after-discovery")
+    );
+    std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
+    std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+    let run = oidc_conform(&[
+        "run",
+        &p("suite.yaml"),
+        "--provider",
+        &p("profile.yaml"),
+        "--output",
+        &p("out"),
+        "--jobs",
+        "1",
+    ]);
+    run.expect_code(1);
+    let r = read_report(&dir.path().join("out"));
+    let messages: Vec<String> = r["cases"].as_array().unwrap().iter().map(|c| c["checks"].to_string()).collect();
+    let not_run = messages.iter().filter(|m| m.contains("looks down")).count();
+    let timed_out = messages
+        .iter()
+        .filter(|m| !m.contains("looks down") && m.contains("timed out"))
+        .count();
+    assert_eq!(timed_out + not_run, 10, "{messages:#?}");
+    assert!(not_run >= 4, "the breaker stopped the run early: {messages:#?}");
+}

@@ -1,0 +1,369 @@
+//! The HTML report in a real browser: a run with failures, rendered by headless
+//! Chromium. We read the DOM Chromium built (with JavaScript off: the report
+//! must not need it), measure what the CSS-only status filter shows, and keep a
+//! screenshot in `target/test-artifacts/report.png`.
+//!
+//! Chromium is the Debian package `chromium`; `scripts/install-chromium` installs it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oidc_conform::check::Status;
+use oidc_conform::report::{Report, Summary};
+use scraper::{ElementRef, Html, Selector};
+
+use crate::util::oidc_conform;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// No Chromium run may take longer; it is killed after this.
+const TIMEOUT: Duration = Duration::from_secs(60);
+const FAILING_CASE: &str = "basics::api-access-token";
+
+/// The browser, or a failure that says how to install it: never a silent pass.
+fn chromium() -> &'static str {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: the HTML report test renders the report in headless Chromium. \
+         Install it with `scripts/install-chromium` (Debian package `chromium`; needs root or sudo)."
+    );
+    CHROMIUM
+}
+
+/// Where test artefacts are kept: `target/test-artifacts`.
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is inside the target directory")
+        .join("test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// What one Chromium run printed, and how long it took.
+struct Browsed {
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Browsed {
+    /// The Content-Security-Policy violations the page's console reported.
+    fn csp_violations(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.contains("Content Security Policy")).collect()
+    }
+}
+
+/// One headless Chromium run on a file, with the page's console on stderr.
+/// Killed (and the test failed) after [`TIMEOUT`].
+fn headless(work: &Path, name: &str, page: &Path, extra: &[String]) -> Browsed {
+    let profile = work.join(format!("profile-{name}"));
+    let out = work.join(format!("{name}.stdout"));
+    let err = work.join(format!("{name}.stderr"));
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--disable-dev-shm-usage",
+        // Nothing may be fetched: make every host name unresolvable.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        // The page's console (CSP violations among it) on stderr.
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args.extend(extra.iter().cloned());
+    args.push(format!("file://{}", page.display()));
+    let started = Instant::now();
+    let mut child = Command::new(chromium())
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {CHROMIUM}: {e}; see scripts/install-chromium"));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium ({name}) did not finish within {TIMEOUT:?}: {}\n--- stderr\n{}",
+                args.join(" "),
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    let stdout = std::fs::read_to_string(&out).unwrap();
+    let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+    assert!(
+        status.success(),
+        "chromium ({name}) exited with {status}: {}\n--- stderr\n{stderr}",
+        args.join(" ")
+    );
+    Browsed { stdout, stderr, elapsed }
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap()
+}
+
+fn text(e: ElementRef) -> String {
+    e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The HTML ids of the report's cases whose status is one of `statuses`, sorted.
+fn anchors(report: &Report, statuses: &[Status]) -> Vec<String> {
+    let mut ids: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| statuses.contains(&c.status))
+        .map(|c| anchor(&c.id))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn anchor(id: &str) -> String {
+    let slug: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    format!("case-{slug}")
+}
+
+/// What a matrix cell must say: `3 fail 1 pass`, worst first; `none` when empty.
+fn cell_text(report: &Report, area: Option<&str>, flow: Option<&str>) -> String {
+    let s = Summary::of(
+        report
+            .cases
+            .iter()
+            .filter(|c| area.is_none_or(|a| c.area == a) && flow.is_none_or(|f| c.flow == f))
+            .map(|c| &c.status),
+    );
+    let parts: Vec<String> = [
+        ("fail", s.fail),
+        ("error", s.error),
+        ("warn", s.warn),
+        ("skip", s.skip),
+        ("pass", s.pass),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| format!("{n} {k}"))
+    .collect();
+    if parts.is_empty() { "none".into() } else { parts.join(" ") }
+}
+
+/// Measures, in the browser, what the status filter shows: the page is the
+/// report plus this probe, which clicks the filter's radio inputs as a user would
+/// and records the cases the CSS leaves displayed. The filtering itself is CSS.
+const PROBE: &str = r#"<script>
+(function () {
+  function shown(sel) {
+    return Array.from(document.querySelectorAll(sel)).filter(function (e) { return getComputedStyle(e).display !== "none"; });
+  }
+  function cases() { return shown("details.case").map(function (d) { return d.id; }).sort(); }
+  var out = { initial: cases(), checked: document.querySelector("input[name=show]:checked").value };
+  ["problems", "fail", "pass", "error", "warn", "skip", "all"].forEach(function (k) {
+    document.getElementById("show-" + k).click();
+    out[k] = cases();
+    out[k + "_areas"] = shown("section.area").length;
+    out[k + "_empty"] = shown(".empty").length;
+  });
+  out.passing_rows = shown("tr.row-pass").length;
+  document.getElementById("hide-passing").click();
+  out.passing_rows_hidden = shown("tr.row-pass").length;
+  out.failing_rows_hidden = shown("tr.row-fail").length;
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>"#;
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    chromium();
+    // A run with failures: the embedded provider puts the API in the ID token's `aud`.
+    let out = tempfile::tempdir().unwrap();
+    let run = oidc_conform(&["run", "--quirk", "id-token-aud-api", "--output", out.path().to_str().unwrap()]);
+    run.expect_code(1);
+    let report = Report::read_json(&out.path().join("run.json")).unwrap();
+    assert!(report.summary.fail > 0 && report.summary.pass > 0, "{}", run.describe());
+    let failing = report
+        .cases
+        .iter()
+        .find(|c| c.id == FAILING_CASE)
+        .expect("the failing case is in the run");
+    assert_eq!(failing.status, Status::Fail);
+
+    let started = Instant::now();
+    let html = oidc_conform::report::html::render(&report).unwrap();
+    let render_time = started.elapsed();
+    let work = tempfile::tempdir().unwrap();
+    let page = work.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    // Scripts off: a second policy, on top of the report's own, forbids every script.
+    let nojs_page = work.path().join("nojs.html");
+    let nojs = html.replacen(
+        "<head>",
+        "<head>\n<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'none'\">",
+        1,
+    );
+    std::fs::write(&nojs_page, nojs).unwrap();
+    // The probe is a script of ours: without the report's policy (which allows its own script only).
+    let csp_at = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .expect("the report has a CSP");
+    let csp_end = csp_at + html[csp_at..].find('>').unwrap() + 1;
+    let probe_html = format!("{}{}", &html[..csp_at], &html[csp_end..]).replace("</body>", &format!("{PROBE}\n</body>"));
+    let probe_page = work.path().join("probe.html");
+    std::fs::write(&probe_page, probe_html).unwrap();
+    let artifacts = artifacts();
+    std::fs::write(artifacts.join("report.html"), &html).unwrap();
+    let png = artifacts.join("report.png");
+    let _ = std::fs::remove_file(&png);
+
+    // Three browsers at once: the DOM without scripts, the filter probe, the screenshot.
+    let w = work.path();
+    let (dom, probe, shot) = std::thread::scope(|s| {
+        let dom = s.spawn(|| headless(w, "dom", &nojs_page, &["--dump-dom".into()]));
+        let probe = s.spawn(|| headless(w, "probe", &probe_page, &["--dump-dom".into()]));
+        let shot = s.spawn(|| {
+            headless(
+                w,
+                "screenshot",
+                &page,
+                &[
+                    format!("--screenshot={}", png.display()),
+                    "--window-size=1280,2000".into(),
+                    "--hide-scrollbars".into(),
+                ],
+            )
+        });
+        (dom.join().unwrap(), probe.join().unwrap(), shot.join().unwrap())
+    });
+    println!(
+        "html report: {} bytes, rendered in {render_time:?}; chromium: DOM without scripts {:?}, filter probe {:?}, screenshot {:?} (in parallel, {:?} in all)",
+        html.len(),
+        dom.elapsed,
+        probe.elapsed,
+        shot.elapsed,
+        started.elapsed()
+    );
+
+    // Nothing was fetched, or tried: the report's policy would have refused it, and said so.
+    assert_eq!(shot.csp_violations(), Vec::<&str>::new(), "the report as it is: no violation");
+    let violations = dom.csp_violations();
+    assert!(
+        !violations.is_empty() && violations.iter().all(|l| l.contains("Executing inline script")),
+        "without scripts, the report's own script was refused, and nothing else: {violations:#?}"
+    );
+
+    // The DOM Chromium built, with scripts off.
+    let doc = Html::parse_document(&dom.stdout);
+    let tools = doc.select(&sel(".tools")).next().expect("the tools bar is in the DOM");
+    assert!(
+        tools.value().attr("hidden").is_some(),
+        "scripts were off: the script-only tools stay hidden"
+    );
+    let header = text(doc.select(&sel("header")).next().expect("a header"));
+    for want in [
+        report.provider.issuer.as_str(),
+        report.provider.name.as_str(),
+        "id-token-aud-api",
+        "Not conformant",
+        &format!("oidc-conform {}", report.tool_version),
+    ] {
+        assert!(header.contains(want), "{want:?} in the rendered header: {header}");
+    }
+    let case = doc
+        .select(&sel(&format!("details.case#{}", anchor(FAILING_CASE))))
+        .next()
+        .expect("the failing case is rendered");
+    assert_eq!(case.value().attr("data-status"), Some("fail"));
+    assert!(case.value().attr("open").is_some(), "a failing case starts open");
+    assert!(text(case).contains(FAILING_CASE));
+    let row = case
+        .select(&sel("tr[data-check='id_token.aud'].row-fail"))
+        .next()
+        .expect("the failing check has a row");
+    let row = text(row);
+    assert!(
+        row.contains("id_token.aud") && row.contains("fail") && row.contains("OIDC Core §3.1.3.7"),
+        "{row}"
+    );
+    let passing = report.cases.iter().find(|c| c.status == Status::Pass).unwrap();
+    let passing = doc.select(&sel(&format!("details.case#{}", anchor(&passing.id)))).next().unwrap();
+    assert!(passing.value().attr("open").is_none(), "a passing case starts collapsed");
+    // The matrix: every area × flow cell says what the report's cases say.
+    let mut areas: Vec<&str> = report.cases.iter().map(|c| c.area.as_str()).collect();
+    let mut flows: Vec<&str> = report.cases.iter().map(|c| c.flow.as_str()).collect();
+    areas.sort_unstable();
+    areas.dedup();
+    flows.sort_unstable();
+    flows.dedup();
+    let cells: BTreeMap<(String, String), String> = doc
+        .select(&sel(".matrix td[data-area][data-flow]"))
+        .map(|td| {
+            let v = td.value();
+            (
+                (v.attr("data-area").unwrap().to_owned(), v.attr("data-flow").unwrap().to_owned()),
+                text(td),
+            )
+        })
+        .collect();
+    assert_eq!(cells.len(), (areas.len() + 1) * (flows.len() + 1), "{cells:#?}");
+    for a in areas.iter().copied().map(Some).chain([None]) {
+        for f in flows.iter().copied().map(Some).chain([None]) {
+            let key = (a.unwrap_or("*").to_owned(), f.unwrap_or("*").to_owned());
+            assert_eq!(cells[&key], cell_text(&report, a, f), "matrix cell {key:?}");
+        }
+    }
+    assert_eq!(cells[&("*".to_owned(), "*".to_owned())], cell_text(&report, None, None));
+
+    // The filter, measured in the browser.
+    let doc = Html::parse_document(&probe.stdout);
+    let probe = text(doc.select(&sel("pre#probe")).next().expect("the probe ran"));
+    let probe: serde_json::Value = serde_json::from_str(&probe).unwrap();
+    let list = |k: &str| -> Vec<String> { serde_json::from_value(probe[k].clone()).unwrap() };
+    let all = anchors(&report, &[Status::Pass, Status::Warn, Status::Skip, Status::Fail, Status::Error]);
+    assert_eq!(probe["checked"], "all", "the filter starts at all");
+    assert_eq!(list("initial"), all);
+    assert_eq!(list("all"), all);
+    assert_eq!(list("problems"), anchors(&report, &[Status::Fail, Status::Error, Status::Warn]));
+    assert_eq!(list("fail"), anchors(&report, &[Status::Fail]));
+    assert_eq!(list("pass"), anchors(&report, &[Status::Pass]));
+    assert_eq!(list("error"), anchors(&report, &[Status::Error]));
+    for k in ["error", "warn", "skip"] {
+        if list(k).is_empty() {
+            assert_eq!(probe[format!("{k}_areas")], 0, "no area is left for {k}: {probe}");
+            assert_eq!(probe[format!("{k}_empty")], 1, "an empty filter says so: {probe}");
+        }
+    }
+    assert_eq!(probe["all_empty"], 0);
+    assert!(probe["passing_rows"].as_u64().unwrap() > 0, "{probe}");
+    assert_eq!(probe["passing_rows_hidden"], 0, "`Hide passing checks` hides them: {probe}");
+    assert!(probe["failing_rows_hidden"].as_u64().unwrap() > 0, "{probe}");
+
+    // The screenshot, kept for people.
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot at {}: {e}\n{}", png.display(), shot.stderr));
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is a PNG", png.display());
+    assert!(bytes.len() > 50_000, "the screenshot has content: {} bytes", bytes.len());
+    println!("screenshot: {} ({} bytes)", png.display(), bytes.len());
+}

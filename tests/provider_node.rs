@@ -1,0 +1,316 @@
+//! The shipped suites against the real, certified Node.js provider
+//! `oidc-provider` (`fixtures/providers/node-oidc-provider`), which this test
+//! installs (`npm ci`) and starts itself on a free loopback port.
+//!
+//! Every case must pass or skip with a reason, except the reviewed failures in
+//! [`EXPECTED_FAILURES`]: each says why it is a real finding about the
+//! provider, or, marked `HARNESS BUG:`, which harness mistake causes it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::fixture::{self, Fixture, Shared, Spec};
+use crate::util::{case, read_report, root};
+
+const DIR: &str = "fixtures/providers/node-oidc-provider";
+const PROFILE: &str = "fixtures/providers/node-oidc-provider/profile.yaml";
+const HEALTH_API: &str = "https://api.example.test/health";
+
+/// The reviewed failures: (case, check, words its message must contain, why).
+/// Nothing else may fail, and each of these must still happen (remove an entry
+/// once its cause is fixed).
+const EXPECTED_FAILURES: &[(&str, &str, &str, &str)] = &[];
+
+/// The reviewed skips: (case, words of the harness's reason).
+const EXPECTED_SKIPS: &[(&str, &str)] = &[
+    // oidc-provider's default `rotateRefreshToken` rotates the refresh tokens of
+    // public clients (and old ones); the web client is confidential.
+    ("negative::refresh-token-reuse", "does not rotate refresh tokens"),
+];
+
+/// Cases that must pass outright: the core flows.
+const MUST_PASS: &[&str] = &[
+    "flows::code-client-secret-basic",
+    "flows::code-client-secret-post",
+    "flows::code-public-client-pkce",
+    "flows::code-form-post",
+    "flows::implicit-id-token",
+    "flows::implicit-form-post",
+    "flows::hybrid-code-id-token",
+    "flows::hybrid-code-id-token-token",
+    "flows::client-credentials-post",
+    "flows::client-credentials-basic",
+    "flows::refresh",
+    "audience::machine-token-for-api",
+    "namespacing::custom-claim-in-id-token",
+    "namespacing::custom-claim-in-userinfo",
+    "negative::unregistered-api-code",
+    "negative::unregistered-api-client-credentials",
+];
+
+const NODE_HINT: &str = "the oidc-provider fixture needs Node.js 20 or later and npm: install them (e.g. `apt-get install nodejs npm` \
+     where the distribution's Node.js is 20 or later, otherwise from nodejs.org) and run the tests again";
+
+static NODE: Shared = Shared::new();
+static INSTALL: OnceLock<Result<Duration, String>> = OnceLock::new();
+
+fn dir() -> PathBuf {
+    root().join(DIR)
+}
+
+fn spec() -> Spec {
+    let mut spec = Spec::new("node-oidc-provider", "node", dir());
+    spec.args = vec!["server.mjs".into(), "{port}".into()];
+    spec
+}
+
+/// The provider, installed and started once per test run.
+fn provider() -> &'static Fixture {
+    NODE.get(|| {
+        install()?;
+        fixture::start(&spec())
+    })
+}
+
+/// `npm ci` when `node_modules` is missing or older than `package-lock.json`;
+/// once per test run. Fails (never skips) without Node.js.
+fn install() -> Result<Duration, String> {
+    INSTALL
+        .get_or_init(|| {
+            let node = fixture::tool_version("node").map_err(|e| format!("{e}: {NODE_HINT}"))?;
+            let major: u32 = node
+                .trim_start_matches('v')
+                .split('.')
+                .next()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(0);
+            if major < 20 {
+                return Err(format!("`node --version` is {node}: {NODE_HINT}"));
+            }
+            fixture::tool_version("npm").map_err(|e| format!("{e}: {NODE_HINT}"))?;
+            let dir = dir();
+            // npm writes node_modules/.package-lock.json at every install.
+            if !stale(&dir.join("node_modules/.package-lock.json"), &dir.join("package-lock.json")) {
+                return Ok(Duration::ZERO);
+            }
+            let started = Instant::now();
+            let out = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("`npm ci` cannot run: {e}: {NODE_HINT}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "`npm ci` in {} failed ({}):\n{}\n{}",
+                    dir.display(),
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            Ok(started.elapsed())
+        })
+        .clone()
+}
+
+/// Whether `installed` is missing or older than `lock`.
+fn stale(installed: &Path, lock: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (modified(installed), modified(lock)) {
+        (Some(i), Some(l)) => i < l,
+        _ => true,
+    }
+}
+
+/// Checks of a case that did not pass or skip: (id, line for messages).
+fn problems(c: &Value) -> Vec<(String, String)> {
+    c["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| !matches!(k["status"].as_str(), Some("pass" | "skip")))
+        .map(|k| {
+            let line = format!(
+                "{} {} {}: {} (expected {}, found {})",
+                c["id"].as_str().unwrap_or(""),
+                k["status"].as_str().unwrap_or(""),
+                k["id"].as_str().unwrap_or(""),
+                k["message"].as_str().unwrap_or(""),
+                k["expected"].as_str().unwrap_or("-"),
+                k["found"].as_str().unwrap_or("-"),
+            );
+            (k["id"].as_str().unwrap_or("").to_owned(), line)
+        })
+        .collect()
+}
+
+fn check_status<'a>(c: &'a Value, id: &str) -> Vec<&'a str> {
+    c["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["id"] == id)
+        .filter_map(|k| k["status"].as_str())
+        .collect()
+}
+
+/// The decoded access token of a case from `origin`.
+fn access_token<'a>(c: &'a Value, origin: &str) -> &'a Value {
+    c["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "access_token" && t["origin"] == origin)
+        .unwrap_or_else(|| panic!("{} has an access token from {origin}: {:#}", c["id"], c["tokens"]))
+}
+
+#[test]
+fn shipped_suites_against_oidc_provider() {
+    let install_time = install().unwrap_or_else(|e| panic!("{e}"));
+    let p = provider();
+    let out = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let run = fixture::oidc_conform_env(
+        &["run", "--provider", PROFILE, "--output", out.path().to_str().unwrap()],
+        &[("NODE_OIDC_ISSUER", &p.issuer)],
+    );
+    let run_time = started.elapsed();
+    eprintln!(
+        "node-oidc-provider at {}: npm ci {:.1?} (0 when up to date), ready in {:.1?}, suites ran in {:.1?}",
+        p.issuer, install_time, p.started_in, run_time
+    );
+    let context = || format!("{}\n--- provider output\n{}", run.describe(), p.output());
+    assert!(out.path().join("run.json").exists(), "no report was written\n{}", context());
+    let report = read_report(out.path());
+    assert_eq!(report["provider"]["issuer"], p.issuer.as_str(), "{}", context());
+    let cases = report["cases"].as_array().unwrap();
+    assert!(cases.len() >= 40, "the shipped suites ran ({} cases)\n{}", cases.len(), context());
+
+    // No case may error: that is the harness failing to drive the provider.
+    let errors: Vec<String> = cases
+        .iter()
+        .filter(|c| c["status"] == "error")
+        .flat_map(problems)
+        .map(|(_, line)| line)
+        .collect();
+    assert!(errors.is_empty(), "cases that errored:\n{}\n{}", errors.join("\n"), context());
+
+    // Failures: exactly the reviewed list.
+    let expected: BTreeMap<(&str, &str), &str> = EXPECTED_FAILURES.iter().map(|(c, k, words, _)| ((*c, *k), *words)).collect();
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut unexpected = Vec::new();
+    for c in cases {
+        let id = c["id"].as_str().unwrap();
+        for (check, line) in problems(c) {
+            match expected.get(&(id, check.as_str())) {
+                Some(words) if line.contains(words) => {
+                    seen.insert((id.to_owned(), check));
+                }
+                _ => unexpected.push(line),
+            }
+        }
+    }
+    assert!(
+        unexpected.is_empty(),
+        "failures outside the reviewed list (a real finding goes into EXPECTED_FAILURES with its reason; a harness bug is reported):\n{}\n{}",
+        unexpected.join("\n"),
+        context()
+    );
+    let gone: Vec<String> = EXPECTED_FAILURES
+        .iter()
+        .filter(|(c, k, _, _)| !seen.contains(&(c.to_string(), k.to_string())))
+        .map(|(c, k, _, why)| format!("{c} {k}: {why}"))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "reviewed failures that no longer happen (fixed? remove them from EXPECTED_FAILURES):\n{}",
+        gone.join("\n")
+    );
+
+    // Skips: exactly the reviewed ones, each with the harness's reason.
+    let skipped: Vec<&str> = cases
+        .iter()
+        .filter(|c| c["status"] == "skip")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = EXPECTED_SKIPS.iter().map(|(c, _)| *c).collect();
+    assert_eq!(skipped, want, "skipped cases\n{}", context());
+    for (id, reason) in EXPECTED_SKIPS {
+        let c = case(&report, id);
+        for k in c["checks"].as_array().unwrap() {
+            let message = k["message"].as_str().unwrap_or("");
+            assert!(k["status"] == "skip" && message.contains(reason), "{id} skips with a reason: {k:#}");
+        }
+    }
+
+    // The core flows really ran, end to end.
+    for id in MUST_PASS {
+        let c = case(&report, id);
+        assert_eq!(c["status"], "pass", "{id}: {:#}\n{}", c["checks"], context());
+    }
+    let implicit = case(&report, "flows::implicit-id-token-token");
+    for check in [
+        "id_token.signature",
+        "id_token.nonce",
+        "id_token.at_hash",
+        "access_token.signature",
+        "access_token.typ",
+        "access_token.aud",
+        "access_token.scope",
+        "assert.id_token",
+    ] {
+        let statuses = check_status(implicit, check);
+        assert!(
+            !statuses.is_empty() && statuses.iter().all(|s| *s == "pass"),
+            "flows::implicit-id-token-token {check}: {statuses:?}\n{:#}",
+            implicit["checks"]
+        );
+    }
+    assert_eq!(access_token(implicit, "authorization")["claims"]["aud"], HEALTH_API);
+
+    // JWT access tokens (RFC 9068) for the API, from a user's code flow and a machine.
+    let at = access_token(case(&report, "audience::access-token-for-api"), "token");
+    assert_eq!(at["header"]["typ"], "at+jwt", "{at:#}");
+    assert_eq!(at["claims"]["aud"], HEALTH_API, "{at:#}");
+    assert_eq!(at["claims"]["client_id"], "web-app", "{at:#}");
+    assert_eq!(at["claims"]["sub"], "jane", "{at:#}");
+    assert_eq!(at["claims"]["scope"], "read:patients", "{at:#}");
+    assert_eq!(
+        at["claims"]["https://example.test/roles"],
+        serde_json::json!(["clinician"]),
+        "{at:#}"
+    );
+    let m2m = access_token(case(&report, "flows::client-credentials-post"), "client_credentials");
+    assert_eq!(m2m["claims"]["aud"], HEALTH_API, "{m2m:#}");
+    assert_eq!(m2m["claims"]["sub"], "m2m-service", "{m2m:#}");
+
+    // The exit code says there were failures, and nothing worse.
+    let summary = &report["summary"];
+    let failed = summary["fail"].as_u64().unwrap_or(0) + summary["error"].as_u64().unwrap_or(0) > 0;
+    assert_eq!(run.code(), i32::from(failed), "{}", context());
+}
+
+/// The fixture prints its ready line and exits when its stdin closes, so a
+/// test process that dies never leaves it running.
+#[test]
+fn oidc_provider_fixture_exits_when_its_stdin_closes() {
+    install().unwrap_or_else(|e| panic!("{e}"));
+    let f = fixture::start(&spec()).unwrap_or_else(|e| panic!("{e}"));
+    let status = f.close_stdin_and_wait(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the provider did not exit 0 after its stdin closed: {status:?}\n{}",
+        f.output()
+    );
+    assert!(
+        f.output().contains(&format!("listening {}", f.issuer)),
+        "ready line missing:\n{}",
+        f.output()
+    );
+}
