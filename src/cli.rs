@@ -98,6 +98,15 @@ pub struct RunArgs {
     /// Report formats to write (default: all), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "FORMATS")]
     pub format: Vec<Format>,
+    /// Trust the CA certificates in this PEM file too (a private CA).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify TLS certificates. Dangerous; recorded in the report.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Send client secrets and passwords over plain http to hosts that are not loopback.
+    #[arg(long)]
+    pub allow_http: bool,
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
@@ -209,6 +218,9 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 baseline: a.baseline,
                 strict_baseline: a.strict_baseline,
                 formats: a.format,
+                ca_file: a.ca_file,
+                insecure: a.insecure,
+                allow_http: a.allow_http,
             };
             run::run(&opts)
         }

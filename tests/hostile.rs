@@ -133,6 +133,15 @@ async fn authorize(Path(mode): Path<String>, Query(q): Query<std::collections::H
             "<html><body><form><input type=password><div>".repeat(1000),
         )
             .into_response(),
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let code = B64.encode(nonce.as_bytes());
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, format!("{redirect}?code={code}&state={state}"))],
+            )
+                .into_response()
+        }
         "dead-after-discovery" => {
             tokio::time::sleep(Duration::from_secs(120)).await;
             StatusCode::OK.into_response()
@@ -352,4 +361,239 @@ fn a_provider_that_dies_ends_the_run_quickly_with_a_clear_message() {
         .count();
     assert_eq!(timed_out + not_run, 10, "{messages:#?}");
     assert!(not_run >= 4, "the breaker stopped the run early: {messages:#?}");
+}
+
+/// Ctrl-C mid-run: the cases under way finish, the rest are not run, and every report is written.
+#[test]
+fn an_interrupt_still_writes_complete_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut suite = String::from("suite: slow\ndefaults: { client: web, user: jane }\ncases:\n");
+    for i in 0..12 {
+        suite.push_str(&format!("  - name: case-{i:02}\n    request: {{ scope: openid }}\n"));
+    }
+    let profile = format!(
+        "name: slow\nissuer: {}\naudience_param: none\nclients:\n  web: {{ id: {CLIENT}, secret: {SECRET}, redirect_uri: https://app.example.test/cb }}\n\
+         users:\n  jane: {{ username: jane, password: pw }}\n",
+        issuer("slow")
+    );
+    std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
+    std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_oidc-conform"))
+        .args([
+            "run",
+            &p("suite.yaml"),
+            "--provider",
+            &p("profile.yaml"),
+            "--output",
+            &p("out"),
+            "--jobs",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until a few cases have finished (each takes about 0.7 s), then interrupt.
+    std::thread::sleep(Duration::from_millis(2500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let report = read_report(&dir.path().join("out"));
+    assert_eq!(report["interrupted"], true);
+    let done = report["cases"].as_array().unwrap();
+    let not_run = report["not_run"].as_array().unwrap();
+    assert!(
+        !done.is_empty() && !not_run.is_empty(),
+        "some cases finished, some did not: {report:#}"
+    );
+    assert_eq!(done.len() + not_run.len(), 12);
+    for c in done {
+        assert_eq!(c["status"], "pass", "a finished case is complete: {c:#}");
+    }
+    for f in ["junit.xml", "report.html", "summary.md"] {
+        assert!(dir.path().join("out").join(f).exists(), "{f} written after the interrupt");
+    }
+}
+
+mod tls {
+    //! TLS: a self-signed provider is refused by default and accepted with `--ca-file`.
+
+    use super::*;
+    use std::sync::Arc;
+
+    /// A TLS listener for axum: accepts TCP and completes the handshake.
+    struct TlsListener {
+        tcp: tokio::net::TcpListener,
+        acceptor: tokio_rustls::TlsAcceptor,
+    }
+
+    impl axum::serve::Listener for TlsListener {
+        type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+        type Addr = SocketAddr;
+
+        async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+            loop {
+                let Ok((stream, addr)) = self.tcp.accept().await else { continue };
+                // A failed handshake (the harness refusing the certificate) is not an error here.
+                if let Ok(tls) = self.acceptor.accept(stream).await {
+                    return (tls, addr);
+                }
+            }
+        }
+
+        fn local_addr(&self) -> std::io::Result<Self::Addr> {
+            self.tcp.local_addr()
+        }
+    }
+
+    /// Starts an https provider with a certificate from a fresh CA; returns its issuer and the CA's PEM.
+    fn https_provider() -> (String, String) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "oidc-conform test CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let ca_issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert = params.signed_by(&key, &ca_issuer).unwrap();
+
+        let _ = rustls_provider();
+        let config = tokio_rustls::rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let issuer = format!("https://{}", tcp.local_addr().unwrap());
+                tx.send(issuer.clone()).unwrap();
+                let iss = issuer.clone();
+                let app = Router::new()
+                    .route(
+                        "/.well-known/openid-configuration",
+                        get(move || {
+                            let iss = iss.clone();
+                            async move {
+                                axum::Json(json!({
+                                    "issuer": iss,
+                                    "token_endpoint": format!("{iss}/token"),
+                                    "jwks_uri": format!("{iss}/jwks"),
+                                    "response_types_supported": ["code"],
+                                    "grant_types_supported": ["client_credentials"],
+                                    "id_token_signing_alg_values_supported": ["RS256"],
+                                }))
+                            }
+                        }),
+                    )
+                    .route("/jwks", get(|| async { axum::Json(json!({"keys": []})) }))
+                    .route(
+                        "/token",
+                        any(|| async { axum::Json(json!({"access_token": "opaque", "token_type": "Bearer", "expires_in": 60})) }),
+                    );
+                let listener = TlsListener {
+                    tcp,
+                    acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+                };
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        (rx.recv().unwrap(), ca.pem())
+    }
+
+    fn rustls_provider() -> Option<()> {
+        tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default().ok()
+    }
+
+    #[test]
+    fn self_signed_is_refused_by_default_and_accepted_with_the_ca_file() {
+        let (issuer, ca_pem) = https_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let profile = format!(
+            "name: tls\nissuer: {issuer}\naudience_param: none\nclients:\n  m2m: {{ id: m2m, secret: {SECRET}, auth: client_secret_post }}\nhttp: {{ timeout: 5s }}\n"
+        );
+        std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();
+        let suite = "suite: tls\ncases:\n  - name: machine\n    flow: client_credentials\n    client: m2m\n";
+        std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
+        let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+
+        let run = oidc_conform(&["run", &p("suite.yaml"), "--provider", &p("profile.yaml"), "--output", &p("out1")]);
+        run.expect_code(3);
+        assert!(run.stderr().to_lowercase().contains("certificate"), "{}", run.describe());
+
+        let run = oidc_conform(&[
+            "run",
+            &p("suite.yaml"),
+            "--provider",
+            &p("profile.yaml"),
+            "--ca-file",
+            &p("ca.pem"),
+            "--output",
+            &p("out2"),
+        ]);
+        run.expect_code(0);
+        let report = read_report(&dir.path().join("out2"));
+        // The token came over verified TLS; it is opaque, so the JWT checks skip.
+        let case = &report["cases"][0];
+        assert!(case["status"] == "pass" || case["status"] == "skip", "{report:#}");
+        assert!(case["checks"].to_string().contains("opaque"), "{report:#}");
+        assert!(report["provider"].get("insecure").is_none());
+
+        let run = oidc_conform(&[
+            "run",
+            &p("suite.yaml"),
+            "--provider",
+            &p("profile.yaml"),
+            "--insecure",
+            "--output",
+            &p("out3"),
+        ]);
+        run.expect_code(0);
+        assert!(run.stderr().contains("WARNING: --insecure"), "{}", run.describe());
+        assert_eq!(read_report(&dir.path().join("out3"))["provider"]["insecure"], true);
+    }
+
+    #[test]
+    fn secrets_never_go_over_plain_http_to_a_remote_host() {
+        // `localhost` counts as loopback; a name that is not loopback needs --allow-http.
+        // The check happens before any connection, so no traffic leaves the machine.
+        let p = oidc_conform::profile::parse(&oidc_conform::diag::Source::new(
+            "p.yaml",
+            format!("name: x\nissuer: http://login.example.test\nclients:\n  web: {{ id: w, secret: {SECRET} }}\n"),
+        ))
+        .unwrap();
+        let discovery =
+            serde_json::from_value(json!({"issuer": "http://login.example.test", "response_types_supported": ["code"]})).unwrap();
+        let provider = oidc_conform::flow::Provider::from_parts(p, discovery, jsonwebtoken::jwk::JwkSet { keys: vec![] }).unwrap();
+        let err = provider
+            .check_transport(&url::Url::parse("http://login.example.test/token").unwrap(), "client secret")
+            .unwrap_err();
+        assert!(
+            err.contains("refusing to send the client secret over plain http") && err.contains("--allow-http"),
+            "{err}"
+        );
+        assert!(
+            provider
+                .check_transport(&url::Url::parse("http://127.0.0.1:9/token").unwrap(), "client secret")
+                .is_ok()
+        );
+        assert!(
+            provider
+                .check_transport(&url::Url::parse("https://login.example.test/token").unwrap(), "client secret")
+                .is_ok()
+        );
+    }
 }

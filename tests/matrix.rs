@@ -87,7 +87,11 @@ async fn failing_checks(quirks: &[Quirk]) -> (BTreeSet<String>, Vec<String>) {
     let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
     let profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
     let cases = run::load_cases(&[root().join("suites")], &profile).expect("the shipped suites load");
-    let provider = Arc::new(Provider::connect(profile).await.expect("discovery and JWKS load"));
+    let provider = Arc::new(
+        Provider::connect(profile, Default::default(), false)
+            .await
+            .expect("discovery and JWKS load"),
+    );
     let mut set = tokio::task::JoinSet::new();
     for case in cases {
         let provider = provider.clone();

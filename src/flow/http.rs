@@ -83,7 +83,16 @@ pub enum HttpError {
 }
 
 /// Builds a client: cookies kept per client, redirects never followed automatically.
-pub fn client(limits: &Limits, cookies: bool) -> Result<reqwest::Client, HttpError> {
+/// TLS settings: certificates are verified (rustls) unless `insecure`.
+#[derive(Clone, Debug, Default)]
+pub struct Tls {
+    /// PEM certificates of a private CA to trust besides the system's (`--ca-file`, `http.ca_file`).
+    pub ca_pem: Option<std::sync::Arc<Vec<u8>>>,
+    /// Accept any certificate (`--insecure`): loud, and recorded in the report.
+    pub insecure: bool,
+}
+
+pub fn client(limits: &Limits, tls: &Tls, cookies: bool) -> Result<reqwest::Client, HttpError> {
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(limits.timeout)
@@ -92,6 +101,16 @@ pub fn client(limits: &Limits, cookies: bool) -> Result<reqwest::Client, HttpErr
         .user_agent(concat!("oidc-conform/", env!("CARGO_PKG_VERSION")));
     if cookies {
         b = b.cookie_store(true);
+    }
+    if let Some(pem) = &tls.ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| HttpError::Transport {
+            url: String::new(),
+            reason: format!("the CA file is not PEM certificates: {e}"),
+        })?;
+        b = b.tls_certs_merge(certs);
+    }
+    if tls.insecure {
+        b = b.tls_danger_accept_invalid_certs(true);
     }
     b.build().map_err(|e| HttpError::Transport {
         url: String::new(),

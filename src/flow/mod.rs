@@ -167,7 +167,7 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
     match case.flow {
         Flow::ClientCredentials => client_credentials(p, case, ev).await,
         Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh => {
-            let browser = http::client(&p.limits, true).map_err(|e| e.to_string())?;
+            let browser = http::client(&p.limits, &p.tls, true).map_err(|e| e.to_string())?;
             let verifier = random_token();
             let Some(params) = authorize(p, case, &browser, &verifier, ev).await? else {
                 return Ok(());
@@ -374,6 +374,9 @@ async fn authorize(
                 if logins > 3 {
                     return Err("the login form came back after 3 attempts: the credentials were not accepted (check the user's username and password in the profile)".into());
                 }
+                if sub.contains_secret() {
+                    p.check_transport(&sub.action, "password")?;
+                }
                 if sub.action.origin() != issuer_origin {
                     return Err(format!(
                         "the login form posts to {}, which is not the issuer's origin: the password was not sent",
@@ -512,6 +515,9 @@ async fn token_request(
 ) -> Result<Option<TokenSet>, String> {
     let client = client_of(p, case);
     let url = p.endpoint("token_endpoint")?;
+    if client.secret.is_some() {
+        p.check_transport(&url, "client secret")?;
+    }
     let mut req = p.http.post(url.clone());
     if case.request.misuses(Misuse::WrongClientSecret) || (case.request.misuses(Misuse::WrongCodeVerifier) && origin == Origin::Token) {
         ev.misuse_attempted = true;

@@ -42,6 +42,9 @@ pub struct Provider {
     pub limits: Limits,
     /// Back-channel client (token, userinfo, JWKS): no cookies.
     pub http: reqwest::Client,
+    pub tls: http::Tls,
+    /// Client secrets and passwords may go over plain http to a non-loopback host.
+    pub allow_http: bool,
     /// Stops the run from hammering a provider that is down.
     pub breaker: http::Breaker,
     jwks: RwLock<Arc<JwkSet>>,
@@ -58,9 +61,9 @@ pub enum ProviderError {
 
 impl Provider {
     /// Fetches discovery and JWKS.
-    pub async fn connect(profile: Profile) -> Result<Provider, ProviderError> {
+    pub async fn connect(profile: Profile, tls: http::Tls, allow_http: bool) -> Result<Provider, ProviderError> {
         let limits = profile.limits;
-        let client = http::client(&limits, false)?;
+        let client = http::client(&limits, &tls, false)?;
         let url = discovery_url(&profile.issuer)?;
         let breaker = http::Breaker::default();
         let resp = http::get(&client, &breaker, &url, &limits).await?;
@@ -84,6 +87,8 @@ impl Provider {
             discovery,
             limits,
             http: client,
+            tls,
+            allow_http,
             breaker,
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
         };
@@ -94,12 +99,14 @@ impl Provider {
     /// A provider from parts already known (tests, replays): no network.
     pub fn from_parts(profile: Profile, discovery: Discovery, jwks: JwkSet) -> Result<Provider, ProviderError> {
         let limits = profile.limits;
-        let http = http::client(&limits, false)?;
+        let http = http::client(&limits, &http::Tls::default(), false)?;
         Ok(Provider {
             profile,
             discovery,
             limits,
             http,
+            tls: http::Tls::default(),
+            allow_http: false,
             breaker: http::Breaker::default(),
             jwks: RwLock::new(Arc::new(jwks)),
         })
@@ -148,6 +155,24 @@ impl Provider {
         };
         let v = value.as_deref().ok_or_else(|| format!("the discovery document has no `{which}`"))?;
         Url::parse(v).map_err(|e| format!("`{which}` `{v}` is not a URL: {e}"))
+    }
+
+    /// Refuses to send a credential over plain http to a host that is not loopback
+    /// (unless `--allow-http`).
+    pub fn check_transport(&self, url: &Url, what: &str) -> Result<(), String> {
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(a)) => a.is_loopback(),
+            Some(url::Host::Ipv6(a)) => a.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        if url.scheme() == "https" || loopback || self.allow_http {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to send the {what} over plain http to {} (use https, or pass --allow-http)",
+            url.origin().ascii_serialization()
+        ))
     }
 
     /// The userinfo URL as access tokens name it in `aud`.

@@ -174,6 +174,7 @@ struct RawHttp {
     max_redirects: Option<usize>,
     retries: Option<u32>,
     max_jwks_keys: Option<usize>,
+    ca_file: Option<String>,
 }
 
 // ---------------------------------------------------------------- resolved
@@ -201,6 +202,8 @@ pub struct Profile {
     pub clock_skew: Duration,
     /// Limits on what the provider controls.
     pub limits: crate::flow::http::Limits,
+    /// A private CA to trust (`http.ca_file`, relative to the profile).
+    pub ca_file: Option<std::path::PathBuf>,
     /// Where the profile came from, for messages.
     pub source: String,
 }
@@ -361,6 +364,11 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         timeout,
         clock_skew,
         limits,
+        ca_file: raw
+            .http
+            .ca_file
+            .as_ref()
+            .map(|f| source.path.parent().unwrap_or(Path::new(".")).join(f)),
         source: source.path.display().to_string(),
     };
     diags.into_result(profile)

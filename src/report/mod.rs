@@ -31,6 +31,11 @@ pub struct Report {
     pub summary: Summary,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineInfo>,
+    /// The run was interrupted (Ctrl-C, SIGTERM): `not_run` lists the cases it did not run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
     /// `k/n` when this run is one shard of a larger one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
@@ -74,6 +79,12 @@ pub struct ProviderInfo {
     pub embedded: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quirks: Vec<String>,
+    /// TLS certificates were not verified (`--insecure`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// Secrets were allowed over plain http (`--allow-http`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_http: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +269,8 @@ pub fn merge(mut reports: Vec<Report>) -> Result<Report, String> {
                 merged.provider.issuer, r.provider.issuer
             ));
         }
+        merged.interrupted |= r.interrupted;
+        merged.not_run.extend(r.not_run);
         for c in r.cases {
             if !ids.insert(c.id.clone()) {
                 return Err(format!(
@@ -272,6 +285,7 @@ pub fn merge(mut reports: Vec<Report>) -> Result<Report, String> {
     }
     merged.cases.sort_by(|a, b| a.id.cmp(&b.id));
     merged.shard = None;
+    merged.not_run.sort();
     merged.resummarise();
     Ok(merged)
 }

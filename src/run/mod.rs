@@ -38,6 +38,12 @@ pub struct RunOptions {
     pub baseline: Option<PathBuf>,
     pub strict_baseline: bool,
     pub formats: Vec<Format>,
+    /// PEM file of a private CA to trust (overrides the profile's `http.ca_file`).
+    pub ca_file: Option<PathBuf>,
+    /// Accept any TLS certificate.
+    pub insecure: bool,
+    /// Allow secrets over plain http to hosts that are not loopback.
+    pub allow_http: bool,
 }
 
 /// Why a run could not produce a verdict.
@@ -142,6 +148,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 profile: path.display().to_string(),
                 embedded: false,
                 quirks: vec![],
+                insecure: opts.insecure,
+                allow_http: opts.allow_http,
             };
             (p, info)
         }
@@ -160,6 +168,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 profile: "embedded".into(),
                 embedded: true,
                 quirks: opts.quirks.iter().map(|q| q.name().to_owned()).collect(),
+                insecure: opts.insecure,
+                allow_http: opts.allow_http,
             };
             embedded = Some(rp);
             (p, info)
@@ -182,12 +192,32 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(0);
     }
 
+    let mut tls = crate::flow::http::Tls {
+        ca_pem: None,
+        insecure: opts.insecure,
+    };
+    if let Some(ca) = opts.ca_file.as_ref().or(profile.ca_file.as_ref()) {
+        let pem = std::fs::read(ca).map_err(|e| {
+            RunError::Input(
+                Diagnostic::new(format!("cannot read the CA file `{}`: {e}", ca.display()))
+                    .with_hint("pass a PEM file of CA certificates")
+                    .into(),
+            )
+        })?;
+        tls.ca_pem = Some(Arc::new(pem));
+    }
+    if opts.insecure {
+        eprintln!(
+            "WARNING: --insecure: TLS certificates are NOT verified; anyone on the network path can impersonate the provider. The report records this."
+        );
+    }
     let provider = rt
-        .block_on(Provider::connect(profile))
+        .block_on(Provider::connect(profile, tls, opts.allow_http))
         .map_err(|e| RunError::Provider(format!("provider `{}`: {e}", info.name)))?;
     let provider = Arc::new(provider);
     let results: Arc<Mutex<Vec<CaseReport>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
 
+    let all_ids: Vec<String> = selected.iter().map(Case::id).collect();
     let trials: Vec<Trial> = selected
         .into_iter()
         .map(|case| {
@@ -226,7 +256,11 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
 
     let mut cases = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
     cases.sort_by(|a, b| a.id.cmp(&b.id));
+    let finished: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    let not_run: Vec<String> = all_ids.iter().filter(|id| !finished.contains(id.as_str())).cloned().collect();
     let mut report = Report {
+        interrupted: INTERRUPTED.load(Ordering::SeqCst),
+        not_run,
         baseline: None,
         shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
         schema_version: crate::report::SCHEMA_VERSION,
