@@ -470,6 +470,8 @@ struct View<'a> {
     quirks: &'a [String],
     /// `k/n` when the run is one shard of a larger one.
     shard: Option<&'a str>,
+    interrupted: bool,
+    not_run: &'a [String],
     baseline: Option<&'a BaselineInfo>,
     verdict: Verdict,
     summary: &'a Summary,
@@ -506,6 +508,8 @@ impl<'a> View<'a> {
             provider: &r.provider,
             quirks: &r.provider.quirks,
             shard: r.shard.as_deref(),
+            interrupted: r.interrupted,
+            not_run: &r.not_run,
             baseline: r.baseline.as_ref(),
             verdict: Verdict::of(r),
             summary: &r.summary,
@@ -651,10 +655,14 @@ mod tests {
                 profile: "profiles/acme.yaml".into(),
                 embedded: false,
                 quirks: vec!["id-token-aud-api".into()],
+                insecure: false,
+                allow_http: false,
             },
             summary: Summary::of(cases.iter().map(|c| &c.status)),
             baseline: None,
             shard: None,
+            interrupted: false,
+            not_run: vec![],
             cases,
         }
     }
