@@ -9,6 +9,8 @@ mod flows;
 mod hostile;
 mod html;
 mod matrix;
+mod profiles;
+mod provider_django;
 mod provider_node;
 mod reports;
 mod secrets;

@@ -231,6 +231,20 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         }
         return out;
     }
+    if let Some(e) = &ev.error
+        && case.expect.or_error.contains(&e.error)
+    {
+        let id = if e.stage == "authorization" {
+            "flow.authorization"
+        } else {
+            "flow.token"
+        };
+        out.push(CheckResult::pass(
+            id,
+            format!("refused with `{}` at the {} endpoint, which the spec allows here", e.error, e.stage),
+        ));
+        return out;
+    }
     flow_checks(case, ev, &mut out);
     tokens::check_all(p, case, ev, &mut out).await;
     if let Some(e) = &ev.harness_error {
@@ -258,6 +272,21 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
             CheckResult::fail(id, format!("the provider refused a valid request with `{}`{desc}", e.error))
                 .ef("a successful response", format!("error `{}`", e.error)),
         );
+    }
+    // A successful token response is a pass of its own (it may be all an opaque-token provider shows).
+    if let Some(set) = ev.token_sets.iter().find(|s| s.origin != crate::flow::Origin::Authorization) {
+        let kinds: Vec<&str> = [
+            ("access_token", set.access_token.is_some()),
+            ("id_token", set.id_token.is_some()),
+            ("refresh_token", set.refresh_token.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, present)| present.then_some(k))
+        .collect();
+        out.push(CheckResult::pass(
+            "flow.token",
+            format!("the token endpoint issued {}", kinds.join(", ")),
+        ));
     }
     if let Some(resp) = &ev.authorization_response {
         // RFC 6749 §4.1.2: state REQUIRED in the response if it was in the request.
@@ -319,6 +348,13 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     }
     if let Some((status, page)) = &ev.refused_without_redirect {
         return CheckResult::pass("negative.refused", format!("refused with HTTP {status} and no redirect: {page}"));
+    }
+    if ev.code_usable_after_refusal {
+        return CheckResult::fail(
+            "negative.refused",
+            "the provider refused the wrong code_verifier, then redeemed the same code with the right one: a code must not outlive a failed exchange",
+        )
+        .ef("invalid_grant for every later use of the code (RFC 6749 §10.5, RFC 7636 §4.6)", "tokens on the second try");
     }
     match &ev.error {
         Some(e) if expected.contains(&e.error) => CheckResult::pass(

@@ -108,6 +108,8 @@ pub struct Evidence {
     /// The request that commits the case's deliberate mistake (`misuse`) was sent;
     /// a refusal before it is a failed set-up, not the refusal under test.
     pub misuse_attempted: bool,
+    /// After refusing the exchange, the provider still redeemed the same code.
+    pub code_usable_after_refusal: bool,
     /// Whether a refresh returned a new refresh token (rotation).
     pub refresh_rotated: Option<bool>,
 }
@@ -186,6 +188,16 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     verifier.clone()
                 };
                 let Some(mut set) = exchange_code(p, case, &code, &sent_verifier, ev).await? else {
+                    // After refusing a wrong verifier the code must be dead too (RFC 6749 §10.5):
+                    // try it once more with the right one.
+                    if case.request.misuses(Misuse::WrongCodeVerifier) && ev.error.is_some() {
+                        let refusal = ev.error.take();
+                        ev.step("redeeming the same code with the right verifier");
+                        if exchange_code(p, case, &code, &verifier, ev).await?.is_some() {
+                            ev.code_usable_after_refusal = true;
+                        }
+                        ev.error = refusal;
+                    }
                     return Ok(());
                 };
                 set.code = Some(code.clone());

@@ -119,6 +119,8 @@ pub struct Expect {
     pub token_response: Option<TokenExpect>,
     /// The provider must refuse with one of these OAuth error codes.
     pub error: Option<Vec<String>>,
+    /// Refusing with one of these codes is conformant too.
+    pub or_error: Vec<String>,
 }
 
 /// The request parameters of a case, resolved.
@@ -343,6 +345,7 @@ fn expand_expect(raw: &RawExpect, text: &mut impl FnMut(&Spanned<String>, &str) 
         userinfo: tok(&raw.userinfo),
         token_response: tok(&raw.token_response),
         error: raw.error.clone().map(|e| e.into_vec()),
+        or_error: raw.or_error.clone().map(|e| e.into_vec()).unwrap_or_default(),
     }
 }
 

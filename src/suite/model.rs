@@ -188,6 +188,8 @@ pub struct RawExpect {
     pub userinfo: Option<RawTokenExpect>,
     pub token_response: Option<RawTokenExpect>,
     pub error: Option<OneOrMany>,
+    /// A refusal with one of these codes is conformant too (where the spec allows either).
+    pub or_error: Option<OneOrMany>,
 }
 
 #[derive(Debug, Default, Deserialize)]
