@@ -46,6 +46,11 @@ pub enum Command {
     /// Baselines of known failures.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Print a JSON Schema: `schema report` for `run.json`.
+    Schema {
+        #[arg(value_enum)]
+        what: SchemaKind,
+    },
     /// Compare two saved runs: regressions, fixes, new and removed cases (exit 1 on regressions).
     Compare { old: PathBuf, new: PathBuf },
     /// Run the reference provider on its own (to try the tool or write suites).
@@ -117,6 +122,12 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
         return Err(err());
     }
     Ok((k, n))
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SchemaKind {
+    /// The report model (`run.json`).
+    Report,
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +275,13 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 }
                 None => print!("{text}"),
             }
+            Ok(0)
+        }
+        Command::Schema { what: SchemaKind::Report } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::report::json_schema()).unwrap_or_default()
+            );
             Ok(0)
         }
         Command::Compare { old, new } => {

@@ -245,3 +245,23 @@ fn merged_shards_equal_the_whole_run() {
     run.expect_code(2);
     assert!(run.stderr().contains("more than one report"), "{}", run.describe());
 }
+
+/// `schema report` describes the saved report: every key of a real run is in the schema, every required key in the run.
+#[test]
+fn the_report_schema_describes_run_json() {
+    let run = oidc_conform(&["schema", "report"]);
+    run.expect_code(0);
+    let schema: serde_json::Value = serde_json::from_str(&run.stdout()).expect("the schema is JSON");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join(FIXED_RUN)).unwrap()).unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    for key in report.as_object().unwrap().keys() {
+        assert!(props.contains_key(key), "`{key}` of run.json is in the schema");
+    }
+    for key in schema["required"].as_array().unwrap() {
+        assert!(report.get(key.as_str().unwrap()).is_some(), "required `{key}` is in run.json");
+    }
+    let case_props = schema["$defs"]["CaseReport"]["properties"].as_object().unwrap();
+    for key in report["cases"][0].as_object().unwrap().keys() {
+        assert!(case_props.contains_key(key), "case key `{key}` is in the schema");
+    }
+}

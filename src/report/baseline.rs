@@ -10,7 +10,7 @@ use super::{BaselineInfo, Report};
 use crate::check::Status;
 use crate::diag::{Diagnostics, Source};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     /// Case id, `suite::case`.

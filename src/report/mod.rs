@@ -19,7 +19,7 @@ use crate::check::{CheckResult, Status};
 /// Bumped when the JSON shape changes incompatibly.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: String,
@@ -61,7 +61,7 @@ impl Format {
 }
 
 /// What a baseline did to this run.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaselineInfo {
     pub file: String,
     /// Failing checks the baseline expects.
@@ -70,7 +70,7 @@ pub struct BaselineInfo {
     pub stale: Vec<baseline::Entry>,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProviderInfo {
     pub name: String,
     pub issuer: String,
@@ -87,7 +87,7 @@ pub struct ProviderInfo {
     pub allow_http: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub total: usize,
     pub pass: usize,
@@ -119,7 +119,7 @@ impl Summary {
 
 /// A decoded token as reports show it: header and claims, never the signature
 /// or the raw string.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenView {
     /// `id_token` or `access_token`
     pub kind: String,
@@ -134,7 +134,7 @@ pub struct TokenView {
     pub note: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseReport {
     /// `suite::case`
     pub id: String,
@@ -242,6 +242,11 @@ impl Report {
         }
         Ok(written)
     }
+}
+
+/// The JSON Schema of `run.json`.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default()
 }
 
 /// RFC 3339 time of now (UTC, seconds).
