@@ -6,6 +6,7 @@ mod util;
 mod cli;
 mod diagnostics;
 mod flows;
+mod fuzz;
 mod hostile;
 mod html;
 mod matrix;
