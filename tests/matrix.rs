@@ -42,6 +42,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("access-token-aud-missing-api", &["access_token.aud"]),
     ("access-token-no-userinfo-aud", &["access_token.aud"]),
     ("audience-ignored", &["access_token.format"]),
+    ("api-token-without-audience", &["access_token.default_audience"]),
     ("scope-over-grant", &["access_token.scope"]),
     ("scope-not-echoed", &["token_response.scope"]),
     ("access-token-typ-jwt", &["access_token.typ"]),

@@ -517,6 +517,45 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
         ),
         None => {}
     }
+    // Without an API in the request: the profile's default API, or none at all.
+    if case.api.is_none() {
+        let aud = d.audiences();
+        let apis: Vec<&crate::profile::Api> = p.profile.apis.values().collect();
+        match p.profile.default_api.as_ref().map(|k| &p.profile.apis[k]) {
+            Some(default) if aud.contains(&default.identifier) => out.push(CheckResult::pass(
+                "access_token.default_audience",
+                format!("no API requested: the token is for the default API `{}`", default.identifier),
+            )),
+            Some(default) => out.push(
+                CheckResult::fail(
+                    "access_token.default_audience",
+                    format!("no API was requested and the access token {origin} is not for the profile's default API"),
+                )
+                .ef(format!("aud contains `{}`", default.identifier), format!("{aud:?}")),
+            ),
+            None => {
+                let named: Vec<&str> = apis
+                    .iter()
+                    .map(|a| a.identifier.as_str())
+                    .filter(|i| aud.iter().any(|x| x == i))
+                    .collect();
+                if named.is_empty() {
+                    out.push(CheckResult::pass(
+                        "access_token.default_audience",
+                        "no API requested, and the token names none",
+                    ));
+                } else {
+                    out.push(
+                        CheckResult::fail(
+                            "access_token.default_audience",
+                            format!("no API was requested, yet the access token {origin} is for one (the profile declares no default API)"),
+                        )
+                        .ef("no API in aud", named.join(", ")),
+                    );
+                }
+            }
+        }
+    }
     // Audience: the requested API, plus userinfo when the profile says so.
     let aud = d.audiences();
     if let Some(api) = case.api.as_ref().map(|a| &p.profile.apis[a]) {

@@ -101,6 +101,7 @@ struct RawProfile {
     api_access_tokens: TokenFormat,
     #[serde(default)]
     access_token_azp: bool,
+    default_api: Option<Spanned<String>>,
     #[serde(default)]
     checks: BTreeMap<String, Spanned<Level>>,
     #[serde(default)]
@@ -191,6 +192,9 @@ pub struct Profile {
     pub api_access_tokens: TokenFormat,
     /// The provider puts `azp` (= client id) in API access tokens, as the brief's model does.
     pub access_token_azp: bool,
+    /// The API (key of `apis`) an access token is for when a request names none;
+    /// without it, such a token must not name any API.
+    pub default_api: Option<String>,
     /// Check levels tuned for this provider (check id → level).
     pub checks: BTreeMap<String, Level>,
     pub namespaces: Namespaces,
@@ -338,6 +342,31 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             );
         }
     }
+    if let Some(d) = &raw.default_api
+        && !raw.apis.contains_key(&d.value)
+    {
+        let keys: Vec<&str> = raw.apis.keys().map(String::as_str).collect();
+        let hint = match crate::diag::did_you_mean(&d.value, keys.iter().copied()) {
+            Some(best) => format!("did you mean `{best}`? (apis: {})", keys.join(", ")),
+            None => format!(
+                "name one of the profile's apis: {}",
+                if keys.is_empty() {
+                    "none defined".to_owned()
+                } else {
+                    keys.join(", ")
+                }
+            ),
+        };
+        diags.push(
+            source
+                .error_at(
+                    spanned_pos(d),
+                    d.value.chars().count(),
+                    format!("unknown api `{}` in default_api", d.value),
+                )
+                .with_hint(hint),
+        );
+    }
     let profile = Profile {
         name: raw.name,
         issuer,
@@ -346,6 +375,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         claims_in_id_token: raw.claims_in_id_token,
         api_access_tokens: raw.api_access_tokens,
         access_token_azp: raw.access_token_azp,
+        default_api: raw.default_api.as_ref().map(|d| d.value.clone()),
         checks: raw.checks.into_iter().map(|(k, v)| (k, v.value)).collect(),
         namespaces: Namespaces {
             custom: raw.namespaces.custom,

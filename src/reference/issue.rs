@@ -268,6 +268,9 @@ pub(crate) fn access_token(
     family: Option<u64>,
 ) -> Result<String, InternalError> {
     let audience = grant.audience.as_deref().filter(|_| !shared.quirk(Quirk::AudienceIgnored));
+    // The quirk: with no API requested, a token for the first API anyway.
+    let leaked = shared.config.apis.first().map(|a| a.identifier.clone());
+    let audience = audience.or(leaked.as_deref().filter(|_| shared.quirk(Quirk::ApiTokenWithoutAudience)));
     let token = match audience {
         Some(api) => {
             let mut aud = Vec::new();

@@ -90,6 +90,8 @@ quirks! {
         "access token aud holds only the userinfo URL, not the requested API";
     AccessTokenNoUserinfoAud => "access-token-no-userinfo-aud",
         "access token aud lacks the userinfo URL even though openid was requested";
+    ApiTokenWithoutAudience => "api-token-without-audience",
+        "with no audience requested, the access token is a JWT for the first API anyway";
     AudienceIgnored => "audience-ignored",
         "the requested audience is ignored and an opaque access token is issued";
     ScopeOverGrant => "scope-over-grant",
@@ -201,7 +203,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 55);
+        assert_eq!(Quirk::ALL.len(), 56);
     }
 
     #[test]
