@@ -112,6 +112,9 @@ pub struct RunArgs {
     /// Send client secrets and passwords over plain http to hosts that are not loopback.
     #[arg(long)]
     pub allow_http: bool,
+    /// At most this many requests to the provider, e.g. `10/s` or `600/m` (with `--jobs` for concurrency).
+    #[arg(long, value_name = "N/s")]
+    pub rate: Option<crate::flow::http::Rate>,
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
@@ -232,6 +235,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 ca_file: a.ca_file,
                 insecure: a.insecure,
                 allow_http: a.allow_http,
+                rate: a.rate,
             };
             run::run(&opts)
         }

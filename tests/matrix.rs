@@ -89,7 +89,7 @@ async fn failing_checks(quirks: &[Quirk]) -> (BTreeSet<String>, Vec<String>) {
     let profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
     let cases = run::load_cases(&[root().join("suites")], &profile).expect("the shipped suites load");
     let provider = Arc::new(
-        Provider::connect(profile, Default::default(), false)
+        Provider::connect(profile, Default::default(), false, None)
             .await
             .expect("discovery and JWKS load"),
     );

@@ -120,11 +120,12 @@ pub fn client(limits: &Limits, tls: &Tls, cookies: bool) -> Result<reqwest::Clie
 
 /// Sends a request and reads the body up to `limits.max_body`; a 429 or 503 is
 /// retried up to `limits.retries` times after its `Retry-After` (RFC 9110 §10.2.3).
-pub async fn send(breaker: &Breaker, req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
+pub async fn send(breaker: &Guard, req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
     let mut attempt = 0;
     let mut req = req;
     loop {
         let retry = req.try_clone();
+        breaker.wait_turn().await;
         let resp = match send_once(req, url, limits).await {
             Ok(r) => {
                 breaker.success();
@@ -204,20 +205,76 @@ async fn send_once(req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> 
 }
 
 /// A GET of `url`.
-pub async fn get(client: &reqwest::Client, breaker: &Breaker, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
+pub async fn get(client: &reqwest::Client, breaker: &Guard, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
     send(breaker, client.request(Method::GET, url.clone()), url, limits).await
 }
 
-/// A circuit breaker: after [`Breaker::THRESHOLD`] requests in a row that could not
+/// Politeness towards one provider: a rate limit on requests (`--rate`), and a
+/// circuit breaker: after [`Guard::THRESHOLD`] requests in a row that could not
 /// reach the provider (refused, reset, timed out), the run stops trying, so a dead
 /// provider ends the run quickly instead of with one timeout per case.
-#[derive(Debug, Default)]
-pub struct Breaker {
+#[derive(Default)]
+pub struct Guard {
     consecutive: std::sync::atomic::AtomicU32,
+    limiter: Option<governor::DefaultDirectRateLimiter>,
 }
 
-impl Breaker {
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("consecutive", &self.consecutive)
+            .field("rate_limited", &self.limiter.is_some())
+            .finish()
+    }
+}
+
+/// A request rate: `count` requests per `per`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+    /// `10/s`, `600/m`.
+    fn from_str(s: &str) -> Result<Rate, String> {
+        let err = || format!("`{s}` is not a rate: write requests per second or minute, e.g. `10/s` or `600/m`");
+        let (n, unit) = s.trim().split_once('/').ok_or_else(err)?;
+        let count: u32 = n.trim().parse().map_err(|_| err())?;
+        let per = match unit.trim() {
+            "s" | "sec" => Duration::from_secs(1),
+            "m" | "min" => Duration::from_secs(60),
+            _ => return Err(err()),
+        };
+        if count == 0 {
+            return Err(err());
+        }
+        Ok(Rate { count, per })
+    }
+}
+
+impl Guard {
     pub const THRESHOLD: u32 = 5;
+
+    /// A guard that also spaces requests to at most `rate`.
+    pub fn with_rate(rate: Option<Rate>) -> Guard {
+        let limiter = rate.and_then(|r| {
+            let count = std::num::NonZeroU32::new(r.count)?;
+            let quota = governor::Quota::with_period(r.per / r.count)?.allow_burst(count.min(std::num::NonZeroU32::new(5)?));
+            Some(governor::RateLimiter::direct(quota))
+        });
+        Guard {
+            consecutive: Default::default(),
+            limiter,
+        }
+    }
+
+    async fn wait_turn(&self) {
+        if let Some(l) = &self.limiter {
+            l.until_ready().await;
+        }
+    }
 
     fn success(&self) {
         self.consecutive.store(0, std::sync::atomic::Ordering::Relaxed);
@@ -267,4 +324,32 @@ pub fn redact_url(url: &Url) -> String {
     u.set_query(None);
     u.set_fragment(None);
     u.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(
+            "10/s".parse::<Rate>().unwrap(),
+            Rate {
+                count: 10,
+                per: Duration::from_secs(1)
+            }
+        );
+        assert_eq!(
+            "600/m".parse::<Rate>().unwrap(),
+            Rate {
+                count: 600,
+                per: Duration::from_secs(60)
+            }
+        );
+        for bad in ["10", "0/s", "x/s", "10/h"] {
+            assert!(bad.parse::<Rate>().unwrap_err().contains("is not a rate"), "{bad}");
+        }
+        assert!(Guard::with_rate(Some("10/s".parse().unwrap())).limiter.is_some());
+        assert!(Guard::with_rate(None).limiter.is_none());
+    }
 }

@@ -145,7 +145,7 @@ pub async fn run(provider: &Provider, case: &Case) -> Evidence {
         Misuse::WrongCodeVerifier,
     ];
     ev.misuse_attempted = !case.request.misuse.iter().any(|m| later.contains(m));
-    if let Some(n) = provider.breaker.open() {
+    if let Some(n) = provider.guard.open() {
         ev.harness_error = Some(format!(
             "not run: the last {n} requests to the provider failed (refused, reset or timed out); it looks down"
         ));
@@ -351,7 +351,7 @@ async fn authorize(
         if method == Method::POST {
             req = req.form(&form_fields);
         }
-        let resp = http::send(&p.breaker, req, &url, &p.limits)
+        let resp = http::send(&p.guard, req, &url, &p.limits)
             .await
             .map_err(|e: HttpError| e.to_string())?;
         ev.step(format!("{} {} → {}", method, http::redact_url(&url), resp.status.as_u16()));
@@ -559,7 +559,7 @@ async fn token_request(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let req = req.form(&form);
-    let resp = http::send(&p.breaker, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
     ev.step(format!(
         "POST {} grant_type={grant} → {}",
         http::redact_url(&url),
@@ -651,7 +651,7 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, ev: &mut Evidence) -
     if let Some(token) = token {
         req = req.bearer_auth(token.expose());
     }
-    let resp = http::send(&p.breaker, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
     ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
     let claims = if resp.status.is_success() {
         match resp.json() {

@@ -46,7 +46,7 @@ pub struct Provider {
     /// Client secrets and passwords may go over plain http to a non-loopback host.
     pub allow_http: bool,
     /// Stops the run from hammering a provider that is down.
-    pub breaker: http::Breaker,
+    pub guard: http::Guard,
     jwks: RwLock<Arc<JwkSet>>,
 }
 
@@ -61,12 +61,12 @@ pub enum ProviderError {
 
 impl Provider {
     /// Fetches discovery and JWKS.
-    pub async fn connect(profile: Profile, tls: http::Tls, allow_http: bool) -> Result<Provider, ProviderError> {
+    pub async fn connect(profile: Profile, tls: http::Tls, allow_http: bool, rate: Option<http::Rate>) -> Result<Provider, ProviderError> {
         let limits = profile.limits;
         let client = http::client(&limits, &tls, false)?;
         let url = discovery_url(&profile.issuer)?;
-        let breaker = http::Breaker::default();
-        let resp = http::get(&client, &breaker, &url, &limits).await?;
+        let guard = http::Guard::with_rate(rate);
+        let resp = http::get(&client, &guard, &url, &limits).await?;
         if !resp.status.is_success() {
             return Err(ProviderError::Invalid(format!(
                 "the discovery document at {url} answered HTTP {} (is the issuer `{}` right?)",
@@ -89,7 +89,7 @@ impl Provider {
             http: client,
             tls,
             allow_http,
-            breaker,
+            guard,
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
         };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
@@ -107,7 +107,7 @@ impl Provider {
             http,
             tls: http::Tls::default(),
             allow_http: false,
-            breaker: http::Breaker::default(),
+            guard: http::Guard::default(),
             jwks: RwLock::new(Arc::new(jwks)),
         })
     }
@@ -125,7 +125,7 @@ impl Provider {
             .as_deref()
             .ok_or("the discovery document has no `jwks_uri`")?;
         let url = Url::parse(uri).map_err(|e| format!("`jwks_uri` `{uri}` is not a URL: {e}"))?;
-        let resp = http::get(&self.http, &self.breaker, &url, &self.limits)
+        let resp = http::get(&self.http, &self.guard, &url, &self.limits)
             .await
             .map_err(|e| e.to_string())?;
         if !resp.status.is_success() {

@@ -176,6 +176,8 @@ struct RawHttp {
     retries: Option<u32>,
     max_jwks_keys: Option<usize>,
     ca_file: Option<String>,
+    rate: Option<Spanned<String>>,
+    max_concurrency: Option<usize>,
 }
 
 // ---------------------------------------------------------------- resolved
@@ -208,6 +210,10 @@ pub struct Profile {
     pub limits: crate::flow::http::Limits,
     /// A private CA to trust (`http.ca_file`, relative to the profile).
     pub ca_file: Option<std::path::PathBuf>,
+    /// At most this many requests (`http.rate`, e.g. `10/s`); `--rate` overrides.
+    pub rate: Option<crate::flow::http::Rate>,
+    /// At most this many cases at once (`http.max_concurrency`); `--jobs` overrides.
+    pub max_concurrency: Option<usize>,
     /// Where the profile came from, for messages.
     pub source: String,
 }
@@ -394,6 +400,18 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         timeout,
         clock_skew,
         limits,
+        rate: raw.http.rate.as_ref().and_then(|r| match r.value.parse() {
+            Ok(rate) => Some(rate),
+            Err(e) => {
+                diags.push(
+                    source
+                        .error_at(spanned_pos(r), r.value.chars().count(), e)
+                        .with_hint("write `10/s` or `600/m`"),
+                );
+                None
+            }
+        }),
+        max_concurrency: raw.http.max_concurrency,
         ca_file: raw
             .http
             .ca_file

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub insecure: bool,
     /// Allow secrets over plain http to hosts that are not loopback.
     pub allow_http: bool,
+    /// At most this many requests to the provider per second/minute.
+    pub rate: Option<crate::flow::http::Rate>,
 }
 
 /// Why a run could not produce a verdict.
@@ -192,6 +194,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(0);
     }
 
+    let (rate, max_concurrency) = (profile.rate, profile.max_concurrency);
     let mut tls = crate::flow::http::Tls {
         ca_pem: None,
         insecure: opts.insecure,
@@ -212,7 +215,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         );
     }
     let provider = rt
-        .block_on(Provider::connect(profile, tls, opts.allow_http))
+        .block_on(Provider::connect(profile, tls, opts.allow_http, opts.rate.or(rate)))
         .map_err(|e| RunError::Provider(format!("provider `{}`: {e}", info.name)))?;
     let provider = Arc::new(provider);
     let results: Arc<Mutex<Vec<CaseReport>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
@@ -240,7 +243,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         .collect();
 
     let args = Arguments {
-        test_threads: opts.jobs,
+        test_threads: opts.jobs.or(max_concurrency),
         // Filters were applied above; libtest-mimic only runs what it is given.
         ..Arguments::default()
     };
