@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::profile::ClientAuth;
 use crate::secret::Secret;
-use crate::suite::{Case, Flow, Misuse};
+use crate::suite::{Case, Flow, Misuse, UserinfoMethod};
 use form::{FieldValue, Page};
 use http::HttpError;
 pub use provider::Provider;
@@ -238,13 +238,13 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 // An API token is for userinfo too only where the profile says its aud includes userinfo.
                 && (case.api.is_none() || p.profile.access_token_aud_includes_userinfo)
             {
-                ev.userinfo = Some(userinfo(p, Some(&at), ev).await?);
+                ev.userinfo = Some(userinfo(p, Some(&at), case.request.userinfo, ev).await?);
                 // Probes: an ID token is not an access token, and userinfo needs one (OIDC Core §5.3.1, RFC 6750 §3.1).
                 let id_token = ev.token_sets.iter().rev().find_map(|s| s.id_token.clone());
                 if let Some(idt) = id_token {
-                    ev.userinfo_with_id_token = userinfo(p, Some(&idt), ev).await.ok();
+                    ev.userinfo_with_id_token = userinfo(p, Some(&idt), UserinfoMethod::Get, ev).await.ok();
                 }
-                ev.userinfo_without_token = userinfo(p, None, ev).await.ok();
+                ev.userinfo_without_token = userinfo(p, None, UserinfoMethod::Get, ev).await.ok();
             }
             Ok(())
         }
@@ -644,15 +644,21 @@ async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Res
     Ok(())
 }
 
-/// GET userinfo with a Bearer token (OIDC Core §5.3.1), or with none.
-pub async fn userinfo(p: &Provider, token: Option<&Secret>, ev: &mut Evidence) -> Result<UserinfoResponse, String> {
+/// Userinfo with a Bearer token (OIDC Core §5.3.1; RFC 6750 §2.1 header, §2.2 form body), or with none.
+pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod, ev: &mut Evidence) -> Result<UserinfoResponse, String> {
     let url = p.endpoint("userinfo_endpoint")?;
-    let mut req = p.http.get(url.clone());
-    if let Some(token) = token {
-        req = req.bearer_auth(token.expose());
+    let mut req = match how {
+        UserinfoMethod::Get => p.http.get(url.clone()),
+        UserinfoMethod::PostHeader | UserinfoMethod::PostBody => p.http.post(url.clone()),
+    };
+    match (token, how) {
+        (Some(t), UserinfoMethod::PostBody) => req = req.form(&[("access_token", t.expose())]),
+        (Some(t), _) => req = req.bearer_auth(t.expose()),
+        (None, _) => {}
     }
     let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
-    ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
+    let verb = if how == UserinfoMethod::Get { "GET" } else { "POST" };
+    ev.step(format!("{verb} {} → {}", http::redact_url(&url), resp.status.as_u16()));
     let claims = if resp.status.is_success() {
         match resp.json() {
             Ok(serde_json::Value::Object(o)) => Some(o),

@@ -18,7 +18,7 @@ use crate::diag::{Diagnostic, Diagnostics, Source, did_you_mean};
 use crate::profile::{Profile, spanned_pos, var_diagnostic};
 use crate::vars;
 
-pub use model::{Area, Flow, Misuse, RawSuite};
+pub use model::{Area, Flow, Misuse, RawSuite, UserinfoMethod};
 use model::{RawCase, RawExpect, RawTokenExpect};
 
 /// A parsed suite file, not yet bound to a provider.
@@ -136,6 +136,8 @@ pub struct Request {
     pub params: BTreeMap<String, String>,
     /// Deliberate mistakes (negative cases).
     pub misuse: Vec<Misuse>,
+    /// How userinfo is called.
+    pub userinfo: UserinfoMethod,
 }
 
 impl Request {
@@ -299,6 +301,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         nonce: r.nonce.unwrap_or(true),
         params,
         misuse: r.misuse.clone(),
+        userinfo: r.userinfo,
     };
     let expect = expand_expect(&raw.expect, &mut text);
 

@@ -162,6 +162,22 @@ pub struct RawRequest {
     /// Deliberate client mistakes, for cases that expect a refusal.
     #[serde(default)]
     pub misuse: Vec<Misuse>,
+    /// How the access token is presented at userinfo.
+    #[serde(default)]
+    pub userinfo: UserinfoMethod,
+}
+
+/// How userinfo is called (OIDC Core §5.3.1; RFC 6750 §2).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UserinfoMethod {
+    /// GET with `Authorization: Bearer`
+    #[default]
+    Get,
+    /// POST with `Authorization: Bearer`
+    PostHeader,
+    /// POST with `access_token` in the form body
+    PostBody,
 }
 
 /// A deliberate mistake the engine makes so the provider has something to refuse.
