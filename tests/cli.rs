@@ -83,3 +83,34 @@ fn unknown_quirk_is_bad_input() {
     run.expect_code(2);
     assert!(run.stderr().contains("id-token-aud-api"), "{}", run.describe());
 }
+
+/// On a terminal: a progress bar and failures as they happen; the libtest lines go to `console.log`.
+#[test]
+fn a_terminal_gets_a_progress_bar() {
+    let out = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} run basics:: --quirk nonce-wrong --output {} --format json",
+        env!("CARGO_BIN_EXE_oidc-conform"),
+        out.path().display()
+    );
+    // `script` runs the command on a pseudo-terminal (util-linux, on every Debian system).
+    let run = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(crate::util::root())
+        .env_remove("CI")
+        .output()
+        .expect("`script` (util-linux) runs");
+    let screen = String::from_utf8_lossy(&run.stdout);
+    assert!(screen.contains("cases"), "a progress bar: {screen}");
+    assert!(
+        screen.contains("FAIL basics::openid-only: fail id_token.nonce"),
+        "failures as they happen: {screen}"
+    );
+    assert!(screen.contains("result: 0 passed, 3 failed"), "the closing summary: {screen}");
+    assert!(
+        !screen.contains("test [code] basics::openid-only"),
+        "no libtest lines on the terminal: {screen}"
+    );
+    let log = std::fs::read_to_string(out.path().join("console.log")).unwrap();
+    assert!(log.contains("test [code] basics::openid-only") && log.contains("FAILED"), "{log}");
+}

@@ -221,10 +221,14 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let results: Arc<Mutex<Vec<CaseReport>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
 
     let all_ids: Vec<String> = selected.iter().map(Case::id).collect();
+    // On a terminal (and not in CI): a progress bar, failures as they happen, and the
+    // libtest-style lines go to `console.log` in the output directory. Elsewhere: the lines.
+    let progress = progress_bar(all_ids.len(), &opts.output);
     let trials: Vec<Trial> = selected
         .into_iter()
         .map(|case| {
             let (rt, provider, results) = (rt.clone(), provider.clone(), results.clone());
+            let bar = progress.as_ref().map(|(b, _)| b.clone());
             let name = case.id();
             let kind = case.flow.as_str();
             Trial::test(name, move || {
@@ -233,6 +237,14 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 }
                 let report = rt.block_on(run_case(&provider, &case));
                 let verdict = trial_verdict(&report);
+                if let Some(bar) = &bar {
+                    if let Err(f) = &verdict {
+                        let first = f.message().and_then(|m| m.lines().next()).unwrap_or_default();
+                        bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
+                    }
+                    bar.set_message(report.id.clone());
+                    bar.inc(1);
+                }
                 if let Ok(mut r) = results.lock() {
                     r.push(report);
                 }
@@ -244,6 +256,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
 
     let args = Arguments {
         test_threads: opts.jobs.or(max_concurrency),
+        logfile: progress.as_ref().map(|(_, log)| log.display().to_string()),
         // Filters were applied above; libtest-mimic only runs what it is given.
         ..Arguments::default()
     };
@@ -256,6 +269,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         std::process::exit(130);
     });
     let _conclusion = libtest_mimic::run(&args, trials);
+    if let Some((bar, _)) = &progress {
+        bar.finish_and_clear();
+    }
 
     let mut cases = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
     cases.sort_by(|a, b| a.id.cmp(&b.id));
@@ -301,6 +317,25 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(130);
     }
     Ok(report.exit_code(opts.strict_baseline))
+}
+
+/// A progress bar when stdout is a terminal and `CI` is not set, with the path the
+/// libtest-style log goes to instead of the screen.
+fn progress_bar(len: usize, output: &std::path::Path) -> Option<(indicatif::ProgressBar, PathBuf)> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() || std::env::var_os("CI").is_some() {
+        return None;
+    }
+    std::fs::create_dir_all(output).ok()?;
+    let log = output.join("console.log");
+    std::fs::File::create(&log).ok()?;
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cases  {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some((bar, log))
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
