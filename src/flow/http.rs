@@ -82,7 +82,8 @@ pub enum HttpError {
     TooLarge { url: String, limit: usize },
 }
 
-/// Builds a client: cookies kept per client, redirects never followed automatically.
+/// Builds a client: redirects never followed automatically, no cookie store (the
+/// flow engine keeps a cookie jar per case), TLS as configured.
 /// TLS settings: certificates are verified (rustls) unless `insecure`.
 #[derive(Clone, Debug, Default)]
 pub struct Tls {
@@ -92,16 +93,13 @@ pub struct Tls {
     pub insecure: bool,
 }
 
-pub fn client(limits: &Limits, tls: &Tls, cookies: bool) -> Result<reqwest::Client, HttpError> {
+pub fn client(limits: &Limits, tls: &Tls) -> Result<reqwest::Client, HttpError> {
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(limits.timeout)
         .timeout(limits.timeout)
         .no_proxy()
         .user_agent(concat!("oidc-conform/", env!("CARGO_PKG_VERSION")));
-    if cookies {
-        b = b.cookie_store(true);
-    }
     if let Some(pem) = &tls.ca_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| HttpError::Transport {
             url: String::new(),

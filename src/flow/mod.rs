@@ -169,7 +169,8 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
     match case.flow {
         Flow::ClientCredentials => client_credentials(p, case, ev).await,
         Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh => {
-            let browser = http::client(&p.limits, &p.tls, true).map_err(|e| e.to_string())?;
+            // One shared client (pooled connections, TLS set up once); cookies per case.
+            let browser = reqwest::cookie::Jar::default();
             let verifier = random_token();
             let Some(params) = authorize(p, case, &browser, &verifier, ev).await? else {
                 return Ok(());
@@ -272,7 +273,7 @@ fn client_of<'a>(p: &'a Provider, case: &Case) -> &'a crate::profile::Client {
 async fn authorize(
     p: &Provider,
     case: &Case,
-    browser: &reqwest::Client,
+    browser: &reqwest::cookie::Jar,
     verifier: &str,
     ev: &mut Evidence,
 ) -> Result<Option<BTreeMap<String, String>>, String> {
@@ -347,13 +348,17 @@ async fn authorize(
         if url.as_str().starts_with(&registered) && !registered.is_empty() && registered != redirect_uri {
             return Ok(redirected(ev, &url, &registered, None));
         }
-        let mut req = browser.request(method.clone(), url.clone());
+        let mut req = p.http.request(method.clone(), url.clone());
+        if let Some(cookies) = reqwest::cookie::CookieStore::cookies(browser, &url) {
+            req = req.header(reqwest::header::COOKIE, cookies);
+        }
         if method == Method::POST {
             req = req.form(&form_fields);
         }
         let resp = http::send(&p.guard, req, &url, &p.limits)
             .await
             .map_err(|e: HttpError| e.to_string())?;
+        reqwest::cookie::CookieStore::set_cookies(browser, &mut resp.headers.get_all(reqwest::header::SET_COOKIE).iter(), &url);
         ev.step(format!("{} {} → {}", method, http::redact_url(&url), resp.status.as_u16()));
         if resp.status.is_redirection() {
             let loc = resp

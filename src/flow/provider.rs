@@ -63,7 +63,7 @@ impl Provider {
     /// Fetches discovery and JWKS.
     pub async fn connect(profile: Profile, tls: http::Tls, allow_http: bool, rate: Option<http::Rate>) -> Result<Provider, ProviderError> {
         let limits = profile.limits;
-        let client = http::client(&limits, &tls, false)?;
+        let client = http::client(&limits, &tls)?;
         let url = discovery_url(&profile.issuer)?;
         let guard = http::Guard::with_rate(rate);
         let resp = http::get(&client, &guard, &url, &limits).await?;
@@ -99,7 +99,7 @@ impl Provider {
     /// A provider from parts already known (tests, replays): no network.
     pub fn from_parts(profile: Profile, discovery: Discovery, jwks: JwkSet) -> Result<Provider, ProviderError> {
         let limits = profile.limits;
-        let http = http::client(&limits, &http::Tls::default(), false)?;
+        let http = http::client(&limits, &http::Tls::default())?;
         Ok(Provider {
             profile,
             discovery,
