@@ -178,8 +178,10 @@ impl Report {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("run.json");
         let tmp = dir.join(".run.json.tmp");
-        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text)?;
+        // Streamed to the file: a large run is never held twice in memory.
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        serde_json::to_writer_pretty(&mut out, self).map_err(std::io::Error::other)?;
+        std::io::Write::flush(&mut out)?;
         std::fs::rename(&tmp, &path)?;
         Ok(path)
     }
