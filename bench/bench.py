@@ -1,0 +1,592 @@
+#!/usr/bin/env python3
+"""The benchmark driver behind `scripts/bench` (standard library only).
+
+It expects what `scripts/bench` prepares: target/release/oidc-conform,
+target/release/examples/raw_replay, bench/.venv with the peer's packages and,
+unless --skip-node, the node oidc-provider fixture's node_modules. See
+bench/README.md for what is measured and how to read the tables.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFORM = ROOT / "target/release/oidc-conform"
+REPLAY = ROOT / "target/release/examples/raw_replay"
+PEER_PY = ROOT / "bench/.venv/bin/python"
+PEER = ROOT / "bench/peer.py"
+NODE_DIR = ROOT / "fixtures/providers/node-oidc-provider"
+NODE_PROFILE = NODE_DIR / "profile.yaml"
+REF_PROFILE = ROOT / "fixtures/profiles/reference.yaml"
+OUT_DIR = ROOT / "reports/bench"
+
+# The reference provider's test credentials (fixtures/profiles/reference.yaml).
+REF_CREDS = ["--client-id", "web-app", "--client-secret", "web-app-secret-7f3a9c",
+             "--redirect-uri", "https://app.example.test/callback",
+             "--username", "jane", "--password", "jane-password-5e8b"]
+# The node fixture's (profile.yaml there; any password is accepted).
+NODE_CREDS = ["--client-id", "web-app", "--client-secret", "web-app-secret-7f3a9c",
+              "--redirect-uri", "https://app.example.test/callback",
+              "--username", "jane", "--password", "any-password-is-accepted"]
+SCOPE = "openid profile"
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+# ---------------------------------------------------------------- inputs
+
+def write_suite(tmp: Path, n: int) -> Path:
+    """N distinct code-flow cases, scope `openid profile`."""
+    path = tmp / f"suites/bench-{n}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        lines = [
+            "suite: bench",
+            f"about: {n} generated code-flow cases for scripts/bench.",
+            "defaults: { client: web, user: jane, flow: code, area: flows }",
+            "cases:",
+        ]
+        for i in range(n):
+            lines.append(f"  - name: code-{i:05d}")
+            lines.append("    request: { scope: openid profile }")
+        path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_discovery(issuer: str, proc, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"provider exited ({proc.returncode}) before serving {issuer}")
+        try:
+            with urllib.request.urlopen(issuer + "/.well-known/openid-configuration", timeout=2) as r:
+                if json.load(r).get("issuer") == issuer:
+                    return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{issuer} did not serve discovery within {timeout} s")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (not its children), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+class Provider:
+    """A standalone provider process we started (stdin kept open)."""
+
+    def __init__(self, kind: str, tmp: Path):
+        self.kind = kind
+        if kind == "reference":
+            port = free_port()
+            self.issuer = f"http://127.0.0.1:{port}"
+            self.proc = subprocess.Popen([str(CONFORM), "serve", "--port", str(port)], cwd=ROOT,
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # reference.yaml with the issuer (and the forbidden namespace) at our port.
+            self.profile = tmp / f"reference-{port}.yaml"
+            self.profile.write_text(REF_PROFILE.read_text().replace("127.0.0.1:8787", f"127.0.0.1:{port}"))
+            self.env = {}
+            self.creds = REF_CREDS
+        else:
+            self.proc = subprocess.Popen(["node", "server.mjs", "0"], cwd=NODE_DIR, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            line = ""
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                line = self.proc.stdout.readline()
+                if not line or line.startswith("listening "):
+                    break
+            if not line.startswith("listening "):
+                raise RuntimeError("node oidc-provider did not print its `listening` line")
+            self.issuer = line.split()[1]
+            self.profile = NODE_PROFILE
+            self.env = {"NODE_OIDC_ISSUER": self.issuer}
+            self.creds = NODE_CREDS
+        wait_discovery(self.issuer, self.proc)
+
+    def cpu(self) -> float:
+        return proc_cpu_seconds(self.proc.pid)
+
+    def rss_mb(self) -> float:
+        try:
+            m = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{self.proc.pid}/status").read_text())
+            return int(m.group(1)) / 1024 if m else float("nan")
+        except OSError:
+            return float("nan")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # the node fixture exits on end of stdin
+            except OSError:
+                pass
+            if self.kind == "reference":
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# ---------------------------------------------------------------- one measured run
+
+def timed(cmd, env=None, cwd=ROOT):
+    """Runs cmd under /usr/bin/time -v; returns wall s, user+sys s, peak RSS MB, rc, stdout, stderr."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        full = ["/usr/bin/time", "-v", "-o", tf.name] + [str(c) for c in cmd]
+        e = dict(os.environ, NO_COLOR="1")
+        e.pop("RUST_LOG", None)
+        e.update(env or {})
+        t0 = time.perf_counter()
+        p = subprocess.run(full, cwd=cwd, env=e, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        tv = Path(tf.name).read_text()
+    num = lambda pat: float(m.group(1)) if (m := re.search(pat, tv)) else float("nan")
+    return {
+        "wall": wall,
+        "cpu": num(r"User time \(seconds\): ([\d.]+)") + num(r"System time \(seconds\): ([\d.]+)"),
+        "rss_mb": num(r"Maximum resident set size \(kbytes\): (\d+)") / 1024,
+        "ctx_switches": num(r"Voluntary context switches: (\d+)") + num(r"Involuntary context switches: (\d+)"),
+        "rc": p.returncode,
+        "stdout": p.stdout,
+        "stderr": p.stderr,
+    }
+
+
+class Bench:
+    def __init__(self, args, tmp: Path):
+        self.args = args
+        self.tmp = tmp
+        self.failures = []
+
+    def run(self, tool: str, n: int, jobs: int, provider=None) -> dict:
+        """One run of `tool` doing n cases at `jobs`; checks that every case passed."""
+        suite = write_suite(self.tmp, n)
+        out = self.tmp / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        if tool == "conform":
+            cmd = [CONFORM, "run", suite, "--jobs", jobs, "--format", "json", "--output", out]
+            env = {}
+            if provider is not None:
+                cmd += ["--provider", provider.profile]
+                env = provider.env
+        elif tool == "raw":
+            cmd = [REPLAY, "--issuer", provider.issuer, "--cases", n, "--jobs", jobs, "--scope", SCOPE] + provider.creds
+            env = {}
+        elif tool == "raw_client_per_case":
+            cmd = [REPLAY, "--issuer", provider.issuer, "--cases", n, "--jobs", jobs, "--scope", SCOPE,
+                   "--client-per-case"] + provider.creds
+            env = {}
+        elif tool == "raw_threads":
+            cmd = [REPLAY, "--issuer", provider.issuer, "--cases", n, "--jobs", jobs, "--scope", SCOPE,
+                   "--threads"] + provider.creds
+            env = {}
+        elif tool == "peer":
+            cmd = [PEER_PY, PEER, "--issuer", provider.issuer, "--cases", n, "--jobs", jobs, "--scope", SCOPE] + provider.creds
+            env = {}
+        else:
+            raise ValueError(tool)
+        cpu0 = provider.cpu() if provider else 0.0
+        r = timed(cmd, env)
+        r["provider_cpu"] = (provider.cpu() - cpu0) if provider else None
+        r.update(tool=tool, n=n, jobs=jobs, provider=provider.kind if provider else "embedded")
+        ok = r["rc"] == 0
+        if tool == "conform" and ok:
+            report = json.loads((out / "run.json").read_text())
+            r["report_mb"] = (out / "run.json").stat().st_size / 2**20
+            ok = report["summary"]["total"] == n and report["summary"]["pass"] == n
+        elif tool != "conform":
+            try:
+                line = json.loads(r["stdout"].strip().splitlines()[-1])
+                r["inner_seconds"] = line["seconds"]
+                ok = ok and line["ok"] == n
+            except (IndexError, ValueError, KeyError):
+                ok = False
+        r["ok"] = ok
+        if not ok:
+            msg = f"{tool} n={n} jobs={jobs} on {r['provider']}: exit {r['rc']}\n{r['stdout'][-1500:]}\n{r['stderr'][-1500:]}"
+            self.failures.append(msg)
+            log("FAILED " + msg)
+        del r["stdout"], r["stderr"]
+        return r
+
+
+def summarise(runs, startup_runs, n):
+    """Medians of a series of runs of one tool, with the startup-corrected per-case time."""
+    ok = [r for r in runs if r["ok"]]
+    if not ok:
+        return {"runs": len(runs), "ok_runs": 0}
+    wall = median([r["wall"] for r in ok])
+    s = {
+        "runs": len(runs),
+        "ok_runs": len(ok),
+        "n": n,
+        "jobs": ok[0]["jobs"],
+        "wall_s": wall,
+        "wall_all_s": [round(r["wall"], 4) for r in ok],
+        "e2e_cases_per_s": n / wall,
+        "e2e_ms_per_case": 1000 * wall / n,
+        "client_cpu_ms_per_case": 1000 * median([r["cpu"] for r in ok]) / n,
+        "ctx_switches_per_case": median([r["ctx_switches"] for r in ok]) / n,
+        "peak_rss_mb": max(r["rss_mb"] for r in ok),
+    }
+    pc = [r["provider_cpu"] for r in ok if r.get("provider_cpu") is not None]
+    if pc:
+        s["provider_cpu_ms_per_case"] = 1000 * median(pc) / n
+    if any("report_mb" in r for r in ok):
+        s["report_mb"] = median([r["report_mb"] for r in ok if "report_mb" in r])
+    if any("inner_seconds" in r for r in ok):
+        s["inner_cases_per_s"] = n / median([r["inner_seconds"] for r in ok if "inner_seconds" in r])
+    st = [r["wall"] for r in (startup_runs or []) if r["ok"]]
+    if st and n > 1:
+        s["startup_s"] = median(st)
+        s["startup_cpu_s"] = median([r["cpu"] for r in startup_runs if r["ok"]])
+        # CPU per case without the fixed start-up CPU (key generation, loading), like ms/case.
+        s["client_cpu_ms_per_case"] = max(0.0, 1000 * (median([r["cpu"] for r in ok]) - s["startup_cpu_s"]) / (n - 1))
+        marginal = (wall - s["startup_s"]) / (n - 1)
+        if marginal > 0:
+            s["ms_per_case"] = 1000 * marginal
+            s["cases_per_s"] = 1 / marginal
+    return s
+
+
+# ---------------------------------------------------------------- sections
+
+def section_compare(b: Bench, refp, nodep, cfg):
+    """Harness vs raw replay vs peer, same cases and concurrency, per provider."""
+    J, R = cfg["jobs"], cfg["repeat"]
+    plan = [  # (key, tool, provider, n)
+        ("conform_embedded", "conform", None, cfg["n_ref"]),
+        ("conform_ref", "conform", refp, cfg["n_ref"]),
+        ("raw_ref", "raw", refp, cfg["n_ref"]),
+        ("raw_client_per_case_ref", "raw_client_per_case", refp, cfg["n_ref"]),
+        ("raw_threads_ref", "raw_threads", refp, cfg["n_ref"]),
+        ("peer_ref", "peer", refp, cfg["n_ref"]),
+    ]
+    if nodep:
+        plan += [
+            ("conform_node", "conform", nodep, cfg["n_node"]),
+            ("raw_node", "raw", nodep, cfg["n_node"]),
+            ("peer_node", "peer", nodep, cfg["n_node"]),
+        ]
+    runs = {k: [] for k, *_ in plan}
+    startup = {k: [] for k, *_ in plan}
+    for rep in range(R):
+        order = plan[rep % len(plan):] + plan[: rep % len(plan)]  # rotate: no tool always first
+        for key, tool, prov, n in order:
+            log(f"compare rep {rep + 1}/{R}: {key} n={n} jobs={J}")
+            startup[key].append(b.run(tool, 1, J, prov))
+            runs[key].append(b.run(tool, n, J, prov))
+    return {key: summarise(runs[key], startup[key], n) | {"tool": tool, "provider": prov.kind if prov else "embedded"}
+            for key, tool, prov, n in plan}
+
+
+def section_scaling(b: Bench, cfg):
+    """Embedded provider, growing N: time per case and peak RSS."""
+    J = cfg["jobs"]
+    startup = []
+    out = {}
+    for n in cfg["scaling_n"]:
+        reps = cfg["repeat"] if n <= 1000 else cfg["repeat_big"]
+        runs = []
+        for rep in range(reps):
+            if len(startup) < cfg["repeat"]:
+                startup.append(b.run("conform", 1, J))
+            log(f"scaling n={n} rep {rep + 1}/{reps}")
+            runs.append(b.run("conform", n, J))
+        out[str(n)] = summarise(runs, startup, n)
+    return out
+
+
+def section_concurrency(b: Bench, refp, cfg):
+    """Cases/s against the embedded provider at each --jobs (raw replay on the standalone one alongside)."""
+    n, R = cfg["n_conc"], cfg["repeat_conc"]
+    out = {}
+    startup = [b.run("conform", 1, 1) for _ in range(max(3, R))]
+    for jobs in cfg["jobs_levels"]:
+        c, raw = [], []
+        for rep in range(R):
+            log(f"concurrency jobs={jobs} rep {rep + 1}/{R}")
+            c.append(b.run("conform", n, jobs))
+            raw.append(b.run("raw", n, jobs, refp))
+        out[str(jobs)] = {"conform_embedded": summarise(c, startup, n), "raw_ref": summarise(raw, None, n)}
+    return out
+
+
+# ---------------------------------------------------------------- machine and report
+
+def sh(cmd, cwd=ROOT):
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception as e:
+        return f"unavailable ({e})"
+
+
+def machine():
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    peer_versions = sh([str(PEER_PY), "-c", "import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in "
+                        "['requests', 'beautifulsoup4', 'PyJWT', 'cryptography']}))"])
+    try:
+        op = json.loads((NODE_DIR / "node_modules/oidc-provider/package.json").read_text())["version"]
+    except Exception:
+        op = "not installed"
+    dirty = sh(["git", "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gib": round(int(mem.group(1)) / 2**20, 1) if mem else None,
+        "kernel": platform.release(),
+        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+        "oidc_conform": sh([str(CONFORM), "--version"]),
+        "git_commit": sh(["git", "rev-parse", "--short", "HEAD"]) + (" (with uncommitted changes)" if dirty else ""),
+        "rustc": sh(["rustc", "--version"]),
+        "python_peer": sh([str(PEER_PY), "--version"]),
+        "peer_packages": json.loads(peer_versions) if peer_versions.startswith("{") else peer_versions,
+        "node": sh(["node", "--version"]),
+        "oidc_provider": op,
+    }
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def verdicts(res):
+    """The issue's targets, from the comparison section (startup-corrected per-case times)."""
+    c = res.get("compare", {})
+    get = lambda k, f: c.get(k, {}).get(f)
+    rows = []
+
+    def add(name, value, e2e, target, ok, note):
+        rows.append({"measure": name, "value": value, "e2e_value": e2e, "target": target,
+                     "met": None if value is None else ok(value), "note": note})
+
+    add("harness overhead: oidc-conform --provider (standalone reference) ÷ raw replay, time per case",
+        ratio(get("conform_ref", "ms_per_case"), get("raw_ref", "ms_per_case")),
+        ratio(get("conform_ref", "wall_s"), get("raw_ref", "wall_s")), "≤ 1.15×", lambda v: v <= 1.15,
+        "like for like: same standalone provider, same exchanges")
+    add("harness overhead: oidc-conform (embedded) ÷ raw replay (standalone reference), time per case",
+        ratio(get("conform_embedded", "ms_per_case"), get("raw_ref", "ms_per_case")),
+        ratio(get("conform_embedded", "wall_s"), get("raw_ref", "wall_s")), "≤ 1.15×", lambda v: v <= 1.15,
+        "the embedded provider shares the harness's process and runtime")
+    add("raw replay with a new client per case ÷ raw replay (standalone reference)",
+        ratio(get("raw_client_per_case_ref", "ms_per_case"), get("raw_ref", "ms_per_case")),
+        ratio(get("raw_client_per_case_ref", "wall_s"), get("raw_ref", "wall_s")), "(diagnostic)", lambda v: True,
+        "the cost of building a reqwest client per case, as flow::drive does")
+    add("raw replay with its cases on block_on threads (as libtest-mimic runs the harness's) ÷ raw replay on tokio tasks",
+        ratio(get("raw_threads_ref", "ms_per_case"), get("raw_ref", "ms_per_case")),
+        ratio(get("raw_threads_ref", "wall_s"), get("raw_ref", "wall_s")), "(diagnostic)", lambda v: True,
+        "the cost of run::run driving each case with Runtime::block_on from a libtest-mimic thread")
+    add("peer: oidc-conform (embedded) cases/s ÷ Python peer cases/s (standalone reference)",
+        ratio(get("conform_embedded", "cases_per_s"), get("peer_ref", "cases_per_s")),
+        ratio(get("conform_embedded", "e2e_cases_per_s"), get("peer_ref", "e2e_cases_per_s")), "≥ 20×", lambda v: v >= 20,
+        "")
+    add("peer: oidc-conform --provider (standalone reference) ÷ Python peer, cases/s",
+        ratio(get("conform_ref", "cases_per_s"), get("peer_ref", "cases_per_s")),
+        ratio(get("conform_ref", "e2e_cases_per_s"), get("peer_ref", "e2e_cases_per_s")), "(like for like)", lambda v: True, "")
+    if "conform_node" in c:
+        add("harness overhead on node oidc-provider: oidc-conform ÷ raw replay, time per case",
+            ratio(get("conform_node", "ms_per_case"), get("raw_node", "ms_per_case")),
+            ratio(get("conform_node", "wall_s"), get("raw_node", "wall_s")), "≤ 1.15×", lambda v: v <= 1.15, "")
+        add("peer on node oidc-provider: oidc-conform cases/s ÷ Python peer cases/s",
+            ratio(get("conform_node", "cases_per_s"), get("peer_node", "cases_per_s")),
+            ratio(get("conform_node", "e2e_cases_per_s"), get("peer_node", "e2e_cases_per_s")), "≥ 1.5×", lambda v: v >= 1.5, "")
+    s = res.get("scaling", {})
+    per_case = [v.get("ms_per_case") for v in s.values() if v.get("ms_per_case")]
+    if len(per_case) >= 2:
+        add("scaling: slowest ÷ fastest time per case over N = " + ", ".join(s.keys()),
+            max(per_case) / min(per_case), None, "≤ 1.25× (flat)", lambda v: v <= 1.25, "startup-corrected time per case")
+    if s:
+        big = list(s.keys())[-1]
+        add(f"scaling: peak RSS at N = {big} (MB)", s[big].get("peak_rss_mb"), None,
+            "≤ 150 MB" if big == "10000" else "≤ 150 MB at 10 000 (not run)", lambda v: v <= 150, "")
+    return rows
+
+
+def fmt(v, nd=2):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if v != v:
+            return "–"
+        return f"{v:,.{nd}f}"
+    return str(v)
+
+
+LABELS = {
+    "conform_embedded": ("oidc-conform", "embedded reference"),
+    "conform_ref": ("oidc-conform --provider", "reference (standalone)"),
+    "raw_ref": ("raw replay", "reference (standalone)"),
+    "raw_client_per_case_ref": ("raw replay, client per case", "reference (standalone)"),
+    "raw_threads_ref": ("raw replay, cases on block_on threads", "reference (standalone)"),
+    "peer_ref": ("Python peer", "reference (standalone)"),
+    "conform_node": ("oidc-conform --provider", "node oidc-provider"),
+    "raw_node": ("raw replay", "node oidc-provider"),
+    "peer_node": ("Python peer", "node oidc-provider"),
+}
+
+
+def markdown(res):
+    m = res["machine"]
+    cfg = res["config"]
+    L = [f"# oidc-conform benchmark ({'quick' if cfg['quick'] else 'full'})", ""]
+    L.append(f"{m['date']} · {m['nproc']} CPUs ({m['cpu_model']}) · {m['memory_gib']} GiB · Linux {m['kernel']} · "
+             f"load at start {' '.join(m['loadavg_start'])} · {m['oidc_conform']} @ {m['git_commit']} · {m['rustc']} · "
+             f"peer: {m['python_peer']}, {', '.join(f'{k} {v}' for k, v in m['peer_packages'].items()) if isinstance(m['peer_packages'], dict) else m['peer_packages']} · "
+             f"node {m['node']}, oidc-provider {m['oidc_provider']}")
+    L.append("")
+    L.append(f"Medians of {cfg['repeat']} runs (interleaved). Every case is a code flow with PKCE, scope `{SCOPE}`: "
+             "authorize → login → consent → token → userinfo (+2 userinfo probes). *ms/case* and *cases/s* are "
+             "startup-corrected: (wall(N) − wall(1 case)) ÷ (N − 1); *e2e* is N ÷ wall of the whole process. "
+             "CPU is user+sys of the measured process (start-up CPU subtracted the same way; 10 ms resolution), provider CPU "
+             "is the standalone provider's, from /proc; context switches are the process's voluntary + involuntary ones.")
+    L.append("")
+    if res.get("verdicts"):
+        L += ["## Targets", "", "| measure | value | e2e value | target | met |", "|---|---:|---:|---|---|"]
+        for v in res["verdicts"]:
+            met = "–" if v["met"] is None else ("yes" if v["met"] else "**no**")
+            if v["target"].startswith("("):
+                met = ""
+            L.append(f"| {v['measure']} | {fmt(v['value'])} | {fmt(v['e2e_value'])} | {v['target']} | {met} |")
+        L.append("")
+    if res.get("compare"):
+        L += [f"## Harness vs raw replay vs peer (--jobs {cfg['jobs']})", "",
+              "| tool | provider | N | wall s | ms/case | cases/s | e2e cases/s | client CPU ms/case | provider CPU ms/case | ctx switches/case | peak RSS MB |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for key, s in res["compare"].items():
+            tool, prov = LABELS.get(key, (key, ""))
+            if not s.get("ok_runs"):
+                L.append(f"| {tool} | {prov} | – | failed | | | | | | | |")
+                continue
+            L.append(f"| {tool} | {prov} | {s['n']} | {fmt(s['wall_s'], 3)} | {fmt(s.get('ms_per_case'), 3)} | "
+                     f"{fmt(s.get('cases_per_s'), 0)} | {fmt(s['e2e_cases_per_s'], 0)} | {fmt(s['client_cpu_ms_per_case'], 3)} | "
+                     f"{fmt(s.get('provider_cpu_ms_per_case'), 3)} | {fmt(s['ctx_switches_per_case'], 1)} | {fmt(s['peak_rss_mb'], 1)} |")
+        L.append("")
+    if res.get("scaling"):
+        L += [f"## Scaling (embedded reference provider, --jobs {cfg['jobs']})", "",
+              "| N | runs | wall s | ms/case | e2e ms/case | CPU ms/case | peak RSS MB | run.json MB |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for n, s in res["scaling"].items():
+            if not s.get("ok_runs"):
+                L.append(f"| {n} | failed | | | | | | |")
+                continue
+            L.append(f"| {int(n):,} | {s['ok_runs']} | {fmt(s['wall_s'], 3)} | {fmt(s.get('ms_per_case'), 3)} | "
+                     f"{fmt(s['e2e_ms_per_case'], 3)} | {fmt(s['client_cpu_ms_per_case'], 3)} | {fmt(s['peak_rss_mb'], 1)} | "
+                     f"{fmt(s.get('report_mb'), 1)} |")
+        L.append("")
+    if res.get("concurrency"):
+        L += [f"## Throughput vs concurrency (N = {cfg['n_conc']}, medians of {cfg['repeat_conc']})", "",
+              "| --jobs | oidc-conform cases/s | oidc-conform e2e cases/s | CPU ms/case | raw replay e2e cases/s (standalone reference) |",
+              "|---:|---:|---:|---:|---:|"]
+        for j, s in res["concurrency"].items():
+            c, r = s["conform_embedded"], s["raw_ref"]
+            L.append(f"| {j} | {fmt(c.get('cases_per_s'), 0)} | {fmt(c.get('e2e_cases_per_s'), 0)} | "
+                     f"{fmt(c.get('client_cpu_ms_per_case'), 3)} | {fmt(r.get('e2e_cases_per_s'), 0)} |")
+        L.append("")
+    if res.get("failures"):
+        L += ["## Failed runs", ""] + [f"- `{f.splitlines()[0]}`" for f in res["failures"]] + [""]
+    L.append(f"Load average at the end: {' '.join(res['loadavg_end'])}. Total bench time {res['bench_seconds']:.0f} s.")
+    return "\n".join(L) + "\n"
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    p = argparse.ArgumentParser(description="oidc-conform benchmark (see bench/README.md)")
+    p.add_argument("--quick", action="store_true", help="short version: small N, fewer repetitions (about a minute)")
+    p.add_argument("--repeat", type=int, help="repetitions per measurement")
+    p.add_argument("--jobs", type=int, default=4, help="concurrency of the comparison and scaling runs (default 4)")
+    p.add_argument("--skip-node", action="store_true", help="leave out node oidc-provider")
+    p.add_argument("--only", default="compare,scaling,concurrency", help="sections to run, comma-separated")
+    p.add_argument("--name", help="file name of the results under reports/bench/ (default: full, or quick)")
+    args = p.parse_args()
+
+    if args.quick:
+        cfg = dict(n_ref=100, n_node=50, repeat=3, repeat_big=1, scaling_n=[100, 1000], n_conc=500, repeat_conc=1)
+    else:
+        cfg = dict(n_ref=1000, n_node=300, repeat=5, repeat_big=3, scaling_n=[100, 1000, 10000], n_conc=1000, repeat_conc=3)
+    if args.repeat:
+        cfg["repeat"] = cfg["repeat_conc"] = args.repeat
+        cfg["repeat_big"] = min(cfg["repeat_big"], args.repeat)
+    cfg.update(quick=args.quick, jobs=args.jobs, jobs_levels=[1, 2, 4, 8, 16])
+    sections = set(args.only.split(","))
+
+    started = time.time()
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    res = {"machine": machine(), "config": cfg}
+    with tempfile.TemporaryDirectory(prefix="oidc-bench-") as tmp:
+        tmp = Path(tmp)
+        b = Bench(args, tmp)
+        providers = []
+        try:
+            need_ref = bool(sections & {"compare", "concurrency"})
+            refp = Provider("reference", tmp) if need_ref else None
+            providers.append(refp)
+            nodep = None
+            if "compare" in sections and not args.skip_node:
+                nodep = Provider("node", tmp)
+                providers.append(nodep)
+            if "compare" in sections:
+                res["compare"] = section_compare(b, refp, nodep, cfg)
+                res["provider_rss_mb"] = {p.kind: p.rss_mb() for p in providers if p}
+            if "scaling" in sections:
+                res["scaling"] = section_scaling(b, cfg)
+            if "concurrency" in sections:
+                res["concurrency"] = section_concurrency(b, refp, cfg)
+        finally:
+            for prov in providers:
+                if prov:
+                    prov.stop()
+        res["failures"] = b.failures
+    res["verdicts"] = verdicts(res)
+    res["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    res["bench_seconds"] = time.time() - started
+    name = args.name or ("quick" if args.quick else "full")
+    (OUT_DIR / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
+    md = markdown(res)
+    (OUT_DIR / f"{name}.md").write_text(md)
+    print(md)
+    print(f"written: {OUT_DIR / (name + '.md')}, {OUT_DIR / (name + '.json')}")
+    return 1 if b.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
