@@ -376,7 +376,6 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             } else {
                 "tokens".to_owned()
             };
-            let _ = case;
             CheckResult::fail("negative.refused", "the provider accepted a request it must refuse").ef(format!("error {list}"), what)
         }
     }

@@ -226,20 +226,17 @@ impl Report {
         std::fs::create_dir_all(dir)?;
         let mut written = Vec::new();
         for f in formats {
-            let path = match f {
-                Format::Json => self.write_json(dir)?,
-                other => {
-                    let (name, text) = match other {
-                        Format::Junit => ("junit.xml", junit::render(self).map_err(std::io::Error::other)?),
-                        Format::Markdown => ("summary.md", markdown::render(self)),
-                        Format::Html => ("report.html", html::render(self).map_err(std::io::Error::other)?),
-                        Format::Json => unreachable!("handled above"),
-                    };
-                    let path = dir.join(name);
-                    std::fs::write(&path, text)?;
-                    path
+            let (name, text) = match f {
+                Format::Json => {
+                    written.push(self.write_json(dir)?);
+                    continue;
                 }
+                Format::Junit => ("junit.xml", junit::render(self).map_err(std::io::Error::other)?),
+                Format::Markdown => ("summary.md", markdown::render(self)),
+                Format::Html => ("report.html", html::render(self).map_err(std::io::Error::other)?),
             };
+            let path = dir.join(name);
+            std::fs::write(&path, text)?;
             written.push(path);
         }
         Ok(written)
