@@ -64,17 +64,24 @@ fn list_and_filter_select_cases() {
     let run = oidc_conform(&["list"]);
     run.expect_code(0);
     assert!(run.stdout().contains("basics::openid-only"), "{}", run.describe());
-    let out = tempfile::tempdir().unwrap();
-    let run = oidc_conform(&["run", "openid-only", "--output", out.path().to_str().unwrap()]);
-    run.expect_code(0);
-    let report = read_report(out.path());
-    let ids: Vec<&str> = report["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["basics::openid-only"]);
+    let ids = |args: &[&str]| -> Vec<String> {
+        let out = tempfile::tempdir().unwrap();
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.extend(["--output", out.path().to_str().unwrap(), "--format", "json"]);
+        oidc_conform(&all).expect_code(0);
+        let report = read_report(out.path());
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // A filter matches ids containing it; --exact only the id itself; --skip removes.
+    assert_eq!(ids(&["openid-only"]), ["basics::openid-only", "userinfo::userinfo-openid-only"]);
+    assert_eq!(ids(&["basics::openid-only", "--exact"]), ["basics::openid-only"]);
+    assert_eq!(ids(&["openid-only", "--skip", "userinfo::"]), ["basics::openid-only"]);
 }
 
 #[test]
