@@ -46,7 +46,7 @@ pub enum Command {
     /// Baselines of known failures.
     #[command(subcommand)]
     Baseline(BaselineCommand),
-    /// Print a JSON Schema: `schema report` for `run.json`.
+    /// Print a JSON Schema: of suites, profiles or `run.json` (for editors and other tools).
     Schema {
         #[arg(value_enum)]
         what: SchemaKind,
@@ -129,6 +129,10 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum SchemaKind {
+    /// Suite files.
+    Suite,
+    /// Provider profile files.
+    Profile,
     /// The report model (`run.json`).
     Report,
 }
@@ -281,11 +285,13 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             }
             Ok(0)
         }
-        Command::Schema { what: SchemaKind::Report } => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::report::json_schema()).unwrap_or_default()
-            );
+        Command::Schema { what } => {
+            let schema = match what {
+                SchemaKind::Suite => crate::suite::json_schema(),
+                SchemaKind::Profile => crate::profile::json_schema(),
+                SchemaKind::Report => crate::report::json_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             Ok(0)
         }
         Command::Compare { old, new } => {

@@ -265,3 +265,37 @@ fn the_report_schema_describes_run_json() {
         assert!(case_props.contains_key(key), "case key `{key}` is in the schema");
     }
 }
+
+/// `schema suite` and `schema profile` describe the shipped files (editor completion).
+#[test]
+fn suite_and_profile_schemas_describe_the_shipped_files() {
+    let schema = |what: &str| -> serde_json::Value {
+        let run = oidc_conform(&["schema", what]);
+        run.expect_code(0);
+        serde_json::from_str(&run.stdout()).expect("the schema is JSON")
+    };
+    let yaml = |path: &str| -> serde_json::Value { serde_saphyr::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap() };
+    let suite = schema("suite");
+    assert_eq!(suite["additionalProperties"], false, "unknown keys are errors in the schema too");
+    let case_props = suite["$defs"]["RawCase"]["properties"].as_object().unwrap();
+    for file in ["suites/flows.yaml", "suites/negative.yaml", "suites/scopes.yaml"] {
+        let doc = yaml(file);
+        for key in doc.as_object().unwrap().keys() {
+            assert!(suite["properties"].get(key).is_some(), "{file}: `{key}` is in the suite schema");
+        }
+        for case in doc["cases"].as_array().unwrap() {
+            for key in case.as_object().unwrap().keys() {
+                assert!(case_props.contains_key(key), "{file}: case key `{key}` is in the suite schema");
+            }
+        }
+    }
+    let profile = schema("profile");
+    for file in [
+        "fixtures/profiles/reference.yaml",
+        "fixtures/providers/node-oidc-provider/profile.yaml",
+    ] {
+        for key in yaml(file).as_object().unwrap().keys() {
+            assert!(profile["properties"].get(key).is_some(), "{file}: `{key}` is in the profile schema");
+        }
+    }
+}

@@ -18,7 +18,7 @@ use crate::secret::Secret;
 use crate::vars;
 
 /// How a provider selects the API an access token is for.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AudienceParam {
     /// `audience=` (Auth0 style)
@@ -41,7 +41,7 @@ impl AudienceParam {
 }
 
 /// Where the claims of the `profile`/`email`/`address`/`phone` scopes land (OIDC Core §5.4).
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimsInIdToken {
     /// in the ID token always (and in userinfo)
@@ -52,7 +52,7 @@ pub enum ClaimsInIdToken {
 }
 
 /// What access tokens for an API look like at this provider.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenFormat {
     /// JWTs (RFC 9068): checked claim by claim
@@ -63,7 +63,7 @@ pub enum TokenFormat {
 }
 
 /// How a failing check counts for this provider.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// a failure fails the case (the default)
@@ -75,7 +75,7 @@ pub enum Level {
 }
 
 /// Client authentication at the token endpoint.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     #[default]
@@ -86,10 +86,11 @@ pub enum ClientAuth {
 
 // ---------------------------------------------------------------- raw YAML
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawProfile {
     name: String,
+    #[schemars(with = "String")]
     issuer: Spanned<String>,
     #[serde(default)]
     audience_param: AudienceParam,
@@ -101,8 +102,10 @@ struct RawProfile {
     api_access_tokens: TokenFormat,
     #[serde(default)]
     access_token_azp: bool,
+    #[schemars(with = "Option<String>")]
     default_api: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Level>")]
     checks: BTreeMap<String, Spanned<Level>>,
     #[serde(default)]
     namespaces: RawNamespaces,
@@ -118,7 +121,7 @@ struct RawProfile {
     http: RawHttp,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawNamespaces {
     custom: Option<String>,
@@ -130,34 +133,40 @@ struct RawNamespaces {
     claims: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawClient {
+    #[schemars(with = "String")]
     id: Spanned<String>,
+    #[schemars(with = "Option<String>")]
     secret: Option<Spanned<String>>,
     #[serde(default)]
     auth: Option<ClientAuth>,
+    #[schemars(with = "Option<String>")]
     redirect_uri: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawApi {
+    #[schemars(with = "String")]
     identifier: Spanned<String>,
     #[serde(default)]
     scopes: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawUser {
+    #[schemars(with = "String")]
     username: Spanned<String>,
+    #[schemars(with = "String")]
     password: Spanned<String>,
     #[serde(default)]
     claims: serde_json::Map<String, serde_json::Value>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLogin {
     username: Option<String>,
@@ -165,17 +174,22 @@ struct RawLogin {
     consent: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawHttp {
+    #[schemars(with = "Option<String>")]
     timeout: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     clock_skew: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     case_timeout: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     max_body: Option<Spanned<String>>,
     max_redirects: Option<usize>,
     retries: Option<u32>,
     max_jwks_keys: Option<usize>,
     ca_file: Option<String>,
+    #[schemars(with = "Option<String>")]
     rate: Option<Spanned<String>>,
     max_concurrency: Option<usize>,
 }
@@ -249,6 +263,11 @@ pub struct User {
     pub username: String,
     pub password: Secret,
     pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The JSON Schema of profile files (for editor completion and validation).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawProfile)).unwrap_or_default()
 }
 
 /// Loads and resolves a profile file.

@@ -28,6 +28,11 @@ pub struct SuiteFile {
     pub raw: RawSuite,
 }
 
+/// The JSON Schema of suite files (for editor completion and validation).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawSuite)).unwrap_or_default()
+}
+
 /// Loads one suite file.
 pub fn load(path: &Path) -> Result<SuiteFile, Diagnostics> {
     let source = Source::read(path)?;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 /// The flows a case can drive.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Flow {
     /// Authorization code (with PKCE), RFC 6749 §4.1, OIDC Core §3.1
@@ -49,7 +49,7 @@ impl Flow {
 }
 
 /// The conformance area a case (and a check) reports under.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Area {
     Scopes,
@@ -78,7 +78,7 @@ impl Area {
 }
 
 /// One value or a list of them.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
@@ -94,7 +94,7 @@ impl OneOrMany {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSuite {
     /// The suite's id (first half of every case id).
@@ -108,19 +108,23 @@ pub struct RawSuite {
     pub cases: Vec<RawCase>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
+    #[schemars(with = "Option<String>")]
     pub client: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub user: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub api: Option<Spanned<String>>,
     pub flow: Option<Flow>,
     pub area: Option<Area>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCase {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     #[serde(default)]
     pub about: Option<String>,
@@ -131,10 +135,13 @@ pub struct RawCase {
     #[serde(default)]
     pub flow: Option<Flow>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub client: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub user: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub api: Option<Spanned<String>>,
     #[serde(default)]
     pub request: RawRequest,
@@ -142,7 +149,7 @@ pub struct RawCase {
     pub expect: RawExpect,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRequest {
     pub scope: Option<String>,
@@ -152,12 +159,16 @@ pub struct RawRequest {
     /// `false` leaves the nonce out of the request.
     pub nonce: Option<bool>,
     /// Sent as `audience=` whatever the profile says (for negative cases).
+    #[schemars(with = "Option<String>")]
     pub audience: Option<Spanned<String>>,
     /// Sent as `resource=` whatever the profile says.
+    #[schemars(with = "Option<String>")]
     pub resource: Option<Spanned<String>>,
     /// Overrides the client's redirect URI (for negative cases).
+    #[schemars(with = "Option<String>")]
     pub redirect_uri: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub params: BTreeMap<String, Spanned<String>>,
     /// Deliberate client mistakes, for cases that expect a refusal.
     #[serde(default)]
@@ -168,7 +179,7 @@ pub struct RawRequest {
 }
 
 /// How userinfo is called (OIDC Core §5.3.1; RFC 6750 §2).
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserinfoMethod {
     /// GET with `Authorization: Bearer`
@@ -181,7 +192,7 @@ pub enum UserinfoMethod {
 }
 
 /// A deliberate mistake the engine makes so the provider has something to refuse.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Misuse {
     /// Authenticate at the token endpoint with a wrong client secret.
@@ -196,7 +207,7 @@ pub enum Misuse {
     UnregisteredApi,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExpect {
     pub id_token: Option<RawTokenExpect>,
@@ -208,7 +219,7 @@ pub struct RawExpect {
     pub or_error: Option<OneOrMany>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTokenExpect {
     #[serde(default)]
@@ -216,8 +227,10 @@ pub struct RawTokenExpect {
     #[serde(default)]
     pub absent: Vec<String>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub equals: BTreeMap<String, Spanned<Value>>,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub aud_contains: Vec<Spanned<String>>,
     #[serde(default)]
     pub scope_includes: Vec<String>,
