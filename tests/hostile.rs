@@ -222,17 +222,32 @@ async fn userinfo(Path(_mode): Path<String>, headers: HeaderMap) -> Response {
 }
 
 /// Writes a profile and a one-case suite for `mode`, runs the binary, returns the run and its output dir.
-fn run_mode(mode: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
+/// Writes `profile.yaml` (for the hostile server's `mode`, with the given `http:`
+/// settings) and `suite.yaml` (`cases` code-flow cases) into `dir`.
+fn write_inputs(dir: &std::path::Path, mode: &str, http: &str, cases: usize) {
     let profile = format!(
         "name: hostile-{mode}\nissuer: {}\naudience_param: none\nclients:\n  web: {{ id: {CLIENT}, secret: {SECRET}, redirect_uri: https://app.example.test/cb }}\n\
-         users:\n  jane: {{ username: jane, password: pw }}\nhttp: {{ timeout: 1s, case_timeout: 10s, max_body: 64KiB, retries: 1, max_jwks_keys: 50 }}\n",
+         users:\n  jane: {{ username: jane, password: pw }}\nhttp: {{ {http} }}\n",
         issuer(mode)
     );
-    std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
-    let suite =
-        "suite: hostile\ndefaults: { client: web, user: jane }\ncases:\n  - name: code\n    flow: code\n    request: { scope: openid }\n";
-    std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
+    std::fs::write(dir.join("profile.yaml"), profile).unwrap();
+    let mut suite = String::from("suite: hostile\ndefaults: { client: web, user: jane }\ncases:\n");
+    for i in 0..cases {
+        suite.push_str(&format!(
+            "  - name: case-{i:02}\n    flow: code\n    request: {{ scope: openid }}\n"
+        ));
+    }
+    std::fs::write(dir.join("suite.yaml"), suite).unwrap();
+}
+
+fn run_mode(mode: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(
+        dir.path(),
+        mode,
+        "timeout: 1s, case_timeout: 10s, max_body: 64KiB, retries: 1, max_jwks_keys: 50",
+        1,
+    );
     let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
     let mut args = vec![
         "run".to_owned(),
@@ -329,17 +344,7 @@ fn a_provider_that_dies_ends_the_run_quickly_with_a_clear_message() {
     // Ten cases against a provider whose authorization endpoint never answers:
     // after a few timeouts the rest are not tried.
     let dir = tempfile::tempdir().unwrap();
-    let mut suite = String::from("suite: dead\ndefaults: { client: web, user: jane }\ncases:\n");
-    for i in 0..10 {
-        suite.push_str(&format!("  - name: case-{i}\n    request: {{ scope: openid }}\n"));
-    }
-    let profile = format!(
-        "name: dead\nissuer: {}\naudience_param: none\nclients:\n  web: {{ id: {CLIENT}, secret: {SECRET}, redirect_uri: https://app.example.test/cb }}\n\
-         users:\n  jane: {{ username: jane, password: pw }}\nhttp: {{ timeout: 1s, retries: 0 }}\n",
-        issuer("dead-after-discovery")
-    );
-    std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
-    std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
+    write_inputs(dir.path(), "dead-after-discovery", "timeout: 1s, retries: 0", 10);
     let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
     let run = oidc_conform(&[
         "run",
@@ -367,17 +372,7 @@ fn a_provider_that_dies_ends_the_run_quickly_with_a_clear_message() {
 #[test]
 fn an_interrupt_still_writes_complete_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let mut suite = String::from("suite: slow\ndefaults: { client: web, user: jane }\ncases:\n");
-    for i in 0..12 {
-        suite.push_str(&format!("  - name: case-{i:02}\n    request: {{ scope: openid }}\n"));
-    }
-    let profile = format!(
-        "name: slow\nissuer: {}\naudience_param: none\nclients:\n  web: {{ id: {CLIENT}, secret: {SECRET}, redirect_uri: https://app.example.test/cb }}\n\
-         users:\n  jane: {{ username: jane, password: pw }}\n",
-        issuer("slow")
-    );
-    std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
-    std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
+    write_inputs(dir.path(), "slow", "timeout: 10s", 12);
     let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_oidc-conform"))
         .args([
