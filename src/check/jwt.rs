@@ -29,11 +29,16 @@ impl Decoded {
     }
     /// `aud` as a list, whether the token has a string or an array (RFC 7519 §4.1.3).
     pub fn audiences(&self) -> Vec<String> {
-        match self.claims.get("aud") {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-            _ => vec![],
-        }
+        audiences(&self.claims)
+    }
+}
+
+/// `aud` of a claim set as a list, whether a string or an array (RFC 7519 §4.1.3).
+pub fn audiences(claims: &Map<String, Value>) -> Vec<String> {
+    match claims.get("aud") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => vec![],
     }
 }
 

@@ -407,11 +407,7 @@ pub fn assert_object(id: &str, what: &str, obj: &Map<String, Value>, t: &TokenEx
         }
     }
     if !t.aud_contains.is_empty() {
-        let aud: Vec<String> = match obj.get("aud") {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-            _ => vec![],
-        };
+        let aud = jwt::audiences(obj);
         for want in &t.aud_contains {
             if !aud.contains(want) {
                 failures
