@@ -86,20 +86,102 @@ fn resource_indicator_style_selects_the_api() {
     assert!(code["request"]["resource"].is_string(), "{code:#}");
 }
 
-/// With no API selection in the profile, the cases that need an API are skipped.
+/// A provider with one client, no API and one user with two claims, and its
+/// truthful profile: every shipped suite loads and runs; what the provider does
+/// not offer is skipped with the reason, nothing fails.
 #[test]
-fn no_api_selection_skips_api_cases() {
+fn minimal_profile_runs_every_shipped_suite() {
+    use oidc_conform::reference::{Config, ReferenceProvider};
+    let mut config = Config::default();
+    config.clients.truncate(1);
+    config.clients[0].redirect_uris = vec!["https://minimal.example.test/cb".into()];
+    config.apis.clear();
+    let user = &mut config.users[0];
+    user.username = "sam".into();
+    user.claims.retain(|k, _| k == "name" || k == "email");
+    user.roles.clear();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let rp = rt
-        .block_on(oidc_conform::reference::ReferenceProvider::start(Default::default()))
-        .unwrap();
+    let rp = rt.block_on(ReferenceProvider::start(config)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let profile = write_profile(dir.path(), rp.issuer(), &[("audience_param: audience", "audience_param: none")]);
+    let profile = dir.path().join("minimal.yaml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name: minimal\nissuer: {}\naudience_param: none\nclients:\n  app:\n    id: web-app\n    secret: web-app-secret-7f3a9c\n    redirect_uri: https://minimal.example.test/cb\nusers:\n  sam:\n    username: sam\n    password: jane-password-5e8b\n    claims: {{ name: Jane Doe, email: jane@example.test }}\n",
+            rp.issuer()
+        ),
+    )
+    .unwrap();
     let out = dir.path().join("out");
     let run = oidc_conform(&["run", "--provider", profile.to_str().unwrap(), "--output", out.to_str().unwrap()]);
     run.expect_code(0);
     let report = read_report(&out);
-    let api = case(&report, "basics::api-access-token");
-    assert_eq!(api["status"], "skip", "{api:#}");
-    assert_eq!(case(&report, "basics::openid-only")["status"], "pass");
+    let skip_reason = |id: &str| -> String {
+        let c = case(&report, id);
+        assert_eq!(c["status"], "skip", "{id}: {c:#}");
+        c["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["status"] == "skip")
+            .map(|k| k["message"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    for (id, reason) in [
+        ("basics::api-access-token", "the profile selects no API"),
+        ("flows::code-public-client-pkce", "no public client"),
+        ("flows::client-credentials-post", "machine client"),
+        (
+            "scopes::scope-address",
+            "no user in the profile has the claims the case needs (address)",
+        ),
+        ("namespacing::custom-claim-in-id-token", "declares no custom claims"),
+        ("negative::response-type-not-allowed", "NOT registered for `id_token token`"),
+    ] {
+        let why = skip_reason(id);
+        assert!(why.contains(reason), "{id}: {why}");
+    }
+    // Cases that only mention an API run without one.
+    for id in [
+        "flows::implicit-id-token-token",
+        "flows::hybrid-code-token",
+        "basics::openid-profile-email",
+    ] {
+        assert_eq!(case(&report, id)["status"], "pass", "{id}: {:#}", case(&report, id));
+    }
+    assert!(case(&report, "flows::implicit-id-token-token")["request"].get("audience").is_none());
+    // The user's missing claims are left out of the assertions, and say so.
+    let c = case(&report, "basics::openid-profile-email");
+    let id_assert = c["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == "assert.id_token")
+        .unwrap();
+    assert!(
+        id_assert["message"].as_str().unwrap().contains("has no `family_name` claim"),
+        "{id_assert:#}"
+    );
+    rt.block_on(rp.shutdown());
+}
+
+/// The named-key form still works, and a key the profile lacks is a load error with a hint.
+#[test]
+fn named_clients_still_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("named.yaml");
+    std::fs::write(
+        &suite,
+        "suite: named\ncases:\n  - name: spa\n    client: spa\n    request: { scope: openid }\n    expect: { id_token: { aud_contains: [\"${clients.spa.id}\"] } }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = oidc_conform(&["run", suite.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    run.expect_code(0);
+    assert_eq!(case(&read_report(&out), "named::spa")["status"], "pass");
+    std::fs::write(&suite, "suite: named\ncases:\n  - name: spa\n    client: spaa\n").unwrap();
+    let run = oidc_conform(&["validate", suite.to_str().unwrap()]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("did you mean `spa`?"), "{}", run.describe());
 }

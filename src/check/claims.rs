@@ -5,7 +5,27 @@
 use serde_json::{Map, Value};
 
 use super::CheckResult;
-use crate::profile::Profile;
+use crate::profile::{ClaimPlace, ClaimsInIdToken, Profile};
+
+/// Whether the claims of the requested standard scopes belong in `place` — the
+/// one rule the built-in checks and the suites' assertions share (OIDC Core
+/// §5.4: with an access token issued, a provider may keep them to userinfo,
+/// as the profile's `claims_in_id_token` says).
+pub fn scope_claims_due(profile: &Profile, place: ClaimPlace, access_token_issued: bool) -> bool {
+    match place {
+        ClaimPlace::IdToken => match profile.claims_in_id_token {
+            ClaimsInIdToken::Always => true,
+            ClaimsInIdToken::WhenNoAccessToken => !access_token_issued,
+        },
+        ClaimPlace::Userinfo => true,
+        ClaimPlace::AccessToken => false,
+    }
+}
+
+/// Whether `name` is a claim of a standard scope (OIDC Core §5.4), and which.
+pub fn standard_scope_of(name: &str) -> Option<&'static str> {
+    SCOPE_CLAIMS.iter().find(|(_, c)| c.contains(&name)).map(|(s, _)| *s)
+}
 
 /// Claims each standard scope yields (OIDC Core §5.4).
 pub const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
@@ -77,15 +97,18 @@ fn namespace_of(name: &str) -> Option<url::Url> {
     (matches!(u.scheme(), "http" | "https") && u.host_str().is_some()).then_some(u)
 }
 
-/// Namespacing of every claim in `claims` (`what` names the token for messages).
-pub fn namespacing(
-    profile: &Profile,
-    issuer: &str,
-    what: &str,
-    claims: &Map<String, Value>,
-    declared_due: bool,
-    out: &mut Vec<CheckResult>,
-) {
+/// Where and for which request the declared custom claims are due.
+#[derive(Clone, Copy, Debug)]
+pub struct Due<'a> {
+    pub place: ClaimPlace,
+    pub requested: &'a [&'a str],
+    /// An access token was issued with this ID token (the `claims_in_id_token` policy).
+    pub access_token_issued: bool,
+}
+
+/// Namespacing of every claim in `claims` (`what` names the token for messages);
+/// `due` says where the declared custom claims are expected (`None`: nowhere, e.g. a machine's token).
+pub fn namespacing(profile: &Profile, issuer: &str, what: &str, claims: &Map<String, Value>, due: Option<Due>, out: &mut Vec<CheckResult>) {
     let plain: Vec<&str> = claims
         .keys()
         .map(String::as_str)
@@ -131,15 +154,26 @@ pub fn namespacing(
             .ef("a namespace outside the provider's domains", owned.join(", ")),
         );
     }
-    if declared_due && let Some(ns) = &profile.namespaces.custom {
-        let missing: Vec<String> = profile
+    if let (Some(due), Some(ns)) = (due, &profile.namespaces.custom) {
+        let expected: Vec<&crate::profile::CustomClaim> = profile
             .namespaces
             .claims
             .iter()
-            .map(|c| format!("{ns}{c}"))
+            .filter(|c| match &c.places {
+                // Declared places win; else the ID token follows the scope-claims policy.
+                Some(places) => places.contains(&due.place) && c.scope.as_deref().is_none_or(|s| due.requested.contains(&s)),
+                None => {
+                    c.due(due.place, due.requested)
+                        && (due.place != ClaimPlace::IdToken || scope_claims_due(profile, due.place, due.access_token_issued))
+                }
+            })
+            .collect();
+        let missing: Vec<String> = expected
+            .iter()
+            .map(|c| profile.namespaces.namespaced(c))
             .filter(|c| !claims.contains_key(c))
             .collect();
-        if profile.namespaces.claims.is_empty() {
+        if expected.is_empty() {
         } else if missing.is_empty() {
             out.push(CheckResult::pass(
                 "namespacing.declared",

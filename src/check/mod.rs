@@ -98,8 +98,10 @@ impl CheckResult {
     }
 }
 
-/// The case's status from its checks: the worst one wins (error > fail > warn > pass);
-/// a case whose checks all skipped is skipped.
+/// The case's status from its checks: the worst one wins (error > fail > warn > pass).
+/// A case whose own assertions (`assert.*`) all skipped is skipped, whatever the
+/// built-in checks found to pass: it did not test what it says; so is a case whose
+/// checks all skipped.
 pub fn case_status(checks: &[CheckResult]) -> Status {
     if checks.iter().any(|c| c.status == Status::Error) {
         return Status::Error;
@@ -110,7 +112,15 @@ pub fn case_status(checks: &[CheckResult]) -> Status {
     if checks.iter().any(|c| c.status == Status::Warn) {
         return Status::Warn;
     }
+    let own: Vec<&CheckResult> = checks.iter().filter(|c| c.id.starts_with("assert.")).collect();
+    if !own.is_empty() && own.iter().all(|c| c.status == Status::Skip) {
+        return Status::Skip;
+    }
     if !checks.is_empty() && checks.iter().all(|c| c.status == Status::Skip) {
+        return Status::Skip;
+    }
+    if !checks.iter().any(|c| c.status == Status::Pass) {
+        // Nothing was checked: never a pass.
         return Status::Skip;
     }
     Status::Pass
@@ -125,53 +135,57 @@ pub fn now() -> i64 {
 }
 
 /// Why the provider cannot run this case, from what its discovery document
-/// advertises (OIDC Discovery 1.0 §3), or `None` when it can.
-pub fn unsupported(p: &Provider, case: &Case) -> Option<String> {
+/// advertises (OIDC Discovery 1.0 §3) and what the profile's `supports` adds;
+/// `Ok` carries notes on capabilities taken from the profile, not discovery.
+pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
     use crate::suite::Flow;
     let d = &p.discovery;
-    if (case.api.is_some() || case.request.misuses(crate::suite::Misuse::UnregisteredApi))
-        && p.profile.audience_param.param_name().is_none()
-    {
-        return Some("the case needs an API, and the profile selects none (`audience_param: none`)".into());
+    let extra = &p.profile.supports;
+    let mut notes = Vec::new();
+    if case.request.misuses(crate::suite::Misuse::UnregisteredApi) && p.profile.audience_param.param_name().is_none() {
+        return Err("the case asks for an unregistered API, and the profile selects none (`audience_param: none`)".into());
     }
+    // OIDC Discovery §3: grant_types_supported defaults to authorization_code and implicit.
     let grants = d
         .grant_types_supported
         .clone()
         .unwrap_or_else(|| vec!["authorization_code".into(), "implicit".into()]);
     let need_grant = match case.flow {
         Flow::ClientCredentials => Some("client_credentials"),
-        Flow::Refresh => Some("refresh_token"),
+        // Refresh runs whenever a refresh token is issued (checked in the flow).
+        Flow::Refresh => None,
         Flow::Implicit => Some("implicit"),
         Flow::Code | Flow::Hybrid => Some("authorization_code"),
     };
     if let Some(g) = need_grant
         && !grants.iter().any(|x| x == g)
     {
-        return Some(format!(
-            "the provider does not advertise the `{g}` grant (grant_types_supported: {})",
-            grants.join(", ")
-        ));
+        if extra.grant_types.iter().any(|x| x == g) {
+            notes.push(format!(
+                "the `{g}` grant is not in discovery's grant_types_supported; the profile's `supports` declares it"
+            ));
+        } else {
+            return Err(format!(
+                "the provider does not advertise the `{g}` grant (grant_types_supported: {}; declare it under `supports.grant_types` in the profile if the provider offers it anyway)",
+                grants.join(", ")
+            ));
+        }
     }
     if case.flow != Flow::ClientCredentials {
-        let rt = case
-            .request
-            .response_type
-            .as_deref()
-            .or(case.flow.default_response_type())
-            .unwrap_or("code");
-        let mut want: Vec<&str> = rt.split_whitespace().collect();
-        want.sort_unstable();
-        let offered = d.response_types_supported.iter().any(|t| {
-            let mut have: Vec<&str> = t.split_whitespace().collect();
-            have.sort_unstable();
-            have == want
-        });
+        let rt = case.response_type().unwrap_or_else(|| "code".into());
+        let offered = d.response_types_supported.iter().any(|t| crate::profile::same_words(t, &rt));
         // A negative case may send a response type on purpose; only the provider's offer matters.
         if !offered {
-            return Some(format!(
-                "the provider does not advertise response_type `{rt}` (response_types_supported: {})",
-                d.response_types_supported.join(", ")
-            ));
+            if extra.response_types.iter().any(|t| crate::profile::same_words(t, &rt)) {
+                notes.push(format!(
+                    "response_type `{rt}` is not in discovery's response_types_supported; the profile's `supports` declares it"
+                ));
+            } else {
+                return Err(format!(
+                    "the provider does not advertise response_type `{rt}` (response_types_supported: {})",
+                    d.response_types_supported.join(", ")
+                ));
+            }
         }
         if let Some(mode) = &case.request.response_mode {
             let modes = d
@@ -179,28 +193,39 @@ pub fn unsupported(p: &Provider, case: &Case) -> Option<String> {
                 .clone()
                 .unwrap_or_else(|| vec!["query".into(), "fragment".into()]);
             if !modes.iter().any(|m| m == mode) {
-                return Some(format!(
-                    "the provider does not advertise response_mode `{mode}` (response_modes_supported: {})",
-                    modes.join(", ")
-                ));
+                if extra.response_modes.iter().any(|m| m == mode) {
+                    notes.push(format!(
+                        "response_mode `{mode}` is not in discovery's response_modes_supported; the profile's `supports` declares it"
+                    ));
+                } else {
+                    return Err(format!(
+                        "the provider does not advertise response_mode `{mode}` (response_modes_supported: {})",
+                        modes.join(", ")
+                    ));
+                }
             }
         }
     }
     if let Some(scopes) = &d.scopes_supported {
-        const STANDARD: &[&str] = &["openid", "profile", "email", "address", "phone", "offline_access"];
-        if let Some(s) = case
-            .request
-            .scope
-            .split_whitespace()
-            .find(|s| STANDARD.contains(s) && !scopes.iter().any(|x| x == s))
-        {
-            return Some(format!(
-                "the provider does not advertise the `{s}` scope (scopes_supported: {})",
-                scopes.join(", ")
-            ));
+        // offline_access is left out: refresh cases run whenever a refresh token is issued.
+        const STANDARD: &[&str] = &["openid", "profile", "email", "address", "phone"];
+        for s in case.request.scopes().into_iter().filter(|s| STANDARD.contains(s)) {
+            if scopes.iter().any(|x| x == s) {
+                continue;
+            }
+            if extra.scopes.iter().any(|x| x == s) {
+                notes.push(format!(
+                    "the `{s}` scope is not in discovery's scopes_supported; the profile's `supports` declares it"
+                ));
+            } else {
+                return Err(format!(
+                    "the provider does not advertise the `{s}` scope (scopes_supported: {}; declare it under `supports.scopes` in the profile if the provider offers it anyway)",
+                    scopes.join(", ")
+                ));
+            }
         }
     }
-    None
+    Ok(notes)
 }
 
 /// Applies the profile's check levels: `off` drops a check, `warn` turns its failure into a warning.
@@ -382,10 +407,25 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
 }
 
 /// Applies a suite's assertions to a JSON object (token claims or a response).
-pub fn assert_object(id: &str, what: &str, obj: &Map<String, Value>, t: &TokenExpect, out: &mut Vec<CheckResult>) {
+/// `present_waived` says why a `present` claim is not due here (the profile's
+/// user lacks it, or the profile's policy puts it elsewhere), or `None`.
+pub fn assert_object(
+    id: &str,
+    what: &str,
+    obj: &Map<String, Value>,
+    t: &TokenExpect,
+    present_waived: &dyn Fn(&str) -> Option<String>,
+    out: &mut Vec<CheckResult>,
+) {
     let mut failures: Vec<CheckResult> = Vec::new();
+    let mut waived: Vec<String> = t.skipped.clone();
+    let mut held = 0;
     for k in &t.present {
-        if !obj.contains_key(k) {
+        if obj.contains_key(k) {
+            held += 1;
+        } else if let Some(why) = present_waived(k) {
+            waived.push(format!("`{k}` present: {why}"));
+        } else {
             failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` is missing")).ef(format!("`{k}` present"), "absent"));
         }
     }
@@ -395,13 +435,17 @@ pub fn assert_object(id: &str, what: &str, obj: &Map<String, Value>, t: &TokenEx
                 CheckResult::fail(id, format!("{what}: claim `{k}` must be absent"))
                     .ef(format!("`{k}` absent"), format!("`{k}`: {}", short(v))),
             );
+        } else {
+            held += 1;
         }
     }
     for (k, want) in &t.equals {
         match obj.get(k) {
-            Some(v) if v == want => {}
+            Some(v) if v == want => held += 1,
             // A one-element `aud` array equals its string.
-            Some(Value::Array(a)) if a.len() == 1 && &a[0] == want => {}
+            Some(Value::Array(a)) if a.len() == 1 && &a[0] == want => held += 1,
+            // RFC 6749 §5.1: the token type value is case insensitive.
+            Some(Value::String(v)) if k == "token_type" && want.as_str().is_some_and(|w| w.eq_ignore_ascii_case(v)) => held += 1,
             Some(v) => failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` has another value")).ef(short(want), short(v))),
             None => failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` is missing")).ef(short(want), "absent")),
         }
@@ -409,7 +453,9 @@ pub fn assert_object(id: &str, what: &str, obj: &Map<String, Value>, t: &TokenEx
     if !t.aud_contains.is_empty() {
         let aud = jwt::audiences(obj);
         for want in &t.aud_contains {
-            if !aud.contains(want) {
+            if aud.contains(want) {
+                held += 1;
+            } else {
                 failures
                     .push(CheckResult::fail(id, format!("{what}: `aud` does not contain `{want}`")).ef(want.clone(), format!("{aud:?}")));
             }
@@ -421,20 +467,39 @@ pub fn assert_object(id: &str, what: &str, obj: &Map<String, Value>, t: &TokenEx
         .map(|s| s.split_whitespace().collect())
         .unwrap_or_default();
     for s in &t.scope_includes {
-        if !scope.contains(&s.as_str()) {
+        if scope.contains(&s.as_str()) {
+            held += 1;
+        } else {
             failures.push(CheckResult::fail(id, format!("{what}: `scope` does not include `{s}`")).ef(s.clone(), scope.join(" ")));
         }
     }
     for s in &t.scope_excludes {
         if scope.contains(&s.as_str()) {
             failures.push(CheckResult::fail(id, format!("{what}: `scope` includes `{s}`")).ef(format!("no `{s}`"), scope.join(" ")));
+        } else {
+            held += 1;
         }
     }
-    if failures.is_empty() {
-        let n = t.present.len() + t.absent.len() + t.equals.len() + t.aud_contains.len() + t.scope_includes.len() + t.scope_excludes.len();
-        out.push(CheckResult::pass(id, format!("{what}: {n} assertion(s) hold")));
-    } else {
+    if !failures.is_empty() {
         out.extend(failures);
+    } else if held == 0 && !waived.is_empty() {
+        out.push(CheckResult::skip(
+            id,
+            format!("{what}: no assertion applies to this profile ({})", waived.join("; ")),
+        ));
+    } else if held == 0 {
+        out.push(CheckResult::skip(id, format!("{what}: the suite states no assertion here")));
+    } else if waived.is_empty() {
+        out.push(CheckResult::pass(id, format!("{what}: {held} assertion(s) hold")));
+    } else {
+        out.push(CheckResult::pass(
+            id,
+            format!(
+                "{what}: {held} assertion(s) hold; {} left out ({})",
+                waived.len(),
+                waived.join("; ")
+            ),
+        ));
     }
 }
 
@@ -474,6 +539,7 @@ mod tests {
             "ID token",
             &obj(json!({"sub": "1", "aud": ["web"], "name": "J"})),
             &t,
+            &|_| None,
             &mut out,
         );
         assert_eq!(out.len(), 2, "{out:?}");
@@ -486,6 +552,7 @@ mod tests {
             "ID token",
             &obj(json!({"sub": "1", "aud": "web", "email": "e"})),
             &t,
+            &|_| None,
             &mut out,
         );
         assert_eq!(out.len(), 1);

@@ -45,8 +45,10 @@ fn case(scope: &str, api: Option<&str>) -> Case {
         spec: vec![],
         flow: Flow::Code,
         client: "web".into(),
+        auth: crate::profile::ClientAuth::ClientSecretBasic,
         user: Some("u".into()),
         api: api.map(str::to_owned),
+        skip: None,
         request: Request {
             scope: scope.into(),
             nonce: true,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::jwt::{self, Decoded, Verified};
 use super::{CheckResult, assert_object, claims, now, short};
 use crate::flow::{Evidence, Origin, Provider, TokenSet};
-use crate::profile::{ClaimsInIdToken, TokenFormat};
+use crate::profile::{ClaimPlace, TokenFormat};
 use crate::suite::Case;
 
 /// The OIDC scopes, which are never API scopes.
@@ -16,13 +16,22 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     let openid = case.request.scope.split_whitespace().any(|s| s == "openid");
     // Assertions read the front-channel ID token when there is one (implicit,
     // hybrid), else the newest from the token endpoint.
-    let mut last_id: Option<Decoded> = None;
-    let mut front_id: Option<Decoded> = None;
+    // (claims, issued with an access token)
+    let mut last_id: Option<(Decoded, bool)> = None;
+    let mut front_id: Option<(Decoded, bool)> = None;
     let mut last_at: Option<Result<Decoded, String>> = None;
     let mut jwks_refreshed = false;
     let secret = p.profile.clients[&case.client].secret.as_ref().map(|s| s.expose());
     let requested: Vec<&str> = case.request.scope.split_whitespace().collect();
     let no_claims = serde_json::Map::new();
+    // OIDC Core §5.4: scope claims go to userinfo when the flow issues an access
+    // token (for userinfo); else into the ID token. One rule for the whole flow:
+    // a `code id_token` front-channel ID token is followed by an access token.
+    let issues_access_token = case.flow == crate::suite::Flow::ClientCredentials
+        || case
+            .response_type()
+            .is_none_or(|rt| rt.split_whitespace().any(|t| t == "code" || t == "token"));
+    let userinfo_token = issues_access_token && (case.api.is_none() || p.profile.access_token_aud_includes_userinfo);
     let user_claims = case
         .user
         .as_ref()
@@ -46,16 +55,19 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                     signature(p, "id_token", raw.expose(), &d, set, secret, &mut jwks_refreshed, out).await;
                     id_token_claims(p, case, ev, set, &d, out);
                     let what = format!("ID token {}", set.origin.describe());
-                    claims::namespacing(&p.profile, &p.discovery.issuer, &what, &d.claims, true, out);
-                    let in_id_token = match p.profile.claims_in_id_token {
-                        ClaimsInIdToken::Always => true,
-                        ClaimsInIdToken::WhenNoAccessToken => set.access_token.is_none(),
+                    let with_at = userinfo_token;
+                    let due = claims::Due {
+                        place: ClaimPlace::IdToken,
+                        requested: &requested,
+                        access_token_issued: with_at,
                     };
+                    claims::namespacing(&p.profile, &p.discovery.issuer, &what, &d.claims, Some(due), out);
+                    let in_id_token = claims::scope_claims_due(&p.profile, ClaimPlace::IdToken, with_at);
                     claims::scope_claims(&what, &requested, user_claims, &d.claims, in_id_token, out);
                     if set.origin == Origin::Authorization && front_id.is_none() {
-                        front_id = Some(d.clone());
+                        front_id = Some((d.clone(), with_at));
                     }
-                    last_id = Some(d);
+                    last_id = Some((d, with_at));
                 }
                 Err(e) => out.push(CheckResult::fail(
                     "id_token.decode",
@@ -79,14 +91,12 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                         signature(p, "access_token", raw.expose(), &d, set, None, &mut jwks_refreshed, out).await;
                         access_token_claims(p, case, set, &d, out);
                         let what = format!("access token {}", set.origin.describe());
-                        claims::namespacing(
-                            &p.profile,
-                            &p.discovery.issuer,
-                            &what,
-                            &d.claims,
-                            set.origin != Origin::ClientCredentials,
-                            out,
-                        );
+                        let due = (set.origin != Origin::ClientCredentials).then_some(claims::Due {
+                            place: ClaimPlace::AccessToken,
+                            requested: &requested,
+                            access_token_issued: true,
+                        });
+                        claims::namespacing(&p.profile, &p.discovery.issuer, &what, &d.claims, due, out);
                         last_at = Some(Ok(d));
                     }
                     Err(e) => {
@@ -100,11 +110,22 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
             } else {
                 let why = "the access token is opaque: the JWT access-token checks (RFC 9068) do not apply".to_owned();
                 if case.api.is_some() && p.profile.api_access_tokens == TokenFormat::Jwt {
+                    let how = match p.profile.audience_param {
+                        crate::profile::AudienceParam::Resource
+                            if p.profile.resource_at_token_endpoint || set.origin == Origin::Authorization =>
+                        {
+                            "the `resource` was sent (at the token endpoint too, RFC 8707 §2.2), so the provider ignored it or issues opaque tokens for this API"
+                        }
+                        crate::profile::AudienceParam::Resource => {
+                            "the `resource` was not repeated at the token endpoint (the profile's `resource_at_token_endpoint: false`); a provider may need it there (RFC 8707 §2.2)"
+                        }
+                        _ => "the API selection was ignored, or the provider issues opaque tokens for this API",
+                    };
                     out.push(
                         CheckResult::fail(
                             "access_token.format",
                             format!(
-                                "an API was requested but the access token {} is opaque: the API selection looks ignored",
+                                "an API was requested and the profile says its tokens are JWTs, but the access token {} is opaque: {how}",
                                 set.origin.describe()
                             ),
                         )
@@ -127,10 +148,15 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                 "userinfo.status",
                 format!("userinfo answered {} with {} claims", u.status, claims.len()),
             ));
-            claims::namespacing(&p.profile, &p.discovery.issuer, "userinfo", claims, true, out);
+            let due = claims::Due {
+                place: ClaimPlace::Userinfo,
+                requested: &requested,
+                access_token_issued: true,
+            };
+            claims::namespacing(&p.profile, &p.discovery.issuer, "userinfo", claims, Some(due), out);
             claims::scope_claims("userinfo", &requested, user_claims, claims, true, out);
             // OIDC Core §5.3.2: the sub in the UserInfo Response MUST be verified to exactly match the sub in the ID Token.
-            if let Some(id) = &last_id {
+            if let Some((id, _)) = &last_id {
                 let a = id.claims.get("sub");
                 let b = claims.get("sub");
                 if a.is_some() && a == b {
@@ -189,9 +215,30 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
 
     // The suite's assertions.
     let e = &case.expect;
+    // A standard-scope claim asserted present is due only where the profile's
+    // policy puts it (the same rule as `scopes.requested_claims`) and when the
+    // profile's user has it.
+    let user_lacks = |k: &str| -> Option<String> {
+        claims::standard_scope_of(k)?;
+        (!user_claims.contains_key(k)).then(|| match &case.user {
+            Some(u) => format!("the profile's user `{u}` has no `{k}` claim"),
+            None => "no user is selected".to_owned(),
+        })
+    };
     if let Some(t) = &e.id_token {
         match front_id.as_ref().or(last_id.as_ref()) {
-            Some(d) => assert_object("assert.id_token", "ID token", &d.claims, t, out),
+            Some((d, with_at)) => {
+                let waived = |k: &str| -> Option<String> {
+                    if claims::standard_scope_of(k).is_some() && !claims::scope_claims_due(&p.profile, ClaimPlace::IdToken, *with_at) {
+                        return Some(
+                            "the profile's `claims_in_id_token: when_no_access_token` puts scope claims at userinfo when an access token is issued"
+                                .to_owned(),
+                        );
+                    }
+                    user_lacks(k)
+                };
+                assert_object("assert.id_token", "ID token", &d.claims, t, &waived, out)
+            }
             None => out.push(CheckResult::fail(
                 "assert.id_token",
                 "the suite asserts on the ID token, but no ID token was issued",
@@ -200,7 +247,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     }
     if let Some(t) = &e.access_token {
         match &last_at {
-            Some(Ok(d)) => assert_object("assert.access_token", "access token", &d.claims, t, out),
+            Some(Ok(d)) => assert_object("assert.access_token", "access token", &d.claims, t, &|_| None, out),
             Some(Err(why)) => out.push(CheckResult::skip(
                 "assert.access_token",
                 format!("cannot assert on the access token's claims: {why}"),
@@ -213,7 +260,14 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     }
     if let Some(t) = &e.userinfo {
         match ev.userinfo.as_ref().and_then(|u| u.claims.as_ref()) {
-            Some(c) => assert_object("assert.userinfo", "userinfo", c, t, out),
+            Some(c) => assert_object("assert.userinfo", "userinfo", c, t, &user_lacks, out),
+            None if ev.userinfo.is_none() => out.push(CheckResult::skip(
+                "assert.userinfo",
+                match &ev.userinfo_skipped {
+                    Some(why) => format!("userinfo was not called: {why}"),
+                    None => "userinfo was not called".to_owned(),
+                },
+            )),
             None => out.push(CheckResult::fail(
                 "assert.userinfo",
                 "the suite asserts on userinfo, but userinfo gave no claims",
@@ -222,7 +276,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     }
     if let Some(t) = &e.token_response {
         match ev.token_sets.iter().rev().find(|s| s.origin != Origin::Authorization) {
-            Some(s) => assert_object("assert.token_response", "token response", &s.params, t, out),
+            Some(s) => assert_object("assert.token_response", "token response", &s.params, t, &|_| None, out),
             None => out.push(CheckResult::fail(
                 "assert.token_response",
                 "the suite asserts on the token response, but there was none",
@@ -434,7 +488,15 @@ fn hash_check(
 ) {
     let got = d.str_claim(claim);
     let Some(want) = jwt::half_hash(alg, value) else {
-        out.push(CheckResult::skip(id, format!("no hash function is defined for `alg` `{alg}`")));
+        if required && got.is_none() {
+            // Missing is missing, whatever the algorithm (OIDC Core §3.2.2.10, §3.3.2.11).
+            out.push(
+                CheckResult::fail(id, format!("the ID token {origin} has no `{claim}`, which is required here"))
+                    .ef(format!("`{claim}` present"), "absent"),
+            );
+        } else {
+            out.push(CheckResult::skip(id, format!("no hash function is defined for `alg` `{alg}`")));
+        }
         return;
     };
     match got {

@@ -112,6 +112,10 @@ pub struct Evidence {
     pub code_usable_after_refusal: bool,
     /// Whether a refresh returned a new refresh token (rotation).
     pub refresh_rotated: Option<bool>,
+    /// Why userinfo was not called, when it was not.
+    pub userinfo_skipped: Option<String>,
+    /// The case turned out not to apply to this provider (e.g. no refresh token to refresh with).
+    pub not_applicable: Option<String>,
 }
 
 impl Evidence {
@@ -214,7 +218,11 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 }
                 if case.flow == Flow::Refresh {
                     let Some(rt) = refresh else {
-                        return Err("the token response has no refresh_token to refresh with (request `offline_access`, or check the client's grant types)".into());
+                        ev.not_applicable = Some(
+                            "the provider issued no refresh token to refresh with (it may not grant `offline_access` to this client, or the client is not registered for the refresh_token grant)"
+                                .into(),
+                        );
+                        return Ok(());
                     };
                     let Some(set) = refresh_tokens(p, case, &rt, ev).await? else {
                         return Ok(());
@@ -233,19 +241,31 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 }
             }
             let access = ev.token_sets.iter().rev().find_map(|s| s.access_token.clone()).or(front_access);
-            if let Some(at) = access
-                && case.request.scope.split(' ').any(|s| s == "openid")
-                && p.discovery.userinfo_endpoint.is_some()
+            let skipped = if access.is_none() {
+                Some("no access token was issued")
+            } else if !case.request.openid() {
+                Some("`openid` was not requested")
+            } else if p.discovery.userinfo_endpoint.is_none() {
+                Some("the provider advertises no userinfo_endpoint")
+            } else if case.api.is_some() && !p.profile.access_token_aud_includes_userinfo {
                 // An API token is for userinfo too only where the profile says its aud includes userinfo.
-                && (case.api.is_none() || p.profile.access_token_aud_includes_userinfo)
-            {
-                ev.userinfo = Some(userinfo(p, Some(&at), case.request.userinfo, ev).await?);
-                // Probes: an ID token is not an access token, and userinfo needs one (OIDC Core §5.3.1, RFC 6750 §3.1).
-                let id_token = ev.token_sets.iter().rev().find_map(|s| s.id_token.clone());
-                if let Some(idt) = id_token {
-                    ev.userinfo_with_id_token = userinfo(p, Some(&idt), UserinfoMethod::Get, ev).await.ok();
+                Some(
+                    "the access token is for an API, and the profile says such tokens are not for userinfo (`access_token_aud_includes_userinfo: false`)",
+                )
+            } else {
+                None
+            };
+            match (access, skipped) {
+                (Some(at), None) => {
+                    ev.userinfo = Some(userinfo(p, Some(&at), case.request.userinfo, ev).await?);
+                    // Probes: an ID token is not an access token, and userinfo needs one (OIDC Core §5.3.1, RFC 6750 §3.1).
+                    let id_token = ev.token_sets.iter().rev().find_map(|s| s.id_token.clone());
+                    if let Some(idt) = id_token {
+                        ev.userinfo_with_id_token = userinfo(p, Some(&idt), UserinfoMethod::Get, ev).await.ok();
+                    }
+                    ev.userinfo_without_token = userinfo(p, None, UserinfoMethod::Get, ev).await.ok();
                 }
-                ev.userinfo_without_token = userinfo(p, None, UserinfoMethod::Get, ev).await.ok();
+                (_, why) => ev.userinfo_skipped = why.map(str::to_owned),
             }
             Ok(())
         }
@@ -278,12 +298,7 @@ async fn authorize(
     ev: &mut Evidence,
 ) -> Result<Option<BTreeMap<String, String>>, String> {
     let client = client_of(p, case);
-    let response_type = case
-        .request
-        .response_type
-        .clone()
-        .or_else(|| case.flow.default_response_type().map(str::to_owned))
-        .unwrap_or_else(|| "code".into());
+    let response_type = case.response_type().unwrap_or_else(|| "code".into());
     let mut q: BTreeMap<String, String> = BTreeMap::new();
     q.insert("client_id".into(), client.id.clone());
     q.insert("response_type".into(), response_type.clone());
@@ -546,7 +561,7 @@ async fn token_request(
     } else {
         &client.secret
     };
-    match (client.auth, secret) {
+    match (case.auth, secret) {
         (ClientAuth::ClientSecretBasic, Some(secret)) => {
             // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -614,20 +629,34 @@ async fn token_request(
 
 async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
     let redirect_uri = ev.request.get("redirect_uri").cloned().unwrap_or_default();
-    let form = vec![
+    let mut form = vec![
         ("grant_type".to_owned(), "authorization_code".to_owned()),
         ("code".into(), code.expose().to_owned()),
         ("redirect_uri".into(), redirect_uri),
         ("code_verifier".into(), verifier.to_owned()),
     ];
+    form.extend(token_endpoint_resource(p, case));
     token_request(p, case, form, Origin::Token, ev).await
 }
 
+/// RFC 8707 §2.2: the `resource` repeated at the token endpoint (code exchange,
+/// refresh), unless the profile says the provider takes the one granted.
+fn token_endpoint_resource(p: &Provider, case: &Case) -> Option<(String, String)> {
+    if !p.profile.resource_at_token_endpoint {
+        return None;
+    }
+    match api_param(p, case) {
+        Some(("resource", api)) => Some(("resource".to_owned(), api)),
+        _ => None,
+    }
+}
+
 async fn refresh_tokens(p: &Provider, case: &Case, rt: &Secret, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
-    let form = vec![
+    let mut form = vec![
         ("grant_type".to_owned(), "refresh_token".to_owned()),
         ("refresh_token".into(), rt.expose().to_owned()),
     ];
+    form.extend(token_endpoint_resource(p, case));
     token_request(p, case, form, Origin::Refresh, ev).await
 }
 

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use indexmap::IndexMap;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -84,6 +86,16 @@ pub enum ClientAuth {
     None,
 }
 
+impl ClientAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::ClientSecretBasic => "client_secret_basic",
+            ClientAuth::ClientSecretPost => "client_secret_post",
+            ClientAuth::None => "none",
+        }
+    }
+}
+
 // ---------------------------------------------------------------- raw YAML
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -102,19 +114,29 @@ struct RawProfile {
     api_access_tokens: TokenFormat,
     #[serde(default)]
     access_token_azp: bool,
+    /// RFC 8707 §2.2: with `audience_param: resource`, repeat `resource` at the
+    /// token endpoint (code exchange and refresh). Default: yes.
+    #[serde(default)]
+    resource_at_token_endpoint: Option<bool>,
     #[schemars(with = "Option<String>")]
     default_api: Option<Spanned<String>>,
+    /// Capabilities the provider has although its discovery document does not advertise them.
+    #[serde(default)]
+    supports: Supports,
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, Level>")]
     checks: BTreeMap<String, Spanned<Level>>,
     #[serde(default)]
     namespaces: RawNamespaces,
     #[serde(default)]
-    clients: BTreeMap<String, RawClient>,
+    #[schemars(with = "BTreeMap<String, RawClient>")]
+    clients: IndexMap<String, RawClient>,
     #[serde(default)]
-    apis: BTreeMap<String, RawApi>,
+    #[schemars(with = "BTreeMap<String, RawApi>")]
+    apis: IndexMap<String, RawApi>,
     #[serde(default)]
-    users: BTreeMap<String, RawUser>,
+    #[schemars(with = "BTreeMap<String, RawUser>")]
+    users: IndexMap<String, RawUser>,
     #[serde(default)]
     login: RawLogin,
     #[serde(default)]
@@ -130,7 +152,49 @@ struct RawNamespaces {
     #[serde(default)]
     allowed_plain: Vec<String>,
     #[serde(default)]
-    claims: Vec<String>,
+    claims: Vec<RawCustomClaim>,
+}
+
+/// A custom claim the provider emits: its name alone, or where and when it appears.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum RawCustomClaim {
+    Name(String),
+    Full(RawCustomClaimFull),
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawCustomClaimFull {
+    name: String,
+    /// Released only when this scope is requested.
+    scope: Option<String>,
+    /// Where it appears (default: every token and userinfo).
+    #[serde(rename = "in")]
+    places: Option<Vec<ClaimPlace>>,
+}
+
+/// Where a claim can appear.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimPlace {
+    IdToken,
+    AccessToken,
+    Userinfo,
+}
+
+/// What the provider offers beyond its discovery document (it under-advertises).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Supports {
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub response_types: Vec<String>,
+    #[serde(default)]
+    pub response_modes: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -142,8 +206,17 @@ struct RawClient {
     secret: Option<Spanned<String>>,
     #[serde(default)]
     auth: Option<ClientAuth>,
+    /// Every authentication method the client is registered for (default: `auth`).
+    #[serde(default)]
+    auth_methods: Option<Vec<ClientAuth>>,
     #[schemars(with = "Option<String>")]
     redirect_uri: Option<Spanned<String>>,
+    /// The grant types the client is registered for.
+    #[serde(default)]
+    grant_types: Option<Vec<String>>,
+    /// The response types the client is registered for.
+    #[serde(default)]
+    response_types: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -208,15 +281,20 @@ pub struct Profile {
     pub api_access_tokens: TokenFormat,
     /// The provider puts `azp` (= client id) in API access tokens, as the brief's model does.
     pub access_token_azp: bool,
+    /// Send `resource` at the token endpoint too (RFC 8707 §2.2).
+    pub resource_at_token_endpoint: bool,
+    /// Capabilities declared by the profile beyond discovery.
+    pub supports: Supports,
     /// The API (key of `apis`) an access token is for when a request names none;
     /// without it, such a token must not name any API.
     pub default_api: Option<String>,
     /// Check levels tuned for this provider (check id → level).
     pub checks: BTreeMap<String, Level>,
     pub namespaces: Namespaces,
-    pub clients: BTreeMap<String, Client>,
-    pub apis: BTreeMap<String, Api>,
-    pub users: BTreeMap<String, User>,
+    /// In the profile's order: cases pick the first that fits.
+    pub clients: IndexMap<String, Client>,
+    pub apis: IndexMap<String, Api>,
+    pub users: IndexMap<String, User>,
     pub login: Selectors,
     pub timeout: Duration,
     pub clock_skew: Duration,
@@ -240,16 +318,114 @@ pub struct Namespaces {
     pub forbidden: Vec<String>,
     /// Vendor claims accepted without a namespace.
     pub allowed_plain: Vec<String>,
-    /// Custom claims (names without the namespace) the provider is set up to emit.
-    pub claims: Vec<String>,
+    /// Custom claims the provider is set up to emit.
+    pub claims: Vec<CustomClaim>,
+}
+
+/// A custom claim the profile declares.
+#[derive(Clone, Debug)]
+pub struct CustomClaim {
+    /// The name without the namespace.
+    pub name: String,
+    /// Released only when this scope is requested.
+    pub scope: Option<String>,
+    /// Where it appears; `None`: every token and userinfo.
+    pub places: Option<Vec<ClaimPlace>>,
+}
+
+impl CustomClaim {
+    /// Whether the claim is due in `place` for a request of `scopes`.
+    pub fn due(&self, place: ClaimPlace, scopes: &[&str]) -> bool {
+        self.scope.as_deref().is_none_or(|s| scopes.contains(&s)) && self.places.as_ref().is_none_or(|p| p.contains(&place))
+    }
+}
+
+impl Namespaces {
+    /// The namespaced names of the declared custom claims.
+    pub fn namespaced(&self, c: &CustomClaim) -> String {
+        format!("{}{}", self.custom.as_deref().unwrap_or(""), c.name)
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct Client {
     pub id: String,
     pub secret: Option<Secret>,
+    /// The method used unless a case needs another registered one.
     pub auth: ClientAuth,
+    /// Every method the client is registered for.
+    pub auth_methods: Vec<ClientAuth>,
     pub redirect_uri: Option<String>,
+    /// Registered grant types; `None`: not declared (see [`Client::grant`]).
+    pub grant_types: Option<Vec<String>>,
+    /// Registered response types; `None`: not declared (whatever the provider offers).
+    pub response_types: Option<Vec<String>>,
+}
+
+/// The grants a client can be asked for, and how a profile says so.
+pub const BROWSER_GRANTS: &[&str] = &["authorization_code", "implicit", "refresh_token"];
+
+impl Client {
+    /// A client with no secret that authenticates with `none`.
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none() && self.auth == ClientAuth::None
+    }
+
+    /// Whether the client may use `grant`, or why not. Undeclared grant types
+    /// are taken as: the browser grants for a client with a redirect URI, client
+    /// credentials for a client with a secret and no redirect URI.
+    pub fn grant(&self, key: &str, grant: &str) -> Result<(), String> {
+        match &self.grant_types {
+            Some(g) if g.iter().any(|x| x == grant) => Ok(()),
+            Some(g) => Err(format!(
+                "client `{key}` is not registered for the `{grant}` grant (its grant_types: {})",
+                if g.is_empty() { "none".to_owned() } else { g.join(", ") }
+            )),
+            None => {
+                let ok = if grant == "client_credentials" {
+                    self.secret.is_some() && self.redirect_uri.is_none()
+                } else {
+                    BROWSER_GRANTS.contains(&grant) && self.redirect_uri.is_some()
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "client `{key}` declares no grant_types, and `{grant}` is not assumed for it (declare `grant_types: [{grant}]` in the profile if it is registered for it)"
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Whether the client is registered for `response_type` (word order does not matter).
+    pub fn response_type(&self, key: &str, response_type: &str) -> Result<(), String> {
+        let Some(types) = &self.response_types else { return Ok(()) };
+        if types.iter().any(|t| same_words(t, response_type)) {
+            Ok(())
+        } else {
+            Err(format!(
+                "client `{key}` is not registered for response_type `{response_type}` (its response_types: {})",
+                if types.is_empty() { "none".to_owned() } else { types.join(", ") }
+            ))
+        }
+    }
+
+    /// Whether the client is declared as NOT registered for `response_type`.
+    pub fn lacks_response_type(&self, response_type: &str) -> bool {
+        self.response_types
+            .as_ref()
+            .is_some_and(|types| !types.iter().any(|t| same_words(t, response_type)))
+    }
+}
+
+/// Space-separated lists equal as sets (`code id_token` = `id_token code`).
+pub fn same_words(a: &str, b: &str) -> bool {
+    let mut x: Vec<&str> = a.split_whitespace().collect();
+    let mut y: Vec<&str> = b.split_whitespace().collect();
+    x.sort_unstable();
+    y.sort_unstable();
+    x == y
 }
 
 #[derive(Clone, Debug)]
@@ -294,15 +470,23 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         .clients
         .iter()
         .map(|(name, c)| {
+            let auth = c.auth.unwrap_or(if c.secret.is_some() {
+                ClientAuth::ClientSecretBasic
+            } else {
+                ClientAuth::None
+            });
+            let mut auth_methods = c.auth_methods.clone().unwrap_or_default();
+            if !auth_methods.contains(&auth) {
+                auth_methods.insert(0, auth);
+            }
             let client = Client {
                 id: text(&c.id, "client id"),
                 secret: c.secret.as_ref().map(|s| Secret::new(text(s, "client secret"))),
-                auth: c.auth.unwrap_or(if c.secret.is_some() {
-                    ClientAuth::ClientSecretBasic
-                } else {
-                    ClientAuth::None
-                }),
+                auth,
+                auth_methods,
                 redirect_uri: c.redirect_uri.as_ref().map(|s| text(s, "redirect_uri")),
+                grant_types: c.grant_types.clone(),
+                response_types: c.response_types.clone(),
             };
             (name.clone(), client)
         })
@@ -400,13 +584,31 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         claims_in_id_token: raw.claims_in_id_token,
         api_access_tokens: raw.api_access_tokens,
         access_token_azp: raw.access_token_azp,
+        resource_at_token_endpoint: raw.resource_at_token_endpoint.unwrap_or(true),
+        supports: raw.supports,
         default_api: raw.default_api.as_ref().map(|d| d.value.clone()),
         checks: raw.checks.into_iter().map(|(k, v)| (k, v.value)).collect(),
         namespaces: Namespaces {
             custom: raw.namespaces.custom,
             forbidden: raw.namespaces.forbidden,
             allowed_plain: raw.namespaces.allowed_plain,
-            claims: raw.namespaces.claims,
+            claims: raw
+                .namespaces
+                .claims
+                .into_iter()
+                .map(|c| match c {
+                    RawCustomClaim::Name(name) => CustomClaim {
+                        name,
+                        scope: None,
+                        places: None,
+                    },
+                    RawCustomClaim::Full(f) => CustomClaim {
+                        name: f.name,
+                        scope: f.scope,
+                        places: f.places,
+                    },
+                })
+                .collect(),
         },
         clients,
         apis,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::check::{self, Status, jwt};
 use crate::diag::{Diagnostic, Diagnostics, Source};
@@ -231,9 +231,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             let bar = progress.as_ref().map(|(b, _)| b.clone());
             let name = case.id();
             let kind = case.flow.as_str();
-            Trial::test(name, move || {
+            Trial::ignorable_test(name, move || {
                 if INTERRUPTED.load(Ordering::SeqCst) {
-                    return Err(Failed::from("not run: the run was interrupted"));
+                    return Ok(Completion::ignored_with("not run: the run was interrupted"));
                 }
                 let report = rt.block_on(run_case(&provider, &case));
                 let verdict = trial_verdict(&report);
@@ -372,9 +372,22 @@ fn selected(opts: &RunOptions, id: &str) -> bool {
     opts.filter.as_deref().is_none_or(matches) && !opts.skip.iter().any(|s| matches(s))
 }
 
-fn trial_verdict(report: &CaseReport) -> Result<(), Failed> {
+/// The libtest line of a case: `ok` for pass and warn, `ignored` with the reason
+/// for a skip, `FAILED` for fail and error.
+fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
     match report.status {
-        Status::Pass | Status::Warn | Status::Skip => Ok(()),
+        Status::Pass | Status::Warn => Ok(Completion::Completed),
+        Status::Skip => {
+            // The reason the case is skipped: not runnable here, else its own assertions'.
+            let skips = || report.checks.iter().filter(|c| c.status == Status::Skip);
+            let why = skips()
+                .find(|c| c.id == "flow.supported")
+                .or_else(|| skips().find(|c| c.id.starts_with("assert.")))
+                .or_else(|| skips().next())
+                .map(|c| c.message.clone())
+                .unwrap_or_else(|| "nothing was checked".into());
+            Ok(Completion::ignored_with(format!("skip: {why}")))
+        }
         Status::Fail | Status::Error => {
             let lines: Vec<String> = report
                 .problems()
@@ -394,11 +407,31 @@ fn trial_verdict(report: &CaseReport) -> Result<(), Failed> {
 /// Runs one case: flow, then checks; always produces a report.
 pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
     let started = Instant::now();
-    let (ev, checks) = match check::unsupported(provider, case) {
-        Some(why) => (Evidence::default(), vec![check::CheckResult::skip("flow.supported", why)]),
-        None => {
+    let supported = match &case.skip {
+        Some(why) => Err(why.clone()),
+        None => check::unsupported(provider, case),
+    };
+    let (ev, checks) = match supported {
+        Err(why) => (Evidence::default(), vec![check::CheckResult::skip("flow.supported", why)]),
+        Ok(notes) => {
             let ev = flow::run(provider, case).await;
-            let checks = check::judge(provider, case, &ev).await;
+            let mut checks = check::judge(provider, case, &ev).await;
+            for note in notes {
+                checks.insert(
+                    0,
+                    check::CheckResult::pass("flow.supported", format!("runs by the profile's word: {note}")),
+                );
+            }
+            if let Some(why) = &ev.not_applicable {
+                // What was found on the way still counts; the passes do not make the case.
+                checks.retain(|c| matches!(c.status, check::Status::Fail | check::Status::Error | check::Status::Warn));
+                checks.insert(0, check::CheckResult::skip("flow.supported", why.clone()));
+            } else if ev.trace.is_empty() && ev.harness_error.is_none() {
+                checks.push(check::CheckResult::error(
+                    "flow.authorization",
+                    "the case never reached the provider: no request was sent",
+                ));
+            }
             (ev, check::apply_levels(&provider.profile, checks))
         }
     };

@@ -15,10 +15,12 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics, Source, did_you_mean};
-use crate::profile::{Profile, spanned_pos, var_diagnostic};
+use indexmap::IndexMap;
+
+use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnostic};
 use crate::vars;
 
-pub use model::{Area, Flow, Misuse, RawSuite, UserinfoMethod};
+pub use model::{ApiNeed, Area, ClientKind, Flow, Misuse, RawNeeds, RawSuite, UserinfoMethod};
 use model::{RawCase, RawExpect, RawTokenExpect};
 
 /// A parsed suite file, not yet bound to a provider.
@@ -113,6 +115,25 @@ pub struct TokenExpect {
     pub aud_contains: Vec<String>,
     pub scope_includes: Vec<String>,
     pub scope_excludes: Vec<String>,
+    /// Assertions left out because they need data the profile does not have (the reasons).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+}
+
+impl TokenExpect {
+    /// How many assertions remain.
+    pub fn len(&self) -> usize {
+        self.present.len()
+            + self.absent.len()
+            + self.equals.len()
+            + self.aud_contains.len()
+            + self.scope_includes.len()
+            + self.scope_excludes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The expectations of a case.
@@ -149,6 +170,15 @@ impl Request {
     pub fn misuses(&self, m: Misuse) -> bool {
         self.misuse.contains(&m)
     }
+
+    /// The requested scope values.
+    pub fn scopes(&self) -> Vec<&str> {
+        self.scope.split_whitespace().collect()
+    }
+
+    pub fn openid(&self) -> bool {
+        self.scopes().contains(&"openid")
+    }
 }
 
 /// One runnable case.
@@ -160,12 +190,16 @@ pub struct Case {
     pub area: Area,
     pub spec: Vec<String>,
     pub flow: Flow,
-    /// Key of the client in the profile.
+    /// Key of the client in the profile (empty when [`Case::skip`] says none fits).
     pub client: String,
+    /// How the client authenticates at the token endpoint in this case.
+    pub auth: ClientAuth,
     /// Key of the user in the profile (flows with a login).
     pub user: Option<String>,
     /// Key of the API in the profile; selects it with the profile's parameter.
     pub api: Option<String>,
+    /// Why the case cannot run on this profile: it is reported as skipped, with this reason.
+    pub skip: Option<String>,
     pub request: Request,
     pub expect: Expect,
     /// `file:line` of the case, for messages.
@@ -177,9 +211,18 @@ impl Case {
     pub fn id(&self) -> String {
         format!("{}::{}", self.suite, self.name)
     }
+
+    /// The response type the case sends (none for client credentials).
+    pub fn response_type(&self) -> Option<String> {
+        self.request
+            .response_type
+            .clone()
+            .or_else(|| self.flow.default_response_type().map(str::to_owned))
+    }
 }
 
-/// Binds a parsed suite to a profile: references and variables resolved.
+/// Binds a parsed suite to a profile: references and variables resolved, and
+/// the client, API and user each case needs picked from the profile.
 pub fn expand(file: &SuiteFile, profile: &Profile) -> Result<Vec<Case>, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut cases = Vec::new();
@@ -191,88 +234,244 @@ pub fn expand(file: &SuiteFile, profile: &Profile) -> Result<Vec<Case>, Diagnost
     diags.into_result(cases)
 }
 
+/// The grants a flow uses (OIDC Dynamic Registration §2: response types imply grant types).
+fn grants_of(flow: Flow) -> &'static [&'static str] {
+    match flow {
+        Flow::Code => &["authorization_code"],
+        Flow::Implicit => &["implicit"],
+        Flow::Hybrid => &["authorization_code", "implicit"],
+        Flow::Refresh => &["authorization_code", "refresh_token"],
+        Flow::ClientCredentials => &["client_credentials"],
+    }
+}
+
+/// Why `client` does not fit what the case needs, or `Ok`.
+fn client_fits(
+    key: &str,
+    c: &Client,
+    needs: &RawNeeds,
+    flow: Flow,
+    response_type: Option<&str>,
+    expects_error: bool,
+) -> Result<(), String> {
+    match needs.client {
+        Some(ClientKind::Confidential) if c.secret.is_none() || c.auth == ClientAuth::None => {
+            return Err(format!("client `{key}` is not confidential"));
+        }
+        Some(ClientKind::Public) if !c.is_public() => return Err(format!("client `{key}` is not public (`auth: none`, no secret)")),
+        Some(ClientKind::Machine) => c.grant(key, "client_credentials")?,
+        _ => {}
+    }
+    if let Some(a) = needs.auth
+        && !c.auth_methods.contains(&a)
+    {
+        return Err(format!(
+            "client `{key}` is not registered for `{}` (its auth methods: {})",
+            a.as_str(),
+            c.auth_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    // A case about an unregistered response type needs a browser client, not the grant.
+    let grants: &[&str] = if needs.lacks_response_type.is_some() {
+        &["authorization_code"]
+    } else {
+        grants_of(flow)
+    };
+    for g in grants {
+        c.grant(key, g)?;
+    }
+    if flow.needs_user() && c.redirect_uri.as_deref().is_none_or(str::is_empty) {
+        return Err(format!("client `{key}` has no `redirect_uri` in the profile"));
+    }
+    if let Some(lack) = &needs.lacks_response_type {
+        if !c.lacks_response_type(lack) {
+            return Err(format!(
+                "client `{key}` is not declared as unregistered for response_type `{lack}` (declare its `response_types`)"
+            ));
+        }
+    } else if let (Some(rt), false) = (response_type, expects_error) {
+        c.response_type(key, rt)?;
+    }
+    Ok(())
+}
+
+fn describe_need(needs: &RawNeeds, flow: Flow, response_type: Option<&str>) -> String {
+    let kind = match needs.client {
+        Some(ClientKind::Confidential) => "a confidential client",
+        Some(ClientKind::Public) => "a public client",
+        Some(ClientKind::Machine) => "a machine client (client credentials)",
+        _ => "a client",
+    };
+    let mut s = kind.to_owned();
+    if let Some(a) = needs.auth {
+        s.push_str(&format!(" authenticating with `{}`", a.as_str()));
+    }
+    if flow != Flow::ClientCredentials {
+        s.push_str(&format!(" registered for the {} flow", flow.as_str()));
+        if let Some(rt) = response_type {
+            s.push_str(&format!(" (response_type `{rt}`)"));
+        }
+    }
+    if let Some(l) = &needs.lacks_response_type {
+        s.push_str(&format!(" and declared as NOT registered for `{l}`"));
+    }
+    s
+}
+
 fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut Diagnostics) -> Option<Case> {
     let src = &file.source;
     let defaults = &file.raw.defaults;
     let before = diags.0.len();
     let flow = raw.flow.or(defaults.flow).unwrap_or(Flow::Code);
-
-    let client = resolve_ref(
-        src,
-        raw.client.as_ref().or(defaults.client.as_ref()),
-        &profile.clients,
-        "client",
-        diags,
-    )
-    .or_else(|| {
-        // Only a missing reference (not a wrong one) falls back to the sole client.
-        let missing = raw.client.is_none() && defaults.client.is_none();
-        if missing && profile.clients.len() == 1 {
-            profile.clients.keys().next().cloned()
-        } else {
-            if missing {
-                diags.push(
-                    src.error_at(
-                        spanned_pos(&raw.name),
-                        raw.name.value.chars().count(),
-                        format!("case `{}` names no client", raw.name.value),
-                    )
-                    .with_hint(format!(
-                        "add `client:` to the case or to `defaults:` (clients in the profile: {})",
-                        keys(&profile.clients)
-                    )),
-                );
-            }
-            None
+    let needs = raw.needs.clone().or_else(|| defaults.needs.clone()).unwrap_or_default();
+    let expects_error = raw.expect.error.is_some();
+    let response_type = raw
+        .request
+        .response_type
+        .clone()
+        .or_else(|| flow.default_response_type().map(str::to_owned));
+    let mut skip: Option<String> = None;
+    let mut skip_because = |why: String| {
+        if skip.is_none() {
+            skip = Some(why);
         }
-    });
+    };
+
+    // The client: named, or the first that fits what the case needs.
+    let named_client = raw.client.as_ref().or(defaults.client.as_ref());
+    let mut client = String::new();
+    if let Some(named) = named_client {
+        if let Some(key) = resolve_ref(src, Some(named), &profile.clients, "client", diags) {
+            if let Err(why) = client_fits(&key, &profile.clients[&key], &needs, flow, response_type.as_deref(), expects_error) {
+                skip_because(why);
+            }
+            client = key;
+        }
+    } else {
+        let mut reasons = Vec::new();
+        for (key, c) in &profile.clients {
+            match client_fits(key, c, &needs, flow, response_type.as_deref(), expects_error) {
+                Ok(()) => {
+                    client = key.clone();
+                    break;
+                }
+                Err(why) => reasons.push(why),
+            }
+        }
+        if client.is_empty() {
+            let need = describe_need(&needs, flow, response_type.as_deref());
+            skip_because(if reasons.is_empty() {
+                format!("the profile declares no clients; the case needs {need}")
+            } else {
+                let shown: Vec<&str> = reasons.iter().take(2).map(String::as_str).collect();
+                format!(
+                    "the profile declares no {} ({}{})",
+                    need.trim_start_matches("a "),
+                    shown.join("; "),
+                    if reasons.len() > 2 { "; …" } else { "" }
+                )
+            });
+        }
+    }
+    let auth = match (profile.clients.get(&client), needs.auth) {
+        (Some(c), Some(a)) if c.auth_methods.contains(&a) => a,
+        (Some(c), _) => c.auth,
+        (None, _) => ClientAuth::default(),
+    };
+
+    // The user, for flows with a login.
     let user = if flow.needs_user() {
-        let user_ref = raw.user.as_ref().or(defaults.user.as_ref());
-        match user_ref {
-            Some(_) => resolve_ref(src, user_ref, &profile.users, "user", diags),
-            None if profile.users.len() == 1 => profile.users.keys().next().cloned(),
+        let has = |u: &User| needs.user_claims.iter().all(|c| u.claims.contains_key(c));
+        match raw.user.as_ref().or(defaults.user.as_ref()) {
+            Some(named) => {
+                let key = resolve_ref(src, Some(named), &profile.users, "user", diags);
+                if let Some(k) = &key
+                    && !has(&profile.users[k])
+                {
+                    skip_because(format!(
+                        "user `{k}` lacks claims the case needs ({}): the profile lists the user's claims",
+                        needs.user_claims.join(", ")
+                    ));
+                }
+                key
+            }
             None => {
-                diags.push(
-                    src.error_at(
-                        spanned_pos(&raw.name),
-                        raw.name.value.chars().count(),
-                        format!("case `{}` needs a user to log in", raw.name.value),
-                    )
-                    .with_hint(format!(
-                        "add `user:` to the case or to `defaults:` (users in the profile: {})",
-                        keys(&profile.users)
-                    )),
-                );
-                None
+                let found = profile.users.iter().find(|(_, u)| has(u)).map(|(k, _)| k.clone());
+                if found.is_none() {
+                    skip_because(if profile.users.is_empty() {
+                        "the profile declares no user to log in with (`users:`)".to_owned()
+                    } else {
+                        format!(
+                            "no user in the profile has the claims the case needs ({})",
+                            needs.user_claims.join(", ")
+                        )
+                    });
+                }
+                found
             }
         }
     } else {
         None
     };
-    let api = resolve_ref(src, raw.api.as_ref().or(defaults.api.as_ref()), &profile.apis, "api", diags);
 
-    let scope_ctx = Ctx {
-        profile,
-        client: client.as_deref(),
-        user: user.as_deref(),
-        api: api.as_deref(),
-    };
-    let mut text = |s: &Spanned<String>, what: &str| -> String {
-        match vars::expand(&s.value, |name| scope_ctx.lookup(name)) {
-            Ok(v) => v,
-            Err(e) => {
-                let mut d = var_diagnostic(src, s, &e, what);
-                if e.kind == vars::VarErrorKind::Undefined && !e.name.starts_with("env:") && !e.name.starts_with("file:") {
-                    let known = scope_ctx.known();
-                    d.hint = Some(match did_you_mean(&e.name, known.iter().map(String::as_str)) {
-                        Some(best) => format!("did you mean `${{{best}}}`?"),
-                        None => format!(
-                            "suites know: {}",
-                            known.iter().map(|k| format!("${{{k}}}")).collect::<Vec<_>>().join(", ")
-                        ),
+    // The API: named, or by what the case needs.
+    let selects_api = profile.audience_param.param_name().is_some();
+    let api = match (raw.api.as_ref().or(defaults.api.as_ref()), needs.api) {
+        (Some(named), _) => {
+            let key = resolve_ref(src, Some(named), &profile.apis, "api", diags);
+            if key.is_some() && !selects_api {
+                skip_because("the case selects an API, and the profile selects none (`audience_param: none`)".to_owned());
+            }
+            key
+        }
+        (None, None) => None,
+        (None, Some(ApiNeed::Optional)) => {
+            if selects_api {
+                profile.apis.keys().next().cloned()
+            } else {
+                None
+            }
+        }
+        (None, Some(need)) => {
+            let nth = if need == ApiNeed::Second { 1 } else { 0 };
+            if !selects_api {
+                skip_because("the case tests API selection, and the profile selects no API (`audience_param: none`)".to_owned());
+                None
+            } else {
+                let key = profile.apis.keys().nth(nth).cloned();
+                if key.is_none() {
+                    skip_because(if nth == 0 {
+                        "the profile declares no API (`apis:`)".to_owned()
+                    } else {
+                        format!("the case needs a second API, and the profile declares {}", profile.apis.len())
                     });
                 }
-                diags.push(d);
+                key
+            }
+        }
+    };
+    if needs.custom_claims && profile.namespaces.claims.is_empty() {
+        skip_because("the profile declares no custom claims (`namespaces.claims`)".to_owned());
+    }
+
+    let ctx = Ctx {
+        profile,
+        client: profile.clients.get(&client).map(|_| client.as_str()),
+        user: user.as_deref(),
+        api: api.as_deref(),
+        api_optional: needs.api == Some(ApiNeed::Optional),
+    };
+    // Variables in the request: a value the profile lacks skips the case.
+    let mut missing: Option<String> = None;
+    let mut text = |s: &Spanned<String>, what: &str| -> String {
+        match ctx.expand(src, s, what) {
+            Ok(v) => v,
+            Err(Unresolved::Missing(why)) => {
+                missing.get_or_insert(why);
+                String::new()
+            }
+            Err(Unresolved::Bad(d)) => {
+                diags.push(*d);
                 String::new()
             }
         }
@@ -292,14 +491,13 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     if let Some(a) = &r.redirect_uri {
         params.insert("redirect_uri".into(), text(a, "redirect_uri"));
     }
+    let scope = match &r.scope {
+        Some(s) => text(s, "scope").split_whitespace().collect::<Vec<_>>().join(" "),
+        None if flow == Flow::ClientCredentials => String::new(),
+        None => "openid".into(),
+    };
     let request = Request {
-        scope: r.scope.clone().unwrap_or_else(|| {
-            if flow == Flow::ClientCredentials {
-                String::new()
-            } else {
-                "openid".into()
-            }
-        }),
+        scope,
         response_type: r.response_type.clone(),
         response_mode: r.response_mode.clone(),
         prompt: r.prompt.clone(),
@@ -308,7 +506,16 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         misuse: r.misuse.clone(),
         userinfo: r.userinfo,
     };
-    let expect = expand_expect(&raw.expect, &mut text);
+    if let Some(why) = missing {
+        skip_because(why);
+    }
+    let mut bad = Vec::new();
+    let ctx = Ctx {
+        api_optional: false,
+        ..ctx
+    };
+    let expect = expand_expect(src, &raw.expect, &ctx, &mut bad);
+    diags.0.extend(bad);
 
     if diags.0.len() > before {
         return None;
@@ -326,25 +533,56 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
             .map(|s| s.into_vec())
             .unwrap_or_default(),
         flow,
-        client: client?,
+        client,
+        auth,
         user,
         api,
+        skip,
         request,
         expect,
         location: format!("{}:{line}", src.path.display()),
     })
 }
 
-fn expand_expect(raw: &RawExpect, text: &mut impl FnMut(&Spanned<String>, &str) -> String) -> Expect {
+fn expand_expect(src: &Source, raw: &RawExpect, ctx: &Ctx, bad: &mut Vec<Diagnostic>) -> Expect {
     let mut tok = |t: &Option<RawTokenExpect>| -> Option<TokenExpect> {
         let t = t.as_ref()?;
+        let mut skipped = Vec::new();
+        // A list item may expand to several words (`${api.scopes}`); one the profile lacks is left out.
+        let mut list = |items: &[Spanned<String>], what: &str, skipped: &mut Vec<String>| -> Vec<String> {
+            let mut out = Vec::new();
+            for item in items {
+                match ctx.expand(src, item, what) {
+                    Ok(v) => out.extend(v.split_whitespace().map(str::to_owned)),
+                    Err(Unresolved::Missing(why)) => skipped.push(format!("`{}` {what}: {why}", item.value)),
+                    Err(Unresolved::Bad(d)) => bad.push(*d),
+                }
+            }
+            out
+        };
+        let present = list(&t.present, "present", &mut skipped);
+        let absent = list(&t.absent, "absent", &mut skipped);
+        let aud_contains = list(&t.aud_contains, "aud_contains", &mut skipped);
+        let scope_includes = list(&t.scope_includes, "scope_includes", &mut skipped);
+        let scope_excludes = list(&t.scope_excludes, "scope_excludes", &mut skipped);
+        let mut equals = BTreeMap::new();
+        for (k, v) in &t.equals {
+            match expand_value(src, v, ctx) {
+                Ok(v) => {
+                    equals.insert(k.clone(), v);
+                }
+                Err(Unresolved::Missing(why)) => skipped.push(format!("`{k}` equals: {why}")),
+                Err(Unresolved::Bad(d)) => bad.push(*d),
+            }
+        }
         Some(TokenExpect {
-            present: t.present.clone(),
-            absent: t.absent.clone(),
-            equals: t.equals.iter().map(|(k, v)| (k.clone(), expand_value(v, text))).collect(),
-            aud_contains: t.aud_contains.iter().map(|s| text(s, "aud_contains")).collect(),
-            scope_includes: t.scope_includes.clone(),
-            scope_excludes: t.scope_excludes.clone(),
+            present,
+            absent,
+            equals,
+            aud_contains,
+            scope_includes,
+            scope_excludes,
+            skipped,
         })
     };
     Expect {
@@ -358,19 +596,23 @@ fn expand_expect(raw: &RawExpect, text: &mut impl FnMut(&Spanned<String>, &str) 
 }
 
 /// Expands variables in every string of a JSON value; positions point at the value.
-fn expand_value(v: &Spanned<Value>, text: &mut impl FnMut(&Spanned<String>, &str) -> String) -> Value {
-    fn walk(v: &Value, at: &Spanned<Value>, text: &mut impl FnMut(&Spanned<String>, &str) -> String) -> Value {
-        match v {
-            Value::String(s) => Value::String(text(&Spanned::new(s.clone(), at.referenced, at.defined), "expected value")),
-            Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, at, text)).collect()),
-            Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), walk(x, at, text))).collect()),
+fn expand_value(src: &Source, v: &Spanned<Value>, ctx: &Ctx) -> Result<Value, Unresolved> {
+    fn walk(src: &Source, v: &Value, at: &Spanned<Value>, ctx: &Ctx) -> Result<Value, Unresolved> {
+        Ok(match v {
+            Value::String(s) => Value::String(ctx.expand(src, &Spanned::new(s.clone(), at.referenced, at.defined), "expected value")?),
+            Value::Array(a) => Value::Array(a.iter().map(|x| walk(src, x, at, ctx)).collect::<Result<_, _>>()?),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| Ok((k.clone(), walk(src, x, at, ctx)?)))
+                    .collect::<Result<_, Unresolved>>()?,
+            ),
             other => other.clone(),
-        }
+        })
     }
-    walk(&v.value, v, text)
+    walk(src, &v.value, v, ctx)
 }
 
-fn keys<T>(m: &BTreeMap<String, T>) -> String {
+fn keys<T>(m: &IndexMap<String, T>) -> String {
     if m.is_empty() {
         "none".into()
     } else {
@@ -381,7 +623,7 @@ fn keys<T>(m: &BTreeMap<String, T>) -> String {
 fn resolve_ref<T>(
     src: &Source,
     r: Option<&Spanned<String>>,
-    known: &BTreeMap<String, T>,
+    known: &IndexMap<String, T>,
     what: &str,
     diags: &mut Diagnostics,
 ) -> Option<String> {
@@ -391,7 +633,10 @@ fn resolve_ref<T>(
     }
     let hint = match did_you_mean(&r.value, known.keys().map(String::as_str)) {
         Some(best) => format!("did you mean `{best}`? ({what}s in the profile: {})", keys(known)),
-        None => format!("{what}s in the profile: {}", keys(known)),
+        None => format!(
+            "{what}s in the profile: {}; or leave `{what}:` out and say what the case needs with `needs:`",
+            keys(known)
+        ),
     };
     diags.push(
         src.error_at(spanned_pos(r), r.value.chars().count(), format!("unknown {what} `{}`", r.value))
@@ -400,28 +645,135 @@ fn resolve_ref<T>(
     None
 }
 
+/// A variable that did not resolve.
+enum Unresolved {
+    /// A well-formed name whose value this profile does not have (the reason).
+    Missing(String),
+    /// A name that means nothing, or a malformed variable.
+    Bad(Box<Diagnostic>),
+}
+
+/// What one name resolves to.
+enum Lookup {
+    Found(String),
+    Missing(String),
+    Unknown,
+}
+
 /// What `${…}` names mean inside one case.
 struct Ctx<'a> {
     profile: &'a Profile,
     client: Option<&'a str>,
     user: Option<&'a str>,
     api: Option<&'a str>,
+    /// `${api.…}` without an API expands to nothing (a request with `needs.api: optional`).
+    api_optional: bool,
 }
 
 impl Ctx<'_> {
-    fn lookup(&self, name: &str) -> Option<String> {
+    fn expand(&self, src: &Source, s: &Spanned<String>, what: &str) -> Result<String, Unresolved> {
+        let mut missing = None;
+        let result = vars::expand(&s.value, |name| match self.lookup(name) {
+            Lookup::Found(v) => Some(v),
+            Lookup::Missing(why) => {
+                missing.get_or_insert(why);
+                Some(String::new())
+            }
+            Lookup::Unknown => None,
+        });
+        match result {
+            Ok(_) if missing.is_some() => Err(Unresolved::Missing(missing.unwrap_or_default())),
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let mut d = var_diagnostic(src, s, &e, what);
+                if e.kind == vars::VarErrorKind::Undefined && !e.name.starts_with("env:") && !e.name.starts_with("file:") {
+                    let known = self.known();
+                    d.hint = Some(match did_you_mean(&e.name, known.iter().map(String::as_str)) {
+                        Some(best) => format!("did you mean `${{{best}}}`?"),
+                        None => format!(
+                            "suites know: {}",
+                            known.iter().map(|k| format!("${{{k}}}")).collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                }
+                Err(Unresolved::Bad(Box::new(d)))
+            }
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Lookup {
+        use Lookup::{Found, Missing, Unknown};
         let p = self.profile;
         let parts: Vec<&str> = name.split('.').collect();
+        let api = || self.api.and_then(|a| p.apis.get(a).map(|x| (a, x)));
+        let no_api = || {
+            if self.api_optional {
+                Found(String::new())
+            } else {
+                Missing("no API is selected for this case (the profile selects none)".to_owned())
+            }
+        };
+        let ns = &p.namespaces;
         match parts.as_slice() {
-            ["issuer"] => Some(p.issuer.clone()),
-            ["client", "id"] => Some(p.clients.get(self.client?)?.id.clone()),
-            ["client", "redirect_uri"] => p.clients.get(self.client?)?.redirect_uri.clone(),
-            ["clients", c, "id"] => Some(p.clients.get(*c)?.id.clone()),
-            ["api", "identifier"] => Some(p.apis.get(self.api?)?.identifier.clone()),
-            ["api", a, "identifier"] => Some(p.apis.get(*a)?.identifier.clone()),
-            ["user", "username"] => Some(p.users.get(self.user?)?.username.clone()),
-            ["user", "claims", claim] => claim_text(p.users.get(self.user?)?.claims.get(*claim)?),
-            _ => vars::external(name),
+            ["issuer"] => Found(p.issuer.clone()),
+            ["client", "id"] => self
+                .client
+                .and_then(|c| p.clients.get(c))
+                .map_or_else(|| Missing("no client fits this case".into()), |c| Found(c.id.clone())),
+            ["client", "redirect_uri"] => match self.client.and_then(|c| p.clients.get(c)) {
+                Some(c) => c.redirect_uri.clone().map_or_else(
+                    || Missing(format!("client `{}` has no redirect_uri", self.client.unwrap_or(""))),
+                    Found,
+                ),
+                None => Missing("no client fits this case".into()),
+            },
+            ["clients", c, "id"] => p.clients.get(*c).map_or(Unknown, |c| Found(c.id.clone())),
+            ["api", "identifier"] => api().map_or_else(no_api, |(_, a)| Found(a.identifier.clone())),
+            ["api", "scope"] => match api() {
+                Some((k, a)) => a
+                    .scopes
+                    .first()
+                    .cloned()
+                    .map_or_else(|| Missing(format!("the profile's API `{k}` declares no scopes")), Found),
+                None => no_api(),
+            },
+            ["api", "scopes"] => match api() {
+                Some((k, a)) if a.scopes.is_empty() => Missing(format!("the profile's API `{k}` declares no scopes")),
+                Some((_, a)) => Found(a.scopes.join(" ")),
+                None => no_api(),
+            },
+            ["api", "other_scopes"] => match api() {
+                Some((_, a)) => Found(a.scopes.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")),
+                None => no_api(),
+            },
+            ["api", a, "identifier"] => p.apis.get(*a).map_or(Unknown, |a| Found(a.identifier.clone())),
+            ["user", "username"] => self.user.and_then(|u| p.users.get(u)).map_or_else(
+                || Missing("no user is selected for this case".into()),
+                |u| Found(u.username.clone()),
+            ),
+            ["user", "claims", claim] => match self.user.and_then(|u| p.users.get(u).map(|x| (u, x))) {
+                Some((k, u)) => u
+                    .claims
+                    .get(*claim)
+                    .and_then(claim_text)
+                    .map_or_else(|| Missing(format!("the profile's user `{k}` has no `{claim}` claim")), Found),
+                None => Missing("no user is selected for this case".into()),
+            },
+            ["custom", "claims" | "plain" | "scopes" | "scoped_claims"] if ns.claims.is_empty() || ns.custom.is_none() => {
+                Missing("the profile declares no custom claims (`namespaces.custom` and `namespaces.claims`)".into())
+            }
+            ["custom", "claims"] => Found(ns.claims.iter().map(|c| ns.namespaced(c)).collect::<Vec<_>>().join(" ")),
+            ["custom", "plain"] => Found(ns.claims.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(" ")),
+            ["custom", "scopes"] => Found(ns.claims.iter().filter_map(|c| c.scope.clone()).collect::<Vec<_>>().join(" ")),
+            ["custom", "scoped_claims"] => {
+                let tied: Vec<String> = ns.claims.iter().filter(|c| c.scope.is_some()).map(|c| ns.namespaced(c)).collect();
+                if tied.is_empty() {
+                    Missing("the profile ties no custom claim to a scope".into())
+                } else {
+                    Found(tied.join(" "))
+                }
+            }
+            _ => vars::external(name).map_or(Unknown, Found),
         }
     }
 
@@ -430,12 +782,13 @@ impl Ctx<'_> {
         let p = self.profile;
         let mut k = vec!["issuer".to_owned(), "client.id".into(), "client.redirect_uri".into()];
         k.extend(p.clients.keys().map(|c| format!("clients.{c}.id")));
-        k.push("api.identifier".into());
+        k.extend(["api.identifier", "api.scope", "api.scopes", "api.other_scopes"].map(String::from));
         k.extend(p.apis.keys().map(|a| format!("api.{a}.identifier")));
         k.push("user.username".into());
         if let Some(u) = self.user.and_then(|u| p.users.get(u)) {
             k.extend(u.claims.keys().map(|c| format!("user.claims.{c}")));
         }
+        k.extend(["custom.claims", "custom.plain", "custom.scopes", "custom.scoped_claims"].map(String::from));
         k
     }
 }

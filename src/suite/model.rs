@@ -119,6 +119,56 @@ pub struct RawDefaults {
     pub api: Option<Spanned<String>>,
     pub flow: Option<Flow>,
     pub area: Option<Area>,
+    /// What every case needs from the profile (a case's own `needs` replaces it).
+    pub needs: Option<RawNeeds>,
+}
+
+/// What a case needs from the profile; the engine picks the client, API and
+/// user that fit, or skips the case saying what is missing.
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNeeds {
+    /// The kind of client (default: what the flow needs: a machine client for
+    /// client credentials, else any client registered for the flow).
+    pub client: Option<ClientKind>,
+    /// A client registered for this authentication method at the token endpoint.
+    pub auth: Option<crate::profile::ClientAuth>,
+    /// An API to request tokens for.
+    pub api: Option<ApiNeed>,
+    /// A user who has these claims.
+    #[serde(default)]
+    pub user_claims: Vec<String>,
+    /// A client the profile declares NOT registered for this response type (negative cases).
+    pub lacks_response_type: Option<String>,
+    /// The profile declares custom claims (`namespaces.claims`).
+    #[serde(default)]
+    pub custom_claims: bool,
+}
+
+/// Which kind of client a case needs.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    /// A client with a secret.
+    Confidential,
+    /// A client without a secret (`auth: none`), relying on PKCE.
+    Public,
+    /// A client registered for client credentials.
+    Machine,
+    /// Any client that fits the flow.
+    Any,
+}
+
+/// How a case uses an API.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiNeed {
+    /// The profile's first API; skipped when the profile has none or selects none.
+    Required,
+    /// The first API when the profile can select one; else the case runs without.
+    Optional,
+    /// The profile's second API (another API than the first).
+    Second,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -143,6 +193,9 @@ pub struct RawCase {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub api: Option<Spanned<String>>,
+    /// What the case needs from the profile (replaces `defaults.needs`).
+    #[serde(default)]
+    pub needs: Option<RawNeeds>,
     #[serde(default)]
     pub request: RawRequest,
     #[serde(default)]
@@ -152,7 +205,8 @@ pub struct RawCase {
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRequest {
-    pub scope: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub scope: Option<Spanned<String>>,
     pub response_type: Option<String>,
     pub response_mode: Option<String>,
     pub prompt: Option<String>,
@@ -223,9 +277,11 @@ pub struct RawExpect {
 #[serde(deny_unknown_fields)]
 pub struct RawTokenExpect {
     #[serde(default)]
-    pub present: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub present: Vec<Spanned<String>>,
     #[serde(default)]
-    pub absent: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub absent: Vec<Spanned<String>>,
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub equals: BTreeMap<String, Spanned<Value>>,
@@ -233,7 +289,9 @@ pub struct RawTokenExpect {
     #[schemars(with = "Vec<String>")]
     pub aud_contains: Vec<Spanned<String>>,
     #[serde(default)]
-    pub scope_includes: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub scope_includes: Vec<Spanned<String>>,
     #[serde(default)]
-    pub scope_excludes: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub scope_excludes: Vec<Spanned<String>>,
 }
