@@ -55,7 +55,10 @@ const PYTHON_HINT: &str =
 
 /// `.venv` with the pinned requirements: created or reinstalled only when
 /// missing or when `requirements.txt` changed (its hash is kept in a stamp).
-fn venv(dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn venv(dir: &Path) -> Result<PathBuf, String> {
+    // One installer at a time: several fixtures of this provider share the virtualenv.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let version = fixture::tool_version("python3").map_err(|e| format!("{e}: {PYTHON_HINT}"))?;
     let venv = dir.join(".venv");
     let python = venv.join(if cfg!(windows) { "Scripts/python.exe" } else { "bin/python" });

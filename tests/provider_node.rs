@@ -87,7 +87,7 @@ fn provider() -> &'static Fixture {
 
 /// `npm ci` when `node_modules` is missing or older than `package-lock.json`;
 /// once per test run. Fails (never skips) without Node.js.
-fn install() -> Result<Duration, String> {
+pub(crate) fn install() -> Result<Duration, String> {
     INSTALL
         .get_or_init(|| {
             let node = fixture::tool_version("node").map_err(|e| format!("{e}: {NODE_HINT}"))?;

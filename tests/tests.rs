@@ -15,3 +15,4 @@ mod provider_django;
 mod provider_node;
 mod reports;
 mod secrets;
+mod variants;

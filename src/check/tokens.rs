@@ -41,7 +41,8 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
 
     for set in &ev.token_sets {
         if let Some(raw) = &set.id_token {
-            if !openid {
+            // Without any scope the provider's default scope applies (RFC 6749 §3.3): it may be an OpenID one.
+            if !openid && !requested.is_empty() {
                 out.push(
                     CheckResult::fail(
                         "id_token.unrequested",
@@ -63,7 +64,9 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                     };
                     claims::namespacing(&p.profile, &p.discovery.issuer, &what, &d.claims, Some(due), out);
                     let in_id_token = claims::scope_claims_due(&p.profile, ClaimPlace::IdToken, with_at);
-                    claims::scope_claims(&what, &requested, user_claims, &d.claims, in_id_token, out);
+                    if !requested.is_empty() {
+                        claims::scope_claims(&what, &requested, user_claims, &d.claims, in_id_token, out);
+                    }
                     if set.origin == Origin::Authorization && front_id.is_none() {
                         front_id = Some((d.clone(), with_at));
                     }

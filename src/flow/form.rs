@@ -1039,6 +1039,7 @@ impl<'a> Doc<'a> {
             let fills = Fills {
                 username: username_field.map(|index| (index, username)),
                 password: password_field.map(|index| (index, password)),
+                tick_boxes: false,
             };
             return self.submission(form, submitter, &fills).map(Some);
         }
@@ -1069,6 +1070,7 @@ impl<'a> Doc<'a> {
             let fills = Fills {
                 username: Some((*field, username)),
                 password: None,
+                tick_boxes: false,
             };
             return self.submission(form, Some(submitter), &fills).map(Some);
         }
@@ -1103,7 +1105,7 @@ impl<'a> Doc<'a> {
             if let Some((index, control)) = pressed
                 && let Some(form) = control.owner
             {
-                return self.submission(form, Some(index), &Fills::default()).map(Some);
+                return self.submission(form, Some(index), &Fills::consent()).map(Some);
             }
             let found = self
                 .controls
@@ -1124,7 +1126,7 @@ impl<'a> Doc<'a> {
         let consent_forms = || (0..self.forms.len()).filter(|&form| !self.has_password_field(form));
         for form in consent_forms() {
             if let Some(button) = self.pick_button(form, &APPROVE, &REFUSE).positive {
-                return self.submission(form, Some(button), &Fills::default()).map(Some);
+                return self.submission(form, Some(button), &Fills::consent()).map(Some);
             }
         }
         // A form whose only button is neutral ("Submit", "OK"-less wording):
@@ -1141,7 +1143,7 @@ impl<'a> Doc<'a> {
                 && !asks_input
                 && !self.is_utility_form(form)
             {
-                return self.submission(form, Some(button), &Fills::default()).map(Some);
+                return self.submission(form, Some(button), &Fills::consent()).map(Some);
             }
         }
         Ok(None)
@@ -1325,7 +1327,7 @@ impl<'a> Doc<'a> {
             }
             match control.kind {
                 Kind::Input(InputType::Checkbox) => {
-                    if element.attr("checked").is_some() {
+                    if element.attr("checked").is_some() || (fills.tick_boxes && !OPT_IN_EXTRA.matches(&checkbox_words(element))) {
                         plain(&mut fields, name, element.attr("value").unwrap_or("on"));
                     }
                 }
@@ -1458,6 +1460,51 @@ impl Buttons {
 struct Fills<'v> {
     username: Option<(usize, &'v str)>,
     password: Option<(usize, &'v Secret)>,
+    /// Approving a consent page: tick its boxes (scope grants, "I agree"), as a
+    /// user who approves does, except those that opt into something else.
+    tick_boxes: bool,
+}
+
+impl Fills<'_> {
+    fn consent() -> Self {
+        Fills {
+            tick_boxes: true,
+            ..Fills::default()
+        }
+    }
+}
+
+/// Boxes on a consent page that a harness approving the request leaves alone:
+/// newsletters and other offers, "keep me signed in" style extras are not
+/// part of the approval.
+const OPT_IN_EXTRA: Lexicon = Lexicon {
+    prefixes: &["newsletter", "marketing", "promot", "subscri", "advert"],
+    exact: &["offers", "deny", "decline", "revoke", "not", "don", "dont"],
+};
+
+/// The words of a checkbox: name, value, id, aria-label, title and its label's text.
+fn checkbox_words(element: ElementRef<'_>) -> Vec<String> {
+    let mut text = String::new();
+    for attr in ["name", "value", "id", "aria-label", "title"] {
+        if let Some(value) = element.attr(attr) {
+            text.push_str(value);
+            text.push(' ');
+        }
+    }
+    // A wrapping <label>, or a <label for=id> anywhere in the page.
+    if let Some(label) = element
+        .ancestors()
+        .filter_map(ElementRef::wrap)
+        .find(|a| a.value().name() == "label")
+    {
+        text.push_str(&text_of(label));
+    } else if let (Some(id), Some(root)) = (element.attr("id"), element.ancestors().filter_map(ElementRef::wrap).last())
+        && let Ok(sel) = scraper::Selector::parse("label[for]")
+        && let Some(label) = root.select(&sel).find(|l| l.attr("for") == Some(id))
+    {
+        text.push_str(&text_of(label));
+    }
+    words(&text)
 }
 
 /// How much a text input looks like a username field: positive for names,

@@ -114,6 +114,8 @@ pub struct Evidence {
     pub refresh_rotated: Option<bool>,
     /// Why userinfo was not called, when it was not.
     pub userinfo_skipped: Option<String>,
+    /// Consent pages the harness approved (submitted with the approving button).
+    pub consents: u32,
     /// The case turned out not to apply to this provider (e.g. no refresh token to refresh with).
     pub not_applicable: Option<String>,
 }
@@ -177,6 +179,23 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             let browser = reqwest::cookie::Jar::default();
             let verifier = random_token();
             let Some(params) = authorize(p, case, &browser, &verifier, ev).await? else {
+                // A denial right after the harness approved a consent page is most
+                // likely the harness's approval not being taken as one: never
+                // report it as the provider refusing.
+                if ev.consents > 0
+                    && case.expect.error.is_none()
+                    && let Some(e) = ev
+                        .error
+                        .as_ref()
+                        .filter(|e| e.error == "access_denied" && e.stage == "authorization")
+                {
+                    let desc = e.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+                    let msg = format!(
+                        "the provider answered access_denied{desc} right after the harness submitted its consent page: the harness's approval was not taken as one (set `login.consent` in the profile to the approve button's CSS selector, or see the page in the trace)"
+                    );
+                    ev.error = None;
+                    return Err(msg);
+                }
                 return Ok(());
             };
             let code = params.get("code").cloned();
@@ -418,6 +437,7 @@ async fn authorize(
                 (method, url, form_fields) = submission(sub);
             }
             Page::Consent(sub) => {
+                ev.consents += 1;
                 if sub.action.origin() != issuer_origin {
                     return Err(format!(
                         "the consent form posts to {}, not to the issuer's origin",

@@ -1,0 +1,265 @@
+//! Providers set up differently from the main fixtures, each described by its
+//! own truthful profile: node oidc-provider in three more configurations
+//! (`NODE_OIDC_VARIANT`), django-oauth-toolkit in one more (`DOT_VARIANT`).
+//! Every shipped suite runs against each: no case errors, every failure is a
+//! reviewed finding of the variant's baseline (`--strict-baseline`: nothing
+//! stale), every skip says why, and the cases each variant is built to
+//! exercise really pass.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::fixture::{self, Fixture, Shared, Spec};
+use crate::util::{case, read_report, root};
+
+struct Variant {
+    /// `node` or `django`
+    provider: &'static str,
+    name: &'static str,
+    /// Cases that must pass outright on this variant.
+    must_pass: &'static [&'static str],
+    /// Cases that must skip, with words of the reason.
+    must_skip: &'static [(&'static str, &'static str)],
+}
+
+static NODE_DEFAULTS: Shared = Shared::new();
+static NODE_CONFORM: Shared = Shared::new();
+static NODE_OPAQUE: Shared = Shared::new();
+static DOT_MINIMAL: Shared = Shared::new();
+
+fn start(v: &Variant) -> &'static Fixture {
+    let shared = match (v.provider, v.name) {
+        ("node", "defaults") => &NODE_DEFAULTS,
+        ("node", "conform") => &NODE_CONFORM,
+        ("node", "opaque") => &NODE_OPAQUE,
+        ("django", "minimal") => &DOT_MINIMAL,
+        _ => unreachable!("a variant without a fixture"),
+    };
+    shared.get(|| match v.provider {
+        "node" => {
+            crate::provider_node::install()?;
+            let mut spec = Spec::new(&format!("node-oidc-provider ({})", v.name), "node", root().join(NODE_DIR));
+            spec.args = vec!["server.mjs".into(), "{port}".into()];
+            spec.env = vec![("NODE_OIDC_VARIANT".into(), v.name.into())];
+            fixture::start(&spec)
+        }
+        _ => {
+            let dir = root().join(DOT_DIR);
+            let python = crate::provider_django::venv(&dir)?;
+            let mut spec = Spec::new(&format!("django-oauth-toolkit ({})", v.name), &python.to_string_lossy(), dir);
+            spec.args = vec!["serve.py".into(), "{port}".into()];
+            spec.env = vec![
+                ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+                ("DOT_VARIANT".into(), v.name.into()),
+            ];
+            spec.issuer = "http://127.0.0.1:{port}/o".into();
+            spec.ready_timeout = Duration::from_secs(120);
+            fixture::start(&spec)
+        }
+    })
+}
+
+const NODE_DIR: &str = "fixtures/providers/node-oidc-provider";
+const DOT_DIR: &str = "fixtures/providers/django-oauth-toolkit";
+
+fn check(v: &Variant) {
+    let f = start(v);
+    let (dir, env) = match v.provider {
+        "node" => (NODE_DIR, "NODE_OIDC_ISSUER"),
+        _ => (DOT_DIR, "DJANGO_OIDC_ISSUER"),
+    };
+    let profile = format!("{dir}/profile.{}.yaml", v.name);
+    let baseline = format!("{dir}/baseline.{}.yaml", v.name);
+    let out = tempfile::tempdir().unwrap();
+    let run = fixture::oidc_conform_env(
+        &[
+            "run",
+            "--provider",
+            &profile,
+            "--baseline",
+            &baseline,
+            "--strict-baseline",
+            "--output",
+            out.path().to_str().unwrap(),
+        ],
+        &[(env, &f.issuer)],
+    );
+    let context = || format!("{}\n--- provider output\n{}", run.describe(), f.output());
+    assert_eq!(
+        run.code(),
+        0,
+        "{} {}: green with its reviewed baseline\n{}",
+        v.provider,
+        v.name,
+        context()
+    );
+    let report = read_report(out.path());
+    let cases = report["cases"].as_array().unwrap();
+    let count = |s: &str| cases.iter().filter(|c| c["status"] == s).count();
+    eprintln!(
+        "{} variant {}: {} pass, {} fail (all known), {} warn, {} skip, {} error",
+        v.provider,
+        v.name,
+        count("pass"),
+        count("fail"),
+        count("warn"),
+        count("skip"),
+        count("error")
+    );
+    assert_eq!(count("error"), 0, "no case errors\n{}", context());
+    assert_eq!(report["summary"]["known"], report["summary"]["fail"], "{}", context());
+    assert_eq!(report["baseline"]["stale"], serde_json::json!([]), "{}", context());
+    // Every skip says why.
+    for c in cases.iter().filter(|c| c["status"] == "skip") {
+        let reasons: Vec<&str> = c["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["status"] == "skip")
+            .filter_map(|k| k["message"].as_str())
+            .collect();
+        assert!(
+            reasons.iter().any(|r| r.len() > 20),
+            "{} skips without a reason: {:#}",
+            c["id"],
+            c["checks"]
+        );
+    }
+    for id in v.must_pass {
+        let c = case(&report, id);
+        assert_eq!(
+            c["status"],
+            "pass",
+            "{} {}: {id}: {:#}\n{}",
+            v.provider,
+            v.name,
+            c["checks"],
+            context()
+        );
+    }
+    for (id, words) in v.must_skip {
+        let c = case(&report, id);
+        let text = c["checks"].to_string();
+        assert!(
+            c["status"] == "skip" && text.contains(words),
+            "{id} skips ({words}): {:#}",
+            c["checks"]
+        );
+    }
+}
+
+fn checks_of<'a>(c: &'a Value, id: &str) -> Vec<&'a Value> {
+    c["checks"].as_array().unwrap().iter().filter(|k| k["id"] == id).collect()
+}
+
+/// Library-default resource handling (RFC 8707 `resource` repeated at the token
+/// endpoint), one API, two clients, a user with seven claims and a custom claim
+/// released only under its own scope.
+#[test]
+fn oidc_provider_with_library_defaults() {
+    let v = Variant {
+        provider: "node",
+        name: "defaults",
+        must_pass: &[
+            "basics::api-access-token",
+            "flows::refresh-api-token",
+            "flows::client-credentials-post",
+            "namespacing::custom-claim-in-id-token",
+            "namespacing::scoped-claim-needs-its-scope",
+        ],
+        must_skip: &[
+            ("audience::second-api", "second API"),
+            ("flows::code-public-client-pkce", "public client"),
+            ("scopes::scope-address", "(address)"),
+        ],
+    };
+    check(&v);
+}
+
+/// ID-token claims conformance on (`claims_in_id_token: when_no_access_token`), a
+/// public client, a user with two claims, no custom claims.
+#[test]
+fn oidc_provider_with_id_token_claims_conformance() {
+    check(&Variant {
+        provider: "node",
+        name: "conform",
+        must_pass: &[
+            "basics::openid-profile-email",
+            "flows::code-public-client-pkce",
+            "flows::implicit-id-token",
+            "scopes::scope-email",
+            "scopes::implicit-id-token-scope-claims",
+        ],
+        must_skip: &[("namespacing::custom-claim-in-id-token", "no custom claims")],
+    });
+}
+
+/// Opaque access tokens for two APIs, clients registered for one auth method each.
+#[test]
+fn oidc_provider_with_opaque_tokens() {
+    check(&Variant {
+        provider: "node",
+        name: "opaque",
+        must_pass: &[
+            "flows::code-client-secret-post",
+            "flows::client-credentials-basic",
+            "scopes::scope-all",
+        ],
+        must_skip: &[("flows::code-client-secret-basic", "client_secret_basic")],
+    });
+}
+
+/// No API selection, opaque tokens, one client, a user with few claims and a
+/// consent page with scope checkboxes and an "I agree" box that must be ticked.
+#[test]
+fn django_oauth_toolkit_minimal() {
+    check(&Variant {
+        provider: "django",
+        name: "minimal",
+        must_pass: &[
+            "flows::code-client-secret-basic",
+            "flows::implicit-id-token-token",
+            "flows::hybrid-code-token",
+            "flows::client-credentials-post",
+            "flows::refresh",
+            "scopes::scope-email",
+        ],
+        must_skip: &[("basics::api-access-token", "selects no API")],
+    });
+}
+
+/// The consent page's approval is the harness's: with the boxes ticked the
+/// code flow gets through, and the refresh really ran.
+#[test]
+fn django_minimal_consent_is_approved() {
+    let v = Variant {
+        provider: "django",
+        name: "minimal",
+        must_pass: &[],
+        must_skip: &[],
+    };
+    let f = start(&v);
+    let out = tempfile::tempdir().unwrap();
+    let run = fixture::oidc_conform_env(
+        &[
+            "run",
+            "flows::refresh",
+            "--exact",
+            "--provider",
+            &format!("{DOT_DIR}/profile.minimal.yaml"),
+            "--output",
+            out.path().to_str().unwrap(),
+        ],
+        &[("DJANGO_OIDC_ISSUER", &f.issuer)],
+    );
+    assert_eq!(run.code(), 0, "{}", run.describe());
+    let report = read_report(out.path());
+    let c = case(&report, "flows::refresh");
+    assert!(
+        checks_of(c, "flow.token").iter().all(|k| k["status"] == "pass"),
+        "{:#}",
+        c["checks"]
+    );
+    assert!(c["trace"].to_string().contains("refresh_token"), "{:#}", c["trace"]);
+}
