@@ -53,6 +53,20 @@ pub enum Command {
     },
     /// Compare two saved runs: regressions, fixes, new and removed cases (exit 1 on regressions).
     Compare { old: PathBuf, new: PathBuf },
+    /// Write a starting profile for a provider from its discovery document.
+    Init {
+        /// The provider's issuer, e.g. https://login.example.com/
+        issuer: String,
+        /// Where to write the profile.
+        #[arg(long, short, default_value = "profile.yaml")]
+        output: PathBuf,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Trust the CA certificates in this PEM file too (a private CA).
+        #[arg(long, value_name = "PEM")]
+        ca_file: Option<PathBuf>,
+    },
     /// Run the reference provider on its own (to try the tool or write suites).
     Serve {
         /// Port on 127.0.0.1.
@@ -171,8 +185,15 @@ pub enum BaselineCommand {
     },
 }
 
+/// No paths: a local `suites/` directory when there is one, else the built-in suites (none).
 fn default_suites(v: Vec<PathBuf>) -> Vec<PathBuf> {
-    if v.is_empty() { vec![PathBuf::from("suites")] } else { v }
+    if !v.is_empty() {
+        v
+    } else if std::path::Path::new("suites").is_dir() {
+        vec![PathBuf::from("suites")]
+    } else {
+        Vec::new()
+    }
 }
 
 fn parse_quirks(names: &[String]) -> Result<Vec<Quirk>, RunError> {
@@ -253,11 +274,34 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
         Command::Validate { files, provider } => validate(default_suites(files), provider),
         Command::Checks => {
             for c in CATALOGUE {
-                println!("{:<24} {:<13} {:<22} {}", c.id, c.area.as_str(), spec::title(c.spec), c.rationale);
+                println!(
+                    "{:<24} {:<13} {:<6} {:<22} {}",
+                    c.id,
+                    c.area.as_str(),
+                    c.level.as_str(),
+                    spec::title(c.spec),
+                    c.rationale
+                );
             }
             Ok(0)
         }
         Command::Serve { port, quirks } => serve(port, &quirks),
+        Command::Init {
+            issuer,
+            output,
+            force,
+            ca_file,
+        } => {
+            let ca_pem = match ca_file {
+                Some(f) => Some(std::sync::Arc::new(std::fs::read(&f).map_err(|e| {
+                    RunError::Input(crate::diag::Diagnostic::new(format!("cannot read `{}`: {e}", f.display())).into())
+                })?)),
+                None => None,
+            };
+            let tls = crate::flow::http::Tls { ca_pem, insecure: false };
+            print!("{}", crate::init::init(&issuer, &output, force, &tls)?);
+            Ok(0)
+        }
         Command::Report(ReportCommand::Merge { files, output, format }) => {
             let reports = files
                 .iter()
@@ -327,6 +371,20 @@ fn bind_profile(provider: Option<&PathBuf>) -> Result<crate::profile::Profile, R
 
 /// `validate`: profiles first (suites are bound to one), then suites.
 fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunError> {
+    if files.is_empty() {
+        // The built-in suites.
+        let profile = bind_profile(provider.as_ref())?;
+        return match run::load_cases(&[], &profile) {
+            Ok(cases) => {
+                println!("ok: the built-in suites ({} cases)", cases.len());
+                Ok(0)
+            }
+            Err(d) => {
+                eprintln!("{d}");
+                Ok(2)
+            }
+        };
+    }
     let files = crate::suite::discover(&files)?;
     let mut diags = Diagnostics::default();
     let mut profiles = Vec::new();

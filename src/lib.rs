@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod flow;
+pub mod init;
 pub mod profile;
 pub mod reference;
 pub mod report;

@@ -73,6 +73,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     // A provider that refuses valid requests: negative cases cannot reach their step (error, not fail).
     ("token-endpoint-error", &["flow.token"]),
     ("authorization-error", &["flow.authorization"]),
+    ("refresh-id-token-azp-added", &["id_token.refresh"]),
     // Changes only what discovery advertises: cases skip, none fail.
     ("discovery-minimal", &[]),
 ];
@@ -104,7 +105,8 @@ async fn failing_checks(quirks: &[Quirk]) -> (BTreeSet<String>, Vec<String>) {
         let report = report.expect("a case task completes");
         for c in &report.checks {
             match c.status {
-                Status::Fail if !c.id.starts_with("assert.") => {
+                // A failed SHOULD is reported as a warning: it still fired.
+                Status::Fail | Status::Warn if !c.id.starts_with("assert.") => {
                     failing.insert(c.id.clone());
                 }
                 Status::Error if c.id == "negative.refused" && c.message.contains("did not reach the request under test") => {}

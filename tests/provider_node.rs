@@ -78,7 +78,7 @@ fn spec() -> Spec {
 }
 
 /// The provider, installed and started once per test run.
-fn provider() -> &'static Fixture {
+pub(crate) fn provider() -> &'static Fixture {
     NODE.get(|| {
         install()?;
         fixture::start(&spec())

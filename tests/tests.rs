@@ -9,6 +9,7 @@ mod flows;
 mod fuzz;
 mod hostile;
 mod html;
+mod init;
 mod matrix;
 mod profiles;
 mod provider_django;

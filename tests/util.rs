@@ -46,11 +46,17 @@ pub fn oidc_conform(args: &[&str]) -> Run {
 }
 
 pub fn oidc_conform_in(dir: &Path, args: &[&str]) -> Run {
+    oidc_conform_in_env(dir, args, &[])
+}
+
+/// Runs the binary in `dir` with extra environment variables.
+pub fn oidc_conform_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_oidc-conform"))
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("the oidc-conform binary runs");
     Run {

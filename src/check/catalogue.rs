@@ -3,68 +3,91 @@
 
 use crate::suite::Area;
 
+/// The requirement level of a check (RFC 2119 keywords of the rule it checks).
+/// A failure of a MUST fails the case; of a SHOULD or a MAY it is a warning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Requirement {
+    #[default]
+    Must,
+    Should,
+    May,
+}
+
+impl Requirement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Requirement::Must => "MUST",
+            Requirement::Should => "SHOULD",
+            Requirement::May => "MAY",
+        }
+    }
+}
+
 /// One built-in check.
 #[derive(Clone, Copy, Debug)]
 pub struct CheckDef {
     pub id: &'static str,
     pub area: Area,
+    pub level: Requirement,
     pub spec: &'static str,
     pub rationale: &'static str,
 }
 
 macro_rules! checks {
-    ($($id:literal, $area:ident, $spec:literal, $why:literal;)*) => {
+    ($($id:literal, $area:ident, $level:ident, $spec:literal, $why:literal;)*) => {
         /// Every built-in check, in report order.
-        pub const CATALOGUE: &[CheckDef] = &[$(CheckDef { id: $id, area: Area::$area, spec: $spec, rationale: $why }),*];
+        pub const CATALOGUE: &[CheckDef] = &[$(CheckDef { id: $id, area: Area::$area, level: Requirement::$level, spec: $spec, rationale: $why }),*];
     };
 }
 
 checks! {
-    "flow.supported", Flows, "OIDC-Discovery-3", "A case runs only when discovery advertises its grant, response type, response mode and scopes; otherwise it is skipped with the reason.";
-    "flow.authorization", Flows, "RFC6749-4.1.2", "A valid authorization request is answered with a redirect carrying the response, not an error.";
-    "flow.state", Flows, "RFC6749-4.1.2", "The `state` sent is returned unchanged, so the client can tie the response to its request.";
-    "flow.token", Flows, "RFC6749-5.1", "A valid token request is answered with tokens, not an error.";
-    "flow.response_mode", Flows, "OAuth-FormPost", "The response arrives in the response mode the client asked for (query, fragment or form_post).";
-    "flow.id_token_issued", IdToken, "OIDC-Core-3.1.3.3", "A request with the `openid` scope gets an ID token.";
-    "id_token.unrequested", Scopes, "OIDC-Core-3.1.2.1", "Without the `openid` scope the request is plain OAuth: no ID token.";
-    "id_token.decode", IdToken, "RFC7519-7.2", "The ID token is a well-formed JWT.";
-    "id_token.signature", IdToken, "OIDC-Core-3.1.3.7", "The signature verifies with the provider's JWKS key chosen by `kid` (HS* with the client secret); never `alg: none`.";
-    "id_token.alg", IdToken, "OIDC-Core-3.1.3.7", "The signing algorithm is one the discovery document lists in `id_token_signing_alg_values_supported`.";
-    "id_token.iss", IdToken, "OIDC-Core-3.1.3.7", "`iss` exactly equals the issuer from discovery.";
-    "id_token.aud", Audience, "OIDC-Core-3.1.3.7", "`aud` contains the client id: the ID token is for the client, never for an API.";
-    "id_token.azp", Audience, "OIDC-Core-3.1.3.7", "With several audiences `azp` is present, and when present it equals the client id.";
-    "id_token.exp", IdToken, "OIDC-Core-3.1.3.7", "The token has not expired (`exp` after now, with the allowed clock skew).";
-    "id_token.iat", IdToken, "OIDC-Core-3.1.3.7", "`iat` is present and not in the future beyond the allowed clock skew.";
-    "id_token.nonce", IdToken, "OIDC-Core-3.1.3.7", "The `nonce` sent in the request comes back unchanged in the ID token.";
-    "id_token.sub", IdToken, "OIDC-Core-2", "`sub` is present, at most 255 ASCII characters.";
-    "id_token.at_hash", IdToken, "OIDC-Core-3.2.2.9", "`at_hash` matches the access token issued with the ID token (required from the authorization endpoint).";
-    "id_token.c_hash", IdToken, "OIDC-Core-3.3.2.11", "`c_hash` matches the code issued with the ID token in hybrid responses.";
-    "access_token.format", Audience, "RFC9068-3", "An access token requested for an API is a JWT for that API when the profile says the provider issues JWTs (an opaque one means the API selection was ignored).";
-    "access_token.decode", AccessToken, "RFC9068-2", "A JWT access token is well formed (opaque tokens are reported as such).";
-    "access_token.signature", AccessToken, "RFC9068-4", "A JWT access token's signature verifies with the provider's keys; never `alg: none`.";
-    "access_token.typ", AccessToken, "RFC9068-2.1", "A JWT access token's header `typ` is `at+jwt`.";
-    "access_token.iss", AccessToken, "RFC9068-2.2", "`iss` exactly equals the issuer.";
-    "access_token.exp", AccessToken, "RFC9068-2.2", "`exp` is present and in the future.";
-    "access_token.aud", Audience, "RFC9068-3", "`aud` contains the API the token was requested for (and the userinfo URL when the profile says so).";
-    "access_token.default_audience", Audience, "RFC9068-3", "Without an API in the request the access token is for the profile's `default_api`, or for no API at all.";
-    "access_token.azp", Audience, "Brief", "`azp` names the client the access token was issued to (required where the profile's `access_token_azp` says the provider issues it).";
-    "access_token.claims", AccessToken, "RFC9068-2.2", "`sub`, `client_id`, `iat` and `jti` are present.";
-    "access_token.scope", Scopes, "RFC9068-2.2.3", "The `scope` claim carries the granted API scopes, and none that were not requested or the API does not define.";
-    "token_response.scope", Scopes, "RFC6749-5.1", "When the granted scope differs from the requested one, the token response says so in `scope`.";
-    "scopes.requested_claims", Scopes, "OIDC-Core-5.4", "The claims of each requested standard scope (profile, email, address, phone) that the user has are returned where the profile's policy puts them.";
-    "scopes.unrequested_claims", Scopes, "OIDC-Core-5.4", "No claims of standard scopes that were not requested.";
-    "namespacing.plain_claim", Namespacing, "OIDC-Core-5.1.2", "Every claim outside the registered set (and the profile's `allowed_plain`) is namespaced by an http(s) URL.";
-    "namespacing.provider_domain", Namespacing, "Brief", "No custom claim is namespaced under one of the provider's own domains.";
-    "namespacing.declared", Namespacing, "Brief", "The custom claims the profile declares appear under its namespace.";
-    "userinfo.status", Userinfo, "OIDC-Core-5.3.2", "Userinfo answers a valid access token with claims.";
-    "userinfo.sub", Userinfo, "OIDC-Core-5.3.2", "Userinfo `sub` equals the ID token's `sub`.";
-    "userinfo.rejects_id_token", Audience, "OIDC-Core-5.3.1", "Userinfo refuses an ID token presented as a bearer token: APIs take access tokens, never ID tokens.";
-    "userinfo.requires_token", Userinfo, "RFC6750-3.1", "Userinfo refuses a request that carries no access token.";
-    "negative.refused", Negative, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
-    "assert.id_token", IdToken, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
-    "assert.access_token", AccessToken, "RFC9068-2.2", "The suite's assertions on the access token hold.";
-    "assert.userinfo", Userinfo, "OIDC-Core-5.3.2", "The suite's assertions on the userinfo response hold.";
-    "assert.token_response", Flows, "RFC6749-5.1", "The suite's assertions on the token response hold.";
+    "flow.supported", Flows, Must, "OIDC-Discovery-3", "A case runs only when discovery advertises its grant, response type, response mode and scopes; otherwise it is skipped with the reason.";
+    "flow.authorization", Flows, Must, "RFC6749-4.1.2", "A valid authorization request is answered with a redirect carrying the response, not an error.";
+    "flow.state", Flows, Must, "RFC6749-4.1.2", "The `state` sent is returned unchanged, so the client can tie the response to its request.";
+    "flow.token", Flows, Must, "RFC6749-5.1", "A valid token request is answered with tokens, not an error.";
+    "id_token.refresh", IdToken, Must, "OIDC-Core-12.2", "A refreshed ID token keeps the original's `iss`, `sub`, `aud`, `azp` and `auth_time`, has a new `iat`, and any `nonce` equals the original's.";
+    "flow.response_mode", Flows, Must, "OAuth-FormPost", "The response arrives in the response mode the client asked for (query, fragment or form_post).";
+    "flow.id_token_issued", IdToken, Must, "OIDC-Core-3.1.3.3", "A request with the `openid` scope gets an ID token.";
+    "id_token.unrequested", Scopes, Should, "OIDC-Core-3.1.2.1", "Without the `openid` scope the request is plain OAuth: no ID token.";
+    "id_token.decode", IdToken, Must, "RFC7519-7.2", "The ID token is a well-formed JWT.";
+    "id_token.signature", IdToken, Must, "OIDC-Core-3.1.3.7", "The signature verifies with the provider's JWKS key chosen by `kid` (HS* with the client secret); never `alg: none`.";
+    "id_token.alg", IdToken, Should, "OIDC-Core-3.1.3.7", "The signing algorithm is one the discovery document lists in `id_token_signing_alg_values_supported`.";
+    "id_token.iss", IdToken, Must, "OIDC-Core-3.1.3.7", "`iss` exactly equals the issuer from discovery.";
+    "id_token.aud", Audience, Must, "OIDC-Core-3.1.3.7", "`aud` contains the client id: the ID token is for the client, never for an API.";
+    "id_token.azp", Audience, Should, "OIDC-Core-3.1.3.7", "With several audiences `azp` is present, and when present it equals the client id.";
+    "id_token.exp", IdToken, Must, "OIDC-Core-3.1.3.7", "The token has not expired (`exp` after now, with the allowed clock skew).";
+    "id_token.iat", IdToken, Must, "OIDC-Core-3.1.3.7", "`iat` is present and not in the future beyond the allowed clock skew.";
+    "id_token.nonce", IdToken, Must, "OIDC-Core-3.1.3.7", "The `nonce` sent in the request comes back unchanged in the ID token.";
+    "id_token.sub", IdToken, Must, "OIDC-Core-2", "`sub` is present, at most 255 ASCII characters.";
+    "id_token.at_hash", IdToken, Must, "OIDC-Core-3.2.2.9", "`at_hash` matches the access token issued with the ID token (required from the authorization endpoint).";
+    "id_token.c_hash", IdToken, Must, "OIDC-Core-3.3.2.11", "`c_hash` matches the code issued with the ID token in hybrid responses.";
+    "access_token.format", Audience, Must, "RFC9068-3", "An access token requested for an API is a JWT for that API when the profile says the provider issues JWTs (an opaque one means the API selection was ignored).";
+    "access_token.decode", AccessToken, Must, "RFC9068-2", "A JWT access token is well formed (opaque tokens are reported as such).";
+    "access_token.signature", AccessToken, Must, "RFC9068-4", "A JWT access token's signature verifies with the provider's keys; never `alg: none`.";
+    "access_token.typ", AccessToken, Must, "RFC9068-2.1", "A JWT access token's header `typ` is `at+jwt`.";
+    "access_token.iss", AccessToken, Must, "RFC9068-2.2", "`iss` exactly equals the issuer.";
+    "access_token.exp", AccessToken, Must, "RFC9068-2.2", "`exp` is present and in the future.";
+    "access_token.aud", Audience, Must, "RFC9068-3", "`aud` contains the API the token was requested for (and the userinfo URL when the profile says so).";
+    "access_token.default_audience", Audience, Must, "RFC9068-3", "Without an API in the request the access token is for the profile's `default_api`, or for no API at all.";
+    "access_token.azp", Audience, Must, "Brief", "`azp` names the client the access token was issued to (required where the profile's `access_token_azp` says the provider issues it).";
+    "access_token.claims", AccessToken, Must, "RFC9068-2.2", "`sub`, `client_id`, `iat` and `jti` are present.";
+    "access_token.scope", Scopes, Must, "RFC9068-2.2.3", "The `scope` claim carries the granted API scopes, and none that were not requested or the API does not define.";
+    "token_response.scope", Scopes, Must, "RFC6749-5.1", "When the granted scope differs from the requested one, the token response says so in `scope`.";
+    "scopes.requested_claims", Scopes, Should, "OIDC-Core-5.4", "The claims of each requested standard scope (profile, email, address, phone) that the user has are returned where the profile's policy puts them.";
+    "scopes.unrequested_claims", Scopes, Must, "OIDC-Core-5.4", "No claims of standard scopes that were not requested.";
+    "namespacing.plain_claim", Namespacing, Must, "OIDC-Core-5.1.2", "Every claim outside the registered set (and the profile's `allowed_plain`) is namespaced by an http(s) URL.";
+    "namespacing.provider_domain", Namespacing, Must, "Brief", "No custom claim is namespaced under one of the provider's own domains.";
+    "namespacing.declared", Namespacing, Must, "Brief", "The custom claims the profile declares appear under its namespace.";
+    "userinfo.status", Userinfo, Must, "OIDC-Core-5.3.2", "Userinfo answers a valid access token with claims.";
+    "userinfo.sub", Userinfo, Must, "OIDC-Core-5.3.2", "Userinfo `sub` equals the ID token's `sub`.";
+    "userinfo.rejects_id_token", Audience, Must, "OIDC-Core-5.3.1", "Userinfo refuses an ID token presented as a bearer token: APIs take access tokens, never ID tokens.";
+    "userinfo.requires_token", Userinfo, Must, "RFC6750-3.1", "Userinfo refuses a request that carries no access token.";
+    "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
+    "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
+    "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";
+    "assert.userinfo", Userinfo, Must, "OIDC-Core-5.3.2", "The suite's assertions on the userinfo response hold.";
+    "assert.token_response", Flows, Must, "RFC6749-5.1", "The suite's assertions on the token response hold.";
 }
 
 /// The definition of a check id.

@@ -57,6 +57,9 @@ pub struct CheckResult {
     pub found: Option<String>,
     /// Spec reference id, e.g. `OIDC-Core-3.1.3.7`.
     pub spec: String,
+    /// The requirement level of the rule: a failure of a SHOULD or a MAY is a warning.
+    #[serde(default)]
+    pub level: catalogue::Requirement,
     /// Set when a baseline expects this failure: the baseline's reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<String>,
@@ -64,16 +67,24 @@ pub struct CheckResult {
 
 impl CheckResult {
     fn new(id: &str, status: Status, message: impl Into<String>) -> Self {
-        let spec = catalogue::find(id).map(|c| c.spec).unwrap_or("").to_owned();
+        let def = catalogue::find(id);
         Self {
             id: id.to_owned(),
             status,
             message: message.into(),
             expected: None,
             found: None,
-            spec,
+            spec: def.map(|c| c.spec).unwrap_or("").to_owned(),
+            level: def.map(|c| c.level).unwrap_or_default(),
             known: None,
         }
+    }
+
+    /// The same check at another requirement level (and spec), where the case decides it.
+    pub fn at_level(mut self, level: catalogue::Requirement, spec: &str) -> Self {
+        self.level = level;
+        self.spec = spec.to_owned();
+        self
     }
     pub fn pass(id: &str, message: impl Into<String>) -> Self {
         Self::new(id, Status::Pass, message)
@@ -228,7 +239,9 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
     Ok(notes)
 }
 
-/// Applies the profile's check levels: `off` drops a check, `warn` turns its failure into a warning.
+/// Applies the requirement levels and the profile's check levels: a failed
+/// SHOULD or MAY is a warning (unless the profile sets the check to `fail`),
+/// `warn` turns a failure into a warning, `off` drops the check.
 pub fn apply_levels(profile: &crate::profile::Profile, checks: Vec<CheckResult>) -> Vec<CheckResult> {
     use crate::profile::Level;
     checks
@@ -239,6 +252,13 @@ pub fn apply_levels(profile: &crate::profile::Profile, checks: Vec<CheckResult>)
                 c.status = Status::Warn;
                 c.message
                     .push_str(" (a warning for this provider: its profile sets this check to `warn`)");
+                Some(c)
+            }
+            Some(Level::Fail) => Some(c),
+            _ if c.status == Status::Fail && c.level != catalogue::Requirement::Must => {
+                c.status = Status::Warn;
+                c.message
+                    .push_str(&format!(" (a warning: the rule is a {}, not a MUST)", c.level.as_str()));
                 Some(c)
             }
             _ => Some(c),
@@ -272,6 +292,12 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     }
     flow_checks(case, ev, &mut out);
     tokens::check_all(p, case, ev, &mut out).await;
+    if case.request.userinfo == crate::suite::UserinfoMethod::PostBody {
+        // RFC 6750 §2.2: a resource server MAY support the form-encoded body parameter.
+        for c in out.iter_mut().filter(|c| c.id == "userinfo.status" || c.id == "assert.userinfo") {
+            *c = c.clone().at_level(catalogue::Requirement::May, "RFC6750-2.2");
+        }
+    }
     if let Some(e) = &ev.harness_error {
         out.push(CheckResult::error("flow.authorization", e.clone()));
     }
@@ -343,6 +369,48 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
     }
 }
 
+/// An error page instead of a redirect (RFC 6749 §4.1.2.1: the provider must
+/// not redirect, and SHOULD inform the user of the error). A client error
+/// status, or a 200 page that reads as an error, is a refusal; a server error
+/// is not one; any other page cannot be judged.
+fn refusal_page(status: u16, page: &str) -> CheckResult {
+    const ERROR_WORDS: &[&str] = &[
+        "error",
+        "invalid",
+        "not registered",
+        "mismatch",
+        "unauthorized",
+        "denied",
+        "not allowed",
+        "bad request",
+        "redirect",
+        "unknown",
+        "not valid",
+        "forbidden",
+        "failed",
+    ];
+    let lower = page.to_lowercase();
+    match status {
+        500..=599 => CheckResult::fail(
+            "negative.refused",
+            format!("the provider answered with a server error, not a refusal: {page}"),
+        )
+        .ef(
+            "an error page (4xx, or one that states the error) and no redirect",
+            format!("HTTP {status}"),
+        ),
+        400..=499 => CheckResult::pass("negative.refused", format!("refused with HTTP {status} and no redirect: {page}")),
+        _ if ERROR_WORDS.iter().any(|w| lower.contains(w)) => CheckResult::pass(
+            "negative.refused",
+            format!("refused with an error page (HTTP {status}) and no redirect: {page}"),
+        ),
+        _ => CheckResult::error(
+            "negative.refused",
+            format!("the provider did not redirect, but answered HTTP {status} with a page that does not read as an error: {page}"),
+        ),
+    }
+}
+
 /// A case that expects the provider to refuse.
 fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     let list = expected.join(" or ");
@@ -372,7 +440,7 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
         return CheckResult::error("negative.refused", format!("the flow did not reach the request under test: {what}"));
     }
     if let Some((status, page)) = &ev.refused_without_redirect {
-        return CheckResult::pass("negative.refused", format!("refused with HTTP {status} and no redirect: {page}"));
+        return refusal_page(*status, page);
     }
     if ev.code_usable_after_refusal {
         return CheckResult::fail(
@@ -571,5 +639,75 @@ mod tests {
         assert_eq!(case_status(&[f, e, p.clone()]), Status::Error);
         assert_eq!(case_status(&[p]), Status::Pass);
         assert_eq!(case_status(&[CheckResult::skip("flow.state", "")]), Status::Skip);
+    }
+}
+
+#[cfg(test)]
+mod level_tests {
+    use super::*;
+
+    fn profile(checks: &str) -> crate::profile::Profile {
+        let text = format!("name: p\nissuer: http://127.0.0.1:1/\n{checks}");
+        crate::profile::parse(&crate::diag::Source::new("p.yaml", text)).unwrap()
+    }
+
+    #[test]
+    fn a_failed_should_is_a_warning_and_a_failed_must_a_failure() {
+        let checks = vec![
+            CheckResult::fail("id_token.alg", "x"),
+            CheckResult::fail("id_token.iss", "y"),
+            CheckResult::fail("userinfo.status", "z").at_level(catalogue::Requirement::May, "RFC6750-2.2"),
+        ];
+        let out = apply_levels(&profile(""), checks.clone());
+        assert_eq!(
+            out.iter().map(|c| c.status).collect::<Vec<_>>(),
+            [Status::Warn, Status::Fail, Status::Warn]
+        );
+        assert!(out[0].message.contains("a SHOULD"), "{}", out[0].message);
+        assert_eq!(case_status(&out), Status::Fail);
+        // The profile can hold a SHOULD to `fail`.
+        let out = apply_levels(&profile("checks: { id_token.alg: fail }"), checks);
+        assert_eq!(out[0].status, Status::Fail);
+    }
+
+    #[test]
+    fn token_type_compares_case_insensitively() {
+        let t = TokenExpect {
+            equals: [("token_type".to_owned(), Value::String("Bearer".into()))].into(),
+            ..Default::default()
+        };
+        let mut out = vec![];
+        let obj = serde_json::json!({"token_type": "bearer"});
+        assert_object(
+            "assert.token_response",
+            "token response",
+            obj.as_object().unwrap(),
+            &t,
+            &|_| None,
+            &mut out,
+        );
+        assert_eq!(out[0].status, Status::Pass, "{out:?}");
+    }
+
+    #[test]
+    fn an_error_page_is_a_refusal_and_a_server_error_is_not() {
+        assert_eq!(refusal_page(400, "Bad request").status, Status::Pass);
+        assert_eq!(refusal_page(200, "Error: redirect_uri mismatch").status, Status::Pass);
+        assert_eq!(refusal_page(500, "Internal Server Error").status, Status::Fail);
+        assert_eq!(refusal_page(200, "Welcome to our shop").status, Status::Error);
+    }
+
+    #[test]
+    fn a_case_whose_own_assertions_all_skipped_is_skipped() {
+        let checks = vec![
+            CheckResult::pass("flow.state", "ok"),
+            CheckResult::skip("assert.userinfo", "the profile's user has no `address` claim"),
+        ];
+        assert_eq!(case_status(&checks), Status::Skip);
+        let checks = vec![
+            CheckResult::pass("flow.state", "ok"),
+            CheckResult::pass("assert.userinfo", "1 holds"),
+        ];
+        assert_eq!(case_status(&checks), Status::Pass);
     }
 }

@@ -85,6 +85,7 @@ const ANCHORS: &[(&str, &str)] = &[
     ("OIDC-Core-5.3.2", "UserInfoResponse"),
     ("OIDC-Core-5.4", "ScopeClaims"),
     ("OIDC-Core-12", "RefreshTokens"),
+    ("OIDC-Core-12.2", "RefreshTokenResponse"),
     ("OIDC-Core-16.14", "NonceNotes"),
     ("OIDC-Discovery-3", "ProviderMetadata"),
     ("OIDC-Discovery-4.3", "ProviderConfigurationValidation"),

@@ -21,6 +21,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     let mut front_id: Option<(Decoded, bool)> = None;
     let mut last_at: Option<Result<Decoded, String>> = None;
     let mut jwks_refreshed = false;
+    let mut ids: Vec<(Origin, Decoded)> = Vec::new();
     let secret = p.profile.clients[&case.client].secret.as_ref().map(|s| s.expose());
     let requested: Vec<&str> = case.request.scope.split_whitespace().collect();
     let no_claims = serde_json::Map::new();
@@ -67,6 +68,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                     if !requested.is_empty() {
                         claims::scope_claims(&what, &requested, user_claims, &d.claims, in_id_token, out);
                     }
+                    ids.push((set.origin, d.clone()));
                     if set.origin == Origin::Authorization && front_id.is_none() {
                         front_id = Some((d.clone(), with_at));
                     }
@@ -142,6 +144,13 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                 }
                 last_at = Some(Err(why));
             }
+        }
+    }
+
+    // OIDC Core §12.2: a refreshed ID token (optional) against the original one.
+    if let Some((_, original)) = ids.iter().find(|(o, _)| *o == Origin::Token) {
+        for (_, new) in ids.iter().filter(|(o, _)| *o == Origin::Refresh) {
+            out.push(refreshed_id_token(original, new));
         }
     }
 
@@ -285,6 +294,62 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                 "the suite asserts on the token response, but there was none",
             )),
         }
+    }
+}
+
+/// OIDC Core §12.2: `iss`, `sub`, `aud` and `azp` as in the original ID token,
+/// `auth_time` (if present) the original authentication's, `iat` new, and a
+/// `nonce`, if any, the original's.
+fn refreshed_id_token(original: &Decoded, new: &Decoded) -> CheckResult {
+    let mut wrong = Vec::new();
+    let show = |v: Option<&Value>| v.map(short).unwrap_or_else(|| "(absent)".into());
+    for claim in ["iss", "sub", "azp"] {
+        if original.claims.get(claim) != new.claims.get(claim) {
+            wrong.push(format!(
+                "`{claim}` {} (was {})",
+                show(new.claims.get(claim)),
+                show(original.claims.get(claim))
+            ));
+        }
+    }
+    let mut a = original.audiences();
+    let mut b = new.audiences();
+    a.sort();
+    b.sort();
+    if a != b {
+        wrong.push(format!("`aud` {b:?} (was {a:?})"));
+    }
+    if let Some(t) = new.claims.get("auth_time")
+        && let Some(o) = original.claims.get("auth_time")
+        && t != o
+    {
+        wrong.push(format!(
+            "`auth_time` {} (the original authentication was at {})",
+            short(t),
+            short(o)
+        ));
+    }
+    if let (Some(n), Some(o)) = (num(new, "iat"), num(original, "iat"))
+        && n < o
+    {
+        wrong.push(format!("`iat` {n} is before the original's {o}"));
+    }
+    if let Some(n) = new.claims.get("nonce")
+        && original.claims.get("nonce") != Some(n)
+    {
+        wrong.push("`nonce` differs from the original's".to_owned());
+    }
+    if wrong.is_empty() {
+        CheckResult::pass(
+            "id_token.refresh",
+            "the refreshed ID token keeps the original's iss, sub, aud, azp and auth_time, with a new iat",
+        )
+    } else {
+        CheckResult::fail(
+            "id_token.refresh",
+            "the refreshed ID token does not match the original as OIDC Core §12.2 requires",
+        )
+        .ef("iss, sub, aud, azp and auth_time as in the original ID token", wrong.join("; "))
     }
 }
 

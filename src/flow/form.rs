@@ -2008,6 +2008,33 @@ mod tests {
     }
 
     #[test]
+    fn consent_page_with_an_agree_box_gets_it_ticked_but_not_the_newsletter() {
+        let html = r#"<html><body><h1>Authorize portal?</h1>
+            <form method="post">
+              <input type="hidden" name="csrfmiddlewaretoken" value="t">
+              <fieldset><legend>It asks for:</legend>
+                <div><input type="checkbox" id="scope-1" name="scopes" value="openid" checked><label for="scope-1">Sign you in</label></div>
+                <div><input type="checkbox" id="scope-2" name="scopes" value="email"><label for="scope-2">Your email</label></div>
+              </fieldset>
+              <p><input type="checkbox" id="agree" name="agree" value="yes"><label for="agree">I agree to share my data with portal</label></p>
+              <p><label><input type="checkbox" name="news" value="1"> Send me the newsletter</label></p>
+              <button type="submit" name="cancel" value="Cancel">Cancel</button>
+              <button type="submit" name="allow" value="Authorize">Authorize</button>
+            </form></body></html>"#;
+        let submission = consent(analyse_page(html, "https://auth.test/o/authorize/?client_id=portal"));
+        assert_eq!(
+            submission.fields,
+            vec![
+                plain("csrfmiddlewaretoken", "t"),
+                plain("scopes", "openid"),
+                plain("scopes", "email"),
+                plain("agree", "yes"),
+                plain("allow", "Authorize"),
+            ]
+        );
+    }
+
+    #[test]
     fn consent_page_with_deny_button_first() {
         let submission = consent(analyse_page(
             CONSENT_DENY_FIRST,
@@ -2022,6 +2049,8 @@ mod tests {
                 plain("_csrf", "lO2Xk9pQ-7bVzA"),
                 plain("grant_scope", "openid"),
                 plain("grant_scope", "profile"),
+                // Boxes the user did not tick yet are ticked: the harness approves what it asked for.
+                plain("grant_scope", "email"),
                 plain("remember_for", "0"),
                 plain("decision", "allow"),
             ]

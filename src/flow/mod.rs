@@ -446,6 +446,12 @@ async fn authorize(
                 }
                 (method, url, form_fields) = submission(sub);
             }
+            Page::Unknown { summary } if case.expect.error.is_some() => {
+                // RFC 6749 §4.1.2.1: an invalid redirect URI is answered with an error
+                // page and no redirect; a negative case judges the page (see `negative`).
+                ev.refused_without_redirect = Some((resp.status.as_u16(), summary));
+                return Ok(None);
+            }
             Page::Unknown { summary } => {
                 return Err(format!(
                     "the page at {} is neither a login nor a consent form: {summary}",

@@ -654,6 +654,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
                 nonce: request.nonce.as_deref(),
                 access_token: access.as_deref(),
                 code: code.as_deref(),
+                refreshed: false,
             },
         )?;
         fields.push(("id_token".to_owned(), token));

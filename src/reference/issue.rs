@@ -157,6 +157,8 @@ pub(crate) struct IdTokenInput<'a> {
     pub(crate) access_token: Option<&'a str>,
     /// The code issued alongside (hybrid flows), for `c_hash`.
     pub(crate) code: Option<&'a str>,
+    /// Issued by a refresh (OIDC Core §12.2).
+    pub(crate) refreshed: bool,
 }
 
 /// Mints an ID token (RS256, header kid and `typ: JWT`).
@@ -188,6 +190,8 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
     }
     if q(Quirk::IdTokenAzpWrong) {
         claims.insert("azp".into(), json!("someone-else"));
+    } else if input.refreshed && q(Quirk::RefreshIdTokenAzpAdded) {
+        claims.insert("azp".into(), json!(client_id));
     }
     let (iat, exp) = if q(Quirk::IdTokenExpired) {
         (now, now.saturating_sub(EXPIRED_BY))

@@ -148,6 +148,8 @@ quirks! {
         "the authorization_code token response has no id_token although openid was requested (refresh and implicit unaffected)";
     TokenEndpointError => "token-endpoint-error",
         "valid authorization_code exchanges get HTTP 500 {\"error\":\"server_error\"} (client credentials and refresh unaffected)";
+    RefreshIdTokenAzpAdded => "refresh-id-token-azp-added",
+        "the ID token of a refresh response has an azp the original ID token did not have";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -203,7 +205,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 56);
+        assert_eq!(Quirk::ALL.len(), 57);
     }
 
     #[test]

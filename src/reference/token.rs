@@ -313,6 +313,7 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
                 nonce: record.nonce.as_deref(),
                 access_token: Some(&access),
                 code: None,
+                refreshed: false,
             },
         )?;
         body.insert("id_token".into(), json!(token));
@@ -384,6 +385,7 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
                 nonce: None,
                 access_token: Some(&access),
                 code: None,
+                refreshed: true,
             },
         )?;
         body.insert("id_token".into(), json!(token));

@@ -252,6 +252,8 @@ struct CheckView {
     expected: Option<Vec<Segment>>,
     found: Option<Vec<Segment>>,
     spec: Option<SpecLink>,
+    /// MUST / SHOULD / MAY
+    level: &'static str,
     /// A baseline expects this failure: its reason.
     known: Option<String>,
 }
@@ -266,6 +268,7 @@ impl CheckView {
             expected: c.expected.as_deref().map(segments),
             found: c.found.as_deref().map(segments),
             spec: SpecLink::of(&c.spec),
+            level: c.level.as_str(),
             known: c.known.clone(),
         }
     }
@@ -535,6 +538,7 @@ mod tests {
             expected: None,
             found: None,
             spec: spec.into(),
+            level: Default::default(),
             known: None,
         }
     }

@@ -53,10 +53,11 @@ pub fn render(report: &Report) -> String {
             let known = if c.is_known_failure() { " _(known, in the baseline)_" } else { "" };
             let _ = writeln!(md, "- **`{}`** ({}){known}", c.id, c.status.as_str());
             for k in c.problems() {
+                let level = k.level.as_str();
                 let link = match spec::url(&k.spec) {
-                    Some(u) => format!(" — [{}]({u})", spec::title(&k.spec)),
-                    None if !k.spec.is_empty() => format!(" — {}", spec::title(&k.spec)),
-                    None => String::new(),
+                    Some(u) => format!(" — {level} [{}]({u})", spec::title(&k.spec)),
+                    None if !k.spec.is_empty() => format!(" — {level} {}", spec::title(&k.spec)),
+                    None => format!(" — {level}"),
                 };
                 let ef = match (&k.expected, &k.found) {
                     (Some(e), Some(f)) => format!(" (expected {}, found {})", code(e), code(f)),

@@ -98,18 +98,24 @@ pub fn reference_profile(issuer: &str) -> Result<Profile, Diagnostics> {
 }
 
 /// Loads every suite under `paths` and binds it to the profile.
+/// No paths: the built-in suites.
 pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Diagnostics> {
-    let files = suite::discover(paths)?;
-    if files.is_empty() {
-        return Err(Diagnostic::new("no suite files found")
-            .with_hint("pass `*.yaml` suite files or a directory of them, e.g. `suites/`")
-            .into());
-    }
+    let loaded: Vec<(PathBuf, Result<suite::SuiteFile, Diagnostics>)> = if paths.is_empty() {
+        suite::builtin()?.into_iter().map(|s| (s.source.path.clone(), Ok(s))).collect()
+    } else {
+        let files = suite::discover(paths)?;
+        if files.is_empty() {
+            return Err(Diagnostic::new("no suite files found")
+                .with_hint("pass `*.yaml` suite files or a directory of them, e.g. `suites/`")
+                .into());
+        }
+        files.into_iter().map(|f| (f.clone(), suite::load(&f))).collect()
+    };
     let mut diags = Diagnostics::default();
     let mut cases = Vec::new();
     let mut suites_seen = std::collections::BTreeMap::new();
-    for f in files {
-        match suite::load(&f).and_then(|s| {
+    for (f, loaded) in loaded {
+        match loaded.and_then(|s| {
             if let Some(prev) = suites_seen.insert(s.raw.suite.clone(), f.clone()) {
                 return Err(Diagnostic::new(format!(
                     "suite name `{}` is used by `{}` and `{}`",
@@ -396,7 +402,14 @@ fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
                         (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
                         _ => String::new(),
                     };
-                    format!("{} {}: {}{ef}", c.status.as_str(), c.id, c.message)
+                    format!(
+                        "{} {} [{} {}]: {}{ef}",
+                        c.status.as_str(),
+                        c.id,
+                        c.level.as_str(),
+                        crate::check::spec::title(&c.spec),
+                        c.message
+                    )
                 })
                 .collect();
             Err(Failed::from(lines.join("\n")))

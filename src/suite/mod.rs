@@ -84,6 +84,23 @@ fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// The shipped suites, built into the binary: `run` works from any directory
+/// (a local `suites/` directory or explicit paths win).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("suites/audience.yaml", include_str!("../../suites/audience.yaml")),
+    ("suites/basics.yaml", include_str!("../../suites/basics.yaml")),
+    ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
+    ("suites/namespacing.yaml", include_str!("../../suites/namespacing.yaml")),
+    ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
+    ("suites/scopes.yaml", include_str!("../../suites/scopes.yaml")),
+    ("suites/userinfo.yaml", include_str!("../../suites/userinfo.yaml")),
+];
+
+/// The built-in suites, parsed.
+pub fn builtin() -> Result<Vec<SuiteFile>, Diagnostics> {
+    BUILTIN.iter().map(|(path, text)| parse(Source::new(*path, *text))).collect()
+}
+
 /// Every `*.yaml`/`*.yml` file under the given paths (files are taken as they are), sorted.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut out = Vec::new();
@@ -798,4 +815,88 @@ fn claim_text(v: &Value) -> Option<String> {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(text: &str) -> Profile {
+        crate::profile::parse(&Source::new("p.yaml", format!("name: p\nissuer: http://127.0.0.1:1/\n{text}"))).unwrap()
+    }
+
+    fn cases(profile: &Profile, suite: &str) -> Vec<Case> {
+        let file = parse(Source::new("s.yaml", suite)).unwrap();
+        expand(&file, profile).unwrap()
+    }
+
+    const ONE_CLIENT: &str = "clients:\n  web: { id: w, secret: s, redirect_uri: https://a.test/cb }\nusers:\n  u: { username: u, password: p, claims: { email: u@a.test } }\n";
+
+    #[test]
+    fn a_case_needing_a_public_client_skips_on_a_profile_without_one() {
+        let p = profile(ONE_CLIENT);
+        let c = cases(&p, "suite: s\ncases:\n  - name: spa\n    needs: { client: public }\n");
+        let why = c[0].skip.as_deref().unwrap();
+        assert!(why.contains("no public client"), "{why}");
+        assert!(why.contains("client `web` is not public"), "{why}");
+    }
+
+    #[test]
+    fn the_first_client_that_fits_is_picked_with_the_method_the_case_needs() {
+        let p = profile(
+            "clients:\n  spa: { id: s, auth: none, redirect_uri: https://a.test/cb }\n  web: { id: w, secret: s, auth_methods: [client_secret_basic, client_secret_post], redirect_uri: https://a.test/cb }\n  m2m: { id: m, secret: s }\nusers:\n  u: { username: u, password: p }\n",
+        );
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: any\n  - name: post\n    needs: { client: confidential, auth: client_secret_post }\n  - name: machine\n    flow: client_credentials\n",
+        );
+        assert_eq!((c[0].client.as_str(), c[0].skip.as_deref()), ("spa", None));
+        assert_eq!((c[1].client.as_str(), c[1].auth), ("web", ClientAuth::ClientSecretPost));
+        assert_eq!((c[2].client.as_str(), c[2].skip.as_deref()), ("m2m", None));
+    }
+
+    #[test]
+    fn a_client_not_registered_for_the_flow_is_a_skip_not_a_failure() {
+        let p = profile(
+            "clients:\n  web: { id: w, secret: s, redirect_uri: https://a.test/cb, grant_types: [authorization_code], response_types: [code] }\nusers:\n  u: { username: u, password: p }\n",
+        );
+        let c = cases(&p, "suite: s\ncases:\n  - name: implicit\n    flow: implicit\n    client: web\n");
+        assert!(c[0].skip.as_deref().unwrap().contains("not registered for the `implicit` grant"));
+    }
+
+    #[test]
+    fn data_the_profile_lacks_skips_the_assertion_not_the_load() {
+        let p = profile(ONE_CLIENT);
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: c\n    request: { scope: openid profile }\n    expect: { id_token: { equals: { name: \"${user.claims.name}\", email: \"${user.claims.email}\" } } }\n",
+        );
+        let t = c[0].expect.id_token.as_ref().unwrap();
+        assert_eq!(t.equals.len(), 1);
+        assert!(t.skipped[0].contains("has no `name` claim"), "{:?}", t.skipped);
+        // An API the case needs and the profile lacks: the case skips.
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: c\n    needs: { api: required }\n    request: { scope: \"openid ${api.scope}\" }\n",
+        );
+        assert!(c[0].skip.as_deref().unwrap().contains("declares no API"));
+        // An optional API: the request runs without one.
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: c\n    needs: { api: optional }\n    request: { scope: \"openid ${api.scope}\" }\n",
+        );
+        assert_eq!((c[0].skip.as_deref(), c[0].request.scope.as_str()), (None, "openid"));
+    }
+
+    #[test]
+    fn a_variable_that_means_nothing_is_still_a_load_error() {
+        let p = profile(ONE_CLIENT);
+        let file = parse(Source::new(
+            "s.yaml",
+            "suite: s\ncases:\n  - name: c\n    request: { scope: \"${api.scopez}\" }\n",
+        ))
+        .unwrap();
+        let err = expand(&file, &p).unwrap_err();
+        assert!(err.0[0].message.contains("undefined variable"), "{}", err.0[0]);
+    }
 }
