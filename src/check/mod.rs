@@ -270,7 +270,12 @@ pub fn apply_levels(profile: &crate::profile::Profile, checks: Vec<CheckResult>)
 pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult> {
     let mut out = Vec::new();
     if let Some(expected) = &case.expect.error {
-        out.push(negative(case, ev, expected));
+        // The rule a refusal answers to is the case's own (e.g. RFC 7636 §4.6 for a wrong verifier).
+        let mut verdict = negative(case, ev, expected);
+        if let Some(spec) = case.spec.first() {
+            verdict.spec = spec.clone();
+        }
+        out.push(verdict);
         if let Some(e) = &ev.harness_error {
             out.push(CheckResult::error("flow.authorization", e.clone()));
         }
