@@ -185,3 +185,40 @@ fn named_clients_still_resolve() {
     run.expect_code(2);
     assert!(run.stderr().contains("did you mean `spa`?"), "{}", run.describe());
 }
+
+/// One confidential client, one API and one user: every shipped suite loads and
+/// runs green; the API cases run, the second-API case skips with its reason.
+#[test]
+fn one_client_one_api_one_user_runs_every_shipped_suite() {
+    use oidc_conform::reference::{Config, ReferenceProvider};
+    let mut config = Config::default();
+    config.clients.truncate(1);
+    config.apis.truncate(1);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rp = rt.block_on(ReferenceProvider::start(config)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("one.yaml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name: one\nissuer: {}\naudience_param: audience\naccess_token_aud_includes_userinfo: true\nclients:\n  app: {{ id: web-app, secret: web-app-secret-7f3a9c, redirect_uri: \"https://app.example.test/callback\" }}\napis:\n  only: {{ identifier: \"https://api.example.test/health\", scopes: [\"read:patients\", \"write:patients\"] }}\nusers:\n  u: {{ username: jane, password: jane-password-5e8b, claims: {{ name: Jane Doe, email: jane@example.test }} }}\n",
+            rp.issuer()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = oidc_conform(&["run", "--provider", profile.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    run.expect_code(0);
+    let report = read_report(&out);
+    for id in [
+        "basics::api-access-token",
+        "audience::access-token-for-api",
+        "flows::refresh-api-token",
+    ] {
+        assert_eq!(case(&report, id)["status"], "pass", "{id}: {:#}", case(&report, id));
+    }
+    let second = case(&report, "audience::second-api");
+    assert_eq!(second["status"], "skip");
+    assert!(second["checks"].to_string().contains("second API"), "{second:#}");
+    rt.block_on(rp.shutdown());
+}
