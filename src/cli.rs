@@ -93,8 +93,8 @@ pub struct RunArgs {
     /// Directory for the reports.
     #[arg(long, short, default_value = "reports")]
     pub output: PathBuf,
-    /// Cases run at once (default: the number of CPUs).
-    #[arg(long, visible_alias = "test-threads", value_name = "N")]
+    /// Cases run at once, 1 to 1024 (default: the number of CPUs).
+    #[arg(long, visible_alias = "test-threads", value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Match the filter exactly.
     #[arg(long)]
@@ -129,6 +129,45 @@ pub struct RunArgs {
     /// At most this many requests to the provider, e.g. `10/s` or `600/m` (with `--jobs` for concurrency).
     #[arg(long, value_name = "N/s")]
     pub rate: Option<crate::flow::http::Rate>,
+}
+
+/// An argument written as a path: with a directory separator or a YAML extension.
+fn looks_like_path(p: &std::path::Path) -> bool {
+    let s = p.to_string_lossy();
+    s.contains('/') || s.contains('\\') || s.ends_with(".yaml") || s.ends_with(".yml")
+}
+
+/// "no such file", with the closest file of the same directory.
+fn missing_path(p: &std::path::Path) -> crate::diag::Diagnostic {
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let hint = match crate::diag::did_you_mean(&name, names.iter().map(String::as_str)) {
+        Some(best) => format!("did you mean `{}`?", dir.join(best).display()),
+        None if names.is_empty() => format!("`{}` does not exist either", dir.display()),
+        None => "pass an existing suite file or directory; an argument without `/` or `.yaml` is a name filter".to_owned(),
+    };
+    crate::diag::Diagnostic::new(format!("no such suite file or directory: `{}`", p.display())).with_hint(hint)
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    let max = crate::profile::MAX_JOBS;
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a number of cases at once: write a whole number from 1 to {max}"
+        )),
+    }
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
@@ -231,6 +270,10 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
         Command::Run(a) => {
             // libtest style: an argument that is not a path is the name filter.
             let (suites, filters): (Vec<PathBuf>, Vec<PathBuf>) = a.suites.into_iter().partition(|p| p.exists());
+            // A path that does not exist is a mistake, not a filter that runs nothing.
+            if let Some(missing) = filters.iter().find(|p| looks_like_path(p)) {
+                return Err(RunError::Input(missing_path(missing).into()));
+            }
             if filters.len() > 1 {
                 let names: Vec<String> = filters.iter().map(|p| p.display().to_string()).collect();
                 return Err(RunError::Input(
@@ -385,7 +428,16 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
             }
         };
     }
+    let given = files.clone();
     let files = crate::suite::discover(&files)?;
+    if files.is_empty() {
+        let shown: Vec<String> = given.iter().map(|p| format!("`{}`", p.display())).collect();
+        return Err(RunError::Input(
+            crate::diag::Diagnostic::new(format!("no YAML files in {}", shown.join(", ")))
+                .with_hint("suites and profiles are `*.yaml` or `*.yml` files")
+                .into(),
+        ));
+    }
     let mut diags = Diagnostics::default();
     let mut profiles = Vec::new();
     let mut suites = Vec::new();
@@ -412,6 +464,23 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
         }
         Err(e) => return Err(e),
     };
+    // One `suite:` name per file: case ids are `suite::case`.
+    let mut names: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
+    for f in &suites {
+        if let Ok(parsed) = crate::suite::load(f)
+            && let Some(first) = names.insert(parsed.raw.suite.clone(), f.clone())
+        {
+            diags.push(
+                crate::diag::Diagnostic::new(format!(
+                    "suite name `{}` is used by `{}` and `{}`",
+                    parsed.raw.suite,
+                    first.display(),
+                    f.display()
+                ))
+                .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`"),
+            );
+        }
+    }
     if let Some(profile) = profile {
         for s in &suites {
             match run::load_cases(std::slice::from_ref(s), &profile) {

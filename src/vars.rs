@@ -58,17 +58,37 @@ pub fn expand(text: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> Res
     Ok(out)
 }
 
-/// `${env:NAME}` and `${file:PATH}`, shared by suites and profiles.
-pub fn external(name: &str) -> Option<String> {
+/// Largest file `${file:PATH}` reads.
+pub const MAX_FILE: u64 = 64 * 1024;
+
+/// `${env:NAME}` and `${file:PATH}` in a profile (suites may not read either).
+/// A relative PATH is relative to `base`, the profile's directory; only a
+/// regular file of at most [`MAX_FILE`] bytes is read (never a device or a FIFO).
+pub fn external(name: &str, base: &std::path::Path) -> Result<String, String> {
     if let Some(var) = name.strip_prefix("env:") {
-        return std::env::var(var).ok();
+        return std::env::var(var).map_err(|_| format!("set the environment variable `{var}` before running"));
     }
     if let Some(path) = name.strip_prefix("file:") {
-        return std::fs::read_to_string(path)
-            .ok()
-            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned());
+        let full = base.join(path);
+        let meta = std::fs::metadata(&full).map_err(|e| format!("the file `{}` could not be read: {e}", full.display()))?;
+        if !meta.is_file() {
+            return Err(format!("`{}` is not a regular file", full.display()));
+        }
+        if meta.len() > MAX_FILE {
+            return Err(format!(
+                "`{}` is larger than {} KiB: a secret file holds one value",
+                full.display(),
+                MAX_FILE / 1024
+            ));
+        }
+        use std::io::Read as _;
+        let mut text = String::new();
+        std::fs::File::open(&full)
+            .and_then(|f| f.take(MAX_FILE).read_to_string(&mut text))
+            .map_err(|e| format!("the file `{}` could not be read: {e}", full.display()))?;
+        return Ok(text.trim_end_matches(['\n', '\r']).to_owned());
     }
-    None
+    Err("profiles know `${env:NAME}` and `${file:PATH}`".to_owned())
 }
 
 #[cfg(test)]
@@ -87,5 +107,21 @@ mod tests {
         assert_eq!((e.name.as_str(), e.offset, e.kind), ("nope", 2, VarErrorKind::Undefined));
         let e = expand("x ${client.id", look).unwrap_err();
         assert_eq!(e.kind, VarErrorKind::Unterminated);
+    }
+}
+
+#[cfg(test)]
+mod external_tests {
+    use super::*;
+
+    #[test]
+    fn files_are_relative_to_the_profile_bounded_and_regular() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "s3cret\n").unwrap();
+        assert_eq!(external("file:secret.txt", dir.path()).unwrap(), "s3cret");
+        std::fs::write(dir.path().join("big.txt"), vec![b'x'; 70_000]).unwrap();
+        assert!(external("file:big.txt", dir.path()).unwrap_err().contains("larger than"));
+        assert!(external("file:/dev/zero", dir.path()).unwrap_err().contains("not a regular file"));
+        assert!(external("file:.", dir.path()).unwrap_err().contains("not a regular file"));
     }
 }

@@ -45,6 +45,7 @@ fn server() -> SocketAddr {
                     .route("/{mode}/authorize", get(authorize))
                     .route("/{mode}/token", any(token))
                     .route("/{mode}/userinfo", get(userinfo))
+                    .route("/{mode}/login", get(login_reset))
                     .with_state(Arc::new(Counters::default()));
                 axum::serve(listener, app).await.unwrap();
             });
@@ -127,6 +128,25 @@ async fn authorize(Path(mode): Path<String>, Query(q): Query<std::collections::H
         "authorize-loop" => (StatusCode::FOUND, [(header::LOCATION, format!("/{mode}/authorize?again=1"))]).into_response(),
         "authorize-500" => (StatusCode::INTERNAL_SERVER_ERROR, "<html><h1>Internal error</h1></html>").into_response(),
         "authorize-trickle" => trickle(),
+        // A login form submitted by GET, whose submission the server drops.
+        "login-get-reset" => (
+            [(header::CONTENT_TYPE, "text/html")],
+            format!(
+                "<html><body><h1>Sign in</h1><form method=\"get\" action=\"/{mode}/login\">\
+                 <label>Username <input name=\"username\"></label><label>Password <input type=\"password\" name=\"password\"></label>\
+                 <button type=\"submit\">Sign in</button></form></body></html>"
+            ),
+        )
+            .into_response(),
+        // A Location that does not parse, carrying a code.
+        "authorize-bad-location" => (
+            StatusCode::FOUND,
+            [(
+                header::LOCATION,
+                "http://[bad-host/cb?code=LEAKED-CODE-0123456789&state=x".to_owned(),
+            )],
+        )
+            .into_response(),
         "authorize-huge" => huge(),
         "authorize-garbage-page" => (
             [(header::CONTENT_TYPE, "text/html")],
@@ -153,6 +173,10 @@ async fn authorize(Path(mode): Path<String>, Query(q): Query<std::collections::H
             (StatusCode::FOUND, [(header::LOCATION, loc)]).into_response()
         }
     }
+}
+
+async fn login_reset() -> Response {
+    panic!("the hostile login endpoint drops the connection")
 }
 
 fn hs256(claims: &Value, header_json: &Value) -> String {
@@ -590,5 +614,36 @@ mod tls {
                 .check_transport(&url::Url::parse("https://login.example.test/token").unwrap(), "client secret")
                 .is_ok()
         );
+    }
+}
+
+/// A password in a GET login form whose submission fails at the network level,
+/// and a code in an unparsable `Location`: neither reaches any output.
+#[test]
+fn failing_requests_leak_no_password_or_code() {
+    const PASSWORD: &str = "hostile-password-7c1d9e";
+    for (mode, leak) in [("login-get-reset", PASSWORD), ("authorize-bad-location", "LEAKED-CODE-0123456789")] {
+        let dir = tempfile::tempdir().unwrap();
+        write_inputs(dir.path(), mode, "timeout: 2s, retries: 0", 1);
+        let profile = std::fs::read_to_string(dir.path().join("profile.yaml"))
+            .unwrap()
+            .replace("password: pw", &format!("password: {PASSWORD}"));
+        std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
+        let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+        let run = oidc_conform(&["run", &p("suite.yaml"), "--provider", &p("profile.yaml"), "--output", &p("out")]);
+        assert_eq!(run.code(), 1, "{mode}\n{}", run.describe());
+        let mut texts = vec![("console".to_owned(), format!("{}{}", run.stdout(), run.stderr()))];
+        for f in ["run.json", "junit.xml", "report.html", "summary.md"] {
+            texts.push((f.to_owned(), std::fs::read_to_string(dir.path().join("out").join(f)).unwrap()));
+        }
+        for (what, text) in &texts {
+            assert!(!text.contains(leak), "{mode}: {what} leaks {leak:?}:\n{text}");
+        }
+        // The failure is still reported, with a reason.
+        let case = only_case(&dir);
+        assert_eq!(case["status"], "error", "{mode}: {case:#}");
+        if mode == "login-get-reset" {
+            assert!(case["checks"].to_string().contains("password=[redacted]"), "{case:#}");
+        }
     }
 }

@@ -1219,8 +1219,8 @@ impl<'a> Doc<'a> {
             return Ok(self.page_url.clone());
         }
         self.base.join(action).map_err(|error| FormError::InvalidAction {
-            action: action.to_owned(),
-            base: self.base.to_string(),
+            action: crate::flow::http::redact_str(action),
+            base: crate::flow::http::redact_url(&self.base),
             reason: error.to_string(),
         })
     }
@@ -1231,7 +1231,7 @@ impl<'a> Doc<'a> {
         let Some(form_element) = self.forms.get(form).map(|form| form.element) else {
             return Err(FormError::InvalidAction {
                 action: String::new(),
-                base: self.base.to_string(),
+                base: crate::flow::http::redact_url(&self.base),
                 reason: "no such form".to_owned(),
             });
         };
@@ -1242,7 +1242,7 @@ impl<'a> Doc<'a> {
         let mut action = self.resolve(raw_action)?;
         if !matches!(action.scheme(), "http" | "https") {
             return Err(FormError::UnsupportedAction {
-                action: raw_action.unwrap_or("").to_owned(),
+                action: crate::flow::http::redact_str(raw_action.unwrap_or("")),
             });
         }
         action.set_fragment(None);

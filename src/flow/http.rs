@@ -164,7 +164,7 @@ fn retry_after(resp: &Response) -> Option<Duration> {
 async fn send_once(req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> Result<Response, HttpError> {
     let shown = redact_url(url);
     let fut = async {
-        let mut resp = req.send().await.map_err(|e| transport(&shown, e))?;
+        let mut resp = req.send().await.map_err(|e| transport(&shown, e, limits.timeout))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let final_url = resp.url().clone();
@@ -177,7 +177,7 @@ async fn send_once(req: reqwest::RequestBuilder, url: &Url, limits: &Limits) -> 
             });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&shown, e))? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&shown, e, limits.timeout))? {
             if body.len() + chunk.len() > limits.max_body {
                 return Err(HttpError::TooLarge {
                     url: shown.clone(),
@@ -289,14 +289,16 @@ impl Guard {
     }
 }
 
-fn transport(url: &str, e: reqwest::Error) -> HttpError {
+fn transport(url: &str, e: reqwest::Error, limit: Duration) -> HttpError {
     if e.is_timeout() {
         return HttpError::Timeout {
             url: url.to_owned(),
-            secs: 0.0,
+            secs: limit.as_secs_f64(),
         };
     }
-    // reqwest's own Display repeats the URL; the chain of sources says why.
+    // reqwest's own Display repeats the full URL (query included): leave it out;
+    // the chain of sources says why.
+    let e = e.without_url();
     let mut reason = String::new();
     let mut src: Option<&dyn std::error::Error> = Some(&e);
     while let Some(s) = src {
@@ -311,22 +313,86 @@ fn transport(url: &str, e: reqwest::Error) -> HttpError {
     }
     HttpError::Transport {
         url: url.to_owned(),
-        reason: reason.replace(url, ""),
+        reason: crate::secret::scrub(&reason),
     }
 }
 
-/// A URL for messages: the query and fragment (which may carry codes and
-/// tokens) are dropped.
+/// Query and fragment parameters whose values are credentials, codes or tokens.
+fn sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "code" | "pw" | "pwd" | "pin" | "otp" | "assertion" | "client_assertion" | "session_state" | "sid"
+    ) || ["pass", "secret", "token", "verifier", "credential", "key"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// A URL for messages — the one redaction point for URLs: the values of
+/// credential-bearing parameters (passwords, secrets, codes, tokens) in the
+/// query and fragment, and any password in the authority, become `[redacted]`,
+/// and every credential of the profile is scrubbed from what is left.
 pub fn redact_url(url: &Url) -> String {
     let mut u = url.clone();
-    u.set_query(None);
-    u.set_fragment(None);
-    u.to_string()
+    if u.password().is_some() {
+        let _ = u.set_password(Some("redacted"));
+    }
+    let redact = |text: &str| -> String {
+        url::form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| {
+                let k_enc: String = url::form_urlencoded::byte_serialize(k.as_bytes()).collect();
+                if sensitive(&k) {
+                    format!("{k_enc}=[redacted]")
+                } else {
+                    format!("{k_enc}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    if let Some(q) = u.query().map(str::to_owned) {
+        u.set_query(Some(&redact(&q)));
+    }
+    if let Some(f) = u.fragment().map(str::to_owned) {
+        u.set_fragment(Some(&redact(&f)));
+    }
+    crate::secret::scrub(u.as_str())
+}
+
+/// A URL-ish string for messages (e.g. a `Location` that does not parse):
+/// through [`redact_url`] when it parses, else cut before its query or fragment.
+pub fn redact_str(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(u) => redact_url(&u),
+        Err(_) => {
+            let cut = text.find(['?', '#']).unwrap_or(text.len());
+            let shown: String = text[..cut].chars().take(200).collect();
+            let rest = if cut < text.len() { "?[redacted]" } else { "" };
+            crate::secret::scrub(&format!("{shown}{rest}"))
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_in_messages_keep_no_credentials() {
+        let u =
+            Url::parse("https://u:pw@idp.test/login?username=jane&password=hunter2&state=s1#access_token=at&token_type=Bearer").unwrap();
+        let shown = redact_url(&u);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("access_token=at") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("username=jane") && shown.contains("state=s1") && shown.contains("token_type="),
+            "{shown}"
+        );
+        let shown = redact_str("not a url?code=abc123");
+        assert!(!shown.contains("abc123"), "{shown}");
+    }
 
     #[test]
     fn rates_parse() {

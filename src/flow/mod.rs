@@ -398,7 +398,9 @@ async fn authorize(
             let loc = resp
                 .header("location")
                 .ok_or_else(|| format!("{} answered {} without a Location header", http::redact_url(&url), resp.status))?;
-            url = url.join(loc).map_err(|e| format!("redirect to an invalid Location `{loc}`: {e}"))?;
+            url = url
+                .join(loc)
+                .map_err(|e| format!("redirect to an invalid Location `{}`: {e}", http::redact_str(loc)))?;
             method = Method::GET;
             form_fields.clear();
             continue;

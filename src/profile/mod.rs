@@ -242,9 +242,12 @@ struct RawUser {
 #[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLogin {
-    username: Option<String>,
-    password: Option<String>,
-    consent: Option<String>,
+    #[schemars(with = "Option<String>")]
+    username: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    password: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    consent: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -258,13 +261,18 @@ struct RawHttp {
     case_timeout: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     max_body: Option<Spanned<String>>,
-    max_redirects: Option<usize>,
-    retries: Option<u32>,
-    max_jwks_keys: Option<usize>,
-    ca_file: Option<String>,
+    #[schemars(with = "Option<u64>")]
+    max_redirects: Option<Spanned<u64>>,
+    #[schemars(with = "Option<u64>")]
+    retries: Option<Spanned<u64>>,
+    #[schemars(with = "Option<u64>")]
+    max_jwks_keys: Option<Spanned<u64>>,
+    #[schemars(with = "Option<String>")]
+    ca_file: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     rate: Option<Spanned<String>>,
-    max_concurrency: Option<usize>,
+    #[schemars(with = "Option<u64>")]
+    max_concurrency: Option<Spanned<u64>>,
 }
 
 // ---------------------------------------------------------------- resolved
@@ -456,11 +464,24 @@ pub fn load(path: &Path) -> Result<Profile, Diagnostics> {
 pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
     let raw: RawProfile = serde_saphyr::from_str(&source.text).map_err(|e| crate::diag::from_yaml_error(source, &e))?;
     let mut diags = Diagnostics::default();
+    let base = source.path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut text = |s: &Spanned<String>, what: &str| -> String {
-        match vars::expand(&s.value, vars::external) {
+        let mut why = None;
+        let expanded = vars::expand(&s.value, |name| match vars::external(name, &base) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                why = Some(e);
+                None
+            }
+        });
+        match expanded {
             Ok(v) => v,
             Err(e) => {
-                diags.push(var_diagnostic(source, s, &e, what));
+                let mut d = var_diagnostic(source, s, &e, what);
+                if let Some(why) = why {
+                    d.hint = Some(why);
+                }
+                diags.push(d);
                 String::new()
             }
         }
@@ -481,7 +502,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             }
             let client = Client {
                 id: text(&c.id, "client id"),
-                secret: c.secret.as_ref().map(|s| Secret::new(text(s, "client secret"))),
+                secret: c.secret.as_ref().map(|s| Secret::credential(text(s, "client secret"))),
                 auth,
                 auth_methods,
                 redirect_uri: c.redirect_uri.as_ref().map(|s| text(s, "redirect_uri")),
@@ -508,23 +529,126 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         .map(|(name, u)| {
             let user = User {
                 username: text(&u.username, "username"),
-                password: Secret::new(text(&u.password, "password")),
+                password: Secret::credential(text(&u.password, "password")),
                 claims: u.claims.clone(),
             };
             (name.clone(), user)
         })
         .collect();
-    let timeout = duration(source, raw.http.timeout.as_ref(), Duration::from_secs(10), &mut diags);
-    let clock_skew = duration(source, raw.http.clock_skew.as_ref(), Duration::from_secs(300), &mut diags);
+    let h = &raw.http;
+    let ms = Duration::from_millis;
+    let mins = |m: u64| Duration::from_secs(60 * m);
+    let timeout = duration(
+        source,
+        h.timeout.as_ref(),
+        "http.timeout",
+        Duration::from_secs(10),
+        (ms(1), mins(10)),
+        &mut diags,
+    );
+    let clock_skew = duration(
+        source,
+        h.clock_skew.as_ref(),
+        "http.clock_skew",
+        Duration::from_secs(300),
+        (ms(0), mins(60)),
+        &mut diags,
+    );
     let defaults = crate::flow::http::Limits::default();
     let limits = crate::flow::http::Limits {
         timeout,
-        case_timeout: duration(source, raw.http.case_timeout.as_ref(), defaults.case_timeout, &mut diags),
-        max_body: size(source, raw.http.max_body.as_ref(), defaults.max_body, &mut diags),
-        max_redirects: raw.http.max_redirects.unwrap_or(defaults.max_redirects),
-        retries: raw.http.retries.unwrap_or(defaults.retries),
-        max_jwks_keys: raw.http.max_jwks_keys.unwrap_or(defaults.max_jwks_keys),
+        case_timeout: duration(
+            source,
+            h.case_timeout.as_ref(),
+            "http.case_timeout",
+            defaults.case_timeout,
+            (ms(1), mins(60)),
+            &mut diags,
+        ),
+        max_body: size(source, h.max_body.as_ref(), defaults.max_body, &mut diags),
+        max_redirects: number(
+            source,
+            h.max_redirects.as_ref(),
+            "http.max_redirects",
+            defaults.max_redirects as u64,
+            (1, 100),
+            &mut diags,
+        ) as usize,
+        retries: number(
+            source,
+            h.retries.as_ref(),
+            "http.retries",
+            u64::from(defaults.retries),
+            (0, 10),
+            &mut diags,
+        ) as u32,
+        max_jwks_keys: number(
+            source,
+            h.max_jwks_keys.as_ref(),
+            "http.max_jwks_keys",
+            defaults.max_jwks_keys as u64,
+            (1, 10_000),
+            &mut diags,
+        ) as usize,
     };
+    let max_concurrency = h
+        .max_concurrency
+        .as_ref()
+        .map(|m| number(source, Some(m), "http.max_concurrency", 1, (1, MAX_JOBS as u64), &mut diags) as usize);
+    // The login selectors must be CSS selectors (checked here, not at the first login).
+    for (field, sel) in [
+        ("login.username", &raw.login.username),
+        ("login.password", &raw.login.password),
+        ("login.consent", &raw.login.consent),
+    ] {
+        if let Some(sel) = sel
+            && let Err(e) = scraper::Selector::parse(&sel.value)
+        {
+            diags.push(
+                source
+                    .error_at(
+                        spanned_pos(sel),
+                        sel.value.chars().count(),
+                        format!("`{}` is not a CSS selector for {field}: {e}", sel.value),
+                    )
+                    .with_hint(
+                        "write a plain CSS selector such as `#username` or `input[name=\"login\"]`, or leave it out to use detection",
+                    ),
+            );
+        }
+    }
+    for (key, c) in &raw.clients {
+        if let Some(r) = &c.redirect_uri
+            && r.value.trim().is_empty()
+        {
+            diags.push(
+                source
+                    .error_at(spanned_pos(r), 1, format!("client `{key}` has an empty redirect_uri"))
+                    .with_hint("write a redirect URI registered for the client at the provider, or leave the key out for a machine client"),
+            );
+        }
+    }
+    let ca_file = h.ca_file.as_ref().and_then(|f| {
+        let path = source.path.parent().unwrap_or(Path::new(".")).join(&f.value);
+        let problem = match std::fs::read(&path) {
+            Err(e) => Some(format!("cannot read the CA file `{}`: {e}", path.display())),
+            Ok(pem) if reqwest::Certificate::from_pem_bundle(&pem).map(|c| c.is_empty()).unwrap_or(true) => {
+                Some(format!("`{}` holds no PEM certificate", path.display()))
+            }
+            Ok(_) => None,
+        };
+        match problem {
+            Some(p) => {
+                diags.push(
+                    source
+                        .error_at(spanned_pos(f), f.value.chars().count(), p)
+                        .with_hint("name a PEM file of CA certificates (`-----BEGIN CERTIFICATE-----`), relative to this profile"),
+                );
+                None
+            }
+            None => Some(path),
+        }
+    });
     if (issuer.is_empty() || url::Url::parse(&issuer).is_err()) && diags.is_empty() {
         diags.push(
             source
@@ -614,9 +738,9 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         apis,
         users,
         login: Selectors {
-            username: raw.login.username,
-            password: raw.login.password,
-            consent: raw.login.consent,
+            username: raw.login.username.map(|s| s.value),
+            password: raw.login.password.map(|s| s.value),
+            consent: raw.login.consent.map(|s| s.value),
         },
         timeout,
         clock_skew,
@@ -632,12 +756,8 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 None
             }
         }),
-        max_concurrency: raw.http.max_concurrency,
-        ca_file: raw
-            .http
-            .ca_file
-            .as_ref()
-            .map(|f| source.path.parent().unwrap_or(Path::new(".")).join(f)),
+        max_concurrency,
+        ca_file,
         source: source.path.display().to_string(),
     };
     diags.into_result(profile)
@@ -695,8 +815,14 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "m" | "min" => n * 60.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs).ok()
 }
+
+/// Most cases at once (`--jobs`, `http.max_concurrency`).
+pub const MAX_JOBS: usize = 1024;
 
 /// Parses sizes such as `512KiB`, `1MiB`, `65536`.
 pub fn parse_size(text: &str) -> Option<usize> {
@@ -715,26 +841,109 @@ pub fn parse_size(text: &str) -> Option<usize> {
 
 fn size(source: &Source, value: Option<&Spanned<String>>, default: usize, diags: &mut Diagnostics) -> usize {
     let Some(v) = value else { return default };
-    parse_size(&v.value).unwrap_or_else(|| {
-        diags.push(
-            source
-                .error_at(spanned_pos(v), v.value.chars().count(), format!("`{}` is not a size", v.value))
-                .with_hint("write a number of bytes with an optional unit: `65536`, `512KiB` or `2MiB`"),
-        );
-        default
-    })
+    const MIN: usize = 1024;
+    const MAX: usize = 256 * 1024 * 1024;
+    match parse_size(&v.value) {
+        Some(n) if (MIN..=MAX).contains(&n) => n,
+        Some(_) => {
+            diags.push(
+                source
+                    .error_at(
+                        spanned_pos(v),
+                        v.value.chars().count(),
+                        format!("http.max_body `{}` is out of range", v.value),
+                    )
+                    .with_hint("write a size from 1KiB to 256MiB, e.g. `1MiB`"),
+            );
+            default
+        }
+        None => {
+            diags.push(
+                source
+                    .error_at(spanned_pos(v), v.value.chars().count(), format!("`{}` is not a size", v.value))
+                    .with_hint("write a number of bytes with an optional unit: `65536`, `512KiB` or `2MiB`"),
+            );
+            default
+        }
+    }
 }
 
-fn duration(source: &Source, value: Option<&Spanned<String>>, default: Duration, diags: &mut Diagnostics) -> Duration {
+fn duration(
+    source: &Source,
+    value: Option<&Spanned<String>>,
+    name: &str,
+    default: Duration,
+    (min, max): (Duration, Duration),
+    diags: &mut Diagnostics,
+) -> Duration {
     let Some(v) = value else { return default };
-    parse_duration(&v.value).unwrap_or_else(|| {
-        diags.push(
-            source
-                .error_at(spanned_pos(v), v.value.chars().count(), format!("`{}` is not a duration", v.value))
-                .with_hint("write a number with a unit: `500ms`, `10s` or `2m`"),
-        );
-        default
-    })
+    let show = |d: Duration| humantime::format_duration(d).to_string();
+    match parse_duration(&v.value) {
+        Some(d) if d >= min && d <= max => d,
+        Some(_) => {
+            diags.push(
+                source
+                    .error_at(
+                        spanned_pos(v),
+                        v.value.chars().count(),
+                        format!("{name} `{}` is out of range", v.value),
+                    )
+                    .with_hint(format!(
+                        "write a duration from {} to {}",
+                        show(min.max(Duration::from_millis(1))),
+                        show(max)
+                    )),
+            );
+            default
+        }
+        None if parse_duration_number_too_big(&v.value) => {
+            diags.push(
+                source
+                    .error_at(
+                        spanned_pos(v),
+                        v.value.chars().count(),
+                        format!("{name} `{}` is out of range", v.value),
+                    )
+                    .with_hint(format!("write a duration of at most {}", show(max))),
+            );
+            default
+        }
+        None => {
+            diags.push(
+                source
+                    .error_at(spanned_pos(v), v.value.chars().count(), format!("`{}` is not a duration", v.value))
+                    .with_hint("write a number with a unit: `500ms`, `10s` or `2m`"),
+            );
+            default
+        }
+    }
+}
+
+/// A well-formed duration whose number is too big to represent.
+fn parse_duration_number_too_big(text: &str) -> bool {
+    let text = text.trim();
+    let Some(split) = text.find(|c: char| !c.is_ascii_digit() && c != '.') else {
+        return false;
+    };
+    let (num, unit) = text.split_at(split);
+    matches!(unit.trim(), "ms" | "s" | "m" | "min") && num.parse::<f64>().is_ok()
+}
+
+fn number(source: &Source, value: Option<&Spanned<u64>>, name: &str, default: u64, (min, max): (u64, u64), diags: &mut Diagnostics) -> u64 {
+    let Some(v) = value else { return default };
+    if (min..=max).contains(&v.value) {
+        return v.value;
+    }
+    diags.push(
+        source
+            .error_at(
+                spanned_pos(v),
+                v.value.to_string().len(),
+                format!("{name} is {}, out of range", v.value),
+            )
+            .with_hint(format!("write a whole number from {min} to {max}")),
+    );
+    default
 }
 
 #[cfg(test)]
@@ -748,6 +957,8 @@ mod tests {
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
         assert_eq!(parse_duration("10"), None);
         assert_eq!(parse_duration("ten s"), None);
+        assert_eq!(parse_duration("99999999999999999999s"), None);
+        assert!(parse_duration_number_too_big("99999999999999999999s"));
     }
 
     #[test]

@@ -437,7 +437,11 @@ impl Verdict {
     fn of(r: &Report) -> Verdict {
         let s = &r.summary;
         let unexpected = |st: Status| r.cases.iter().any(|c| c.status == st && !c.is_known_failure());
-        let (status, headline) = if unexpected(Status::Fail) {
+        let (status, headline) = if r.not_started.is_some() {
+            (Status::Error, "Not run: the run did not start")
+        } else if r.interrupted {
+            (Status::Error, "Interrupted: no verdict, some cases did not run")
+        } else if unexpected(Status::Fail) {
             (Status::Fail, "Not conformant")
         } else if unexpected(Status::Error) {
             (Status::Error, "Incomplete: some cases could not run to the end")
@@ -475,6 +479,7 @@ struct View<'a> {
     shard: Option<&'a str>,
     interrupted: bool,
     not_run: &'a [String],
+    not_started: Option<&'a str>,
     baseline: Option<&'a BaselineInfo>,
     verdict: Verdict,
     summary: &'a Summary,
@@ -513,6 +518,7 @@ impl<'a> View<'a> {
             shard: r.shard.as_deref(),
             interrupted: r.interrupted,
             not_run: &r.not_run,
+            not_started: r.not_started.as_deref(),
             baseline: r.baseline.as_ref(),
             verdict: Verdict::of(r),
             summary: &r.summary,
@@ -667,6 +673,7 @@ mod tests {
             shard: None,
             interrupted: false,
             not_run: vec![],
+            not_started: None,
             cases,
         }
     }

@@ -32,6 +32,24 @@ pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {
         }
         j.add_test_suite(suite);
     }
+    // An interrupted run lists what did not run; a run that did not start says why.
+    if report.interrupted || report.not_started.is_some() {
+        let mut suite = TestSuite::new("not-run");
+        if let Some(why) = &report.not_started {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_message(format!("the run did not start: {why}"));
+            s.set_type("harness");
+            suite.add_test_case(TestCase::new("run", s));
+        }
+        for id in &report.not_run {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message("not run: the run was interrupted");
+            let mut tc = TestCase::new(id.as_str(), s);
+            tc.set_classname("not-run");
+            suite.add_test_case(tc);
+        }
+        j.add_test_suite(suite);
+    }
     j.to_string()
 }
 

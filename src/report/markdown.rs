@@ -9,12 +9,26 @@ use crate::check::{Status, spec};
 pub fn render(report: &Report) -> String {
     let mut md = String::new();
     let s = &report.summary;
-    let verdict = if report.exit_code(false) == 0 {
-        "✅ conformant"
+    let verdict = if let Some(why) = &report.not_started {
+        format!("⛔ not run: {why}")
+    } else if report.interrupted {
+        format!("⏸ interrupted: {} case(s) not run, no verdict", report.not_run.len())
+    } else if report.exit_code(false) == 0 {
+        "✅ conformant".to_owned()
     } else {
-        "❌ not conformant"
+        "❌ not conformant".to_owned()
     };
     let _ = writeln!(md, "## OIDC conformance: {} — {verdict}\n", report.provider.name);
+    if report.interrupted {
+        let shown: Vec<String> = report.not_run.iter().take(50).map(|id| format!("`{id}`")).collect();
+        let more = report.not_run.len().saturating_sub(50);
+        let _ = writeln!(
+            md,
+            "**The run was interrupted**: these cases did not run: {}{}\n",
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
     let _ = writeln!(
         md,
         "Issuer `{}` · {} cases · {} · oidc-conform {}\n",

@@ -36,6 +36,10 @@ pub struct Report {
     pub interrupted: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<String>,
+    /// The run did not start, and why (the provider could not be reached, no case
+    /// was selected): the reports say so instead of looking like an empty pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_started: Option<String>,
     /// `k/n` when this run is one shard of a larger one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
@@ -211,7 +215,9 @@ impl Report {
             .iter()
             .any(|c| matches!(c.status, Status::Fail | Status::Error) && !c.is_known_failure());
         let stale = strict_baseline && self.baseline.as_ref().is_some_and(|b| !b.stale.is_empty());
-        i32::from(unexpected || stale)
+        // An incomplete run is never "conformant".
+        let incomplete = self.interrupted || self.not_started.is_some();
+        i32::from(unexpected || stale || incomplete)
     }
 
     /// Recomputes the summary from the cases.
@@ -274,6 +280,9 @@ pub fn merge(mut reports: Vec<Report>) -> Result<Report, String> {
             ));
         }
         merged.interrupted |= r.interrupted;
+        if merged.not_started.is_none() {
+            merged.not_started = r.not_started.clone();
+        }
         merged.not_run.extend(r.not_run);
         for c in r.cases {
             if !ids.insert(c.id.clone()) {

@@ -189,6 +189,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         None => None,
     };
     let cases = load_cases(&opts.suites, &profile)?;
+    let loaded = cases.len();
     let selected: Vec<Case> = cases
         .into_iter()
         .filter(|c| selected(opts, &c.id()) && in_shard(opts.shard, &c.id()))
@@ -198,6 +199,58 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             println!("{}: test", c.id());
         }
         return Ok(0);
+    }
+    // Before the first request: the reports must have somewhere to go.
+    check_output(&opts.output)?;
+    let formats = if opts.formats.is_empty() {
+        Format::ALL.to_vec()
+    } else {
+        opts.formats.clone()
+    };
+    let not_started = |why: &str| -> Result<(), RunError> {
+        let mut report = Report {
+            interrupted: false,
+            not_run: vec![],
+            not_started: Some(why.to_owned()),
+            baseline: None,
+            shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
+            schema_version: crate::report::SCHEMA_VERSION,
+            tool: "oidc-conform".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            started_at: started_at.clone(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            provider: info.clone(),
+            summary: Summary::default(),
+            cases: vec![],
+        };
+        report.resummarise();
+        let written = report.write_all(&opts.output, &formats).map_err(|e| {
+            RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into())
+        })?;
+        for path in written {
+            println!("report: {}", path.display());
+        }
+        Ok(())
+    };
+    if selected.is_empty() {
+        let why = if loaded == 0 {
+            "the suites hold no cases".to_owned()
+        } else {
+            let mut parts = Vec::new();
+            if let Some(f) = &opts.filter {
+                parts.push(format!("the filter `{f}`"));
+            }
+            if !opts.skip.is_empty() {
+                parts.push(format!("--skip {}", opts.skip.join(", ")));
+            }
+            if let Some((k, n)) = opts.shard {
+                parts.push(format!("shard {k}/{n}"));
+            }
+            format!("{} selected none of the {loaded} cases", parts.join(" and "))
+        };
+        eprintln!("no case was run: {why}");
+        not_started(&format!("no case was selected: {why}"))?;
+        return Ok(EXIT_NOTHING_RUN);
     }
 
     let (rate, max_concurrency) = (profile.rate, profile.max_concurrency);
@@ -220,9 +273,15 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             "WARNING: --insecure: TLS certificates are NOT verified; anyone on the network path can impersonate the provider. The report records this."
         );
     }
-    let provider = rt
-        .block_on(Provider::connect(profile, tls, opts.allow_http, opts.rate.or(rate)))
-        .map_err(|e| RunError::Provider(format!("provider `{}`: {e}", info.name)))?;
+    let provider = match rt.block_on(Provider::connect(profile, tls, opts.allow_http, opts.rate.or(rate))) {
+        Ok(p) => p,
+        Err(e) => {
+            let why = crate::secret::scrub(&format!("provider `{}`: {e}", info.name));
+            // The reports are written also when the run cannot start.
+            not_started(&why)?;
+            return Err(RunError::Provider(why));
+        }
+    };
     let provider = Arc::new(provider);
     let results: Arc<Mutex<Vec<CaseReport>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
 
@@ -286,6 +345,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let mut report = Report {
         interrupted: INTERRUPTED.load(Ordering::SeqCst),
         not_run,
+        not_started: None,
         baseline: None,
         shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
         schema_version: crate::report::SCHEMA_VERSION,
@@ -302,14 +362,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         crate::report::baseline::apply(&mut report, b, &path.display().to_string());
     }
     report.resummarise();
-    let formats = if opts.formats.is_empty() {
-        Format::ALL.to_vec()
-    } else {
-        opts.formats.clone()
-    };
     let written = report
         .write_all(&opts.output, &formats)
-        .map_err(|e| RunError::Provider(format!("cannot write the reports into `{}`: {e}", opts.output.display())))?;
+        .map_err(|e| RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into()))?;
     print!("{}", console::summary(&report));
     if INTERRUPTED.load(Ordering::SeqCst) {
         println!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
@@ -324,6 +379,25 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(130);
     }
     Ok(report.exit_code(opts.strict_baseline))
+}
+
+/// Exit code of a run that selected no case (documented in the README).
+pub const EXIT_NOTHING_RUN: i32 = 4;
+
+/// The output directory exists (or can be made) and takes files.
+fn check_output(dir: &std::path::Path) -> Result<(), RunError> {
+    let fail = |e: std::io::Error| {
+        RunError::Input(
+            Diagnostic::new(format!("cannot write the reports into `{}`: {e}", dir.display()))
+                .with_hint("pass a writable directory with `--output DIR`")
+                .into(),
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".oidc-conform-write-test");
+    std::fs::write(&probe, b"").map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// A progress bar when stdout is a terminal and `CI` is not set, with the path the
@@ -449,7 +523,7 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
         }
     };
     let status = check::case_status(&checks);
-    CaseReport {
+    let mut report = CaseReport {
         id: case.id(),
         suite: case.suite.clone(),
         name: case.name.clone(),
@@ -466,6 +540,30 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
         tokens: token_views(&ev),
         userinfo: ev.userinfo.as_ref().and_then(|u| u.claims.clone()),
         trace: ev.trace,
+    };
+    scrub(&mut report);
+    report
+}
+
+/// The last line of defence: no credential of the profile in any text of a
+/// case's report, whatever path it took there (every format renders from this).
+fn scrub(report: &mut CaseReport) {
+    use crate::secret::scrub as s;
+    for c in &mut report.checks {
+        c.message = s(&c.message);
+        c.expected = c.expected.as_deref().map(s);
+        c.found = c.found.as_deref().map(s);
+    }
+    for line in &mut report.trace {
+        *line = s(line);
+    }
+    for v in report.request.values_mut() {
+        *v = s(v);
+    }
+    if let Some(r) = &mut report.authorization_response {
+        for v in r.values_mut() {
+            *v = s(v);
+        }
     }
 }
 

@@ -675,6 +675,8 @@ enum Lookup {
     Found(String),
     Missing(String),
     Unknown,
+    /// A name suites may not use (the reason).
+    Refused(String),
 }
 
 /// What `${…}` names mean inside one case.
@@ -690,6 +692,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn expand(&self, src: &Source, s: &Spanned<String>, what: &str) -> Result<String, Unresolved> {
         let mut missing = None;
+        let mut refused = None;
         let result = vars::expand(&s.value, |name| match self.lookup(name) {
             Lookup::Found(v) => Some(v),
             Lookup::Missing(why) => {
@@ -697,7 +700,17 @@ impl Ctx<'_> {
                 Some(String::new())
             }
             Lookup::Unknown => None,
+            Lookup::Refused(why) => {
+                refused = Some(why);
+                None
+            }
         });
+        if let (Err(e), Some(why)) = (&result, refused) {
+            let mut d = var_diagnostic(src, s, e, what);
+            d.message = format!("`${{{}}}` in {what}: not allowed in a suite", e.name);
+            d.hint = Some(why);
+            return Err(Unresolved::Bad(Box::new(d)));
+        }
         match result {
             Ok(_) if missing.is_some() => Err(Unresolved::Missing(missing.unwrap_or_default())),
             Ok(v) => Ok(v),
@@ -719,7 +732,7 @@ impl Ctx<'_> {
     }
 
     fn lookup(&self, name: &str) -> Lookup {
-        use Lookup::{Found, Missing, Unknown};
+        use Lookup::{Found, Missing, Refused, Unknown};
         let p = self.profile;
         let parts: Vec<&str> = name.split('.').collect();
         let api = || self.api.and_then(|a| p.apis.get(a).map(|x| (a, x)));
@@ -790,7 +803,10 @@ impl Ctx<'_> {
                     Found(tied.join(" "))
                 }
             }
-            _ => vars::external(name).map_or(Unknown, Found),
+            _ if name.starts_with("env:") || name.starts_with("file:") => Refused(format!(
+                "suites cannot read environment variables or files (`${{{name}}}`): values from outside belong to the profile, where secrets are typed and redacted"
+            )),
+            _ => Unknown,
         }
     }
 
