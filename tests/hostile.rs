@@ -302,10 +302,17 @@ fn a_broken_discovery_or_jwks_stops_the_run_with_exit_3_and_a_reason() {
         ("jwks-too-many-keys", "http.max_jwks_keys"),
         ("jwks-trickle", "timed out"),
     ] {
-        let (run, _dir) = run_mode(mode, &[]);
+        let (run, dir) = run_mode(mode, &[]);
         assert_eq!(run.code(), 3, "{mode}\n{}", run.describe());
         assert!(run.stderr().contains(reason), "{mode}: expected {reason:?}\n{}", run.describe());
         assert!(!run.stderr().contains("panicked"), "{}", run.describe());
+        // The reports are written anyway, marked as not started with the reason.
+        let report = read_report(&dir.path().join("out"));
+        assert!(report["not_started"].as_str().unwrap().contains(reason), "{mode}: {report:#}");
+        let md = std::fs::read_to_string(dir.path().join("out/summary.md")).unwrap();
+        assert!(md.contains("not run") && md.contains(reason), "{mode}: {md}");
+        let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
+        assert!(junit.contains("the run did not start"), "{mode}: {junit}");
     }
 }
 
@@ -439,6 +446,23 @@ fn an_interrupt_still_writes_complete_reports() {
     for f in ["junit.xml", "report.html", "summary.md"] {
         assert!(dir.path().join("out").join(f).exists(), "{f} written after the interrupt");
     }
+    // Every format says the run was interrupted and what did not run; the console invents no failure.
+    let md = std::fs::read_to_string(dir.path().join("out/summary.md")).unwrap();
+    assert!(md.contains("interrupted") && !md.contains("✅") && !md.contains("❌"), "{md}");
+    let first_not_run = not_run[0].as_str().unwrap();
+    assert!(md.contains(first_not_run), "{md}");
+    let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
+    assert!(
+        junit.contains("not run: the run was interrupted") && junit.contains(first_not_run),
+        "{junit}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(
+        html.contains("Interrupted") && html.contains(first_not_run),
+        "the HTML report lists what did not run"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("FAILED"), "no case failed; the console must not say so:\n{stdout}");
 }
 
 mod tls {
@@ -645,5 +669,52 @@ fn failing_requests_leak_no_password_or_code() {
         if mode == "login-get-reset" {
             assert!(case["checks"].to_string().contains("password=[redacted]"), "{case:#}");
         }
+    }
+}
+
+/// A second Ctrl-C ends the process at once, even with a case stuck on a provider that never answers.
+#[test]
+fn a_second_interrupt_always_ends_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(
+        dir.path(),
+        "dead-after-discovery",
+        "timeout: 60s, case_timeout: 120s, retries: 0",
+        2,
+    );
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oidc-conform"))
+        .args([
+            "run",
+            &p("suite.yaml"),
+            "--provider",
+            &p("profile.yaml"),
+            "--output",
+            &p("out"),
+            "--jobs",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let kill = |n: u32| {
+        let _ = std::process::Command::new("kill").args(["-INT", &n.to_string()]).status();
+    };
+    kill(child.id());
+    std::thread::sleep(Duration::from_millis(300));
+    kill(child.id());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(130));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still running 10 s after the second Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -11,6 +11,7 @@ mod hostile;
 mod html;
 mod init;
 mod matrix;
+mod probes;
 mod profiles;
 mod provider_django;
 mod provider_node;

@@ -1,0 +1,164 @@
+//! The holes a hostile probe found, each with a test that fails if it comes back:
+//! bad numbers and paths, empty selections, reports on every exit, policies on
+//! what suites may read.
+
+use crate::util::{oidc_conform, oidc_conform_in, read_report, root};
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+fn reference_profile_with(dir: &std::path::Path, extra: &str) -> String {
+    let text = std::fs::read_to_string(root().join("fixtures/profiles/reference.yaml")).unwrap();
+    write(dir, "profile.yaml", &format!("{text}{extra}"))
+}
+
+/// `--jobs 0` and `http.max_concurrency: 0` are refused up front (they used to hang).
+#[test]
+fn zero_concurrency_is_refused() {
+    let run = oidc_conform(&["run", "--jobs", "0"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("from 1 to 1024"), "{}", run.describe());
+    let dir = tempfile::tempdir().unwrap();
+    let profile = reference_profile_with(dir.path(), "http: { max_concurrency: 0 }\n");
+    let run = oidc_conform(&["validate", &profile]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("http.max_concurrency is 0, out of range"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// A path that does not exist is an error with a did-you-mean; a run that
+/// selects nothing exits 4 and its reports say so.
+#[test]
+fn a_mistyped_path_or_an_empty_selection_is_never_green() {
+    let run = oidc_conform(&["run", "suites/basic.yaml"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("did you mean `suites/basics.yaml`?"), "{}", run.describe());
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = oidc_conform(&["run", "no-case-has-this-in-its-id", "--output", out.to_str().unwrap()]);
+    run.expect_code(4);
+    assert!(run.stderr().contains("selected none of the"), "{}", run.describe());
+    let report = read_report(&out);
+    assert!(
+        report["not_started"].as_str().unwrap().contains("no case was selected"),
+        "{report:#}"
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("not run") && !md.contains("✅"), "{md}");
+
+    let empty = write(dir.path(), "empty.yaml", "suite: empty\ncases: []\n");
+    let run = oidc_conform(&["run", &empty, "--output", out.to_str().unwrap()]);
+    run.expect_code(4);
+    assert!(run.stderr().contains("hold no cases"), "{}", run.describe());
+}
+
+/// Every number and duration is range-checked with a position; `validate`
+/// rejects what `run` would.
+#[test]
+fn out_of_range_limits_and_bad_settings_are_diagnosed_not_panicked() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, words) in [
+        (
+            "http: { timeout: 99999999999999999999s }\n",
+            "http.timeout `99999999999999999999s` is out of range",
+        ),
+        ("http: { timeout: 0s }\n", "http.timeout `0s` is out of range"),
+        ("http: { max_redirects: 0 }\n", "http.max_redirects is 0, out of range"),
+        ("http: { max_body: 1 }\n", "http.max_body `1` is out of range"),
+        ("http: { retries: 1000 }\n", "http.retries is 1000, out of range"),
+        ("login: { username: \"input[name=\" }\n", "is not a CSS selector for login.username"),
+        ("http: { ca_file: missing.pem }\n", "cannot read the CA file"),
+        ("http: { ca_file: profile.yaml }\n", "holds no PEM certificate"),
+    ] {
+        let profile = reference_profile_with(dir.path(), extra);
+        for cmd in ["validate", "run"] {
+            let args: Vec<&str> = if cmd == "validate" {
+                vec!["validate", &profile]
+            } else {
+                vec!["run", "--provider", &profile]
+            };
+            let run = oidc_conform(&args);
+            assert_eq!(run.code(), 2, "{cmd} {extra}\n{}", run.describe());
+            assert!(
+                run.stderr().contains(words),
+                "{cmd} {extra}: expected {words:?}\n{}",
+                run.describe()
+            );
+            assert!(run.stderr().contains("profile.yaml:"), "a position: {}", run.describe());
+            assert!(!run.stderr().contains("panicked"), "{}", run.describe());
+        }
+    }
+    let text = std::fs::read_to_string(root().join("fixtures/profiles/reference.yaml"))
+        .unwrap()
+        .replace("redirect_uri: https://spa.example.test/callback", "redirect_uri: \"\"");
+    let profile = write(dir.path(), "profile.yaml", &text);
+    let run = oidc_conform(&["validate", &profile]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("client `spa` has an empty redirect_uri"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// Two files with one `suite:` name, and a directory with no YAML, are refused by `validate`.
+#[test]
+fn validate_refuses_duplicate_suite_names_and_empty_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.yaml", "suite: same\ncases:\n  - name: one\n");
+    write(dir.path(), "b.yaml", "suite: same\ncases:\n  - name: two\n");
+    let run = oidc_conform(&["validate", dir.path().to_str().unwrap()]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("suite name `same` is used by"), "{}", run.describe());
+    let empty = tempfile::tempdir().unwrap();
+    let run = oidc_conform(&["validate", empty.path().to_str().unwrap()]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("no YAML files in"), "{}", run.describe());
+}
+
+/// Suites cannot read environment variables or files; profiles read files
+/// relative to themselves, regular and small only.
+#[test]
+fn suites_cannot_read_the_environment_or_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for var in ["${env:HOME}", "${file:/etc/passwd}"] {
+        let suite = write(
+            dir.path(),
+            "s.yaml",
+            &format!("suite: s\ncases:\n  - name: c\n    request: {{ params: {{ leak: \"{var}\" }} }}\n"),
+        );
+        let run = oidc_conform(&["validate", &suite]);
+        run.expect_code(2);
+        assert!(run.stderr().contains("not allowed in a suite"), "{}", run.describe());
+    }
+    write(dir.path(), "pw.txt", "jane-password-5e8b\n");
+    let text = std::fs::read_to_string(root().join("fixtures/profiles/reference.yaml"))
+        .unwrap()
+        .replace("password: jane-password-5e8b", "password: \"${file:pw.txt}\"");
+    let profile = write(dir.path(), "profile.yaml", &text);
+    oidc_conform_in(std::path::Path::new("/"), &["validate", &profile]).expect_code(0);
+    let text = text.replace("${file:pw.txt}", "${file:/dev/zero}");
+    let profile = write(dir.path(), "profile.yaml", &text);
+    let run = oidc_conform(&["validate", &profile]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("not a regular file"), "{}", run.describe());
+}
+
+/// An output directory that cannot be written is found before any request: exit 2.
+#[test]
+fn an_unwritable_output_directory_is_found_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "not-a-dir", "x");
+    let out = format!("{file}/reports");
+    let run = oidc_conform(&["run", "--output", &out]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("cannot write the reports into"), "{}", run.describe());
+    assert!(!run.stdout().contains("test ["), "no case ran: {}", run.describe());
+}
