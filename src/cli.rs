@@ -52,7 +52,13 @@ pub enum Command {
         what: SchemaKind,
     },
     /// Compare two saved runs: regressions, fixes, new and removed cases (exit 1 on regressions).
-    Compare { old: PathBuf, new: PathBuf },
+    Compare {
+        old: PathBuf,
+        new: PathBuf,
+        /// Cases of the old run missing from the new one are not a failure.
+        #[arg(long)]
+        allow_removed: bool,
+    },
     /// Write a starting profile for a provider from its discovery document.
     Init {
         /// The provider's issuer, e.g. https://login.example.com/
@@ -381,11 +387,11 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             Ok(0)
         }
-        Command::Compare { old, new } => {
+        Command::Compare { old, new, allow_removed } => {
             let (a, b) = (Report::read_json(&old).map_err(input)?, Report::read_json(&new).map_err(input)?);
             let cmp = crate::report::compare::compare(&a, &b);
             print!("{}", cmp.render());
-            Ok(i32::from(cmp.has_regressions()))
+            Ok(cmp.exit_code(allow_removed))
         }
     }
 }

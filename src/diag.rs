@@ -65,7 +65,7 @@ impl Source {
         let mut d = Diagnostic::new(message);
         d.file = Some(self.path.clone());
         if let Some(pos) = pos {
-            let line_text = self.line(pos.line).map(str::to_owned);
+            let line_text = self.line(pos.line).map(redact_line);
             // An underline never runs past the end of the line.
             let len = line_text
                 .as_deref()
@@ -130,18 +130,80 @@ impl fmt::Display for Diagnostic {
             let pad = " ".repeat(num.len());
             writeln!(f, "{pad}--> {loc}")?;
             writeln!(f, "{pad} |")?;
-            writeln!(f, "{num} | {text}")?;
+            // A long line is quoted as a window around the caret, never whole.
+            let chars: Vec<char> = text.chars().collect();
+            let col = (pos.col as usize).saturating_sub(1).min(chars.len());
+            let start = if chars.len() > QUOTE_WIDTH {
+                col.saturating_sub(QUOTE_WIDTH / 2)
+            } else {
+                0
+            };
+            let end = (start + QUOTE_WIDTH).min(chars.len());
+            let head = if start > 0 { "…" } else { "" };
+            let tail = if end < chars.len() { "…" } else { "" };
+            let shown: String = chars[start..end].iter().collect();
+            writeln!(f, "{num} | {head}{shown}{tail}")?;
             // Tabs before the caret keep their width so the caret lines up.
-            let lead: String = text
+            let lead: String = head
                 .chars()
-                .take(pos.col as usize - 1)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .map(|_| ' ')
+                .chain(chars[start..col.max(start)].iter().map(|&c| if c == '\t' { '\t' } else { ' ' }))
                 .collect();
-            writeln!(f, "{pad} | {lead}{}", "^".repeat(self.underline))?;
+            let underline = self.underline.min(QUOTE_WIDTH).min(end.saturating_sub(col).max(1));
+            writeln!(f, "{pad} | {lead}{}", "^".repeat(underline))?;
             return self.fmt_hint(f, &pad);
         }
         self.fmt_hint(f, "")
     }
+}
+
+/// The widest slice of a source line a diagnostic quotes.
+const QUOTE_WIDTH: usize = 160;
+
+/// Keys whose values are secrets: quoted lines show `[redacted]` instead.
+const SECRET_KEYS: &[&str] = &["secret", "password", "client_secret"];
+
+/// A source line with the values of secret-typed keys replaced, also in flow
+/// mappings (`{ id: web, secret: s3cr3t }`), and any registered credential scrubbed.
+pub fn redact_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    'scan: while !rest.is_empty() {
+        for key in SECRET_KEYS {
+            // `key:` at the start of the line, after `{`, `,`, `-` or a space.
+            if let Some(after) = rest.strip_prefix(key)
+                && let Some(value) = after.trim_start_matches([' ', '"', '\'']).strip_prefix(':')
+                && out.chars().last().is_none_or(|c| matches!(c, ' ' | '\t' | '{' | ',' | '-'))
+            {
+                out.push_str(key);
+                out.push(':');
+                // The value runs to the next `,` or `}` in a flow mapping, else to the end.
+                let in_flow = out.contains('{');
+                let end = if in_flow {
+                    value.find([',', '}']).unwrap_or(value.len())
+                } else {
+                    value.len()
+                };
+                let (v, tail) = value.split_at(end);
+                let bare = v.trim().trim_matches(['"', '\'']);
+                let reference = bare.starts_with("${") && bare.ends_with('}') && bare.matches("${").count() == 1;
+                if v.trim().is_empty() || reference {
+                    out.push_str(v);
+                } else {
+                    out.push_str(" [redacted]");
+                    if in_flow {
+                        out.push(' ');
+                    }
+                }
+                rest = tail;
+                continue 'scan;
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    crate::secret::scrub(&out)
 }
 
 impl Diagnostic {
@@ -214,10 +276,34 @@ pub fn from_yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic
         .to_owned();
     let message = strip_location_prefix(&plain).to_owned();
     let pos = err.location().as_ref().and_then(Pos::from_location);
-    let (message, hint, len) = explain_yaml_message(&message, source, pos);
+    let (mut message, hint, len) = explain_yaml_message(&message, source, pos);
+    // On a secret-typed key's line, a value quoted in the library's message is not shown.
+    let on_secret_line = pos
+        .and_then(|p| source.line(p.line))
+        .is_some_and(|l| redact_line(l) != crate::secret::scrub(l));
+    if on_secret_line {
+        message = redact_backticks(&message);
+    }
     let mut d = source.error_at(pos, len, message);
     d.hint = hint;
     d
+}
+
+/// Every `` `quoted` `` span of a message replaced by `[redacted]`.
+fn redact_backticks(msg: &str) -> String {
+    let mut out = String::new();
+    let mut parts = msg.split('`');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        if i % 2 == 0 {
+            out.push_str("`[redacted]`");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// serde-saphyr prefixes plain messages with `line N column M: ` or suffixes
@@ -329,5 +415,31 @@ mod tests {
         assert_eq!(d.underline, 1);
         let d = src.error_at(Some(Pos { line: 9, col: 2 }), 10, "x");
         assert_eq!(d.line_text, None);
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_are_not_quoted() {
+        assert_eq!(redact_line("    secret: s3cr3t-value"), "    secret: [redacted]");
+        assert_eq!(
+            redact_line("  web: { id: w, secret: s3cr3t, auth: client_secret_post }"),
+            "  web: { id: w, secret: [redacted] , auth: client_secret_post }"
+        );
+        assert_eq!(redact_line("    password: \"${env:PW}\""), "    password: \"${env:PW}\"");
+        assert_eq!(redact_line("    password: pre-${env:PW}"), "    password: [redacted]");
+        assert_eq!(redact_line("    username: jane"), "    username: jane");
+    }
+
+    #[test]
+    fn a_huge_line_is_quoted_as_a_window() {
+        let line = format!("key: {}", "x".repeat(20_000_000 / 1000));
+        let src = Source::new("p.yaml", line);
+        let d = src.error_at(Some(Pos { line: 1, col: 1 }), 3, "bad");
+        let shown = d.to_string();
+        assert!(shown.len() < 1000, "{} bytes", shown.len());
     }
 }

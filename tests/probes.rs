@@ -162,3 +162,27 @@ fn an_unwritable_output_directory_is_found_first() {
     assert!(run.stderr().contains("cannot write the reports into"), "{}", run.describe());
     assert!(!run.stdout().contains("test ["), "no case ran: {}", run.describe());
 }
+
+/// Diagnostics never echo an inline secret, nor more than a window of a huge line.
+#[test]
+fn diagnostics_redact_secrets_and_bound_what_they_quote() {
+    let dir = tempfile::tempdir().unwrap();
+    const SECRET: &str = "inline-s3cret-4f9a2c";
+    for profile in [
+        format!("name: p\nissuer: http://127.0.0.1:1/\nclients:\n  web: {{ id: w, secret: {SECRET}, auht: none }}\n"),
+        format!("name: p\nissuer: http://127.0.0.1:1/\nclients:\n  web:\n    id: w\n    secret: {{ nested: {SECRET} }}\n"),
+        format!("name: p\nissuer: http://127.0.0.1:1/\nusers:\n  u: {{ username: u, password: {SECRET}, claims: 7 }}\n"),
+    ] {
+        let path = write(dir.path(), "p.yaml", &profile);
+        let run = oidc_conform(&["validate", &path]);
+        run.expect_code(2);
+        assert!(!run.stderr().contains(SECRET), "{}", run.describe());
+        assert!(run.stderr().contains("p.yaml:"), "{}", run.describe());
+    }
+    // A 2 MB one-line file: the diagnostic quotes a window of it.
+    let huge = format!("suite: s\ncases: [{}", "x".repeat(2 * 1024 * 1024));
+    let path = write(dir.path(), "huge.yaml", &huge);
+    let run = oidc_conform(&["validate", &path]);
+    run.expect_code(2);
+    assert!(run.stderr().len() < 8 * 1024, "{} bytes on stderr", run.stderr().len());
+}

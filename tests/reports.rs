@@ -171,7 +171,8 @@ fn compare_reports_regressions_and_fixes() {
         "{}",
         run.describe()
     );
-    let run = oidc_conform(&["compare", FIXED_RUN, clean_json.to_str().unwrap()]);
+    // The saved run has cases the suites no longer have: allowed here.
+    let run = oidc_conform(&["compare", FIXED_RUN, clean_json.to_str().unwrap(), "--allow-removed"]);
     run.expect_code(0);
     assert!(run.stdout().contains("fixes: 30"), "{}", run.describe());
 }
@@ -243,7 +244,49 @@ fn merged_shards_equal_the_whole_run() {
         merged.to_str().unwrap(),
     ]);
     run.expect_code(2);
-    assert!(run.stderr().contains("more than one report"), "{}", run.describe());
+    assert!(run.stderr().contains("shard 1/3 is given twice"), "{}", run.describe());
+    // Two shards of three are incomplete: refused, naming what is missing.
+    let run = oidc_conform(&[
+        "report",
+        "merge",
+        &shard_files[0],
+        &shard_files[1],
+        "--output",
+        merged.to_str().unwrap(),
+    ]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("shard(s) 3/3 missing"), "{}", run.describe());
+    // A shard of another run (another quirk) is refused.
+    let other = dir.path().join("other");
+    let r = oidc_conform(&["run", "--shard", "3/3", "--output", other.to_str().unwrap(), "--format", "json"]);
+    assert!(r.code() == 0 || r.code() == 1, "{}", r.describe());
+    let other_json = other.join("run.json");
+    let run = oidc_conform(&[
+        "report",
+        "merge",
+        &shard_files[0],
+        &shard_files[1],
+        other_json.to_str().unwrap(),
+        "--output",
+        merged.to_str().unwrap(),
+    ]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("is of another run"), "{}", run.describe());
+}
+
+/// `compare` fails on cases that vanished, unless told they may.
+#[test]
+fn compare_fails_on_removed_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("all");
+    let some = dir.path().join("some");
+    oidc_conform(&["run", "--output", all.to_str().unwrap(), "--format", "json"]).expect_code(0);
+    oidc_conform(&["run", "basics::", "--output", some.to_str().unwrap(), "--format", "json"]).expect_code(0);
+    let (a, b) = (all.join("run.json"), some.join("run.json"));
+    let run = oidc_conform(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    run.expect_code(1);
+    assert!(run.stdout().contains("removed cases: 48"), "{}", run.describe());
+    oidc_conform(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--allow-removed"]).expect_code(0);
 }
 
 /// `schema report` describes the saved report: every key of a real run is in the schema, every required key in the run.

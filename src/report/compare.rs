@@ -57,6 +57,11 @@ impl Comparison {
         !self.regressions.is_empty() || !self.new_failing_checks.is_empty()
     }
 
+    /// Exit code: 1 on regressions, and on removed cases unless they are allowed.
+    pub fn exit_code(&self, allow_removed: bool) -> i32 {
+        i32::from(self.has_regressions() || (!allow_removed && !self.removed.is_empty()))
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "regressions: {}", self.regressions.len() + self.new_failing_checks.len());
@@ -74,7 +79,16 @@ impl Comparison {
         for id in &self.added {
             let _ = writeln!(out, "  {id}");
         }
-        let _ = writeln!(out, "removed cases: {}", self.removed.len());
+        let _ = writeln!(
+            out,
+            "removed cases: {}{}",
+            self.removed.len(),
+            if self.removed.is_empty() {
+                ""
+            } else {
+                " (they were not run: a failure unless `--allow-removed`)"
+            }
+        );
         for id in &self.removed {
             let _ = writeln!(out, "  {id}");
         }

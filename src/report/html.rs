@@ -674,6 +674,7 @@ mod tests {
             interrupted: false,
             not_run: vec![],
             not_started: None,
+            definition: None,
             cases,
         }
     }

@@ -43,7 +43,41 @@ pub struct Report {
     /// `k/n` when this run is one shard of a larger one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// What was run, so shards of one run can be told from others (`report merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<RunDefinition>,
     pub cases: Vec<CaseReport>,
+}
+
+/// The definition of a run, the same for every shard of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunDefinition {
+    /// SHA-256 over the selected case ids, the profile, the issuer (unless embedded) and the quirks.
+    pub digest: String,
+    /// Cases the whole (unsharded) run selects.
+    pub total: usize,
+}
+
+impl RunDefinition {
+    pub fn of(case_ids: &[String], provider: &ProviderInfo) -> RunDefinition {
+        let mut text = String::new();
+        for id in case_ids {
+            text.push_str(id);
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "profile={}\nprovider={}\nissuer={}\nquirks={}\n",
+            provider.profile,
+            provider.name,
+            if provider.embedded { "embedded" } else { provider.issuer.as_str() },
+            provider.quirks.join(",")
+        ));
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+        RunDefinition {
+            digest: d.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+            total: case_ids.len(),
+        }
+    }
 }
 
 /// A report file format.
@@ -270,15 +304,63 @@ pub fn describe_check(c: &crate::check::CheckResult) -> String {
 
 /// Joins several reports (shards of one run) into one.
 pub fn merge(mut reports: Vec<Report>) -> Result<Report, String> {
+    // The shards must be of one run definition, and all of them.
+    let definition = reports
+        .first()
+        .ok_or("no reports to merge")?
+        .definition
+        .clone()
+        .ok_or("a report has no run definition: write the shards with this version of oidc-conform")?;
+    let mut shards: Vec<(u32, u32)> = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        match &r.definition {
+            Some(d) if *d == definition => {}
+            Some(_) => {
+                return Err(format!(
+                    "report {} is of another run (other suites, filter, profile, provider or quirks): merge only the shards of one run",
+                    i + 1
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "report {} has no run definition: write the shards with this version of oidc-conform",
+                    i + 1
+                ));
+            }
+        }
+        match r
+            .shard
+            .as_deref()
+            .and_then(|s| s.split_once('/'))
+            .and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)))
+        {
+            Some(kn) => shards.push(kn),
+            None if reports.len() == 1 => {}
+            None => {
+                return Err(format!(
+                    "report {} is a whole run, not a shard: there is nothing to merge it with",
+                    i + 1
+                ));
+            }
+        }
+    }
+    if let Some(&(_, n)) = shards.first() {
+        if shards.iter().any(|&(_, m)| m != n) {
+            return Err("the shards were cut differently (`--shard K/N` with different N)".to_owned());
+        }
+        let mut seen: Vec<u32> = shards.iter().map(|&(k, _)| k).collect();
+        seen.sort_unstable();
+        if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("shard {}/{n} is given twice", w[0]));
+        }
+        let missing: Vec<String> = (1..=n).filter(|k| !seen.contains(k)).map(|k| format!("{k}/{n}")).collect();
+        if !missing.is_empty() {
+            return Err(format!("incomplete: shard(s) {} missing", missing.join(", ")));
+        }
+    }
     let mut merged = reports.drain(..1).next().ok_or("no reports to merge")?;
     let mut ids: std::collections::BTreeSet<String> = merged.cases.iter().map(|c| c.id.clone()).collect();
     for r in reports {
-        if r.provider.issuer != merged.provider.issuer && !(r.provider.embedded && merged.provider.embedded) {
-            return Err(format!(
-                "cannot merge runs against different providers: `{}` and `{}`",
-                merged.provider.issuer, r.provider.issuer
-            ));
-        }
         merged.interrupted |= r.interrupted;
         if merged.not_started.is_none() {
             merged.not_started = r.not_started.clone();
@@ -295,6 +377,13 @@ pub fn merge(mut reports: Vec<Report>) -> Result<Report, String> {
         }
         merged.duration_ms = merged.duration_ms.max(r.duration_ms);
         merged.started_at = merged.started_at.min(r.started_at);
+    }
+    let accounted = merged.cases.len() + merged.not_run.len();
+    if merged.not_started.is_none() && accounted != definition.total {
+        return Err(format!(
+            "incomplete: the run selects {} cases, the shards hold {accounted}",
+            definition.total
+        ));
     }
     merged.cases.sort_by(|a, b| a.id.cmp(&b.id));
     merged.shard = None;

@@ -190,6 +190,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     };
     let cases = load_cases(&opts.suites, &profile)?;
     let loaded = cases.len();
+    let filtered: Vec<String> = cases.iter().map(Case::id).filter(|id| selected(opts, id)).collect();
+    let definition = crate::report::RunDefinition::of(&filtered, &info);
     let selected: Vec<Case> = cases
         .into_iter()
         .filter(|c| selected(opts, &c.id()) && in_shard(opts.shard, &c.id()))
@@ -214,6 +216,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             not_started: Some(why.to_owned()),
             baseline: None,
             shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
+            definition: Some(definition.clone()),
             schema_version: crate::report::SCHEMA_VERSION,
             tool: "oidc-conform".into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -348,6 +351,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         not_started: None,
         baseline: None,
         shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
+        definition: Some(definition),
         schema_version: crate::report::SCHEMA_VERSION,
         tool: "oidc-conform".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
