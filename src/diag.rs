@@ -48,10 +48,29 @@ impl Source {
 
     /// Reads a file; the error is itself a diagnostic naming the file.
     pub fn read(path: &Path) -> Result<Source, Diagnostic> {
-        match std::fs::read_to_string(path) {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Diagnostic::new(format!("cannot read `{}`: {e}", path.display()))
+                .with_hint("check the path; suites are YAML files (`*.yaml`), profiles too")
+        })?;
+        match String::from_utf8(bytes) {
             Ok(text) => Ok(Source::new(path, text)),
-            Err(e) => Err(Diagnostic::new(format!("cannot read `{}`: {e}", path.display()))
-                .with_hint("check the path; suites are YAML files (`*.yaml`), profiles too")),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let good = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+                let line = good.matches('\n').count() + 1;
+                let col = good.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+                let mut d = Diagnostic::new(format!(
+                    "`{}` is not UTF-8: byte {at} (line {line}, column {col}) is not valid UTF-8",
+                    path.display()
+                ))
+                .with_hint("save the file as UTF-8");
+                d.file = Some(path.to_owned());
+                d.pos = Some(Pos {
+                    line: line as u32,
+                    col: col as u32,
+                });
+                Err(d)
+            }
         }
     }
 
@@ -267,6 +286,27 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 }
 
 /// Turns a YAML deserialisation error into a diagnostic with a hint.
+/// Parses a suite or profile: YAML 1.2 booleans only (`yes`/`no` are not
+/// booleans), duplicate keys refused, and a budget that takes suites of tens of
+/// thousands of cases while still stopping alias bombs.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(source: &Source) -> Result<T, Diagnostics> {
+    if source.text.trim().is_empty() {
+        let mut d = Diagnostic::new(format!("`{}` is empty", source.path.display()))
+            .with_hint("a suite starts with `suite: NAME` and `cases:`; a profile with `name:` and `issuer:`");
+        d.file = Some(source.path.clone());
+        return Err(d.into());
+    }
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_nodes = 10_000_000;
+    budget.max_events = 40_000_000;
+    budget.max_total_scalar_bytes = 512 * 1024 * 1024;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.strict_booleans = true;
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    serde_saphyr::from_str_with_options(&source.text, options).map_err(|e| from_yaml_error(source, &e).into())
+}
+
 pub fn from_yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
     let plain = err
         .render_with_options(serde_saphyr::render_options! {
@@ -276,6 +316,28 @@ pub fn from_yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic
         .to_owned();
     let message = strip_location_prefix(&plain).to_owned();
     let pos = err.location().as_ref().and_then(Pos::from_location);
+    if message.contains("found a tab") {
+        // The scanner reports where the scalar started; point at the tab itself.
+        let from = pos.map(|p| p.line as usize).unwrap_or(1);
+        if let Some((i, line)) = source
+            .text
+            .lines()
+            .enumerate()
+            .skip(from.saturating_sub(1))
+            .find(|(_, l)| l.contains('\t'))
+        {
+            let col = line.chars().position(|c| c == '\t').unwrap_or(0) + 1;
+            let d = source.error_at(
+                Some(Pos {
+                    line: i as u32 + 1,
+                    col: col as u32,
+                }),
+                1,
+                "a tab character where YAML allows only spaces",
+            );
+            return d.with_hint("indent with spaces: YAML forbids tabs in indentation");
+        }
+    }
     let (mut message, hint, len) = explain_yaml_message(&message, source, pos);
     // On a secret-typed key's line, a value quoted in the library's message is not shown.
     let on_secret_line = pos
@@ -357,6 +419,55 @@ fn explain_yaml_message(msg: &str, source: &Source, pos: Option<Pos>) -> (String
     };
     if let Some((m, hint)) = friendly {
         return (m.to_owned(), Some(hint.to_owned()), word_at(pos));
+    }
+    let value_at = |pos: Option<Pos>| -> String {
+        pos.and_then(|p| source.line(p.line).map(|l| (l, p.col)))
+            .map(|(l, col)| {
+                l.chars()
+                    .skip(col as usize - 1)
+                    .take_while(|c| !c.is_whitespace() && *c != ',' && *c != '}')
+                    .collect::<String>()
+            })
+            .unwrap_or_default()
+    };
+    if let Some(key) = msg.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim();
+        return (
+            format!("duplicate key `{key}`"),
+            Some("a key appears once in a mapping: remove one of them (YAML does not merge them)".into()),
+            word_at(pos),
+        );
+    }
+    if msg.starts_with("invalid boolean") {
+        let v = value_at(pos);
+        return (
+            format!("`{v}` is not a boolean"),
+            Some("write `true` or `false`: in YAML 1.2 `yes`, `no`, `on` and `off`, quoted or not, are not booleans".into()),
+            word_at(pos),
+        );
+    }
+    if let Some(kind) = msg
+        .strip_prefix("invalid ")
+        .filter(|k| matches!(*k, "u64" | "u32" | "u16" | "u8" | "usize" | "i64" | "i32"))
+    {
+        let v = value_at(pos);
+        let what = if kind.starts_with('u') {
+            "a whole number of 0 or more"
+        } else {
+            "a whole number"
+        };
+        return (
+            format!("`{v}` is not {what}"),
+            Some(format!("write {what} here, without quotes or units, e.g. `3`")),
+            word_at(pos),
+        );
+    }
+    if msg.starts_with("multiple YAML documents") {
+        return (
+            "a second YAML document (`---`) in one file".into(),
+            Some("a file holds one suite or one profile: remove the `---` line and what follows, or move it into its own file".into()),
+            word_at(pos),
+        );
     }
     if msg.starts_with("invalid type") || msg.starts_with("expected ") {
         return (

@@ -186,3 +186,90 @@ fn diagnostics_redact_secrets_and_bound_what_they_quote() {
     run.expect_code(2);
     assert!(run.stderr().len() < 8 * 1024, "{} bytes on stderr", run.stderr().len());
 }
+
+/// The YAML library's errors come out in our words, at the right place, with a hint.
+#[test]
+fn yaml_errors_get_a_place_and_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, message, at) in [
+        (
+            "dup.yaml",
+            "suite: s\ncases:\n  - name: a\n    name: b\n",
+            "duplicate key `name`",
+            ":4:5",
+        ),
+        ("docs.yaml", "suite: s\ncases: []\n---\nsuite: t\n", "a second YAML document", ":4:"),
+        ("empty.yaml", "", "is empty", "empty.yaml"),
+        (
+            "quoted-no.yaml",
+            "suite: s\ncases:\n  - name: a\n    request: { nonce: \"no\" }\n",
+            "`\"no\"` is not a boolean",
+            ":4:23",
+        ),
+        (
+            "yes.yaml",
+            "suite: s\ncases:\n  - name: a\n    request: { nonce: yes }\n",
+            "`yes` is not a boolean",
+            ":4:23",
+        ),
+        (
+            "tab.yaml",
+            "suite: s\ncases:\n  - name: a\n\t  flow: code\n",
+            "a tab character",
+            ":4:1",
+        ),
+        (
+            "name.yaml",
+            "suite: bad name!\ncases:\n  - name: a\n",
+            "is not a plain identifier",
+            ":1:8",
+        ),
+    ] {
+        let path = write(dir.path(), name, text);
+        let run = oidc_conform(&["validate", &path]);
+        run.expect_code(2);
+        let err = run.stderr();
+        assert!(
+            err.contains(message) && err.contains(at) && err.contains("hint:"),
+            "{name}\n{}",
+            run.describe()
+        );
+    }
+    let profile = write(
+        dir.path(),
+        "neg.yaml",
+        "name: p\nissuer: http://127.0.0.1:1/\nhttp: { retries: -3 }\n",
+    );
+    let run = oidc_conform(&["validate", &profile]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("`-3` is not a whole number of 0 or more"),
+        "{}",
+        run.describe()
+    );
+    let bad = dir.path().join("latin1.yaml");
+    std::fs::write(&bad, b"suite: s\ncases:\n  - name: caf\xe9\n").unwrap();
+    let run = oidc_conform(&["validate", bad.to_str().unwrap()]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("is not UTF-8: byte 29 (line 3, column 14)"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// A suite of 20 000 cases in one file loads (the YAML budget is sized for it).
+#[test]
+fn a_suite_of_twenty_thousand_cases_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("suite: big\ndefaults: { flow: code }\ncases:\n");
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "  - name: case-{i}\n    about: one of many\n    request: {{ scope: openid profile, params: {{ n: \"{i}\" }} }}\n    expect: {{ id_token: {{ present: [sub, name], aud_contains: [\"${{client.id}}\"] }} }}\n"
+        ));
+    }
+    let path = write(dir.path(), "big.yaml", &text);
+    let run = oidc_conform(&["validate", &path]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("(20000 cases)"), "{}", run.describe());
+}

@@ -462,7 +462,7 @@ pub fn load(path: &Path) -> Result<Profile, Diagnostics> {
 
 /// Parses and resolves a profile from text already read.
 pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
-    let raw: RawProfile = serde_saphyr::from_str(&source.text).map_err(|e| crate::diag::from_yaml_error(source, &e))?;
+    let raw: RawProfile = crate::diag::parse_yaml(source)?;
     let mut diags = Diagnostics::default();
     let base = source.path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut text = |s: &Spanned<String>, what: &str| -> String {

@@ -43,7 +43,7 @@ pub fn load(path: &Path) -> Result<SuiteFile, Diagnostics> {
 
 /// Parses a suite from text already read.
 pub fn parse(source: Source) -> Result<SuiteFile, Diagnostics> {
-    let raw: RawSuite = serde_saphyr::from_str(&source.text).map_err(|e| crate::diag::from_yaml_error(&source, &e))?;
+    let raw: RawSuite = crate::diag::parse_yaml(&source)?;
     let mut diags = Diagnostics::default();
     let mut seen = BTreeMap::new();
     for case in &raw.cases {
@@ -72,8 +72,22 @@ pub fn parse(source: Source) -> Result<SuiteFile, Diagnostics> {
         }
     }
     if !valid_name(&raw.suite) {
+        // The place of `suite:` (the model keeps the name as a plain string).
+        let pos = source.text.lines().enumerate().find_map(|(i, l)| {
+            let rest = l.strip_prefix("suite:")?;
+            let col = l.len() - rest.trim_start().len() + 1;
+            Some(crate::diag::Pos {
+                line: i as u32 + 1,
+                col: col as u32,
+            })
+        });
         diags.push(
-            Diagnostic::new(format!("suite name `{}` is not a plain identifier", raw.suite))
+            source
+                .error_at(
+                    pos,
+                    raw.suite.chars().count(),
+                    format!("suite name `{}` is not a plain identifier", raw.suite),
+                )
                 .with_hint("use letters, digits, `-` and `_` only"),
         );
     }
