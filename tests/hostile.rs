@@ -93,10 +93,16 @@ async fn discovery(Path(mode): Path<String>) -> Response {
         "discovery-500" => (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
         _ => {
             let iss = issuer(&mode);
+            // `token-elsewhere`: the token endpoint on another origin (same server, another host name).
+            let token_base = if mode == "token-elsewhere" {
+                iss.replace("127.0.0.1", "localhost")
+            } else {
+                iss.clone()
+            };
             axum::Json(json!({
                 "issuer": iss,
                 "authorization_endpoint": format!("{iss}/authorize"),
-                "token_endpoint": format!("{iss}/token"),
+                "token_endpoint": format!("{token_base}/token"),
                 "userinfo_endpoint": format!("{iss}/userinfo"),
                 "jwks_uri": format!("{iss}/jwks"),
                 "response_types_supported": ["code"],
@@ -341,12 +347,12 @@ fn hostile_token_responses_end_as_fail_or_error_with_a_reason() {
         ("token-kid-nowhere", "fail", "id_token.signature", "no key with `kid` `nowhere`"),
         ("token-malformed-jwt", "fail", "id_token.decode", "not a JWT"),
         ("token-garbage-claims", "fail", "id_token.decode", "claims is not JSON"),
-        ("token-not-json", "error", "flow.authorization", "not JSON"),
-        ("token-array", "error", "flow.authorization", "not an object"),
-        ("token-huge", "error", "flow.authorization", "larger than"),
-        ("token-hang", "error", "flow.authorization", "timed out"),
-        ("token-reset", "error", "flow.authorization", "request to"),
-        ("token-429-forever", "error", "flow.authorization", "HTTP 429"),
+        ("token-not-json", "error", "flow.token", "not JSON"),
+        ("token-array", "error", "flow.token", "not an object"),
+        ("token-huge", "error", "flow.token", "larger than"),
+        ("token-hang", "error", "flow.token", "timed out"),
+        ("token-reset", "error", "flow.token", "request to"),
+        ("token-429-forever", "error", "flow.token", "HTTP 429"),
     ] {
         let (run, dir) = run_mode(mode, &[]);
         assert_eq!(run.code(), 1, "{mode}\n{}", run.describe());
@@ -717,4 +723,90 @@ fn a_second_interrupt_always_ends_the_process() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A token endpoint that hangs while the authorization endpoint answers still
+/// trips the cut-off: failures are counted per endpoint.
+#[test]
+fn a_hanging_token_endpoint_trips_the_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), "token-hang", "timeout: 1s, retries: 0", 9);
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let run = oidc_conform(&[
+        "run",
+        &p("suite.yaml"),
+        "--provider",
+        &p("profile.yaml"),
+        "--output",
+        &p("out"),
+        "--jobs",
+        "1",
+    ]);
+    run.expect_code(1);
+    let r = read_report(&dir.path().join("out"));
+    let cases = r["cases"].as_array().unwrap();
+    let not_run = cases.iter().filter(|c| c["checks"].to_string().contains("looks down")).count();
+    let token_errors = cases
+        .iter()
+        .filter(|c| {
+            c["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["id"] == "flow.token" && k["status"] == "error")
+        })
+        .count();
+    assert!(token_errors >= 5, "token-stage errors are reported as flow.token: {cases:#?}");
+    assert!(not_run >= 3, "the cut-off stopped the run early: {cases:#?}");
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    // The message names the limit, its value and the (redacted) URL.
+    let text = r["cases"].to_string();
+    assert!(
+        text.contains("/token timed out after 1.0 s (limit: http.timeout in the profile)"),
+        "{text}"
+    );
+}
+
+/// A reset connection says which URL and why, without an empty `url ()`.
+#[test]
+fn network_errors_name_the_url_and_the_reason() {
+    let (run, dir) = run_mode("token-reset", &[]);
+    assert_eq!(run.code(), 1, "{}", run.describe());
+    let case = only_case(&dir);
+    let text = case["checks"].to_string();
+    assert!(
+        text.contains("request to http://") && text.contains("/token-reset/token failed:"),
+        "{text}"
+    );
+    assert!(!text.contains("url ()") && !text.contains("for url"), "{text}");
+}
+
+/// The client secret goes to the issuer's origin only, unless the profile trusts another by name.
+#[test]
+fn the_client_secret_goes_to_another_origin_only_when_trusted() {
+    let (run, dir) = run_mode("token-elsewhere", &[]);
+    assert_eq!(run.code(), 1, "{}", run.describe());
+    let case = only_case(&dir);
+    assert_eq!(case["status"], "error", "{case:#}");
+    assert!(
+        case["checks"]
+            .to_string()
+            .contains("another origin than the issuer's: the client secret was not sent"),
+        "{case:#}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = format!("http://localhost:{}", server().port());
+    write_inputs(
+        dir.path(),
+        "token-elsewhere",
+        &format!("timeout: 2s, trusted_origins: [\"{elsewhere}\"]"),
+        1,
+    );
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+    let run = oidc_conform(&["run", &p("suite.yaml"), "--provider", &p("profile.yaml"), "--output", &p("out")]);
+    run.expect_code(0);
+    let r = read_report(&dir.path().join("out"));
+    assert_eq!(r["provider"]["trusted_origins"], json!([elsewhere]), "the report records it");
 }

@@ -277,7 +277,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         }
         out.push(verdict);
         if let Some(e) = &ev.harness_error {
-            out.push(CheckResult::error("flow.authorization", e.clone()));
+            out.push(CheckResult::error(ev.stage.check_id(), e.clone()));
         }
         return out;
     }
@@ -304,7 +304,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         }
     }
     if let Some(e) = &ev.harness_error {
-        out.push(CheckResult::error("flow.authorization", e.clone()));
+        out.push(CheckResult::error(ev.stage.check_id(), e.clone()));
     }
     out
 }

@@ -126,12 +126,12 @@ pub async fn send(breaker: &Guard, req: reqwest::RequestBuilder, url: &Url, limi
         breaker.wait_turn().await;
         let resp = match send_once(req, url, limits).await {
             Ok(r) => {
-                breaker.success();
+                breaker.success(url);
                 r
             }
             Err(e) => {
                 if matches!(e, HttpError::Transport { .. } | HttpError::Timeout { .. }) {
-                    breaker.failure();
+                    breaker.failure(url);
                 }
                 return Err(e);
             }
@@ -213,7 +213,10 @@ pub async fn get(client: &reqwest::Client, breaker: &Guard, url: &Url, limits: &
 /// provider ends the run quickly instead of with one timeout per case.
 #[derive(Default)]
 pub struct Guard {
-    consecutive: std::sync::atomic::AtomicU32,
+    /// Requests in a row that could not reach the provider, per endpoint
+    /// (origin and path): a token endpoint that hangs trips the breaker even
+    /// while the authorization endpoint answers.
+    consecutive: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     limiter: Option<governor::DefaultDirectRateLimiter>,
 }
 
@@ -274,18 +277,30 @@ impl Guard {
         }
     }
 
-    fn success(&self) {
-        self.consecutive.store(0, std::sync::atomic::Ordering::Relaxed);
+    fn endpoint(url: &Url) -> String {
+        format!("{}{}", url.origin().ascii_serialization(), url.path())
     }
 
-    fn failure(&self) {
-        self.consecutive.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    fn success(&self, url: &Url) {
+        if let Ok(mut m) = self.consecutive.lock() {
+            m.remove(&Self::endpoint(url));
+        }
     }
 
-    /// `Some(n)` when `n` requests in a row have failed to reach the provider.
-    pub fn open(&self) -> Option<u32> {
-        let n = self.consecutive.load(std::sync::atomic::Ordering::Relaxed);
-        (n >= Self::THRESHOLD).then_some(n)
+    fn failure(&self, url: &Url) {
+        if let Ok(mut m) = self.consecutive.lock() {
+            *m.entry(Self::endpoint(url)).or_insert(0) += 1;
+        }
+    }
+
+    /// `Some((n, endpoint))` when `n` requests in a row to one endpoint have
+    /// failed to reach the provider.
+    pub fn open(&self) -> Option<(u32, String)> {
+        let m = self.consecutive.lock().ok()?;
+        m.iter()
+            .filter(|(_, n)| **n >= Self::THRESHOLD)
+            .max_by_key(|(_, n)| **n)
+            .map(|(e, n)| (*n, e.clone()))
     }
 }
 

@@ -46,6 +46,26 @@ impl Origin {
     }
 }
 
+/// The stages of a flow, each reported under its own check id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stage {
+    #[default]
+    Authorization,
+    Token,
+    Userinfo,
+}
+
+impl Stage {
+    /// The check a harness error at this stage is reported under.
+    pub fn check_id(self) -> &'static str {
+        match self {
+            Stage::Authorization => "flow.authorization",
+            Stage::Token => "flow.token",
+            Stage::Userinfo => "userinfo.status",
+        }
+    }
+}
+
 /// Tokens from one response.
 #[derive(Clone, Debug)]
 pub struct TokenSet {
@@ -116,6 +136,8 @@ pub struct Evidence {
     pub userinfo_skipped: Option<String>,
     /// Consent pages the harness approved (submitted with the approving button).
     pub consents: u32,
+    /// The stage the flow was in last (where a harness error happened).
+    pub stage: Stage,
     /// The case turned out not to apply to this provider (e.g. no refresh token to refresh with).
     pub not_applicable: Option<String>,
 }
@@ -151,9 +173,9 @@ pub async fn run(provider: &Provider, case: &Case) -> Evidence {
         Misuse::WrongCodeVerifier,
     ];
     ev.misuse_attempted = !case.request.misuse.iter().any(|m| later.contains(m));
-    if let Some(n) = provider.guard.open() {
+    if let Some((n, endpoint)) = provider.guard.open() {
         ev.harness_error = Some(format!(
-            "not run: the last {n} requests to the provider failed (refused, reset or timed out); it looks down"
+            "not run: the last {n} requests to {endpoint} failed (refused, reset or timed out); the provider looks down"
         ));
         return ev;
     }
@@ -430,9 +452,9 @@ async fn authorize(
                 if sub.contains_secret() {
                     p.check_transport(&sub.action, "password")?;
                 }
-                if sub.action.origin() != issuer_origin {
+                if sub.action.origin() != issuer_origin && !p.trusted_origin(&sub.action) {
                     return Err(format!(
-                        "the login form posts to {}, which is not the issuer's origin: the password was not sent",
+                        "the login form posts to {}, which is not the issuer's origin: the password was not sent (list the origin under `http.trusted_origins` in the profile if it belongs to the provider)",
                         http::redact_url(&sub.action)
                     ));
                 }
@@ -573,10 +595,18 @@ async fn token_request(
     origin: Origin,
     ev: &mut Evidence,
 ) -> Result<Option<TokenSet>, String> {
+    ev.stage = Stage::Token;
     let client = client_of(p, case);
     let url = p.endpoint("token_endpoint")?;
-    if client.secret.is_some() {
+    if client.secret.is_some() && case.auth != ClientAuth::None {
         p.check_transport(&url, "client secret")?;
+        // The secret goes to the issuer's origin, or one the profile trusts by name.
+        let origin = url.origin().ascii_serialization();
+        if !p.trusted_origin(&url) {
+            return Err(format!(
+                "the token endpoint is on {origin}, another origin than the issuer's: the client secret was not sent (list the origin under `http.trusted_origins` in the profile if it belongs to the provider)"
+            ));
+        }
     }
     let mut req = p.http.post(url.clone());
     if case.request.misuses(Misuse::WrongClientSecret) || (case.request.misuses(Misuse::WrongCodeVerifier) && origin == Origin::Token) {
@@ -708,6 +738,7 @@ async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Res
 
 /// Userinfo with a Bearer token (OIDC Core §5.3.1; RFC 6750 §2.1 header, §2.2 form body), or with none.
 pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod, ev: &mut Evidence) -> Result<UserinfoResponse, String> {
+    ev.stage = Stage::Userinfo;
     let url = p.endpoint("userinfo_endpoint")?;
     let mut req = match how {
         UserinfoMethod::Get => p.http.get(url.clone()),

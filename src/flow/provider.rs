@@ -175,6 +175,13 @@ impl Provider {
         ))
     }
 
+    /// Whether `url` is on the issuer's origin, or on one the profile trusts with secrets.
+    pub fn trusted_origin(&self, url: &Url) -> bool {
+        let origin = url.origin().ascii_serialization();
+        Url::parse(&self.profile.issuer).is_ok_and(|i| i.origin().ascii_serialization() == origin)
+            || self.profile.trusted_origins.contains(&origin)
+    }
+
     /// The userinfo URL as access tokens name it in `aud`.
     pub fn userinfo_url(&self) -> Option<&str> {
         self.discovery.userinfo_endpoint.as_deref()

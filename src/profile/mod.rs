@@ -273,6 +273,11 @@ struct RawHttp {
     rate: Option<Spanned<String>>,
     #[schemars(with = "Option<u64>")]
     max_concurrency: Option<Spanned<u64>>,
+    /// Origins besides the issuer's that may receive client secrets and passwords
+    /// (a token endpoint or login page the provider serves from another host).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    trusted_origins: Vec<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------- resolved
@@ -314,6 +319,8 @@ pub struct Profile {
     pub rate: Option<crate::flow::http::Rate>,
     /// At most this many cases at once (`http.max_concurrency`); `--jobs` overrides.
     pub max_concurrency: Option<usize>,
+    /// Origins besides the issuer's trusted with secrets (`http.trusted_origins`), as `scheme://host:port`.
+    pub trusted_origins: Vec<String>,
     /// Where the profile came from, for messages.
     pub source: String,
 }
@@ -757,6 +764,21 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             }
         }),
         max_concurrency,
+        trusted_origins: h
+            .trusted_origins
+            .iter()
+            .filter_map(|o| match url::Url::parse(&o.value) {
+                Ok(u) if u.has_host() => Some(u.origin().ascii_serialization()),
+                _ => {
+                    diags.push(
+                        source
+                            .error_at(spanned_pos(o), o.value.chars().count(), format!("`{}` is not an origin", o.value))
+                            .with_hint("write the scheme and host (and port), e.g. `https://auth.example.com`"),
+                    );
+                    None
+                }
+            })
+            .collect(),
         ca_file,
         source: source.path.display().to_string(),
     };

@@ -667,6 +667,7 @@ mod tests {
                 quirks: vec!["id-token-aud-api".into()],
                 insecure: false,
                 allow_http: false,
+                trusted_origins: vec![],
             },
             summary: Summary::of(cases.iter().map(|c| &c.status)),
             baseline: None,

@@ -123,6 +123,9 @@ pub struct ProviderInfo {
     /// Secrets were allowed over plain http (`--allow-http`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_http: bool,
+    /// Origins besides the issuer's that the profile trusts with client secrets and passwords.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_origins: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

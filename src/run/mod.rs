@@ -158,6 +158,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 quirks: vec![],
                 insecure: opts.insecure,
                 allow_http: opts.allow_http,
+                trusted_origins: p.trusted_origins.clone(),
             };
             (p, info)
         }
@@ -178,6 +179,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 quirks: opts.quirks.iter().map(|q| q.name().to_owned()).collect(),
                 insecure: opts.insecure,
                 allow_http: opts.allow_http,
+                trusted_origins: p.trusted_origins.clone(),
             };
             embedded = Some(rp);
             (p, info)
