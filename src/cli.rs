@@ -258,6 +258,21 @@ fn parse_quirks(names: &[String]) -> Result<Vec<Quirk>, RunError> {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
+    // `oidc-conform schema report | head`: a closed stdout ends the command
+    // quietly, not with a panic and a stack trace.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("Broken pipe") || text.contains("os error 32") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,

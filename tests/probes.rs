@@ -273,3 +273,22 @@ fn a_suite_of_twenty_thousand_cases_loads() {
     run.expect_code(0);
     assert!(run.stdout().contains("(20000 cases)"), "{}", run.describe());
 }
+
+/// A closed stdout (`… | head`) ends a command quietly.
+#[test]
+fn a_broken_pipe_ends_quietly() {
+    for args in [&["schema", "report"][..], &["checks"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oidc-conform"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the command writes anything: its first write meets EPIPE.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

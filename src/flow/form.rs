@@ -1017,11 +1017,17 @@ impl<'a> Doc<'a> {
                 entry.1 |= control.visible();
             }
         }
+        // A form that posts to the page's own origin first: a second password
+        // form elsewhere on the page (a partner's widget) is not the login.
+        let cross_origin = |form: usize| -> bool {
+            let action = self.forms.get(form).and_then(|f| f.element.attr("action"));
+            self.resolve(action).map_or(true, |u| u.origin() != self.page_url.origin())
+        };
         let form = per_form
             .iter()
-            .map(|(&form, &(count, any_visible))| (count != 1, !any_visible, form))
+            .map(|(&form, &(count, any_visible))| (count != 1, cross_origin(form), !any_visible, form))
             .min()
-            .map(|(_, _, form)| form);
+            .map(|(_, _, _, form)| form);
 
         if let Some(form) = form {
             let in_form: Vec<usize> = candidates
@@ -2005,6 +2011,17 @@ mod tests {
             ]
         );
         assert!(!submission.contains_secret());
+    }
+
+    #[test]
+    fn of_two_password_forms_the_same_origin_one_is_the_login() {
+        let html = r#"<html><body>
+            <form method="post" action="https://partner.example.test/signin"><input name="user"><input type="password" name="pw"><button>Sign in with Partner</button></form>
+            <form method="post" action="/login"><input name="username"><input type="password" name="password"><button>Sign in</button></form>
+            </body></html>"#;
+        let page = analyse_page(html, "https://auth.test/login?state=1");
+        let Page::Login(sub) = page else { panic!("a login page: {page:?}") };
+        assert_eq!(sub.action, url("https://auth.test/login"));
     }
 
     #[test]
