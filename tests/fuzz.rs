@@ -112,3 +112,42 @@ mod json {
         })
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// No URL reaches a rendered string with a credential in it: values of
+    /// credential-bearing parameters are redacted by name, and a profile
+    /// credential (a password, a client secret) by value, whatever its field is called.
+    #[test]
+    fn no_secret_survives_url_redaction(
+        name in prop::sample::select(vec!["password", "passwd", "client_secret", "code", "access_token", "id_token", "refresh_token", "code_verifier", "pin", "p", "field", "x-login-pass"]),
+        value in "[A-Za-z0-9!@#$%^&*()_+= -]{4,40}",
+        other in "[a-z]{1,8}",
+        in_fragment in any::<bool>(),
+    ) {
+        let credential = format!("cred-{value}");
+        let _ = Secret::credential(credential.clone());
+        let mut url = url::Url::parse("https://idp.example.test/login").unwrap();
+        let pairs = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("user", &other)
+            .append_pair(name, &value)
+            .append_pair("field2", &credential)
+            .finish();
+        if in_fragment {
+            url.set_fragment(Some(&pairs));
+        } else {
+            url.set_query(Some(&pairs));
+        }
+        let shown = oidc_conform::flow::http::redact_url(&url);
+        let by_name = !matches!(name, "p" | "field");
+        if by_name {
+            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            prop_assert!(!shown.contains(&format!("{name}={encoded}")), "{shown}");
+        }
+        let encoded: String = url::form_urlencoded::byte_serialize(credential.as_bytes()).collect();
+        prop_assert!(!shown.contains(&credential) && !shown.contains(&encoded), "{shown}");
+        let s = oidc_conform::flow::http::redact_str(url.as_str());
+        prop_assert!(!s.contains(&credential) && !s.contains(&encoded), "{s}");
+    }
+}
