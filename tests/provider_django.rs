@@ -30,6 +30,18 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("negative::wrong-code-verifier", "negative.refused", CODE_OUTLIVES_PKCE),
 ];
 
+/// Reviewed warnings (SHOULD-level findings): (case, check, why).
+const EXPECTED_WARNINGS: &[(&str, &str, &str)] = &[
+    ("security::pkce-verifier-too-short", "pkce.verifier_syntax", MALFORMED_VERIFIER),
+    ("security::pkce-verifier-too-long", "pkce.verifier_syntax", MALFORMED_VERIFIER),
+    (
+        "security::pkce-verifier-illegal-characters",
+        "pkce.verifier_syntax",
+        MALFORMED_VERIFIER,
+    ),
+];
+const MALFORMED_VERIFIER: &str = "DOT (oauthlib) checks only that the verifier's S256 matches the challenge, not that the verifier is 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)";
+
 static DOT: Shared = Shared::new();
 
 /// The DOT fixture, installed and started once per test run.
@@ -164,7 +176,19 @@ fn django_oauth_toolkit_passes_the_shipped_suites() {
                     }
                 }
             }
+            "warn" => {
+                for check in checks_with(c, "warn") {
+                    if !EXPECTED_WARNINGS.iter().any(|(i, k, _)| *i == id && *k == check) {
+                        problems.push(format!("unexpected warning {id} {check}: {}", c["checks"]));
+                    }
+                }
+            }
             other => problems.push(format!("{id} is `{other}`: {}", c["checks"])),
+        }
+    }
+    for (id, check, why) in EXPECTED_WARNINGS {
+        if !checks_with(case(&report, id), "warn").contains(&check.to_string()) {
+            problems.push(format!("{id} {check} no longer warns: take it off the reviewed warnings ({why})"));
         }
     }
     for (id, check, why) in EXPECTED {

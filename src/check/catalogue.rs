@@ -83,6 +83,9 @@ checks! {
     "userinfo.sub", Userinfo, Must, "OIDC-Core-5.3.2", "Userinfo `sub` equals the ID token's `sub`.";
     "userinfo.rejects_id_token", Audience, Must, "OIDC-Core-5.3.1", "Userinfo refuses an ID token presented as a bearer token: APIs take access tokens, never ID tokens.";
     "userinfo.requires_token", Userinfo, Must, "RFC6750-3.1", "Userinfo refuses a request that carries no access token.";
+    "pkce.downgrade", Security, Must, "RFC9700-4.8", "PKCE cannot be downgraded: a verifier for a request that had no challenge, and a missing verifier for one that had, are refused.";
+    "pkce.plain_for_s256", Security, Must, "RFC7636-4.6", "An S256 challenge is not satisfied by sending the challenge itself as the verifier (no silent `plain` fallback).";
+    "pkce.verifier_syntax", Security, Should, "RFC7636-4.1", "A verifier shorter than 43, longer than 128 characters or with characters outside `[A-Za-z0-9-._~]` is refused.";
     "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
     "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
     "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";

@@ -272,8 +272,18 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     if let Some(expected) = &case.expect.error {
         // The rule a refusal answers to is the case's own (e.g. RFC 7636 §4.6 for a wrong verifier).
         let mut verdict = negative(case, ev, expected);
-        if let Some(spec) = case.spec.first() {
-            verdict.spec = spec.clone();
+        match case.check.as_deref().and_then(catalogue::find) {
+            // A probe reports under its own check, with that check's level and rule.
+            Some(def) => {
+                verdict.id = def.id.to_owned();
+                verdict.level = def.level;
+                verdict.spec = def.spec.to_owned();
+            }
+            None => {
+                if let Some(spec) = case.spec.first() {
+                    verdict.spec = spec.clone();
+                }
+            }
         }
         out.push(verdict);
         if let Some(e) = &ev.harness_error {
@@ -432,6 +442,17 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
         )
         .ef("no redirect to the unregistered URI", "a redirect to it");
     }
+    // Refused before the request under test, with a code the case allows there
+    // (e.g. a provider that requires PKCE refuses a request without a challenge).
+    if !ev.misuse_attempted
+        && let Some(e) = &ev.error
+        && case.expect.or_error.contains(&e.error)
+    {
+        return CheckResult::pass(
+            "negative.refused",
+            format!("refused with `{}` at the {} endpoint, which the rule allows here", e.error, e.stage),
+        );
+    }
     if !ev.misuse_attempted {
         let what = match (&ev.error, &ev.harness_error, &ev.refused_without_redirect) {
             (Some(e), _, _) => format!(
@@ -474,7 +495,8 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             } else {
                 "tokens".to_owned()
             };
-            CheckResult::fail("negative.refused", "the provider accepted a request it must refuse").ef(format!("error {list}"), what)
+            CheckResult::fail("negative.refused", "the provider accepted a request the rule says it refuses")
+                .ef(format!("error {list}"), what)
         }
     }
 }

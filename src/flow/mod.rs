@@ -172,7 +172,7 @@ pub async fn run(provider: &Provider, case: &Case) -> Evidence {
         Misuse::WrongClientSecret,
         Misuse::WrongCodeVerifier,
     ];
-    ev.misuse_attempted = !case.request.misuse.iter().any(|m| later.contains(m));
+    ev.misuse_attempted = !case.request.misuse.iter().any(|m| later.contains(m)) && !case.request.edits_token_request();
     if let Some((n, endpoint)) = provider.guard.open() {
         ev.harness_error = Some(format!(
             "not run: the last {n} requests to {endpoint} failed (refused, reset or timed out); the provider looks down"
@@ -199,7 +199,7 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
         Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh => {
             // One shared client (pooled connections, TLS set up once); cookies per case.
             let browser = reqwest::cookie::Jar::default();
-            let verifier = random_token();
+            let verifier = make_verifier(&case.request.pkce);
             let Some(params) = authorize(p, case, &browser, &verifier, ev).await? else {
                 // A denial right after the harness approved a consent page is most
                 // likely the harness's approval not being taken as one: never
@@ -358,7 +358,7 @@ async fn authorize(
     if let Some(uri) = &client.redirect_uri {
         q.insert("redirect_uri".into(), uri.clone());
     }
-    if response_type.split(' ').any(|t| t == "code") {
+    if response_type.split(' ').any(|t| t == "code") && case.request.pkce.challenge != Some(false) {
         q.insert("code_challenge".into(), pkce_challenge(verifier));
         q.insert("code_challenge_method".into(), "S256".into());
     }
@@ -373,6 +373,9 @@ async fn authorize(
     }
     for (k, v) in &case.request.params {
         q.insert(k.clone(), v.clone());
+    }
+    for k in &case.request.drop {
+        q.remove(k);
     }
     let redirect_uri = q.get("redirect_uri").cloned().ok_or_else(|| {
         format!(
@@ -694,7 +697,53 @@ async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str,
         ("code_verifier".into(), verifier.to_owned()),
     ];
     form.extend(token_endpoint_resource(p, case));
+    if case.request.edits_token_request() {
+        ev.misuse_attempted = true;
+    }
+    // The case's edits of this request (probes), with this run's PKCE values.
+    if !case.request.token_params.is_empty() || !case.request.token_drop.is_empty() {
+        let challenge = ev.request.get("code_challenge").cloned().unwrap_or_default();
+        form.retain(|(k, _)| !case.request.token_drop.contains(k) && !case.request.token_params.contains_key(k));
+        for (k, v) in &case.request.token_params {
+            let v = v.replace("${pkce.verifier}", verifier).replace("${pkce.challenge}", &challenge);
+            form.push((k.clone(), v));
+        }
+        ev.misuse_attempted = true;
+        ev.step(format!(
+            "the code exchange edited as the case says (set: {}; left out: {})",
+            case.request.token_params.keys().cloned().collect::<Vec<_>>().join(", "),
+            case.request.token_drop.join(", ")
+        ));
+    }
     token_request(p, case, form, Origin::Token, ev).await
+}
+
+/// The PKCE verifier of a case: a random 43-character one (RFC 7636 §4.1), or of
+/// the length and alphabet a probe asks for.
+fn make_verifier(spec: &crate::suite::RawPkce) -> String {
+    if spec.verifier_length.is_none() && !spec.verifier_illegal {
+        return random_token();
+    }
+    let len = spec.verifier_length.unwrap_or(50);
+    let mut v = String::new();
+    while v.len() < len {
+        v.push_str(&random_token());
+    }
+    v.truncate(len);
+    if spec.verifier_illegal {
+        // `!`, `*` and a space are outside `[A-Za-z0-9-._~]`.
+        v = v
+            .chars()
+            .enumerate()
+            .map(|(i, c)| match i % 9 {
+                3 => '!',
+                6 => '*',
+                8 => ' ',
+                _ => c,
+            })
+            .collect();
+    }
+    v
 }
 
 /// RFC 8707 §2.2: the `resource` repeated at the token endpoint (code exchange,

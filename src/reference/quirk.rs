@@ -150,6 +150,12 @@ quirks! {
         "valid authorization_code exchanges get HTTP 500 {\"error\":\"server_error\"} (client credentials and refresh unaffected)";
     RefreshIdTokenAzpAdded => "refresh-id-token-azp-added",
         "the ID token of a refresh response has an azp the original ID token did not have";
+    PkceDowngradeAccepted => "pkce-downgrade-accepted",
+        "a code_verifier is accepted for a code whose authorization request had no code_challenge";
+    PkcePlainFallback => "pkce-plain-fallback",
+        "a code_verifier equal to the S256 code_challenge itself is accepted (a plain comparison)";
+    PkceVerifierSyntaxLax => "pkce-verifier-syntax-lax",
+        "a code_verifier shorter than 43 or longer than 128 characters, or with illegal characters, is accepted when its S256 matches";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -205,7 +211,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 57);
+        assert_eq!(Quirk::ALL.len(), 60);
     }
 
     #[test]

@@ -271,7 +271,9 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
     match (&record.code_challenge, params.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => {
             let computed = URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
-            let ok = pkce_syntax_ok(verifier) && secret_eq(&computed, challenge);
+            let syntax = pkce_syntax_ok(verifier) || shared.quirk(Quirk::PkceVerifierSyntaxLax);
+            let plain_fallback = shared.quirk(Quirk::PkcePlainFallback) && secret_eq(verifier, challenge);
+            let ok = (syntax && secret_eq(&computed, challenge)) || plain_fallback;
             if !ok && !pkce_lax {
                 return Err(TokenError::invalid_grant("code_verifier does not match the code_challenge"));
             }
@@ -279,6 +281,7 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
         (Some(_), None) if !pkce_lax => {
             return Err(TokenError::invalid_grant("code_verifier is missing"));
         }
+        (None, Some(_)) if shared.quirk(Quirk::PkceDowngradeAccepted) => {}
         (None, Some(_)) => {
             return Err(TokenError::invalid_grant(
                 "code_verifier sent but the authorization request had no code_challenge",

@@ -20,7 +20,7 @@ use indexmap::IndexMap;
 use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnostic};
 use crate::vars;
 
-pub use model::{ApiNeed, Area, ClientKind, Flow, Misuse, RawNeeds, RawSuite, UserinfoMethod};
+pub use model::{ApiNeed, Area, ClientKind, Flow, Misuse, RawNeeds, RawPkce, RawSuite, UserinfoMethod};
 use model::{RawCase, RawExpect, RawTokenExpect};
 
 /// A parsed suite file, not yet bound to a provider.
@@ -107,6 +107,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/namespacing.yaml", include_str!("../../suites/namespacing.yaml")),
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
     ("suites/scopes.yaml", include_str!("../../suites/scopes.yaml")),
+    ("suites/security.yaml", include_str!("../../suites/security.yaml")),
     ("suites/userinfo.yaml", include_str!("../../suites/userinfo.yaml")),
 ];
 
@@ -195,9 +196,26 @@ pub struct Request {
     pub misuse: Vec<Misuse>,
     /// How userinfo is called.
     pub userinfo: UserinfoMethod,
+    /// Left out of the authorization request.
+    pub drop: Vec<String>,
+    /// How PKCE is done.
+    pub pkce: RawPkce,
+    /// Set at the code exchange (`${pkce.verifier}`, `${pkce.challenge}` filled in by the engine).
+    pub token_params: BTreeMap<String, String>,
+    /// Left out of the code exchange.
+    pub token_drop: Vec<String>,
 }
 
 impl Request {
+    /// The case edits the code exchange: the refusal under test happens there.
+    pub fn edits_token_request(&self) -> bool {
+        !self.token_params.is_empty()
+            || !self.token_drop.is_empty()
+            || self.pkce.verifier_length.is_some()
+            || self.pkce.verifier_illegal
+            || self.pkce.challenge == Some(false)
+    }
+
     pub fn misuses(&self, m: Misuse) -> bool {
         self.misuse.contains(&m)
     }
@@ -231,6 +249,8 @@ pub struct Case {
     pub api: Option<String>,
     /// Why the case cannot run on this profile: it is reported as skipped, with this reason.
     pub skip: Option<String>,
+    /// The check a refusal case is reported under (default `negative.refused`).
+    pub check: Option<String>,
     pub request: Request,
     pub expect: Expect,
     /// `file:line` of the case, for messages.
@@ -527,6 +547,10 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         None if flow == Flow::ClientCredentials => String::new(),
         None => "openid".into(),
     };
+    let mut token_params = BTreeMap::new();
+    for (k, v) in &r.token.params {
+        token_params.insert(k.clone(), text(v, "token parameter"));
+    }
     let request = Request {
         scope,
         response_type: r.response_type.clone(),
@@ -536,7 +560,27 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         params,
         misuse: r.misuse.clone(),
         userinfo: r.userinfo,
+        drop: r.drop.clone(),
+        pkce: r.pkce.clone(),
+        token_params,
+        token_drop: r.token.drop.clone(),
     };
+    let check = raw.check.as_ref().and_then(|c| {
+        if crate::check::catalogue::find(&c.value).is_some() {
+            Some(c.value.clone())
+        } else {
+            let ids = crate::check::catalogue::CATALOGUE.iter().map(|d| d.id);
+            let hint = match did_you_mean(&c.value, ids) {
+                Some(best) => format!("did you mean `{best}`? (`oidc-conform checks` lists them)"),
+                None => "name a check of the catalogue (`oidc-conform checks`)".to_owned(),
+            };
+            diags.push(
+                src.error_at(spanned_pos(c), c.value.chars().count(), format!("unknown check `{}`", c.value))
+                    .with_hint(hint),
+            );
+            None
+        }
+    });
     if let Some(why) = missing {
         skip_because(why);
     }
@@ -569,6 +613,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         user,
         api,
         skip,
+        check,
         request,
         expect,
         location: format!("{}:{line}", src.path.display()),
@@ -760,6 +805,8 @@ impl Ctx<'_> {
         let ns = &p.namespaces;
         match parts.as_slice() {
             ["issuer"] => Found(p.issuer.clone()),
+            // Filled in by the engine for each run of the case.
+            ["pkce", "verifier" | "challenge"] => Found(format!("${{{name}}}")),
             ["client", "id"] => self
                 .client
                 .and_then(|c| p.clients.get(c))
@@ -827,7 +874,13 @@ impl Ctx<'_> {
     /// Names that resolve here, for "did you mean".
     fn known(&self) -> Vec<String> {
         let p = self.profile;
-        let mut k = vec!["issuer".to_owned(), "client.id".into(), "client.redirect_uri".into()];
+        let mut k = vec![
+            "issuer".to_owned(),
+            "client.id".into(),
+            "client.redirect_uri".into(),
+            "pkce.verifier".into(),
+            "pkce.challenge".into(),
+        ];
         k.extend(p.clients.keys().map(|c| format!("clients.{c}.id")));
         k.extend(["api.identifier", "api.scope", "api.scopes", "api.other_scopes"].map(String::from));
         k.extend(p.apis.keys().map(|a| format!("api.{a}.identifier")));

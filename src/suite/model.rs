@@ -60,6 +60,7 @@ pub enum Area {
     Userinfo,
     Negative,
     Flows,
+    Security,
 }
 
 impl Area {
@@ -73,6 +74,7 @@ impl Area {
             Area::Userinfo => "userinfo",
             Area::Negative => "negative",
             Area::Flows => "flows",
+            Area::Security => "security",
         }
     }
 }
@@ -196,6 +198,11 @@ pub struct RawCase {
     /// What the case needs from the profile (replaces `defaults.needs`).
     #[serde(default)]
     pub needs: Option<RawNeeds>,
+    /// The built-in check a refusal case is reported under (default `negative.refused`),
+    /// e.g. `pkce.downgrade`: its requirement level and spec come from the catalogue.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub check: Option<Spanned<String>>,
     #[serde(default)]
     pub request: RawRequest,
     #[serde(default)]
@@ -230,6 +237,43 @@ pub struct RawRequest {
     /// How the access token is presented at userinfo.
     #[serde(default)]
     pub userinfo: UserinfoMethod,
+    /// Parameters left out of the authorization request (probes).
+    #[serde(default)]
+    pub drop: Vec<String>,
+    /// How the PKCE verifier and challenge are made (probes).
+    #[serde(default)]
+    pub pkce: RawPkce,
+    /// Edits of the code exchange at the token endpoint (probes); `${pkce.verifier}`
+    /// and `${pkce.challenge}` are this case's values.
+    #[serde(default)]
+    pub token: RawTokenEdits,
+}
+
+/// PKCE as the engine does it (RFC 7636): by default a random 43-character
+/// verifier and its S256 challenge.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPkce {
+    /// Length of the verifier (RFC 7636 §4.1 allows 43 to 128).
+    pub verifier_length: Option<usize>,
+    /// Put characters outside `[A-Za-z0-9-._~]` into the verifier.
+    #[serde(default)]
+    pub verifier_illegal: bool,
+    /// `false`: send no `code_challenge` (the verifier is still sent at the token endpoint).
+    pub challenge: Option<bool>,
+}
+
+/// Edits of the token request that redeems the code.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenEdits {
+    /// Parameters set (added or replaced).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub params: BTreeMap<String, Spanned<String>>,
+    /// Parameters left out.
+    #[serde(default)]
+    pub drop: Vec<String>,
 }
 
 /// How userinfo is called (OIDC Core §5.3.1; RFC 6750 §2).
