@@ -236,7 +236,10 @@ async fn token(Path(mode): Path<String>, State(c): State<Arc<Counters>>, headers
         "token-reset" => panic!("the hostile token endpoint drops the connection"),
         _ => {}
     }
-    axum::Json(json!({"access_token": "opaque-at", "token_type": "Bearer", "expires_in": 60, "id_token": id_token(&mode, &nonce)}))
+    (
+        [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")],
+        axum::Json(json!({"access_token": "opaque-at", "token_type": "Bearer", "expires_in": 60, "id_token": id_token(&mode, &nonce)})),
+    )
         .into_response()
 }
 
@@ -550,7 +553,12 @@ mod tls {
                     .route("/jwks", get(|| async { axum::Json(json!({"keys": []})) }))
                     .route(
                         "/token",
-                        any(|| async { axum::Json(json!({"access_token": "opaque", "token_type": "Bearer", "expires_in": 60})) }),
+                        any(|| async {
+                            (
+                                [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")],
+                                axum::Json(json!({"access_token": "opaque", "token_type": "Bearer", "expires_in": 60})),
+                            )
+                        }),
                     );
                 let listener = TlsListener {
                     tcp,

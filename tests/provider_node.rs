@@ -136,13 +136,20 @@ fn stale(installed: &Path, lock: &Path) -> bool {
     }
 }
 
-/// Checks of a case that did not pass or skip: (id, line for messages).
+/// Reviewed SHOULD-level findings, allowed as warnings in any case: (check, why).
+const REVIEWED_WARNINGS: &[(&str, &str)] = &[(
+    "token_response.pragma",
+    "oidc-provider 9 sends `Cache-Control: no-store` but no `Pragma: no-cache` (RFC 6749 §5.1 asks for both; RFC 9111 deprecates `Pragma`)",
+)];
+
+/// Checks of a case that did not pass or skip (reviewed warnings aside): (id, line for messages).
 fn problems(c: &Value) -> Vec<(String, String)> {
     c["checks"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|k| !matches!(k["status"].as_str(), Some("pass" | "skip")))
+        .filter(|k| !(k["status"] == "warn" && REVIEWED_WARNINGS.iter().any(|(id, _)| k["id"] == *id)))
         .map(|k| {
             let line = format!(
                 "{} {} {}: {} (expected {}, found {})",
@@ -275,7 +282,13 @@ fn shipped_suites_against_oidc_provider() {
     // The core flows really ran, end to end.
     for id in MUST_PASS {
         let c = case(&report, id);
-        assert_eq!(c["status"], "pass", "{id}: {:#}\n{}", c["checks"], context());
+        // Passed, apart from reviewed warnings.
+        assert!(
+            (c["status"] == "pass" || c["status"] == "warn") && problems(c).is_empty(),
+            "{id}: {:#}\n{}",
+            c["checks"],
+            context()
+        );
     }
     let implicit = case(&report, "flows::implicit-id-token-token");
     for check in [

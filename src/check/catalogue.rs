@@ -86,6 +86,10 @@ checks! {
     "pkce.downgrade", Security, Must, "RFC9700-4.8", "PKCE cannot be downgraded: a verifier for a request that had no challenge, and a missing verifier for one that had, are refused.";
     "pkce.plain_for_s256", Security, Must, "RFC7636-4.6", "An S256 challenge is not satisfied by sending the challenge itself as the verifier (no silent `plain` fallback).";
     "pkce.verifier_syntax", Security, Should, "RFC7636-4.1", "A verifier shorter than 43, longer than 128 characters or with characters outside `[A-Za-z0-9-._~]` is refused.";
+    "token_response.no_store", Security, Must, "RFC6749-5.1", "A token response carries `Cache-Control: no-store`, so no cache keeps the tokens.";
+    "token_response.pragma", Security, Should, "RFC6749-5.1", "A token response carries `Pragma: no-cache` too (RFC 6749 §5.1 asks for it; RFC 9111 deprecates `Pragma`, hence a SHOULD here).";
+    "token_endpoint.client_auth_challenge", Security, Must, "RFC6749-5.2", "A failed HTTP Basic client authentication is answered 401 with a `WWW-Authenticate` challenge.";
+    "userinfo.www_authenticate", Security, Must, "RFC6750-3", "A userinfo 401 carries a `WWW-Authenticate: Bearer` challenge.";
     "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
     "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
     "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";

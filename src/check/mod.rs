@@ -120,12 +120,14 @@ pub fn case_status(checks: &[CheckResult]) -> Status {
     if checks.iter().any(|c| c.status == Status::Fail) {
         return Status::Fail;
     }
-    if checks.iter().any(|c| c.status == Status::Warn) {
-        return Status::Warn;
-    }
+    // A case whose own assertions all skipped did not test what it says: skip,
+    // even when a SHOULD-level warning came up on the way (it stays in its checks).
     let own: Vec<&CheckResult> = checks.iter().filter(|c| c.id.starts_with("assert.")).collect();
     if !own.is_empty() && own.iter().all(|c| c.status == Status::Skip) {
         return Status::Skip;
+    }
+    if checks.iter().any(|c| c.status == Status::Warn) {
+        return Status::Warn;
     }
     if !checks.is_empty() && checks.iter().all(|c| c.status == Status::Skip) {
         return Status::Skip;
@@ -286,6 +288,28 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
             }
         }
         out.push(verdict);
+        // RFC 6749 §5.2: a failed Basic client authentication is a 401 with a challenge.
+        if case.request.misuses(crate::suite::Misuse::WrongClientSecret)
+            && case.auth == crate::profile::ClientAuth::ClientSecretBasic
+            && let Some(e) = ev.error.as_ref().filter(|e| e.stage == "token" && e.error == "invalid_client")
+        {
+            let status = e.status.unwrap_or(0);
+            out.push(if status == 401 && e.www_authenticate.is_some() {
+                CheckResult::pass(
+                    "token_endpoint.client_auth_challenge",
+                    "a failed Basic authentication is answered 401 with a challenge",
+                )
+            } else {
+                CheckResult::fail(
+                    "token_endpoint.client_auth_challenge",
+                    "a failed HTTP Basic client authentication is not answered 401 with a WWW-Authenticate challenge",
+                )
+                .ef(
+                    "HTTP 401 with WWW-Authenticate",
+                    format!("HTTP {status}, {}", e.www_authenticate.as_deref().unwrap_or("no WWW-Authenticate")),
+                )
+            });
+        }
         if let Some(e) = &ev.harness_error {
             out.push(CheckResult::error(ev.stage.check_id(), e.clone()));
         }

@@ -85,6 +85,8 @@ fn run(case: &Case, id_claims: Option<Value>, at: Option<String>) -> Vec<CheckRe
             code: None,
             scope: None,
             params: Default::default(),
+            cache_control: Some("no-store".into()),
+            pragma: Some("no-cache".into()),
         }],
         ..Evidence::default()
     };

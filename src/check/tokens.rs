@@ -41,6 +41,9 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
         .unwrap_or(&no_claims);
 
     for set in &ev.token_sets {
+        if set.origin != Origin::Authorization {
+            cache_headers(set, out);
+        }
         if let Some(raw) = &set.id_token {
             // Without any scope the provider's default scope applies (RFC 6749 §3.3): it may be an OpenID one.
             if !openid && !requested.is_empty() {
@@ -194,6 +197,36 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
         }
     }
 
+    // RFC 6750 §3: a 401 from userinfo carries a Bearer challenge.
+    for (what, u) in [
+        ("an ID token as the bearer token", ev.userinfo_with_id_token.as_ref()),
+        ("no token", ev.userinfo_without_token.as_ref()),
+    ] {
+        let Some(u) = u else { continue };
+        if u.status != 401 {
+            continue;
+        }
+        let bearer = u
+            .www_authenticate
+            .as_deref()
+            .is_some_and(|h| h.trim_start().to_ascii_lowercase().starts_with("bearer"));
+        out.push(if bearer {
+            CheckResult::pass(
+                "userinfo.www_authenticate",
+                format!("the 401 for {what} carries a Bearer challenge"),
+            )
+        } else {
+            CheckResult::fail(
+                "userinfo.www_authenticate",
+                format!("the userinfo 401 for {what} has no Bearer challenge"),
+            )
+            .ef(
+                "WWW-Authenticate: Bearer …",
+                u.www_authenticate.clone().unwrap_or_else(|| "(absent)".into()),
+            )
+        });
+    }
+
     // Userinfo serves bearers of access tokens only (OIDC Core §5.3.1; RFC 6750 §3.1).
     if let Some(u) = &ev.userinfo_with_id_token {
         if (200..300).contains(&u.status) {
@@ -295,6 +328,39 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
             )),
         }
     }
+}
+
+/// RFC 6749 §5.1: `Cache-Control: no-store` and `Pragma: no-cache` on a token response.
+fn cache_headers(set: &TokenSet, out: &mut Vec<CheckResult>) {
+    let origin = set.origin.describe();
+    let no_store = set
+        .cache_control
+        .as_deref()
+        .is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")));
+    out.push(if no_store {
+        CheckResult::pass(
+            "token_response.no_store",
+            format!("the token response {origin} is `Cache-Control: no-store`"),
+        )
+    } else {
+        CheckResult::fail("token_response.no_store", format!("the token response {origin} may be cached")).ef(
+            "Cache-Control: no-store",
+            set.cache_control.clone().unwrap_or_else(|| "(absent)".into()),
+        )
+    });
+    let no_cache = set.pragma.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case("no-cache"));
+    out.push(if no_cache {
+        CheckResult::pass(
+            "token_response.pragma",
+            format!("the token response {origin} is `Pragma: no-cache`"),
+        )
+    } else {
+        CheckResult::fail(
+            "token_response.pragma",
+            format!("the token response {origin} has no `Pragma: no-cache`"),
+        )
+        .ef("Pragma: no-cache", set.pragma.clone().unwrap_or_else(|| "(absent)".into()))
+    });
 }
 
 /// OIDC Core §12.2: `iss`, `sub`, `aud` and `azp` as in the original ID token,

@@ -78,6 +78,9 @@ pub struct TokenSet {
     pub scope: Option<String>,
     /// The response's other parameters (tokens left out), for reports.
     pub params: serde_json::Map<String, serde_json::Value>,
+    /// `Cache-Control` and `Pragma` of a token-endpoint response (RFC 6749 §5.1).
+    pub cache_control: Option<String>,
+    pub pragma: Option<String>,
 }
 
 /// An OAuth error answer (RFC 6749 §4.1.2.1, §5.2).
@@ -88,6 +91,9 @@ pub struct OAuthError {
     pub error: String,
     pub description: Option<String>,
     pub status: Option<u16>,
+    /// The `WWW-Authenticate` of a token-endpoint refusal (RFC 6749 §5.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub www_authenticate: Option<String>,
 }
 
 /// The userinfo answer.
@@ -557,6 +563,7 @@ fn redirected(ev: &mut Evidence, url: &Url, registered: &str, form: Option<BTree
             error: err.clone(),
             description: params.get("error_description").cloned(),
             status: None,
+            www_authenticate: None,
         });
         return None;
     }
@@ -587,6 +594,8 @@ fn front_channel_tokens(params: &BTreeMap<String, String>) -> TokenSet {
             .iter()
             .map(|(k, v)| (k.clone(), redact_param(k, serde_json::Value::String(v.clone()))))
             .collect(),
+        cache_control: None,
+        pragma: None,
     }
 }
 
@@ -673,6 +682,7 @@ async fn token_request(
             error: obj.get("error").and_then(|v| v.as_str()).unwrap_or("(no error code)").to_owned(),
             description: obj.get("error_description").and_then(|v| v.as_str()).map(str::to_owned),
             status: Some(resp.status.as_u16()),
+            www_authenticate: resp.header("www-authenticate").map(str::to_owned),
         });
         return Ok(None);
     }
@@ -685,6 +695,8 @@ async fn token_request(
         code: None,
         scope: s("scope"),
         params: obj.iter().map(|(k, v)| (k.clone(), redact_param(k, v.clone()))).collect(),
+        cache_control: resp.header("cache-control").map(str::to_owned),
+        pragma: resp.header("pragma").map(str::to_owned),
     }))
 }
 

@@ -156,6 +156,12 @@ quirks! {
         "a code_verifier equal to the S256 code_challenge itself is accepted (a plain comparison)";
     PkceVerifierSyntaxLax => "pkce-verifier-syntax-lax",
         "a code_verifier shorter than 43 or longer than 128 characters, or with illegal characters, is accepted when its S256 matches";
+    TokenResponseCacheable => "token-response-cacheable",
+        "successful token responses carry neither Cache-Control: no-store nor Pragma: no-cache";
+    ClientAuthFailure400 => "client-auth-failure-400",
+        "a failed HTTP Basic client authentication is answered 400 invalid_client without WWW-Authenticate";
+    UserinfoNoChallenge => "userinfo-no-challenge",
+        "userinfo 401 responses carry no WWW-Authenticate header";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -211,7 +217,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 60);
+        assert_eq!(Quirk::ALL.len(), 63);
     }
 
     #[test]

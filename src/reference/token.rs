@@ -26,6 +26,8 @@ pub(crate) struct TokenError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    /// Quirk `client-auth-failure-400`: a 401 goes out as 400 without a challenge.
+    basic_400: bool,
 }
 
 impl TokenError {
@@ -34,6 +36,7 @@ impl TokenError {
             status: StatusCode::BAD_REQUEST,
             error,
             description: description.into(),
+            basic_400: false,
         }
     }
 
@@ -42,6 +45,7 @@ impl TokenError {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_client",
             description: description.into(),
+            basic_400: false,
         }
     }
 
@@ -56,6 +60,7 @@ impl From<InternalError> for TokenError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             error: "server_error",
             description: e.0,
+            basic_400: false,
         }
     }
 }
@@ -68,7 +73,9 @@ impl IntoResponse for TokenError {
             json!({"error": self.error, "error_description": self.description})
         };
         let mut response = no_store_json(self.status, &body);
-        if self.status == StatusCode::UNAUTHORIZED {
+        if self.status == StatusCode::UNAUTHORIZED && self.basic_400 {
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+        } else if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Basic realm="oidc-conform-reference""#),
@@ -88,8 +95,12 @@ fn no_store_json(status: StatusCode, body: &Value) -> Response {
 
 pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&shared, &headers, &body) {
+        Ok(body) if shared.quirk(Quirk::TokenResponseCacheable) => (StatusCode::OK, axum::Json(Value::Object(body))).into_response(),
         Ok(body) => no_store_json(StatusCode::OK, &Value::Object(body)),
-        Err(e) => e.into_response(),
+        Err(mut e) => {
+            e.basic_400 = shared.quirk(Quirk::ClientAuthFailure400);
+            e.into_response()
+        }
     }
 }
 
@@ -301,6 +312,7 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
             status: StatusCode::INTERNAL_SERVER_ERROR,
             error: "server_error",
             description: String::new(),
+            basic_400: false,
         });
     }
     let scopes = &grant.scopes;

@@ -34,34 +34,52 @@ fn rejected_by_quirk() -> Response {
 }
 
 pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let response = userinfo_get_inner(&shared, &headers);
+    without_challenge_by_quirk(&shared, response)
+}
+
+/// Quirk `userinfo-no-challenge`: 401s go out without `WWW-Authenticate`.
+fn without_challenge_by_quirk(shared: &Shared, mut response: Response) -> Response {
+    if shared.quirk(Quirk::UserinfoNoChallenge) && response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().remove(WWW_AUTHENTICATE);
+    }
+    response
+}
+
+fn userinfo_get_inner(shared: &Shared, headers: &HeaderMap) -> Response {
     if shared.quirk(Quirk::UserinfoRejectsAccessToken) {
         return rejected_by_quirk();
     }
-    match bearer(&headers) {
-        None => answer(&shared, None),
+    match bearer(headers) {
+        None => answer(shared, None),
         Some(None) => invalid_token("the Authorization header is not a bearer token"),
-        Some(Some(token)) => answer(&shared, Some(&token)),
+        Some(Some(token)) => answer(shared, Some(&token)),
     }
 }
 
 pub(crate) async fn userinfo_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let response = userinfo_post_inner(&shared, &headers, &body);
+    without_challenge_by_quirk(&shared, response)
+}
+
+fn userinfo_post_inner(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response {
     if shared.quirk(Quirk::UserinfoRejectsAccessToken) {
         return rejected_by_quirk();
     }
-    let form_token = if is_form(&headers) {
-        Params::parse(&body).get("access_token").map(str::to_owned)
+    let form_token = if is_form(headers) {
+        Params::parse(body).get("access_token").map(str::to_owned)
     } else {
         None
     };
-    match (bearer(&headers), form_token) {
+    match (bearer(headers), form_token) {
         (Some(_), Some(_)) => error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "send the access token in one place only",
         ),
         (Some(None), None) => invalid_token("the Authorization header is not a bearer token"),
-        (Some(Some(token)), None) | (None, Some(token)) => answer(&shared, Some(&token)),
-        (None, None) => answer(&shared, None),
+        (Some(Some(token)), None) | (None, Some(token)) => answer(shared, Some(&token)),
+        (None, None) => answer(shared, None),
     }
 }
 

@@ -517,7 +517,7 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
             }
             if let Some(why) = &ev.not_applicable {
                 // What was found on the way still counts; the passes do not make the case.
-                checks.retain(|c| matches!(c.status, check::Status::Fail | check::Status::Error | check::Status::Warn));
+                checks.retain(|c| matches!(c.status, check::Status::Fail | check::Status::Error));
                 checks.insert(0, check::CheckResult::skip("flow.supported", why.clone()));
             } else if ev.trace.is_empty() && ev.harness_error.is_none() {
                 checks.push(check::CheckResult::error(
