@@ -67,6 +67,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("token-response-cacheable", &["token_response.no_store", "token_response.pragma"]),
     ("client-auth-failure-400", &["token_endpoint.client_auth_challenge"]),
     ("userinfo-no-challenge", &["userinfo.www_authenticate"]),
+    ("authorization-response-no-iss", &["authorization_response.iss"]),
     ("pkce-plain-fallback", &["pkce.plain_for_s256"]),
     ("pkce-verifier-syntax-lax", &["pkce.verifier_syntax"]),
     ("refresh-reuse-accepted", &["negative.refused"]),

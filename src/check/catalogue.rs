@@ -86,6 +86,7 @@ checks! {
     "pkce.downgrade", Security, Must, "RFC9700-4.8", "PKCE cannot be downgraded: a verifier for a request that had no challenge, and a missing verifier for one that had, are refused.";
     "pkce.plain_for_s256", Security, Must, "RFC7636-4.6", "An S256 challenge is not satisfied by sending the challenge itself as the verifier (no silent `plain` fallback).";
     "pkce.verifier_syntax", Security, Should, "RFC7636-4.1", "A verifier shorter than 43, longer than 128 characters or with characters outside `[A-Za-z0-9-._~]` is refused.";
+    "authorization_response.iss", Security, Must, "RFC9207-2", "Where discovery advertises `authorization_response_iss_parameter_supported`, every authorization response (errors too) carries `iss` equal to the issuer (mix-up defence).";
     "token_response.no_store", Security, Must, "RFC6749-5.1", "A token response carries `Cache-Control: no-store`, so no cache keeps the tokens.";
     "token_response.pragma", Security, Should, "RFC6749-5.1", "A token response carries `Pragma: no-cache` too (RFC 6749 §5.1 asks for it; RFC 9111 deprecates `Pragma`, hence a SHOULD here).";
     "token_endpoint.client_auth_challenge", Security, Must, "RFC6749-5.2", "A failed HTTP Basic client authentication is answered 401 with a `WWW-Authenticate` challenge.";

@@ -271,6 +271,7 @@ pub fn apply_levels(profile: &crate::profile::Profile, checks: Vec<CheckResult>)
 /// Judges a case's evidence.
 pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult> {
     let mut out = Vec::new();
+    issuer_in_authorization_response(p, ev, &mut out);
     if let Some(expected) = &case.expect.error {
         // The rule a refusal answers to is the case's own (e.g. RFC 7636 §4.6 for a wrong verifier).
         let mut verdict = negative(case, ev, expected);
@@ -286,6 +287,11 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
                     verdict.spec = spec.clone();
                 }
             }
+        }
+        // A refusal case that does not apply (e.g. no rotation to reuse) is a skip:
+        // what else passed on the way does not make it a pass.
+        if verdict.status == Status::Skip {
+            out.retain(|c| matches!(c.status, Status::Fail | Status::Error));
         }
         out.push(verdict);
         // RFC 6749 §5.2: a failed Basic client authentication is a 401 with a challenge.
@@ -405,6 +411,39 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
                 );
             }
         }
+    }
+}
+
+/// RFC 9207 §2: where discovery advertises it, `iss` in every authorization
+/// response, success or error, exactly equal to the issuer.
+fn issuer_in_authorization_response(p: &Provider, ev: &Evidence, out: &mut Vec<CheckResult>) {
+    let Some(resp) = &ev.authorization_response else { return };
+    if p.discovery.authorization_response_iss_parameter_supported != Some(true) {
+        return;
+    }
+    let issuer = &p.discovery.issuer;
+    match resp.get("iss") {
+        Some(iss) if iss == issuer => out.push(CheckResult::pass(
+            "authorization_response.iss",
+            "the authorization response names the issuer in `iss`",
+        )),
+        Some(iss) => out.push(
+            CheckResult::fail("authorization_response.iss", "the authorization response's `iss` is not the issuer")
+                .ef(issuer.clone(), iss.clone()),
+        ),
+        // With an ID token in the response its `iss` (checked by `id_token.iss`) names
+        // the issuer; some providers leave the parameter out then. Not judged.
+        None if resp.contains_key("id_token") => out.push(CheckResult::skip(
+            "authorization_response.iss",
+            "the authorization response carries an ID token, whose `iss` identifies the issuer; the `iss` parameter is not judged here",
+        )),
+        None => out.push(
+            CheckResult::fail(
+                "authorization_response.iss",
+                "the authorization response has no `iss`, although discovery advertises authorization_response_iss_parameter_supported",
+            )
+            .ef(format!("iss = {issuer}"), "absent"),
+        ),
     }
 }
 

@@ -138,7 +138,9 @@ impl Reply<'_> {
         if let Some(state) = self.state.filter(|_| !shared.quirk(Quirk::StateNotEchoed)) {
             fields.push(("state".into(), state.into()));
         }
-        fields.push(("iss".into(), shared.issuer.clone()));
+        if !shared.quirk(Quirk::AuthorizationResponseNoIss) {
+            fields.push(("iss".into(), shared.issuer.clone()));
+        }
         let Ok(mut url) = Url::parse(self.redirect_uri) else {
             return shared
                 .pages

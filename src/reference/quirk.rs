@@ -162,6 +162,8 @@ quirks! {
         "a failed HTTP Basic client authentication is answered 400 invalid_client without WWW-Authenticate";
     UserinfoNoChallenge => "userinfo-no-challenge",
         "userinfo 401 responses carry no WWW-Authenticate header";
+    AuthorizationResponseNoIss => "authorization-response-no-iss",
+        "authorization responses (errors too) carry no iss although discovery advertises RFC 9207";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -217,7 +219,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 63);
+        assert_eq!(Quirk::ALL.len(), 64);
     }
 
     #[test]
