@@ -91,7 +91,7 @@ fn resource_indicator_style_selects_the_api() {
 /// not offer is skipped with the reason, nothing fails.
 #[test]
 fn minimal_profile_runs_every_shipped_suite() {
-    use oidc_conform::reference::{Config, ReferenceProvider};
+    use oidc_conform::reference::Config;
     let mut config = Config::default();
     config.clients.truncate(1);
     config.clients[0].redirect_uris = vec!["https://minimal.example.test/cb".into()];
@@ -100,22 +100,10 @@ fn minimal_profile_runs_every_shipped_suite() {
     user.username = "sam".into();
     user.claims.retain(|k, _| k == "name" || k == "email");
     user.roles.clear();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let rp = rt.block_on(ReferenceProvider::start(config)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("minimal.yaml");
-    std::fs::write(
-        &profile,
-        format!(
-            "name: minimal\nissuer: {}\naudience_param: none\nclients:\n  app:\n    id: web-app\n    secret: web-app-secret-7f3a9c\n    redirect_uri: https://minimal.example.test/cb\nusers:\n  sam:\n    username: sam\n    password: jane-password-5e8b\n    claims: {{ name: Jane Doe, email: jane@example.test }}\n",
-            rp.issuer()
-        ),
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let run = oidc_conform(&["run", "--provider", profile.to_str().unwrap(), "--output", out.to_str().unwrap()]);
-    run.expect_code(0);
-    let report = read_report(&out);
+    let report = run_green_against(
+        config,
+        "name: minimal\nissuer: {issuer}\naudience_param: none\nclients:\n  app:\n    id: web-app\n    secret: web-app-secret-7f3a9c\n    redirect_uri: https://minimal.example.test/cb\nusers:\n  sam:\n    username: sam\n    password: jane-password-5e8b\n    claims: { name: Jane Doe, email: jane@example.test }\n",
+    );
     let skip_reason = |id: &str| -> String {
         let c = case(&report, id);
         assert_eq!(c["status"], "skip", "{id}: {c:#}");
@@ -163,7 +151,6 @@ fn minimal_profile_runs_every_shipped_suite() {
         id_assert["message"].as_str().unwrap().contains("has no `family_name` claim"),
         "{id_assert:#}"
     );
-    rt.block_on(rp.shutdown());
 }
 
 /// The named-key form still works, and a key the profile lacks is a load error with a hint.
@@ -190,26 +177,14 @@ fn named_clients_still_resolve() {
 /// runs green; the API cases run, the second-API case skips with its reason.
 #[test]
 fn one_client_one_api_one_user_runs_every_shipped_suite() {
-    use oidc_conform::reference::{Config, ReferenceProvider};
+    use oidc_conform::reference::Config;
     let mut config = Config::default();
     config.clients.truncate(1);
     config.apis.truncate(1);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let rp = rt.block_on(ReferenceProvider::start(config)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("one.yaml");
-    std::fs::write(
-        &profile,
-        format!(
-            "name: one\nissuer: {}\naudience_param: audience\naccess_token_aud_includes_userinfo: true\nclients:\n  app: {{ id: web-app, secret: web-app-secret-7f3a9c, redirect_uri: \"https://app.example.test/callback\" }}\napis:\n  only: {{ identifier: \"https://api.example.test/health\", scopes: [\"read:patients\", \"write:patients\"] }}\nusers:\n  u: {{ username: jane, password: jane-password-5e8b, claims: {{ name: Jane Doe, email: jane@example.test }} }}\n",
-            rp.issuer()
-        ),
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let run = oidc_conform(&["run", "--provider", profile.to_str().unwrap(), "--output", out.to_str().unwrap()]);
-    run.expect_code(0);
-    let report = read_report(&out);
+    let report = run_green_against(
+        config,
+        "name: one\nissuer: {issuer}\naudience_param: audience\naccess_token_aud_includes_userinfo: true\nclients:\n  app: { id: web-app, secret: web-app-secret-7f3a9c, redirect_uri: \"https://app.example.test/callback\" }\napis:\n  only: { identifier: \"https://api.example.test/health\", scopes: [\"read:patients\", \"write:patients\"] }\nusers:\n  u: { username: jane, password: jane-password-5e8b, claims: { name: Jane Doe, email: jane@example.test } }\n",
+    );
     for id in [
         "basics::api-access-token",
         "audience::access-token-for-api",
@@ -220,5 +195,20 @@ fn one_client_one_api_one_user_runs_every_shipped_suite() {
     let second = case(&report, "audience::second-api");
     assert_eq!(second["status"], "skip");
     assert!(second["checks"].to_string().contains("second API"), "{second:#}");
+}
+
+/// Starts a reference provider with `config`, runs the shipped suites with
+/// `profile` (`{issuer}` replaced), expects exit 0 and returns the report.
+fn run_green_against(config: oidc_conform::reference::Config, profile: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rp = rt.block_on(oidc_conform::reference::ReferenceProvider::start(config)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile.yaml");
+    std::fs::write(&path, profile.replace("{issuer}", rp.issuer())).unwrap();
+    let out = dir.path().join("out");
+    let run = oidc_conform(&["run", "--provider", path.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    run.expect_code(0);
+    let report = read_report(&out);
     rt.block_on(rp.shutdown());
+    report
 }

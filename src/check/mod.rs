@@ -139,6 +139,12 @@ pub fn case_status(checks: &[CheckResult]) -> Status {
     Status::Pass
 }
 
+/// For a case that turned out not to apply: keep only what was found wrong on
+/// the way (failures, errors); its passes do not make it a pass.
+pub fn keep_findings(checks: &mut Vec<CheckResult>) {
+    checks.retain(|c| matches!(c.status, Status::Fail | Status::Error));
+}
+
 /// Seconds since the epoch.
 pub fn now() -> i64 {
     SystemTime::now()
@@ -291,7 +297,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         // A refusal case that does not apply (e.g. no rotation to reuse) is a skip:
         // what else passed on the way does not make it a pass.
         if verdict.status == Status::Skip {
-            out.retain(|c| matches!(c.status, Status::Fail | Status::Error));
+            keep_findings(&mut out);
         }
         out.push(verdict);
         // RFC 6749 §5.2: a failed Basic client authentication is a 401 with a challenge.

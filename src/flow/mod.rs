@@ -720,7 +720,6 @@ async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str,
             let v = v.replace("${pkce.verifier}", verifier).replace("${pkce.challenge}", &challenge);
             form.push((k.clone(), v));
         }
-        ev.misuse_attempted = true;
         ev.step(format!(
             "the code exchange edited as the case says (set: {}; left out: {})",
             case.request.token_params.keys().cloned().collect::<Vec<_>>().join(", "),

@@ -30,18 +30,7 @@ pub fn summary(report: &Report) -> String {
             let known = if c.is_known_failure() { ", known failure" } else { "" };
             let _ = writeln!(out, "  {} [{}{known}] ({})", c.id, c.status.as_str(), c.location);
             for k in c.problems() {
-                let _ = write!(
-                    out,
-                    "    {} {} [{} {}]: {}",
-                    k.status.as_str(),
-                    k.id,
-                    k.level.as_str(),
-                    crate::check::spec::title(&k.spec),
-                    k.message
-                );
-                if let (Some(e), Some(f)) = (&k.expected, &k.found) {
-                    let _ = write!(out, " (expected {e}, found {f})");
-                }
+                let _ = write!(out, "    {}", super::describe_check_with_rule(k));
                 if let Some(reason) = &k.known {
                     let _ = write!(out, " [baseline: {reason}]");
                 }

@@ -257,6 +257,26 @@ impl Report {
         i32::from(unexpected || stale || incomplete)
     }
 
+    /// A report of this tool with no cases yet (summary computed later by [`Report::resummarise`]).
+    pub fn new(provider: ProviderInfo, started_at: String, duration_ms: u64) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: "oidc-conform".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            started_at,
+            duration_ms,
+            provider,
+            summary: Summary::default(),
+            baseline: None,
+            interrupted: false,
+            not_run: vec![],
+            not_started: None,
+            shard: None,
+            definition: None,
+            cases: vec![],
+        }
+    }
+
     /// Recomputes the summary from the cases.
     pub fn resummarise(&mut self) {
         let mut s = Summary::of(self.cases.iter().map(|c| &c.status));
@@ -303,6 +323,22 @@ pub fn describe_check(c: &crate::check::CheckResult) -> String {
         _ => String::new(),
     };
     format!("{} {}: {}{ef}", c.status.as_str(), c.id, c.message)
+}
+
+/// One line for a failing check with its rule: `fail id [MUST RFC 7636 §4.6]: message (expected …, found …)`.
+pub fn describe_check_with_rule(c: &crate::check::CheckResult) -> String {
+    let ef = match (&c.expected, &c.found) {
+        (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
+        _ => String::new(),
+    };
+    format!(
+        "{} {} [{} {}]: {}{ef}",
+        c.status.as_str(),
+        c.id,
+        c.level.as_str(),
+        crate::check::spec::title(&c.spec),
+        c.message
+    )
 }
 
 /// Joins several reports (shards of one run) into one.

@@ -13,7 +13,7 @@ use crate::diag::{Diagnostic, Diagnostics, Source};
 use crate::flow::{self, Evidence, Provider};
 use crate::profile::{self, Profile};
 use crate::reference::{self, Quirk, ReferenceProvider};
-use crate::report::{CaseReport, Format, ProviderInfo, Report, Summary, TokenView, console};
+use crate::report::{CaseReport, Format, ProviderInfo, Report, TokenView, console};
 use crate::suite::{self, Case};
 
 /// The profile of the embedded reference provider (its issuer is replaced by
@@ -212,22 +212,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         opts.formats.clone()
     };
     let not_started = |why: &str| -> Result<(), RunError> {
-        let mut report = Report {
-            interrupted: false,
-            not_run: vec![],
-            not_started: Some(why.to_owned()),
-            baseline: None,
-            shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
-            definition: Some(definition.clone()),
-            schema_version: crate::report::SCHEMA_VERSION,
-            tool: "oidc-conform".into(),
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            started_at: started_at.clone(),
-            duration_ms: started.elapsed().as_millis() as u64,
-            provider: info.clone(),
-            summary: Summary::default(),
-            cases: vec![],
-        };
+        let mut report = Report::new(info.clone(), started_at.clone(), started.elapsed().as_millis() as u64);
+        report.not_started = Some(why.to_owned());
+        report.shard = opts.shard.map(|(k, n)| format!("{k}/{n}"));
+        report.definition = Some(definition.clone());
         report.resummarise();
         let written = report.write_all(&opts.output, &formats).map_err(|e| {
             RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into())
@@ -347,23 +335,13 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     let finished: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
     let not_run: Vec<String> = all_ids.iter().filter(|id| !finished.contains(id.as_str())).cloned().collect();
-    let mut report = Report {
-        interrupted: INTERRUPTED.load(Ordering::SeqCst),
-        not_run,
-        not_started: None,
-        baseline: None,
-        shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
-        definition: Some(definition),
-        schema_version: crate::report::SCHEMA_VERSION,
-        tool: "oidc-conform".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        started_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        provider: info,
-        // Computed below, once the baseline has marked the known failures.
-        summary: Summary::default(),
-        cases,
-    };
+    let mut report = Report::new(info, started_at, started.elapsed().as_millis() as u64);
+    report.interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    report.not_run = not_run;
+    report.shard = opts.shard.map(|(k, n)| format!("{k}/{n}"));
+    report.definition = Some(definition);
+    // The summary is computed below, once the baseline has marked the known failures.
+    report.cases = cases;
     if let (Some(b), Some(path)) = (&baseline, &opts.baseline) {
         crate::report::baseline::apply(&mut report, b, &path.display().to_string());
     }
@@ -475,23 +453,7 @@ fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
             Ok(Completion::ignored_with(format!("skip: {why}")))
         }
         Status::Fail | Status::Error => {
-            let lines: Vec<String> = report
-                .problems()
-                .map(|c| {
-                    let ef = match (&c.expected, &c.found) {
-                        (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
-                        _ => String::new(),
-                    };
-                    format!(
-                        "{} {} [{} {}]: {}{ef}",
-                        c.status.as_str(),
-                        c.id,
-                        c.level.as_str(),
-                        crate::check::spec::title(&c.spec),
-                        c.message
-                    )
-                })
-                .collect();
+            let lines: Vec<String> = report.problems().map(crate::report::describe_check_with_rule).collect();
             Err(Failed::from(lines.join("\n")))
         }
     }
@@ -517,7 +479,7 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
             }
             if let Some(why) = &ev.not_applicable {
                 // What was found on the way still counts; the passes do not make the case.
-                checks.retain(|c| matches!(c.status, check::Status::Fail | check::Status::Error));
+                check::keep_findings(&mut checks);
                 checks.insert(0, check::CheckResult::skip("flow.supported", why.clone()));
             } else if ev.trace.is_empty() && ev.harness_error.is_none() {
                 checks.push(check::CheckResult::error(
