@@ -55,10 +55,31 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("userinfo-sub-differs", &["userinfo.sub"]),
     ("unknown-audience-accepted", &["negative.refused"]),
     ("wrong-secret-accepted", &["negative.refused"]),
-    ("unregistered-redirect-followed", &["negative.refused"]),
+    (
+        "unregistered-redirect-followed",
+        &["negative.refused", "redirect_uri.equivalent_spelling", "redirect_uri.exact_match"],
+    ),
+    (
+        "redirect-uri-prefix-match",
+        &["redirect_uri.equivalent_spelling", "redirect_uri.exact_match"],
+    ),
+    ("redirect-uri-normalised", &["redirect_uri.equivalent_spelling"]),
+    // The suite's unregistered redirect URI has the registered path too.
+    (
+        "redirect-uri-host-ignored",
+        &["negative.refused", "redirect_uri.equivalent_spelling", "redirect_uri.exact_match"],
+    ),
     ("implicit-without-nonce-accepted", &["negative.refused"]),
     ("response-type-not-allowed-accepted", &["negative.refused"]),
-    ("code-reuse-accepted", &["negative.refused"]),
+    // Parallel redemptions all succeed too.
+    ("code-reuse-accepted", &["code.single_use", "negative.refused"]),
+    ("token-endpoint-get-accepted", &["token_endpoint.post_only"]),
+    ("token-credentials-in-query-accepted", &["token_endpoint.credentials_in_query"]),
+    ("token-duplicate-params-accepted", &["token_endpoint.duplicate_params"]),
+    ("code-client-unbound", &["code.client_binding"]),
+    ("code-redirect-uri-unbound", &["code.redirect_uri_binding"]),
+    ("code-redemption-race", &["code.single_use"]),
+    ("code-reuse-keeps-tokens", &["code.reuse_revokes"]),
     (
         "pkce-not-enforced",
         &["negative.refused", "pkce.downgrade", "pkce.plain_for_s256", "pkce.verifier_syntax"],

@@ -28,6 +28,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         UNKNOWN_RESOURCE,
     ),
     ("negative::wrong-code-verifier", "negative.refused", CODE_OUTLIVES_PKCE),
+    (
+        "security::token-duplicate-parameter",
+        "token_endpoint.duplicate_params",
+        "oauthlib, under DOT, refuses a repeated client_id, grant_type or redirect_uri at the token endpoint but not a repeated `code` (RFC 6749 §5.2: invalid_request for a repeated parameter)",
+    ),
 ];
 
 /// Reviewed warnings (SHOULD-level findings): (case, check, why).
@@ -39,7 +44,14 @@ const EXPECTED_WARNINGS: &[(&str, &str, &str)] = &[
         "pkce.verifier_syntax",
         MALFORMED_VERIFIER,
     ),
+    ("redirect_uri::host-case", "redirect_uri.equivalent_spelling", HOST_CASE),
+    (
+        "negative::code-reuse",
+        "code.reuse_revokes",
+        "DOT deletes a code when it is redeemed, so a second redemption is refused as unknown and the first one's tokens stay valid (RFC 6749 §4.1.2: SHOULD revoke them)",
+    ),
 ];
+const HOST_CASE: &str = "DOT compares the redirect URI's host without regard to case, an equivalent spelling by RFC 3986 §6.2.2.1 but not the exact match RFC 9700 §2.1 asks for";
 const MALFORMED_VERIFIER: &str = "DOT (oauthlib) checks only that the verifier's S256 matches the challenge, not that the verifier is 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)";
 
 static DOT: Shared = Shared::new();

@@ -17,4 +17,5 @@ mod provider_django;
 mod provider_node;
 mod reports;
 mod secrets;
+mod security;
 mod variants;

@@ -30,12 +30,21 @@ fn reviewed_warnings(provider: &str) -> &'static [(&'static str, &'static str)] 
             "token_response.pragma",
             "oidc-provider 9 sends `Cache-Control: no-store` but no `Pragma: no-cache` (RFC 6749 §5.1 asks for both; RFC 9111 deprecates `Pragma`)",
         )],
-        _ => &[(
-            "pkce.verifier_syntax",
-            "django-oauth-toolkit (oauthlib) accepts a verifier outside RFC 7636 §4.1's 43 to 128 unreserved characters when its S256 matches",
-        )],
+        _ => &[
+            (
+                "pkce.verifier_syntax",
+                "django-oauth-toolkit (oauthlib) accepts a verifier outside RFC 7636 §4.1's 43 to 128 unreserved characters when its S256 matches",
+            ),
+            ("code.reuse_revokes", REUSE_KEEPS_TOKENS),
+            (
+                "redirect_uri.equivalent_spelling",
+                "django-oauth-toolkit compares the redirect URI's host without regard to case (RFC 3986 §6.2.2.1 equivalence, not RFC 9700 §2.1's exact match)",
+            ),
+        ],
     }
 }
+
+const REUSE_KEEPS_TOKENS: &str = "django-oauth-toolkit deletes a code when it is redeemed, so a second redemption is refused as unknown and the first one's tokens stay valid (RFC 6749 §4.1.2: SHOULD revoke them)";
 
 static NODE_DEFAULTS: Shared = Shared::new();
 static NODE_CONFORM: Shared = Shared::new();

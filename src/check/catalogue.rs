@@ -91,6 +91,15 @@ checks! {
     "token_response.pragma", Security, Should, "RFC6749-5.1", "A token response carries `Pragma: no-cache` too (RFC 6749 §5.1 asks for it; RFC 9111 deprecates `Pragma`, hence a SHOULD here).";
     "token_endpoint.client_auth_challenge", Security, Must, "RFC6749-5.2", "A failed HTTP Basic client authentication is answered 401 with a `WWW-Authenticate` challenge.";
     "userinfo.www_authenticate", Security, Must, "RFC6750-3", "A userinfo 401 carries a `WWW-Authenticate: Bearer` challenge.";
+    "token_endpoint.post_only", Security, Should, "RFC6749-3.2", "A code exchange sent as a GET, its code and verifier in the URL, is refused (token requests are POSTs; a URL ends up in logs and histories).";
+    "token_endpoint.credentials_in_query", Security, Should, "RFC6749-2.3.1", "Client credentials in the URL query of a token request are not accepted (they MUST NOT be sent in the request URI).";
+    "token_endpoint.duplicate_params", Security, Must, "RFC6749-5.2", "A token request that repeats a parameter is refused (`invalid_request`: the request repeats a parameter).";
+    "code.client_binding", Security, Must, "RFC6749-4.1.3", "A code is redeemed only by the client it was issued to: another client of the same provider is refused.";
+    "code.redirect_uri_binding", Security, Must, "RFC6749-4.1.3", "A code exchange whose `redirect_uri` is missing or differs from the authorization request's is refused.";
+    "code.single_use", Security, Must, "RFC6749-4.1.2", "Of several redemptions of one code sent at the same moment, at most one succeeds (no race in the single-use rule).";
+    "code.reuse_revokes", Security, Should, "RFC6749-4.1.2", "After a second redemption of a code is refused, the access token of its first redemption no longer works.";
+    "redirect_uri.exact_match", Security, Must, "RFC9700-2.1", "An authorization request whose redirect_uri is a variant of the registered one naming another resource (path, query, port, scheme, host) is refused, never redirected there: exact string matching (loopback ports of native apps aside).";
+    "redirect_uri.equivalent_spelling", Security, Should, "RFC9700-2.1", "A variant of the registered redirect URI that RFC 3986 calls equivalent (host case, default port written out, a percent-encoded letter) or that adds a fragment is refused too. Exact matching is a MUST; accepting such a spelling still sends the response to the registered endpoint, hence a SHOULD here.";
     "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
     "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
     "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";

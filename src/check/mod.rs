@@ -322,6 +322,9 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
                 )
             });
         }
+        if let Some(status) = ev.first_token_after_reuse {
+            out.push(reuse_revokes(status));
+        }
         if let Some(e) = &ev.harness_error {
             out.push(CheckResult::error(ev.stage.check_id(), e.clone()));
         }
@@ -340,6 +343,9 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
             format!("refused with `{}` at the {} endpoint, which the spec allows here", e.error, e.stage),
         ));
         return out;
+    }
+    if let Some((ok, sent)) = ev.parallel_redemptions {
+        out.push(single_use(ok, sent));
     }
     flow_checks(case, ev, &mut out);
     tokens::check_all(p, case, ev, &mut out).await;
@@ -420,6 +426,46 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
     }
 }
 
+/// RFC 6749 §4.1.2: of `sent` redemptions of one code at once, at most one succeeds.
+fn single_use(ok: usize, sent: usize) -> CheckResult {
+    match ok {
+        // The refusal itself is judged by `flow.token`.
+        0 => CheckResult::skip(
+            "code.single_use",
+            format!("none of the {sent} redemptions sent at once succeeded, so the race could not be judged"),
+        ),
+        1 => CheckResult::pass(
+            "code.single_use",
+            format!("of {sent} redemptions of one code sent at once, exactly one succeeded"),
+        ),
+        n => CheckResult::fail(
+            "code.single_use",
+            format!("{n} of {sent} redemptions of one code sent at once succeeded: the code is not single-use under a race"),
+        )
+        .ef("at most one success", format!("{n} successes")),
+    }
+}
+
+/// RFC 6749 §4.1.2: after a refused second redemption, the first one's tokens
+/// SHOULD be revoked; `status` is userinfo's answer to its access token.
+fn reuse_revokes(status: u16) -> CheckResult {
+    match status {
+        401 | 403 => CheckResult::pass(
+            "code.reuse_revokes",
+            format!("after the second redemption, userinfo refuses the first redemption's access token (HTTP {status})"),
+        ),
+        200..=299 => CheckResult::fail(
+            "code.reuse_revokes",
+            "after refusing a second redemption of the code, the provider still honours the access token of the first",
+        )
+        .ef("the first redemption's tokens revoked (userinfo 401)", format!("userinfo HTTP {status}")),
+        _ => CheckResult::skip(
+            "code.reuse_revokes",
+            format!("userinfo answered HTTP {status} to the first redemption's access token, which says nothing about revocation"),
+        ),
+    }
+}
+
 /// RFC 9207 §2: where discovery advertises it, `iss` in every authorization
 /// response, success or error, exactly equal to the issuer.
 fn issuer_in_authorization_response(p: &Provider, ev: &Evidence, out: &mut Vec<CheckResult>) {
@@ -497,7 +543,11 @@ fn refusal_page(status: u16, page: &str) -> CheckResult {
 
 /// A case that expects the provider to refuse.
 fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
-    let list = expected.join(" or ");
+    let list = if expected.iter().any(|x| x == "*") {
+        "any error".to_owned()
+    } else {
+        expected.join(" or ")
+    };
     if case.request.misuses(crate::suite::Misuse::ReuseRefreshToken) && ev.refresh_rotated == Some(false) {
         return CheckResult::skip(
             "negative.refused",
@@ -545,6 +595,15 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
         .ef("invalid_grant for every later use of the code (RFC 6749 §10.5, RFC 7636 §4.6)", "tokens on the second try");
     }
     match &ev.error {
+        // `*`: any refusal will do (e.g. a GET refused with 405 and no JSON).
+        Some(e) if expected.iter().any(|x| x == "*") => CheckResult::pass(
+            "negative.refused",
+            format!(
+                "refused at the {} endpoint with {}",
+                e.stage,
+                if e.error.starts_with('(') { e.error.clone() } else { format!("`{}`", e.error) }
+            ),
+        ),
         Some(e) if expected.contains(&e.error) => CheckResult::pass(
             "negative.refused",
             format!("refused with `{}` at the {} endpoint", e.error, e.stage),
@@ -565,7 +624,7 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
                 "tokens".to_owned()
             };
             CheckResult::fail("negative.refused", "the provider accepted a request the rule says it refuses")
-                .ef(format!("error {list}"), what)
+                .ef(format!("refused with {list}"), what)
         }
     }
 }
@@ -791,6 +850,17 @@ mod level_tests {
         assert_eq!(refusal_page(200, "Error: redirect_uri mismatch").status, Status::Pass);
         assert_eq!(refusal_page(500, "Internal Server Error").status, Status::Fail);
         assert_eq!(refusal_page(200, "Welcome to our shop").status, Status::Error);
+    }
+
+    #[test]
+    fn code_oracles() {
+        assert_eq!(single_use(1, 10).status, Status::Pass);
+        assert_eq!(single_use(2, 10).status, Status::Fail);
+        assert_eq!(single_use(0, 10).status, Status::Skip);
+        assert_eq!(reuse_revokes(401).status, Status::Pass);
+        assert_eq!(reuse_revokes(200).status, Status::Fail);
+        assert_eq!(reuse_revokes(200).level, catalogue::Requirement::Should);
+        assert_eq!(reuse_revokes(500).status, Status::Skip);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod form;
 pub mod http;
 pub mod provider;
+pub mod redirect;
 
 use std::collections::BTreeMap;
 
@@ -136,6 +137,11 @@ pub struct Evidence {
     pub misuse_attempted: bool,
     /// After refusing the exchange, the provider still redeemed the same code.
     pub code_usable_after_refusal: bool,
+    /// Parallel redemptions of one code: how many succeeded, of how many sent.
+    pub parallel_redemptions: Option<(usize, usize)>,
+    /// After refusing a second redemption of a code, userinfo's HTTP status for
+    /// the access token of the first one (RFC 6749 §4.1.2: SHOULD be revoked).
+    pub first_token_after_reuse: Option<u16>,
     /// Whether a refresh returned a new refresh token (rotation).
     pub refresh_rotated: Option<bool>,
     /// Why userinfo was not called, when it was not.
@@ -239,7 +245,12 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 } else {
                     verifier.clone()
                 };
-                let Some(mut set) = exchange_code(p, case, &code, &sent_verifier, ev).await? else {
+                let exchanged = if case.request.token_parallel > 1 {
+                    parallel_exchange(p, case, &code, &sent_verifier, ev).await?
+                } else {
+                    exchange_code(p, case, &code, &sent_verifier, ev).await?
+                };
+                let Some(mut set) = exchanged else {
                     // After refusing a wrong verifier the code must be dead too (RFC 6749 §10.5):
                     // try it once more with the right one.
                     if case.request.misuses(Misuse::WrongCodeVerifier) && ev.error.is_some() {
@@ -260,7 +271,21 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     ev.step("redeeming the same code again");
                     match exchange_code(p, case, &code, &sent_verifier, ev).await? {
                         Some(again) => ev.token_sets.push(again),
-                        None => return Ok(()),
+                        None => {
+                            // RFC 6749 §4.1.2: the tokens of the first redemption SHOULD be revoked now.
+                            let first = ev.token_sets.last().and_then(|s| s.access_token.clone());
+                            if let Some(at) = first
+                                && case.request.openid()
+                                && p.discovery.userinfo_endpoint.is_some()
+                            {
+                                ev.step("calling userinfo with the access token of the first redemption");
+                                let refusal = ev.error.take();
+                                let answer = userinfo(p, Some(&at), UserinfoMethod::Get, ev).await;
+                                ev.error = refusal;
+                                ev.first_token_after_reuse = answer.ok().map(|r| r.status);
+                            }
+                            return Ok(());
+                        }
                     }
                 }
                 if case.flow == Flow::Refresh {
@@ -288,7 +313,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 }
             }
             let access = ev.token_sets.iter().rev().find_map(|s| s.access_token.clone()).or(front_access);
-            let skipped = if access.is_none() {
+            let skipped = if case.request.token_parallel > 1 {
+                Some("the code was redeemed several times at once, and a provider may rightly revoke the tokens of a code it saw reused (RFC 6749 §4.1.2)")
+            } else if access.is_none() {
                 Some("no access token was issued")
             } else if !case.request.openid() {
                 Some("`openid` was not requested")
@@ -406,11 +433,14 @@ async fn authorize(
     let mut form_fields: Vec<(String, String)> = Vec::new();
     let mut logins = 0;
     for _ in 0..p.limits.max_redirects * 2 {
-        // Stop at the redirect back to the client: never request it.
-        if url.as_str().starts_with(&redirect_uri) {
+        // Stop at the redirect back to the client (as sent, or as registered): never request it.
+        if url.as_str().starts_with(&redirect_uri) || redirect::same_endpoint(&url, &redirect_uri) {
             return Ok(redirected(ev, &url, &registered, None));
         }
-        if url.as_str().starts_with(&registered) && !registered.is_empty() && registered != redirect_uri {
+        if !registered.is_empty()
+            && registered != redirect_uri
+            && (url.as_str().starts_with(&registered) || redirect::same_endpoint(&url, &registered))
+        {
             return Ok(redirected(ev, &url, &registered, None));
         }
         let mut req = p.http.request(method.clone(), url.clone());
@@ -520,7 +550,7 @@ fn submission(sub: form::Submission) -> (Method, Url, Vec<(String, String)>) {
 
 /// Reads the authorization response from the redirect (query or fragment) or a form_post.
 fn redirected(ev: &mut Evidence, url: &Url, registered: &str, form: Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
-    if !registered.is_empty() && !url.as_str().starts_with(registered) {
+    if !registered.is_empty() && !redirect::same_endpoint(url, registered) {
         ev.redirected_to_unregistered = true;
     }
     // The mode the response actually came in, whatever was asked for.
@@ -599,18 +629,61 @@ fn front_channel_tokens(params: &BTreeMap<String, String>) -> TokenSet {
     }
 }
 
+/// How a token request is sent: a form POST with the case's client, or as a
+/// probe edits it (the code exchange only).
+#[derive(Clone, Copy, Default)]
+struct Shape<'a> {
+    /// GET with the parameters in the URL query.
+    get: bool,
+    /// The client's credentials in the URL query.
+    credentials_in_query: bool,
+    /// Parameters sent twice.
+    duplicate: &'a [String],
+    /// The profile key of another client to authenticate as.
+    client: Option<&'a str>,
+}
+
+impl<'a> Shape<'a> {
+    fn of(case: &'a Case) -> Self {
+        Shape {
+            get: case.request.token_get,
+            credentials_in_query: case.request.token_credentials_in_query,
+            duplicate: &case.request.token_duplicate,
+            client: case.request.token_client.as_deref(),
+        }
+    }
+}
+
 /// A token-endpoint request with the client's authentication (RFC 6749 §2.3.1).
 async fn token_request(
     p: &Provider,
     case: &Case,
-    mut form: Vec<(String, String)>,
+    form: Vec<(String, String)>,
     origin: Origin,
     ev: &mut Evidence,
 ) -> Result<Option<TokenSet>, String> {
+    token_request_shaped(p, case, form, origin, Shape::default(), ev).await
+}
+
+async fn token_request_shaped(
+    p: &Provider,
+    case: &Case,
+    mut form: Vec<(String, String)>,
+    origin: Origin,
+    shape: Shape<'_>,
+    ev: &mut Evidence,
+) -> Result<Option<TokenSet>, String> {
     ev.stage = Stage::Token;
-    let client = client_of(p, case);
-    let url = p.endpoint("token_endpoint")?;
-    if client.secret.is_some() && case.auth != ClientAuth::None {
+    let (client, auth) = match shape.client {
+        Some(key) => {
+            let c = &p.profile.clients[key];
+            ev.step(format!("redeeming as client `{key}` ({}), not the one the code was issued to", c.id));
+            (c, c.auth)
+        }
+        None => (client_of(p, case), case.auth),
+    };
+    let mut url = p.endpoint("token_endpoint")?;
+    if client.secret.is_some() && auth != ClientAuth::None {
         p.check_transport(&url, "client secret")?;
         // The secret goes to the issuer's origin, or one the profile trusts by name.
         let origin = url.origin().ascii_serialization();
@@ -620,7 +693,6 @@ async fn token_request(
             ));
         }
     }
-    let mut req = p.http.post(url.clone());
     if case.request.misuses(Misuse::WrongClientSecret) || (case.request.misuses(Misuse::WrongCodeVerifier) && origin == Origin::Token) {
         ev.misuse_attempted = true;
     }
@@ -631,28 +703,54 @@ async fn token_request(
     } else {
         &client.secret
     };
-    match (case.auth, secret) {
+    let mut basic = None;
+    match (auth, secret) {
+        (_, Some(secret)) if shape.credentials_in_query => {
+            url.query_pairs_mut()
+                .append_pair("client_id", &client.id)
+                .append_pair("client_secret", secret.expose());
+        }
         (ClientAuth::ClientSecretBasic, Some(secret)) => {
             // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            req = req.basic_auth(enc(&client.id), Some(enc(secret.expose())));
+            basic = Some((enc(&client.id), enc(secret.expose())));
         }
         (ClientAuth::ClientSecretPost, Some(secret)) => {
             form.push(("client_id".into(), client.id.clone()));
             form.push(("client_secret".into(), secret.expose().to_owned()));
         }
+        _ if shape.credentials_in_query => {
+            url.query_pairs_mut().append_pair("client_id", &client.id);
+        }
         _ => form.push(("client_id".into(), client.id.clone())),
+    }
+    for name in shape.duplicate {
+        if let Some(pair) = form.iter().find(|(k, _)| k == name).cloned() {
+            form.push(pair);
+        }
     }
     let grant = form
         .iter()
         .find(|(k, _)| k == "grant_type")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let req = req.form(&form);
+    let verb = if shape.get { Method::GET } else { Method::POST };
+    let mut req = if shape.get {
+        url.query_pairs_mut().extend_pairs(form.iter());
+        p.http.get(url.clone())
+    } else {
+        p.http.post(url.clone()).form(&form)
+    };
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
     let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let mut shown = url.clone();
+    shown.set_query(None);
     ev.step(format!(
-        "POST {} grant_type={grant} → {}",
-        http::redact_url(&url),
+        "{verb} {} grant_type={grant}{} → {}",
+        http::redact_url(&shown),
+        if url.query().is_some() { " (parameters in the URL query)" } else { "" },
         resp.status.as_u16()
     ));
     if matches!(resp.status.as_u16(), 429 | 503) {
@@ -668,6 +766,17 @@ async fn token_request(
     let json = resp.json();
     let obj = match json {
         Ok(serde_json::Value::Object(o)) => o,
+        // A refusal without a JSON body (e.g. 405 to a GET) is still a refusal.
+        Err(_) if resp.status.is_client_error() || resp.status.is_server_error() => {
+            ev.error = Some(OAuthError {
+                stage: "token",
+                error: format!("(HTTP {} without a JSON error)", resp.status.as_u16()),
+                description: None,
+                status: Some(resp.status.as_u16()),
+                www_authenticate: resp.header("www-authenticate").map(str::to_owned),
+            });
+            return Ok(None);
+        }
         Ok(_) => {
             return Err(format!(
                 "the token endpoint answered {} with JSON that is not an object",
@@ -726,7 +835,49 @@ async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str,
             case.request.token_drop.join(", ")
         ));
     }
-    token_request(p, case, form, Origin::Token, ev).await
+    token_request_shaped(p, case, form, Origin::Token, Shape::of(case), ev).await
+}
+
+/// Redeems one code `case.request.token_parallel` times at once (RFC 6749
+/// §4.1.2: at most one may succeed). Returns the first success, if any.
+async fn parallel_exchange(p: &Provider, case: &Case, code: &Secret, verifier: &str, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+    let n = case.request.token_parallel;
+    ev.step(format!("redeeming the code {n} times at once"));
+    let mut subs: Vec<Evidence> = (0..n)
+        .map(|_| Evidence {
+            request: ev.request.clone(),
+            ..Evidence::default()
+        })
+        .collect();
+    let answers = futures_util::future::join_all(subs.iter_mut().map(|sub| exchange_code(p, case, code, verifier, sub))).await;
+    ev.stage = Stage::Token;
+    let mut first: Option<TokenSet> = None;
+    let mut successes = 0;
+    let mut refusal = None;
+    let mut failure = None;
+    for (answer, sub) in answers.into_iter().zip(subs) {
+        for step in sub.trace {
+            ev.step(step);
+        }
+        match answer {
+            Ok(Some(set)) => {
+                successes += 1;
+                first.get_or_insert(set);
+            }
+            Ok(None) => {
+                refusal = refusal.or(sub.error);
+            }
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    ev.parallel_redemptions = Some((successes, n));
+    if first.is_none() {
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        ev.error = refusal;
+    }
+    Ok(first)
 }
 
 /// The PKCE verifier of a case: a random 43-character one (RFC 7636 §4.1), or of

@@ -203,6 +203,14 @@ pub(crate) async fn authorize_post(State(shared): State<Arc<Shared>>, headers: H
 
 /// Whether `uri` is an absolute http(s) URL without a fragment (what the
 /// `unregistered-redirect-followed` quirk is willing to follow).
+/// `redirect-uri-host-ignored`: only the path and query are compared.
+fn same_path_and_query(a: &str, b: &str) -> bool {
+    match (Url::parse(a), Url::parse(b)) {
+        (Ok(x), Ok(y)) => x.path() == y.path() && x.query() == y.query() && x.fragment().is_none(),
+        _ => false,
+    }
+}
+
 fn followable(uri: &str) -> bool {
     Url::parse(uri).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none())
 }
@@ -233,7 +241,12 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
     let Some(redirect_uri) = params.get("redirect_uri") else {
         return bad_request(shared, "redirect_uri is missing");
     };
-    let registered = client.redirect_uris.iter().any(|r| r == redirect_uri);
+    let registered = client.redirect_uris.iter().any(|r| {
+        r == redirect_uri
+            || (shared.quirk(Quirk::RedirectUriPrefixMatch) && redirect_uri.starts_with(r.as_str()))
+            || (shared.quirk(Quirk::RedirectUriNormalised) && crate::flow::redirect::equivalent(redirect_uri, r))
+            || (shared.quirk(Quirk::RedirectUriHostIgnored) && same_path_and_query(redirect_uri, r))
+    });
     let followed = shared.quirk(Quirk::UnregisteredRedirectFollowed) && followable(redirect_uri);
     if !registered && !followed {
         return bad_request(
@@ -624,6 +637,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
             redeemed: None,
+            racing: 0,
             expires: now + CODE_TTL,
         };
         shared.store().codes.insert(code.clone(), record, now)?;

@@ -436,7 +436,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/login", get(authorize::login_get).post(authorize::login_post))
         .route("/consent", get(authorize::consent_get).post(authorize::consent_post))
-        .route("/oauth/token", post(token::token))
+        .route("/oauth/token", post(token::token).get(token::token_get))
         .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
         .fallback(not_found)
         .with_state(shared)

@@ -164,6 +164,26 @@ quirks! {
         "userinfo 401 responses carry no WWW-Authenticate header";
     AuthorizationResponseNoIss => "authorization-response-no-iss",
         "authorization responses (errors too) carry no iss although discovery advertises RFC 9207";
+    TokenEndpointGetAccepted => "token-endpoint-get-accepted",
+        "the token endpoint also answers GET, reading the parameters from the URL query";
+    TokenCredentialsInQueryAccepted => "token-credentials-in-query-accepted",
+        "client_id and client_secret in the token request's URL query are taken as client authentication";
+    TokenDuplicateParamsAccepted => "token-duplicate-params-accepted",
+        "a token request that repeats a parameter is accepted (the first value counts)";
+    CodeClientUnbound => "code-client-unbound",
+        "a code is redeemed for any authenticated client, not only the one it was issued to";
+    CodeRedirectUriUnbound => "code-redirect-uri-unbound",
+        "the code exchange does not compare redirect_uri with the authorization request's (missing or different is accepted)";
+    CodeRedemptionRace => "code-redemption-race",
+        "code redemption checks the code, waits 100 ms, then marks it used: redemptions sent at once all succeed (one after another is still refused)";
+    CodeReuseKeepsTokens => "code-reuse-keeps-tokens",
+        "a refused second redemption of a code leaves the tokens of the first one working";
+    RedirectUriPrefixMatch => "redirect-uri-prefix-match",
+        "a redirect_uri that starts with a registered one is taken as registered (prefix matching)";
+    RedirectUriNormalised => "redirect-uri-normalised",
+        "a redirect_uri equal to a registered one after RFC 3986 normalisation (host case, default port, percent-encoding) is taken as registered";
+    RedirectUriHostIgnored => "redirect-uri-host-ignored",
+        "a redirect_uri with the registered path and query is taken as registered, whatever its scheme, host and port";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -219,7 +239,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 64);
+        assert_eq!(Quirk::ALL.len(), 74);
     }
 
     #[test]

@@ -141,6 +141,8 @@ pub(crate) struct Code {
     /// so that a replay can be detected and the family revoked).
     pub(crate) redeemed: Option<u64>,
     pub(crate) expires: Instant,
+    /// Exchanges in flight that found the code unused (`code-redemption-race` only).
+    pub(crate) racing: u32,
 }
 
 /// What kind of token a bearer presented at userinfo is.

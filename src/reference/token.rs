@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -93,8 +93,42 @@ fn no_store_json(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&shared, &headers, &body) {
+pub(crate) async fn token(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    // Credentials in the URL query count only under the quirk (RFC 6749 §2.3.1).
+    let query = uri.query().filter(|_| shared.quirk(Quirk::TokenCredentialsInQueryAccepted));
+    let body = match query {
+        Some(q) => {
+            let mut b = body.to_vec();
+            if !b.is_empty() {
+                b.push(b'&');
+            }
+            b.extend_from_slice(q.as_bytes());
+            Bytes::from(b)
+        }
+        None => body,
+    };
+    respond(&shared, &headers, &body).await
+}
+
+/// GET on the token endpoint: 405 (RFC 6749 §3.2), or the parameters from
+/// the URL query under the quirk.
+pub(crate) async fn token_get(State(shared): State<Arc<Shared>>, uri: Uri, mut headers: HeaderMap) -> Response {
+    if !shared.quirk(Quirk::TokenEndpointGetAccepted) {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(axum::http::header::ALLOW, "POST")]).into_response();
+    }
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    let body = Bytes::copy_from_slice(uri.query().unwrap_or("").as_bytes());
+    respond(&shared, &headers, &body).await
+}
+
+async fn respond(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response {
+    if shared.quirk(Quirk::CodeRedemptionRace) {
+        race_window(shared, body).await;
+    }
+    match handle(shared, headers, body) {
         Ok(body) if shared.quirk(Quirk::TokenResponseCacheable) => (StatusCode::OK, axum::Json(Value::Object(body))).into_response(),
         Ok(body) => no_store_json(StatusCode::OK, &Value::Object(body)),
         Err(mut e) => {
@@ -102,6 +136,24 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
             e.into_response()
         }
     }
+}
+
+/// Under `code-redemption-race`: a code exchange that finds its code unused
+/// counts as a racer, then waits; every racer redeems the code.
+async fn race_window(shared: &Shared, body: &[u8]) {
+    let params = Params::parse(body);
+    if params.get("grant_type") != Some("authorization_code") {
+        return;
+    }
+    let Some(code) = params.get("code") else { return };
+    {
+        let mut store = shared.store();
+        match store.codes.get_mut(code, Instant::now()) {
+            Some(record) if record.redeemed.is_none() => record.racing += 1,
+            _ => return,
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, TokenError> {
@@ -112,7 +164,7 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<Strin
         ));
     }
     let params = Params::parse(body);
-    if let Some(name) = params.repeated() {
+    if let Some(name) = params.repeated().filter(|_| !shared.quirk(Quirk::TokenDuplicateParamsAccepted)) {
         return Err(TokenError::new("invalid_request", format!("parameter {name} is repeated")));
     }
     let client = authenticate(shared, headers, &params)?;
@@ -248,9 +300,10 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
         let family = store.new_family();
         match store.codes.get_mut(code, now) {
             None => CodeLookup::Missing,
-            Some(record) if record.grant.client_id != client.id => CodeLookup::OtherClient,
-            Some(record) if record.redeemed.is_some() && !reuse_ok => CodeLookup::Replayed(record.redeemed),
+            Some(record) if record.grant.client_id != client.id && !shared.quirk(Quirk::CodeClientUnbound) => CodeLookup::OtherClient,
+            Some(record) if record.redeemed.is_some() && !reuse_ok && record.racing == 0 => CodeLookup::Replayed(record.redeemed),
             Some(record) => {
+                record.racing = record.racing.saturating_sub(1);
                 record.redeemed = Some(family);
                 record.expires = now + keep;
                 CodeLookup::Redeemed(Box::new(record.clone()), family)
@@ -265,7 +318,7 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
             return Err(TokenError::invalid_grant("code was issued to another client"));
         }
         CodeLookup::Replayed(family) => {
-            if let Some(family) = family {
+            if let Some(family) = family.filter(|_| !shared.quirk(Quirk::CodeReuseKeepsTokens)) {
                 shared.store().revoke_family(family);
             }
             return Err(TokenError::invalid_grant(
@@ -275,7 +328,7 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
         CodeLookup::Redeemed(record, family) => (record, family),
     };
 
-    if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) {
+    if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) && !shared.quirk(Quirk::CodeRedirectUriUnbound) {
         return Err(TokenError::invalid_grant("redirect_uri does not match the authorization request"));
     }
     let pkce_lax = shared.quirk(Quirk::PkceNotEnforced);

@@ -106,6 +106,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
     ("suites/namespacing.yaml", include_str!("../../suites/namespacing.yaml")),
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
+    ("suites/redirect_uri.yaml", include_str!("../../suites/redirect_uri.yaml")),
     ("suites/scopes.yaml", include_str!("../../suites/scopes.yaml")),
     ("suites/security.yaml", include_str!("../../suites/security.yaml")),
     ("suites/userinfo.yaml", include_str!("../../suites/userinfo.yaml")),
@@ -204,6 +205,16 @@ pub struct Request {
     pub token_params: BTreeMap<String, String>,
     /// Left out of the code exchange.
     pub token_drop: Vec<String>,
+    /// The code exchange is sent as a GET with its parameters in the URL.
+    pub token_get: bool,
+    /// The client's credentials go into the URL query of the code exchange.
+    pub token_credentials_in_query: bool,
+    /// Parameters of the code exchange sent twice.
+    pub token_duplicate: Vec<String>,
+    /// The profile's key of another client that redeems the code.
+    pub token_client: Option<String>,
+    /// The code is redeemed this many times at once (0: once, as usual).
+    pub token_parallel: usize,
 }
 
 impl Request {
@@ -211,6 +222,10 @@ impl Request {
     pub fn edits_token_request(&self) -> bool {
         !self.token_params.is_empty()
             || !self.token_drop.is_empty()
+            || self.token_get
+            || self.token_credentials_in_query
+            || !self.token_duplicate.is_empty()
+            || self.token_client.is_some()
             || self.pkce.verifier_length.is_some()
             || self.pkce.verifier_illegal
             || self.pkce.challenge == Some(false)
@@ -542,10 +557,41 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     if let Some(a) = &r.redirect_uri {
         params.insert("redirect_uri".into(), text(a, "redirect_uri"));
     }
+    if let Some(v) = r.redirect_uri_variant {
+        match profile.clients.get(&client).and_then(|c| c.redirect_uri.as_deref()) {
+            Some(registered) => match crate::flow::redirect::variant(registered, v) {
+                Ok(uri) => {
+                    params.insert("redirect_uri".into(), uri);
+                }
+                Err(why) => skip_because(format!("the redirect URI variant does not apply: {why}")),
+            },
+            None => skip_because("the client has no registered redirect URI to vary".to_owned()),
+        }
+    }
     let scope = match &r.scope {
         Some(s) => text(s, "scope").split_whitespace().collect::<Vec<_>>().join(" "),
         None if flow == Flow::ClientCredentials => String::new(),
         None => "openid".into(),
+    };
+    // Another client to redeem the code with: registered for the code grant, not the case's.
+    let token_client = match r.token.client {
+        None => None,
+        Some(model::OtherClient::Other) => {
+            let found = profile
+                .clients
+                .iter()
+                // Another registration, not the same client id under another key.
+                .filter(|(k, c)| profile.clients.get(&client).is_none_or(|own| own.id != c.id) && c.grant(k, "authorization_code").is_ok())
+                // A confidential one first: it authenticates, so only the binding can refuse it.
+                .min_by_key(|(_, c)| c.is_public())
+                .map(|(k, _)| k.clone());
+            if found.is_none() && !client.is_empty() {
+                skip_because(format!(
+                    "the case redeems a code as another client, and the profile declares no client besides `{client}` registered for the authorization_code grant (declare a second one to run it)"
+                ));
+            }
+            found
+        }
     };
     let mut token_params = BTreeMap::new();
     for (k, v) in &r.token.params {
@@ -564,7 +610,20 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         pkce: r.pkce.clone(),
         token_params,
         token_drop: r.token.drop.clone(),
+        token_get: r.token.method == Some(model::TokenMethod::Get),
+        token_credentials_in_query: r.token.credentials == Some(model::CredentialsPlace::Query),
+        token_duplicate: r.token.duplicate.clone(),
+        token_client,
+        token_parallel: r.token.parallel.unwrap_or(0),
     };
+    if let Some(n) = r.token.parallel
+        && !(2..=32).contains(&n)
+    {
+        diags.push(
+            src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), format!("`request.token.parallel: {n}` is out of range"))
+                .with_hint("redeem the code 2 to 32 times at once"),
+        );
+    }
     let check = raw.check.as_ref().and_then(|c| {
         if crate::check::catalogue::find(&c.value).is_some() {
             Some(c.value.clone())

@@ -228,6 +228,8 @@ pub struct RawRequest {
     /// Overrides the client's redirect URI (for negative cases).
     #[schemars(with = "Option<String>")]
     pub redirect_uri: Option<Spanned<String>>,
+    /// Sends a variant of the client's registered redirect URI (probes), e.g. `extra_path`.
+    pub redirect_uri_variant: Option<crate::flow::redirect::Variant>,
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub params: BTreeMap<String, Spanned<String>>,
@@ -274,6 +276,43 @@ pub struct RawTokenEdits {
     /// Parameters left out.
     #[serde(default)]
     pub drop: Vec<String>,
+    /// `GET`: send the exchange as a GET with its parameters in the URL (RFC 6749 §3.2 asks for POST).
+    pub method: Option<TokenMethod>,
+    /// `query`: put the client's credentials (`client_id`, `client_secret`) in the URL
+    /// query instead of the body or the Basic header (RFC 6749 §2.3.1 forbids it).
+    pub credentials: Option<CredentialsPlace>,
+    /// Parameters sent twice, with the same value (RFC 6749 §3.2, §5.2).
+    #[serde(default)]
+    pub duplicate: Vec<String>,
+    /// `other`: redeem the code as another client of the profile (RFC 6749 §4.1.3).
+    pub client: Option<OtherClient>,
+    /// Redeem the code this many times at once (2 to 32); at most one may succeed (RFC 6749 §4.1.2).
+    pub parallel: Option<usize>,
+}
+
+/// The HTTP method of a token request probe.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub enum TokenMethod {
+    #[serde(rename = "GET", alias = "get")]
+    Get,
+    #[serde(rename = "POST", alias = "post")]
+    Post,
+}
+
+/// Where a token request probe puts the client's credentials.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialsPlace {
+    /// In the URL query string.
+    Query,
+}
+
+/// Another client than the case's.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherClient {
+    /// The first other client of the profile registered for the code grant.
+    Other,
 }
 
 /// How userinfo is called (OIDC Core §5.3.1; RFC 6750 §2).
