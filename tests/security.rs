@@ -48,11 +48,73 @@ fn the_parallel_redemption_probe_is_deterministic() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let clean = rt.block_on(race_verdicts(&[], 50));
     let wrong: Vec<_> = clean.iter().filter(|(s, _)| *s != Status::Pass).collect();
-    assert!(wrong.is_empty(), "the clean provider lets exactly one redemption through every time: {wrong:?}");
+    assert!(
+        wrong.is_empty(),
+        "the clean provider lets exactly one redemption through every time: {wrong:?}"
+    );
     assert!(clean[0].1.contains("exactly one succeeded"), "{clean:?}");
 
     let racy = rt.block_on(race_verdicts(&[Quirk::CodeRedemptionRace], 10));
     let wrong: Vec<_> = racy.iter().filter(|(s, _)| *s != Status::Fail).collect();
     assert!(wrong.is_empty(), "the race is caught every time: {wrong:?}");
     assert!(racy[0].1.contains("10 of 10"), "{racy:?}");
+}
+
+/// The per-specification conformance statement is in every report format.
+#[test]
+fn the_conformance_statement_is_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = crate::util::oidc_conform(&["run", "suites/security.yaml", "--output", out.to_str().unwrap()]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("conformance by specification:"), "{}", run.describe());
+    assert!(
+        run.stdout().contains("RFC 7636: 1 of 1 MUST met, 1 of 1 SHOULD met"),
+        "{}",
+        run.describe()
+    );
+    let report = crate::util::read_report(&out);
+    let docs = report["conformance"].as_array().expect("run.json has the statement");
+    let rfc6749 = docs.iter().find(|d| d["document"] == "RFC 6749").expect("RFC 6749 is cited");
+    assert_eq!(rfc6749["must"]["met"], rfc6749["must"]["total"], "{rfc6749:#}");
+    assert!(rfc6749["must"]["total"].as_u64().unwrap() >= 4, "{rfc6749:#}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("### Conformance by specification") && md.contains("- RFC 7636: 1 of 1 MUST met"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains(r#"id="conformance""#) && html.contains(r#"data-document="RFC 9700""#),
+        "no statement in the HTML report"
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains(r#"name="conformance: RFC 7636""#), "{junit}");
+
+    // A failing requirement is named as not met.
+    let run = crate::util::oidc_conform(&[
+        "run",
+        "suites/security.yaml",
+        "--quirk",
+        "pkce-plain-fallback",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    run.expect_code(1);
+    assert!(run.stdout().contains("RFC 7636: 0 of 1 MUST met"), "{}", run.describe());
+    let report = crate::util::read_report(&out);
+    let rfc7636 = report["conformance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["document"] == "RFC 7636")
+        .unwrap()
+        .clone();
+    assert!(
+        rfc7636["unmet"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("pkce.plain_for_s256 (RFC 7636 §4.6, MUST)"),
+        "{rfc7636:#}"
+    );
 }

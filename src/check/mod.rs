@@ -458,7 +458,10 @@ fn reuse_revokes(status: u16) -> CheckResult {
             "code.reuse_revokes",
             "after refusing a second redemption of the code, the provider still honours the access token of the first",
         )
-        .ef("the first redemption's tokens revoked (userinfo 401)", format!("userinfo HTTP {status}")),
+        .ef(
+            "the first redemption's tokens revoked (userinfo 401)",
+            format!("userinfo HTTP {status}"),
+        ),
         _ => CheckResult::skip(
             "code.reuse_revokes",
             format!("userinfo answered HTTP {status} to the first redemption's access token, which says nothing about revocation"),
@@ -601,7 +604,11 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             format!(
                 "refused at the {} endpoint with {}",
                 e.stage,
-                if e.error.starts_with('(') { e.error.clone() } else { format!("`{}`", e.error) }
+                if e.error.starts_with('(') {
+                    e.error.clone()
+                } else {
+                    format!("`{}`", e.error)
+                }
             ),
         ),
         Some(e) if expected.contains(&e.error) => CheckResult::pass(

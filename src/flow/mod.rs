@@ -314,7 +314,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             }
             let access = ev.token_sets.iter().rev().find_map(|s| s.access_token.clone()).or(front_access);
             let skipped = if case.request.token_parallel > 1 {
-                Some("the code was redeemed several times at once, and a provider may rightly revoke the tokens of a code it saw reused (RFC 6749 §4.1.2)")
+                Some(
+                    "the code was redeemed several times at once, and a provider may rightly revoke the tokens of a code it saw reused (RFC 6749 §4.1.2)",
+                )
             } else if access.is_none() {
                 Some("no access token was issued")
             } else if !case.request.openid() {
@@ -677,7 +679,10 @@ async fn token_request_shaped(
     let (client, auth) = match shape.client {
         Some(key) => {
             let c = &p.profile.clients[key];
-            ev.step(format!("redeeming as client `{key}` ({}), not the one the code was issued to", c.id));
+            ev.step(format!(
+                "redeeming as client `{key}` ({}), not the one the code was issued to",
+                c.id
+            ));
             (c, c.auth)
         }
         None => (client_of(p, case), case.auth),
@@ -750,7 +755,11 @@ async fn token_request_shaped(
     ev.step(format!(
         "{verb} {} grant_type={grant}{} → {}",
         http::redact_url(&shown),
-        if url.query().is_some() { " (parameters in the URL query)" } else { "" },
+        if url.query().is_some() {
+            " (parameters in the URL query)"
+        } else {
+            ""
+        },
         resp.status.as_u16()
     ));
     if matches!(resp.status.as_u16(), 429 | 503) {
@@ -840,7 +849,13 @@ async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str,
 
 /// Redeems one code `case.request.token_parallel` times at once (RFC 6749
 /// §4.1.2: at most one may succeed). Returns the first success, if any.
-async fn parallel_exchange(p: &Provider, case: &Case, code: &Secret, verifier: &str, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+async fn parallel_exchange(
+    p: &Provider,
+    case: &Case,
+    code: &Secret,
+    verifier: &str,
+    ev: &mut Evidence,
+) -> Result<Option<TokenSet>, String> {
     let n = case.request.token_parallel;
     ev.step(format!("redeeming the code {n} times at once"));
     let mut subs: Vec<Evidence> = (0..n)

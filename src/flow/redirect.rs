@@ -64,7 +64,9 @@ pub fn variant(registered: &str, v: Variant) -> Result<String, String> {
         if is_name {
             Ok(())
         } else {
-            Err(format!("the registered redirect URI's host is an IP address; {what} needs a host name"))
+            Err(format!(
+                "the registered redirect URI's host is an IP address; {what} needs a host name"
+            ))
         }
     };
     let loopback = matches!(host, "127.0.0.1" | "[::1]" | "localhost");
@@ -86,7 +88,11 @@ pub fn variant(registered: &str, v: Variant) -> Result<String, String> {
             join(&upper, &query)
         }
         Variant::AddedQuery => {
-            let q = if query.is_empty() { "?probe=1".to_owned() } else { format!("{query}&probe=1") };
+            let q = if query.is_empty() {
+                "?probe=1".to_owned()
+            } else {
+                format!("{query}&probe=1")
+            };
             join(path, &q)
         }
         Variant::ChangedQuery => {
@@ -303,7 +309,13 @@ mod tests {
         assert!(!equivalent("https://app.example.test/callback#probe", R));
         assert!(!equivalent("https://app.example.test/callback?probe=1", R));
         // A registered query must be kept.
-        assert!(!same_endpoint(&Url::parse("https://a.example/cb?x=2&code=1").unwrap(), "https://a.example/cb?x=1"));
-        assert!(same_endpoint(&Url::parse("https://a.example/cb?x=1&code=1").unwrap(), "https://a.example/cb?x=1"));
+        assert!(!same_endpoint(
+            &Url::parse("https://a.example/cb?x=2&code=1").unwrap(),
+            "https://a.example/cb?x=1"
+        ));
+        assert!(same_endpoint(
+            &Url::parse("https://a.example/cb?x=1&code=1").unwrap(),
+            "https://a.example/cb?x=1"
+        ));
     }
 }

@@ -19,6 +19,12 @@ pub fn summary(report: &Report) -> String {
         let s = Summary::of(statuses.iter());
         let _ = writeln!(out, "  {area:<14} {}", counts(&s));
     }
+    if !report.conformance.is_empty() {
+        let _ = writeln!(out, "\nconformance by specification:");
+        for d in &report.conformance {
+            let _ = writeln!(out, "  {}", d.statement());
+        }
+    }
     let failing: Vec<_> = report
         .cases
         .iter()

@@ -488,6 +488,7 @@ struct View<'a> {
     /// Failed, errored and warned cases: what "problems only" shows.
     problems: usize,
     matrix: Matrix,
+    conformance: &'a [crate::report::conformance::DocumentConformance],
     groups: Vec<AreaGroup>,
 }
 
@@ -525,6 +526,7 @@ impl<'a> View<'a> {
             statuses: ORDER.iter().map(|s| StatusView::new(*s, count_of(&r.summary, *s))).collect(),
             problems: r.summary.fail + r.summary.error + r.summary.warn,
             matrix: Matrix::of(&r.cases, &areas),
+            conformance: &r.conformance,
             groups,
         }
     }
@@ -676,6 +678,7 @@ mod tests {
             not_run: vec![],
             not_started: None,
             definition: None,
+            conformance: vec![],
             cases,
         }
     }

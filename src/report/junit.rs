@@ -21,6 +21,10 @@ pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {
         let mut suite = TestSuite::new(name);
         suite.add_property(("provider", report.provider.name.as_str()));
         suite.add_property(("issuer", report.provider.issuer.as_str()));
+        // The run's conformance statement, one property per specification.
+        for d in &report.conformance {
+            suite.add_property((format!("conformance: {}", d.document), d.statement()));
+        }
         for c in cases {
             let mut tc = TestCase::new(c.name.as_str(), status(c));
             tc.set_classname(format!("{}.{}", c.suite, c.area));

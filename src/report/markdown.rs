@@ -56,6 +56,32 @@ pub fn render(report: &Report) -> String {
         let a = Summary::of(st.iter());
         let _ = writeln!(md, "| {area} | {} | {} | {} | {} | {} |", a.pass, a.fail, a.error, a.warn, a.skip);
     }
+    if !report.conformance.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n### Conformance by specification\n\n| specification | MUST met | SHOULD met | MAY met | not exercised | not met |\n|---|---:|---:|---:|---:|---|"
+        );
+        for d in &report.conformance {
+            let unmet: Vec<String> = d.unmet.iter().map(|u| format!("`{u}`")).collect();
+            let _ = writeln!(
+                md,
+                "| {} | {} of {} | {} of {} | {} of {} | {} | {} |",
+                d.document,
+                d.must.met,
+                d.must.total,
+                d.should.met,
+                d.should.total,
+                d.may.met,
+                d.may.total,
+                d.not_applicable,
+                unmet.join("<br>")
+            );
+        }
+        let _ = writeln!(md, "\nStatement:\n");
+        for d in &report.conformance {
+            let _ = writeln!(md, "- {}", d.statement());
+        }
+    }
     let problems: Vec<_> = report
         .cases
         .iter()

@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod compare;
+pub mod conformance;
 pub mod console;
 pub mod html;
 pub mod junit;
@@ -46,6 +47,9 @@ pub struct Report {
     /// What was run, so shards of one run can be told from others (`report merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definition: Option<RunDefinition>,
+    /// Per specification: its MUST, SHOULD and MAY requirements met, not met, not applicable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conformance: Vec<conformance::DocumentConformance>,
     pub cases: Vec<CaseReport>,
 }
 
@@ -273,6 +277,7 @@ impl Report {
             not_started: None,
             shard: None,
             definition: None,
+            conformance: vec![],
             cases: vec![],
         }
     }
@@ -282,6 +287,11 @@ impl Report {
         let mut s = Summary::of(self.cases.iter().map(|c| &c.status));
         s.known = self.cases.iter().filter(|c| c.is_known_failure()).count();
         self.summary = s;
+        self.conformance = if self.not_started.is_some() || self.cases.is_empty() {
+            Vec::new()
+        } else {
+            conformance::of(&self.cases)
+        };
     }
 
     /// Writes the report in each format into `dir`; returns the paths written.

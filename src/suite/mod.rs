@@ -620,8 +620,12 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         && !(2..=32).contains(&n)
     {
         diags.push(
-            src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), format!("`request.token.parallel: {n}` is out of range"))
-                .with_hint("redeem the code 2 to 32 times at once"),
+            src.error_at(
+                spanned_pos(&raw.name),
+                raw.name.value.chars().count(),
+                format!("`request.token.parallel: {n}` is out of range"),
+            )
+            .with_hint("redeem the code 2 to 32 times at once"),
         );
     }
     let check = raw.check.as_ref().and_then(|c| {
