@@ -12,7 +12,10 @@ fn negative_requests_fail_when_the_provider_accepts() {
             &["negative::wrong-client-secret", "negative::wrong-client-secret-client-credentials"][..],
         ),
         ("unregistered-redirect-followed", &["negative::unregistered-redirect-uri"]),
-        ("implicit-without-nonce-accepted", &["negative::implicit-without-nonce"]),
+        (
+            "implicit-without-nonce-accepted",
+            &["negative::hybrid-without-nonce", "negative::implicit-without-nonce"],
+        ),
         ("response-type-not-allowed-accepted", &["negative::response-type-not-allowed"]),
         // A code that can be redeemed twice also survives a refused exchange.
         ("code-reuse-accepted", &["negative::code-reuse", "negative::wrong-code-verifier"]),

@@ -19,6 +19,8 @@ const DIR: &str = "fixtures/providers/django-oauth-toolkit";
 const UNKNOWN_RESOURCE: &str = "DOT takes any absolute URI as an RFC 8707 `resource` (it keeps no registry of APIs) and issues tokens for an API nobody registered, where RFC 8707 §2 has `invalid_target`";
 const CODE_OUTLIVES_PKCE: &str = "after refusing a wrong code_verifier DOT still redeems the same code with the right one: a code must not outlive a failed exchange (RFC 6749 §10.5)";
 
+const ERRORS_IN_QUERY: &str = "DOT (oauthlib) delivers authorization errors for implicit and hybrid response types in the query, where RFC 6749 §4.2.2.1 and OIDC Core §3.3.2.6 put them in the fragment";
+
 /// The reviewed expected failures: (case, failing check, why).
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("negative::unregistered-api-code", "negative.refused", UNKNOWN_RESOURCE),
@@ -28,6 +30,21 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         UNKNOWN_RESOURCE,
     ),
     ("negative::wrong-code-verifier", "negative.refused", CODE_OUTLIVES_PKCE),
+    (
+        "negative::implicit-without-nonce",
+        "authorization_response.error_mode",
+        ERRORS_IN_QUERY,
+    ),
+    (
+        "negative::hybrid-without-nonce",
+        "authorization_response.error_mode",
+        ERRORS_IN_QUERY,
+    ),
+    (
+        "negative::response-type-not-allowed",
+        "authorization_response.error_mode",
+        ERRORS_IN_QUERY,
+    ),
     (
         "security::token-duplicate-parameter",
         "token_endpoint.duplicate_params",
@@ -45,6 +62,16 @@ const EXPECTED_WARNINGS: &[(&str, &str, &str)] = &[
         MALFORMED_VERIFIER,
     ),
     ("redirect_uri::host-case", "redirect_uri.equivalent_spelling", HOST_CASE),
+    (
+        "security::provider-metadata",
+        "metadata.deprecated_flows",
+        "DOT offers the implicit and hybrid response types that put an access token in the front channel (and the password grant), which RFC 9700 §2.1.2 and §2.4 deprecate; its own startup notice says the same",
+    ),
+    (
+        "security::userinfo-token-in-query",
+        "userinfo.token_in_query",
+        "DOT (oauthlib) takes an access token from the URL query at userinfo (RFC 6750 §2.3 allows it; RFC 9700 §4.3.2 forbids clients to send it)",
+    ),
     (
         "negative::code-reuse",
         "code.reuse_revokes",

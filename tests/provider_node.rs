@@ -139,10 +139,20 @@ fn stale(installed: &Path, lock: &Path) -> bool {
 }
 
 /// Reviewed SHOULD-level findings, allowed as warnings in any case: (check, why).
-const REVIEWED_WARNINGS: &[(&str, &str)] = &[(
-    "token_response.pragma",
-    "oidc-provider 9 sends `Cache-Control: no-store` but no `Pragma: no-cache` (RFC 6749 §5.1 asks for both; RFC 9111 deprecates `Pragma`)",
-)];
+const REVIEWED_WARNINGS: &[(&str, &str)] = &[
+    (
+        "token_response.pragma",
+        "oidc-provider 9 sends `Cache-Control: no-store` but no `Pragma: no-cache` (RFC 6749 §5.1 asks for both; RFC 9111 deprecates `Pragma`)",
+    ),
+    ("pages.framing", NODE_DEV_PAGES),
+    (
+        "metadata.deprecated_flows",
+        "this configuration enables the implicit and hybrid response types that put an access token in the front channel (`id_token token`, `code token`, `code id_token token`), which RFC 9700 §2.1.2 deprecates",
+    ),
+];
+
+/// Why oidc-provider's login pages can be framed here.
+pub const NODE_DEV_PAGES: &str = "the fixture logs in through oidc-provider's development-only interaction pages (`devInteractions`), sent without X-Frame-Options or frame-ancestors; a deployment brings its own pages";
 
 /// Checks of a case that did not pass or skip (reviewed warnings aside): (id, line for messages).
 fn problems(c: &Value) -> Vec<(String, String)> {

@@ -118,3 +118,34 @@ fn the_conformance_statement_is_in_every_format() {
         "{rfc7636:#}"
     );
 }
+
+/// `metadata.deprecated_flows` is off in the reference profile (its implicit and
+/// hybrid flows with tokens are there on purpose); with it on, it names them.
+#[test]
+fn deprecated_flows_are_reported_as_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("fixtures/profiles/reference.yaml")).unwrap();
+    let text = text.replace("checks: { metadata.deprecated_flows: off }", "");
+    let profile = dir.path().join("profile.yaml");
+    std::fs::write(&profile, text).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let checks = rt.block_on(async {
+        let rp = ReferenceProvider::start(Config::default()).await.unwrap();
+        let mut p = oidc_conform::profile::load(&profile).expect("the profile loads");
+        p.issuer = rp.issuer().to_owned();
+        let cases = run::load_cases(&[root().join("suites/security.yaml")], &p).unwrap();
+        let case = cases.into_iter().find(|c| c.name == "provider-metadata").unwrap();
+        let provider = Provider::connect(p, Default::default(), false, None).await.unwrap();
+        let report = run::run_case(&provider, &case).await;
+        rp.shutdown().await;
+        report.checks
+    });
+    let c = checks.iter().find(|c| c.id == "metadata.deprecated_flows").expect("judged");
+    assert_eq!(c.status, Status::Warn, "{c:?}");
+    assert!(c.found.as_deref().unwrap().contains("`id_token token`"), "{c:?}");
+    // The rest of the documents hold; the loopback endpoints are not judged.
+    for id in ["jwks.kid", "jwks.private_members", "jwks.rsa_size"] {
+        assert_eq!(checks.iter().find(|c| c.id == id).unwrap().status, Status::Pass, "{id}: {checks:?}");
+    }
+    assert_eq!(checks.iter().find(|c| c.id == "metadata.https").unwrap().status, Status::Skip);
+}

@@ -26,16 +26,29 @@ struct Variant {
 /// Reviewed SHOULD-level findings (warnings) per provider: (check, why).
 fn reviewed_warnings(provider: &str) -> &'static [(&'static str, &'static str)] {
     match provider {
-        "node" => &[(
-            "token_response.pragma",
-            "oidc-provider 9 sends `Cache-Control: no-store` but no `Pragma: no-cache` (RFC 6749 §5.1 asks for both; RFC 9111 deprecates `Pragma`)",
-        )],
+        "node" => &[
+            (
+                "token_response.pragma",
+                "oidc-provider 9 sends `Cache-Control: no-store` but no `Pragma: no-cache` (RFC 6749 §5.1 asks for both; RFC 9111 deprecates `Pragma`)",
+            ),
+            ("pages.framing", crate::provider_node::NODE_DEV_PAGES),
+            ("metadata.deprecated_flows", DEPRECATED_FLOWS),
+        ],
         _ => &[
             (
                 "pkce.verifier_syntax",
                 "django-oauth-toolkit (oauthlib) accepts a verifier outside RFC 7636 §4.1's 43 to 128 unreserved characters when its S256 matches",
             ),
             ("code.reuse_revokes", REUSE_KEEPS_TOKENS),
+            ("metadata.deprecated_flows", DEPRECATED_FLOWS),
+            (
+                "userinfo.token_in_query",
+                "django-oauth-toolkit (oauthlib) takes an access token from the URL query at userinfo (RFC 6750 §2.3 allows it; RFC 9700 §4.3.2 forbids clients to send it)",
+            ),
+            (
+                "pages.framing",
+                "the minimal deployment goes without Django's clickjacking middleware, as a bare project would: its login and consent pages can be framed",
+            ),
             (
                 "redirect_uri.equivalent_spelling",
                 "django-oauth-toolkit compares the redirect URI's host without regard to case (RFC 3986 §6.2.2.1 equivalence, not RFC 9700 §2.1's exact match)",
@@ -43,6 +56,8 @@ fn reviewed_warnings(provider: &str) -> &'static [(&'static str, &'static str)] 
         ],
     }
 }
+
+const DEPRECATED_FLOWS: &str = "the deployment offers response types that put an access token in the front channel (`id_token token`, `code token`, …), which RFC 9700 §2.1.2 deprecates";
 
 const REUSE_KEEPS_TOKENS: &str = "django-oauth-toolkit deletes a code when it is redeemed, so a second redemption is refused as unknown and the first one's tokens stay valid (RFC 6749 §4.1.2: SHOULD revoke them)";
 

@@ -3,7 +3,9 @@
 
 pub mod catalogue;
 pub mod claims;
+pub mod entropy;
 pub mod jwt;
+pub mod metadata;
 pub mod spec;
 mod tokens;
 
@@ -171,6 +173,7 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
         .unwrap_or_else(|| vec!["authorization_code".into(), "implicit".into()]);
     let need_grant = match case.flow {
         Flow::ClientCredentials => Some("client_credentials"),
+        Flow::Metadata => None,
         // Refresh runs whenever a refresh token is issued (checked in the flow).
         Flow::Refresh => None,
         Flow::Implicit => Some("implicit"),
@@ -190,7 +193,7 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
             ));
         }
     }
-    if case.flow != Flow::ClientCredentials {
+    if !matches!(case.flow, Flow::ClientCredentials | Flow::Metadata) {
         let rt = case.response_type().unwrap_or_else(|| "code".into());
         let offered = d.response_types_supported.iter().any(|t| crate::profile::same_words(t, &rt));
         // A negative case may send a response type on purpose; only the provider's offer matters.
@@ -277,7 +280,18 @@ pub fn apply_levels(profile: &crate::profile::Profile, checks: Vec<CheckResult>)
 /// Judges a case's evidence.
 pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult> {
     let mut out = Vec::new();
+    if case.flow == crate::suite::Flow::Metadata {
+        if let Some((discovery, jwks)) = &ev.metadata {
+            out.extend(metadata::check(discovery, jwks));
+        }
+        if let Some(e) = &ev.harness_error {
+            out.push(CheckResult::error("metadata.https", e.clone()));
+        }
+        return out;
+    }
     issuer_in_authorization_response(p, ev, &mut out);
+    error_mode(ev, &mut out);
+    login_pages(case, ev, &mut out);
     if let Some(expected) = &case.expect.error {
         // The rule a refusal answers to is the case's own (e.g. RFC 7636 §4.6 for a wrong verifier).
         let mut verdict = negative(case, ev, expected);
@@ -347,8 +361,15 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     if let Some((ok, sent)) = ev.parallel_redemptions {
         out.push(single_use(ok, sent));
     }
+    // Judged in the case that names it: one verdict per provider.
+    if case.check.as_deref() == Some("tokens.entropy") {
+        out.extend(entropy::check(ev));
+    }
     flow_checks(case, ev, &mut out);
     tokens::check_all(p, case, ev, &mut out).await;
+    if case.request.userinfo == crate::suite::UserinfoMethod::Query {
+        token_in_query(ev, &mut out);
+    }
     if case.request.userinfo == crate::suite::UserinfoMethod::PostBody {
         // RFC 6750 §2.2: a resource server MAY support the form-encoded body parameter.
         for c in out.iter_mut().filter(|c| c.id == "userinfo.status" || c.id == "assert.userinfo") {
@@ -396,6 +417,21 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
             format!("the token endpoint issued {}", kinds.join(", ")),
         ));
     }
+    // RFC 6749 §4.4.3: no refresh token for client credentials (SHOULD NOT be included).
+    if let Some(set) = ev.token_sets.iter().find(|s| s.origin == crate::flow::Origin::ClientCredentials) {
+        out.push(if set.refresh_token.is_some() {
+            CheckResult::fail(
+                "token_response.client_credentials_refresh",
+                "the client-credentials token response carries a refresh token",
+            )
+            .ef("no refresh_token", "a refresh_token")
+        } else {
+            CheckResult::pass(
+                "token_response.client_credentials_refresh",
+                "no refresh token for client credentials",
+            )
+        });
+    }
     if let Some(resp) = &ev.authorization_response {
         // RFC 6749 §4.1.2: state REQUIRED in the response if it was in the request.
         let sent = ev.state.as_deref();
@@ -424,6 +460,101 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
             }
         }
     }
+}
+
+/// RFC 6749 §4.2.2.1, OIDC Core §3.2.2.6 and §3.3.2.6: an authorization error
+/// redirect comes in the response mode the request implies (or asked for).
+fn error_mode(ev: &Evidence, out: &mut Vec<CheckResult>) {
+    let Some(e) = ev.error.as_ref().filter(|e| e.stage == "authorization") else {
+        return;
+    };
+    if ev.authorization_response.is_none() {
+        return;
+    }
+    // Judged only where the request says where the answer goes.
+    let Some(rt) = ev.request.get("response_type") else { return };
+    let expected = match ev.request.get("response_mode") {
+        Some(m) if matches!(m.as_str(), "query" | "fragment" | "form_post") => m.as_str(),
+        Some(_) => return,
+        None if rt.split_whitespace().all(|t| t == "code") => "query",
+        None if rt.split_whitespace().all(|t| matches!(t, "code" | "id_token" | "token")) => "fragment",
+        None => return,
+    };
+    let got = ev.response_mode.as_deref().unwrap_or("");
+    out.push(if got == expected {
+        CheckResult::pass(
+            "authorization_response.error_mode",
+            format!("the error `{}` came in the {expected} for response_type `{rt}`", e.error),
+        )
+    } else {
+        CheckResult::fail(
+            "authorization_response.error_mode",
+            format!(
+                "the error `{}` for response_type `{rt}` came in the {got}, not the {expected}",
+                e.error
+            ),
+        )
+        .ef(format!("the error in the {expected}"), format!("the error in the {got}"))
+    });
+}
+
+/// RFC 9700 §4.16 (clickjacking) and §4.12 (no 307 after a credential POST),
+/// judged on the login and consent pages the flow went through, in the case
+/// that names the check (one verdict per provider, not one per case).
+fn login_pages(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
+    let named = |id: &str| case.check.as_deref() == Some(id);
+    if named("pages.framing") && !ev.page_framing.is_empty() {
+        let open: Vec<&str> = ev.page_framing.iter().filter(|(_, d)| d.is_none()).map(|(k, _)| *k).collect();
+        out.push(if open.is_empty() {
+            let how: Vec<&str> = ev.page_framing.iter().filter_map(|(_, d)| d.as_deref()).collect();
+            CheckResult::pass("pages.framing", format!("the login and consent pages refuse framing ({})", how[0]))
+        } else {
+            let mut open = open;
+            open.dedup();
+            CheckResult::fail(
+                "pages.framing",
+                format!("the {} page can be framed by any site (clickjacking)", open.join(" and ")),
+            )
+            .ef("X-Frame-Options: DENY or SAMEORIGIN, or CSP frame-ancestors", "neither header")
+        });
+    }
+    for status in ev.login_post_status.iter().filter(|_| named("pages.login_post_redirect")) {
+        out.push(if matches!(status, 307 | 308) {
+            CheckResult::fail(
+                "pages.login_post_redirect",
+                format!("the login POST was answered {status}: a browser would post the password on to the next location"),
+            )
+            .ef("303 (or 302, 200)", format!("HTTP {status}"))
+        } else {
+            CheckResult::pass(
+                "pages.login_post_redirect",
+                format!("the login POST was answered {status}, not 307"),
+            )
+        });
+    }
+}
+
+/// RFC 6750 §2.3, RFC 9700 §4.3.2: userinfo with the access token in the URL
+/// query. The usual userinfo checks do not apply to this request.
+fn token_in_query(ev: &Evidence, out: &mut Vec<CheckResult>) {
+    out.retain(|c| !matches!(c.id.as_str(), "userinfo.status" | "userinfo.sub" | "assert.userinfo"));
+    let Some(u) = &ev.userinfo else { return };
+    out.push(match u.status {
+        200..=299 => CheckResult::fail(
+            "userinfo.token_in_query",
+            "userinfo answered an access token sent in the URL query with claims",
+        )
+        .ef("a refusal (401 or 400)", format!("HTTP {} with claims", u.status)),
+        400..=499 => CheckResult::pass(
+            "userinfo.token_in_query",
+            format!("userinfo refused an access token in the URL query (HTTP {})", u.status),
+        ),
+        s => CheckResult::fail(
+            "userinfo.token_in_query",
+            format!("userinfo answered an access token in the URL query with HTTP {s}, not a refusal"),
+        )
+        .ef("a refusal (401 or 400)", format!("HTTP {s}")),
+    });
 }
 
 /// RFC 6749 §4.1.2: of `sent` redemptions of one code at once, at most one succeeds.
@@ -857,6 +988,17 @@ mod level_tests {
         assert_eq!(refusal_page(200, "Error: redirect_uri mismatch").status, Status::Pass);
         assert_eq!(refusal_page(500, "Internal Server Error").status, Status::Fail);
         assert_eq!(refusal_page(200, "Welcome to our shop").status, Status::Error);
+    }
+
+    #[test]
+    fn framing_defences_are_read_from_either_header() {
+        use crate::flow::framing_of;
+        assert!(framing_of(Some("DENY"), None).is_some());
+        assert!(framing_of(Some("sameorigin"), None).is_some());
+        assert!(framing_of(Some("ALLOW-FROM https://x.example"), None).is_none());
+        assert!(framing_of(None, Some("default-src 'self'; frame-ancestors 'none'")).is_some());
+        assert!(framing_of(None, Some("default-src 'self'")).is_none());
+        assert!(framing_of(None, None).is_none());
     }
 
     #[test]

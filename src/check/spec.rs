@@ -53,6 +53,8 @@ const DOCS: &[(&str, &str, &str)] = &[
     ),
     ("RFC6749", "RFC 6749", "https://www.rfc-editor.org/rfc/rfc6749"),
     ("RFC6750", "RFC 6750", "https://www.rfc-editor.org/rfc/rfc6750"),
+    ("RFC7517", "RFC 7517", "https://www.rfc-editor.org/rfc/rfc7517"),
+    ("RFC7518", "RFC 7518", "https://www.rfc-editor.org/rfc/rfc7518"),
     ("RFC7519", "RFC 7519", "https://www.rfc-editor.org/rfc/rfc7519"),
     ("RFC7636", "RFC 7636", "https://www.rfc-editor.org/rfc/rfc7636"),
     ("RFC8707", "RFC 8707", "https://www.rfc-editor.org/rfc/rfc8707"),

@@ -148,10 +148,16 @@ pub struct Evidence {
     pub userinfo_skipped: Option<String>,
     /// Consent pages the harness approved (submitted with the approving button).
     pub consents: u32,
+    /// Login and consent pages seen: (which page, its framing defence, if any).
+    pub page_framing: Vec<(&'static str, Option<String>)>,
+    /// HTTP status of the answer to each POST that carried the password.
+    pub login_post_status: Vec<u16>,
     /// The stage the flow was in last (where a harness error happened).
     pub stage: Stage,
     /// The case turned out not to apply to this provider (e.g. no refresh token to refresh with).
     pub not_applicable: Option<String>,
+    /// The discovery document and the JWK Set as served (a `metadata` case).
+    pub metadata: Option<(serde_json::Value, serde_json::Value)>,
 }
 
 impl Evidence {
@@ -208,6 +214,7 @@ pub async fn run(provider: &Provider, case: &Case) -> Evidence {
 async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {
     match case.flow {
         Flow::ClientCredentials => client_credentials(p, case, ev).await,
+        Flow::Metadata => metadata(p, ev).await,
         Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh => {
             // One shared client (pooled connections, TLS set up once); cookies per case.
             let browser = reqwest::cookie::Jar::default();
@@ -348,6 +355,28 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
     }
 }
 
+/// Fetches the discovery document and the JWK Set as they are served.
+async fn metadata(p: &Provider, ev: &mut Evidence) -> Result<(), String> {
+    let fetch = |url: Url| async move {
+        let resp = http::get(&p.http, &p.guard, &url, &p.limits).await.map_err(|e| e.to_string())?;
+        if !resp.status.is_success() {
+            return Err(format!("{} answered HTTP {}", http::redact_url(&url), resp.status));
+        }
+        resp.json().map(|v| (url, v))
+    };
+    let (url, discovery) = fetch(provider::discovery_url(&p.profile.issuer).map_err(|e| e.to_string())?).await?;
+    ev.step(format!("GET {} → 200", http::redact_url(&url)));
+    let jwks_uri = discovery
+        .get("jwks_uri")
+        .and_then(|v| v.as_str())
+        .ok_or("the discovery document has no `jwks_uri`")?;
+    let jwks_url = Url::parse(jwks_uri).map_err(|e| format!("`jwks_uri` is not a URL: {e}"))?;
+    let (url, jwks) = fetch(jwks_url).await?;
+    ev.step(format!("GET {} → 200", http::redact_url(&url)));
+    ev.metadata = Some((discovery, jwks));
+    Ok(())
+}
+
 /// An API identifier no provider has registered.
 pub const UNREGISTERED_API: &str = "https://unregistered.example.test/api";
 
@@ -381,7 +410,7 @@ async fn authorize(
     if !case.request.scope.is_empty() {
         q.insert("scope".into(), case.request.scope.clone());
     }
-    let state = random_token();
+    let state = case.request.state.clone().unwrap_or_else(random_token);
     q.insert("state".into(), state.clone());
     ev.state = Some(state);
     // A nonce belongs to OpenID requests only (OIDC Core §3.1.2.1); plain OAuth requests get none.
@@ -434,6 +463,7 @@ async fn authorize(
     let mut method = Method::GET;
     let mut form_fields: Vec<(String, String)> = Vec::new();
     let mut logins = 0;
+    let mut posting_password = false;
     for _ in 0..p.limits.max_redirects * 2 {
         // Stop at the redirect back to the client (as sent, or as registered): never request it.
         if url.as_str().starts_with(&redirect_uri) || redirect::same_endpoint(&url, &redirect_uri) {
@@ -457,6 +487,9 @@ async fn authorize(
             .map_err(|e: HttpError| e.to_string())?;
         reqwest::cookie::CookieStore::set_cookies(browser, &mut resp.headers.get_all(reqwest::header::SET_COOKIE).iter(), &url);
         ev.step(format!("{} {} → {}", method, http::redact_url(&url), resp.status.as_u16()));
+        if std::mem::take(&mut posting_password) {
+            ev.login_post_status.push(resp.status.as_u16());
+        }
         if resp.status.is_redirection() {
             let loc = resp
                 .header("location")
@@ -490,8 +523,10 @@ async fn authorize(
                 if logins > 3 {
                     return Err("the login form came back after 3 attempts: the credentials were not accepted (check the user's username and password in the profile)".into());
                 }
+                ev.page_framing.push(("login", framing_defence(&resp)));
                 if sub.contains_secret() {
                     p.check_transport(&sub.action, "password")?;
+                    posting_password = sub.method == form::Method::Post;
                 }
                 if sub.action.origin() != issuer_origin && !p.trusted_origin(&sub.action) {
                     return Err(format!(
@@ -503,6 +538,7 @@ async fn authorize(
             }
             Page::Consent(sub) => {
                 ev.consents += 1;
+                ev.page_framing.push(("consent", framing_defence(&resp)));
                 if sub.action.origin() != issuer_origin {
                     return Err(format!(
                         "the consent form posts to {}, not to the issuer's origin",
@@ -966,17 +1002,27 @@ async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Res
 pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod, ev: &mut Evidence) -> Result<UserinfoResponse, String> {
     ev.stage = Stage::Userinfo;
     let url = p.endpoint("userinfo_endpoint")?;
-    let mut req = match how {
-        UserinfoMethod::Get => p.http.get(url.clone()),
-        UserinfoMethod::PostHeader | UserinfoMethod::PostBody => p.http.post(url.clone()),
+    let mut req = match (how, token) {
+        (UserinfoMethod::Query, Some(t)) => {
+            let mut with_token = url.clone();
+            with_token.query_pairs_mut().append_pair("access_token", t.expose());
+            p.http.get(with_token)
+        }
+        (UserinfoMethod::Get | UserinfoMethod::Query, _) => p.http.get(url.clone()),
+        (UserinfoMethod::PostHeader | UserinfoMethod::PostBody, _) => p.http.post(url.clone()),
     };
     match (token, how) {
         (Some(t), UserinfoMethod::PostBody) => req = req.form(&[("access_token", t.expose())]),
+        (Some(_), UserinfoMethod::Query) => {}
         (Some(t), _) => req = req.bearer_auth(t.expose()),
         (None, _) => {}
     }
     let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
-    let verb = if how == UserinfoMethod::Get { "GET" } else { "POST" };
+    let verb = match how {
+        UserinfoMethod::Get => "GET",
+        UserinfoMethod::Query => "GET (access_token in the URL query)",
+        _ => "POST",
+    };
     ev.step(format!("{verb} {} → {}", http::redact_url(&url), resp.status.as_u16()));
     let claims = if resp.status.is_success() {
         match resp.json() {
@@ -992,6 +1038,28 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
         claims,
         www_authenticate: resp.header("www-authenticate").map(str::to_owned),
     })
+}
+
+/// The clickjacking defence a page is sent with (RFC 9700 §4.16): an
+/// `X-Frame-Options` of DENY or SAMEORIGIN, or a CSP `frame-ancestors` directive.
+fn framing_defence(resp: &http::Response) -> Option<String> {
+    framing_of(resp.header("x-frame-options"), resp.header("content-security-policy"))
+}
+
+/// See [`framing_defence`]; the header values, when present.
+pub fn framing_of(xfo: Option<&str>, csp: Option<&str>) -> Option<String> {
+    if let Some(csp) = csp
+        && let Some(d) = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.to_ascii_lowercase().starts_with("frame-ancestors"))
+    {
+        return Some(format!("Content-Security-Policy: {d}"));
+    }
+    match xfo.map(str::trim) {
+        Some(v) if v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin") => Some(format!("X-Frame-Options: {v}")),
+        _ => None,
+    }
 }
 
 fn page_summary(resp: &http::Response) -> String {

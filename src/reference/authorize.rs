@@ -119,6 +119,7 @@ pub(crate) struct AuthRequest {
 }
 
 /// Where and how to answer an authorization request.
+#[derive(Clone, Copy)]
 struct Reply<'a> {
     redirect_uri: &'a str,
     mode: ResponseMode,
@@ -127,15 +128,24 @@ struct Reply<'a> {
 
 impl Reply<'_> {
     fn error(&self, shared: &Shared, error: &str, description: &str) -> Response {
-        self.deliver(
-            shared,
-            vec![("error".into(), error.into()), ("error_description".into(), description.into())],
-        )
+        let fields = vec![("error".into(), error.into()), ("error_description".into(), description.into())];
+        if self.mode == ResponseMode::Fragment && shared.quirk(Quirk::AuthorizationErrorsInQuery) {
+            let in_query = Reply {
+                mode: ResponseMode::Query,
+                ..*self
+            };
+            return in_query.deliver(shared, fields);
+        }
+        self.deliver(shared, fields)
     }
 
     /// Sends `fields` (plus `state` and `iss`, RFC 9207) to the redirect URI.
     fn deliver(&self, shared: &Shared, mut fields: Vec<(String, String)>) -> Response {
         if let Some(state) = self.state.filter(|_| !shared.quirk(Quirk::StateNotEchoed)) {
+            let state = match state.char_indices().nth(64) {
+                Some((cut, _)) if shared.quirk(Quirk::StateTruncated) => &state[..cut],
+                _ => state,
+            };
             fields.push(("state".into(), state.into()));
         }
         if !shared.quirk(Quirk::AuthorizationResponseNoIss) {
@@ -417,7 +427,36 @@ fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-pub(crate) async fn login_get(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn login_get(state: State<Arc<Shared>>, query: RawQuery) -> Response {
+    let shared = state.0.clone();
+    page_quirks(&shared, login_get_inner(state, query).await)
+}
+
+pub(crate) async fn login_post(state: State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let shared = state.0.clone();
+    let mut response = page_quirks(&shared, login_post_inner(state, headers, body).await);
+    // RFC 9700 §4.12: a credential POST is never answered 307 (the browser would post the password on).
+    if shared.quirk(Quirk::Login307) && response.status() == StatusCode::FOUND {
+        *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+    }
+    response
+}
+
+pub(crate) async fn consent_get(state: State<Arc<Shared>>, query: RawQuery, headers: HeaderMap) -> Response {
+    let shared = state.0.clone();
+    page_quirks(&shared, consent_get_inner(state, query, headers).await)
+}
+
+/// Quirk `login-page-frameable` on the login and consent pages.
+fn page_quirks(shared: &Shared, response: Response) -> Response {
+    if shared.quirk(Quirk::LoginPageFrameable) {
+        super::pages::frameable(response)
+    } else {
+        response
+    }
+}
+
+async fn login_get_inner(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let Some(tx) = params.get("tx") else {
         return bad_request(&shared, "tx is missing");
@@ -446,7 +485,7 @@ fn unknown_tx(shared: &Shared) -> Response {
     bad_request(shared, "the authorization transaction is unknown or has expired; start again")
 }
 
-pub(crate) async fn login_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn login_post_inner(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_form(&headers) {
         return bad_request(&shared, "the login form must be form-urlencoded");
     }
@@ -557,7 +596,7 @@ fn consent_state(shared: &Shared, tx: &str, headers: &HeaderMap, take: bool) -> 
     ConsentState::Ready(Box::new(pending), login)
 }
 
-pub(crate) async fn consent_get(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+async fn consent_get_inner(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let Some(tx) = params.get("tx") else {
         return bad_request(&shared, "tx is missing");
@@ -629,7 +668,10 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
     let mut fields = Vec::new();
 
     let code = if rt.code {
-        let code = random_token()?;
+        let mut code = random_token()?;
+        if shared.quirk(Quirk::ShortCodes) {
+            code.truncate(10);
+        }
         let now = Instant::now();
         let record = Code {
             grant: grant.clone(),

@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::Shared;
@@ -66,6 +68,9 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
     });
+    if shared.quirk(Quirk::DiscoveryHttpEndpoint) {
+        doc["end_session_endpoint"] = json!("http://op.example.test/logout");
+    }
     if shared.quirk(Quirk::DiscoveryMinimal) {
         doc["response_types_supported"] = json!(["code", "id_token", "id_token token"]);
         doc["response_modes_supported"] = json!(["query", "fragment"]);
@@ -73,6 +78,30 @@ pub(crate) fn document(shared: &Shared) -> Value {
         doc["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
     }
     doc
+}
+
+/// The JWK Set served at `jwks_uri`, with the key faults of the quirks.
+pub(crate) fn jwks_document(shared: &Shared) -> Value {
+    let mut set = shared.keys.jwks();
+    let Some(keys) = set["keys"].as_array_mut() else { return set };
+    let signing = keys[0].clone();
+    // A modulus of the given bytes (top bit set): a public key nobody signs with.
+    let modulus = |bytes: usize| URL_SAFE_NO_PAD.encode(vec![0xC3u8; bytes]);
+    if shared.quirk(Quirk::JwksPrivateMember) {
+        keys[0]["d"] = json!(URL_SAFE_NO_PAD.encode([0x5Au8; 256]));
+    }
+    if shared.quirk(Quirk::JwksDuplicateKid) {
+        let mut twin = signing.clone();
+        twin["n"] = json!(modulus(256));
+        keys.push(twin);
+    }
+    if shared.quirk(Quirk::JwksShortRsaKey) {
+        let mut short = signing;
+        short["n"] = json!(modulus(128));
+        short["kid"] = json!("legacy-1024");
+        keys.push(short);
+    }
+    set
 }
 
 fn json_response(body: &str) -> Response {

@@ -361,7 +361,7 @@ impl Shared {
             store: Mutex::new(store::Store::new()),
         };
         shared.discovery_json = discovery::document(&shared).to_string();
-        shared.jwks_json = shared.keys.jwks().to_string();
+        shared.jwks_json = discovery::jwks_document(&shared).to_string();
         Ok(shared)
     }
 

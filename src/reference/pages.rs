@@ -114,11 +114,11 @@ impl Pages {
     }
 
     pub(crate) fn login(&self, ctx: LoginPage<'_>) -> Response {
-        self.page(StatusCode::OK, "login.html", ctx)
+        not_framed(self.page(StatusCode::OK, "login.html", ctx))
     }
 
     pub(crate) fn consent(&self, ctx: ConsentPage<'_>) -> Response {
-        self.page(StatusCode::OK, "consent.html", ctx)
+        not_framed(self.page(StatusCode::OK, "consent.html", ctx))
     }
 
     /// The OAuth 2.0 Form Post Response Mode page: an auto-submitting form
@@ -158,6 +158,22 @@ pub(crate) struct ConsentPage<'a> {
     pub(crate) username: &'a str,
     pub(crate) scopes: &'a [String],
     pub(crate) audience: Option<&'a str>,
+}
+
+/// Clickjacking defence (RFC 9700 §4.16): no page of the login may be framed.
+fn not_framed(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("content-security-policy", HeaderValue::from_static("frame-ancestors 'none'"));
+    response
+}
+
+/// Quirk `login-page-frameable`: the clickjacking defence taken off.
+pub(crate) fn frameable(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.remove("x-frame-options");
+    headers.remove("content-security-policy");
+    response
 }
 
 fn html(status: StatusCode, body: String) -> Response {

@@ -184,6 +184,28 @@ quirks! {
         "a redirect_uri equal to a registered one after RFC 3986 normalisation (host case, default port, percent-encoding) is taken as registered";
     RedirectUriHostIgnored => "redirect-uri-host-ignored",
         "a redirect_uri with the registered path and query is taken as registered, whatever its scheme, host and port";
+    AuthorizationErrorsInQuery => "authorization-errors-in-query",
+        "authorization errors for implicit and hybrid response types go in the query instead of the fragment";
+    UserinfoTokenInQueryAccepted => "userinfo-token-in-query-accepted",
+        "userinfo accepts an access token in the URL query (access_token=…)";
+    ClientCredentialsRefreshToken => "client-credentials-refresh-token",
+        "client-credentials token responses carry a refresh token";
+    StateTruncated => "state-truncated",
+        "a state longer than 64 characters comes back cut to its first 64";
+    LoginPageFrameable => "login-page-frameable",
+        "login and consent pages are sent without X-Frame-Options and without a CSP frame-ancestors directive";
+    Login307 => "login-307",
+        "a successful login POST is answered 307 Temporary Redirect (a browser would post the password on)";
+    JwksDuplicateKid => "jwks-duplicate-kid",
+        "the JWKS lists a second RSA key (a 2048-bit public key of no use) under the signing key's kid";
+    JwksPrivateMember => "jwks-private-member",
+        "the JWKS's signing key carries a `d` member (a private exponent)";
+    JwksShortRsaKey => "jwks-short-rsa-key",
+        "the JWKS also lists a 1024-bit RSA key (under its own kid)";
+    DiscoveryHttpEndpoint => "discovery-http-endpoint",
+        "discovery lists an end_session_endpoint on plain http at another host";
+    ShortCodes => "short-codes",
+        "authorization codes are 10 characters of base64url (at most 60 bits)";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -239,7 +261,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 74);
+        assert_eq!(Quirk::ALL.len(), 85);
     }
 
     #[test]

@@ -506,7 +506,11 @@ fn client_credentials(shared: &Shared, client: &ClientReg, params: &Params) -> R
         ));
     }
     let access = client_access_token(shared, &client.id, target, &scopes)?;
-    Ok(token_body(shared, &access, &scopes))
+    let mut body = token_body(shared, &access, &scopes);
+    if shared.quirk(Quirk::ClientCredentialsRefreshToken) {
+        body.insert("refresh_token".into(), json!(random_token()?));
+    }
+    Ok(body)
 }
 
 /// The common members of a successful token response.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -33,7 +33,16 @@ fn rejected_by_quirk() -> Response {
     invalid_token("the access token is not accepted")
 }
 
-pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
+    // RFC 6750 §2.3: a token in the URL query is taken only under the quirk.
+    if shared.quirk(Quirk::UserinfoTokenInQueryAccepted)
+        && bearer(&headers).is_none()
+        && let Some(token) = uri
+            .query()
+            .and_then(|q| Params::parse(q.as_bytes()).get("access_token").map(str::to_owned))
+    {
+        return without_challenge_by_quirk(&shared, answer(&shared, Some(&token)));
+    }
     let response = userinfo_get_inner(&shared, &headers);
     without_challenge_by_quirk(&shared, response)
 }

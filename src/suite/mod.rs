@@ -191,6 +191,8 @@ pub struct Request {
     pub prompt: Option<String>,
     /// Send a nonce (default: yes).
     pub nonce: bool,
+    /// The `state` to send (default: a random one).
+    pub state: Option<String>,
     /// Extra parameters sent as they are.
     pub params: BTreeMap<String, String>,
     /// Deliberate mistakes (negative cases).
@@ -308,6 +310,7 @@ fn grants_of(flow: Flow) -> &'static [&'static str] {
         Flow::Hybrid => &["authorization_code", "implicit"],
         Flow::Refresh => &["authorization_code", "refresh_token"],
         Flow::ClientCredentials => &["client_credentials"],
+        Flow::Metadata => &[],
     }
 }
 
@@ -406,7 +409,9 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     // The client: named, or the first that fits what the case needs.
     let named_client = raw.client.as_ref().or(defaults.client.as_ref());
     let mut client = String::new();
-    if let Some(named) = named_client {
+    if flow == Flow::Metadata {
+        // Judges the provider's documents: no client.
+    } else if let Some(named) = named_client {
         if let Some(key) = resolve_ref(src, Some(named), &profile.clients, "client", diags) {
             if let Err(why) = client_fits(&key, &profile.clients[&key], &needs, flow, response_type.as_deref(), expects_error) {
                 skip_because(why);
@@ -570,7 +575,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     }
     let scope = match &r.scope {
         Some(s) => text(s, "scope").split_whitespace().collect::<Vec<_>>().join(" "),
-        None if flow == Flow::ClientCredentials => String::new(),
+        None if matches!(flow, Flow::ClientCredentials | Flow::Metadata) => String::new(),
         None => "openid".into(),
     };
     // Another client to redeem the code with: registered for the code grant, not the case's.
@@ -603,6 +608,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         response_mode: r.response_mode.clone(),
         prompt: r.prompt.clone(),
         nonce: r.nonce.unwrap_or(true),
+        state: r.state.clone(),
         params,
         misuse: r.misuse.clone(),
         userinfo: r.userinfo,

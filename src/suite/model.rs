@@ -20,11 +20,13 @@ pub enum Flow {
     ClientCredentials,
     /// A code flow, then a refresh of its tokens, RFC 6749 §6
     Refresh,
+    /// No flow: the discovery document and the JWKS themselves are judged
+    Metadata,
 }
 
 impl Flow {
     pub fn needs_user(self) -> bool {
-        self != Flow::ClientCredentials
+        !matches!(self, Flow::ClientCredentials | Flow::Metadata)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +36,7 @@ impl Flow {
             Flow::Hybrid => "hybrid",
             Flow::ClientCredentials => "client_credentials",
             Flow::Refresh => "refresh",
+            Flow::Metadata => "metadata",
         }
     }
 
@@ -43,7 +46,7 @@ impl Flow {
             Flow::Code | Flow::Refresh => Some("code"),
             Flow::Implicit => Some("id_token token"),
             Flow::Hybrid => Some("code id_token"),
-            Flow::ClientCredentials => None,
+            Flow::ClientCredentials | Flow::Metadata => None,
         }
     }
 }
@@ -219,6 +222,8 @@ pub struct RawRequest {
     pub prompt: Option<String>,
     /// `false` leaves the nonce out of the request.
     pub nonce: Option<bool>,
+    /// The `state` sent, instead of a random one (probes: long or odd values).
+    pub state: Option<String>,
     /// Sent as `audience=` whatever the profile says (for negative cases).
     #[schemars(with = "Option<String>")]
     pub audience: Option<Spanned<String>>,
@@ -326,6 +331,8 @@ pub enum UserinfoMethod {
     PostHeader,
     /// POST with `access_token` in the form body
     PostBody,
+    /// GET with `access_token` in the URL query (RFC 6750 §2.3; a probe: it should be refused)
+    Query,
 }
 
 /// A deliberate mistake the engine makes so the provider has something to refuse.

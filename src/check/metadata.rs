@@ -1,0 +1,236 @@
+//! Checks on the provider's documents themselves (a `metadata` case): the
+//! discovery document's endpoints and deprecated flows, and the JWK Set's keys.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::Value;
+
+use super::CheckResult;
+
+/// Members of a JWK that belong to a private or symmetric key (RFC 7518 §6.2.2, §6.3.2, §6.4.1).
+const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Every check on the two documents.
+pub fn check(discovery: &Value, jwks: &Value) -> Vec<CheckResult> {
+    let keys: Vec<&Value> = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .map(|k| k.iter().collect())
+        .unwrap_or_default();
+    vec![
+        https_endpoints(discovery),
+        deprecated_flows(discovery),
+        key_ids(&keys),
+        private_members(&keys),
+        rsa_sizes(&keys),
+    ]
+}
+
+fn is_loopback(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1") || host.starts_with("127.")
+}
+
+/// OIDC Discovery §3 (`issuer`, `jwks_uri` MUST use https), RFC 6749 §3.1 and
+/// §3.2 (TLS on the authorization and token endpoints): every URL discovery lists.
+fn https_endpoints(d: &Value) -> CheckResult {
+    let Some(obj) = d.as_object() else {
+        return CheckResult::error("metadata.https", "the discovery document is not a JSON object");
+    };
+    let mut plain = Vec::new();
+    let mut loopback = Vec::new();
+    let mut total = 0;
+    for (k, v) in obj {
+        let is_url_member = k == "issuer" || k == "jwks_uri" || k.ends_with("_endpoint");
+        let Some(text) = v.as_str().filter(|_| is_url_member) else {
+            continue;
+        };
+        total += 1;
+        match url::Url::parse(text) {
+            Ok(u) if u.scheme() == "https" => {}
+            Ok(u) if is_loopback(u.host_str().unwrap_or("")) => loopback.push(k.clone()),
+            _ => plain.push(format!("{k}: {text}")),
+        }
+    }
+    if !plain.is_empty() {
+        return CheckResult::fail(
+            "metadata.https",
+            format!("{} of {total} endpoints in discovery are not https", plain.len()),
+        )
+        .ef("https for the issuer, jwks_uri and every endpoint", plain.join("; "));
+    }
+    if !loopback.is_empty() {
+        return CheckResult::skip(
+            "metadata.https",
+            format!(
+                "{} of {total} endpoints are http on a loopback address (a local set-up), so https is not judged: {}",
+                loopback.len(),
+                loopback.join(", ")
+            ),
+        );
+    }
+    CheckResult::pass("metadata.https", format!("all {total} endpoints in discovery are https"))
+}
+
+/// RFC 9700 §2.1.2 (no access tokens in the front channel) and §2.4 (no
+/// resource owner password grant): offered flows the BCP deprecates.
+fn deprecated_flows(d: &Value) -> CheckResult {
+    let list = |k: &str| -> Vec<String> {
+        d.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let mut found: Vec<String> = list("response_types_supported")
+        .into_iter()
+        .filter(|rt| rt.split_whitespace().any(|t| t == "token"))
+        .map(|rt| format!("response_type `{rt}` (an access token in the front channel, RFC 9700 §2.1.2)"))
+        .collect();
+    if list("grant_types_supported").iter().any(|g| g == "password") {
+        found.push("the `password` grant (RFC 9700 §2.4: MUST NOT be used)".into());
+    }
+    if found.is_empty() {
+        CheckResult::pass(
+            "metadata.deprecated_flows",
+            "discovery offers no access token in the front channel and no password grant",
+        )
+    } else {
+        CheckResult::fail("metadata.deprecated_flows", "discovery offers flows RFC 9700 deprecates")
+            .ef("no `token` response types, no password grant", found.join("; "))
+    }
+}
+
+/// RFC 7517 §4.5: distinct `kid` values within a JWK Set (and one on every key when there are several).
+fn key_ids(keys: &[&Value]) -> CheckResult {
+    if keys.is_empty() {
+        return CheckResult::skip("jwks.kid", "the JWK Set has no keys");
+    }
+    let kids: Vec<Option<&str>> = keys.iter().map(|k| k.get("kid").and_then(Value::as_str)).collect();
+    let missing = kids.iter().filter(|k| k.is_none()).count();
+    let mut seen = std::collections::BTreeSet::new();
+    let dup: Vec<&str> = kids.iter().flatten().filter(|k| !seen.insert(**k)).copied().collect();
+    if keys.len() > 1 && missing > 0 {
+        return CheckResult::fail("jwks.kid", format!("{missing} of {} keys have no `kid`", keys.len()))
+            .ef("a kid on every key of a set with several", format!("{missing} without"));
+    }
+    if !dup.is_empty() {
+        return CheckResult::fail("jwks.kid", "keys of the JWK Set share a `kid`")
+            .ef("distinct kid values", format!("repeated: {}", dup.join(", ")));
+    }
+    CheckResult::pass("jwks.kid", format!("{} key(s), each with its own kid", keys.len()))
+}
+
+/// A published JWK Set is for clients: public keys only.
+fn private_members(keys: &[&Value]) -> CheckResult {
+    let leaks: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| {
+            let members: Vec<&str> = PRIVATE_MEMBERS.iter().copied().filter(|m| k.get(*m).is_some()).collect();
+            (!members.is_empty()).then(|| {
+                let kid = k.get("kid").and_then(Value::as_str).unwrap_or("(no kid)");
+                format!("key {i} ({kid}): {}", members.join(", "))
+            })
+        })
+        .collect();
+    if leaks.is_empty() {
+        CheckResult::pass(
+            "jwks.private_members",
+            format!("none of {} key(s) carries private or symmetric key material", keys.len()),
+        )
+    } else {
+        // The members are named, never their values.
+        CheckResult::fail("jwks.private_members", "the JWK Set publishes private or symmetric key material")
+            .ef("public members only", leaks.join("; "))
+    }
+}
+
+/// RFC 7518 §3.3: RSA keys of 2048 bits or more.
+fn rsa_sizes(keys: &[&Value]) -> CheckResult {
+    let rsa: Vec<(String, Option<usize>)> = keys
+        .iter()
+        .filter(|k| k.get("kty").and_then(Value::as_str) == Some("RSA"))
+        .map(|k| {
+            let kid = k.get("kid").and_then(Value::as_str).unwrap_or("(no kid)").to_owned();
+            (kid, k.get("n").and_then(Value::as_str).and_then(modulus_bits))
+        })
+        .collect();
+    if rsa.is_empty() {
+        return CheckResult::skip("jwks.rsa_size", "the JWK Set has no RSA key");
+    }
+    let small: Vec<String> = rsa
+        .iter()
+        .filter(|(_, bits)| bits.is_none_or(|b| b < 2048))
+        .map(|(kid, bits)| match bits {
+            Some(b) => format!("{kid}: {b} bits"),
+            None => format!("{kid}: `n` is not base64url"),
+        })
+        .collect();
+    if small.is_empty() {
+        CheckResult::pass("jwks.rsa_size", format!("{} RSA key(s), each of 2048 bits or more", rsa.len()))
+    } else {
+        CheckResult::fail("jwks.rsa_size", "an RSA key of the JWK Set is shorter than 2048 bits").ef("2048 bits or more", small.join("; "))
+    }
+}
+
+/// The bit length of a base64url RSA modulus.
+pub fn modulus_bits(n: &str) -> Option<usize> {
+    let bytes = B64.decode(n.trim_end_matches('=')).ok()?;
+    let first = bytes.iter().position(|b| *b != 0)?;
+    let lead = bytes[first];
+    Some((bytes.len() - first - 1) * 8 + (8 - lead.leading_zeros() as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Status;
+    use serde_json::json;
+
+    #[test]
+    fn endpoints_must_be_https_loopback_aside() {
+        let d = json!({"issuer": "https://op.example", "token_endpoint": "https://op.example/t", "jwks_uri": "https://op.example/k"});
+        assert_eq!(https_endpoints(&d).status, Status::Pass);
+        let d = json!({"issuer": "http://127.0.0.1:8080", "token_endpoint": "http://127.0.0.1:8080/t"});
+        assert_eq!(https_endpoints(&d).status, Status::Skip);
+        let d = json!({"issuer": "https://op.example", "userinfo_endpoint": "http://op.example/u"});
+        let r = https_endpoints(&d);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.found.unwrap().contains("userinfo_endpoint"));
+    }
+
+    #[test]
+    fn deprecated_flows_are_named() {
+        let d = json!({"response_types_supported": ["code", "id_token", "id_token token"], "grant_types_supported": ["password"]});
+        let r = deprecated_flows(&d);
+        assert_eq!(r.status, Status::Fail);
+        let found = r.found.unwrap();
+        assert!(
+            found.contains("id_token token") && found.contains("password") && !found.contains("`id_token`"),
+            "{found}"
+        );
+        let d = json!({"response_types_supported": ["code", "id_token", "code id_token"]});
+        assert_eq!(deprecated_flows(&d).status, Status::Pass);
+    }
+
+    #[test]
+    fn keys_are_judged() {
+        let k = |kid: &str, n: &str| json!({"kty": "RSA", "kid": kid, "n": n, "e": "AQAB"});
+        let n2048 = B64.encode([0xC5u8; 256]);
+        let n1024 = B64.encode([0x80u8; 128]);
+        assert_eq!(modulus_bits(&n2048), Some(2048));
+        assert_eq!(modulus_bits(&n1024), Some(1024));
+        assert_eq!(modulus_bits(&B64.encode([0u8, 0x01, 0xFF])), Some(9));
+        let a = k("a", &n2048);
+        let b = k("a", &n1024);
+        assert_eq!(key_ids(&[&a]).status, Status::Pass);
+        assert_eq!(key_ids(&[&a, &b]).status, Status::Fail);
+        assert_eq!(rsa_sizes(&[&a]).status, Status::Pass);
+        assert_eq!(rsa_sizes(&[&a, &b]).status, Status::Fail);
+        let mut leaky = a.clone();
+        leaky["d"] = json!("c2VjcmV0");
+        let r = private_members(&[&leaky]);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.found.as_deref().unwrap().contains("a): d") && !r.found.unwrap().contains("c2VjcmV0"));
+        assert_eq!(private_members(&[&a]).status, Status::Pass);
+    }
+}
