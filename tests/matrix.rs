@@ -102,6 +102,13 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("state-truncated", &["flow.state"]),
     ("login-page-frameable", &["pages.framing"]),
     ("short-codes", &["tokens.entropy", "tokens.entropy_160"]),
+    ("refresh-client-unbound", &["refresh_token.client_binding"]),
+    // The lifetime probe is opt-in (it waits): the reference profile sets no
+    // `code_lifetime`, so it skips here; tests/security.rs runs it both ways.
+    ("code-lifetime-unbounded", &[]),
+    ("refresh-reuse-keeps-family", &["refresh_token.reuse_revokes"]),
+    // No rotation: the reuse case does not apply (a skip), the public client's check fails.
+    ("refresh-no-rotation", &["refresh_token.public_rotation"]),
     ("jwks-duplicate-kid", &["jwks.kid"]),
     ("jwks-private-member", &["jwks.private_members"]),
     ("jwks-short-rsa-key", &["jwks.rsa_size"]),
@@ -201,6 +208,8 @@ fn every_catalogue_check_can_fire() {
         // Off in the reference profile (its implicit and hybrid flows with tokens are there
         // on purpose): proven against the same provider with it on in tests/security.rs.
         "metadata.deprecated_flows",
+        // Opt-in (it waits): proven with and without `code-lifetime-unbounded` in tests/security.rs.
+        "code.lifetime",
         "assert.id_token", // the suite's own assertions, not built-in checks
         "assert.access_token",
         "assert.userinfo",

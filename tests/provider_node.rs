@@ -41,6 +41,11 @@ const EXPECTED_SKIPS: &[(&str, &str)] = &[
     ("negative::refresh-token-reuse", "does not rotate refresh tokens"),
     // The registered redirect URI has no query to change.
     ("redirect_uri::changed-query", "has no query to change"),
+    // The profile's only browser client is confidential.
+    (
+        "security::public-client-refresh-rotation",
+        "declares no public client registered for the refresh flow",
+    ),
 ];
 
 /// Cases that must pass outright: the core flows.

@@ -149,3 +149,42 @@ fn deprecated_flows_are_reported_as_warnings() {
     }
     assert_eq!(checks.iter().find(|c| c.id == "metadata.https").unwrap().status, Status::Skip);
 }
+
+/// The opt-in lifetime probe waits out the profile's `code_lifetime` and
+/// expects the code refused; against codes that live an hour it warns.
+#[test]
+fn the_code_lifetime_probe_waits_and_judges() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let verdict = |quirks: Vec<Quirk>| async move {
+        let config = Config {
+            quirks: quirks.into_iter().collect(),
+            code_ttl_secs: 1,
+            ..Config::default()
+        };
+        let rp = ReferenceProvider::start(config).await.unwrap();
+        let mut p = run::reference_profile(rp.issuer()).unwrap();
+        p.code_lifetime = Some(std::time::Duration::from_secs(1));
+        let cases = run::load_cases(&[root().join("suites/security.yaml")], &p).unwrap();
+        let case = cases.into_iter().find(|c| c.name == "code-lifetime").unwrap();
+        assert!(case.skip.is_none(), "{:?}", case.skip);
+        let provider = Provider::connect(p, Default::default(), false, None).await.unwrap();
+        let report = run::run_case(&provider, &case).await;
+        rp.shutdown().await;
+        report
+    };
+    let (clean, unbounded) = rt.block_on(async { tokio::join!(verdict(vec![]), verdict(vec![Quirk::CodeLifetimeUnbounded])) });
+    let check = |r: &oidc_conform::report::CaseReport| r.checks.iter().find(|c| c.id == "code.lifetime").cloned().unwrap();
+    assert_eq!(check(&clean).status, Status::Pass, "{:?}", clean.checks);
+    assert!(clean.trace.iter().any(|s| s.contains("waiting 3 s")), "{:?}", clean.trace);
+    assert_eq!(check(&unbounded).status, Status::Warn, "{:?}", unbounded.checks);
+
+    // Without `code_lifetime` in the profile the probe skips, saying how to opt in.
+    let p = run::reference_profile("http://127.0.0.1:1").unwrap();
+    let cases = run::load_cases(&[root().join("suites/security.yaml")], &p).unwrap();
+    let case = cases.into_iter().find(|c| c.name == "code-lifetime").unwrap();
+    assert!(
+        case.skip.as_deref().unwrap().contains("set `code_lifetime` in the profile"),
+        "{:?}",
+        case.skip
+    );
+}

@@ -40,6 +40,10 @@ fn reviewed_warnings(provider: &str) -> &'static [(&'static str, &'static str)] 
                 "django-oauth-toolkit (oauthlib) accepts a verifier outside RFC 7636 §4.1's 43 to 128 unreserved characters when its S256 matches",
             ),
             ("code.reuse_revokes", REUSE_KEEPS_TOKENS),
+            (
+                "refresh_token.reuse_revokes",
+                "django-oauth-toolkit refuses a rotated-out refresh token but leaves the token that replaced it working (REFRESH_TOKEN_REUSE_PROTECTION is off by default), where RFC 9700 §4.14.2 revokes the active one",
+            ),
             ("metadata.deprecated_flows", DEPRECATED_FLOWS),
             (
                 "userinfo.token_in_query",

@@ -112,6 +112,10 @@ checks! {
     "jwks.rsa_size", Security, Must, "RFC7518-3.3", "Every RSA key of the JWK Set has a modulus of 2048 bits or more.";
     "tokens.entropy", Security, Must, "RFC6749-10.10", "Authorization codes and opaque access and refresh tokens are long enough to carry 128 bits (length × bits per character of their alphabet, an upper bound): a guess succeeds with at most a 2^-128 chance.";
     "tokens.entropy_160", Security, Should, "RFC6749-10.10", "The same values can carry 160 bits, the strength RFC 6749 §10.10 recommends.";
+    "refresh_token.client_binding", Security, Must, "RFC6749-10.4", "A refresh token works only for the client it was issued to: another client of the provider presenting it is refused.";
+    "refresh_token.reuse_revokes", Security, Should, "RFC9700-4.14.2", "When a rotated-out refresh token comes back, the refresh token that replaced it is revoked too (one of the two holders is an attacker).";
+    "refresh_token.public_rotation", Security, Must, "RFC9700-4.14.2", "A public client's refresh token is rotated on every refresh (this harness sends no sender constraint, so rotation is the defence it can see).";
+    "code.lifetime", Security, Should, "RFC6749-4.1.2", "A code redeemed after the lifetime the profile declares is refused, and that lifetime is at most the 10 minutes RFC 6749 recommends (opt-in: the probe waits).";
     "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
     "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
     "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";

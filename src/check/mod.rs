@@ -292,6 +292,19 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     issuer_in_authorization_response(p, ev, &mut out);
     error_mode(ev, &mut out);
     login_pages(case, ev, &mut out);
+    if let Some(d) = case.request.code_lifetime.filter(|d| *d > crate::suite::CODE_LIFETIME_LIMIT) {
+        out.push(
+            CheckResult::fail(
+                "code.lifetime",
+                format!(
+                    "the profile declares codes that live {} s, longer than the 10 minutes RFC 6749 §4.1.2 recommends (not waited out)",
+                    d.as_secs()
+                ),
+            )
+            .ef("a code lifetime of 10 minutes or less", format!("{} s", d.as_secs())),
+        );
+        return out;
+    }
     if let Some(expected) = &case.expect.error {
         // The rule a refusal answers to is the case's own (e.g. RFC 7636 §4.6 for a wrong verifier).
         let mut verdict = negative(case, ev, expected);
@@ -339,6 +352,20 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         if let Some(status) = ev.first_token_after_reuse {
             out.push(reuse_revokes(status));
         }
+        if let Some(works) = ev.active_refresh_after_reuse {
+            out.push(if works {
+                CheckResult::fail(
+                    "refresh_token.reuse_revokes",
+                    "after refusing a rotated-out refresh token, the provider still refreshes with the token that replaced it",
+                )
+                .ef("the active refresh token revoked", "a successful refresh")
+            } else {
+                CheckResult::pass(
+                    "refresh_token.reuse_revokes",
+                    "after the reuse, the refresh token that replaced the reused one is refused too",
+                )
+            });
+        }
         if let Some(e) = &ev.harness_error {
             out.push(CheckResult::error(ev.stage.check_id(), e.clone()));
         }
@@ -360,6 +387,21 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     }
     if let Some((ok, sent)) = ev.parallel_redemptions {
         out.push(single_use(ok, sent));
+    }
+    // RFC 9700 §4.14.2: a public client's refresh tokens rotate.
+    if case.flow == crate::suite::Flow::Refresh
+        && let Some(rotated) = ev.refresh_rotated
+        && p.profile.clients.get(&case.client).is_some_and(|c| c.is_public())
+    {
+        out.push(if rotated {
+            CheckResult::pass("refresh_token.public_rotation", "the public client's refresh token was rotated")
+        } else {
+            CheckResult::fail(
+                "refresh_token.public_rotation",
+                "the public client's refresh token was not rotated, and it carries no sender constraint this harness used",
+            )
+            .ef("a new refresh token on every refresh", "the same refresh token again")
+        });
     }
     // Judged in the case that names it: one verdict per provider.
     if case.check.as_deref() == Some("tokens.entropy") {

@@ -144,6 +144,9 @@ pub struct Evidence {
     pub first_token_after_reuse: Option<u16>,
     /// Whether a refresh returned a new refresh token (rotation).
     pub refresh_rotated: Option<bool>,
+    /// After a refused reuse of a rotated-out refresh token: whether the token
+    /// that replaced it still worked (RFC 9700 §4.14.2: it should not).
+    pub active_refresh_after_reuse: Option<bool>,
     /// Why userinfo was not called, when it was not.
     pub userinfo_skipped: Option<String>,
     /// Consent pages the harness approved (submitted with the approving button).
@@ -197,7 +200,7 @@ pub async fn run(provider: &Provider, case: &Case) -> Evidence {
         ));
         return ev;
     }
-    let limit = provider.limits.case_timeout;
+    let limit = provider.limits.case_timeout + case.request.code_wait().unwrap_or_default();
     match tokio::time::timeout(limit, drive(provider, case, &mut ev)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => ev.harness_error = Some(e),
@@ -252,6 +255,13 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 } else {
                     verifier.clone()
                 };
+                if let Some(wait) = case.request.code_wait() {
+                    ev.step(format!(
+                        "waiting {} s (the profile's code_lifetime plus 2 s) before redeeming the code",
+                        wait.as_secs()
+                    ));
+                    tokio::time::sleep(wait).await;
+                }
                 let exchanged = if case.request.token_parallel > 1 {
                     parallel_exchange(p, case, &code, &sent_verifier, ev).await?
                 } else {
@@ -311,10 +321,21 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     ev.token_sets.push(set);
                     if case.request.misuses(Misuse::ReuseRefreshToken) && rotated {
                         ev.misuse_attempted = true;
+                        let newer = ev.token_sets.last().and_then(|s| s.refresh_token.clone());
                         ev.step("refreshing again with the rotated-out refresh token");
                         match refresh_tokens(p, case, &rt, ev).await? {
                             Some(again) => ev.token_sets.push(again),
-                            None => return Ok(()),
+                            None => {
+                                // RFC 9700 §4.14.2: the reuse reveals a copy; the active token goes too.
+                                if let Some(newer) = newer {
+                                    let refusal = ev.error.take();
+                                    ev.step("refreshing with the refresh token that replaced it");
+                                    let works = refresh_tokens(p, case, &newer, ev).await?.is_some();
+                                    ev.error = refusal;
+                                    ev.active_refresh_after_reuse = Some(works);
+                                }
+                                return Ok(());
+                            }
                         }
                     }
                 }
@@ -863,7 +884,7 @@ async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str,
         ("code_verifier".into(), verifier.to_owned()),
     ];
     form.extend(token_endpoint_resource(p, case));
-    if case.request.edits_token_request() {
+    if case.request.edits_code_exchange() {
         ev.misuse_attempted = true;
     }
     // The case's edits of this request (probes), with this run's PKCE values.
@@ -977,7 +998,14 @@ async fn refresh_tokens(p: &Provider, case: &Case, rt: &Secret, ev: &mut Evidenc
         ("refresh_token".into(), rt.expose().to_owned()),
     ];
     form.extend(token_endpoint_resource(p, case));
-    token_request(p, case, form, Origin::Refresh, ev).await
+    let shape = Shape {
+        client: case.request.refresh_client.as_deref(),
+        ..Shape::default()
+    };
+    if shape.client.is_some() {
+        ev.misuse_attempted = true;
+    }
+    token_request_shaped(p, case, form, Origin::Refresh, shape, ev).await
 }
 
 async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {

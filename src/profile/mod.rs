@@ -118,6 +118,11 @@ struct RawProfile {
     /// token endpoint (code exchange and refresh). Default: yes.
     #[serde(default)]
     resource_at_token_endpoint: Option<bool>,
+    /// Opt-in: how long the provider's authorization codes live (e.g. `60s`). The
+    /// `code.lifetime` probe waits that long and expects the code refused.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    code_lifetime: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     default_api: Option<Spanned<String>>,
     /// Capabilities the provider has although its discovery document does not advertise them.
@@ -296,6 +301,8 @@ pub struct Profile {
     pub access_token_azp: bool,
     /// Send `resource` at the token endpoint too (RFC 8707 §2.2).
     pub resource_at_token_endpoint: bool,
+    /// Opt-in: the lifetime of the provider's authorization codes, for the probe that waits it out.
+    pub code_lifetime: Option<Duration>,
     /// Capabilities declared by the profile beyond discovery.
     pub supports: Supports,
     /// The API (key of `apis`) an access token is for when a request names none;
@@ -716,6 +723,16 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         api_access_tokens: raw.api_access_tokens,
         access_token_azp: raw.access_token_azp,
         resource_at_token_endpoint: raw.resource_at_token_endpoint.unwrap_or(true),
+        code_lifetime: raw.code_lifetime.as_ref().map(|v| {
+            duration(
+                source,
+                Some(v),
+                "code_lifetime",
+                Duration::from_secs(60),
+                (Duration::from_secs(1), Duration::from_secs(3600)),
+                &mut diags,
+            )
+        }),
         supports: raw.supports,
         default_api: raw.default_api.as_ref().map(|d| d.value.clone()),
         checks: raw.checks.into_iter().map(|(k, v)| (k, v.value)).collect(),

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::issue::{IdTokenInput, access_token, grant_scopes, has, id_token, parse_scope, same_scopes, scope_syntax_ok, wants_id_token};
 use super::params::{Params, cookie, is_form, secret_eq};
-use super::store::{CODE_TTL, Code, Grant, Login, PENDING_TTL, Pending, SESSION_TTL, Session};
+use super::store::{Code, Grant, Login, PENDING_TTL, Pending, SESSION_TTL, Session};
 use super::{ClientReg, InternalError, Quirk, Shared, random_token, unix_now};
 
 /// Name of the login session cookie.
@@ -680,7 +680,13 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
             code_challenge: request.code_challenge.clone(),
             redeemed: None,
             racing: 0,
-            expires: now + CODE_TTL,
+            // RFC 6749 §4.1.2: short-lived (the quirk keeps codes for an hour).
+            expires: now
+                + if shared.quirk(Quirk::CodeLifetimeUnbounded) {
+                    std::time::Duration::from_secs(3600)
+                } else {
+                    std::time::Duration::from_secs(shared.config.code_ttl_secs)
+                },
         };
         shared.store().codes.insert(code.clone(), record, now)?;
         fields.push(("code".to_owned(), code.clone()));

@@ -54,6 +54,8 @@ pub struct Config {
     pub port: u16,
     pub access_token_ttl_secs: u64,
     pub id_token_ttl_secs: u64,
+    /// How long authorization codes live (default 60 s).
+    pub code_ttl_secs: u64,
 }
 
 /// A registered client.
@@ -145,7 +147,7 @@ impl Default for Config {
                     id: "spa-app".into(),
                     secret: None,
                     redirect_uris: strings(&["https://spa.example.test/callback"]),
-                    grant_types: strings(&["authorization_code", "implicit"]),
+                    grant_types: strings(&["authorization_code", "implicit", "refresh_token"]),
                     response_types: strings(&["code", "id_token", "id_token token"]),
                     auth_method: "none".into(),
                 },
@@ -188,6 +190,7 @@ impl Default for Config {
             port: 0,
             access_token_ttl_secs: 300,
             id_token_ttl_secs: 300,
+            code_ttl_secs: 60,
         }
     }
 }

@@ -206,6 +206,14 @@ quirks! {
         "discovery lists an end_session_endpoint on plain http at another host";
     ShortCodes => "short-codes",
         "authorization codes are 10 characters of base64url (at most 60 bits)";
+    RefreshClientUnbound => "refresh-client-unbound",
+        "a refresh token is accepted from any authenticated client registered for refresh, not only the one it was issued to";
+    RefreshReuseKeepsFamily => "refresh-reuse-keeps-family",
+        "reusing a rotated-out refresh token is refused, but the refresh token that replaced it keeps working";
+    RefreshNoRotation => "refresh-no-rotation",
+        "refresh responses return the presented refresh token again (no rotation), public clients included";
+    CodeLifetimeUnbounded => "code-lifetime-unbounded",
+        "authorization codes live an hour, whatever the configured code lifetime";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -261,7 +269,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 85);
+        assert_eq!(Quirk::ALL.len(), 89);
     }
 
     #[test]

@@ -171,6 +171,9 @@ pub(crate) struct Refresh {
     pub(crate) grant: Grant,
     pub(crate) family: u64,
     pub(crate) expires: Instant,
+    /// Rotated out by a refresh: kept so that its reuse is recognised and the
+    /// family revoked (RFC 9700 §4.14.2).
+    pub(crate) spent: bool,
 }
 
 macro_rules! expires {

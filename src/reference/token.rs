@@ -411,8 +411,18 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
             None => Err(TokenError::invalid_grant(
                 "refresh_token is unknown, expired, revoked or already used",
             )),
-            Some(record) if record.grant.client_id != client.id => {
+            Some(record) if record.grant.client_id != client.id && !shared.quirk(Quirk::RefreshClientUnbound) => {
                 Err(TokenError::invalid_grant("refresh_token was issued to another client"))
+            }
+            // A rotated-out token presented again: someone holds a copy; the whole family goes.
+            Some(record) if record.spent && !shared.quirk(Quirk::RefreshReuseAccepted) => {
+                let family = record.family;
+                if !shared.quirk(Quirk::RefreshReuseKeepsFamily) {
+                    store.revoke_family(family);
+                }
+                Err(TokenError::invalid_grant(
+                    "refresh_token was already used; the tokens issued from it are revoked",
+                ))
             }
             Some(record) => match requested.iter().find(|s| !has(&record.grant.scopes, s)) {
                 Some(extra) => Err(TokenError::new(
@@ -420,12 +430,11 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
                     format!("scope {extra:?} was not granted originally"),
                 )),
                 None => {
-                    let record = record.clone();
-                    if !shared.quirk(Quirk::RefreshReuseAccepted) {
+                    if !shared.quirk(Quirk::RefreshReuseAccepted) && !shared.quirk(Quirk::RefreshNoRotation) {
                         // Rotation: the presented token is spent.
-                        store.refresh.take(&key, now);
+                        record.spent = true;
                     }
-                    Ok(record)
+                    Ok(record.clone())
                 }
             },
         }
@@ -458,7 +467,11 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
         )?;
         body.insert("id_token".into(), json!(token));
     }
-    let refresh = new_refresh_token(shared, grant, record.family)?;
+    let refresh = if shared.quirk(Quirk::RefreshNoRotation) {
+        presented.to_owned()
+    } else {
+        new_refresh_token(shared, grant, record.family)?
+    };
     body.insert("refresh_token".into(), json!(refresh));
     Ok(body)
 }
@@ -532,6 +545,7 @@ fn new_refresh_token(shared: &Shared, grant: &Grant, family: u64) -> Result<Stri
         grant: grant.clone(),
         family,
         expires: now + REFRESH_TTL,
+        spent: false,
     };
     shared
         .store()
@@ -787,10 +801,6 @@ mod tests {
         assert_eq!(id["at_hash"], at_hash(access));
         assert!(id.get("name").is_none(), "profile was narrowed away");
 
-        let (status, body) = refresh(old, None).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body["error"], "invalid_grant");
-
         let (status, body) = refresh(new.clone(), Some("openid email")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"], "invalid_scope");
@@ -798,6 +808,16 @@ mod tests {
         let (status, third) = refresh(new, None).await;
         assert_eq!(status, StatusCode::OK, "{third}");
         assert_eq!(third["scope"], "openid profile offline_access read:patients");
+        let newest = third["refresh_token"].as_str().unwrap().to_owned();
+
+        // The rotated-out token again: refused, and the whole family is revoked
+        // (RFC 9700 §4.14.2), the newest refresh token with it.
+        let (status, body) = refresh(old, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+        let (status, body) = refresh(newest, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
     }
 
     #[tokio::test]

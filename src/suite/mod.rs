@@ -217,6 +217,22 @@ pub struct Request {
     pub token_client: Option<String>,
     /// The code is redeemed this many times at once (0: once, as usual).
     pub token_parallel: usize,
+    /// The profile's key of another client that presents the refresh token.
+    pub refresh_client: Option<String>,
+    /// The profile's declared code lifetime, to wait out before the exchange.
+    pub code_lifetime: Option<std::time::Duration>,
+}
+
+/// Codes older than this are not waited out: RFC 6749 §4.1.2 recommends at most 10 minutes.
+pub const CODE_LIFETIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Request {
+    /// How long the engine waits before redeeming the code (the lifetime probe).
+    pub fn code_wait(&self) -> Option<std::time::Duration> {
+        self.code_lifetime
+            .filter(|d| *d <= CODE_LIFETIME_LIMIT)
+            .map(|d| d + std::time::Duration::from_secs(2))
+    }
 }
 
 impl Request {
@@ -228,9 +244,16 @@ impl Request {
             || self.token_credentials_in_query
             || !self.token_duplicate.is_empty()
             || self.token_client.is_some()
+            || self.refresh_client.is_some()
+            || self.code_lifetime.is_some()
             || self.pkce.verifier_length.is_some()
             || self.pkce.verifier_illegal
             || self.pkce.challenge == Some(false)
+    }
+
+    /// The case edits the code exchange itself (not a later request).
+    pub fn edits_code_exchange(&self) -> bool {
+        self.edits_token_request() && self.refresh_client.is_none()
     }
 
     pub fn misuses(&self, m: Misuse) -> bool {
@@ -578,26 +601,26 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         None if matches!(flow, Flow::ClientCredentials | Flow::Metadata) => String::new(),
         None => "openid".into(),
     };
-    // Another client to redeem the code with: registered for the code grant, not the case's.
-    let token_client = match r.token.client {
-        None => None,
-        Some(model::OtherClient::Other) => {
-            let found = profile
-                .clients
-                .iter()
-                // Another registration, not the same client id under another key.
-                .filter(|(k, c)| profile.clients.get(&client).is_none_or(|own| own.id != c.id) && c.grant(k, "authorization_code").is_ok())
-                // A confidential one first: it authenticates, so only the binding can refuse it.
-                .min_by_key(|(_, c)| c.is_public())
-                .map(|(k, _)| k.clone());
-            if found.is_none() && !client.is_empty() {
-                skip_because(format!(
-                    "the case redeems a code as another client, and the profile declares no client besides `{client}` registered for the authorization_code grant (declare a second one to run it)"
-                ));
-            }
-            found
+    // Another client to redeem the code (or refresh) with: registered for the grant, not the case's.
+    let mut other_client = |asked: Option<model::OtherClient>, grant: &str, what: &str| -> Option<String> {
+        asked?;
+        let found = profile
+            .clients
+            .iter()
+            // Another registration, not the same client id under another key.
+            .filter(|(k, c)| profile.clients.get(&client).is_none_or(|own| own.id != c.id) && c.grant(k, grant).is_ok())
+            // A confidential one first: it authenticates, so only the binding can refuse it.
+            .min_by_key(|(_, c)| c.is_public())
+            .map(|(k, _)| k.clone());
+        if found.is_none() && !client.is_empty() {
+            skip_because(format!(
+                "the case {what} as another client, and the profile declares no client besides `{client}` registered for the {grant} grant (declare a second one to run it)"
+            ));
         }
+        found
     };
+    let token_client = other_client(r.token.client, "authorization_code", "redeems a code");
+    let refresh_client = other_client(r.refresh.client, "refresh_token", "refreshes");
     let mut token_params = BTreeMap::new();
     for (k, v) in &r.token.params {
         token_params.insert(k.clone(), text(v, "token parameter"));
@@ -621,7 +644,12 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         token_duplicate: r.token.duplicate.clone(),
         token_client,
         token_parallel: r.token.parallel.unwrap_or(0),
+        refresh_client,
+        code_lifetime: if r.token.after_code_lifetime { profile.code_lifetime } else { None },
     };
+    if r.token.after_code_lifetime && profile.code_lifetime.is_none() {
+        skip_because("opt-in: the probe waits out the code lifetime; set `code_lifetime` in the profile (e.g. `60s`) to run it".to_owned());
+    }
     if let Some(n) = r.token.parallel
         && !(2..=32).contains(&n)
     {

@@ -250,6 +250,9 @@ pub struct RawRequest {
     /// How the PKCE verifier and challenge are made (probes).
     #[serde(default)]
     pub pkce: RawPkce,
+    /// Edits of the refresh (probes): `client: other` refreshes as another client.
+    #[serde(default)]
+    pub refresh: RawRefreshEdits,
     /// Edits of the code exchange at the token endpoint (probes); `${pkce.verifier}`
     /// and `${pkce.challenge}` are this case's values.
     #[serde(default)]
@@ -293,6 +296,17 @@ pub struct RawTokenEdits {
     pub client: Option<OtherClient>,
     /// Redeem the code this many times at once (2 to 32); at most one may succeed (RFC 6749 §4.1.2).
     pub parallel: Option<usize>,
+    /// `true`: wait out the profile's `code_lifetime` (plus 2 s) before redeeming (opt-in: it waits).
+    #[serde(default)]
+    pub after_code_lifetime: bool,
+}
+
+/// Edits of the refresh request.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefreshEdits {
+    /// `other`: refresh as another client of the profile registered for refresh (RFC 6749 §10.4).
+    pub client: Option<OtherClient>,
 }
 
 /// The HTTP method of a token request probe.
