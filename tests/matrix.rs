@@ -103,6 +103,10 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("login-page-frameable", &["pages.framing"]),
     ("short-codes", &["tokens.entropy", "tokens.entropy_160"]),
     ("refresh-client-unbound", &["refresh_token.client_binding"]),
+    ("prompt-none-shows-login", &["negative.refused"]),
+    ("discovery-no-subject-types", &["metadata.required"]),
+    // ID tokens stay RS256, which discovery no longer lists.
+    ("discovery-no-rs256", &["id_token.alg", "metadata.rs256"]),
     // The lifetime probe is opt-in (it waits): the reference profile sets no
     // `code_lifetime`, so it skips here; tests/security.rs runs it both ways.
     ("code-lifetime-unbounded", &[]),

@@ -36,6 +36,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         ERRORS_IN_QUERY,
     ),
     (
+        "negative::prompt-none-not-logged-in",
+        "negative.refused",
+        "prompt=none crashes DOT with HTTP 500: its OAuth2Validator does not implement oauthlib's validate_silent_login (OIDC Core §3.1.2.1 wants login_required)",
+    ),
+    (
         "negative::hybrid-without-nonce",
         "authorization_response.error_mode",
         ERRORS_IN_QUERY,

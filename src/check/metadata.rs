@@ -18,12 +18,78 @@ pub fn check(discovery: &Value, jwks: &Value) -> Vec<CheckResult> {
         .map(|k| k.iter().collect())
         .unwrap_or_default();
     vec![
+        required_members(discovery),
+        rs256_offered(discovery),
         https_endpoints(discovery),
         deprecated_flows(discovery),
         key_ids(&keys),
         private_members(&keys),
         rsa_sizes(&keys),
     ]
+}
+
+/// OIDC Discovery §3: the REQUIRED members, and an issuer without query or fragment.
+fn required_members(d: &Value) -> CheckResult {
+    let list = |k: &str| d.get(k).and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    let text = |k: &str| d.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let mut missing: Vec<&str> = Vec::new();
+    for k in ["issuer", "authorization_endpoint", "jwks_uri"] {
+        if !text(k) {
+            missing.push(k);
+        }
+    }
+    // REQUIRED unless only the implicit flow is offered.
+    let implicit_only = d.get("response_types_supported").and_then(Value::as_array).is_some_and(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .all(|rt| !rt.split_whitespace().any(|t| t == "code"))
+    });
+    if !implicit_only && !text("token_endpoint") {
+        missing.push("token_endpoint");
+    }
+    for k in [
+        "response_types_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+    ] {
+        if !list(k) {
+            missing.push(k);
+        }
+    }
+    let issuer = d.get("issuer").and_then(Value::as_str).unwrap_or("");
+    let issuer_form = url::Url::parse(issuer)
+        .map(|u| u.query().is_none() && u.fragment().is_none())
+        .unwrap_or(false);
+    if missing.is_empty() && issuer_form {
+        return CheckResult::pass(
+            "metadata.required",
+            "discovery has every REQUIRED member, and the issuer has no query or fragment",
+        );
+    }
+    let mut found = Vec::new();
+    if !missing.is_empty() {
+        found.push(format!("missing: {}", missing.join(", ")));
+    }
+    if !issuer_form {
+        found.push(format!("issuer `{issuer}` is not a URL without query and fragment"));
+    }
+    CheckResult::fail("metadata.required", "the discovery document lacks what OIDC Discovery §3 requires")
+        .ef("the REQUIRED provider metadata", found.join("; "))
+}
+
+/// OIDC Discovery §3: `id_token_signing_alg_values_supported` MUST include RS256.
+fn rs256_offered(d: &Value) -> CheckResult {
+    let algs: Vec<&str> = d
+        .get("id_token_signing_alg_values_supported")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if algs.contains(&"RS256") {
+        CheckResult::pass("metadata.rs256", "RS256 is among the ID token signing algorithms")
+    } else {
+        CheckResult::fail("metadata.rs256", "RS256 is not among the ID token signing algorithms")
+            .ef("RS256 listed", format!("[{}]", algs.join(", ")))
+    }
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -196,6 +262,32 @@ mod tests {
         let r = https_endpoints(&d);
         assert_eq!(r.status, Status::Fail);
         assert!(r.found.unwrap().contains("userinfo_endpoint"));
+    }
+
+    #[test]
+    fn required_members_and_rs256() {
+        let full = json!({
+            "issuer": "https://op.example", "authorization_endpoint": "https://op.example/a",
+            "token_endpoint": "https://op.example/t", "jwks_uri": "https://op.example/k",
+            "response_types_supported": ["code"], "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        });
+        assert_eq!(required_members(&full).status, Status::Pass);
+        assert_eq!(rs256_offered(&full).status, Status::Pass);
+        let mut lacking = full.clone();
+        lacking.as_object_mut().unwrap().remove("subject_types_supported");
+        lacking["issuer"] = json!("https://op.example/?tenant=1");
+        let r = required_members(&lacking);
+        assert_eq!(r.status, Status::Fail);
+        let found = r.found.unwrap();
+        assert!(found.contains("subject_types_supported") && found.contains("query"), "{found}");
+        // An implicit-only provider needs no token endpoint.
+        let mut implicit = full.clone();
+        implicit.as_object_mut().unwrap().remove("token_endpoint");
+        implicit["response_types_supported"] = json!(["id_token", "id_token token"]);
+        assert_eq!(required_members(&implicit).status, Status::Pass);
+        let es = json!({"id_token_signing_alg_values_supported": ["ES256"]});
+        assert_eq!(rs256_offered(&es).status, Status::Fail);
     }
 
     #[test]

@@ -372,7 +372,8 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
 
     if let Some(prompt) = params.get("prompt") {
         let values: Vec<&str> = prompt.split(' ').filter(|p| !p.is_empty()).collect();
-        if values.contains(&"none") {
+        // Quirk `prompt-none-shows-login`: prompt=none is ignored and the login page shown.
+        if values.contains(&"none") && !shared.quirk(Quirk::PromptNoneShowsLogin) {
             if values.len() > 1 {
                 return fail("invalid_request", "prompt none must not be combined with other values");
             }

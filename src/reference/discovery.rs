@@ -68,6 +68,14 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
     });
+    if shared.quirk(Quirk::DiscoveryNoSubjectTypes)
+        && let Some(o) = doc.as_object_mut()
+    {
+        o.remove("subject_types_supported");
+    }
+    if shared.quirk(Quirk::DiscoveryNoRs256) {
+        doc["id_token_signing_alg_values_supported"] = json!(["ES256"]);
+    }
     if shared.quirk(Quirk::DiscoveryHttpEndpoint) {
         doc["end_session_endpoint"] = json!("http://op.example.test/logout");
     }

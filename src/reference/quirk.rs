@@ -214,6 +214,12 @@ quirks! {
         "refresh responses return the presented refresh token again (no rotation), public clients included";
     CodeLifetimeUnbounded => "code-lifetime-unbounded",
         "authorization codes live an hour, whatever the configured code lifetime";
+    PromptNoneShowsLogin => "prompt-none-shows-login",
+        "prompt=none is ignored: the login page is shown instead of login_required";
+    DiscoveryNoSubjectTypes => "discovery-no-subject-types",
+        "discovery leaves out the REQUIRED subject_types_supported";
+    DiscoveryNoRs256 => "discovery-no-rs256",
+        "discovery lists only ES256 in id_token_signing_alg_values_supported (ID tokens are still RS256)";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -269,7 +275,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 89);
+        assert_eq!(Quirk::ALL.len(), 92);
     }
 
     #[test]
