@@ -104,6 +104,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("short-codes", &["tokens.entropy", "tokens.entropy_160"]),
     ("refresh-client-unbound", &["refresh_token.client_binding"]),
     ("prompt-none-shows-login", &["negative.refused"]),
+    ("auth-time-missing", &["id_token.auth_time"]),
     ("discovery-no-subject-types", &["metadata.required"]),
     // ID tokens stay RS256, which discovery no longer lists.
     ("discovery-no-rs256", &["id_token.alg", "metadata.rs256"]),

@@ -584,6 +584,26 @@ fn id_token_claims(p: &Provider, case: &Case, ev: &Evidence, set: &TokenSet, d: 
                 .ef("sub", other.map(short).unwrap_or("(missing)".into())),
         ),
     }
+    // OIDC Core §2 and §3.1.2.1: a request with max_age gets an ID token with auth_time.
+    if ev.request.contains_key("max_age") {
+        let iat = d.claims.get("iat").and_then(Value::as_i64);
+        match d.claims.get("auth_time") {
+            Some(Value::Number(n)) if n.as_i64().is_some_and(|t| iat.is_none_or(|iat| t <= iat + 300)) => {
+                out.push(CheckResult::pass("id_token.auth_time", "`auth_time` is present, as max_age asks"))
+            }
+            Some(other) => out.push(
+                CheckResult::fail("id_token.auth_time", format!("the ID token {origin} has a malformed `auth_time`"))
+                    .ef("seconds since the epoch, not after iat", short(other)),
+            ),
+            None => out.push(
+                CheckResult::fail(
+                    "id_token.auth_time",
+                    format!("the ID token {origin} has no `auth_time`, although the request carried max_age"),
+                )
+                .ef("auth_time present", "absent"),
+            ),
+        }
+    }
     // §3.2.2.9 / §3.3.2.11: at_hash and c_hash.
     let alg = d.alg().unwrap_or("");
     let response_type = ev.request.get("response_type").map(String::as_str).unwrap_or("");

@@ -202,7 +202,9 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
     };
     claims.insert("iat".into(), json!(iat));
     claims.insert("exp".into(), json!(exp));
-    claims.insert("auth_time".into(), json!(input.grant.auth_time));
+    if !q(Quirk::AuthTimeMissing) {
+        claims.insert("auth_time".into(), json!(input.grant.auth_time));
+    }
     if let Some(nonce) = input.nonce {
         if q(Quirk::NonceWrong) {
             claims.insert("nonce".into(), json!(format!("not-{nonce}")));

@@ -220,6 +220,8 @@ quirks! {
         "discovery leaves out the REQUIRED subject_types_supported";
     DiscoveryNoRs256 => "discovery-no-rs256",
         "discovery lists only ES256 in id_token_signing_alg_values_supported (ID tokens are still RS256)";
+    AuthTimeMissing => "auth-time-missing",
+        "ID tokens never carry auth_time, even for a request with max_age";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -275,7 +277,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 92);
+        assert_eq!(Quirk::ALL.len(), 93);
     }
 
     #[test]
