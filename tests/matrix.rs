@@ -105,6 +105,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("refresh-client-unbound", &["refresh_token.client_binding"]),
     ("prompt-none-shows-login", &["negative.refused"]),
     ("auth-time-missing", &["id_token.auth_time"]),
+    ("response-type-missing-defaults-to-code", &["negative.refused"]),
     ("discovery-no-subject-types", &["metadata.required"]),
     // ID tokens stay RS256, which discovery no longer lists.
     ("discovery-no-rs256", &["id_token.alg", "metadata.rs256"]),

@@ -269,7 +269,11 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
     }
 
     // 2. From here on, errors go back to the redirect URI.
-    let response_type = params.get("response_type").and_then(ResponseType::parse);
+    // Quirk `response-type-missing-defaults-to-code`: a request without one is taken as `code`.
+    let raw_response_type = params
+        .get("response_type")
+        .or_else(|| shared.quirk(Quirk::ResponseTypeMissingDefaultsToCode).then_some("code"));
+    let response_type = raw_response_type.and_then(ResponseType::parse);
     let mode_param = params.get("response_mode");
     let default_mode = response_type.map(ResponseType::default_mode).unwrap_or(ResponseMode::Query);
     let mode = match mode_param.and_then(ResponseMode::parse) {
@@ -287,7 +291,7 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
     if let Some(name) = params.repeated() {
         return fail("invalid_request", &format!("parameter {name} is repeated"));
     }
-    let Some(raw_response_type) = params.get("response_type") else {
+    let Some(raw_response_type) = raw_response_type else {
         return fail("invalid_request", "response_type is missing");
     };
     let Some(response_type) = response_type else {

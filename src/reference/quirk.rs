@@ -222,6 +222,8 @@ quirks! {
         "discovery lists only ES256 in id_token_signing_alg_values_supported (ID tokens are still RS256)";
     AuthTimeMissing => "auth-time-missing",
         "ID tokens never carry auth_time, even for a request with max_age";
+    ResponseTypeMissingDefaultsToCode => "response-type-missing-defaults-to-code",
+        "an authorization request without response_type is taken as a code request";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -277,7 +279,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 93);
+        assert_eq!(Quirk::ALL.len(), 94);
     }
 
     #[test]
