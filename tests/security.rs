@@ -2,14 +2,34 @@
 //! parallel-redemption race is deterministic over many runs, both against the
 //! clean reference provider and against one with the race.
 
-use std::sync::Arc;
-
 use oidc_conform::check::Status;
 use oidc_conform::flow::Provider;
+use oidc_conform::profile::Profile;
 use oidc_conform::reference::{Config, Quirk, ReferenceProvider};
+use oidc_conform::report::CaseReport;
 use oidc_conform::run;
 
 use crate::util::root;
+
+/// Starts a reference provider with `config`, binds `suites/security.yaml` to its
+/// profile (changed by `edit`), and runs case `name` `times` times, one after another.
+async fn run_security_case(config: Config, edit: impl FnOnce(&mut Profile), name: &str, times: usize) -> Vec<CaseReport> {
+    let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
+    let mut profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
+    edit(&mut profile);
+    let cases = run::load_cases(&[root().join("suites/security.yaml")], &profile).expect("the security suite loads");
+    let case = cases.into_iter().find(|c| c.name == name).expect("the suite has the case");
+    assert!(case.skip.is_none(), "{name} runs: {:?}", case.skip);
+    let provider = Provider::connect(profile, Default::default(), false, None)
+        .await
+        .expect("discovery and JWKS load");
+    let mut reports = Vec::new();
+    for _ in 0..times {
+        reports.push(run::run_case(&provider, &case).await);
+    }
+    rp.shutdown().await;
+    reports
+}
 
 /// Runs `security::code-parallel-redemption` `times` times; returns the
 /// `code.single_use` verdicts.
@@ -18,29 +38,18 @@ async fn race_verdicts(quirks: &[Quirk], times: usize) -> Vec<(Status, String)> 
         quirks: quirks.iter().copied().collect(),
         ..Config::default()
     };
-    let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
-    let profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
-    let cases = run::load_cases(&[root().join("suites/security.yaml")], &profile).expect("the security suite loads");
-    let case = cases
-        .into_iter()
-        .find(|c| c.name == "code-parallel-redemption")
-        .expect("the suite has the race probe");
-    let provider = Provider::connect(profile, Default::default(), false, None)
+    run_security_case(config, |_| {}, "code-parallel-redemption", times)
         .await
-        .expect("discovery and JWKS load");
-    let provider = Arc::new(provider);
-    let mut verdicts = Vec::new();
-    for _ in 0..times {
-        let report = run::run_case(&provider, &case).await;
-        let check = report
-            .checks
-            .iter()
-            .find(|c| c.id == "code.single_use")
-            .unwrap_or_else(|| panic!("no code.single_use verdict: {:?}", report.checks));
-        verdicts.push((check.status, check.message.clone()));
-    }
-    rp.shutdown().await;
-    verdicts
+        .into_iter()
+        .map(|report| {
+            let check = report
+                .checks
+                .iter()
+                .find(|c| c.id == "code.single_use")
+                .unwrap_or_else(|| panic!("no code.single_use verdict: {:?}", report.checks));
+            (check.status, check.message.clone())
+        })
+        .collect()
 }
 
 #[test]
@@ -123,23 +132,14 @@ fn the_conformance_statement_is_in_every_format() {
 /// hybrid flows with tokens are there on purpose); with it on, it names them.
 #[test]
 fn deprecated_flows_are_reported_as_warnings() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(root().join("fixtures/profiles/reference.yaml")).unwrap();
-    let text = text.replace("checks: { metadata.deprecated_flows: off }", "");
-    let profile = dir.path().join("profile.yaml");
-    std::fs::write(&profile, text).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let checks = rt.block_on(async {
-        let rp = ReferenceProvider::start(Config::default()).await.unwrap();
-        let mut p = oidc_conform::profile::load(&profile).expect("the profile loads");
-        p.issuer = rp.issuer().to_owned();
-        let cases = run::load_cases(&[root().join("suites/security.yaml")], &p).unwrap();
-        let case = cases.into_iter().find(|c| c.name == "provider-metadata").unwrap();
-        let provider = Provider::connect(p, Default::default(), false, None).await.unwrap();
-        let report = run::run_case(&provider, &case).await;
-        rp.shutdown().await;
-        report.checks
-    });
+    let on = |p: &mut Profile| {
+        p.checks.remove("metadata.deprecated_flows");
+    };
+    let checks = rt
+        .block_on(run_security_case(Config::default(), on, "provider-metadata", 1))
+        .remove(0)
+        .checks;
     let c = checks.iter().find(|c| c.id == "metadata.deprecated_flows").expect("judged");
     assert_eq!(c.status, Status::Warn, "{c:?}");
     assert!(c.found.as_deref().unwrap().contains("`id_token token`"), "{c:?}");
@@ -161,19 +161,11 @@ fn the_code_lifetime_probe_waits_and_judges() {
             code_ttl_secs: 1,
             ..Config::default()
         };
-        let rp = ReferenceProvider::start(config).await.unwrap();
-        let mut p = run::reference_profile(rp.issuer()).unwrap();
-        p.code_lifetime = Some(std::time::Duration::from_secs(1));
-        let cases = run::load_cases(&[root().join("suites/security.yaml")], &p).unwrap();
-        let case = cases.into_iter().find(|c| c.name == "code-lifetime").unwrap();
-        assert!(case.skip.is_none(), "{:?}", case.skip);
-        let provider = Provider::connect(p, Default::default(), false, None).await.unwrap();
-        let report = run::run_case(&provider, &case).await;
-        rp.shutdown().await;
-        report
+        let opt_in = |p: &mut Profile| p.code_lifetime = Some(std::time::Duration::from_secs(1));
+        run_security_case(config, opt_in, "code-lifetime", 1).await.remove(0)
     };
     let (clean, unbounded) = rt.block_on(async { tokio::join!(verdict(vec![]), verdict(vec![Quirk::CodeLifetimeUnbounded])) });
-    let check = |r: &oidc_conform::report::CaseReport| r.checks.iter().find(|c| c.id == "code.lifetime").cloned().unwrap();
+    let check = |r: &CaseReport| r.checks.iter().find(|c| c.id == "code.lifetime").cloned().unwrap();
     assert_eq!(check(&clean).status, Status::Pass, "{:?}", clean.checks);
     assert!(clean.trace.iter().any(|s| s.contains("waiting 3 s")), "{:?}", clean.trace);
     assert_eq!(check(&unbounded).status, Status::Warn, "{:?}", unbounded.checks);

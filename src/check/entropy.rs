@@ -76,28 +76,30 @@ pub fn check(ev: &Evidence) -> Vec<CheckResult> {
             .join("; ")
     };
     let all = sample.iter().map(|(k, b)| format!("{k} ≤ {b:.0}")).collect::<Vec<_>>().join(", ");
-    let mut out = Vec::new();
-    let weak = shown(128.0);
-    out.push(if weak.is_empty() {
-        CheckResult::pass("tokens.entropy", format!("every value can carry 128 bits or more ({all} bits)"))
-    } else {
-        CheckResult::fail(
+    [
+        (
             "tokens.entropy",
+            128.0,
             "a code or token is too short to carry 128 bits: it can be guessed",
-        )
-        .ef("at least 128 bits (length × bits per character)", weak)
-    });
-    let short = shown(160.0);
-    out.push(if short.is_empty() {
-        CheckResult::pass("tokens.entropy_160", format!("every value can carry 160 bits or more ({all} bits)"))
-    } else {
-        CheckResult::fail(
+            "at least 128 bits (length × bits per character)",
+        ),
+        (
             "tokens.entropy_160",
+            160.0,
             "a code or token carries less than the 160 bits RFC 6749 §10.10 recommends",
-        )
-        .ef("at least 160 bits", short)
-    });
-    out
+            "at least 160 bits",
+        ),
+    ]
+    .into_iter()
+    .map(|(id, min, failure, expected)| {
+        let below = shown(min);
+        if below.is_empty() {
+            CheckResult::pass(id, format!("every value can carry {min:.0} bits or more ({all} bits)"))
+        } else {
+            CheckResult::fail(id, failure).ef(expected, below)
+        }
+    })
+    .collect()
 }
 
 #[cfg(test)]

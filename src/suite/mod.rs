@@ -233,9 +233,7 @@ impl Request {
             .filter(|d| *d <= CODE_LIFETIME_LIMIT)
             .map(|d| d + std::time::Duration::from_secs(2))
     }
-}
 
-impl Request {
     /// The case edits the code exchange: the refusal under test happens there.
     pub fn edits_token_request(&self) -> bool {
         !self.token_params.is_empty()
