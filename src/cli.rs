@@ -135,6 +135,9 @@ pub struct RunArgs {
     /// At most this many requests to the provider, e.g. `10/s` or `600/m` (with `--jobs` for concurrency).
     #[arg(long, value_name = "N/s")]
     pub rate: Option<crate::flow::http::Rate>,
+    /// Run the cases that wait too (`max_age` expiry, code reuse after 30 s); same as `waits: true` in the profile.
+    #[arg(long)]
+    pub waits: bool,
 }
 
 /// An argument written as a path: with a directory separator or a YAML extension.
@@ -325,6 +328,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 insecure: a.insecure,
                 allow_http: a.allow_http,
                 rate: a.rate,
+                waits: a.waits,
             };
             run::run(&opts)
         }

@@ -103,7 +103,16 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("login-page-frameable", &["pages.framing"]),
     ("short-codes", &["tokens.entropy", "tokens.entropy_160"]),
     ("refresh-client-unbound", &["refresh_token.client_binding"]),
-    ("prompt-none-shows-login", &["negative.refused"]),
+    // The login and consent pages shown for prompt=none, signed in or not.
+    ("prompt-none-shows-login", &["negative.refused", "prompt.none_no_ui"]),
+    // prompt=none in a session is answered login_required; the other client sees the login form.
+    ("no-sso", &["flow.authorization", "session.sso"]),
+    ("prompt-none-shows-consent", &["prompt.none_no_ui"]),
+    ("prompt-login-ignored", &["prompt.login_reauth"]),
+    // session::max-age-1 is opt-in (it waits): tests/session.rs runs it both ways.
+    ("max-age-ignored", &[]),
+    // Userinfo keeps the user's own sub.
+    ("sso-new-subject", &["session.same_sub", "userinfo.sub"]),
     ("auth-time-missing", &["id_token.auth_time"]),
     ("response-type-missing-defaults-to-code", &["negative.refused"]),
     ("discovery-no-subject-types", &["metadata.required"]),
@@ -216,6 +225,8 @@ fn every_catalogue_check_can_fire() {
         "metadata.deprecated_flows",
         // Opt-in (it waits): proven with and without `code-lifetime-unbounded` in tests/security.rs.
         "code.lifetime",
+        // Opt-in (it waits): proven with and without `max-age-ignored` in tests/session.rs.
+        "max_age.reauth",
         "assert.id_token", // the suite's own assertions, not built-in checks
         "assert.access_token",
         "assert.userinfo",

@@ -3,33 +3,12 @@
 //! clean reference provider and against one with the race.
 
 use oidc_conform::check::Status;
-use oidc_conform::flow::Provider;
 use oidc_conform::profile::Profile;
-use oidc_conform::reference::{Config, Quirk, ReferenceProvider};
+use oidc_conform::reference::{Config, Quirk};
 use oidc_conform::report::CaseReport;
 use oidc_conform::run;
 
-use crate::util::root;
-
-/// Starts a reference provider with `config`, binds `suites/security.yaml` to its
-/// profile (changed by `edit`), and runs case `name` `times` times, one after another.
-async fn run_security_case(config: Config, edit: impl FnOnce(&mut Profile), name: &str, times: usize) -> Vec<CaseReport> {
-    let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
-    let mut profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
-    edit(&mut profile);
-    let cases = run::load_cases(&[root().join("suites/security.yaml")], &profile).expect("the security suite loads");
-    let case = cases.into_iter().find(|c| c.name == name).expect("the suite has the case");
-    assert!(case.skip.is_none(), "{name} runs: {:?}", case.skip);
-    let provider = Provider::connect(profile, Default::default(), false, None)
-        .await
-        .expect("discovery and JWKS load");
-    let mut reports = Vec::new();
-    for _ in 0..times {
-        reports.push(run::run_case(&provider, &case).await);
-    }
-    rp.shutdown().await;
-    reports
-}
+use crate::util::{root, run_suite_case};
 
 /// Runs `security::code-parallel-redemption` `times` times; returns the
 /// `code.single_use` verdicts.
@@ -38,7 +17,7 @@ async fn race_verdicts(quirks: &[Quirk], times: usize) -> Vec<(Status, String)> 
         quirks: quirks.iter().copied().collect(),
         ..Config::default()
     };
-    run_security_case(config, |_| {}, "code-parallel-redemption", times)
+    run_suite_case("security", config, |_| {}, "code-parallel-redemption", times)
         .await
         .into_iter()
         .map(|report| {
@@ -137,7 +116,7 @@ fn deprecated_flows_are_reported_as_warnings() {
         p.checks.remove("metadata.deprecated_flows");
     };
     let checks = rt
-        .block_on(run_security_case(Config::default(), on, "provider-metadata", 1))
+        .block_on(run_suite_case("security", Config::default(), on, "provider-metadata", 1))
         .remove(0)
         .checks;
     let c = checks.iter().find(|c| c.id == "metadata.deprecated_flows").expect("judged");
@@ -162,7 +141,7 @@ fn the_code_lifetime_probe_waits_and_judges() {
             ..Config::default()
         };
         let opt_in = |p: &mut Profile| p.code_lifetime = Some(std::time::Duration::from_secs(1));
-        run_security_case(config, opt_in, "code-lifetime", 1).await.remove(0)
+        run_suite_case("security", config, opt_in, "code-lifetime", 1).await.remove(0)
     };
     let (clean, unbounded) = rt.block_on(async { tokio::join!(verdict(vec![]), verdict(vec![Quirk::CodeLifetimeUnbounded])) });
     let check = |r: &CaseReport| r.checks.iter().find(|c| c.id == "code.lifetime").cloned().unwrap();

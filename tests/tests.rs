@@ -18,4 +18,5 @@ mod provider_node;
 mod reports;
 mod secrets;
 mod security;
+mod session;
 mod variants;

@@ -3,6 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use oidc_conform::flow::Provider;
+use oidc_conform::profile::Profile;
+use oidc_conform::reference::{Config, ReferenceProvider};
+use oidc_conform::report::CaseReport;
+use oidc_conform::run;
+
 /// The crate's root (where `suites/` and `fixtures/` are).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -103,4 +109,30 @@ pub fn write_profile(dir: &Path, issuer: &str, replace: &[(&str, &str)]) -> Path
     let path = dir.join("profile.yaml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Starts a reference provider with `config`, binds `suites/SUITE.yaml` to its
+/// profile (changed by `edit`), and runs case `name` `times` times, one after another.
+pub async fn run_suite_case(
+    suite: &str,
+    config: Config,
+    edit: impl FnOnce(&mut Profile),
+    name: &str,
+    times: usize,
+) -> Vec<CaseReport> {
+    let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
+    let mut profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
+    edit(&mut profile);
+    let cases = run::load_cases(&[root().join(format!("suites/{suite}.yaml"))], &profile).expect("the suite loads");
+    let case = cases.into_iter().find(|c| c.name == name).expect("the suite has the case");
+    assert!(case.skip.is_none(), "{name} runs: {:?}", case.skip);
+    let provider = Provider::connect(profile, Default::default(), false, None)
+        .await
+        .expect("discovery and JWKS load");
+    let mut reports = Vec::new();
+    for _ in 0..times {
+        reports.push(run::run_case(&provider, &case).await);
+    }
+    rp.shutdown().await;
+    reports
 }

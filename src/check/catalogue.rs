@@ -119,6 +119,11 @@ checks! {
     "refresh_token.reuse_revokes", Security, Should, "RFC9700-4.14.2", "When a rotated-out refresh token comes back, the refresh token that replaced it is revoked too (one of the two holders is an attacker).";
     "refresh_token.public_rotation", Security, Must, "RFC9700-4.14.2", "A public client's refresh token is rotated on every refresh (this harness sends no sender constraint, so rotation is the defence it can see).";
     "code.lifetime", Security, Should, "RFC6749-4.1.2", "A code redeemed after the lifetime the profile declares is refused, and that lifetime is at most the 10 minutes RFC 6749 recommends (opt-in: the probe waits).";
+    "prompt.none_no_ui", Flows, Must, "OIDC-Core-3.1.2.1", "With `prompt=none` no login or consent page is shown: the response comes at once for a signed-in user who consented, else an error such as login_required at the redirect URI.";
+    "prompt.login_reauth", Flows, Must, "OIDC-Core-3.1.2.1", "With `prompt=login` a signed-in user is asked to sign in again (the login form shown, `auth_time` moved) before a positive answer; a provider that cannot re-authenticate MUST refuse instead.";
+    "max_age.reauth", Flows, Must, "OIDC-Core-3.1.2.1", "When the session is older than the request's `max_age`, the provider re-authenticates the user (the login form shown, `auth_time` moved) before a positive answer.";
+    "session.sso", Flows, Should, "Brief", "A second authorization in the same browser session, for another client, completes without a login form (single sign-on; a consent page may still come). A deployment may turn SSO off, hence a SHOULD.";
+    "session.same_sub", IdToken, Must, "OIDC-Core-2", "In the same browser session the same client gets the same `sub` for the user (a `sub` is never reassigned), and an `id_token_hint` answer names the hinted user (OIDC Core §3.1.2.1).";
     "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
     "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
     "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod entropy;
 pub mod jwt;
 pub mod metadata;
+mod session;
 pub mod spec;
 mod tokens;
 
@@ -289,9 +290,18 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         }
         return out;
     }
+    if let Some((id, why)) = &ev.signin_failed {
+        let found = if *id == "flow.id_token_issued" { "no ID token" } else { "a refusal" };
+        out.push(CheckResult::fail(id, why.clone()).ef("a plain code flow that succeeds (with an ID token for `openid`)", found));
+        if let Some(e) = &ev.harness_error {
+            out.push(CheckResult::error(ev.stage.check_id(), e.clone()));
+        }
+        return out;
+    }
     issuer_in_authorization_response(p, ev, &mut out);
     error_mode(ev, &mut out);
     login_pages(case, ev, &mut out);
+    session::prompt_none(ev, &mut out);
     if let Some(d) = case.request.code_lifetime.filter(|d| *d > crate::suite::CODE_LIFETIME_LIMIT) {
         out.push(
             CheckResult::fail(
@@ -408,6 +418,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         out.extend(entropy::check(ev));
     }
     flow_checks(case, ev, &mut out);
+    session::check(case, ev, &mut out);
     tokens::check_all(p, case, ev, &mut out).await;
     if case.request.userinfo == crate::suite::UserinfoMethod::Query {
         token_in_query(ev, &mut out);

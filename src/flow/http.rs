@@ -333,7 +333,8 @@ fn transport(url: &str, e: reqwest::Error, limit: Duration) -> HttpError {
 }
 
 /// Query and fragment parameters whose values are credentials, codes or tokens.
-fn sensitive(name: &str) -> bool {
+/// A parameter whose value is a credential (password, secret, code, token).
+pub(crate) fn sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     matches!(
         n.as_str(),

@@ -161,6 +161,29 @@ pub struct Evidence {
     pub not_applicable: Option<String>,
     /// The discovery document and the JWK Set as served (a `metadata` case).
     pub metadata: Option<(serde_json::Value, serde_json::Value)>,
+    /// Login forms submitted in the case's own authorization.
+    pub logins: u32,
+    /// The sign-in that made the browser session the case's authorization ran in.
+    pub signin: Option<SignIn>,
+    /// The provider refused or botched that sign-in (a plain code flow): the
+    /// check it fails and why; the case's own authorization was not sent.
+    pub signin_failed: Option<(&'static str, String)>,
+}
+
+/// What the sign-in before a session case left: the session's user and time.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SignIn {
+    /// The profile's key of the client the user signed in through.
+    pub client: String,
+    /// `sub` of the sign-in's ID token.
+    pub sub: Option<String>,
+    /// `auth_time` of the sign-in's ID token (or when the login form was submitted).
+    pub auth_time: Option<i64>,
+    /// The login form was submitted (the session did not exist before).
+    pub logged_in: bool,
+    /// The ID token of the sign-in, for `${session.id_token}`.
+    #[serde(skip)]
+    pub id_token: Option<Secret>,
 }
 
 impl Evidence {
@@ -221,6 +244,12 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
         Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh => {
             // One shared client (pooled connections, TLS set up once); cookies per case.
             let browser = reqwest::cookie::Jar::default();
+            if let Some(session) = &case.request.session {
+                sign_in(p, case, session, &browser, ev).await?;
+                if ev.signin_failed.is_some() {
+                    return Ok(());
+                }
+            }
             let verifier = make_verifier(&case.request.pkce);
             let Some(params) = authorize(p, case, &browser, &verifier, ev).await? else {
                 // A denial right after the harness approved a consent page is most
@@ -376,6 +405,87 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
     }
 }
 
+/// Signs the user in with a plain code flow of the session's client, in the
+/// case's browser, so that the case's own authorization runs in that session.
+async fn sign_in(
+    p: &Provider,
+    case: &Case,
+    session: &crate::suite::Session,
+    browser: &reqwest::cookie::Jar,
+    ev: &mut Evidence,
+) -> Result<(), String> {
+    let mut first = case.clone();
+    first.client = session.client.clone();
+    first.auth = client_of(p, &first).auth;
+    first.flow = Flow::Code;
+    if session.other_client {
+        first.api = None;
+    }
+    first.request = crate::suite::Request {
+        scope: case.request.scope.clone(),
+        nonce: true,
+        ..Default::default()
+    };
+    first.expect = Default::default();
+    let mut scratch = Evidence::default();
+    let verifier = make_verifier(&first.request.pkce);
+    let started = crate::check::now();
+    let answer = authorize(p, &first, browser, &verifier, &mut scratch).await;
+    let traced = |ev: &mut Evidence, scratch: &mut Evidence| {
+        for step in scratch.trace.drain(..) {
+            ev.step(format!("sign-in: {step}"));
+        }
+    };
+    traced(ev, &mut scratch);
+    let refusal = |scratch: &Evidence| match (&scratch.error, &scratch.refused_without_redirect) {
+        (Some(e), _) => format!("`{}`{}", e.error, e.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()),
+        (None, Some((status, page))) => format!("HTTP {status}: {page}"),
+        (None, None) => "no code".to_owned(),
+    };
+    let params = answer.map_err(|e| format!("the sign-in that starts the browser session failed: {e}"))?;
+    let what = format!("the sign-in that starts the browser session (a plain code flow of client `{}`)", first.client);
+    let Some(code) = params.as_ref().and_then(|p| p.get("code")).cloned() else {
+        ev.signin_failed = Some(("flow.authorization", format!("{what} was refused: {}", refusal(&scratch))));
+        return Ok(());
+    };
+    let set = exchange_code(p, &first, &Secret::new(code), &verifier, &mut scratch).await;
+    traced(ev, &mut scratch);
+    let set = set.map_err(|e| format!("the sign-in that starts the browser session failed at the token endpoint: {e}"))?;
+    let Some(set) = set else {
+        ev.signin_failed = Some(("flow.token", format!("{what}: its code was refused: {}", refusal(&scratch))));
+        return Ok(());
+    };
+    if set.id_token.is_none() && first.request.openid() {
+        ev.signin_failed = Some((
+            "flow.id_token_issued",
+            format!("{what}: the token response carried no ID token although `openid` was requested"),
+        ));
+        return Ok(());
+    }
+    let claims = set
+        .id_token
+        .as_ref()
+        .and_then(|t| crate::check::jwt::decode(t.expose()).ok())
+        .map(|d| d.claims)
+        .unwrap_or_default();
+    let logged_in = scratch.logins > 0;
+    ev.signin = Some(SignIn {
+        client: first.client.clone(),
+        sub: claims.get("sub").and_then(|v| v.as_str()).map(str::to_owned),
+        auth_time: claims
+            .get("auth_time")
+            .and_then(|v| v.as_i64())
+            .or(logged_in.then_some(started)),
+        logged_in,
+        id_token: set.id_token,
+    });
+    if !session.wait.is_zero() {
+        ev.step(format!("waiting {} s after the sign-in", session.wait.as_secs()));
+        tokio::time::sleep(session.wait).await;
+    }
+    Ok(())
+}
+
 /// Fetches the discovery document and the JWK Set as they are served.
 async fn metadata(p: &Provider, ev: &mut Evidence) -> Result<(), String> {
     let fetch = |url: Url| async move {
@@ -457,7 +567,17 @@ async fn authorize(
         q.insert(param.into(), api);
     }
     for (k, v) in &case.request.params {
-        q.insert(k.clone(), v.clone());
+        let v = if v.contains("${session.id_token}") {
+            let token = ev
+                .signin
+                .as_ref()
+                .and_then(|s| s.id_token.as_ref())
+                .ok_or("`${session.id_token}`: the case has no `session`, or its sign-in issued no ID token")?;
+            v.replace("${session.id_token}", token.expose())
+        } else {
+            v.clone()
+        };
+        q.insert(k.clone(), v);
     }
     for k in &case.request.drop {
         q.remove(k);
@@ -469,7 +589,11 @@ async fn authorize(
         )
     })?;
     let registered = client.redirect_uri.clone().unwrap_or_default();
-    ev.request = q.clone();
+    // As reports keep it: an `id_token_hint` (any token or secret) redacted.
+    ev.request = q
+        .iter()
+        .map(|(k, v)| (k.clone(), if http::sensitive(k) { "[redacted]".to_owned() } else { v.clone() }))
+        .collect();
     ev.response_mode = Some(
         case.request
             .response_mode
@@ -541,6 +665,7 @@ async fn authorize(
             }
             Page::Login(sub) => {
                 logins += 1;
+                ev.logins = logins;
                 if logins > 3 {
                     return Err("the login form came back after 3 attempts: the credentials were not accepted (check the user's username and password in the profile)".into());
                 }

@@ -123,6 +123,10 @@ struct RawProfile {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     code_lifetime: Option<Spanned<String>>,
+    /// Opt-in: run the cases that wait (`slow: true` in a suite, e.g. a `max_age` of 1 s
+    /// to pass, a code reused after 30 s).
+    #[serde(default)]
+    waits: bool,
     #[schemars(with = "Option<String>")]
     default_api: Option<Spanned<String>>,
     /// Capabilities the provider has although its discovery document does not advertise them.
@@ -303,6 +307,8 @@ pub struct Profile {
     pub resource_at_token_endpoint: bool,
     /// Opt-in: the lifetime of the provider's authorization codes, for the probe that waits it out.
     pub code_lifetime: Option<Duration>,
+    /// Opt-in: run the cases that wait (`slow: true`).
+    pub waits: bool,
     /// Capabilities declared by the profile beyond discovery.
     pub supports: Supports,
     /// The API (key of `apis`) an access token is for when a request names none;
@@ -733,6 +739,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 &mut diags,
             )
         }),
+        waits: raw.waits,
         supports: raw.supports,
         default_api: raw.default_api.as_ref().map(|d| d.value.clone()),
         checks: raw.checks.into_iter().map(|(k, v)| (k, v.value)).collect(),

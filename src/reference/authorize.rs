@@ -199,16 +199,16 @@ fn internal(shared: &Shared, error: &InternalError) -> Response {
         .error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &error.to_string())
 }
 
-pub(crate) async fn authorize_get(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn authorize_get(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    authorize(&shared, &params)
+    authorize(&shared, &params, &headers)
 }
 
 pub(crate) async fn authorize_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_form(&headers) {
         return bad_request(&shared, "POST /authorize needs an application/x-www-form-urlencoded body");
     }
-    authorize(&shared, &Params::parse(&body))
+    authorize(&shared, &Params::parse(&body), &headers)
 }
 
 /// Whether `uri` is an absolute http(s) URL without a fragment (what the
@@ -234,7 +234,7 @@ pub(crate) fn pkce_syntax_ok(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-fn authorize(shared: &Shared, params: &Params) -> Response {
+fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response {
     // 1. Client and redirect URI: failures here are never redirected
     //    (RFC 6749 §4.1.2.1), they get an HTML error page.
     if params.is_repeated("client_id") || params.is_repeated("redirect_uri") {
@@ -374,18 +374,30 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
         return fail("invalid_request", "code_challenge is required for public clients (PKCE)");
     }
 
-    if let Some(prompt) = params.get("prompt") {
-        let values: Vec<&str> = prompt.split(' ').filter(|p| !p.is_empty()).collect();
-        // Quirk `prompt-none-shows-login`: prompt=none is ignored and the login page shown.
-        if values.contains(&"none") && !shared.quirk(Quirk::PromptNoneShowsLogin) {
-            if values.len() > 1 {
-                return fail("invalid_request", "prompt none must not be combined with other values");
-            }
-            return fail("login_required", "this provider always asks the user to log in and consent");
+    // OIDC Core §3.1.2.1: prompt, max_age and the browser's session.
+    let prompts: Vec<&str> = params.get("prompt").unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
+    if let Some(bad) = prompts.iter().find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account")) {
+        return fail("invalid_request", &format!("prompt value {bad:?} is not supported"));
+    }
+    // Quirk `prompt-none-shows-login`: prompt=none is ignored and the login page shown.
+    let silent = prompts.contains(&"none") && !shared.quirk(Quirk::PromptNoneShowsLogin);
+    if silent && prompts.len() > 1 {
+        return fail("invalid_request", "prompt none must not be combined with other values");
+    }
+    let max_age = match params.get("max_age").map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(secs)) => Some(secs),
+        Some(Err(_)) => return fail("invalid_request", "max_age must be a whole number of seconds"),
+    };
+    let scopes = grant_scopes(shared, client, &requested, audience);
+    let session = live_session(shared, headers, &prompts, max_age);
+    if let Some(hinted) = params.get("id_token_hint").and_then(hinted_subject) {
+        let current = session.as_ref().and_then(|(_, s)| shared.user(&s.username)).map(|u| shared.subject(u));
+        if silent && current.as_deref() != Some(hinted.as_str()) {
+            return fail("login_required", "the user of id_token_hint is not signed in");
         }
     }
 
-    let scopes = grant_scopes(shared, client, &requested, audience);
     let request = AuthRequest {
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_owned(),
@@ -398,15 +410,39 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
         audience: audience.map(str::to_owned),
         code_challenge: challenge.map(str::to_owned),
     };
+    let login = session.as_ref().map(|(id, s)| Login {
+        session_id: id.clone(),
+        username: s.username.clone(),
+        auth_time: s.auth_time,
+        reused: true,
+    });
+    if silent {
+        let Some((_, session)) = &session else {
+            return fail("login_required", "no signed-in session (or it is older than max_age)");
+        };
+        if !session.consented(&client.id, &request.scopes) {
+            return fail("consent_required", "the user has not consented to this client and these scopes");
+        }
+        if !shared.quirk(Quirk::PromptNoneShowsConsent) {
+            let Some(login) = &login else {
+                return fail("login_required", "no signed-in session");
+            };
+            return match respond(shared, &request, login) {
+                Ok(fields) => reply.deliver(shared, fields),
+                Err(e) => reply.error(shared, "server_error", &e.to_string()),
+            };
+        }
+    }
     let (tx, login_nonce) = match (random_token(), random_token()) {
         (Ok(tx), Ok(nonce)) => (tx, nonce),
         (Err(e), _) | (_, Err(e)) => return fail("server_error", &e.to_string()),
     };
     let now = Instant::now();
+    let signed_in = login.is_some();
     let pending = Pending {
         request,
         login_nonce,
-        login: None,
+        login,
         expires: now + PENDING_TTL,
     };
     let inserted = {
@@ -417,7 +453,42 @@ fn authorize(shared: &Shared, params: &Params) -> Response {
     if inserted.is_err() {
         return fail("temporarily_unavailable", "too many pending authorization requests");
     }
-    found(shared, &login_url(shared, &tx), None)
+    if signed_in {
+        // Single sign-on: the session stands in for the login form.
+        found(shared, &consent_url(shared, &tx), None)
+    } else {
+        found(shared, &login_url(shared, &tx), None)
+    }
+}
+
+/// The browser's signed-in session, unless the request asks for a new login
+/// (`prompt=login`) or the session is older than `max_age`.
+fn live_session(shared: &Shared, headers: &HeaderMap, prompts: &[&str], max_age: Option<u64>) -> Option<(String, Session)> {
+    if shared.quirk(Quirk::NoSso) {
+        return None;
+    }
+    let id = cookie(headers, SESSION_COOKIE)?;
+    let session = shared.store().sessions.get_mut(&id, Instant::now())?.clone();
+    if prompts.contains(&"login") && !shared.quirk(Quirk::PromptLoginIgnored) {
+        return None;
+    }
+    let age = unix_now().saturating_sub(session.auth_time);
+    if max_age.is_some_and(|m| age > m) && !shared.quirk(Quirk::MaxAgeIgnored) {
+        return None;
+    }
+    Some((id, session))
+}
+
+/// The `sub` an `id_token_hint` names. A hint only narrows who may be answered
+/// (the session decides who is signed in), so its signature is not needed here
+/// (OIDC Core §3.1.2.1); a hint that is not a JWT is ignored.
+fn hinted_subject(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let sub = claims.get("sub")?.as_str()?;
+    Some(sub.strip_suffix("-sso").unwrap_or(sub).to_owned())
 }
 
 fn login_url(shared: &Shared, tx: &str) -> String {
@@ -540,11 +611,14 @@ async fn login_post_inner(State(shared): State<Arc<Shared>>, headers: HeaderMap,
                     session_id: session_id.clone(),
                     username: user.username.clone(),
                     auth_time,
+                    reused: false,
                 });
                 Some(store.sessions.insert(
                     session_id.clone(),
                     Session {
                         username: user.username.clone(),
+                        auth_time,
+                        consents: Vec::new(),
                         expires: now + SESSION_TTL,
                     },
                     now,
@@ -645,6 +719,9 @@ pub(crate) async fn consent_post(State(shared): State<Arc<Shared>>, headers: Hea
             if !allow {
                 return reply.error(&shared, "access_denied", "the user denied the request");
             }
+            if let Some(session) = shared.store().sessions.get_mut(&login.session_id, Instant::now()) {
+                session.remember_consent(&request.client_id, &request.scopes);
+            }
             if shared.quirk(Quirk::AuthorizationError) {
                 return reply.error(&shared, "server_error", "the authorization server could not complete the request");
             }
@@ -668,6 +745,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
         requested: request.requested.clone(),
         audience: request.audience.clone(),
         auth_time: login.auth_time,
+        sso: login.reused,
     };
     let rt = request.response_type;
     let mut fields = Vec::new();

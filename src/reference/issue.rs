@@ -175,7 +175,11 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
         shared.issuer.clone()
     };
     claims.insert("iss".into(), json!(iss));
-    claims.insert("sub".into(), json!(shared.subject(input.user)));
+    let mut sub = shared.subject(input.user);
+    if q(Quirk::SsoNewSubject) && input.grant.sso {
+        sub.push_str("-sso");
+    }
+    claims.insert("sub".into(), json!(sub));
     if q(Quirk::IdTokenAudApi) {
         let aud = input
             .grant

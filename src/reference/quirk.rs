@@ -224,6 +224,16 @@ quirks! {
         "ID tokens never carry auth_time, even for a request with max_age";
     ResponseTypeMissingDefaultsToCode => "response-type-missing-defaults-to-code",
         "an authorization request without response_type is taken as a code request";
+    NoSso => "no-sso",
+        "the browser's session is ignored: every authorization shows the login form, and prompt=none is answered login_required";
+    PromptNoneShowsConsent => "prompt-none-shows-consent",
+        "prompt=none for a signed-in user who consented shows the consent page again instead of answering at once";
+    PromptLoginIgnored => "prompt-login-ignored",
+        "prompt=login for a signed-in user is answered from the session, without the login form";
+    MaxAgeIgnored => "max-age-ignored",
+        "a session older than the request's max_age is used as it is, without re-authentication";
+    SsoNewSubject => "sso-new-subject",
+        "an authorization answered from an existing session gets an ID token whose sub has `-sso` appended";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -279,7 +289,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 94);
+        assert_eq!(Quirk::ALL.len(), 99);
     }
 
     #[test]

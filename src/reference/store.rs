@@ -96,6 +96,8 @@ pub(crate) struct Login {
     pub(crate) session_id: String,
     pub(crate) username: String,
     pub(crate) auth_time: u64,
+    /// Taken from a session that existed before this request (single sign-on).
+    pub(crate) reused: bool,
 }
 
 /// An authorization request waiting for login and consent.
@@ -113,7 +115,30 @@ pub(crate) struct Pending {
 #[derive(Clone, Debug)]
 pub(crate) struct Session {
     pub(crate) username: String,
+    /// When the user entered the password (seconds since the epoch).
+    pub(crate) auth_time: u64,
+    /// What the user consented to in this session: client id and scopes.
+    pub(crate) consents: Vec<(String, Vec<String>)>,
     pub(crate) expires: Instant,
+}
+
+/// At most this many consents are remembered per session (the oldest go first).
+pub(crate) const SESSION_CONSENTS: usize = 32;
+
+impl Session {
+    /// The user consented to every one of `scopes` for `client_id` in this session.
+    pub(crate) fn consented(&self, client_id: &str, scopes: &[String]) -> bool {
+        self.consents
+            .iter()
+            .any(|(c, granted)| c == client_id && scopes.iter().all(|s| granted.contains(s)))
+    }
+
+    pub(crate) fn remember_consent(&mut self, client_id: &str, scopes: &[String]) {
+        if self.consents.len() >= SESSION_CONSENTS {
+            self.consents.remove(0);
+        }
+        self.consents.push((client_id.to_owned(), scopes.to_vec()));
+    }
 }
 
 /// What the user granted to a client: carried by codes and refresh tokens.
@@ -128,6 +153,8 @@ pub(crate) struct Grant {
     /// The API (audience / resource) the access tokens are for.
     pub(crate) audience: Option<String>,
     pub(crate) auth_time: u64,
+    /// Answered from a session that existed before the request (single sign-on).
+    pub(crate) sso: bool,
 }
 
 /// An authorization code.
@@ -254,6 +281,8 @@ mod tests {
     fn session(expires: Instant) -> Session {
         Session {
             username: "u".into(),
+            auth_time: 0,
+            consents: Vec::new(),
             expires,
         }
     }

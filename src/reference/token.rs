@@ -1015,6 +1015,7 @@ mod tests {
             requested: parse_scope(Some("openid offline_access read:patients")),
             audience: Some(HEALTH.into()),
             auth_time: crate::reference::unix_now(),
+            sso: false,
         };
         let family = provider.shared.store().new_family();
         let refresh = new_refresh_token(&provider.shared, &grant, family).unwrap();

@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub allow_http: bool,
     /// At most this many requests to the provider per second/minute.
     pub rate: Option<crate::flow::http::Rate>,
+    /// Run the cases that wait (`slow: true`), whatever the profile says.
+    pub waits: bool,
 }
 
 /// Why a run could not produce a verdict.
@@ -186,6 +188,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         }
     };
 
+    let mut profile = profile;
+    profile.waits |= opts.waits;
     let baseline = match &opts.baseline {
         Some(path) => Some(crate::report::baseline::load(path)?),
         None => None,

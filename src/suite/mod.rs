@@ -20,7 +20,7 @@ use indexmap::IndexMap;
 use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnostic};
 use crate::vars;
 
-pub use model::{ApiNeed, Area, ClientKind, Flow, Misuse, RawNeeds, RawPkce, RawSuite, UserinfoMethod};
+pub use model::{ApiNeed, Area, ClientKind, Flow, Misuse, RawNeeds, RawPkce, RawSession, RawSuite, UserinfoMethod};
 use model::{RawCase, RawExpect, RawTokenExpect};
 
 /// A parsed suite file, not yet bound to a provider.
@@ -109,6 +109,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/redirect_uri.yaml", include_str!("../../suites/redirect_uri.yaml")),
     ("suites/scopes.yaml", include_str!("../../suites/scopes.yaml")),
     ("suites/security.yaml", include_str!("../../suites/security.yaml")),
+    ("suites/session.yaml", include_str!("../../suites/session.yaml")),
     ("suites/userinfo.yaml", include_str!("../../suites/userinfo.yaml")),
 ];
 
@@ -221,7 +222,23 @@ pub struct Request {
     pub refresh_client: Option<String>,
     /// The profile's declared code lifetime, to wait out before the exchange.
     pub code_lifetime: Option<std::time::Duration>,
+    /// The browser session the case's authorization runs in (signed in first).
+    pub session: Option<Session>,
 }
+
+/// A sign-in made before the case's own authorization, in the same browser.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Session {
+    /// The profile's key of the client the user signs in through.
+    pub client: String,
+    /// `true`: another client than the case's (single sign-on).
+    pub other_client: bool,
+    /// Waited after the sign-in.
+    pub wait: std::time::Duration,
+}
+
+/// The longest wait a session may ask for.
+pub const SESSION_WAIT_LIMIT: u64 = 60;
 
 /// Codes older than this are not waited out: RFC 6749 §4.1.2 recommends at most 10 minutes.
 pub const CODE_LIFETIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -618,6 +635,12 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         found
     };
     let token_client = other_client(r.token.client, "authorization_code", "redeems a code");
+    let session = r.session.as_ref().map(|sess| Session {
+        client: other_client(sess.client, "authorization_code", "signs the user in")
+            .unwrap_or_else(|| client.clone()),
+        other_client: sess.client.is_some(),
+        wait: std::time::Duration::from_secs(sess.wait.min(SESSION_WAIT_LIMIT)),
+    });
     let refresh_client = other_client(r.refresh.client, "refresh_token", "refreshes");
     let mut token_params = BTreeMap::new();
     for (k, v) in &r.token.params {
@@ -644,9 +667,27 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         token_parallel: r.token.parallel.unwrap_or(0),
         refresh_client,
         code_lifetime: if r.token.after_code_lifetime { profile.code_lifetime } else { None },
+        session,
     };
     if r.token.after_code_lifetime && profile.code_lifetime.is_none() {
         skip_because("opt-in: the probe waits out the code lifetime; set `code_lifetime` in the profile (e.g. `60s`) to run it".to_owned());
+    }
+    if let Some(sess) = &r.session
+        && sess.wait > SESSION_WAIT_LIMIT
+    {
+        diags.push(
+            src.error_at(
+                spanned_pos(&raw.name),
+                raw.name.value.chars().count(),
+                format!("`request.session.wait: {}` is out of range", sess.wait),
+            )
+            .with_hint(format!("wait 0 to {SESSION_WAIT_LIMIT} seconds after the sign-in")),
+        );
+    }
+    if raw.slow && !profile.waits {
+        skip_because(
+            "opt-in: the case waits; set `waits: true` in the profile (or pass `--waits`) to run it".to_owned(),
+        );
     }
     if let Some(n) = r.token.parallel
         && !(2..=32).contains(&n)
@@ -901,7 +942,7 @@ impl Ctx<'_> {
         match parts.as_slice() {
             ["issuer"] => Found(p.issuer.clone()),
             // Filled in by the engine for each run of the case.
-            ["pkce", "verifier" | "challenge"] => Found(format!("${{{name}}}")),
+            ["pkce", "verifier" | "challenge"] | ["session", "id_token"] => Found(format!("${{{name}}}")),
             ["client", "id"] => self
                 .client
                 .and_then(|c| p.clients.get(c))
@@ -975,6 +1016,7 @@ impl Ctx<'_> {
             "client.redirect_uri".into(),
             "pkce.verifier".into(),
             "pkce.challenge".into(),
+            "session.id_token".into(),
         ];
         k.extend(p.clients.keys().map(|c| format!("clients.{c}.id")));
         k.extend(["api.identifier", "api.scope", "api.scopes", "api.other_scopes"].map(String::from));

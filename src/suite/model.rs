@@ -206,6 +206,10 @@ pub struct RawCase {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub check: Option<Spanned<String>>,
+    /// The case waits (a `max_age` to pass, a code to age): it runs only where the
+    /// profile opts in with `waits: true` (or `run --waits`), else it is skipped saying so.
+    #[serde(default)]
+    pub slow: bool,
     #[serde(default)]
     pub request: RawRequest,
     #[serde(default)]
@@ -253,6 +257,10 @@ pub struct RawRequest {
     /// Edits of the refresh (probes): `client: other` refreshes as another client.
     #[serde(default)]
     pub refresh: RawRefreshEdits,
+    /// Sign the user in first, in the same browser, with a complete code flow; the
+    /// case's own authorization then runs in that session (SSO, `prompt`, `max_age`,
+    /// `id_token_hint`: `${session.id_token}` is the ID token of that sign-in).
+    pub session: Option<RawSession>,
     /// Edits of the code exchange at the token endpoint (probes); `${pkce.verifier}`
     /// and `${pkce.challenge}` are this case's values.
     #[serde(default)]
@@ -299,6 +307,19 @@ pub struct RawTokenEdits {
     /// `true`: wait out the profile's `code_lifetime` (plus 2 s) before redeeming (opt-in: it waits).
     #[serde(default)]
     pub after_code_lifetime: bool,
+}
+
+/// The sign-in that makes the browser session a case runs in.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSession {
+    /// `other`: sign in through another client of the profile registered for the
+    /// code grant (single sign-on); default: the case's own client.
+    pub client: Option<OtherClient>,
+    /// Seconds to wait after the sign-in (0 to 60), e.g. to let a `max_age` pass or
+    /// make `auth_time` move.
+    #[serde(default)]
+    pub wait: u64,
 }
 
 /// Edits of the refresh request.

@@ -1,0 +1,48 @@
+//! The session suite's opt-in case (it waits): `max_age` expiry re-authenticates
+//! the user on the clean reference provider, and the check fires when the
+//! provider ignores `max_age`. The other session cases run in the detection matrix.
+
+use oidc_conform::check::Status;
+use oidc_conform::reference::{Config, Quirk};
+use oidc_conform::run;
+
+use crate::util::{root, run_suite_case};
+
+/// `max_age.reauth` of `session::max-age-1`, with the profile opted in to waits.
+fn max_age_verdict(quirks: &[Quirk]) -> (Status, String) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let config = Config {
+        quirks: quirks.iter().copied().collect(),
+        ..Config::default()
+    };
+    let report = rt
+        .block_on(run_suite_case("session", config, |p| p.waits = true, "max-age-1", 1))
+        .remove(0);
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.id == "max_age.reauth")
+        .unwrap_or_else(|| panic!("no max_age.reauth verdict: {:?}", report.checks));
+    (check.status, check.message.clone())
+}
+
+#[test]
+fn max_age_expiry_re_authenticates() {
+    let (status, message) = max_age_verdict(&[]);
+    assert_eq!(status, Status::Pass, "{message}");
+    assert!(message.contains("login form was shown again") && message.contains("moved"), "{message}");
+
+    let (status, message) = max_age_verdict(&[Quirk::MaxAgeIgnored]);
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("without showing the login form"), "{message}");
+}
+
+#[test]
+fn a_slow_case_is_skipped_unless_the_profile_opts_in() {
+    let profile = run::reference_profile("http://127.0.0.1:1").expect("the reference profile loads");
+    let cases = run::load_cases(&[root().join("suites/session.yaml")], &profile).expect("the suite loads");
+    let slow = cases.iter().find(|c| c.name == "max-age-1").expect("the suite has max-age-1");
+    let why = slow.skip.as_deref().expect("skipped without waits");
+    assert!(why.contains("waits: true") && why.contains("--waits"), "{why}");
+    assert!(cases.iter().filter(|c| c.name != "max-age-1").all(|c| c.skip.is_none()));
+}
