@@ -19,6 +19,8 @@ const DIR: &str = "fixtures/providers/django-oauth-toolkit";
 const UNKNOWN_RESOURCE: &str = "DOT takes any absolute URI as an RFC 8707 `resource` (it keeps no registry of APIs) and issues tokens for an API nobody registered, where RFC 8707 §2 has `invalid_target`";
 const CODE_OUTLIVES_PKCE: &str = "after refusing a wrong code_verifier DOT still redeems the same code with the right one: a code must not outlive a failed exchange (RFC 6749 §10.5)";
 
+const SILENT_LOGIN: &str = "prompt=none crashes DOT with HTTP 500: its OAuth2Validator does not implement oauthlib's validate_silent_login (OIDC Core §3.1.2.1 wants the answer without a page, or login_required)";
+
 const ERRORS_IN_QUERY: &str = "DOT (oauthlib) delivers authorization errors for implicit and hybrid response types in the query, where RFC 6749 §4.2.2.1 and OIDC Core §3.3.2.6 put them in the fragment";
 
 /// The reviewed expected failures: (case, failing check, why).
@@ -35,11 +37,12 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "authorization_response.error_mode",
         ERRORS_IN_QUERY,
     ),
-    (
-        "negative::prompt-none-not-logged-in",
-        "negative.refused",
-        "prompt=none crashes DOT with HTTP 500: its OAuth2Validator does not implement oauthlib's validate_silent_login (OIDC Core §3.1.2.1 wants login_required)",
-    ),
+    ("negative::prompt-none-not-logged-in", "negative.refused", SILENT_LOGIN),
+    // The same crash for a signed-in user: no silent answer, so no ID token either.
+    ("session::prompt-none-logged-in", "flow.authorization", SILENT_LOGIN),
+    ("session::prompt-none-logged-in", "assert.id_token", SILENT_LOGIN),
+    ("session::id-token-hint", "flow.authorization", SILENT_LOGIN),
+    ("session::id-token-hint", "assert.id_token", SILENT_LOGIN),
     (
         "negative::hybrid-without-nonce",
         "authorization_response.error_mode",

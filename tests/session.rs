@@ -30,7 +30,10 @@ fn max_age_verdict(quirks: &[Quirk]) -> (Status, String) {
 fn max_age_expiry_re_authenticates() {
     let (status, message) = max_age_verdict(&[]);
     assert_eq!(status, Status::Pass, "{message}");
-    assert!(message.contains("login form was shown again") && message.contains("moved"), "{message}");
+    assert!(
+        message.contains("login form was shown again") && message.contains("moved"),
+        "{message}"
+    );
 
     let (status, message) = max_age_verdict(&[Quirk::MaxAgeIgnored]);
     assert_eq!(status, Status::Fail, "{message}");

@@ -113,13 +113,7 @@ pub fn write_profile(dir: &Path, issuer: &str, replace: &[(&str, &str)]) -> Path
 
 /// Starts a reference provider with `config`, binds `suites/SUITE.yaml` to its
 /// profile (changed by `edit`), and runs case `name` `times` times, one after another.
-pub async fn run_suite_case(
-    suite: &str,
-    config: Config,
-    edit: impl FnOnce(&mut Profile),
-    name: &str,
-    times: usize,
-) -> Vec<CaseReport> {
+pub async fn run_suite_case(suite: &str, config: Config, edit: impl FnOnce(&mut Profile), name: &str, times: usize) -> Vec<CaseReport> {
     let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
     let mut profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
     edit(&mut profile);

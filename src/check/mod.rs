@@ -291,7 +291,11 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         return out;
     }
     if let Some((id, why)) = &ev.signin_failed {
-        let found = if *id == "flow.id_token_issued" { "no ID token" } else { "a refusal" };
+        let found = if *id == "flow.id_token_issued" {
+            "no ID token"
+        } else {
+            "a refusal"
+        };
         out.push(CheckResult::fail(id, why.clone()).ef("a plain code flow that succeeds (with an ID token for `openid`)", found));
         if let Some(e) = &ev.harness_error {
             out.push(CheckResult::error(ev.stage.check_id(), e.clone()));

@@ -16,9 +16,7 @@ fn newest_id_token(ev: &Evidence) -> Option<Map<String, Value>> {
 }
 
 fn prompt_has(ev: &Evidence, value: &str) -> bool {
-    ev.request
-        .get("prompt")
-        .is_some_and(|p| p.split(' ').any(|v| v == value))
+    ev.request.get("prompt").is_some_and(|p| p.split(' ').any(|v| v == value))
 }
 
 fn pages(ev: &Evidence) -> String {
@@ -45,7 +43,10 @@ pub fn prompt_none(ev: &Evidence, out: &mut Vec<CheckResult>) {
                 "prompt.none_no_ui",
                 format!("with prompt=none the provider showed {} (the harness went through them)", pages(ev)),
             )
-            .ef("no page: the response, or an error such as login_required at the redirect URI", pages(ev)),
+            .ef(
+                "no page: the response, or an error such as login_required at the redirect URI",
+                pages(ev),
+            ),
         );
     } else if answered {
         let how = match (&ev.error, &ev.authorization_response) {
@@ -112,7 +113,10 @@ pub fn check(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
         out.push(if ev.logins == 0 {
             CheckResult::pass(
                 "session.sso",
-                format!("client `{}` got its response in the session of `{}` without a login form", case.client, signin.client),
+                format!(
+                    "client `{}` got its response in the session of `{}` without a login form",
+                    case.client, signin.client
+                ),
             )
         } else {
             CheckResult::fail(

@@ -438,12 +438,19 @@ async fn sign_in(
     };
     traced(ev, &mut scratch);
     let refusal = |scratch: &Evidence| match (&scratch.error, &scratch.refused_without_redirect) {
-        (Some(e), _) => format!("`{}`{}", e.error, e.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()),
+        (Some(e), _) => format!(
+            "`{}`{}",
+            e.error,
+            e.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+        ),
         (None, Some((status, page))) => format!("HTTP {status}: {page}"),
         (None, None) => "no code".to_owned(),
     };
     let params = answer.map_err(|e| format!("the sign-in that starts the browser session failed: {e}"))?;
-    let what = format!("the sign-in that starts the browser session (a plain code flow of client `{}`)", first.client);
+    let what = format!(
+        "the sign-in that starts the browser session (a plain code flow of client `{}`)",
+        first.client
+    );
     let Some(code) = params.as_ref().and_then(|p| p.get("code")).cloned() else {
         ev.signin_failed = Some(("flow.authorization", format!("{what} was refused: {}", refusal(&scratch))));
         return Ok(());
@@ -472,10 +479,7 @@ async fn sign_in(
     ev.signin = Some(SignIn {
         client: first.client.clone(),
         sub: claims.get("sub").and_then(|v| v.as_str()).map(str::to_owned),
-        auth_time: claims
-            .get("auth_time")
-            .and_then(|v| v.as_i64())
-            .or(logged_in.then_some(started)),
+        auth_time: claims.get("auth_time").and_then(|v| v.as_i64()).or(logged_in.then_some(started)),
         logged_in,
         id_token: set.id_token,
     });

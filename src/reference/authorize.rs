@@ -375,8 +375,16 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
     }
 
     // OIDC Core §3.1.2.1: prompt, max_age and the browser's session.
-    let prompts: Vec<&str> = params.get("prompt").unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
-    if let Some(bad) = prompts.iter().find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account")) {
+    let prompts: Vec<&str> = params
+        .get("prompt")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(bad) = prompts
+        .iter()
+        .find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account"))
+    {
         return fail("invalid_request", &format!("prompt value {bad:?} is not supported"));
     }
     // Quirk `prompt-none-shows-login`: prompt=none is ignored and the login page shown.
@@ -392,7 +400,10 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
     let scopes = grant_scopes(shared, client, &requested, audience);
     let session = live_session(shared, headers, &prompts, max_age);
     if let Some(hinted) = params.get("id_token_hint").and_then(hinted_subject) {
-        let current = session.as_ref().and_then(|(_, s)| shared.user(&s.username)).map(|u| shared.subject(u));
+        let current = session
+            .as_ref()
+            .and_then(|(_, s)| shared.user(&s.username))
+            .map(|u| shared.subject(u));
         if silent && current.as_deref() != Some(hinted.as_str()) {
             return fail("login_required", "the user of id_token_hint is not signed in");
         }

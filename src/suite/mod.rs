@@ -636,8 +636,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     };
     let token_client = other_client(r.token.client, "authorization_code", "redeems a code");
     let session = r.session.as_ref().map(|sess| Session {
-        client: other_client(sess.client, "authorization_code", "signs the user in")
-            .unwrap_or_else(|| client.clone()),
+        client: other_client(sess.client, "authorization_code", "signs the user in").unwrap_or_else(|| client.clone()),
         other_client: sess.client.is_some(),
         wait: std::time::Duration::from_secs(sess.wait.min(SESSION_WAIT_LIMIT)),
     });
@@ -685,9 +684,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         );
     }
     if raw.slow && !profile.waits {
-        skip_because(
-            "opt-in: the case waits; set `waits: true` in the profile (or pass `--waits`) to run it".to_owned(),
-        );
+        skip_because("opt-in: the case waits; set `waits: true` in the profile (or pass `--waits`) to run it".to_owned());
     }
     if let Some(n) = r.token.parallel
         && !(2..=32).contains(&n)
