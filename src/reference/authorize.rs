@@ -1,6 +1,9 @@
 //! The browser part of the provider: `/authorize` (request validation),
 //! `/login` (credentials form, session cookie), `/consent` (allow / deny) and
-//! the authorization response in query, fragment or form_post mode.
+//! the authorization response in query, fragment or form_post mode. A signed-in
+//! browser skips the login form (single sign-on) unless `prompt=login` or an
+//! outlived `max_age` asks for it; `prompt=none` answers at once when the user
+//! is signed in and consented to the client and scopes in this session.
 
 use std::sync::Arc;
 use std::time::Instant;
