@@ -143,6 +143,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("token-endpoint-error", &["flow.token"]),
     ("authorization-error", &["flow.authorization"]),
     ("refresh-id-token-azp-added", &["id_token.refresh"]),
+    ("claims-parameter-ignored", &["claims_parameter.returned"]),
     // Changes only what discovery advertises: cases skip, none fail.
     ("discovery-minimal", &[]),
 ];

@@ -66,6 +66,14 @@ const MUST_PASS: &[&str] = &[
     "namespacing::custom-claim-in-userinfo",
     "negative::unregistered-api-code",
     "negative::unregistered-api-client-credentials",
+    // The `claims` parameter (enabled in this configuration), and the session rules.
+    "parameters::claims-essential-userinfo",
+    "parameters::claims-voluntary-id-token",
+    "session::prompt-none-logged-in",
+    "session::prompt-login",
+    "session::sso-other-client",
+    "session::id-token-hint",
+    "session::max-age-1",
 ];
 
 const NODE_HINT: &str = "the oidc-provider fixture needs Node.js 20 or later and npm: install them (e.g. `apt-get install nodejs npm` \
@@ -150,6 +158,10 @@ const REVIEWED_WARNINGS: &[(&str, &str)] = &[
         "oidc-provider 9 sends `Cache-Control: no-store` but no `Pragma: no-cache` (RFC 6749 §5.1 asks for both; RFC 9111 deprecates `Pragma`)",
     ),
     ("pages.framing", NODE_DEV_PAGES),
+    (
+        "claims_parameter.returned",
+        "an essential `acr` asked for with the `claims` parameter gets none: oidc-provider puts in `acr` what the login interaction recorded, and its development interactions record none (a deployment's own login sets `acr`)",
+    ),
     (
         "metadata.deprecated_flows",
         "this configuration enables the implicit and hybrid response types that put an access token in the front channel (`id_token token`, `code token`, `code id_token token`), which RFC 9700 §2.1.2 deprecates",
@@ -306,6 +318,16 @@ fn shipped_suites_against_oidc_provider() {
             c["checks"],
             context()
         );
+    }
+    // The claims asked for by name come back (only an essential acr is reviewed).
+    for id in ["parameters::claims-essential-userinfo", "parameters::claims-voluntary-id-token"] {
+        let c = case(&report, id);
+        let verdict = c["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == "claims_parameter.returned");
+        assert_eq!(verdict.map(|k| &k["status"]), Some(&Value::from("pass")), "{id}: {:#}", c["checks"]);
     }
     let implicit = case(&report, "flows::implicit-id-token-token");
     for check in [

@@ -124,6 +124,7 @@ checks! {
     "max_age.reauth", Flows, Must, "OIDC-Core-3.1.2.1", "When the session is older than the request's `max_age`, the provider re-authenticates the user (the login form shown, `auth_time` moved) before a positive answer.";
     "session.sso", Flows, Should, "Brief", "A second authorization in the same browser session, for another client, completes without a login form (single sign-on; a consent page may still come). A deployment may turn SSO off, hence a SHOULD.";
     "session.same_sub", IdToken, Must, "OIDC-Core-2", "In the same browser session the same client gets the same `sub` for the user (a `sub` is never reassigned), and an `id_token_hint` answer names the hinted user (OIDC Core §3.1.2.1).";
+    "claims_parameter.returned", Scopes, Should, "OIDC-Core-5.5", "A claim asked for with the `claims` request parameter (where discovery offers it), essential or voluntary, comes back where it was asked (ID token or userinfo) when the user has it; an essential `acr` always. Not returning one is no error (§5.5.1), hence a SHOULD.";
     "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
     "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
     "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";

@@ -208,6 +208,7 @@ pub fn scope_claims(
     user_claims: &Map<String, Value>,
     claims: &Map<String, Value>,
     expect_present: bool,
+    asked: &[&str],
     out: &mut Vec<CheckResult>,
 ) {
     let mut missing = Vec::new();
@@ -223,7 +224,13 @@ pub fn scope_claims(
                 );
             }
         } else {
-            leaked.extend(names.iter().filter(|n| claims.contains_key(**n)).map(|n| format!("{n} ({scope})")));
+            // A claim asked for by name (the `claims` parameter, OIDC Core §5.5) is requested.
+            leaked.extend(
+                names
+                    .iter()
+                    .filter(|n| claims.contains_key(**n) && !asked.contains(n))
+                    .map(|n| format!("{n} ({scope})")),
+            );
         }
     }
     if !leaked.is_empty() {
@@ -255,6 +262,84 @@ pub fn scope_claims(
     }
 }
 
+/// The `claims` request parameter (OIDC Core §5.5) as sent: per place, the
+/// claims asked for and whether each is essential.
+#[derive(Debug, Default, PartialEq)]
+pub struct ClaimsRequest {
+    pub userinfo: Vec<(String, bool)>,
+    pub id_token: Vec<(String, bool)>,
+}
+
+impl ClaimsRequest {
+    /// Reads the parameter of an authorization request (`None`: not sent or not JSON).
+    pub fn of(request: &std::collections::BTreeMap<String, String>) -> Option<ClaimsRequest> {
+        let v: Value = serde_json::from_str(request.get("claims")?).ok()?;
+        let place = |name: &str| -> Vec<(String, bool)> {
+            v.get(name)
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, spec)| (k.clone(), spec.get("essential").and_then(Value::as_bool).unwrap_or(false)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Some(ClaimsRequest {
+            userinfo: place("userinfo"),
+            id_token: place("id_token"),
+        })
+    }
+
+    /// Every claim name asked for, in either place.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.userinfo.iter().chain(&self.id_token).map(|(n, _)| n.as_str())
+    }
+}
+
+/// OIDC Core §5.5: the claims asked for with the `claims` parameter that the
+/// user has come back where they were asked (`acr` asked as essential: always).
+pub fn claims_parameter(
+    asked: &ClaimsRequest,
+    user_claims: &Map<String, Value>,
+    id_token: Option<&Map<String, Value>>,
+    userinfo: Option<&Map<String, Value>>,
+    out: &mut Vec<CheckResult>,
+) {
+    let mut missing = Vec::new();
+    let mut judged = 0;
+    for (place, list, got) in [
+        ("in the ID token", &asked.id_token, id_token),
+        ("at userinfo", &asked.userinfo, userinfo),
+    ] {
+        let Some(got) = got else { continue };
+        for (name, essential) in list {
+            let due = user_claims.contains_key(name) || (name == "acr" && *essential && place == "in the ID token");
+            if !due {
+                continue;
+            }
+            judged += 1;
+            if !got.contains_key(name) {
+                missing.push(format!("{name} ({}, {place})", if *essential { "essential" } else { "voluntary" }));
+            }
+        }
+    }
+    if judged == 0 {
+        return;
+    }
+    out.push(if missing.is_empty() {
+        CheckResult::pass(
+            "claims_parameter.returned",
+            format!("the {judged} claim(s) asked for with the `claims` parameter came back where asked"),
+        )
+    } else {
+        CheckResult::fail(
+            "claims_parameter.returned",
+            "claims asked for with the `claims` parameter did not come back where asked (each the user has; an essential acr always)",
+        )
+        .ef("present", missing.join(", "))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +365,7 @@ mod tests {
             user.as_object().unwrap(),
             claims.as_object().unwrap(),
             true,
+            &[],
             &mut out,
         );
         assert_eq!(out[0].status, super::super::Status::Fail);

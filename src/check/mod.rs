@@ -229,6 +229,24 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
             }
         }
     }
+    for &f in &case.features {
+        if d.offers(f) {
+            continue;
+        }
+        if extra.features.contains(&f) {
+            notes.push(format!(
+                "discovery does not advertise {}; the profile's `supports.features` declares `{}`",
+                f.discovery_member(),
+                f.as_str()
+            ));
+        } else {
+            return Err(format!(
+                "the provider does not advertise {} in discovery (declare `supports.features: [{}]` in the profile if it offers it anyway)",
+                f.discovery_member(),
+                f.as_str()
+            ));
+        }
+    }
     if let Some(scopes) = &d.scopes_supported {
         // offline_access is left out: refresh cases run whenever a refresh token is issued.
         const STANDARD: &[&str] = &["openid", "profile", "email", "address", "phone"];

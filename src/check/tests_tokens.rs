@@ -49,6 +49,7 @@ fn case(scope: &str, api: Option<&str>) -> Case {
         user: Some("u".into()),
         api: api.map(str::to_owned),
         skip: None,
+        features: vec![],
         check: None,
         request: Request {
             scope: scope.into(),

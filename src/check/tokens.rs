@@ -24,6 +24,8 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     let mut ids: Vec<(Origin, Decoded)> = Vec::new();
     let secret = p.profile.clients[&case.client].secret.as_ref().map(|s| s.expose());
     let requested: Vec<&str> = case.request.scope.split_whitespace().collect();
+    let claims_request = claims::ClaimsRequest::of(&ev.request);
+    let asked: Vec<&str> = claims_request.as_ref().map(|c| c.names().collect()).unwrap_or_default();
     let no_claims = serde_json::Map::new();
     // OIDC Core §5.4: scope claims go to userinfo when the flow issues an access
     // token (for userinfo); else into the ID token. One rule for the whole flow:
@@ -69,7 +71,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                     claims::namespacing(&p.profile, &p.discovery.issuer, &what, &d.claims, Some(due), out);
                     let in_id_token = claims::scope_claims_due(&p.profile, ClaimPlace::IdToken, with_at);
                     if !requested.is_empty() {
-                        claims::scope_claims(&what, &requested, user_claims, &d.claims, in_id_token, out);
+                        claims::scope_claims(&what, &requested, user_claims, &d.claims, in_id_token, &asked, out);
                     }
                     ids.push((set.origin, d.clone()));
                     if set.origin == Origin::Authorization && front_id.is_none() {
@@ -169,7 +171,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
                 access_token_issued: true,
             };
             claims::namespacing(&p.profile, &p.discovery.issuer, "userinfo", claims, Some(due), out);
-            claims::scope_claims("userinfo", &requested, user_claims, claims, true, out);
+            claims::scope_claims("userinfo", &requested, user_claims, claims, true, &asked, out);
             // OIDC Core §5.3.2: the sub in the UserInfo Response MUST be verified to exactly match the sub in the ID Token.
             if let Some((id, _)) = &last_id {
                 let a = id.claims.get("sub");
@@ -260,6 +262,11 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
 
     // The suite's assertions.
     let e = &case.expect;
+    if let Some(asked) = &claims_request {
+        let id = last_id.as_ref().or(front_id.as_ref()).map(|(d, _)| &d.claims);
+        let info = ev.userinfo.as_ref().and_then(|u| u.claims.as_ref());
+        claims::claims_parameter(asked, user_claims, id, info, out);
+    }
     // A standard-scope claim asserted present is due only where the profile's
     // policy puts it (the same rule as `scopes.requested_claims`) and when the
     // profile's user has it.

@@ -36,6 +36,30 @@ pub struct Discovery {
     /// RFC 9207 §3: the provider puts `iss` into authorization responses.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// OIDC Discovery §3: the `claims` request parameter (default false).
+    #[serde(default)]
+    pub claims_parameter_supported: Option<bool>,
+    /// OIDC Discovery §3: the `request` parameter (default false).
+    #[serde(default)]
+    pub request_parameter_supported: Option<bool>,
+    /// OIDC Discovery §3: the `request_uri` parameter (default true).
+    #[serde(default)]
+    pub request_uri_parameter_supported: Option<bool>,
+    /// OIDC Discovery §3 / RFC 7591: where clients register.
+    #[serde(default)]
+    pub registration_endpoint: Option<String>,
+}
+
+impl Discovery {
+    /// Whether discovery (with its defaults) says the provider offers `feature`.
+    pub fn offers(&self, feature: crate::suite::Feature) -> bool {
+        use crate::suite::Feature;
+        match feature {
+            Feature::ClaimsParameter => self.claims_parameter_supported == Some(true),
+            Feature::RequestParameter => self.request_parameter_supported == Some(true),
+            Feature::Registration => self.registration_endpoint.is_some(),
+        }
+    }
 }
 
 /// The provider as one run sees it.

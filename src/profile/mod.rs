@@ -204,6 +204,9 @@ pub struct Supports {
     pub response_modes: Vec<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Optional features (`claims_parameter`, `request_parameter`, `registration`).
+    #[serde(default)]
+    pub features: Vec<crate::suite::Feature>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

@@ -17,7 +17,7 @@ use url::Url;
 
 use super::issue::{IdTokenInput, access_token, grant_scopes, has, id_token, parse_scope, same_scopes, scope_syntax_ok, wants_id_token};
 use super::params::{Params, cookie, is_form, secret_eq};
-use super::store::{Code, Grant, Login, PENDING_TTL, Pending, SESSION_TTL, Session};
+use super::store::{Asked, Code, Grant, Login, PENDING_TTL, Pending, SESSION_TTL, Session};
 use super::{ClientReg, InternalError, Quirk, Shared, random_token, unix_now};
 
 /// Name of the login session cookie.
@@ -119,6 +119,8 @@ pub(crate) struct AuthRequest {
     /// The target API (`audience` or RFC 8707 `resource`).
     pub(crate) audience: Option<String>,
     pub(crate) code_challenge: Option<String>,
+    /// The `claims` parameter (OIDC Core §5.5).
+    pub(crate) asked: Asked,
 }
 
 /// Where and how to answer an authorization request.
@@ -401,6 +403,11 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
         Some(Err(_)) => return fail("invalid_request", "max_age must be a whole number of seconds"),
     };
     let scopes = grant_scopes(shared, client, &requested, audience);
+    let asked = match params.get("claims").map(parse_claims) {
+        None => Asked::default(),
+        Some(Some(asked)) => asked,
+        Some(None) => return fail("invalid_request", "claims must be a JSON object with userinfo and id_token members"),
+    };
     let session = live_session(shared, headers, &prompts, max_age);
     if let Some(hinted) = params.get("id_token_hint").and_then(hinted_subject) {
         let current = session
@@ -423,6 +430,7 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
         nonce: nonce.map(str::to_owned),
         audience: audience.map(str::to_owned),
         code_challenge: challenge.map(str::to_owned),
+        asked,
     };
     let login = session.as_ref().map(|(id, s)| Login {
         session_id: id.clone(),
@@ -473,6 +481,30 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
     } else {
         found(shared, &login_url(shared, &tx), None)
     }
+}
+
+/// The `claims` parameter: the claim names asked for per place (`None`: malformed).
+fn parse_claims(value: &str) -> Option<Asked> {
+    let v: serde_json::Value = serde_json::from_str(value).ok()?;
+    let obj = v.as_object()?;
+    let names = |place: &str| -> Option<Vec<String>> {
+        match obj.get(place) {
+            None | Some(serde_json::Value::Null) => Some(vec![]),
+            Some(serde_json::Value::Object(m)) => Some(m.keys().cloned().collect()),
+            Some(_) => None,
+        }
+    };
+    let essential_acr = obj
+        .get("id_token")
+        .and_then(|i| i.get("acr"))
+        .and_then(|a| a.get("essential"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    Some(Asked {
+        id_token: names("id_token")?,
+        userinfo: names("userinfo")?,
+        essential_acr,
+    })
 }
 
 /// The browser's signed-in session, unless the request asks for a new login
@@ -760,6 +792,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
         audience: request.audience.clone(),
         auth_time: login.auth_time,
         sso: login.reused,
+        asked: request.asked.clone(),
     };
     let rt = request.response_type;
     let mut fields = Vec::new();

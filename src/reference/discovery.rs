@@ -66,7 +66,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
     });
     if shared.quirk(Quirk::DiscoveryNoSubjectTypes)
         && let Some(o) = doc.as_object_mut()

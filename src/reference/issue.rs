@@ -140,6 +140,14 @@ pub(crate) fn user_claims(shared: &Shared, user: &UserReg, scopes: &[String]) ->
     out
 }
 
+/// The user's claims asked for by name with the `claims` parameter (OIDC Core §5.5).
+pub(crate) fn asked_claims(user: &UserReg, names: &[String]) -> Map<String, Value> {
+    names
+        .iter()
+        .filter_map(|n| user.claims.get(n).map(|v| (n.clone(), v.clone())))
+        .collect()
+}
+
 fn add_roles(shared: &Shared, user: &UserReg, claims: &mut Map<String, Value>) {
     for name in shared.roles_claim_names() {
         claims.insert(name, json!(user.roles));
@@ -232,6 +240,13 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
         claims.insert("c_hash".into(), json!(hashed));
     }
     claims.extend(user_claims(shared, input.user, input.scopes));
+    if !q(Quirk::ClaimsParameterIgnored) {
+        claims.extend(asked_claims(input.user, &input.grant.asked.id_token));
+        if input.grant.asked.essential_acr {
+            // OIDC Core §2: "0" is the level of a plain password login here.
+            claims.insert("acr".into(), json!("0"));
+        }
+    }
 
     let mode = if q(Quirk::IdTokenAlgNone) {
         SignMode::AlgNone
@@ -259,6 +274,7 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
                 kind: TokenKind::Id,
                 username: Some(input.user.username.clone()),
                 scopes: input.scopes.to_vec(),
+                asked: vec![],
                 family: None,
                 expires: Instant::now() + Duration::from_secs(ttl),
             },
@@ -305,6 +321,11 @@ pub(crate) fn access_token(
             kind: TokenKind::Access,
             username: Some(user.username.clone()),
             scopes: scopes.to_vec(),
+            asked: if shared.quirk(Quirk::ClaimsParameterIgnored) {
+                vec![]
+            } else {
+                grant.asked.userinfo.clone()
+            },
             family,
             expires: Instant::now() + Duration::from_secs(shared.config.access_token_ttl_secs),
         },
@@ -324,6 +345,7 @@ pub(crate) fn client_access_token(shared: &Shared, client_id: &str, audience: &s
             kind: TokenKind::Access,
             username: None,
             scopes: scopes.to_vec(),
+            asked: vec![],
             family: None,
             expires: Instant::now() + Duration::from_secs(shared.config.access_token_ttl_secs),
         },

@@ -234,6 +234,8 @@ quirks! {
         "a session older than the request's max_age is used as it is, without re-authentication";
     SsoNewSubject => "sso-new-subject",
         "an authorization answered from an existing session gets an ID token whose sub has `-sso` appended";
+    ClaimsParameterIgnored => "claims-parameter-ignored",
+        "discovery offers the claims parameter, but claims asked for with it are not returned (only those of the scopes)";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -289,7 +291,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 99);
+        assert_eq!(Quirk::ALL.len(), 100);
     }
 
     #[test]

@@ -155,6 +155,17 @@ pub(crate) struct Grant {
     pub(crate) auth_time: u64,
     /// Answered from a session that existed before the request (single sign-on).
     pub(crate) sso: bool,
+    /// Claims asked for by name with the `claims` parameter (OIDC Core §5.5).
+    pub(crate) asked: Asked,
+}
+
+/// The `claims` request parameter, as the provider keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Asked {
+    pub(crate) id_token: Vec<String>,
+    pub(crate) userinfo: Vec<String>,
+    /// `acr` asked for as essential in the ID token.
+    pub(crate) essential_acr: bool,
 }
 
 /// An authorization code.
@@ -187,6 +198,8 @@ pub(crate) struct Token {
     /// `None` for client-credentials tokens.
     pub(crate) username: Option<String>,
     pub(crate) scopes: Vec<String>,
+    /// Claims asked for by name for userinfo (the `claims` parameter).
+    pub(crate) asked: Vec<String>,
     /// Token family (one per redeemed code), for revocation on code replay.
     pub(crate) family: Option<u64>,
     pub(crate) expires: Instant,
@@ -327,6 +340,7 @@ mod tests {
             kind: TokenKind::Access,
             username: None,
             scopes: vec![],
+            asked: vec![],
             family,
             expires: now + Duration::from_secs(60),
         };

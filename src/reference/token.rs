@@ -1016,6 +1016,7 @@ mod tests {
             audience: Some(HEALTH.into()),
             auth_time: crate::reference::unix_now(),
             sso: false,
+            asked: Default::default(),
         };
         let family = provider.shared.store().new_family();
         let refresh = new_refresh_token(&provider.shared, &grant, family).unwrap();

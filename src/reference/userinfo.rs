@@ -98,7 +98,7 @@ fn answer(shared: &Shared, token: Option<&str>) -> Response {
             let user = shared.user("jane").or_else(|| shared.config.users.first());
             if let Some(user) = user {
                 let scopes: Vec<String> = OIDC_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-                return claims_response(shared, user, &scopes);
+                return claims_response(shared, user, &scopes, &[]);
             }
         }
         // RFC 6750 §3.1: no error code when no credentials were sent.
@@ -135,10 +135,10 @@ fn answer(shared: &Shared, token: Option<&str>) -> Response {
             "the access token does not carry the openid scope of a user",
         );
     };
-    claims_response(shared, user, &record.scopes)
+    claims_response(shared, user, &record.scopes, &record.asked)
 }
 
-fn claims_response(shared: &Shared, user: &UserReg, scopes: &[String]) -> Response {
+fn claims_response(shared: &Shared, user: &UserReg, scopes: &[String], asked: &[String]) -> Response {
     let mut sub = shared.subject(user);
     if shared.quirk(Quirk::UserinfoSubDiffers) {
         sub.push_str("-other");
@@ -146,6 +146,7 @@ fn claims_response(shared: &Shared, user: &UserReg, scopes: &[String]) -> Respon
     let mut claims = serde_json::Map::new();
     claims.insert("sub".into(), json!(sub));
     claims.extend(user_claims(shared, user, scopes));
+    claims.extend(super::issue::asked_claims(user, asked));
     let mut response = axum::Json(Value::Object(claims)).into_response();
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

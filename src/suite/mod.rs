@@ -20,7 +20,7 @@ use indexmap::IndexMap;
 use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnostic};
 use crate::vars;
 
-pub use model::{ApiNeed, Area, ClientKind, Flow, Misuse, RawNeeds, RawPkce, RawSession, RawSuite, UserinfoMethod};
+pub use model::{ApiNeed, Area, ClientKind, Feature, Flow, Misuse, RawNeeds, RawPkce, RawSession, RawSuite, UserinfoMethod};
 use model::{RawCase, RawExpect, RawTokenExpect};
 
 /// A parsed suite file, not yet bound to a provider.
@@ -106,6 +106,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
     ("suites/namespacing.yaml", include_str!("../../suites/namespacing.yaml")),
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
+    ("suites/parameters.yaml", include_str!("../../suites/parameters.yaml")),
     ("suites/redirect_uri.yaml", include_str!("../../suites/redirect_uri.yaml")),
     ("suites/scopes.yaml", include_str!("../../suites/scopes.yaml")),
     ("suites/security.yaml", include_str!("../../suites/security.yaml")),
@@ -304,6 +305,8 @@ pub struct Case {
     pub api: Option<String>,
     /// Why the case cannot run on this profile: it is reported as skipped, with this reason.
     pub skip: Option<String>,
+    /// Optional provider features the case needs (judged against discovery at run time).
+    pub features: Vec<Feature>,
     /// The check a refusal case is reported under (default `negative.refused`).
     pub check: Option<String>,
     pub request: Request,
@@ -746,6 +749,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         user,
         api,
         skip,
+        features: needs.features.clone(),
         check,
         request,
         expect,

@@ -148,6 +148,41 @@ pub struct RawNeeds {
     /// The profile declares custom claims (`namespaces.claims`).
     #[serde(default)]
     pub custom_claims: bool,
+    /// Optional provider features discovery must advertise (or the profile's
+    /// `supports.features` declare), e.g. `[claims_parameter]`.
+    #[serde(default)]
+    pub features: Vec<Feature>,
+}
+
+/// An optional provider feature a case needs.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// The `claims` request parameter (OIDC Core §5.5; discovery `claims_parameter_supported`).
+    ClaimsParameter,
+    /// Request objects by value (OIDC Core §6.1; discovery `request_parameter_supported`).
+    RequestParameter,
+    /// Dynamic client registration (RFC 7591; discovery `registration_endpoint`).
+    Registration,
+}
+
+impl Feature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::ClaimsParameter => "claims_parameter",
+            Feature::RequestParameter => "request_parameter",
+            Feature::Registration => "registration",
+        }
+    }
+
+    /// What discovery says when it offers the feature.
+    pub fn discovery_member(self) -> &'static str {
+        match self {
+            Feature::ClaimsParameter => "claims_parameter_supported: true",
+            Feature::RequestParameter => "request_parameter_supported: true",
+            Feature::Registration => "a registration_endpoint",
+        }
+    }
 }
 
 /// Which kind of client a case needs.
