@@ -144,6 +144,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("authorization-error", &["flow.authorization"]),
     ("refresh-id-token-azp-added", &["id_token.refresh"]),
     ("claims-parameter-ignored", &["claims_parameter.returned"]),
+    ("redirect-query-dropped", &["redirect_uri.query_retained"]),
     // Changes only what discovery advertises: cases skip, none fail.
     ("discovery-minimal", &[]),
 ];

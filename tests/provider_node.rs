@@ -39,8 +39,6 @@ const EXPECTED_SKIPS: &[(&str, &str)] = &[
     // oidc-provider's default `rotateRefreshToken` rotates the refresh tokens of
     // public clients (and old ones); the web client is confidential.
     ("negative::refresh-token-reuse", "does not rotate refresh tokens"),
-    // The registered redirect URI has no query to change.
-    ("redirect_uri::changed-query", "has no query to change"),
     // The profile's only browser client is confidential.
     (
         "security::public-client-refresh-rotation",
@@ -74,6 +72,7 @@ const MUST_PASS: &[&str] = &[
     "session::sso-other-client",
     "session::id-token-hint",
     "session::max-age-1",
+    "redirect_uri::registered-query",
 ];
 
 const NODE_HINT: &str = "the oidc-provider fixture needs Node.js 20 or later and npm: install them (e.g. `apt-get install nodejs npm` \

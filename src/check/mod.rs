@@ -507,6 +507,25 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
             )
         });
     }
+    if let Some(lost) = &ev.redirect_query_kept
+        && !ev.redirected_to_unregistered
+    {
+        out.push(if lost.is_empty() {
+            CheckResult::pass(
+                "redirect_uri.query_retained",
+                "the registered redirect URI's query was kept in the response",
+            )
+        } else {
+            CheckResult::fail(
+                "redirect_uri.query_retained",
+                "the response dropped the query of the registered redirect URI",
+            )
+            .ef(
+                "the registered query kept, the response's parameters added",
+                lost.join("&") + " missing",
+            )
+        });
+    }
     if let Some(resp) = &ev.authorization_response {
         // RFC 6749 §4.1.2: state REQUIRED in the response if it was in the request.
         let sent = ev.state.as_deref();

@@ -163,6 +163,9 @@ pub struct Evidence {
     pub metadata: Option<(serde_json::Value, serde_json::Value)>,
     /// Login forms submitted in the case's own authorization.
     pub logins: u32,
+    /// The registered redirect URI has a query: whether the response kept it
+    /// (RFC 6749 §3.1.2), with the pairs that went missing.
+    pub redirect_query_kept: Option<Vec<String>>,
     /// The sign-in that made the browser session the case's authorization ran in.
     pub signin: Option<SignIn>,
     /// The provider refused or botched that sign-in (a plain code flow): the
@@ -615,12 +618,12 @@ async fn authorize(
     let mut posting_password = false;
     for _ in 0..p.limits.max_redirects * 2 {
         // Stop at the redirect back to the client (as sent, or as registered): never request it.
-        if url.as_str().starts_with(&redirect_uri) || redirect::same_endpoint(&url, &redirect_uri) {
+        if url.as_str().starts_with(&redirect_uri) || redirect::same_path(&url, &redirect_uri) {
             return Ok(redirected(ev, &url, &registered, None));
         }
         if !registered.is_empty()
             && registered != redirect_uri
-            && (url.as_str().starts_with(&registered) || redirect::same_endpoint(&url, &registered))
+            && (url.as_str().starts_with(&registered) || redirect::same_path(&url, &registered))
         {
             return Ok(redirected(ev, &url, &registered, None));
         }
@@ -738,8 +741,24 @@ fn submission(sub: form::Submission) -> (Method, Url, Vec<(String, String)>) {
 
 /// Reads the authorization response from the redirect (query or fragment) or a form_post.
 fn redirected(ev: &mut Evidence, url: &Url, registered: &str, form: Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
-    if !registered.is_empty() && !redirect::same_endpoint(url, registered) {
+    // The registered URI with its query dropped is still the client's endpoint:
+    // that is judged as `redirect_uri.query_retained`, not as another URI.
+    let query_dropped = ev.request.get("redirect_uri").map(String::as_str) == Some(registered) && redirect::same_path(url, registered);
+    if !registered.is_empty() && !redirect::same_endpoint(url, registered) && !query_dropped {
         ev.redirected_to_unregistered = true;
+    }
+    // RFC 6749 §3.1.2: the registered query MUST be retained when parameters are added.
+    if let Ok(reg) = Url::parse(registered)
+        && reg.query().is_some_and(|q| !q.is_empty())
+    {
+        let got: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let lost: Vec<String> = reg
+            .query_pairs()
+            .into_owned()
+            .filter(|pair| !got.contains(pair))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        ev.redirect_query_kept = Some(lost);
     }
     // The mode the response actually came in, whatever was asked for.
     let params: BTreeMap<String, String> = match form {

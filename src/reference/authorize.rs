@@ -161,6 +161,9 @@ impl Reply<'_> {
                 .pages
                 .error(StatusCode::BAD_REQUEST, "invalid_request", "redirect_uri is not an absolute URL");
         };
+        if shared.quirk(Quirk::RedirectQueryDropped) {
+            url.set_query(None);
+        }
         match self.mode {
             ResponseMode::Query => {
                 url.query_pairs_mut().extend_pairs(&fields);

@@ -167,6 +167,15 @@ impl Default for Config {
                     response_types: strings(&["code"]),
                     auth_method: "client_secret_basic".into(),
                 },
+                ClientReg {
+                    // A redirect URI with a query (RFC 6749 §3.1.2: kept in responses).
+                    id: "query-app".into(),
+                    secret: Some(Secret::new("query-app-secret-3d70")),
+                    redirect_uris: strings(&["https://query.example.test/callback?tenant=acme"]),
+                    grant_types: strings(&["authorization_code"]),
+                    response_types: strings(&["code"]),
+                    auth_method: "client_secret_basic".into(),
+                },
             ],
             apis: vec![
                 ApiReg {

@@ -236,6 +236,8 @@ quirks! {
         "an authorization answered from an existing session gets an ID token whose sub has `-sso` appended";
     ClaimsParameterIgnored => "claims-parameter-ignored",
         "discovery offers the claims parameter, but claims asked for with it are not returned (only those of the scopes)";
+    RedirectQueryDropped => "redirect-query-dropped",
+        "the authorization response replaces the registered redirect URI's query instead of adding to it";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -291,7 +293,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 100);
+        assert_eq!(Quirk::ALL.len(), 101);
     }
 
     #[test]

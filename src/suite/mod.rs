@@ -393,6 +393,14 @@ fn client_fits(
     if flow.needs_user() && c.redirect_uri.as_deref().is_none_or(str::is_empty) {
         return Err(format!("client `{key}` has no `redirect_uri` in the profile"));
     }
+    let has_query = c
+        .redirect_uri
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .is_some_and(|u| u.query().is_some_and(|q| !q.is_empty()));
+    if needs.redirect_uri_query && !has_query {
+        return Err(format!("client `{key}`'s registered redirect URI has no query"));
+    }
     if let Some(lack) = &needs.lacks_response_type {
         if !c.lacks_response_type(lack) {
             return Err(format!(
@@ -424,6 +432,9 @@ fn describe_need(needs: &RawNeeds, flow: Flow, response_type: Option<&str>) -> S
     }
     if let Some(l) = &needs.lacks_response_type {
         s.push_str(&format!(" and declared as NOT registered for `{l}`"));
+    }
+    if needs.redirect_uri_query {
+        s.push_str(" whose registered redirect URI has a query");
     }
     s
 }

@@ -148,6 +148,9 @@ pub struct RawNeeds {
     /// The profile declares custom claims (`namespaces.claims`).
     #[serde(default)]
     pub custom_claims: bool,
+    /// A client whose registered redirect URI has a query.
+    #[serde(default)]
+    pub redirect_uri_query: bool,
     /// Optional provider features discovery must advertise (or the profile's
     /// `supports.features` declare), e.g. `[claims_parameter]`.
     #[serde(default)]
