@@ -73,6 +73,7 @@ const MUST_PASS: &[&str] = &[
     "session::id-token-hint",
     "session::max-age-1",
     "redirect_uri::registered-query",
+    "negative::code-reuse-30s",
 ];
 
 const NODE_HINT: &str = "the oidc-provider fixture needs Node.js 20 or later and npm: install them (e.g. `apt-get install nodejs npm` \

@@ -1,6 +1,8 @@
-//! The session suite's opt-in case (it waits): `max_age` expiry re-authenticates
-//! the user on the clean reference provider, and the check fires when the
-//! provider ignores `max_age`. The other session cases run in the detection matrix.
+//! The opt-in cases that wait, run both ways on the reference provider:
+//! `max_age` expiry re-authenticates the user (and the check fires when the
+//! provider ignores `max_age`); a code reused 30 s after its redemption is
+//! refused (and the case fails when the provider accepts reuse). The other
+//! session cases run in the detection matrix.
 
 use oidc_conform::check::Status;
 use oidc_conform::reference::{Config, Quirk};
@@ -48,4 +50,30 @@ fn a_slow_case_is_skipped_unless_the_profile_opts_in() {
     let why = slow.skip.as_deref().expect("skipped without waits");
     assert!(why.contains("waits: true") && why.contains("--waits"), "{why}");
     assert!(cases.iter().filter(|c| c.name != "max-age-1").all(|c| c.skip.is_none()));
+}
+
+#[test]
+fn a_code_reused_after_30_seconds_is_refused() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let verdict = |quirks: &[Quirk]| {
+        let config = Config {
+            quirks: quirks.iter().copied().collect(),
+            ..Config::default()
+        };
+        async move {
+            let report = run_suite_case("negative", config, |p| p.waits = true, "code-reuse-30s", 1)
+                .await
+                .remove(0);
+            let check = report.checks.iter().find(|c| c.id == "negative.refused").cloned();
+            (
+                report.trace.iter().any(|t| t.contains("waiting 30 s")),
+                check.expect("a negative.refused verdict"),
+            )
+        }
+    };
+    // Both at once: the waits overlap.
+    let ((waited, clean), (_, faulty)) = rt.block_on(async { tokio::join!(verdict(&[]), verdict(&[Quirk::CodeReuseAccepted])) });
+    assert!(waited, "the case waited before the reuse");
+    assert_eq!(clean.status, Status::Pass, "{}", clean.message);
+    assert_eq!(faulty.status, Status::Fail, "{}", faulty.message);
 }

@@ -226,7 +226,7 @@ pub async fn run(provider: &Provider, case: &Case) -> Evidence {
         ));
         return ev;
     }
-    let limit = provider.limits.case_timeout + case.request.code_wait().unwrap_or_default();
+    let limit = provider.limits.case_timeout + case.request.waits();
     match tokio::time::timeout(limit, drive(provider, case, &mut ev)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => ev.harness_error = Some(e),
@@ -317,6 +317,10 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 ev.token_sets.push(set);
                 if case.request.misuses(Misuse::ReuseCode) {
                     ev.misuse_attempted = true;
+                    if !case.request.reuse_wait.is_zero() {
+                        ev.step(format!("waiting {} s before reusing the code", case.request.reuse_wait.as_secs()));
+                        tokio::time::sleep(case.request.reuse_wait).await;
+                    }
                     ev.step("redeeming the same code again");
                     match exchange_code(p, case, &code, &sent_verifier, ev).await? {
                         Some(again) => ev.token_sets.push(again),

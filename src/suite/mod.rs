@@ -225,6 +225,8 @@ pub struct Request {
     pub code_lifetime: Option<std::time::Duration>,
     /// The browser session the case's authorization runs in (signed in first).
     pub session: Option<Session>,
+    /// Waited between redeeming the code and reusing it (`misuse: [reuse_code]`).
+    pub reuse_wait: std::time::Duration,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -250,6 +252,11 @@ impl Request {
         self.code_lifetime
             .filter(|d| *d <= CODE_LIFETIME_LIMIT)
             .map(|d| d + std::time::Duration::from_secs(2))
+    }
+
+    /// Every deliberate wait of the case (added to its time limit).
+    pub fn waits(&self) -> std::time::Duration {
+        self.code_wait().unwrap_or_default() + self.session.as_ref().map(|s| s.wait).unwrap_or_default() + self.reuse_wait
     }
 
     /// The case edits the code exchange: the refusal under test happens there.
@@ -681,7 +688,21 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         refresh_client,
         code_lifetime: if r.token.after_code_lifetime { profile.code_lifetime } else { None },
         session,
+        reuse_wait: std::time::Duration::from_secs(r.token.reuse_wait.min(SESSION_WAIT_LIMIT)),
     };
+    if r.token.reuse_wait > SESSION_WAIT_LIMIT || (r.token.reuse_wait > 0 && !r.misuse.contains(&Misuse::ReuseCode)) {
+        diags.push(
+            src.error_at(
+                spanned_pos(&raw.name),
+                raw.name.value.chars().count(),
+                format!(
+                    "`request.token.reuse_wait: {}` needs `misuse: [reuse_code]` and at most {SESSION_WAIT_LIMIT} s",
+                    r.token.reuse_wait
+                ),
+            )
+            .with_hint("wait 0 to 60 seconds before reusing the code, in a case that reuses it"),
+        );
+    }
     if r.token.after_code_lifetime && profile.code_lifetime.is_none() {
         skip_because("opt-in: the probe waits out the code lifetime; set `code_lifetime` in the profile (e.g. `60s`) to run it".to_owned());
     }

@@ -345,6 +345,9 @@ pub struct RawTokenEdits {
     /// `true`: wait out the profile's `code_lifetime` (plus 2 s) before redeeming (opt-in: it waits).
     #[serde(default)]
     pub after_code_lifetime: bool,
+    /// With `misuse: [reuse_code]`: seconds (0 to 60) between the redemption and the reuse.
+    #[serde(default)]
+    pub reuse_wait: u64,
 }
 
 /// The sign-in that makes the browser session a case runs in.
