@@ -35,7 +35,8 @@ fn negative_requests_fail_when_the_provider_accepts() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|c| c["status"] != "pass")
+            // The opt-in (slow) cases skip here.
+            .filter(|c| c["status"] != "pass" && c["status"] != "skip")
             .map(|c| c["id"].as_str().unwrap())
             .collect();
         assert_eq!(failed, cases, "quirk {quirk}\n{}", run.describe());

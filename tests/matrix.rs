@@ -145,6 +145,10 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("refresh-id-token-azp-added", &["id_token.refresh"]),
     ("claims-parameter-ignored", &["claims_parameter.returned"]),
     ("redirect-query-dropped", &["redirect_uri.query_retained"]),
+    ("registration-http-implicit-accepted", &["registration.metadata"]),
+    ("registration-unknown-auth-accepted", &["registration.metadata"]),
+    ("registration-status-200", &["registration.register"]),
+    ("third-party-consent-skipped", &["consent.third_party"]),
     // Changes only what discovery advertises: cases skip, none fail.
     ("discovery-minimal", &[]),
 ];

@@ -440,6 +440,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         out.extend(entropy::check(ev));
     }
     flow_checks(case, ev, &mut out);
+    third_party_consent(p, case, ev, &mut out);
     session::check(case, ev, &mut out);
     tokens::check_all(p, case, ev, &mut out).await;
     if case.request.userinfo == crate::suite::UserinfoMethod::Query {
@@ -458,6 +459,34 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
 }
 
 fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
+    if let Some(e) = ev.error.as_ref().filter(|e| e.stage == "registration") {
+        let desc = e.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+        out.push(
+            CheckResult::fail(
+                "registration.register",
+                format!("the provider refused a valid registration with `{}`{desc}", e.error),
+            )
+            .ef("HTTP 201 with the registered client", format!("error `{}`", e.error)),
+        );
+        return;
+    }
+    if let Some(reg) = &ev.registration {
+        out.push(if reg.problems.is_empty() {
+            CheckResult::pass(
+                "registration.register",
+                format!("registered as client `{}` (HTTP 201)", reg.client_id),
+            )
+        } else {
+            CheckResult::fail(
+                "registration.register",
+                format!("the registration answer departs from RFC 7591 §3.2.1: {}", reg.problems.join("; ")),
+            )
+            .ef(
+                "HTTP 201 Created with client_id, the secret its method needs, and the metadata registered",
+                reg.problems.join("; "),
+            )
+        });
+    }
     if let Some((status, page)) = &ev.refused_without_redirect {
         out.push(CheckResult::fail(
             "flow.authorization",
@@ -554,6 +583,33 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
             }
         }
     }
+}
+
+/// The brief: a third-party client never skips consent (an interactive
+/// authorization that succeeded without a consent page is a failure).
+fn third_party_consent(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
+    let Some(client) = p.profile.clients.get(&case.client).filter(|c| c.third_party) else {
+        return;
+    };
+    let silent = ev.request.get("prompt").is_some_and(|v| v.split(' ').any(|x| x == "none"));
+    if silent || ev.authorization_response.is_none() || ev.error.is_some() {
+        return;
+    }
+    out.push(if ev.consents > 0 {
+        CheckResult::pass(
+            "consent.third_party",
+            "the third-party client's authorization showed a consent page",
+        )
+    } else {
+        CheckResult::fail(
+            "consent.third_party",
+            format!(
+                "client `{}` is third-party, and its authorization completed without a consent page",
+                client.id
+            ),
+        )
+        .ef("a consent page", "none")
+    });
 }
 
 /// RFC 6749 §4.2.2.1, OIDC Core §3.2.2.6 and §3.3.2.6: an authorization error
@@ -781,6 +837,28 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             "negative.refused",
             "the provider does not rotate refresh tokens, so reusing one is allowed",
         );
+    }
+    if case.request.register.is_some()
+        && let Some(reg) = &ev.registration
+    {
+        return if reg.replaced.is_empty() {
+            CheckResult::fail(
+                "negative.refused",
+                "the provider registered the client with the metadata the rule says it refuses",
+            )
+            .ef(
+                format!("refused with {list}, or the value replaced"),
+                "a registered client, as asked",
+            )
+        } else {
+            CheckResult::pass(
+                "negative.refused",
+                format!(
+                    "the provider registered the client with another value instead ({}), which RFC 7591 §3.2.1 allows",
+                    reg.replaced.join("; ")
+                ),
+            )
+        };
     }
     if ev.redirected_to_unregistered {
         return CheckResult::fail(

@@ -56,18 +56,26 @@ const DOCS: &[(&str, &str, &str)] = &[
     ("RFC7517", "RFC 7517", "https://www.rfc-editor.org/rfc/rfc7517"),
     ("RFC7518", "RFC 7518", "https://www.rfc-editor.org/rfc/rfc7518"),
     ("RFC7519", "RFC 7519", "https://www.rfc-editor.org/rfc/rfc7519"),
+    ("RFC7591", "RFC 7591", "https://www.rfc-editor.org/rfc/rfc7591"),
     ("RFC7636", "RFC 7636", "https://www.rfc-editor.org/rfc/rfc7636"),
     ("RFC8707", "RFC 8707", "https://www.rfc-editor.org/rfc/rfc8707"),
     ("RFC8725", "RFC 8725", "https://www.rfc-editor.org/rfc/rfc8725"),
     ("RFC9068", "RFC 9068", "https://www.rfc-editor.org/rfc/rfc9068"),
     ("RFC9207", "RFC 9207", "https://www.rfc-editor.org/rfc/rfc9207"),
     ("RFC9700", "RFC 9700", "https://www.rfc-editor.org/rfc/rfc9700"),
+    (
+        "OIDC-Registration",
+        "OIDC Dynamic Registration",
+        "https://openid.net/specs/openid-connect-registration-1_0.html",
+    ),
     ("Brief", "Product brief", ""),
 ];
 
 /// Named anchors of the OpenID specs (they have no numbered ones).
 const ANCHORS: &[(&str, &str)] = &[
     ("OIDC-Core-2", "IDToken"),
+    ("OIDC-Registration-2", "ClientMetadata"),
+    ("OIDC-Registration-3.3", "RegistrationError"),
     ("OIDC-Core-3.1.2.1", "AuthRequest"),
     ("OIDC-Core-3.1.2.6", "AuthError"),
     ("OIDC-Core-3.1.3.3", "TokenResponse"),

@@ -6,6 +6,7 @@ pub mod form;
 pub mod http;
 pub mod provider;
 pub mod redirect;
+pub mod register;
 
 use std::collections::BTreeMap;
 
@@ -163,6 +164,8 @@ pub struct Evidence {
     pub metadata: Option<(serde_json::Value, serde_json::Value)>,
     /// Login forms submitted in the case's own authorization.
     pub logins: u32,
+    /// The dynamic registration the case began with (when it succeeded).
+    pub registration: Option<register::Registration>,
     /// The registered redirect URI has a query: whether the response kept it
     /// (RFC 6749 §3.1.2), with the pairs that went missing.
     pub redirect_query_kept: Option<Vec<String>>,

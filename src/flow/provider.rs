@@ -72,8 +72,8 @@ pub struct Provider {
     pub tls: http::Tls,
     /// Client secrets and passwords may go over plain http to a non-loopback host.
     pub allow_http: bool,
-    /// Stops the run from hammering a provider that is down.
-    pub guard: http::Guard,
+    /// Stops the run from hammering a provider that is down (shared by every view of it).
+    pub guard: Arc<http::Guard>,
     jwks: RwLock<Arc<JwkSet>>,
 }
 
@@ -92,7 +92,7 @@ impl Provider {
         let limits = profile.limits;
         let client = http::client(&limits, &tls)?;
         let url = discovery_url(&profile.issuer)?;
-        let guard = http::Guard::with_rate(rate);
+        let guard = Arc::new(http::Guard::with_rate(rate));
         let resp = http::get(&client, &guard, &url, &limits).await?;
         if !resp.status.is_success() {
             return Err(ProviderError::Invalid(format!(
@@ -123,6 +123,23 @@ impl Provider {
         Ok(provider)
     }
 
+    /// The same provider with one more client in its profile (a client the run
+    /// registered dynamically): connections, guard and keys shared.
+    pub async fn with_client(&self, key: &str, client: crate::profile::Client) -> Provider {
+        let mut profile = self.profile.clone();
+        profile.clients.insert(key.to_owned(), client);
+        Provider {
+            profile,
+            discovery: self.discovery.clone(),
+            limits: self.limits,
+            http: self.http.clone(),
+            tls: self.tls.clone(),
+            allow_http: self.allow_http,
+            guard: self.guard.clone(),
+            jwks: RwLock::new(self.jwks().await),
+        }
+    }
+
     /// A provider from parts already known (tests, replays): no network.
     pub fn from_parts(profile: Profile, discovery: Discovery, jwks: JwkSet) -> Result<Provider, ProviderError> {
         let limits = profile.limits;
@@ -134,7 +151,7 @@ impl Provider {
             http,
             tls: http::Tls::default(),
             allow_http: false,
-            guard: http::Guard::default(),
+            guard: Arc::default(),
             jwks: RwLock::new(Arc::new(jwks)),
         })
     }
@@ -178,6 +195,7 @@ impl Provider {
             "authorization_endpoint" => &d.authorization_endpoint,
             "token_endpoint" => &d.token_endpoint,
             "userinfo_endpoint" => &d.userinfo_endpoint,
+            "registration_endpoint" => &d.registration_endpoint,
             _ => &None,
         };
         let v = value.as_deref().ok_or_else(|| format!("the discovery document has no `{which}`"))?;

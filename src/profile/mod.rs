@@ -127,6 +127,9 @@ struct RawProfile {
     /// to pass, a code reused after 30 s).
     #[serde(default)]
     waits: bool,
+    /// Dynamic client registration (RFC 7591) where discovery has a `registration_endpoint`.
+    #[serde(default)]
+    registration: RawRegistration,
     #[schemars(with = "Option<String>")]
     default_api: Option<Spanned<String>>,
     /// Capabilities the provider has although its discovery document does not advertise them.
@@ -192,6 +195,29 @@ pub enum ClaimPlace {
     Userinfo,
 }
 
+/// How the run registers clients dynamically.
+#[derive(Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawRegistration {
+    /// The initial access token the registration endpoint asks for (RFC 7591 §3), if any.
+    #[schemars(with = "Option<String>")]
+    initial_access_token: Option<Spanned<String>>,
+    /// The redirect URI registered clients get (default `https://oidc-conform.example.test/callback`;
+    /// the harness never requests it).
+    #[schemars(with = "Option<String>")]
+    redirect_uri: Option<Spanned<String>>,
+}
+
+/// How the run registers clients dynamically (RFC 7591).
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub initial_access_token: Option<Secret>,
+    pub redirect_uri: String,
+}
+
+/// The redirect URI of registered clients unless the profile names one.
+pub const REGISTERED_REDIRECT_URI: &str = "https://oidc-conform.example.test/callback";
+
 /// What the provider offers beyond its discovery document (it under-advertises).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -229,6 +255,9 @@ struct RawClient {
     /// The response types the client is registered for.
     #[serde(default)]
     response_types: Option<Vec<String>>,
+    /// A third-party client: it can never skip consent (the brief).
+    #[serde(default)]
+    third_party: bool,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -312,6 +341,8 @@ pub struct Profile {
     pub code_lifetime: Option<Duration>,
     /// Opt-in: run the cases that wait (`slow: true`).
     pub waits: bool,
+    /// Dynamic client registration settings.
+    pub registration: Registration,
     /// Capabilities declared by the profile beyond discovery.
     pub supports: Supports,
     /// The API (key of `apis`) an access token is for when a request names none;
@@ -391,6 +422,8 @@ pub struct Client {
     pub grant_types: Option<Vec<String>>,
     /// Registered response types; `None`: not declared (whatever the provider offers).
     pub response_types: Option<Vec<String>>,
+    /// A third-party client: the user always sees a consent page for it (the brief).
+    pub third_party: bool,
 }
 
 /// The grants a client can be asked for, and how a profile says so.
@@ -510,6 +543,19 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         }
     };
     let issuer = text(&raw.issuer, "issuer");
+    let registration = Registration {
+        initial_access_token: raw
+            .registration
+            .initial_access_token
+            .as_ref()
+            .map(|t| Secret::credential(text(t, "registration initial access token"))),
+        redirect_uri: raw
+            .registration
+            .redirect_uri
+            .as_ref()
+            .map(|u| text(u, "registration redirect URI"))
+            .unwrap_or_else(|| REGISTERED_REDIRECT_URI.to_owned()),
+    };
     let clients = raw
         .clients
         .iter()
@@ -531,6 +577,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 redirect_uri: c.redirect_uri.as_ref().map(|s| text(s, "redirect_uri")),
                 grant_types: c.grant_types.clone(),
                 response_types: c.response_types.clone(),
+                third_party: c.third_party,
             };
             (name.clone(), client)
         })
@@ -743,6 +790,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             )
         }),
         waits: raw.waits,
+        registration,
         supports: raw.supports,
         default_api: raw.default_api.as_ref().map(|d| d.value.clone()),
         checks: raw.checks.into_iter().map(|(k, v)| (k, v.value)).collect(),

@@ -445,7 +445,7 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
         let Some((_, session)) = &session else {
             return fail("login_required", "no signed-in session (or it is older than max_age)");
         };
-        if !session.consented(&client.id, &request.scopes) {
+        if !session.consented(&client.id, &request.scopes) || shared.third_party(&client.id) {
             return fail("consent_required", "the user has not consented to this client and these scopes");
         }
         if !shared.quirk(Quirk::PromptNoneShowsConsent) {
@@ -732,6 +732,12 @@ async fn consent_get_inner(State(shared): State<Arc<Shared>>, RawQuery(query): R
     match consent_state(&shared, tx, &headers, false) {
         ConsentState::Unknown => unknown_tx(&shared),
         ConsentState::NeedsLogin => found(&shared, &login_url(&shared, tx), None),
+        // Quirk: a third-party client's consent is taken as given.
+        ConsentState::Ready(pending, _)
+            if shared.quirk(Quirk::ThirdPartyConsentSkipped) && shared.third_party(&pending.request.client_id) =>
+        {
+            decide(&shared, tx, &headers, true)
+        }
         ConsentState::Ready(pending, login) => shared.pages.consent(super::pages::ConsentPage {
             tx,
             client_id: &pending.request.client_id,
@@ -755,7 +761,13 @@ pub(crate) async fn consent_post(State(shared): State<Arc<Shared>>, headers: Hea
         Some("deny") => false,
         _ => return bad_request(&shared, "decision must be allow or deny"),
     };
-    match consent_state(&shared, tx, &headers, true) {
+    decide(&shared, tx, &headers, allow)
+}
+
+/// The user's decision on the consent page of transaction `tx`.
+fn decide(shared: &Arc<Shared>, tx: &str, headers: &HeaderMap, allow: bool) -> Response {
+    let shared = shared.clone();
+    match consent_state(&shared, tx, headers, true) {
         ConsentState::Unknown => unknown_tx(&shared),
         ConsentState::NeedsLogin => found(&shared, &login_url(&shared, tx), None),
         ConsentState::Ready(pending, login) => {

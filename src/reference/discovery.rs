@@ -45,6 +45,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "token_endpoint": shared.url("/oauth/token"),
         "userinfo_endpoint": shared.userinfo_url(),
         "jwks_uri": shared.url("/.well-known/jwks.json"),
+        "registration_endpoint": shared.url("/register"),
         "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": [

@@ -14,6 +14,7 @@ mod keys;
 mod pages;
 mod params;
 mod quirk;
+mod register;
 mod store;
 mod token;
 mod userinfo;
@@ -358,6 +359,9 @@ pub(crate) struct Shared {
     discovery_json: String,
     jwks_json: String,
     store: Mutex<store::Store>,
+    /// Clients registered at `/register` (append-only, third-party).
+    pub(crate) registered: Vec<std::sync::OnceLock<ClientReg>>,
+    pub(crate) registered_next: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -371,6 +375,8 @@ impl Shared {
             discovery_json: String::new(),
             jwks_json: String::new(),
             store: Mutex::new(store::Store::new()),
+            registered: (0..register::MAX_REGISTERED).map(|_| std::sync::OnceLock::new()).collect(),
+            registered_next: std::sync::atomic::AtomicUsize::new(0),
         };
         shared.discovery_json = discovery::document(&shared).to_string();
         shared.jwks_json = discovery::jwks_document(&shared).to_string();
@@ -382,7 +388,16 @@ impl Shared {
     }
 
     pub(crate) fn client(&self, id: &str) -> Option<&ClientReg> {
-        self.config.clients.iter().find(|c| c.id == id)
+        self.config
+            .clients
+            .iter()
+            .find(|c| c.id == id)
+            .or_else(|| self.registered.iter().filter_map(|cell| cell.get()).find(|c| c.id == id))
+    }
+
+    /// A client registered at `/register`: third-party, it never skips consent.
+    pub(crate) fn third_party(&self, id: &str) -> bool {
+        self.registered.iter().filter_map(|cell| cell.get()).any(|c| c.id == id)
     }
 
     pub(crate) fn api(&self, identifier: &str) -> Option<&ApiReg> {
@@ -450,6 +465,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/consent", get(authorize::consent_get).post(authorize::consent_post))
         .route("/oauth/token", post(token::token).get(token::token_get))
         .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
+        .route("/register", post(register::register))
         .fallback(not_found)
         .with_state(shared)
 }

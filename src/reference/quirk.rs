@@ -238,6 +238,14 @@ quirks! {
         "discovery offers the claims parameter, but claims asked for with it are not returned (only those of the scopes)";
     RedirectQueryDropped => "redirect-query-dropped",
         "the authorization response replaces the registered redirect URI's query instead of adding to it";
+    RegistrationHttpImplicitAccepted => "registration-http-implicit-accepted",
+        "dynamic registration accepts http (non-loopback) redirect URIs for a web client using implicit";
+    RegistrationUnknownAuthAccepted => "registration-unknown-auth-accepted",
+        "dynamic registration registers an unknown token_endpoint_auth_method as asked";
+    RegistrationStatus200 => "registration-status-200",
+        "dynamic registration answers 200 instead of 201 Created";
+    ThirdPartyConsentSkipped => "third-party-consent-skipped",
+        "a dynamically registered (third-party) client's authorization skips the consent page";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -293,7 +301,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 101);
+        assert_eq!(Quirk::ALL.len(), 105);
     }
 
     #[test]

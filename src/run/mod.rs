@@ -473,7 +473,36 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
     let (ev, checks) = match supported {
         Err(why) => (Evidence::default(), vec![check::CheckResult::skip("flow.supported", why)]),
         Ok(notes) => {
-            let ev = flow::run(provider, case).await;
+            // A case that registers its client runs with it (and is judged with it).
+            let mut registered = None;
+            let mut first = Evidence::default();
+            if case.request.register.is_some() {
+                match flow::register::register(provider, case, &mut first).await {
+                    Ok(Some(client)) if case.expect.error.is_none() => {
+                        let view = provider.with_client(flow::register::REGISTERED, client).await;
+                        let mut own = case.clone();
+                        own.client = flow::register::REGISTERED.to_owned();
+                        own.auth = view.profile.clients[&own.client].auth;
+                        registered = Some((view, own));
+                    }
+                    Ok(_) => {}
+                    Err(e) => first.harness_error = Some(e),
+                }
+            }
+            let (provider, case) = match &registered {
+                Some((view, own)) => (view, own),
+                None => (provider, case),
+            };
+            let ev = if case.request.register.is_some() && registered.is_none() {
+                first
+            } else {
+                let mut ev = flow::run(provider, case).await;
+                let mut trace = std::mem::take(&mut first.trace);
+                trace.append(&mut ev.trace);
+                ev.trace = trace;
+                ev.registration = first.registration.take();
+                ev
+            };
             let mut checks = check::judge(provider, case, &ev).await;
             for note in notes {
                 checks.insert(

@@ -108,6 +108,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
     ("suites/parameters.yaml", include_str!("../../suites/parameters.yaml")),
     ("suites/redirect_uri.yaml", include_str!("../../suites/redirect_uri.yaml")),
+    ("suites/registration.yaml", include_str!("../../suites/registration.yaml")),
     ("suites/scopes.yaml", include_str!("../../suites/scopes.yaml")),
     ("suites/security.yaml", include_str!("../../suites/security.yaml")),
     ("suites/session.yaml", include_str!("../../suites/session.yaml")),
@@ -227,6 +228,8 @@ pub struct Request {
     pub session: Option<Session>,
     /// Waited between redeeming the code and reusing it (`misuse: [reuse_code]`).
     pub reuse_wait: std::time::Duration,
+    /// Register a client first (RFC 7591), with these overrides of the request's members.
+    pub register: Option<BTreeMap<String, Value>>,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -468,8 +471,8 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     // The client: named, or the first that fits what the case needs.
     let named_client = raw.client.as_ref().or(defaults.client.as_ref());
     let mut client = String::new();
-    if flow == Flow::Metadata {
-        // Judges the provider's documents: no client.
+    if flow == Flow::Metadata || raw.request.register.is_some() {
+        // Judges the provider's documents, or registers its own client: none of the profile's.
     } else if let Some(named) = named_client {
         if let Some(key) = resolve_ref(src, Some(named), &profile.clients, "client", diags) {
             if let Err(why) = client_fits(&key, &profile.clients[&key], &needs, flow, response_type.as_deref(), expects_error) {
@@ -689,6 +692,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         code_lifetime: if r.token.after_code_lifetime { profile.code_lifetime } else { None },
         session,
         reuse_wait: std::time::Duration::from_secs(r.token.reuse_wait.min(SESSION_WAIT_LIMIT)),
+        register: r.register.as_ref().map(|reg| reg.metadata.clone()),
     };
     if r.token.reuse_wait > SESSION_WAIT_LIMIT || (r.token.reuse_wait > 0 && !r.misuse.contains(&Misuse::ReuseCode)) {
         diags.push(

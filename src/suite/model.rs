@@ -295,6 +295,10 @@ pub struct RawRequest {
     /// Edits of the refresh (probes): `client: other` refreshes as another client.
     #[serde(default)]
     pub refresh: RawRefreshEdits,
+    /// Register a new client first (RFC 7591, at discovery's `registration_endpoint`)
+    /// and run the case with it; `metadata` overrides the registration request's
+    /// members (`null` leaves one out).
+    pub register: Option<RawRegister>,
     /// Sign the user in first, in the same browser, with a complete code flow; the
     /// case's own authorization then runs in that session (SSO, `prompt`, `max_age`,
     /// `id_token_hint`: `${session.id_token}` is the ID token of that sign-in).
@@ -348,6 +352,15 @@ pub struct RawTokenEdits {
     /// With `misuse: [reuse_code]`: seconds (0 to 60) between the redemption and the reuse.
     #[serde(default)]
     pub reuse_wait: u64,
+}
+
+/// A dynamic registration before the case.
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegister {
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub metadata: BTreeMap<String, Value>,
 }
 
 /// The sign-in that makes the browser session a case runs in.

@@ -1,0 +1,172 @@
+//! `/register`: dynamic client registration (RFC 7591 §3, OIDC Dynamic
+//! Registration §3). Registered clients are third-party: they always get the
+//! consent page. At most [`MAX_REGISTERED`] registrations per provider run.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::discovery::RESPONSE_TYPES;
+use super::{ClientReg, Quirk, Shared, random_token, unix_now};
+use crate::secret::Secret;
+
+/// How many clients one provider run registers at most.
+pub(crate) const MAX_REGISTERED: usize = 1000;
+
+const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+const GRANTS: &[&str] = &["authorization_code", "implicit", "refresh_token"];
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    let mut response = (status, axum::Json(json!({"error": code, "error_description": description}))).into_response();
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn bad(code: &str, description: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, code, description)
+}
+
+fn strings(body: &serde_json::Map<String, Value>, name: &str, default: &[&str]) -> Result<Vec<String>, Box<Response>> {
+    match body.get(name) {
+        None => Ok(default.iter().map(|s| (*s).to_owned()).collect()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Box::new(bad("invalid_client_metadata", &format!("{name} must be an array of strings")))),
+        Some(_) => Err(Box::new(bad(
+            "invalid_client_metadata",
+            &format!("{name} must be an array of strings"),
+        ))),
+    }
+}
+
+pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let json_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json_type {
+        return bad("invalid_client_metadata", "the registration request must be application/json");
+    }
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return bad("invalid_client_metadata", "the registration request must be a JSON object");
+    };
+    let redirect_uris = match strings(&body, "redirect_uris", &[]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let response_types = match strings(&body, "response_types", &["code"]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let grant_types = match strings(&body, "grant_types", &["authorization_code"]) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let auth_method = match body.get("token_endpoint_auth_method") {
+        None => "client_secret_basic".to_owned(),
+        Some(Value::String(m)) => m.clone(),
+        Some(_) => return bad("invalid_client_metadata", "token_endpoint_auth_method must be a string"),
+    };
+    let application_type = body.get("application_type").and_then(Value::as_str).unwrap_or("web");
+    let same_words = |a: &str, b: &str| {
+        let mut x: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut y: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();
+        x.sort_unstable();
+        y.sort_unstable();
+        x == y
+    };
+    if let Some(rt) = response_types.iter().find(|r| !RESPONSE_TYPES.iter().any(|s| same_words(s, r))) {
+        return bad("invalid_client_metadata", &format!("response type {rt:?} is not supported"));
+    }
+    if let Some(g) = grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+        return bad("invalid_client_metadata", &format!("grant type {g:?} is not supported here"));
+    }
+    // RFC 7591 §2: an unknown authentication method is refused, not taken as asked.
+    if !AUTH_METHODS.contains(&auth_method.as_str()) && !shared.quirk(Quirk::RegistrationUnknownAuthAccepted) {
+        return bad(
+            "invalid_client_metadata",
+            &format!("token_endpoint_auth_method {auth_method:?} is not supported"),
+        );
+    }
+    if redirect_uris.is_empty() {
+        return bad("invalid_redirect_uri", "redirect_uris is required");
+    }
+    let implicit =
+        grant_types.iter().any(|g| g == "implicit") || response_types.iter().any(|r| r.split(' ').any(|w| w == "id_token" || w == "token"));
+    for uri in &redirect_uris {
+        let Ok(url) = Url::parse(uri) else {
+            return bad("invalid_redirect_uri", &format!("{uri:?} is not an absolute URI"));
+        };
+        if url.fragment().is_some() {
+            return bad("invalid_redirect_uri", "a redirect URI must not have a fragment");
+        }
+        // OIDC Dynamic Registration §2: web clients using implicit register https only, never localhost.
+        let web_implicit = application_type == "web" && implicit;
+        let insecure = url.scheme() != "https" || url.host_str() == Some("localhost");
+        if web_implicit && insecure && !shared.quirk(Quirk::RegistrationHttpImplicitAccepted) {
+            return bad(
+                "invalid_redirect_uri",
+                "web clients using the implicit grant must register https redirect URIs, not localhost",
+            );
+        }
+    }
+    let (id, secret) = match (random_token(), random_token()) {
+        (Ok(id), Ok(secret)) => (id, secret),
+        _ => return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "no randomness"),
+    };
+    let public = auth_method == "none";
+    let client = ClientReg {
+        id: format!("dyn-{}", &id[..16]),
+        secret: (!public).then(|| Secret::new(secret.clone())),
+        redirect_uris: redirect_uris.clone(),
+        grant_types: grant_types.clone(),
+        response_types: response_types.clone(),
+        auth_method: auth_method.clone(),
+    };
+    let slot = shared.registered_next.fetch_add(1, Ordering::Relaxed);
+    let Some(cell) = shared.registered.get(slot) else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "this provider registers at most 1000 clients per run",
+        );
+    };
+    let client_id = client.id.clone();
+    if cell.set(client).is_err() {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "registration slot taken");
+    }
+    let mut answer = json!({
+        "client_id": client_id,
+        "client_id_issued_at": unix_now(),
+        "redirect_uris": redirect_uris,
+        "response_types": response_types,
+        "grant_types": grant_types,
+        "token_endpoint_auth_method": auth_method,
+        "application_type": application_type,
+    });
+    if let Some(name) = body.get("client_name").and_then(Value::as_str) {
+        answer["client_name"] = json!(name);
+    }
+    if !public {
+        answer["client_secret"] = json!(secret);
+        answer["client_secret_expires_at"] = json!(0);
+    }
+    let status = if shared.quirk(Quirk::RegistrationStatus200) {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = (status, axum::Json(answer)).into_response();
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
