@@ -149,6 +149,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("registration-unknown-auth-accepted", &["registration.metadata"]),
     ("registration-status-200", &["registration.register"]),
     ("third-party-consent-skipped", &["consent.third_party"]),
+    ("consent-deny-ignored", &["consent.denied"]),
     // Changes only what discovery advertises: cases skip, none fail.
     ("discovery-minimal", &[]),
 ];

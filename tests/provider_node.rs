@@ -78,6 +78,8 @@ const MUST_PASS: &[&str] = &[
     "registration::register-and-sign-in",
     "registration::http-redirect-for-implicit",
     "registration::unknown-auth-method",
+    "consent::deny",
+    "consent::third-party-every-time",
 ];
 
 const NODE_HINT: &str = "the oidc-provider fixture needs Node.js 20 or later and npm: install them (e.g. `apt-get install nodejs npm` \

@@ -77,6 +77,7 @@ const ANCHORS: &[(&str, &str)] = &[
     ("OIDC-Registration-2", "ClientMetadata"),
     ("OIDC-Registration-3.3", "RegistrationError"),
     ("OIDC-Core-3.1.2.1", "AuthRequest"),
+    ("OIDC-Core-3.1.2.4", "Consent"),
     ("OIDC-Core-3.1.2.6", "AuthError"),
     ("OIDC-Core-3.1.3.3", "TokenResponse"),
     ("OIDC-Core-3.1.3.6", "CodeIDToken"),

@@ -188,6 +188,19 @@ pub enum Page {
     /// Nothing the driver can act on; `summary` says what the page is (title,
     /// first heading, any visible error text), for error messages.
     Unknown { summary: String },
+    /// Asked to deny: a consent page with no control that denies (no deny,
+    /// cancel or reject button or link).
+    ConsentWithoutDeny,
+}
+
+/// What the driver does on a consent page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConsentChoice {
+    /// Approve (tick the boxes, press the approving button).
+    #[default]
+    Approve,
+    /// Deny (press the deny / cancel button, or follow such a link).
+    Deny,
 }
 
 /// Form post fields whose values `Debug` may show: the rest carry codes and
@@ -216,6 +229,7 @@ impl fmt::Debug for Page {
                     .finish()
             }
             Page::Unknown { summary } => f.debug_struct("Unknown").field("summary", summary).finish(),
+            Page::ConsentWithoutDeny => f.write_str("ConsentWithoutDeny"),
         }
     }
 }
@@ -267,6 +281,19 @@ pub fn analyse(
     selectors: &Selectors,
     redirect_uri: &str,
 ) -> Result<Page, FormError> {
+    analyse_for(html, page_url, username, password, selectors, redirect_uri, ConsentChoice::Approve)
+}
+
+/// [`analyse`], with the decision to take on a consent page.
+pub fn analyse_for(
+    html: &str,
+    page_url: &Url,
+    username: &str,
+    password: &Secret,
+    selectors: &Selectors,
+    redirect_uri: &str,
+    choice: ConsentChoice,
+) -> Result<Page, FormError> {
     let compiled = Compiled::new(selectors)?;
     let source = neutralise_noscript(html);
     let document = Html::parse_document(&source);
@@ -279,9 +306,48 @@ pub fn analyse(
         return Ok(Page::Login(submission));
     }
     if let Some(submission) = doc.consent()? {
+        if choice == ConsentChoice::Deny {
+            return Ok(match doc.deny().or_else(|| deny_link(&document, &doc.base)) {
+                Some(refusal) => Page::Consent(refusal),
+                None => Page::ConsentWithoutDeny,
+            });
+        }
         return Ok(Page::Consent(submission));
     }
     Ok(Page::Unknown { summary: doc.summary() })
+}
+
+/// Words of a control or link that deny a consent request.
+const DENY: Lexicon = Lexicon {
+    prefixes: &[
+        "deny", "denied", "cancel", "reject", "declin", "refus", "abort", "disallow", "disagree",
+    ],
+    exact: &["no"],
+};
+
+/// A same-origin link that denies (node oidc-provider's "[ Cancel ]" → `…/abort`).
+fn deny_link(document: &Html, base: &Url) -> Option<Submission> {
+    let links = Selector::parse("a[href]").ok()?;
+    document.select(&links).find_map(|a| {
+        let mut text: String = a.text().collect::<Vec<_>>().join(" ");
+        for attr in ["id", "class", "aria-label", "title", "href"] {
+            if let Some(v) = a.attr(attr) {
+                text.push(' ');
+                text.push_str(v);
+            }
+        }
+        let words: Vec<String> = words_of(&text).collect();
+        if !DENY.matches(&words) {
+            return None;
+        }
+        let target = base.join(a.attr("href")?).ok()?;
+        (target.origin() == base.origin()).then(|| Submission {
+            method: Method::Get,
+            action: target,
+            enctype: Enctype::UrlEncoded,
+            fields: Vec::new(),
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1155,6 +1221,19 @@ impl<'a> Doc<'a> {
         Ok(None)
     }
 
+    /// The denying button of a consent form (deny, cancel, reject…), pressed
+    /// without ticking anything.
+    fn deny(&self) -> Option<Submission> {
+        (0..self.forms.len())
+            .filter(|&form| !self.has_password_field(form))
+            .find_map(|form| {
+                let button = self
+                    .form_controls(form)
+                    .find(|(_, control)| control.is_submit_button() && control.enabled() && DENY.matches(&control.button_words()))?;
+                self.submission(form, Some(button.0), &Fills::default()).ok()
+            })
+    }
+
     /// Whether a form has a password field a browser would send.
     fn has_password_field(&self, form: usize) -> bool {
         self.form_controls(form)
@@ -1815,6 +1894,42 @@ mod tests {
 
     fn analyse_page(html: &str, page_url: &str) -> Page {
         analyse_with(html, page_url, &Selectors::default())
+    }
+
+    fn deny_page(html: &str, page_url: &str) -> Page {
+        let url = Url::parse(page_url).unwrap();
+        analyse_for(
+            html,
+            &url,
+            "jane",
+            &Secret::new("pw"),
+            &Selectors::default(),
+            "https://rp.test/cb",
+            ConsentChoice::Deny,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn denying_presses_the_cancel_button_or_follows_the_cancel_link() {
+        // django-oauth-toolkit: a Cancel button beside Authorize, no boxes ticked.
+        match deny_page(DOT_CONSENT, "https://auth.test/o/authorize/?client_id=portal") {
+            Page::Consent(sub) => {
+                assert!(sub.fields.iter().all(|(name, _)| name != "allow"), "{:?}", sub.fields);
+            }
+            other => panic!("expected the deny submission, got {other:?}"),
+        }
+        // node oidc-provider: only "Continue" in the form, and a "[ Cancel ]" link to …/abort.
+        match deny_page(OIDC_PROVIDER_CONSENT, "https://op.test/interaction/Yb8zQ3kLm0") {
+            Page::Consent(sub) => {
+                assert_eq!(sub.method, Method::Get);
+                assert_eq!(sub.action.as_str(), "https://op.test/interaction/Yb8zQ3kLm0/abort");
+            }
+            other => panic!("expected the abort link, got {other:?}"),
+        }
+        // A consent page with no way to say no.
+        let html = r#"<form method="post" action="/consent"><button type="submit">Allow</button></form>"#;
+        assert!(matches!(deny_page(html, "https://op.test/consent"), Page::ConsentWithoutDeny));
     }
 
     fn plain(name: &str, value: &str) -> (String, FieldValue) {

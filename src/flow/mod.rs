@@ -670,8 +670,21 @@ async fn authorize(
             Some(u) => (u.username.as_str(), u.password.clone()),
             None => ("", Secret::default()),
         };
-        let page = form::analyse(&html, &resp.url, username, &password, &p.profile.login, &redirect_uri).map_err(|e| e.to_string())?;
+        let choice = if case.request.consent_deny {
+            form::ConsentChoice::Deny
+        } else {
+            form::ConsentChoice::Approve
+        };
+        let page =
+            form::analyse_for(&html, &resp.url, username, &password, &p.profile.login, &redirect_uri, choice).map_err(|e| e.to_string())?;
         match page {
+            Page::ConsentWithoutDeny => {
+                ev.not_applicable = Some(
+                    "the consent page has no control that denies (a deny, cancel or reject button or link): the harness cannot refuse consent on it"
+                        .into(),
+                );
+                return Ok(None);
+            }
             Page::FormPost { action, fields } => {
                 let params: BTreeMap<String, String> = fields.into_iter().collect();
                 ev.step(format!("form_post to {}", http::redact_url(&action)));

@@ -777,7 +777,7 @@ fn decide(shared: &Arc<Shared>, tx: &str, headers: &HeaderMap, allow: bool) -> R
                 mode: request.response_mode,
                 state: request.state.as_deref(),
             };
-            if !allow {
+            if !allow && !shared.quirk(Quirk::ConsentDenyIgnored) {
                 return reply.error(&shared, "access_denied", "the user denied the request");
             }
             if let Some(session) = shared.store().sessions.get_mut(&login.session_id, Instant::now()) {

@@ -57,6 +57,9 @@ pub struct Config {
     pub id_token_ttl_secs: u64,
     /// How long authorization codes live (default 60 s).
     pub code_ttl_secs: u64,
+    /// Ids of third-party clients: they always get the consent page (so do
+    /// clients registered at `/register`).
+    pub third_party: Vec<String>,
 }
 
 /// A registered client.
@@ -169,6 +172,15 @@ impl Default for Config {
                     auth_method: "client_secret_basic".into(),
                 },
                 ClientReg {
+                    // A third-party client: never skips consent.
+                    id: "partner-app".into(),
+                    secret: Some(Secret::new("partner-app-secret-51c4")),
+                    redirect_uris: strings(&["https://partner.example.test/callback"]),
+                    grant_types: strings(&["authorization_code"]),
+                    response_types: strings(&["code"]),
+                    auth_method: "client_secret_basic".into(),
+                },
+                ClientReg {
                     // A redirect URI with a query (RFC 6749 §3.1.2: kept in responses).
                     id: "query-app".into(),
                     secret: Some(Secret::new("query-app-secret-3d70")),
@@ -201,6 +213,7 @@ impl Default for Config {
             access_token_ttl_secs: 300,
             id_token_ttl_secs: 300,
             code_ttl_secs: 60,
+            third_party: strings(&["partner-app"]),
         }
     }
 }
@@ -395,9 +408,9 @@ impl Shared {
             .or_else(|| self.registered.iter().filter_map(|cell| cell.get()).find(|c| c.id == id))
     }
 
-    /// A client registered at `/register`: third-party, it never skips consent.
+    /// A third-party client (configured so, or registered at `/register`): it never skips consent.
     pub(crate) fn third_party(&self, id: &str) -> bool {
-        self.registered.iter().filter_map(|cell| cell.get()).any(|c| c.id == id)
+        self.config.third_party.iter().any(|c| c == id) || self.registered.iter().filter_map(|cell| cell.get()).any(|c| c.id == id)
     }
 
     pub(crate) fn api(&self, identifier: &str) -> Option<&ApiReg> {

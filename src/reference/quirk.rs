@@ -246,6 +246,8 @@ quirks! {
         "dynamic registration answers 200 instead of 201 Created";
     ThirdPartyConsentSkipped => "third-party-consent-skipped",
         "a dynamically registered (third-party) client's authorization skips the consent page";
+    ConsentDenyIgnored => "consent-deny-ignored",
+        "pressing Deny on the consent page is taken as Allow";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -301,7 +303,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 105);
+        assert_eq!(Quirk::ALL.len(), 106);
     }
 
     #[test]

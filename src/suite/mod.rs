@@ -103,6 +103,7 @@ fn valid_name(s: &str) -> bool {
 pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/audience.yaml", include_str!("../../suites/audience.yaml")),
     ("suites/basics.yaml", include_str!("../../suites/basics.yaml")),
+    ("suites/consent.yaml", include_str!("../../suites/consent.yaml")),
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
     ("suites/namespacing.yaml", include_str!("../../suites/namespacing.yaml")),
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
@@ -230,6 +231,8 @@ pub struct Request {
     pub reuse_wait: std::time::Duration,
     /// Register a client first (RFC 7591), with these overrides of the request's members.
     pub register: Option<BTreeMap<String, Value>>,
+    /// Deny on the consent page instead of approving.
+    pub consent_deny: bool,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -380,6 +383,9 @@ fn client_fits(
         }
         Some(ClientKind::Public) if !c.is_public() => return Err(format!("client `{key}` is not public (`auth: none`, no secret)")),
         Some(ClientKind::Machine) => c.grant(key, "client_credentials")?,
+        Some(ClientKind::ThirdParty) if !c.third_party => {
+            return Err(format!("client `{key}` is not marked `third_party: true`"));
+        }
         _ => {}
     }
     if let Some(a) = needs.auth
@@ -428,6 +434,7 @@ fn describe_need(needs: &RawNeeds, flow: Flow, response_type: Option<&str>) -> S
         Some(ClientKind::Confidential) => "a confidential client",
         Some(ClientKind::Public) => "a public client",
         Some(ClientKind::Machine) => "a machine client (client credentials)",
+        Some(ClientKind::ThirdParty) => "a third-party client (`third_party: true`)",
         _ => "a client",
     };
     let mut s = kind.to_owned();
@@ -693,6 +700,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         session,
         reuse_wait: std::time::Duration::from_secs(r.token.reuse_wait.min(SESSION_WAIT_LIMIT)),
         register: r.register.as_ref().map(|reg| reg.metadata.clone()),
+        consent_deny: r.consent == Some(model::ConsentDecision::Deny),
     };
     if r.token.reuse_wait > SESSION_WAIT_LIMIT || (r.token.reuse_wait > 0 && !r.misuse.contains(&Misuse::ReuseCode)) {
         diags.push(

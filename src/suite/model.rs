@@ -198,6 +198,8 @@ pub enum ClientKind {
     Public,
     /// A client registered for client credentials.
     Machine,
+    /// A client the profile marks `third_party: true` (it never skips consent).
+    ThirdParty,
     /// Any client that fits the flow.
     Any,
 }
@@ -286,6 +288,8 @@ pub struct RawRequest {
     /// How the access token is presented at userinfo.
     #[serde(default)]
     pub userinfo: UserinfoMethod,
+    /// `deny`: refuse on the consent page (press deny / cancel) instead of approving.
+    pub consent: Option<ConsentDecision>,
     /// Parameters left out of the authorization request (probes).
     #[serde(default)]
     pub drop: Vec<String>,
@@ -407,6 +411,14 @@ pub enum CredentialsPlace {
 pub enum OtherClient {
     /// The first other client of the profile registered for the code grant.
     Other,
+}
+
+/// What the harness decides on a consent page.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentDecision {
+    Approve,
+    Deny,
 }
 
 /// How userinfo is called (OIDC Core §5.3.1; RFC 6750 §2).
