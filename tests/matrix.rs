@@ -150,6 +150,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("registration-status-200", &["registration.register"]),
     ("third-party-consent-skipped", &["consent.third_party"]),
     ("consent-deny-ignored", &["consent.denied"]),
+    ("password-grant-any-password", &["negative.refused"]),
     // Changes only what discovery advertises: cases skip, none fail.
     ("discovery-minimal", &[]),
 ];

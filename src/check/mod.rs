@@ -174,6 +174,7 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
         .unwrap_or_else(|| vec!["authorization_code".into(), "implicit".into()]);
     let need_grant = match case.flow {
         Flow::ClientCredentials => Some("client_credentials"),
+        Flow::Password => Some("password"),
         Flow::Metadata => None,
         // Refresh runs whenever a refresh token is issued (checked in the flow).
         Flow::Refresh => None,
@@ -194,7 +195,7 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
             ));
         }
     }
-    if !matches!(case.flow, Flow::ClientCredentials | Flow::Metadata) {
+    if !matches!(case.flow, Flow::ClientCredentials | Flow::Metadata | Flow::Password) {
         let rt = case.response_type().unwrap_or_else(|| "code".into());
         let offered = d.response_types_supported.iter().any(|t| crate::profile::same_words(t, &rt));
         // A negative case may send a response type on purpose; only the provider's offer matters.

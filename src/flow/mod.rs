@@ -35,6 +35,8 @@ pub enum Origin {
     Refresh,
     /// the token endpoint, client credentials
     ClientCredentials,
+    /// the token endpoint, the password grant
+    Password,
 }
 
 impl Origin {
@@ -44,6 +46,7 @@ impl Origin {
             Origin::Token => "from the token endpoint",
             Origin::Refresh => "from the refresh",
             Origin::ClientCredentials => "from client credentials",
+            Origin::Password => "from the password grant",
         }
     }
 }
@@ -246,6 +249,7 @@ pub async fn run(provider: &Provider, case: &Case) -> Evidence {
 async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {
     match case.flow {
         Flow::ClientCredentials => client_credentials(p, case, ev).await,
+        Flow::Password => password_grant(p, case, ev).await,
         Flow::Metadata => metadata(p, ev).await,
         Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh => {
             // One shared client (pooled connections, TLS set up once); cookies per case.
@@ -1190,6 +1194,60 @@ async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Res
     ev.request = form.iter().cloned().collect();
     if let Some(set) = token_request(p, case, form, Origin::ClientCredentials, ev).await? {
         ev.token_sets.push(set);
+    }
+    Ok(())
+}
+
+/// The password grant (RFC 6749 §4.3), Auth0 style: the profile's API parameter
+/// and `password_realm` (`realm`) when set; then userinfo with the access token.
+async fn password_grant(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {
+    let user = case
+        .user
+        .as_ref()
+        .and_then(|u| p.profile.users.get(u))
+        .ok_or("no user to sign in with the password grant")?;
+    let password = if case.request.misuses(Misuse::WrongPassword) {
+        format!("not-{}", random_token())
+    } else {
+        user.password.expose().to_owned()
+    };
+    let mut form = vec![
+        ("grant_type".to_owned(), "password".to_owned()),
+        ("username".to_owned(), user.username.clone()),
+        ("password".to_owned(), password),
+    ];
+    if !case.request.scope.is_empty() {
+        form.push(("scope".into(), case.request.scope.clone()));
+    }
+    if let Some((param, api)) = api_param(p, case) {
+        form.push((param.into(), api));
+    }
+    if let Some(realm) = &p.profile.password_realm {
+        form.push(("realm".into(), realm.clone()));
+    }
+    for (k, v) in &case.request.params {
+        form.push((k.clone(), v.clone()));
+    }
+    p.check_transport(&p.endpoint("token_endpoint")?, "password")?;
+    // As reports keep it: the password redacted.
+    ev.request = form
+        .iter()
+        .map(|(k, v)| (k.clone(), if http::sensitive(k) { "[redacted]".to_owned() } else { v.clone() }))
+        .collect();
+    let Some(set) = token_request(p, case, form, Origin::Password, ev).await? else {
+        return Ok(());
+    };
+    let access = set.access_token.clone();
+    ev.token_sets.push(set);
+    match access {
+        Some(at) if case.request.openid() && p.discovery.userinfo_endpoint.is_some() => {
+            if case.api.is_some() && !p.profile.access_token_aud_includes_userinfo {
+                ev.userinfo_skipped = Some("the access token is for an API, and the profile says such tokens are not for userinfo".into());
+            } else {
+                ev.userinfo = Some(userinfo(p, Some(&at), case.request.userinfo, ev).await?);
+            }
+        }
+        _ => ev.userinfo_skipped = Some("no access token for userinfo, or `openid` was not requested".into()),
     }
     Ok(())
 }

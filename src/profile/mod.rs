@@ -130,6 +130,9 @@ struct RawProfile {
     /// Dynamic client registration (RFC 7591) where discovery has a `registration_endpoint`.
     #[serde(default)]
     registration: RawRegistration,
+    /// Auth0 style: the `realm` (connection) sent with the password grant.
+    #[serde(default)]
+    password_realm: Option<String>,
     #[schemars(with = "Option<String>")]
     default_api: Option<Spanned<String>>,
     /// Capabilities the provider has although its discovery document does not advertise them.
@@ -343,6 +346,8 @@ pub struct Profile {
     pub waits: bool,
     /// Dynamic client registration settings.
     pub registration: Registration,
+    /// `realm` sent with the password grant (Auth0's connection name).
+    pub password_realm: Option<String>,
     /// Capabilities declared by the profile beyond discovery.
     pub supports: Supports,
     /// The API (key of `apis`) an access token is for when a request names none;
@@ -791,6 +796,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         }),
         waits: raw.waits,
         registration,
+        password_realm: raw.password_realm,
         supports: raw.supports,
         default_api: raw.default_api.as_ref().map(|d| d.value.clone()),
         checks: raw.checks.into_iter().map(|(k, v)| (k, v.value)).collect(),

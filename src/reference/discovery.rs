@@ -52,7 +52,8 @@ pub(crate) fn document(shared: &Shared) -> Value {
             "authorization_code",
             "implicit",
             "refresh_token",
-            "client_credentials"
+            "client_credentials",
+            "password"
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],

@@ -172,6 +172,15 @@ impl Default for Config {
                     auth_method: "client_secret_basic".into(),
                 },
                 ClientReg {
+                    // A legacy app on the password grant (RFC 9700 §2.4 deprecates it).
+                    id: "legacy-app".into(),
+                    secret: Some(Secret::new("legacy-app-secret-7e21")),
+                    redirect_uris: vec![],
+                    grant_types: strings(&["password"]),
+                    response_types: vec![],
+                    auth_method: "client_secret_post".into(),
+                },
+                ClientReg {
                     // A third-party client: never skips consent.
                     id: "partner-app".into(),
                     secret: Some(Secret::new("partner-app-secret-51c4")),

@@ -248,6 +248,8 @@ quirks! {
         "a dynamically registered (third-party) client's authorization skips the consent page";
     ConsentDenyIgnored => "consent-deny-ignored",
         "pressing Deny on the consent page is taken as Allow";
+    PasswordGrantAnyPassword => "password-grant-any-password",
+        "the password grant issues tokens whatever password is sent";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -303,7 +305,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 106);
+        assert_eq!(Quirk::ALL.len(), 107);
     }
 
     #[test]

@@ -14,7 +14,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 
 use super::authorize::pkce_syntax_ok;
-use super::issue::{IdTokenInput, access_token, client_access_token, has, id_token, parse_scope, scope_syntax_ok, wants_id_token};
+use super::issue::{
+    IdTokenInput, access_token, client_access_token, grant_scopes, has, id_token, parse_scope, scope_syntax_ok, wants_id_token,
+};
 use super::keys::sha256;
 use super::params::{Params, is_form, secret_eq};
 use super::store::{CODE_TTL, Grant, REFRESH_TTL, Refresh, token_key};
@@ -173,6 +175,7 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<Strin
         Some("authorization_code") => authorization_code(shared, client, &params),
         Some("refresh_token") => refresh_token(shared, client, &params),
         Some("client_credentials") => client_credentials(shared, client, &params),
+        Some("password") => password(shared, client, &params),
         Some(other) => Err(TokenError::new(
             "unsupported_grant_type",
             format!("grant_type {other:?} is not supported"),
@@ -522,6 +525,61 @@ fn client_credentials(shared: &Shared, client: &ClientReg, params: &Params) -> R
     let mut body = token_body(shared, &access, &scopes);
     if shared.quirk(Quirk::ClientCredentialsRefreshToken) {
         body.insert("refresh_token".into(), json!(random_token()?));
+    }
+    Ok(body)
+}
+
+/// The resource owner password credentials grant (RFC 6749 §4.3; RFC 9700
+/// §2.4 deprecates it): only for clients registered for it. `audience` (or
+/// `resource`) selects the API as at the authorization endpoint.
+fn password(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<String, Value>, TokenError> {
+    require_grant(client, "password")?;
+    let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
+        return Err(TokenError::new("invalid_request", "username and password are required"));
+    };
+    let user = shared
+        .user(username)
+        .filter(|u| secret_eq(u.password.expose(), password) || shared.quirk(Quirk::PasswordGrantAnyPassword))
+        .ok_or_else(|| TokenError::invalid_grant("the username or password is wrong"))?;
+    let audience = params.get("audience").or_else(|| params.get("resource"));
+    if let Some(target) = audience
+        && shared.api(target).is_none()
+        && !shared.quirk(Quirk::UnknownAudienceAccepted)
+    {
+        return Err(TokenError::new("invalid_target", "the API is not registered"));
+    }
+    let requested = parse_scope(params.get("scope"));
+    if !scope_syntax_ok(&requested) {
+        return Err(TokenError::new("invalid_scope", "scope has invalid characters"));
+    }
+    let scopes = grant_scopes(shared, client, &requested, audience);
+    let grant = Grant {
+        client_id: client.id.clone(),
+        username: user.username.clone(),
+        scopes: scopes.clone(),
+        requested,
+        audience: audience.map(str::to_owned),
+        auth_time: crate::reference::unix_now(),
+        sso: false,
+        asked: Default::default(),
+    };
+    let family = shared.store().new_family();
+    let access = access_token(shared, &grant, user, &scopes, Some(family))?;
+    let mut body = token_body(shared, &access, &scopes);
+    if wants_id_token(shared, &scopes) {
+        let token = id_token(
+            shared,
+            IdTokenInput {
+                grant: &grant,
+                user,
+                scopes: &scopes,
+                nonce: None,
+                access_token: Some(&access),
+                code: None,
+                refreshed: false,
+            },
+        )?;
+        body.insert("id_token".into(), json!(token));
     }
     Ok(body)
 }

@@ -364,6 +364,7 @@ fn grants_of(flow: Flow) -> &'static [&'static str] {
         Flow::Hybrid => &["authorization_code", "implicit"],
         Flow::Refresh => &["authorization_code", "refresh_token"],
         Flow::ClientCredentials => &["client_credentials"],
+        Flow::Password => &["password"],
         Flow::Metadata => &[],
     }
 }
@@ -406,7 +407,7 @@ fn client_fits(
     for g in grants {
         c.grant(key, g)?;
     }
-    if flow.needs_user() && c.redirect_uri.as_deref().is_none_or(str::is_empty) {
+    if flow.needs_browser() && c.redirect_uri.as_deref().is_none_or(str::is_empty) {
         return Err(format!("client `{key}` has no `redirect_uri` in the profile"));
     }
     let has_query = c

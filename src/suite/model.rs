@@ -22,11 +22,18 @@ pub enum Flow {
     Refresh,
     /// No flow: the discovery document and the JWKS themselves are judged
     Metadata,
+    /// Resource owner password credentials, RFC 6749 §4.3 (RFC 9700 §2.4 deprecates it)
+    Password,
 }
 
 impl Flow {
     pub fn needs_user(self) -> bool {
         !matches!(self, Flow::ClientCredentials | Flow::Metadata)
+    }
+
+    /// The flow goes through the browser (a redirect URI, login and consent pages).
+    pub fn needs_browser(self) -> bool {
+        matches!(self, Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +44,7 @@ impl Flow {
             Flow::ClientCredentials => "client_credentials",
             Flow::Refresh => "refresh",
             Flow::Metadata => "metadata",
+            Flow::Password => "password",
         }
     }
 
@@ -46,7 +54,7 @@ impl Flow {
             Flow::Code | Flow::Refresh => Some("code"),
             Flow::Implicit => Some("id_token token"),
             Flow::Hybrid => Some("code id_token"),
-            Flow::ClientCredentials | Flow::Metadata => None,
+            Flow::ClientCredentials | Flow::Metadata | Flow::Password => None,
         }
     }
 }
@@ -450,6 +458,8 @@ pub enum Misuse {
     ReuseRefreshToken,
     /// Ask for an API the provider does not know, with the profile's API parameter.
     UnregisteredApi,
+    /// Send a wrong password with the password grant.
+    WrongPassword,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
