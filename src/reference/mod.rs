@@ -530,7 +530,19 @@ mod tests {
     fn default_registry() {
         let config = Config::default();
         let ids: Vec<&str> = config.clients.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["web-app", "spa-app", "m2m-service", "code-only-app"]);
+        assert_eq!(
+            ids,
+            [
+                "web-app",
+                "spa-app",
+                "m2m-service",
+                "code-only-app",
+                "legacy-app",
+                "partner-app",
+                "query-app"
+            ]
+        );
+        assert_eq!(config.third_party, ["partner-app"]);
         let web = &config.clients[0];
         assert_eq!(web.secret.as_ref().unwrap().expose(), "web-app-secret-7f3a9c");
         assert_eq!(web.auth_method, "client_secret_basic");

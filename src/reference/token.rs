@@ -746,12 +746,25 @@ mod tests {
 
         let (status, body, _) = token_request(
             &provider,
-            &[("grant_type", "password"), ("client_id", M2M), ("client_secret", M2M_SECRET)],
+            &[
+                ("grant_type", "urn:example:made-up"),
+                ("client_id", M2M),
+                ("client_secret", M2M_SECRET),
+            ],
             None,
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"], "unsupported_grant_type");
+        // The password grant is known, but only to clients registered for it.
+        let (status, body, _) = token_request(
+            &provider,
+            &[("grant_type", "password"), ("client_id", M2M), ("client_secret", M2M_SECRET)],
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "unauthorized_client");
 
         // A body that is not a form is refused.
         let response = http()
