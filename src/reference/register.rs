@@ -170,3 +170,78 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use crate::reference::Config;
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+
+    async fn register(provider: &crate::reference::ReferenceProvider, body: Value) -> (StatusCode, Value) {
+        let response = http()
+            .post(format!("{}/register", provider.issuer()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn registration_validates_and_the_client_works() {
+        let provider = start(Config::default()).await;
+        let good = json!({"redirect_uris": ["https://rp.test/cb"], "client_name": "t"});
+        let (status, body) = register(&provider, good).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["client_id"].as_str().unwrap().to_owned();
+        assert!(body["client_secret"].as_str().is_some_and(|s| s.len() >= 40), "{body}");
+        assert_eq!(body["token_endpoint_auth_method"], "client_secret_basic");
+        assert_eq!(body["redirect_uris"], json!(["https://rp.test/cb"]));
+        // The registered client is known to the authorization endpoint, as a third-party one.
+        assert!(provider.shared.client(&id).is_some() && provider.shared.third_party(&id));
+        assert!(!provider.shared.third_party(WEB));
+
+        // Refusals, each with the RFC 7591 §3.2.2 code.
+        let cases = [
+            (json!({}), "invalid_redirect_uri"),
+            (json!({"redirect_uris": ["https://rp.test/cb#frag"]}), "invalid_redirect_uri"),
+            (json!({"redirect_uris": ["not a uri"]}), "invalid_redirect_uri"),
+            (
+                json!({"redirect_uris": ["http://rp.test/cb"], "response_types": ["id_token"], "grant_types": ["implicit"]}),
+                "invalid_redirect_uri",
+            ),
+            (
+                json!({"redirect_uris": ["https://localhost/cb"], "response_types": ["id_token"], "grant_types": ["implicit"]}),
+                "invalid_redirect_uri",
+            ),
+            (
+                json!({"redirect_uris": ["https://rp.test/cb"], "token_endpoint_auth_method": "made_up"}),
+                "invalid_client_metadata",
+            ),
+            (
+                json!({"redirect_uris": ["https://rp.test/cb"], "response_types": ["code bogus"]}),
+                "invalid_client_metadata",
+            ),
+            (json!({"redirect_uris": "https://rp.test/cb"}), "invalid_client_metadata"),
+            (json!(["not", "an", "object"]), "invalid_client_metadata"),
+        ];
+        for (body, code) in cases {
+            let (status, answer) = register(&provider, body.clone()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {answer}");
+            assert_eq!(answer["error"], code, "{body} → {answer}");
+        }
+        // Code flows may use http redirect URIs (only implicit web clients may not).
+        let (status, _) = register(&provider, json!({"redirect_uris": ["http://rp.test/cb"]})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        // A public client gets no secret.
+        let (status, body) = register(
+            &provider,
+            json!({"redirect_uris": ["https://rp.test/cb"], "token_endpoint_auth_method": "none"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert!(body.get("client_secret").is_none(), "{body}");
+    }
+}
