@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use oidc_conform::check::Status;
 use oidc_conform::flow::Provider;
-use oidc_conform::reference::{Config, Quirk, ReferenceProvider};
+use oidc_conform::reference::{Quirk, ReferenceProvider};
 use oidc_conform::run;
 
 use crate::util::root;
@@ -159,10 +159,7 @@ const MATRIX: &[(&str, &[&str])] = &[
 /// the failing built-in check ids and any harness errors (besides negative cases
 /// that could not reach their step because the provider refused an earlier one).
 async fn failing_checks(quirks: &[Quirk]) -> (BTreeSet<String>, Vec<String>) {
-    let config = Config {
-        quirks: quirks.iter().copied().collect(),
-        ..Config::default()
-    };
+    let config = crate::util::with_quirks(quirks);
     let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
     let profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
     let cases = run::load_cases(&[root().join("suites")], &profile).expect("the shipped suites load");

@@ -13,10 +13,7 @@ use crate::util::{root, run_suite_case};
 /// Runs `security::code-parallel-redemption` `times` times; returns the
 /// `code.single_use` verdicts.
 async fn race_verdicts(quirks: &[Quirk], times: usize) -> Vec<(Status, String)> {
-    let config = Config {
-        quirks: quirks.iter().copied().collect(),
-        ..Config::default()
-    };
+    let config = crate::util::with_quirks(quirks);
     run_suite_case("security", config, |_| {}, "code-parallel-redemption", times)
         .await
         .into_iter()

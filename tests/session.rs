@@ -5,7 +5,7 @@
 //! session cases run in the detection matrix.
 
 use oidc_conform::check::Status;
-use oidc_conform::reference::{Config, Quirk};
+use oidc_conform::reference::Quirk;
 use oidc_conform::run;
 
 use crate::util::{root, run_suite_case};
@@ -13,10 +13,7 @@ use crate::util::{root, run_suite_case};
 /// `max_age.reauth` of `session::max-age-1`, with the profile opted in to waits.
 fn max_age_verdict(quirks: &[Quirk]) -> (Status, String) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let config = Config {
-        quirks: quirks.iter().copied().collect(),
-        ..Config::default()
-    };
+    let config = crate::util::with_quirks(quirks);
     let report = rt
         .block_on(run_suite_case("session", config, |p| p.waits = true, "max-age-1", 1))
         .remove(0);
@@ -56,10 +53,7 @@ fn a_slow_case_is_skipped_unless_the_profile_opts_in() {
 fn a_code_reused_after_30_seconds_is_refused() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let verdict = |quirks: &[Quirk]| {
-        let config = Config {
-            quirks: quirks.iter().copied().collect(),
-            ..Config::default()
-        };
+        let config = crate::util::with_quirks(quirks);
         async move {
             let report = run_suite_case("negative", config, |p| p.waits = true, "code-reuse-30s", 1)
                 .await

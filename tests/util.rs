@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use oidc_conform::flow::Provider;
 use oidc_conform::profile::Profile;
-use oidc_conform::reference::{Config, ReferenceProvider};
+use oidc_conform::reference::{Config, Quirk, ReferenceProvider};
 use oidc_conform::report::CaseReport;
 use oidc_conform::run;
 
@@ -129,4 +129,12 @@ pub async fn run_suite_case(suite: &str, config: Config, edit: impl FnOnce(&mut 
     }
     rp.shutdown().await;
     reports
+}
+
+/// The reference provider's default configuration with `quirks` switched on.
+pub fn with_quirks(quirks: &[Quirk]) -> Config {
+    Config {
+        quirks: quirks.iter().copied().collect(),
+        ..Config::default()
+    }
 }

@@ -592,7 +592,7 @@ fn third_party_consent(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     let Some(client) = p.profile.clients.get(&case.client).filter(|c| c.third_party) else {
         return;
     };
-    let silent = ev.request.get("prompt").is_some_and(|v| v.split(' ').any(|x| x == "none"));
+    let silent = session::prompt_has(ev, "none");
     if silent || ev.authorization_response.is_none() || ev.error.is_some() {
         return;
     }

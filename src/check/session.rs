@@ -15,7 +15,8 @@ fn newest_id_token(ev: &Evidence) -> Option<Map<String, Value>> {
     super::jwt::decode(raw.expose()).ok().map(|d| d.claims)
 }
 
-fn prompt_has(ev: &Evidence, value: &str) -> bool {
+/// Whether the authorization request's `prompt` has `value`.
+pub(super) fn prompt_has(ev: &Evidence, value: &str) -> bool {
     ev.request.get("prompt").is_some_and(|p| p.split(' ').any(|v| v == value))
 }
 

@@ -419,6 +419,14 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
     }
 }
 
+/// Request parameters as reports keep them: credential-bearing values
+/// (passwords, tokens such as an `id_token_hint`) replaced by `[redacted]`.
+fn shown_request<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> BTreeMap<String, String> {
+    pairs
+        .map(|(k, v)| (k.clone(), if http::sensitive(k) { "[redacted]".to_owned() } else { v.clone() }))
+        .collect()
+}
+
 /// Signs the user in with a plain code flow of the session's client, in the
 /// case's browser, so that the case's own authorization runs in that session.
 async fn sign_in(
@@ -608,10 +616,7 @@ async fn authorize(
     })?;
     let registered = client.redirect_uri.clone().unwrap_or_default();
     // As reports keep it: an `id_token_hint` (any token or secret) redacted.
-    ev.request = q
-        .iter()
-        .map(|(k, v)| (k.clone(), if http::sensitive(k) { "[redacted]".to_owned() } else { v.clone() }))
-        .collect();
+    ev.request = shown_request(q.iter());
     ev.response_mode = Some(
         case.request
             .response_mode
@@ -1230,10 +1235,7 @@ async fn password_grant(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<
     }
     p.check_transport(&p.endpoint("token_endpoint")?, "password")?;
     // As reports keep it: the password redacted.
-    ev.request = form
-        .iter()
-        .map(|(k, v)| (k.clone(), if http::sensitive(k) { "[redacted]".to_owned() } else { v.clone() }))
-        .collect();
+    ev.request = shown_request(form.iter().map(|(k, v)| (k, v)));
     let Some(set) = token_request(p, case, form, Origin::Password, ev).await? else {
         return Ok(());
     };

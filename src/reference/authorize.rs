@@ -532,10 +532,7 @@ fn live_session(shared: &Shared, headers: &HeaderMap, prompts: &[&str], max_age:
 /// (the session decides who is signed in), so its signature is not needed here
 /// (OIDC Core §3.1.2.1); a hint that is not a JWT is ignored.
 fn hinted_subject(token: &str) -> Option<String> {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let claims = crate::check::jwt::decode(token).ok()?.claims;
     let sub = claims.get("sub")?.as_str()?;
     Some(sub.strip_suffix("-sso").unwrap_or(sub).to_owned())
 }

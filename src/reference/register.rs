@@ -78,13 +78,7 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
         Some(_) => return bad("invalid_client_metadata", "token_endpoint_auth_method must be a string"),
     };
     let application_type = body.get("application_type").and_then(Value::as_str).unwrap_or("web");
-    let same_words = |a: &str, b: &str| {
-        let mut x: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
-        let mut y: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();
-        x.sort_unstable();
-        y.sort_unstable();
-        x == y
-    };
+    let same_words = crate::profile::same_words;
     if let Some(rt) = response_types.iter().find(|r| !RESPONSE_TYPES.iter().any(|s| same_words(s, r))) {
         return bad("invalid_client_metadata", &format!("response type {rt:?} is not supported"));
     }
