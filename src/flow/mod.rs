@@ -281,6 +281,12 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 }
                 return Ok(());
             };
+            if case.request.consent_deny && ev.consents == 0 {
+                // A provider may skip consent (e.g. for a first-party client): nothing to deny.
+                ev.not_applicable =
+                    Some("the provider showed no consent page for this client and scope, so there was nothing to deny".into());
+                return Ok(());
+            }
             let code = params.get("code").cloned();
             let front = front_channel_tokens(&params);
             let front_access = front.access_token.clone();
