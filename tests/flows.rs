@@ -216,3 +216,30 @@ fn run_green_against(config: oidc_conform::reference::Config, profile: &str) -> 
     rt.block_on(rp.shutdown());
     report
 }
+
+/// Denying consent where the provider shows no consent page is a skip that
+/// says so, never a failure: here the reference takes the third-party
+/// client's consent as given (quirk), so there is nothing to deny.
+#[test]
+fn denying_without_a_consent_page_is_a_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("deny.yaml");
+    std::fs::write(
+        &suite,
+        "suite: deny\ncases:\n  - name: deny-partner\n    flow: code\n    client: partner\n    check: consent.denied\n    request: { scope: openid, consent: deny }\n    expect: { error: [access_denied] }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = oidc_conform(&[
+        "run",
+        suite.to_str().unwrap(),
+        "--quirk",
+        "third-party-consent-skipped",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let report = read_report(&out);
+    let c = case(&report, "deny::deny-partner");
+    assert_eq!(c["status"], "skip", "{:#}\n{}", c["checks"], run.describe());
+    assert!(c["checks"].to_string().contains("no consent page"), "{:#}", c["checks"]);
+}

@@ -833,6 +833,10 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     } else {
         expected.join(" or ")
     };
+    // The step under test could not happen on this provider (e.g. no consent page to deny).
+    if let Some(why) = &ev.not_applicable {
+        return CheckResult::skip("negative.refused", why.clone());
+    }
     if case.request.misuses(crate::suite::Misuse::ReuseRefreshToken) && ev.refresh_rotated == Some(false) {
         return CheckResult::skip(
             "negative.refused",
