@@ -149,6 +149,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("registration-unknown-auth-accepted", &["registration.metadata"]),
     ("registration-status-200", &["registration.register"]),
     ("third-party-consent-skipped", &["consent.third_party"]),
+    ("partial-consent-ignored", &["consent.partial"]),
     ("consent-deny-ignored", &["consent.denied"]),
     ("password-grant-any-password", &["negative.refused"]),
     // Changes only what discovery advertises: cases skip, none fail.

@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::flow::{Evidence, Provider};
+use crate::flow::{Evidence, Origin, Provider};
 use crate::suite::{Case, TokenExpect};
 
 /// The outcome of a check or a case.
@@ -442,6 +442,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     }
     flow_checks(case, ev, &mut out);
     third_party_consent(p, case, ev, &mut out);
+    partial_consent(case, ev, &mut out);
     session::check(case, ev, &mut out);
     tokens::check_all(p, case, ev, &mut out).await;
     if case.request.userinfo == crate::suite::UserinfoMethod::Query {
@@ -610,6 +611,88 @@ fn third_party_consent(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
             ),
         )
         .ef("a consent page", "none")
+    });
+}
+
+/// RFC 6749 §3.3 and the brief: approving some of the requested scopes grants
+/// only those. Judged on every response that carries an access token (its
+/// `scope`, whose absence means the request was granted in full, RFC 6749
+/// §5.1 and §4.2.2) and on the claims of the ID tokens and userinfo.
+fn partial_consent(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
+    let crate::suite::ConsentDecision::ApproveOnly(approved) = &case.request.consent else {
+        return;
+    };
+    if ev.consents == 0 || ev.not_applicable.is_some() || ev.error.is_some() || ev.authorization_response.is_none() {
+        return;
+    }
+    let left_out: Vec<&str> = case
+        .request
+        .scope
+        .split_whitespace()
+        .filter(|s| !approved.iter().any(|a| a == s))
+        .collect();
+    let mut found = Vec::new();
+    let mut judged = 0;
+    for set in ev
+        .token_sets
+        .iter()
+        .filter(|s| s.access_token.is_some() && s.origin != Origin::Refresh)
+    {
+        judged += 1;
+        match &set.scope {
+            Some(scope) => {
+                let granted: Vec<&str> = scope.split_whitespace().collect();
+                let over: Vec<&str> = left_out.iter().copied().filter(|l| granted.contains(l)).collect();
+                if !over.is_empty() {
+                    found.push(format!("scope `{scope}` {} includes {}", set.origin.describe(), over.join(", ")));
+                }
+            }
+            None => found.push(format!(
+                "no `scope` {}, which says the requested scope was granted in full (RFC 6749 §5.1)",
+                set.origin.describe()
+            )),
+        }
+    }
+    let leaked = |what: &str, claims: &serde_json::Map<String, Value>, found: &mut Vec<String>| {
+        for (scope, names) in claims::SCOPE_CLAIMS.iter().filter(|(s, _)| left_out.contains(s)) {
+            let present: Vec<&str> = names.iter().copied().filter(|n| claims.contains_key(*n)).collect();
+            if !present.is_empty() {
+                found.push(format!("{what} holds {} of the scope `{scope}` left out", present.join(", ")));
+            }
+        }
+    };
+    for set in &ev.token_sets {
+        if let Some(d) = set.id_token.as_ref().and_then(|t| jwt::decode(t.expose()).ok()) {
+            judged += 1;
+            leaked(&format!("the ID token {}", set.origin.describe()), &d.claims, &mut found);
+        }
+    }
+    if let Some(claims) = ev.userinfo.as_ref().and_then(|u| u.claims.as_ref()) {
+        judged += 1;
+        leaked("userinfo", claims, &mut found);
+    }
+    if judged == 0 {
+        return;
+    }
+    out.push(if found.is_empty() {
+        CheckResult::pass(
+            "consent.partial",
+            format!(
+                "approved {} of the requested `{}`: the grant and the claims hold nothing of {}",
+                approved.join(" "),
+                case.request.scope,
+                left_out.join(", ")
+            ),
+        )
+    } else {
+        CheckResult::fail(
+            "consent.partial",
+            format!(
+                "the user unticked {} on the consent page, and the grant still holds them",
+                left_out.join(", ")
+            ),
+        )
+        .ef(format!("only {}", approved.join(" ")), found.join("; "))
     });
 }
 

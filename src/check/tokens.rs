@@ -23,9 +23,22 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     let mut jwks_refreshed = false;
     let mut ids: Vec<(Origin, Decoded)> = Vec::new();
     let secret = p.profile.clients[&case.client].secret.as_ref().map(|s| s.expose());
-    let requested: Vec<&str> = case.request.scope.split_whitespace().collect();
+    let mut requested: Vec<&str> = case.request.scope.split_whitespace().collect();
     let claims_request = claims::ClaimsRequest::of(&ev.request);
-    let asked: Vec<&str> = claims_request.as_ref().map(|c| c.names().collect()).unwrap_or_default();
+    let mut asked: Vec<&str> = claims_request.as_ref().map(|c| c.names().collect()).unwrap_or_default();
+    // Scopes the user unticked on the consent page are not granted: their
+    // claims are not expected, and `consent.partial` alone judges any that came.
+    if let crate::suite::ConsentDecision::ApproveOnly(approved) = &case.request.consent
+        && ev.consents > 0
+        && ev.not_applicable.is_none()
+    {
+        requested.retain(|s| approved.iter().any(|a| a == s));
+        for (scope, names) in claims::SCOPE_CLAIMS {
+            if !requested.contains(scope) && case.request.scope.split_whitespace().any(|s| s == *scope) {
+                asked.extend(names.iter().copied());
+            }
+        }
+    }
     let no_claims = serde_json::Map::new();
     // OIDC Core §5.4: scope claims go to userinfo when the flow issues an access
     // token (for userinfo); else into the ID token. One rule for the whole flow:

@@ -191,16 +191,22 @@ pub enum Page {
     /// Asked to deny: a consent page with no control that denies (no deny,
     /// cancel or reject button or link).
     ConsentWithoutDeny,
+    /// Asked to approve only some scopes: a consent page with no box to
+    /// untick for the scopes left out.
+    ConsentWithoutScopeChoice,
 }
 
 /// What the driver does on a consent page.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ConsentChoice {
     /// Approve (tick the boxes, press the approving button).
     #[default]
     Approve,
     /// Deny (press the deny / cancel button, or follow such a link).
     Deny,
+    /// Approve only these scopes: the boxes that stand for the other
+    /// requested scopes are left unticked.
+    Only { requested: Vec<String>, approved: Vec<String> },
 }
 
 /// Form post fields whose values `Debug` may show: the rest carry codes and
@@ -230,6 +236,7 @@ impl fmt::Debug for Page {
             }
             Page::Unknown { summary } => f.debug_struct("Unknown").field("summary", summary).finish(),
             Page::ConsentWithoutDeny => f.write_str("ConsentWithoutDeny"),
+            Page::ConsentWithoutScopeChoice => f.write_str("ConsentWithoutScopeChoice"),
         }
     }
 }
@@ -281,7 +288,7 @@ pub fn analyse(
     selectors: &Selectors,
     redirect_uri: &str,
 ) -> Result<Page, FormError> {
-    analyse_for(html, page_url, username, password, selectors, redirect_uri, ConsentChoice::Approve)
+    analyse_for(html, page_url, username, password, selectors, redirect_uri, &ConsentChoice::Approve)
 }
 
 /// [`analyse`], with the decision to take on a consent page.
@@ -292,7 +299,7 @@ pub fn analyse_for(
     password: &Secret,
     selectors: &Selectors,
     redirect_uri: &str,
-    choice: ConsentChoice,
+    choice: &ConsentChoice,
 ) -> Result<Page, FormError> {
     let compiled = Compiled::new(selectors)?;
     let source = neutralise_noscript(html);
@@ -305,12 +312,25 @@ pub fn analyse_for(
     if let Some(submission) = doc.login(username, password)? {
         return Ok(Page::Login(submission));
     }
-    if let Some(submission) = doc.consent()? {
-        if choice == ConsentChoice::Deny {
-            return Ok(match doc.deny().or_else(|| deny_link(&document, &doc.base)) {
-                Some(refusal) => Page::Consent(refusal),
-                None => Page::ConsentWithoutDeny,
-            });
+    if let Some(mut submission) = doc.consent()? {
+        match choice {
+            ConsentChoice::Approve => {}
+            ConsentChoice::Deny => {
+                return Ok(match doc.deny().or_else(|| deny_link(&document, &doc.base)) {
+                    Some(refusal) => Page::Consent(refusal),
+                    None => Page::ConsentWithoutDeny,
+                });
+            }
+            ConsentChoice::Only { requested, approved } => {
+                let left_out: Vec<&String> = requested.iter().filter(|s| !approved.contains(s)).collect();
+                let unticked = doc.scope_boxes(&left_out);
+                if unticked.is_empty() {
+                    return Ok(Page::ConsentWithoutScopeChoice);
+                }
+                submission
+                    .fields
+                    .retain(|(name, value)| !matches!(value, FieldValue::Plain(v) if unticked.iter().any(|(n, uv)| n == name && uv == v)));
+            }
         }
         return Ok(Page::Consent(submission));
     }
@@ -1168,6 +1188,30 @@ impl<'a> Doc<'a> {
     }
 
     /// Rule 3: the approving button of a consent form.
+    /// The checkboxes (name, value sent) that stand for one of `scopes`: the
+    /// box's value is the scope, its name ends with it (`grant.email`,
+    /// `scope[email]`), or its label reads exactly the scope.
+    fn scope_boxes(&self, scopes: &[&String]) -> Vec<(String, String)> {
+        self.controls
+            .iter()
+            .filter(|control| matches!(control.kind, Kind::Input(InputType::Checkbox)) && !control.name.is_empty() && control.enabled())
+            .filter(|control| {
+                let value = control.element.attr("value").unwrap_or("on");
+                let name_tail = control
+                    .name
+                    .trim_end_matches(']')
+                    .rsplit(['.', ':', '[', '_', '-'])
+                    .next()
+                    .unwrap_or(control.name);
+                let label = label_text(control.element);
+                scopes
+                    .iter()
+                    .any(|s| value == s.as_str() || (name_tail == s.as_str() && name_tail != control.name) || label.trim() == s.as_str())
+            })
+            .map(|control| (control.name.to_owned(), control.element.attr("value").unwrap_or("on").to_owned()))
+            .collect()
+    }
+
     fn consent(&self) -> Result<Option<Submission>, FormError> {
         if let Some((source, _)) = &self.compiled.selectors[CONSENT] {
             let pressed =
@@ -1576,20 +1620,27 @@ fn checkbox_words(element: ElementRef<'_>) -> Vec<String> {
             text.push(' ');
         }
     }
-    // A wrapping <label>, or a <label for=id> anywhere in the page.
+    text.push_str(&label_text(element));
+    words(&text)
+}
+
+/// The text of a control's label: a wrapping `<label>`, or a `<label for=id>`
+/// anywhere in the page; "" without one.
+fn label_text(element: ElementRef<'_>) -> String {
     if let Some(label) = element
         .ancestors()
         .filter_map(ElementRef::wrap)
         .find(|a| a.value().name() == "label")
     {
-        text.push_str(&text_of(label));
-    } else if let (Some(id), Some(root)) = (element.attr("id"), element.ancestors().filter_map(ElementRef::wrap).last())
+        return text_of(label);
+    }
+    if let (Some(id), Some(root)) = (element.attr("id"), element.ancestors().filter_map(ElementRef::wrap).last())
         && let Ok(sel) = scraper::Selector::parse("label[for]")
         && let Some(label) = root.select(&sel).find(|l| l.attr("for") == Some(id))
     {
-        text.push_str(&text_of(label));
+        return text_of(label);
     }
-    words(&text)
+    String::new()
 }
 
 /// How much a text input looks like a username field: positive for names,
@@ -1905,7 +1956,7 @@ mod tests {
             &Secret::new("pw"),
             &Selectors::default(),
             "https://rp.test/cb",
-            ConsentChoice::Deny,
+            &ConsentChoice::Deny,
         )
         .unwrap()
     }
@@ -2164,6 +2215,57 @@ mod tests {
                 plain("allow", "Authorize"),
             ]
         );
+    }
+
+    fn approve_only(html: &str, requested: &[&str], approved: &[&str]) -> Page {
+        let url = Url::parse("https://auth.test/consent").unwrap();
+        let choice = ConsentChoice::Only {
+            requested: requested.iter().map(|s| (*s).to_owned()).collect(),
+            approved: approved.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        analyse_for(
+            html,
+            &url,
+            "jane",
+            &Secret::new("pw"),
+            &Selectors::default(),
+            "https://rp.test/cb",
+            &choice,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn approving_some_scopes_leaves_the_boxes_of_the_others_unticked() {
+        // Boxes named by value, by a name suffix, or by a label that reads the scope.
+        let html = r#"<html><body><h1>Authorize portal?</h1>
+            <form method="post">
+              <input type="hidden" name="tx" value="t">
+              <label><input type="checkbox" name="scopes" value="profile" checked> profile</label>
+              <label><input type="checkbox" name="grant.email" value="yes" checked> Your email address</label>
+              <input type="checkbox" id="p" name="g3" checked><label for="p"> phone </label>
+              <label><input type="checkbox" name="agree" value="yes"> I agree</label>
+              <button type="submit" name="decision" value="allow">Allow</button>
+            </form></body></html>"#;
+        let Page::Consent(sub) = approve_only(html, &["openid", "profile", "email", "phone"], &["openid", "profile"]) else {
+            panic!("a consent page")
+        };
+        assert_eq!(
+            sub.fields,
+            vec![
+                plain("tx", "t"),
+                plain("scopes", "profile"),
+                plain("agree", "yes"),
+                plain("decision", "allow")
+            ]
+        );
+        // A page that lists scopes without boxes gives no choice.
+        let plain_page = r#"<html><body><h1>Authorize portal?</h1><ul><li>email</li></ul>
+            <form method="post"><button type="submit" name="decision" value="allow">Allow</button></form></body></html>"#;
+        assert!(matches!(
+            approve_only(plain_page, &["openid", "email"], &["openid"]),
+            Page::ConsentWithoutScopeChoice
+        ));
     }
 
     #[test]

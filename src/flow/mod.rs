@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::profile::ClientAuth;
 use crate::secret::Secret;
-use crate::suite::{Case, Flow, Misuse, UserinfoMethod};
+use crate::suite::{Case, ConsentDecision, Flow, Misuse, UserinfoMethod};
 use form::{FieldValue, Page};
 use http::HttpError;
 pub use provider::Provider;
@@ -281,10 +281,10 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 }
                 return Ok(());
             };
-            if case.request.consent_deny && ev.consents == 0 {
+            if case.request.consent != ConsentDecision::Approve && ev.consents == 0 {
                 // A provider may skip consent (e.g. for a first-party client): nothing to deny.
                 ev.not_applicable =
-                    Some("the provider showed no consent page for this client and scope, so there was nothing to deny".into());
+                    Some("the provider showed no consent page for this client and scope, so there was nothing to deny or leave out".into());
                 return Ok(());
             }
             let code = params.get("code").cloned();
@@ -685,14 +685,24 @@ async fn authorize(
             Some(u) => (u.username.as_str(), u.password.clone()),
             None => ("", Secret::default()),
         };
-        let choice = if case.request.consent_deny {
-            form::ConsentChoice::Deny
-        } else {
-            form::ConsentChoice::Approve
+        let choice = match &case.request.consent {
+            ConsentDecision::Approve => form::ConsentChoice::Approve,
+            ConsentDecision::Deny => form::ConsentChoice::Deny,
+            ConsentDecision::ApproveOnly(approved) => form::ConsentChoice::Only {
+                requested: case.request.scope.split_whitespace().map(str::to_owned).collect(),
+                approved: approved.clone(),
+            },
         };
-        let page =
-            form::analyse_for(&html, &resp.url, username, &password, &p.profile.login, &redirect_uri, choice).map_err(|e| e.to_string())?;
+        let page = form::analyse_for(&html, &resp.url, username, &password, &p.profile.login, &redirect_uri, &choice)
+            .map_err(|e| e.to_string())?;
         match page {
+            Page::ConsentWithoutScopeChoice => {
+                ev.not_applicable = Some(
+                    "the consent page has no box per scope to untick: the user cannot approve only some of the requested scopes on it"
+                        .into(),
+                );
+                return Ok(None);
+            }
             Page::ConsentWithoutDeny => {
                 ev.not_applicable = Some(
                     "the consent page has no control that denies (a deny, cancel or reject button or link): the harness cannot refuse consent on it"

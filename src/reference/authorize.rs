@@ -733,7 +733,7 @@ async fn consent_get_inner(State(shared): State<Arc<Shared>>, RawQuery(query): R
         ConsentState::Ready(pending, _)
             if shared.quirk(Quirk::ThirdPartyConsentSkipped) && shared.third_party(&pending.request.client_id) =>
         {
-            decide(&shared, tx, &headers, true)
+            decide(&shared, tx, &headers, true, None)
         }
         ConsentState::Ready(pending, login) => shared.pages.consent(super::pages::ConsentPage {
             tx,
@@ -758,16 +758,25 @@ pub(crate) async fn consent_post(State(shared): State<Arc<Shared>>, headers: Hea
         Some("deny") => false,
         _ => return bad_request(&shared, "decision must be allow or deny"),
     };
-    decide(&shared, tx, &headers, allow)
+    decide(&shared, tx, &headers, allow, Some(&params))
 }
 
-/// The user's decision on the consent page of transaction `tx`.
-fn decide(shared: &Arc<Shared>, tx: &str, headers: &HeaderMap, allow: bool) -> Response {
+/// The user's decision on the consent page of transaction `tx`; `form`, the
+/// consent form as posted: the scopes whose boxes were unticked are not granted.
+fn decide(shared: &Arc<Shared>, tx: &str, headers: &HeaderMap, allow: bool, form: Option<&Params>) -> Response {
     let shared = shared.clone();
     match consent_state(&shared, tx, headers, true) {
         ConsentState::Unknown => unknown_tx(&shared),
         ConsentState::NeedsLogin => found(&shared, &login_url(&shared, tx), None),
-        ConsentState::Ready(pending, login) => {
+        ConsentState::Ready(mut pending, login) => {
+            if let Some(form) = form.filter(|f| f.get("choices").is_some())
+                && !shared.quirk(Quirk::PartialConsentIgnored)
+            {
+                pending
+                    .request
+                    .scopes
+                    .retain(|s| s == "openid" || form.get(&format!("grant.{s}")).is_some());
+            }
             let request = &pending.request;
             let reply = Reply {
                 redirect_uri: &request.redirect_uri,

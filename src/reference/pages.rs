@@ -61,13 +61,14 @@ const CONSENT: &str = r#"{% extends "layout.html" %}
 <h1>Authorize {{ client_id }}</h1>
 <p>Signed in as <strong>{{ username }}</strong>.</p>
 <p><code>{{ client_id }}</code> asks for:</p>
+<form method="post" action="/consent">
 <ul id="scopes">
-{% for scope in scopes %}<li><code>{{ scope }}</code></li>
+{% for scope in scopes %}<li>{% if scope == "openid" %}<code>openid</code> (sign you in){% else %}<label><input type="checkbox" name="grant.{{ scope }}" value="yes" checked> <code>{{ scope }}</code></label>{% endif %}</li>
 {% else %}<li>no scope</li>
 {% endfor %}</ul>
 {% if audience %}<p>Access to the API <code id="audience">{{ audience }}</code>.</p>{% endif %}
-<form method="post" action="/consent">
 <input type="hidden" name="tx" value="{{ tx }}">
+<input type="hidden" name="choices" value="yes">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>

@@ -248,6 +248,8 @@ quirks! {
         "a dynamically registered (third-party) client's authorization skips the consent page";
     ConsentDenyIgnored => "consent-deny-ignored",
         "pressing Deny on the consent page is taken as Allow";
+    PartialConsentIgnored => "partial-consent-ignored",
+        "scopes unticked on the consent page are granted all the same";
     PasswordGrantAnyPassword => "password-grant-any-password",
         "the password grant issues tokens whatever password is sent";
     DiscoveryMinimal => "discovery-minimal",
@@ -305,7 +307,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 107);
+        assert_eq!(Quirk::ALL.len(), 108);
     }
 
     #[test]

@@ -20,7 +20,9 @@ use indexmap::IndexMap;
 use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnostic};
 use crate::vars;
 
-pub use model::{ApiNeed, Area, ClientKind, Feature, Flow, Misuse, RawNeeds, RawPkce, RawSession, RawSuite, UserinfoMethod};
+pub use model::{
+    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Misuse, RawNeeds, RawPkce, RawSession, RawSuite, UserinfoMethod,
+};
 use model::{RawCase, RawExpect, RawTokenExpect};
 
 /// A parsed suite file, not yet bound to a provider.
@@ -231,8 +233,8 @@ pub struct Request {
     pub reuse_wait: std::time::Duration,
     /// Register a client first (RFC 7591), with these overrides of the request's members.
     pub register: Option<BTreeMap<String, Value>>,
-    /// Deny on the consent page instead of approving.
-    pub consent_deny: bool,
+    /// What to decide on the consent page.
+    pub consent: model::ConsentDecision,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -701,8 +703,28 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         session,
         reuse_wait: std::time::Duration::from_secs(r.token.reuse_wait.min(SESSION_WAIT_LIMIT)),
         register: r.register.as_ref().map(|reg| reg.metadata.clone()),
-        consent_deny: r.consent == Some(model::ConsentDecision::Deny),
+        consent: r.consent.clone().unwrap_or_default(),
     };
+    if let Some(model::ConsentDecision::ApproveOnly(approved)) = &r.consent {
+        let requested: Vec<&str> = request.scope.split_whitespace().collect();
+        let stray: Vec<&String> = approved.iter().filter(|s| !requested.contains(&s.as_str())).collect();
+        if approved.is_empty() || !stray.is_empty() {
+            diags.push(
+                src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), {
+                    if approved.is_empty() {
+                        "`request.consent.approve_only` is empty".to_owned()
+                    } else {
+                        format!(
+                            "`request.consent.approve_only` names {} that the case does not request (scope `{}`)",
+                            stray.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+                            request.scope
+                        )
+                    }
+                })
+                .with_hint("list some of the case's requested scopes: the boxes of the others are left unticked"),
+            );
+        }
+    }
     if r.token.reuse_wait > SESSION_WAIT_LIMIT || (r.token.reuse_wait > 0 && !r.misuse.contains(&Misuse::ReuseCode)) {
         diags.push(
             src.error_at(

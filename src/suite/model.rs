@@ -296,7 +296,9 @@ pub struct RawRequest {
     /// How the access token is presented at userinfo.
     #[serde(default)]
     pub userinfo: UserinfoMethod,
-    /// `deny`: refuse on the consent page (press deny / cancel) instead of approving.
+    /// `deny`: refuse on the consent page (press deny / cancel) instead of
+    /// approving; `{approve_only: [openid, profile]}`: approve, with the boxes of
+    /// the other requested scopes unticked.
     pub consent: Option<ConsentDecision>,
     /// Parameters left out of the authorization request (probes).
     #[serde(default)]
@@ -422,11 +424,14 @@ pub enum OtherClient {
 }
 
 /// What the harness decides on a consent page.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentDecision {
+    #[default]
     Approve,
     Deny,
+    /// Approve these of the requested scopes only.
+    ApproveOnly(Vec<String>),
 }
 
 /// How userinfo is called (OIDC Core §5.3.1; RFC 6750 §2).
