@@ -926,7 +926,7 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             "the provider does not rotate refresh tokens, so reusing one is allowed",
         );
     }
-    if case.request.register.is_some()
+    if case.judges_registration()
         && let Some(reg) = &ev.registration
     {
         return if reg.replaced.is_empty() {
@@ -987,6 +987,22 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             "the provider refused the wrong code_verifier, then redeemed the same code with the right one: a code must not outlive a failed exchange",
         )
         .ef("invalid_grant for every later use of the code (RFC 6749 §10.5, RFC 7636 §4.6)", "tokens on the second try");
+    }
+    // The probe is a parameter left out of the authorization request: a
+    // response at the redirect URI without an error is the acceptance, whatever
+    // the token endpoint made of the code afterwards.
+    if !case.request.drop.is_empty()
+        && ev.authorization_response.as_ref().is_some_and(|r| !r.contains_key("error"))
+        && ev.error.as_ref().is_none_or(|e| e.stage != "authorization")
+    {
+        return CheckResult::fail(
+            "negative.refused",
+            format!(
+                "the provider answered the authorization request without {} at the redirect URI, as a success",
+                case.request.drop.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .ef(format!("refused with {list}"), "a successful authorization response");
     }
     match &ev.error {
         // `*`: any refusal will do (e.g. a GET refused with 405 and no JSON).

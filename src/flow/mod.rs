@@ -614,12 +614,17 @@ async fn authorize(
     for k in &case.request.drop {
         q.remove(k);
     }
-    let redirect_uri = q.get("redirect_uri").cloned().ok_or_else(|| {
-        format!(
-            "client `{}` has no `redirect_uri` in the profile; flows with a browser need one",
-            case.client
-        )
-    })?;
+    // Left out of the request (a probe): the provider can only answer at a registered one.
+    let redirect_uri = q
+        .get("redirect_uri")
+        .cloned()
+        .or_else(|| client.redirect_uri.clone())
+        .ok_or_else(|| {
+            format!(
+                "client `{}` has no `redirect_uri` in the profile; flows with a browser need one",
+                case.client
+            )
+        })?;
     let registered = client.redirect_uri.clone().unwrap_or_default();
     // As reports keep it: an `id_token_hint` (any token or secret) redacted.
     ev.request = shown_request(q.iter());

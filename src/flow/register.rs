@@ -58,10 +58,29 @@ pub fn request_body(p: &Provider, case: &Case) -> Map<String, Value> {
         if v.is_null() {
             body.remove(k);
         } else {
-            body.insert(k.clone(), v.clone());
+            body.insert(k.clone(), with_redirect_uri(v, &p.profile.registration.redirect_uri));
         }
     }
     body
+}
+
+/// `${registration.redirect_uri}` in a metadata string (or array of strings)
+/// replaced by the profile's redirect URI for registered clients.
+fn with_redirect_uri(v: &Value, redirect_uri: &str) -> Value {
+    match v {
+        Value::String(s) => Value::String(s.replace("${registration.redirect_uri}", redirect_uri)),
+        Value::Array(items) => Value::Array(items.iter().map(|i| with_redirect_uri(i, redirect_uri)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A string member as registered: the answer's, else the request's.
+fn registered_str(answer: &Value, body: &Map<String, Value>, name: &str) -> Option<String> {
+    answer
+        .get(name)
+        .or_else(|| body.get(name))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn strings(v: Option<&Value>) -> Option<Vec<String>> {
@@ -153,7 +172,7 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         replaced,
     });
     let Some(auth) = auth else {
-        if case.expect.error.is_some() {
+        if case.judges_registration() {
             // A refusal case: the registration itself is what is judged.
             return Ok(None);
         }
@@ -170,5 +189,7 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         grant_types: strings(answer.get("grant_types")).or_else(|| strings(body.get("grant_types"))),
         response_types: strings(answer.get("response_types")).or_else(|| strings(body.get("response_types"))),
         third_party: true,
+        id_token_signed_response_alg: registered_str(&answer, &body, "id_token_signed_response_alg"),
+        userinfo_signed_response_alg: registered_str(&answer, &body, "userinfo_signed_response_alg"),
     }))
 }

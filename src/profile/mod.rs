@@ -261,6 +261,13 @@ struct RawClient {
     /// A third-party client: it can never skip consent (the brief).
     #[serde(default)]
     third_party: bool,
+    /// The algorithm the client is registered for its ID tokens (OIDC Dynamic
+    /// Registration §2; `none` for an unsigned ID token from the token endpoint).
+    #[serde(default)]
+    id_token_signed_response_alg: Option<String>,
+    /// The algorithm the client is registered for signed userinfo responses.
+    #[serde(default)]
+    userinfo_signed_response_alg: Option<String>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -429,6 +436,10 @@ pub struct Client {
     pub response_types: Option<Vec<String>>,
     /// A third-party client: the user always sees a consent page for it (the brief).
     pub third_party: bool,
+    /// The algorithm registered for its ID tokens (default RS256).
+    pub id_token_signed_response_alg: Option<String>,
+    /// The algorithm registered for signed userinfo responses (default: plain JSON).
+    pub userinfo_signed_response_alg: Option<String>,
 }
 
 /// The grants a client can be asked for, and how a profile says so.
@@ -583,6 +594,8 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 grant_types: c.grant_types.clone(),
                 response_types: c.response_types.clone(),
                 third_party: c.third_party,
+                id_token_signed_response_alg: c.id_token_signed_response_alg.clone(),
+                userinfo_signed_response_alg: c.userinfo_signed_response_alg.clone(),
             };
             (name.clone(), client)
         })

@@ -256,7 +256,14 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
             .pages
             .error(StatusCode::BAD_REQUEST, "invalid_client", "client_id is not a registered client");
     };
-    let Some(redirect_uri) = params.get("redirect_uri") else {
+    // Quirk `redirect-uri-missing-defaulted`: without one, the first registered is used.
+    let defaulted = || {
+        shared
+            .quirk(Quirk::RedirectUriMissingDefaulted)
+            .then(|| client.redirect_uris.first().map(String::as_str))
+            .flatten()
+    };
+    let Some(redirect_uri) = params.get("redirect_uri").or_else(defaulted) else {
         return bad_request(shared, "redirect_uri is missing");
     };
     let registered = client.redirect_uris.iter().any(|r| {

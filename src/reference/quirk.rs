@@ -248,6 +248,8 @@ quirks! {
         "a dynamically registered (third-party) client's authorization skips the consent page";
     ConsentDenyIgnored => "consent-deny-ignored",
         "pressing Deny on the consent page is taken as Allow";
+    RedirectUriMissingDefaulted => "redirect-uri-missing-defaulted",
+        "an authorization request without redirect_uri is answered at the client's first registered one";
     PartialConsentIgnored => "partial-consent-ignored",
         "scopes unticked on the consent page are granted all the same";
     PasswordGrantAnyPassword => "password-grant-any-password",
@@ -307,7 +309,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 108);
+        assert_eq!(Quirk::ALL.len(), 109);
     }
 
     #[test]

@@ -478,7 +478,7 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
             let mut first = Evidence::default();
             if case.request.register.is_some() {
                 match flow::register::register(provider, case, &mut first).await {
-                    Ok(Some(client)) if case.expect.error.is_none() => {
+                    Ok(Some(client)) if !case.judges_registration() => {
                         let view = provider.with_client(flow::register::REGISTERED, client).await;
                         let mut own = case.clone();
                         own.client = flow::register::REGISTERED.to_owned();

@@ -337,6 +337,15 @@ impl Case {
     }
 
     /// The response type the case sends (none for client credentials).
+    /// A refusal case that tests the registration itself (its check is a
+    /// `registration.*` one): the registration is what is judged. Any other
+    /// case that registers runs its flow with the registered client.
+    pub fn judges_registration(&self) -> bool {
+        self.request.register.is_some()
+            && self.expect.error.is_some()
+            && self.check.as_deref().is_some_and(|c| c.starts_with("registration."))
+    }
+
     pub fn response_type(&self) -> Option<String> {
         self.request
             .response_type

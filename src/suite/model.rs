@@ -368,7 +368,10 @@ pub struct RawTokenEdits {
     pub reuse_wait: u64,
 }
 
-/// A dynamic registration before the case.
+/// A dynamic registration before the case. In a refusal case reported under a
+/// `registration.*` check the registration is what must be refused; every
+/// other case runs its flow with the registered client. `${registration.redirect_uri}`
+/// in a metadata string is the profile's redirect URI for registered clients.
 #[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRegister {
