@@ -151,6 +151,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("third-party-consent-skipped", &["consent.third_party"]),
     ("partial-consent-ignored", &["consent.partial"]),
     ("redirect-uri-missing-defaulted", &["redirect_uri.required"]),
+    ("registered-id-token-alg-ignored", &["id_token.registered_alg"]),
+    ("signed-userinfo-ignored", &["userinfo.signed"]),
     ("consent-deny-ignored", &["consent.denied"]),
     ("password-grant-any-password", &["negative.refused"]),
     // Changes only what discovery advertises: cases skip, none fail.

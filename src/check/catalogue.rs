@@ -52,6 +52,7 @@ checks! {
     "id_token.unrequested", Scopes, Should, "OIDC-Core-3.1.2.1", "Without the `openid` scope the request is plain OAuth: no ID token.";
     "id_token.decode", IdToken, Must, "RFC7519-7.2", "The ID token is a well-formed JWT.";
     "id_token.signature", IdToken, Must, "OIDC-Core-3.1.3.7", "The signature verifies with the provider's JWKS key chosen by `kid` (HS* with the client secret); never `alg: none`.";
+    "id_token.registered_alg", IdToken, Must, "OIDC-Registration-2", "A client registered with `id_token_signed_response_alg` gets ID tokens signed with that algorithm; `none` (unsigned) only from the token endpoint, never from the authorization endpoint.";
     "id_token.alg", IdToken, Should, "OIDC-Core-3.1.3.7", "The signing algorithm is one the discovery document lists in `id_token_signing_alg_values_supported`.";
     "id_token.iss", IdToken, Must, "OIDC-Core-3.1.3.7", "`iss` exactly equals the issuer from discovery.";
     "id_token.aud", Audience, Must, "OIDC-Core-3.1.3.7", "`aud` contains the client id: the ID token is for the client, never for an API.";
@@ -82,6 +83,7 @@ checks! {
     "namespacing.declared", Namespacing, Must, "Brief", "The custom claims the profile declares appear under its namespace.";
     "userinfo.status", Userinfo, Must, "OIDC-Core-5.3.2", "Userinfo answers a valid access token with claims.";
     "userinfo.sub", Userinfo, Must, "OIDC-Core-5.3.2", "Userinfo `sub` equals the ID token's `sub`.";
+    "userinfo.signed", Userinfo, Must, "OIDC-Core-5.3.2", "A client registered with `userinfo_signed_response_alg` gets userinfo as a JWT (`application/jwt`) signed with that algorithm and verifying with the provider's keys, with `iss` the issuer and `aud` including its client id.";
     "userinfo.rejects_id_token", Audience, Must, "OIDC-Core-5.3.1", "Userinfo refuses an ID token presented as a bearer token: APIs take access tokens, never ID tokens.";
     "userinfo.requires_token", Userinfo, Must, "RFC6750-3.1", "Userinfo refuses a request that carries no access token.";
     "pkce.downgrade", Security, Must, "RFC9700-4.8", "PKCE cannot be downgraded: a verifier for a request that had no challenge, and a missing verifier for one that had, are refused.";

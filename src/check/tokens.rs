@@ -72,7 +72,8 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
             }
             match jwt::decode(raw.expose()) {
                 Ok(d) => {
-                    signature(p, "id_token", raw.expose(), &d, set, secret, &mut jwks_refreshed, out).await;
+                    let registered = p.profile.clients[&case.client].id_token_signed_response_alg.as_deref();
+                    signature(p, "id_token", raw.expose(), &d, set, secret, registered, &mut jwks_refreshed, out).await;
                     id_token_claims(p, case, ev, set, &d, out);
                     let what = format!("ID token {}", set.origin.describe());
                     let with_at = userinfo_token;
@@ -111,7 +112,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
             if jwt::looks_like_jwt(raw.expose()) {
                 match jwt::decode(raw.expose()) {
                     Ok(d) => {
-                        signature(p, "access_token", raw.expose(), &d, set, None, &mut jwks_refreshed, out).await;
+                        signature(p, "access_token", raw.expose(), &d, set, None, None, &mut jwks_refreshed, out).await;
                         access_token_claims(p, case, set, &d, out);
                         let what = format!("access token {}", set.origin.describe());
                         let due = (set.origin != Origin::ClientCredentials).then_some(claims::Due {
@@ -173,6 +174,7 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     }
 
     if let Some(u) = &ev.userinfo {
+        signed_userinfo(p, case, u, out).await;
         if let Some(claims) = &u.claims {
             out.push(CheckResult::pass(
                 "userinfo.status",
@@ -448,11 +450,56 @@ async fn signature(
     d: &Decoded,
     set: &TokenSet,
     secret: Option<&str>,
+    registered_alg: Option<&str>,
     refreshed: &mut bool,
     out: &mut Vec<CheckResult>,
 ) {
     let origin = set.origin.describe();
     let alg = d.alg().unwrap_or("(none)");
+    if kind == "id_token"
+        && let Some(reg) = registered_alg
+    {
+        // OIDC Dynamic Registration §2: the registered algorithm, `none` only
+        // where no ID token comes from the authorization endpoint.
+        let front = set.origin == Origin::Authorization;
+        out.push(if alg != reg {
+            CheckResult::fail(
+                "id_token.registered_alg",
+                format!("the ID token {origin} is signed with another algorithm than the client is registered for"),
+            )
+            .ef(format!("{reg} (id_token_signed_response_alg)"), alg.to_owned())
+        } else if reg == "none" && front {
+            CheckResult::fail("id_token.registered_alg", format!("an unsigned ID token came {origin}")).ef(
+                "a signed ID token from the authorization endpoint (`none` only from the token endpoint)",
+                "alg none",
+            )
+        } else {
+            CheckResult::pass(
+                "id_token.registered_alg",
+                format!("the ID token {origin} uses {alg}, as the client is registered for"),
+            )
+        });
+        if reg == "none" && alg == "none" && !front {
+            let signature_empty = raw.rsplit('.').next().is_some_and(str::is_empty);
+            out.push(if signature_empty {
+                CheckResult::pass(
+                    "id_token.alg",
+                    "unsigned (`none`), as the client is registered for, from the token endpoint",
+                )
+            } else {
+                CheckResult::fail(
+                    "id_token.alg",
+                    format!("the ID token {origin} says `alg: none` but carries a signature"),
+                )
+                .ef("an empty signature part", "a signature")
+            });
+            out.push(CheckResult::pass(
+                "id_token.signature",
+                "unsigned as registered: the ID token came straight from the token endpoint (OIDC Core §3.1.3.7 step 6)",
+            ));
+            return;
+        }
+    }
     if kind == "id_token" {
         // Step 7: the alg SHOULD be the one registered / advertised.
         let allowed = &p.discovery.id_token_signing_alg_values_supported;
@@ -873,4 +920,63 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
             }
         }
     }
+}
+
+/// OIDC Core §5.3.2: a client registered for signed userinfo responses
+/// (`userinfo_signed_response_alg`) gets a JWT (`application/jwt`) signed with
+/// that algorithm, carrying `iss` (the issuer) and `aud` (its client id).
+async fn signed_userinfo(p: &Provider, case: &Case, u: &crate::flow::UserinfoResponse, out: &mut Vec<CheckResult>) {
+    let client = &p.profile.clients[&case.client];
+    let Some(registered) = client.userinfo_signed_response_alg.as_deref() else {
+        return;
+    };
+    if u.claims.is_none() {
+        return;
+    }
+    let id = "userinfo.signed";
+    let Some(raw) = &u.signed else {
+        out.push(
+            CheckResult::fail(
+                id,
+                format!("the client is registered for {registered}-signed userinfo responses, and userinfo answered plain JSON"),
+            )
+            .ef(
+                "application/jwt",
+                u.content_type.clone().unwrap_or_else(|| "no content type".into()),
+            ),
+        );
+        return;
+    };
+    let Ok(d) = jwt::decode(raw.expose()) else {
+        return;
+    };
+    let mut problems = Vec::new();
+    let alg = d.alg().unwrap_or("(none)");
+    if alg != registered {
+        problems.push(format!("signed with {alg}, not the registered {registered}"));
+    }
+    match jwt::verify(raw.expose(), &d, &*p.jwks().await, client.secret.as_ref().map(|s| s.expose())) {
+        Verified::Ok => {}
+        Verified::Bad(why) => problems.push(format!("the signature does not verify: {why}")),
+    }
+    match d.claims.get("iss").and_then(Value::as_str) {
+        Some(iss) if iss == p.discovery.issuer => {}
+        Some(iss) => problems.push(format!("`iss` is `{iss}`, not the issuer")),
+        None => problems.push("no `iss`".into()),
+    }
+    let aud = jwt::audiences(&d.claims);
+    if !aud.iter().any(|a| a == &client.id) {
+        problems.push(format!("`aud` {aud:?} does not include the client id"));
+    }
+    out.push(if problems.is_empty() {
+        CheckResult::pass(
+            id,
+            format!("userinfo answered a {alg}-signed JWT that verifies, with `iss` and `aud` as required"),
+        )
+    } else {
+        CheckResult::fail(id, "the signed userinfo response is not as OIDC Core §5.3.2 requires").ef(
+            format!("a {registered}-signed JWT with iss = issuer and aud including the client id"),
+            problems.join("; "),
+        )
+    });
 }

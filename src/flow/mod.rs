@@ -107,6 +107,11 @@ pub struct UserinfoResponse {
     pub status: u16,
     pub claims: Option<serde_json::Map<String, serde_json::Value>>,
     pub www_authenticate: Option<String>,
+    /// The media type of a successful answer (`application/json`, or `application/jwt` when signed).
+    pub content_type: Option<String>,
+    /// A signed answer as it came (OIDC Core §5.3.2); `claims` are its payload.
+    #[serde(skip)]
+    pub signed: Option<Secret>,
 }
 
 /// Everything a flow observed; the checks read only this.
@@ -1301,19 +1306,33 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
         _ => "POST",
     };
     ev.step(format!("{verb} {} → {}", http::redact_url(&url), resp.status.as_u16()));
-    let claims = if resp.status.is_success() {
+    let content_type = resp
+        .header("content-type")
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let mut signed = None;
+    let claims = if !resp.status.is_success() {
+        None
+    } else if content_type.as_deref() == Some("application/jwt") {
+        // OIDC Core §5.3.2: a signed answer is a JWT; its claims are the payload.
+        let raw = Secret::new(resp.text().trim().to_owned());
+        let decoded =
+            crate::check::jwt::decode(raw.expose()).map_err(|e| format!("userinfo answered application/jwt that is not a JWT: {e}"))?;
+        signed = Some(raw);
+        Some(decoded.claims)
+    } else {
         match resp.json() {
             Ok(serde_json::Value::Object(o)) => Some(o),
             Ok(_) => return Err("userinfo answered with JSON that is not an object".into()),
             Err(e) => return Err(e),
         }
-    } else {
-        None
     };
     Ok(UserinfoResponse {
         status: resp.status.as_u16(),
         claims,
         www_authenticate: resp.header("www-authenticate").map(str::to_owned),
+        content_type,
+        signed,
     })
 }
 

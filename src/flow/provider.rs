@@ -45,6 +45,12 @@ pub struct Discovery {
     /// OIDC Discovery §3: the `request_uri` parameter (default true).
     #[serde(default)]
     pub request_uri_parameter_supported: Option<bool>,
+    /// OIDC Discovery §3: algorithms for signed userinfo responses.
+    #[serde(default)]
+    pub userinfo_signing_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery §3: algorithms for request objects.
+    #[serde(default)]
+    pub request_object_signing_alg_values_supported: Option<Vec<String>>,
     /// OIDC Discovery §3 / RFC 7591: where clients register.
     #[serde(default)]
     pub registration_endpoint: Option<String>,
@@ -58,8 +64,16 @@ impl Discovery {
             Feature::ClaimsParameter => self.claims_parameter_supported == Some(true),
             Feature::RequestParameter => self.request_parameter_supported == Some(true),
             Feature::Registration => self.registration_endpoint.is_some(),
+            Feature::RequestUriParameter => self.request_uri_parameter_supported != Some(false),
+            Feature::UnsignedIdToken => self.id_token_signing_alg_values_supported.iter().any(|a| a == "none"),
+            Feature::SignedUserinfo => lists(&self.userinfo_signing_alg_values_supported, "RS256"),
+            Feature::SignedRequestObject => lists(&self.request_object_signing_alg_values_supported, "RS256"),
         }
     }
+}
+
+fn lists(values: &Option<Vec<String>>, alg: &str) -> bool {
+    values.as_ref().is_some_and(|v| v.iter().any(|a| a == alg))
 }
 
 /// The provider as one run sees it.

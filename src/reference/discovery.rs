@@ -56,7 +56,9 @@ pub(crate) fn document(shared: &Shared) -> Value {
             "password"
         ],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": ["RS256", "none"],
+        "userinfo_signing_alg_values_supported": ["RS256"],
+        "request_object_signing_alg_values_supported": ["none", "RS256"],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
@@ -159,7 +161,7 @@ mod tests {
         assert_eq!(doc["response_types_supported"], json!(RESPONSE_TYPES));
         assert_eq!(doc["response_modes_supported"], json!(["query", "fragment", "form_post"]));
         assert_eq!(doc["subject_types_supported"], json!(["public"]));
-        assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["RS256"]));
+        assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["RS256", "none"]));
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(doc["scopes_supported"], json!(OIDC_SCOPES));
         let claims = doc["claims_supported"].as_array().unwrap();

@@ -248,7 +248,12 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
         }
     }
 
-    let mode = if q(Quirk::IdTokenAlgNone) {
+    // OIDC Dynamic Registration §2: a client registered for unsigned ID tokens.
+    let registered_none = shared
+        .client(client_id)
+        .is_some_and(|c| c.meta.id_token_alg.as_deref() == Some("none"))
+        && !q(Quirk::RegisteredIdTokenAlgIgnored);
+    let mode = if q(Quirk::IdTokenAlgNone) || registered_none {
         SignMode::AlgNone
     } else if q(Quirk::IdTokenHs256PublicKey) {
         SignMode::Hs256PublicKey
@@ -272,6 +277,7 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
             &token,
             Token {
                 kind: TokenKind::Id,
+                client_id: client_id.to_owned(),
                 username: Some(input.user.username.clone()),
                 scopes: input.scopes.to_vec(),
                 asked: vec![],
@@ -319,6 +325,7 @@ pub(crate) fn access_token(
         &token,
         Token {
             kind: TokenKind::Access,
+            client_id: grant.client_id.clone(),
             username: Some(user.username.clone()),
             scopes: scopes.to_vec(),
             asked: if shared.quirk(Quirk::ClaimsParameterIgnored) {
@@ -343,6 +350,7 @@ pub(crate) fn client_access_token(shared: &Shared, client_id: &str, audience: &s
         &token,
         Token {
             kind: TokenKind::Access,
+            client_id: client_id.to_owned(),
             username: None,
             scopes: scopes.to_vec(),
             asked: vec![],

@@ -74,6 +74,23 @@ pub struct ClientReg {
     /// "client_secret_basic" | "client_secret_post" | "none". The token
     /// endpoint accepts both secret methods from every confidential client.
     pub auth_method: String,
+    /// What a dynamically registered client asked for beyond the basics.
+    pub meta: ClientMeta,
+}
+
+/// Registration metadata beyond the basics (OIDC Dynamic Registration §2).
+#[derive(Clone, Debug, Default)]
+pub struct ClientMeta {
+    /// `id_token_signed_response_alg`: `None` is RS256; `"none"` unsigned.
+    pub id_token_alg: Option<String>,
+    /// `userinfo_signed_response_alg`: `None` answers plain JSON.
+    pub userinfo_alg: Option<String>,
+    /// `request_object_signing_alg`: the only algorithm accepted for its request objects.
+    pub request_object_alg: Option<String>,
+    /// `jwks`: the client's public keys (request object signatures).
+    pub jwks: Option<serde_json::Value>,
+    /// `request_uris`: where its request objects may be fetched from.
+    pub request_uris: Vec<String>,
 }
 
 /// A registered API (resource server), named by its audience identifier.
@@ -146,6 +163,7 @@ impl Default for Config {
                         "code id_token token",
                     ]),
                     auth_method: "client_secret_basic".into(),
+                    meta: ClientMeta::default(),
                 },
                 ClientReg {
                     id: "spa-app".into(),
@@ -154,6 +172,7 @@ impl Default for Config {
                     grant_types: strings(&["authorization_code", "implicit", "refresh_token"]),
                     response_types: strings(&["code", "id_token", "id_token token"]),
                     auth_method: "none".into(),
+                    meta: ClientMeta::default(),
                 },
                 ClientReg {
                     id: "m2m-service".into(),
@@ -162,6 +181,7 @@ impl Default for Config {
                     grant_types: strings(&["client_credentials"]),
                     response_types: vec![],
                     auth_method: "client_secret_post".into(),
+                    meta: ClientMeta::default(),
                 },
                 ClientReg {
                     id: "code-only-app".into(),
@@ -170,6 +190,7 @@ impl Default for Config {
                     grant_types: strings(&["authorization_code"]),
                     response_types: strings(&["code"]),
                     auth_method: "client_secret_basic".into(),
+                    meta: ClientMeta::default(),
                 },
                 ClientReg {
                     // A legacy app on the password grant (RFC 9700 §2.4 deprecates it).
@@ -179,6 +200,7 @@ impl Default for Config {
                     grant_types: strings(&["password"]),
                     response_types: vec![],
                     auth_method: "client_secret_post".into(),
+                    meta: ClientMeta::default(),
                 },
                 ClientReg {
                     // A third-party client: never skips consent.
@@ -188,6 +210,7 @@ impl Default for Config {
                     grant_types: strings(&["authorization_code"]),
                     response_types: strings(&["code"]),
                     auth_method: "client_secret_basic".into(),
+                    meta: ClientMeta::default(),
                 },
                 ClientReg {
                     // A redirect URI with a query (RFC 6749 §3.1.2: kept in responses).
@@ -197,6 +220,7 @@ impl Default for Config {
                     grant_types: strings(&["authorization_code"]),
                     response_types: strings(&["code"]),
                     auth_method: "client_secret_basic".into(),
+                    meta: ClientMeta::default(),
                 },
             ],
             apis: vec![

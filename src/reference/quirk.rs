@@ -250,6 +250,10 @@ quirks! {
         "pressing Deny on the consent page is taken as Allow";
     RedirectUriMissingDefaulted => "redirect-uri-missing-defaulted",
         "an authorization request without redirect_uri is answered at the client's first registered one";
+    RegisteredIdTokenAlgIgnored => "registered-id-token-alg-ignored",
+        "a client registered for unsigned ID tokens (id_token_signed_response_alg none) gets RS256 ones";
+    SignedUserinfoIgnored => "signed-userinfo-ignored",
+        "a client registered with userinfo_signed_response_alg gets plain JSON from userinfo";
     PartialConsentIgnored => "partial-consent-ignored",
         "scopes unticked on the consent page are granted all the same";
     PasswordGrantAnyPassword => "password-grant-any-password",
@@ -309,7 +313,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 109);
+        assert_eq!(Quirk::ALL.len(), 111);
     }
 
     #[test]

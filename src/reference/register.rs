@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::discovery::RESPONSE_TYPES;
-use super::{ClientReg, Quirk, Shared, random_token, unix_now};
+use super::{ClientMeta, ClientReg, Quirk, Shared, random_token, unix_now};
 use crate::secret::Secret;
 
 /// How many clients one provider run registers at most.
@@ -46,6 +46,44 @@ fn strings(body: &serde_json::Map<String, Value>, name: &str, default: &[&str]) 
             &format!("{name} must be an array of strings"),
         ))),
     }
+}
+
+/// The signing and request-object members (OIDC Dynamic Registration §2):
+/// RS256 or `none` for ID tokens and request objects, RS256 for userinfo, a
+/// JWK Set by value, http(s) request URIs.
+fn client_meta(body: &serde_json::Map<String, Value>) -> Result<ClientMeta, Box<Response>> {
+    let alg = |name: &str, allowed: &[&str]| -> Result<Option<String>, Box<Response>> {
+        match body.get(name) {
+            None => Ok(None),
+            Some(Value::String(a)) if allowed.contains(&a.as_str()) => Ok(Some(a.clone())),
+            Some(other) => Err(Box::new(bad(
+                "invalid_client_metadata",
+                &format!("{name} {other} is not supported (one of {allowed:?})"),
+            ))),
+        }
+    };
+    let jwks = match body.get("jwks") {
+        None => None,
+        Some(v @ Value::Object(o)) if o.get("keys").is_some_and(Value::is_array) => Some(v.clone()),
+        Some(_) => return Err(Box::new(bad("invalid_client_metadata", "jwks must be a JWK Set with a keys array"))),
+    };
+    let request_uris = strings(body, "request_uris", &[])?;
+    if request_uris
+        .iter()
+        .any(|u| Url::parse(u).map_or(true, |u| !matches!(u.scheme(), "http" | "https")))
+    {
+        return Err(Box::new(bad(
+            "invalid_client_metadata",
+            "request_uris must be absolute http(s) URLs",
+        )));
+    }
+    Ok(ClientMeta {
+        id_token_alg: alg("id_token_signed_response_alg", &["RS256", "none"])?,
+        userinfo_alg: alg("userinfo_signed_response_alg", &["RS256"])?,
+        request_object_alg: alg("request_object_signing_alg", &["RS256", "none"])?,
+        jwks,
+        request_uris,
+    })
 }
 
 pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -114,6 +152,18 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
             );
         }
     }
+    let meta = match client_meta(&body) {
+        Ok(meta) => meta,
+        Err(r) => return *r,
+    };
+    // OIDC Dynamic Registration §2: `none` only where no ID token comes from the authorization endpoint.
+    let front_id_token = response_types.iter().any(|r| r.split(' ').any(|w| w == "id_token"));
+    if meta.id_token_alg.as_deref() == Some("none") && front_id_token {
+        return bad(
+            "invalid_client_metadata",
+            "id_token_signed_response_alg none is only for response types that return no ID token from the authorization endpoint",
+        );
+    }
     let (id, secret) = match (random_token(), random_token()) {
         (Ok(id), Ok(secret)) => (id, secret),
         _ => return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "no randomness"),
@@ -126,6 +176,7 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
         grant_types: grant_types.clone(),
         response_types: response_types.clone(),
         auth_method: auth_method.clone(),
+        meta: meta.clone(),
     };
     let slot = shared.registered_next.fetch_add(1, Ordering::Relaxed);
     let Some(cell) = shared.registered.get(slot) else {
@@ -150,6 +201,21 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
     });
     if let Some(name) = body.get("client_name").and_then(Value::as_str) {
         answer["client_name"] = json!(name);
+    }
+    for (member, value) in [
+        ("id_token_signed_response_alg", &meta.id_token_alg),
+        ("userinfo_signed_response_alg", &meta.userinfo_alg),
+        ("request_object_signing_alg", &meta.request_object_alg),
+    ] {
+        if let Some(v) = value {
+            answer[member] = json!(v);
+        }
+    }
+    if let Some(jwks) = &meta.jwks {
+        answer["jwks"] = jwks.clone();
+    }
+    if !meta.request_uris.is_empty() {
+        answer["request_uris"] = json!(meta.request_uris);
     }
     if !public {
         answer["client_secret"] = json!(secret);

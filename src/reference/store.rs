@@ -195,6 +195,8 @@ pub(crate) enum TokenKind {
 #[derive(Clone, Debug)]
 pub(crate) struct Token {
     pub(crate) kind: TokenKind,
+    /// The client it was issued to.
+    pub(crate) client_id: String,
     /// `None` for client-credentials tokens.
     pub(crate) username: Option<String>,
     pub(crate) scopes: Vec<String>,
@@ -338,6 +340,7 @@ mod tests {
         let family = store.new_family();
         let token = |family| Token {
             kind: TokenKind::Access,
+            client_id: "c".into(),
             username: None,
             scopes: vec![],
             asked: vec![],

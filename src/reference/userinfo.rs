@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -135,10 +135,41 @@ fn answer(shared: &Shared, token: Option<&str>) -> Response {
             "the access token does not carry the openid scope of a user",
         );
     };
-    claims_response(shared, user, &record.scopes, &record.asked)
+    let signed_for = shared
+        .client(&record.client_id)
+        .filter(|c| c.meta.userinfo_alg.is_some() && !shared.quirk(Quirk::SignedUserinfoIgnored));
+    let claims = claims_of(shared, user, &record.scopes, &record.asked);
+    match signed_for {
+        Some(client) => signed(shared, claims, &client.id),
+        None => json_response(claims),
+    }
+}
+
+/// OIDC Core §5.3.2: the claims as an RS256 JWT (`application/jwt`) with
+/// `iss` and `aud`, for a client registered with `userinfo_signed_response_alg`.
+fn signed(shared: &Shared, mut claims: serde_json::Map<String, Value>, client_id: &str) -> Response {
+    claims.insert("iss".into(), json!(shared.issuer));
+    claims.insert("aud".into(), json!(client_id));
+    let Ok(jwt) = shared.keys.sign("JWT", &Value::Object(claims), super::keys::SignMode::Normal) else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the userinfo response could not be signed",
+        );
+    };
+    let mut response = jwt.into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/jwt"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn claims_response(shared: &Shared, user: &UserReg, scopes: &[String], asked: &[String]) -> Response {
+    json_response(claims_of(shared, user, scopes, asked))
+}
+
+fn claims_of(shared: &Shared, user: &UserReg, scopes: &[String], asked: &[String]) -> serde_json::Map<String, Value> {
     let mut sub = shared.subject(user);
     if shared.quirk(Quirk::UserinfoSubDiffers) {
         sub.push_str("-other");
@@ -147,6 +178,10 @@ fn claims_response(shared: &Shared, user: &UserReg, scopes: &[String], asked: &[
     claims.insert("sub".into(), json!(sub));
     claims.extend(user_claims(shared, user, scopes));
     claims.extend(super::issue::asked_claims(user, asked));
+    claims
+}
+
+fn json_response(claims: serde_json::Map<String, Value>) -> Response {
     let mut response = axum::Json(Value::Object(claims)).into_response();
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

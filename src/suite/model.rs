@@ -175,6 +175,16 @@ pub enum Feature {
     RequestParameter,
     /// Dynamic client registration (RFC 7591; discovery `registration_endpoint`).
     Registration,
+    /// Request objects by reference (OIDC Core §6.2; discovery
+    /// `request_uri_parameter_supported`, true when absent).
+    RequestUriParameter,
+    /// Unsigned ID tokens from the token endpoint (discovery lists `none` in
+    /// `id_token_signing_alg_values_supported`).
+    UnsignedIdToken,
+    /// RS256-signed userinfo responses (discovery `userinfo_signing_alg_values_supported`).
+    SignedUserinfo,
+    /// RS256-signed request objects (discovery `request_object_signing_alg_values_supported`).
+    SignedRequestObject,
 }
 
 impl Feature {
@@ -183,6 +193,10 @@ impl Feature {
             Feature::ClaimsParameter => "claims_parameter",
             Feature::RequestParameter => "request_parameter",
             Feature::Registration => "registration",
+            Feature::RequestUriParameter => "request_uri_parameter",
+            Feature::UnsignedIdToken => "unsigned_id_token",
+            Feature::SignedUserinfo => "signed_userinfo",
+            Feature::SignedRequestObject => "signed_request_object",
         }
     }
 
@@ -192,6 +206,10 @@ impl Feature {
             Feature::ClaimsParameter => "claims_parameter_supported: true",
             Feature::RequestParameter => "request_parameter_supported: true",
             Feature::Registration => "a registration_endpoint",
+            Feature::RequestUriParameter => "request_uri_parameter_supported: true (or absent)",
+            Feature::UnsignedIdToken => "`none` in id_token_signing_alg_values_supported",
+            Feature::SignedUserinfo => "RS256 in userinfo_signing_alg_values_supported",
+            Feature::SignedRequestObject => "RS256 in request_object_signing_alg_values_supported",
         }
     }
 }
