@@ -153,6 +153,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("redirect-uri-missing-defaulted", &["redirect_uri.required"]),
     ("registered-id-token-alg-ignored", &["id_token.registered_alg"]),
     ("signed-userinfo-ignored", &["userinfo.signed"]),
+    ("request-object-ignored", &["request_object.processed"]),
+    ("request-object-signature-unchecked", &["request_object.signature"]),
     ("consent-deny-ignored", &["consent.denied"]),
     ("password-grant-any-password", &["negative.refused"]),
     // Changes only what discovery advertises: cases skip, none fail.

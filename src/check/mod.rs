@@ -404,6 +404,10 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         }
         return out;
     }
+    if let Some(refusal) = request_object_refused(p, case, ev) {
+        out.push(refusal);
+        return out;
+    }
     if let Some(e) = &ev.error
         && case.expect.or_error.contains(&e.error)
     {
@@ -443,6 +447,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     flow_checks(case, ev, &mut out);
     third_party_consent(p, case, ev, &mut out);
     partial_consent(case, ev, &mut out);
+    request_object_processed(case, ev, &mut out);
     session::check(case, ev, &mut out);
     tokens::check_all(p, case, ev, &mut out).await;
     if case.request.userinfo == crate::suite::UserinfoMethod::Query {
@@ -611,6 +616,103 @@ fn third_party_consent(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
             ),
         )
         .ef("a consent page", "none")
+    });
+}
+
+/// Errors a provider answers a request object it does not take with (OIDC Core §3.1.2.6).
+const REQUEST_OBJECT_REFUSALS: &[&str] = &[
+    "request_not_supported",
+    "request_uri_not_supported",
+    "invalid_request_object",
+    "invalid_request_uri",
+    "invalid_request",
+];
+
+/// A request object refused at the authorization endpoint (error redirect or
+/// error page): allowed for an unsigned one where discovery does not list
+/// `none` (the OpenID Foundation's "supported correctly or rejected as
+/// unsupported"), else a failure of `request_object.processed`.
+fn request_object_refused(p: &Provider, case: &Case, ev: &Evidence) -> Option<CheckResult> {
+    let ro = case.request.request_object.as_ref().filter(|ro| !ro.bad_signature)?;
+    let refusal = match (&ev.error, &ev.refused_without_redirect) {
+        (Some(e), _) if e.stage == "authorization" => format!("`{}`", e.error),
+        (None, Some((status, page))) => format!("an error page (HTTP {status}: {page})"),
+        _ => return None,
+    };
+    if let Some(e) = &ev.error
+        && !REQUEST_OBJECT_REFUSALS.contains(&e.error.as_str())
+    {
+        return None;
+    }
+    let unsigned = ro.alg == crate::suite::RequestObjectAlg::None;
+    let lists_none = p
+        .discovery
+        .request_object_signing_alg_values_supported
+        .as_ref()
+        .is_some_and(|algs| algs.iter().any(|a| a == "none"));
+    Some(if unsigned && !lists_none {
+        CheckResult::pass(
+            "request_object.processed",
+            format!(
+                "the unsigned request object was refused with {refusal}, which discovery allows: it does not list `none` in request_object_signing_alg_values_supported"
+            ),
+        )
+    } else {
+        let offered = if unsigned {
+            "discovery lists `none` for request objects"
+        } else {
+            "discovery offers signed request objects and the client registered its key"
+        };
+        CheckResult::fail(
+            "request_object.processed",
+            format!("the request object was refused or not read (the request itself had only client_id, response_type and scope), though {offered}"),
+        )
+            .ef("the authorization answered from the request object's parameters", refusal)
+    })
+}
+
+/// OIDC Core §6.3.3: the parameters only in the request object were used.
+fn request_object_processed(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
+    if case.request.request_object.is_none() || case.expect.error.is_some() {
+        return;
+    }
+    let Some(response) = &ev.authorization_response else {
+        return;
+    };
+    let mut problems = Vec::new();
+    if response.get("state") != ev.state.as_ref() {
+        problems.push(match response.get("state") {
+            Some(_) => "the response's `state` is not the request object's".to_owned(),
+            None => "no `state` in the response (it was only in the request object)".to_owned(),
+        });
+    }
+    if let Some(nonce) = &ev.nonce {
+        for set in ev.token_sets.iter().filter(|s| s.id_token.is_some()) {
+            let got = set
+                .id_token
+                .as_ref()
+                .and_then(|t| jwt::decode(t.expose()).ok())
+                .and_then(|d| d.claims.get("nonce").and_then(Value::as_str).map(str::to_owned));
+            if got.as_ref() != Some(nonce) {
+                problems.push(format!(
+                    "the ID token {} {} the request object's `nonce`",
+                    set.origin.describe(),
+                    if got.is_some() { "carries another nonce than" } else { "lacks" }
+                ));
+            }
+        }
+    }
+    out.push(if problems.is_empty() {
+        CheckResult::pass(
+            "request_object.processed",
+            "the response carries the request object's `state` (and the ID token its `nonce`): the object's parameters were used",
+        )
+    } else {
+        CheckResult::fail(
+            "request_object.processed",
+            "the provider did not use the request object's parameters",
+        )
+        .ef("the request object's state and nonce back", problems.join("; "))
     });
 }
 

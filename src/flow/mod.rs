@@ -7,6 +7,7 @@ pub mod http;
 pub mod provider;
 pub mod redirect;
 pub mod register;
+pub mod request_object;
 
 use std::collections::BTreeMap;
 
@@ -640,6 +641,16 @@ async fn authorize(
             .unwrap_or_else(|| if response_type == "code" { "query" } else { "fragment" }.into()),
     );
 
+    if let Some(ro) = &case.request.request_object {
+        if ro.by == crate::suite::RequestObjectBy::Reference && !request_object::reachable_from(&p.profile.issuer) {
+            ev.not_applicable =
+                Some("a request_uri is served by the harness on 127.0.0.1, which only a provider on this machine can fetch".into());
+            return Ok(None);
+        }
+        let shown = request_object::wrap(&mut q, case, &client.id, &p.discovery.issuer).await?;
+        ev.step(format!("the authorization parameters go in a request object, {shown}"));
+        ev.request.insert("request_object".into(), shown);
+    }
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut().extend_pairs(q.iter());
     let issuer_origin = Url::parse(&p.profile.issuer).map(|u| u.origin()).map_err(|e| e.to_string())?;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::{Evidence, OAuthError, Provider, http};
 use crate::profile::{Client, ClientAuth};
 use crate::secret::Secret;
-use crate::suite::Case;
+use crate::suite::{Case, RequestObjectAlg, RequestObjectBy};
 
 /// The profile key a registered client gets in the case's view of the provider.
 pub const REGISTERED: &str = "registered";
@@ -93,7 +93,19 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
     let url = p.endpoint("registration_endpoint")?;
     // The registration is the first request, and the one a refusal case tests.
     ev.misuse_attempted = true;
-    let body = request_body(p, case);
+    let mut body = request_body(p, case);
+    // A case that signs its request objects registers the harness's key; one
+    // that sends them by reference registers its request_uri (OIDC Registration §2).
+    if let Some(ro) = &case.request.request_object {
+        if ro.alg == RequestObjectAlg::RS256 {
+            body.entry("jwks").or_insert(super::request_object::jwks()?);
+            body.entry("request_object_signing_alg").or_insert(json!("RS256"));
+        }
+        if ro.by == RequestObjectBy::Reference {
+            let uri = super::request_object::server().await?.uri_for(case);
+            body.entry("request_uris").or_insert(json!([uri]));
+        }
+    }
     ev.request = body
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))

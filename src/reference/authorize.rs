@@ -209,6 +209,7 @@ fn internal(shared: &Shared, error: &InternalError) -> Response {
 
 pub(crate) async fn authorize_get(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let params = super::request_object::resolve(&shared, params).await;
     authorize(&shared, &params, &headers)
 }
 
@@ -216,7 +217,8 @@ pub(crate) async fn authorize_post(State(shared): State<Arc<Shared>>, headers: H
     if !is_form(&headers) {
         return bad_request(&shared, "POST /authorize needs an application/x-www-form-urlencoded body");
     }
-    authorize(&shared, &Params::parse(&body), &headers)
+    let params = super::request_object::resolve(&shared, Params::parse(&body)).await;
+    authorize(&shared, &params, &headers)
 }
 
 /// Whether `uri` is an absolute http(s) URL without a fragment (what the
@@ -303,6 +305,9 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
     };
     let fail = |error: &str, description: &str| reply.error(shared, error, description);
 
+    if let Some((code, why)) = &params.request_object_error {
+        return fail(code, why);
+    }
     if let Some(name) = params.repeated() {
         return fail("invalid_request", &format!("parameter {name} is repeated"));
     }

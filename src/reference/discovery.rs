@@ -68,8 +68,8 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "claims_supported": claims,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_uri_parameter_supported": true,
         "claims_parameter_supported": true,
     });
     if shared.quirk(Quirk::DiscoveryNoSubjectTypes)

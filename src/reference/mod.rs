@@ -10,11 +10,12 @@
 mod authorize;
 mod discovery;
 mod issue;
-mod keys;
+pub(crate) mod keys;
 mod pages;
 mod params;
 mod quirk;
 mod register;
+mod request_object;
 mod store;
 mod token;
 mod userinfo;

@@ -14,6 +14,9 @@ use axum::http::header::{CONTENT_TYPE, COOKIE};
 pub(crate) struct Params {
     values: HashMap<String, String>,
     repeated: Option<String>,
+    /// A request object that could not be used (OIDC Core §6): error code
+    /// and description, answered once the client and redirect URI are known.
+    pub(crate) request_object_error: Option<(&'static str, String)>,
 }
 
 impl Params {
@@ -30,6 +33,19 @@ impl Params {
             params.values.insert(name.into_owned(), value.into_owned());
         }
         params
+    }
+
+    /// Sets `name` (a request object's member overrides the query's, OIDC Core §6.3.3).
+    pub(crate) fn set(&mut self, name: &str, value: String) {
+        if value.is_empty() {
+            self.values.remove(name);
+        } else {
+            self.values.insert(name.to_owned(), value);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.values.remove(name);
     }
 
     /// The (first) non-empty value of `name`.

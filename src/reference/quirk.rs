@@ -254,6 +254,10 @@ quirks! {
         "a client registered for unsigned ID tokens (id_token_signed_response_alg none) gets RS256 ones";
     SignedUserinfoIgnored => "signed-userinfo-ignored",
         "a client registered with userinfo_signed_response_alg gets plain JSON from userinfo";
+    RequestObjectIgnored => "request-object-ignored",
+        "the members of a request object are not used: only the query's parameters count";
+    RequestObjectSignatureUnchecked => "request-object-signature-unchecked",
+        "a signed request object is accepted without verifying its signature";
     PartialConsentIgnored => "partial-consent-ignored",
         "scopes unticked on the consent page are granted all the same";
     PasswordGrantAnyPassword => "password-grant-any-password",
@@ -313,7 +317,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 111);
+        assert_eq!(Quirk::ALL.len(), 113);
     }
 
     #[test]

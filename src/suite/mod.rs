@@ -21,7 +21,8 @@ use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnos
 use crate::vars;
 
 pub use model::{
-    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Misuse, RawNeeds, RawPkce, RawSession, RawSuite, UserinfoMethod,
+    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Misuse, RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg,
+    RequestObjectBy, UserinfoMethod,
 };
 use model::{RawCase, RawExpect, RawTokenExpect};
 
@@ -111,6 +112,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
     ("suites/parameters.yaml", include_str!("../../suites/parameters.yaml")),
     ("suites/redirect_uri.yaml", include_str!("../../suites/redirect_uri.yaml")),
+    ("suites/request_object.yaml", include_str!("../../suites/request_object.yaml")),
     ("suites/registration.yaml", include_str!("../../suites/registration.yaml")),
     ("suites/scopes.yaml", include_str!("../../suites/scopes.yaml")),
     ("suites/security.yaml", include_str!("../../suites/security.yaml")),
@@ -235,6 +237,8 @@ pub struct Request {
     pub register: Option<BTreeMap<String, Value>>,
     /// What to decide on the consent page.
     pub consent: model::ConsentDecision,
+    /// The authorization parameters go in a request object.
+    pub request_object: Option<model::RawRequestObject>,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -713,7 +717,25 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         reuse_wait: std::time::Duration::from_secs(r.token.reuse_wait.min(SESSION_WAIT_LIMIT)),
         register: r.register.as_ref().map(|reg| reg.metadata.clone()),
         consent: r.consent.clone().unwrap_or_default(),
+        request_object: r.request_object.clone(),
     };
+    if let Some(ro) = &r.request_object {
+        let problem = if ro.alg == model::RequestObjectAlg::RS256 && r.register.is_none() {
+            Some(
+                "`request.request_object.alg: RS256` needs `register`: the harness signs with its own key, which it registers with the client",
+            )
+        } else if ro.bad_signature && ro.alg != model::RequestObjectAlg::RS256 {
+            Some("`request.request_object.bad_signature` needs `alg: RS256`: an unsigned request object has no signature to corrupt")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            diags.push(
+                src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), problem.to_owned())
+                    .with_hint("e.g. `request_object: { by: value, alg: RS256 }` with `register: {}`"),
+            );
+        }
+    }
     if let Some(model::ConsentDecision::ApproveOnly(approved)) = &r.consent {
         let requested: Vec<&str> = request.scope.split_whitespace().collect();
         let stray: Vec<&String> = approved.iter().filter(|s| !requested.contains(&s.as_str())).collect();

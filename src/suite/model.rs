@@ -335,6 +335,11 @@ pub struct RawRequest {
     /// case's own authorization then runs in that session (SSO, `prompt`, `max_age`,
     /// `id_token_hint`: `${session.id_token}` is the ID token of that sign-in).
     pub session: Option<RawSession>,
+    /// Send the authorization parameters in a request object (OIDC Core §6):
+    /// by value (`request`) or by reference (`request_uri`, served by the
+    /// harness on this machine), unsigned or RS256-signed with a key the harness
+    /// registers (`alg: RS256` needs `register`).
+    pub request_object: Option<RawRequestObject>,
     /// Edits of the code exchange at the token endpoint (probes); `${pkce.verifier}`
     /// and `${pkce.challenge}` are this case's values.
     #[serde(default)]
@@ -384,6 +389,33 @@ pub struct RawTokenEdits {
     /// With `misuse: [reuse_code]`: seconds (0 to 60) between the redemption and the reuse.
     #[serde(default)]
     pub reuse_wait: u64,
+}
+
+/// How a case sends its request object (OIDC Core §6.1, §6.2).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestObject {
+    /// `value` (the `request` parameter) or `reference` (`request_uri`).
+    pub by: RequestObjectBy,
+    /// `none` (unsigned) or `RS256`.
+    pub alg: RequestObjectAlg,
+    /// Corrupt the signature (a probe: the provider must refuse it).
+    #[serde(default)]
+    pub bad_signature: bool,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestObjectBy {
+    Value,
+    Reference,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub enum RequestObjectAlg {
+    #[serde(rename = "none")]
+    None,
+    RS256,
 }
 
 /// A dynamic registration before the case. In a refusal case reported under a

@@ -1,0 +1,244 @@
+//! Request objects (OIDC Core §6): the authorization parameters as a JWT,
+//! sent by value (`request`) or by reference (`request_uri`). Objects sent by
+//! reference are served by a small HTTP server of the harness on 127.0.0.1,
+//! started the first time a case needs it; signed objects use an RSA key the
+//! harness generates once per run and registers with the case's client.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::reference::keys::{Keys, SignMode};
+use crate::suite::{Case, RequestObjectAlg, RequestObjectBy};
+
+/// The media type of a request object (RFC 9101 §10.2 registers it for `typ`).
+const TYP: &str = "oauth-authz-req+jwt";
+
+/// The harness's signing key for request objects, made once per run.
+fn keys() -> Result<&'static Keys, String> {
+    static KEYS: OnceLock<Result<Keys, String>> = OnceLock::new();
+    KEYS.get_or_init(|| Keys::generate().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| format!("cannot make the request-object signing key: {e}"))
+}
+
+/// The public key set the harness registers for a client that signs its
+/// request objects (OIDC Dynamic Registration §2 `jwks`).
+pub fn jwks() -> Result<Value, String> {
+    Ok(keys()?.jwks())
+}
+
+/// Request objects served by reference, by path.
+struct Served {
+    objects: Mutex<HashMap<String, Entry>>,
+}
+
+struct Entry {
+    jwt: String,
+    fetches: usize,
+}
+
+/// The request-object server: its base URL and what it serves.
+pub struct Server {
+    base: String,
+    served: Arc<Served>,
+}
+
+/// The server, started on first use (127.0.0.1, a free port).
+pub async fn server() -> Result<&'static Server, String> {
+    static SERVER: tokio::sync::OnceCell<Result<Server, String>> = tokio::sync::OnceCell::const_new();
+    SERVER
+        .get_or_init(|| async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| format!("cannot open the request-object server on 127.0.0.1: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            let served = Arc::new(Served {
+                objects: Mutex::new(HashMap::new()),
+            });
+            let app = axum::Router::new()
+                .route("/ro/{id}", axum::routing::get(serve))
+                .with_state(served.clone());
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            Ok(Server {
+                base: format!("http://{addr}"),
+                served,
+            })
+        })
+        .await
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+async fn serve(State(served): State<Arc<Served>>, Path(id): Path<String>) -> Response {
+    let jwt = {
+        let mut objects = served.objects.lock().unwrap_or_else(|e| e.into_inner());
+        match objects.get_mut(&id) {
+            Some(entry) => {
+                entry.fetches += 1;
+                entry.jwt.clone()
+            }
+            None => return StatusCode::NOT_FOUND.into_response(),
+        }
+    };
+    let mut response = jwt.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/oauth-authz-req+jwt"));
+    response
+}
+
+impl Server {
+    /// The `request_uri` of a case: stable within the run, so that it can be
+    /// registered before the authorization request is made.
+    pub fn uri_for(&self, case: &Case) -> String {
+        format!("{}/ro/{}", self.base, slug(&case.id()))
+    }
+
+    fn put(&self, case: &Case, jwt: String) {
+        let mut objects = self.served.objects.lock().unwrap_or_else(|e| e.into_inner());
+        objects.insert(slug(&case.id()), Entry { jwt, fetches: 0 });
+    }
+
+    /// How often the provider fetched the case's request object.
+    pub fn fetches(&self, case: &Case) -> usize {
+        let objects = self.served.objects.lock().unwrap_or_else(|e| e.into_inner());
+        objects.get(&slug(&case.id())).map_or(0, |e| e.fetches)
+    }
+}
+
+/// A path segment for a case id: its characters kept where URL-safe, with a
+/// per-run random suffix so that no other run's object is ever served.
+fn slug(id: &str) -> String {
+    static SALT: OnceLock<String> = OnceLock::new();
+    let salt = SALT.get_or_init(|| super::random_token()[..12].to_owned());
+    let safe: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    format!("{safe}-{salt}")
+}
+
+/// The request object of a case: every authorization parameter as a claim
+/// (`max_age` a number, `claims` its JSON), plus `iss`, `aud`, `iat`, `exp` and
+/// `jti` when signed (OIDC Core §6.1, RFC 9101 §4).
+pub fn make(
+    params: &BTreeMap<String, String>,
+    client_id: &str,
+    issuer: &str,
+    alg: RequestObjectAlg,
+    bad_signature: bool,
+) -> Result<String, String> {
+    let mut claims = Map::new();
+    for (k, v) in params {
+        let value = match k.as_str() {
+            "max_age" => v.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(v)),
+            "claims" => serde_json::from_str(v).unwrap_or_else(|_| json!(v)),
+            _ => json!(v),
+        };
+        claims.insert(k.clone(), value);
+    }
+    let keys = keys()?;
+    let mode = match alg {
+        RequestObjectAlg::None => SignMode::AlgNone,
+        RequestObjectAlg::RS256 if bad_signature => SignMode::BadSignature,
+        RequestObjectAlg::RS256 => SignMode::Normal,
+    };
+    if alg == RequestObjectAlg::RS256 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        claims.insert("iss".into(), json!(client_id));
+        claims.insert("aud".into(), json!(issuer));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + 300));
+        claims.insert("jti".into(), json!(super::random_token()));
+    }
+    keys.sign(TYP, &Value::Object(claims), mode).map_err(|e| e.to_string())
+}
+
+/// Replaces the case's authorization parameters by a request object: the
+/// request keeps `client_id`, `response_type` and `scope` (OIDC Core §6.1 asks
+/// for them in OAuth syntax too), and the rest is only in the object. Returns
+/// what reports show for it.
+pub async fn wrap(q: &mut BTreeMap<String, String>, case: &Case, client_id: &str, issuer: &str) -> Result<String, String> {
+    let Some(ro) = &case.request.request_object else {
+        return Ok(String::new());
+    };
+    let jwt = make(q, client_id, issuer, ro.alg, ro.bad_signature)?;
+    let alg = match ro.alg {
+        RequestObjectAlg::None => "unsigned",
+        RequestObjectAlg::RS256 if ro.bad_signature => "RS256, signature corrupted",
+        RequestObjectAlg::RS256 => "RS256",
+    };
+    q.retain(|k, _| matches!(k.as_str(), "client_id" | "response_type" | "scope"));
+    match ro.by {
+        RequestObjectBy::Value => {
+            q.insert("request".into(), jwt);
+            Ok(format!("by value ({alg})"))
+        }
+        RequestObjectBy::Reference => {
+            let server = server().await?;
+            server.put(case, jwt);
+            let uri = server.uri_for(case);
+            q.insert("request_uri".into(), uri.clone());
+            Ok(format!("by reference at {uri} ({alg})"))
+        }
+    }
+}
+
+/// Whether a provider at `issuer` can fetch from this machine's loopback
+/// server: only a provider on this machine can.
+pub fn reachable_from(issuer: &str) -> bool {
+    url::Url::parse(issuer).is_ok_and(|u| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::jwt;
+
+    #[test]
+    fn a_signed_request_object_carries_the_parameters_and_verifies_with_the_registered_key() {
+        let mut params = BTreeMap::new();
+        params.insert("state".to_owned(), "s1".to_owned());
+        params.insert("max_age".to_owned(), "60".to_owned());
+        params.insert("claims".to_owned(), r#"{"userinfo":{"email":null}}"#.to_owned());
+        let token = make(&params, "client-1", "https://op.test", RequestObjectAlg::RS256, false).unwrap();
+        let d = jwt::decode(&token).unwrap();
+        assert_eq!(d.alg(), Some("RS256"));
+        assert_eq!(d.claims["state"], "s1");
+        assert_eq!(d.claims["max_age"], 60);
+        assert_eq!(d.claims["claims"]["userinfo"], json!({"email": null}));
+        assert_eq!(d.claims["iss"], "client-1");
+        assert_eq!(d.claims["aud"], "https://op.test");
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks().unwrap()).unwrap();
+        assert!(matches!(jwt::verify(&token, &d, &set, None), jwt::Verified::Ok));
+        let bad = make(&params, "client-1", "https://op.test", RequestObjectAlg::RS256, true).unwrap();
+        let d = jwt::decode(&bad).unwrap();
+        assert!(matches!(jwt::verify(&bad, &d, &set, None), jwt::Verified::Bad(_)));
+        let unsigned = make(&params, "client-1", "https://op.test", RequestObjectAlg::None, false).unwrap();
+        assert!(unsigned.ends_with('.') && !unsigned.contains("client-1"));
+    }
+
+    #[test]
+    fn only_a_provider_on_this_machine_can_fetch_a_request_uri() {
+        assert!(reachable_from("http://127.0.0.1:8080"));
+        assert!(reachable_from("http://[::1]:8080/op"));
+        assert!(reachable_from("http://localhost:3000"));
+        assert!(!reachable_from("https://op.example.test"));
+        assert!(!reachable_from("https://10.0.0.1"));
+    }
+}
