@@ -54,6 +54,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         ERRORS_IN_QUERY,
     ),
     (
+        "request_object::by-reference-unsigned",
+        "request_object.processed",
+        "DOT's discovery omits request_uri_parameter_supported (true by default, OIDC Discovery §3) but DOT ignores a request_uri: the request is read without the object's parameters and refused",
+    ),
+    (
         "security::token-duplicate-parameter",
         "token_endpoint.duplicate_params",
         "oauthlib, under DOT, refuses a repeated client_id, grant_type or redirect_uri at the token endpoint but not a repeated `code` (RFC 6749 §5.2: invalid_request for a repeated parameter)",

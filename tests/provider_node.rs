@@ -34,6 +34,8 @@ const EXPECTED_FAILURES: &[(&str, &str, &str, &str)] = &[(
 
 /// The reviewed skips: (case, words of the harness's reason).
 const EXPECTED_SKIPS: &[(&str, &str)] = &[
+    // Its consent page lists the scopes without a box for each.
+    ("consent::approve-some-scopes", "no box per scope"),
     // oidc-provider has no password grant (the profile registers no client for it).
     ("flows::password-grant", "declares no client registered for the password flow"),
     // The profile ties no custom claim to a scope.
@@ -42,6 +44,12 @@ const EXPECTED_SKIPS: &[(&str, &str)] = &[
     // oidc-provider's default `rotateRefreshToken` rotates the refresh tokens of
     // public clients (and old ones); the web client is confidential.
     ("negative::refresh-token-reuse", "does not rotate refresh tokens"),
+    // This version signs every ID token (no `none` in discovery).
+    ("registration::id-token-unsigned", "`none` in id_token_signing_alg_values_supported"),
+    // This version takes request_uri only through pushed authorization requests
+    // (discovery says request_uri_parameter_supported: false).
+    ("request_object::by-reference-signed-rs256", "request_uri_parameter_supported"),
+    ("request_object::by-reference-unsigned", "request_uri_parameter_supported"),
     // The profile's only browser client is confidential.
     (
         "security::public-client-refresh-rotation",
@@ -83,6 +91,15 @@ const MUST_PASS: &[&str] = &[
     "registration::unknown-auth-method",
     "consent::deny",
     "consent::third-party-every-time",
+    // Registration with signing metadata, request objects by value (this
+    // version takes signed ones only: the unsigned one is refused as discovery
+    // allows), and a client registered with two redirect URIs.
+    "registration::id-token-rs256",
+    "registration::userinfo-signed-rs256",
+    "request_object::by-value-unsigned",
+    "request_object::by-value-signed-rs256",
+    "request_object::bad-signature",
+    "redirect_uri::missing-with-several-registered",
 ];
 
 const NODE_HINT: &str = "the oidc-provider fixture needs Node.js 20 or later and npm: install them (e.g. `apt-get install nodejs npm` \

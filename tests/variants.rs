@@ -278,6 +278,8 @@ fn django_oauth_toolkit_minimal() {
             "flows::client-credentials-post",
             "flows::refresh",
             "scopes::scope-email",
+            // Its consent page has a box per scope, and grants only the ticked ones.
+            "consent::approve-some-scopes",
         ],
         must_skip: &[("basics::api-access-token", "selects no API")],
     });

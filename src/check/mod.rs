@@ -145,7 +145,9 @@ pub fn case_status(checks: &[CheckResult]) -> Status {
 /// For a case that turned out not to apply: keep only what was found wrong on
 /// the way (failures, errors); its passes do not make it a pass.
 pub fn keep_findings(checks: &mut Vec<CheckResult>) {
-    checks.retain(|c| matches!(c.status, Status::Fail | Status::Error));
+    // The flow stopped on purpose: the suite's assertions and the flow's own
+    // steps after that point were never due.
+    checks.retain(|c| matches!(c.status, Status::Fail | Status::Error) && !c.id.starts_with("assert.") && !c.id.starts_with("flow."));
 }
 
 /// Seconds since the epoch.
@@ -619,56 +621,60 @@ fn third_party_consent(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
     });
 }
 
-/// Errors a provider answers a request object it does not take with (OIDC Core §3.1.2.6).
-const REQUEST_OBJECT_REFUSALS: &[&str] = &[
-    "request_not_supported",
-    "request_uri_not_supported",
-    "invalid_request_object",
-    "invalid_request_uri",
-    "invalid_request",
-];
+/// The errors that say "request objects of this kind are not supported here"
+/// (OIDC Core §3.1.2.6).
+const NOT_SUPPORTED: &[&str] = &["request_not_supported", "request_uri_not_supported", "invalid_request_object"];
 
 /// A request object refused at the authorization endpoint (error redirect or
-/// error page): allowed for an unsigned one where discovery does not list
-/// `none` (the OpenID Foundation's "supported correctly or rejected as
-/// unsupported"), else a failure of `request_object.processed`.
+/// error page). Allowed only for an unsigned one, refused as such, where
+/// discovery does not list `none` for request objects (the OpenID Foundation's
+/// "supported correctly or rejected as unsupported"); any other refusal is a
+/// failure of `request_object.processed`.
 fn request_object_refused(p: &Provider, case: &Case, ev: &Evidence) -> Option<CheckResult> {
     let ro = case.request.request_object.as_ref().filter(|ro| !ro.bad_signature)?;
-    let refusal = match (&ev.error, &ev.refused_without_redirect) {
-        (Some(e), _) if e.stage == "authorization" => format!("`{}`", e.error),
-        (None, Some((status, page))) => format!("an error page (HTTP {status}: {page})"),
+    let (code, refusal) = match (&ev.error, &ev.refused_without_redirect) {
+        (Some(e), _) if e.stage == "authorization" => (Some(e.error.as_str()), format!("`{}`", e.error)),
+        (None, Some((status, page))) => (None, format!("an error page (HTTP {status}: {page})")),
         _ => return None,
     };
-    if let Some(e) = &ev.error
-        && !REQUEST_OBJECT_REFUSALS.contains(&e.error.as_str())
-    {
-        return None;
-    }
     let unsigned = ro.alg == crate::suite::RequestObjectAlg::None;
-    let lists_none = p
-        .discovery
+    let d = &p.discovery;
+    let lists_none = d
         .request_object_signing_alg_values_supported
         .as_ref()
         .is_some_and(|algs| algs.iter().any(|a| a == "none"));
-    Some(if unsigned && !lists_none {
-        CheckResult::pass(
+    if unsigned && !lists_none && code.is_some_and(|c| NOT_SUPPORTED.contains(&c)) {
+        return Some(CheckResult::pass(
             "request_object.processed",
             format!(
-                "the unsigned request object was refused with {refusal}, which discovery allows: it does not list `none` in request_object_signing_alg_values_supported"
+                "the unsigned request object was refused as unsupported ({refusal}), which discovery allows: it does not list `none` in request_object_signing_alg_values_supported"
             ),
-        )
+        ));
+    }
+    let by_reference = ro.by == crate::suite::RequestObjectBy::Reference;
+    let offered = if by_reference && d.request_uri_parameter_supported.is_none() {
+        "discovery omits request_uri_parameter_supported, which means true (OIDC Discovery §3: a provider without request_uri support says false)"
+    } else if by_reference {
+        "discovery says request_uri_parameter_supported: true"
     } else {
-        let offered = if unsigned {
-            "discovery lists `none` for request objects"
-        } else {
-            "discovery offers signed request objects and the client registered its key"
-        };
+        "discovery says request_parameter_supported: true"
+    };
+    let detail = if unsigned && lists_none {
+        " and lists `none` for request objects"
+    } else if unsigned {
+        " (refusing an unsigned object as unsupported would be allowed, with request_not_supported or invalid_request_object)"
+    } else {
+        " and the client registered its key"
+    };
+    Some(
         CheckResult::fail(
             "request_object.processed",
-            format!("the request object was refused or not read (the request itself had only client_id, response_type and scope), though {offered}"),
+            format!(
+                "the request object was refused or not read (the request itself had only client_id, response_type and scope), though {offered}{detail}"
+            ),
         )
-            .ef("the authorization answered from the request object's parameters", refusal)
-    })
+        .ef("the authorization answered from the request object's parameters", refusal),
+    )
 }
 
 /// OIDC Core §6.3.3: the parameters only in the request object were used.
