@@ -21,8 +21,15 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("id-token-expired", &["id_token.exp"]),
     ("id-token-iat-future", &["id_token.iat"]),
     ("id-token-bad-signature", &["id_token.signature"]),
-    ("id-token-alg-none", &["id_token.alg", "id_token.signature"]),
-    ("id-token-hs256-public-key", &["id_token.alg", "id_token.signature"]),
+    // A client registered for RS256 ID tokens gets another algorithm too.
+    (
+        "id-token-alg-none",
+        &["id_token.alg", "id_token.registered_alg", "id_token.signature"],
+    ),
+    (
+        "id-token-hs256-public-key",
+        &["id_token.alg", "id_token.registered_alg", "id_token.signature"],
+    ),
     ("id-token-kid-unknown", &["id_token.signature"]),
     ("id-token-sub-too-long", &["id_token.sub"]),
     ("id-token-without-openid", &["id_token.unrequested"]),
@@ -38,7 +45,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ),
     ("custom-claim-missing", &["namespacing.declared"]),
     ("profile-claims-without-scope", &["scopes.unrequested_claims"]),
-    ("email-claims-without-scope", &["scopes.unrequested_claims"]),
+    // Where the user unticked `email` on the consent page, its claims come all the same.
+    ("email-claims-without-scope", &["consent.partial", "scopes.unrequested_claims"]),
     ("access-token-aud-missing-api", &["access_token.aud"]),
     ("access-token-no-userinfo-aud", &["access_token.aud"]),
     ("audience-ignored", &["access_token.format"]),
@@ -154,6 +162,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("registered-id-token-alg-ignored", &["id_token.registered_alg"]),
     ("signed-userinfo-ignored", &["userinfo.signed"]),
     ("request-object-ignored", &["request_object.processed"]),
+    ("request-object-query-wins", &["request_object.processed"]),
     ("request-object-signature-unchecked", &["request_object.signature"]),
     ("consent-deny-ignored", &["consent.denied"]),
     ("password-grant-any-password", &["negative.refused"]),

@@ -568,8 +568,15 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
         // RFC 6749 §4.1.2: state REQUIRED in the response if it was in the request.
         let sent = ev.state.as_deref();
         let got = resp.get("state").map(String::as_str);
+        let decoy = ev.request_object_decoys.as_ref().is_some_and(|d| got == Some(d.state.as_str()));
         if sent == got {
             out.push(CheckResult::pass("flow.state", "`state` returned unchanged"));
+        } else if decoy {
+            // The request's own state came back: the request object was not used (judged there).
+            out.push(CheckResult::skip(
+                "flow.state",
+                "the state outside the request object came back: judged by `request_object.processed`",
+            ));
         } else {
             out.push(
                 CheckResult::fail("flow.state", "`state` not returned unchanged").ef(sent.unwrap_or("(none)"), got.unwrap_or("(missing)")),
@@ -625,25 +632,37 @@ fn third_party_consent(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
 /// (OIDC Core §3.1.2.6).
 const NOT_SUPPORTED: &[&str] = &["request_not_supported", "request_uri_not_supported", "invalid_request_object"];
 
-/// A request object refused at the authorization endpoint (error redirect or
-/// error page). Allowed only for an unsigned one, refused as such, where
-/// discovery does not list `none` for request objects (the OpenID Foundation's
-/// "supported correctly or rejected as unsupported"); any other refusal is a
-/// failure of `request_object.processed`.
+/// A request object refused at the authorization endpoint. Allowed only for an
+/// unsigned one, refused as such, where discovery does not list `none` for
+/// request objects (the OpenID Foundation's "supported correctly or rejected
+/// as unsupported"). A refusal as unsupported otherwise, an error page, or an
+/// error answered with the request's decoy `state` (the query read instead of
+/// the object) fails `request_object.processed`; other errors are left to the
+/// flow's checks.
 fn request_object_refused(p: &Provider, case: &Case, ev: &Evidence) -> Option<CheckResult> {
     let ro = case.request.request_object.as_ref().filter(|ro| !ro.bad_signature)?;
+    let decoys = ev.request_object_decoys.as_ref()?;
     let (code, refusal) = match (&ev.error, &ev.refused_without_redirect) {
         (Some(e), _) if e.stage == "authorization" => (Some(e.error.as_str()), format!("`{}`", e.error)),
         (None, Some((status, page))) => (None, format!("an error page (HTTP {status}: {page})")),
         _ => return None,
     };
+    let decoy_state = ev
+        .authorization_response
+        .as_ref()
+        .and_then(|r| r.get("state"))
+        .is_some_and(|s| *s == decoys.state);
+    let not_supported = code.is_some_and(|c| NOT_SUPPORTED.contains(&c));
+    if code.is_some() && !not_supported && !decoy_state {
+        return None;
+    }
     let unsigned = ro.alg == crate::suite::RequestObjectAlg::None;
     let d = &p.discovery;
     let lists_none = d
         .request_object_signing_alg_values_supported
         .as_ref()
         .is_some_and(|algs| algs.iter().any(|a| a == "none"));
-    if unsigned && !lists_none && code.is_some_and(|c| NOT_SUPPORTED.contains(&c)) {
+    if unsigned && !lists_none && not_supported {
         return Some(CheckResult::pass(
             "request_object.processed",
             format!(
@@ -666,44 +685,45 @@ fn request_object_refused(p: &Provider, case: &Case, ev: &Evidence) -> Option<Ch
     } else {
         " and the client registered its key"
     };
+    let what = if decoy_state {
+        "the error came with the request's own `state`, not the request object's: the provider read the query and ignored the object"
+    } else {
+        "the request object was refused or not read (outside it, the request had only client_id, response_type, scope and decoy state and nonce)"
+    };
     Some(
-        CheckResult::fail(
-            "request_object.processed",
-            format!(
-                "the request object was refused or not read (the request itself had only client_id, response_type and scope), though {offered}{detail}"
-            ),
-        )
-        .ef("the authorization answered from the request object's parameters", refusal),
+        CheckResult::fail("request_object.processed", format!("{what}, though {offered}{detail}"))
+            .ef("the authorization answered from the request object's parameters", refusal),
     )
 }
 
-/// OIDC Core §6.3.3: the parameters only in the request object were used.
+/// OIDC Core §6.3.3 (RFC 9101 §6.3): the request object's parameters win over
+/// the query's. The request carried decoy `state` and `nonce` values outside
+/// the object: an answer with either was built from the query.
 fn request_object_processed(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
-    if case.request.request_object.is_none() || case.expect.error.is_some() {
+    if case.expect.error.is_some() {
         return;
     }
-    let Some(response) = &ev.authorization_response else {
+    let (Some(decoys), Some(response)) = (&ev.request_object_decoys, &ev.authorization_response) else {
         return;
     };
-    let mut problems = Vec::new();
-    if response.get("state") != ev.state.as_ref() {
-        problems.push(match response.get("state") {
-            Some(_) => "the response's `state` is not the request object's".to_owned(),
-            None => "no `state` in the response (it was only in the request object)".to_owned(),
-        });
+    if response.contains_key("error") {
+        return;
     }
-    if let Some(nonce) = &ev.nonce {
+    let mut problems = Vec::new();
+    if response.get("state") == Some(&decoys.state) {
+        problems.push("the response's `state` is the one outside the object".to_owned());
+    }
+    if let Some(decoy) = &decoys.nonce {
         for set in ev.token_sets.iter().filter(|s| s.id_token.is_some()) {
             let got = set
                 .id_token
                 .as_ref()
                 .and_then(|t| jwt::decode(t.expose()).ok())
                 .and_then(|d| d.claims.get("nonce").and_then(Value::as_str).map(str::to_owned));
-            if got.as_ref() != Some(nonce) {
+            if got.as_deref() == Some(decoy.as_str()) {
                 problems.push(format!(
-                    "the ID token {} {} the request object's `nonce`",
-                    set.origin.describe(),
-                    if got.is_some() { "carries another nonce than" } else { "lacks" }
+                    "the ID token {} carries the `nonce` outside the object",
+                    set.origin.describe()
                 ));
             }
         }
@@ -711,21 +731,22 @@ fn request_object_processed(case: &Case, ev: &Evidence, out: &mut Vec<CheckResul
     out.push(if problems.is_empty() {
         CheckResult::pass(
             "request_object.processed",
-            "the response carries the request object's `state` (and the ID token its `nonce`): the object's parameters were used",
+            "answered at the redirect URI given only in the request object, without the decoy state or nonce sent outside it: the object's parameters were used",
         )
     } else {
         CheckResult::fail(
             "request_object.processed",
-            "the provider did not use the request object's parameters",
+            "the provider used the query's parameters where the request object has its own (OIDC Core §6.3.3: the object's win)",
         )
-        .ef("the request object's state and nonce back", problems.join("; "))
+        .ef("the request object's state and nonce", problems.join("; "))
     });
 }
 
 /// RFC 6749 §3.3 and the brief: approving some of the requested scopes grants
-/// only those. Judged on every response that carries an access token (its
-/// `scope`, whose absence means the request was granted in full, RFC 6749
-/// §5.1 and §4.2.2) and on the claims of the ID tokens and userinfo.
+/// only those. Judged on the `scope` of every response that carries an access
+/// token and names one (an absent `scope` for a narrowed grant is
+/// `token_response.scope`'s finding), and on the claims of the ID tokens and
+/// userinfo.
 fn partial_consent(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
     let crate::suite::ConsentDecision::ApproveOnly(approved) = &case.request.consent else {
         return;
@@ -755,10 +776,8 @@ fn partial_consent(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
                     found.push(format!("scope `{scope}` {} includes {}", set.origin.describe(), over.join(", ")));
                 }
             }
-            None => found.push(format!(
-                "no `scope` {}, which says the requested scope was granted in full (RFC 6749 §5.1)",
-                set.origin.describe()
-            )),
+            // An absent `scope` for a narrowed grant is `token_response.scope`'s finding.
+            None => {}
         }
     }
     let leaked = |what: &str, claims: &serde_json::Map<String, Value>, found: &mut Vec<String>| {

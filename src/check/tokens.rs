@@ -625,6 +625,8 @@ fn id_token_claims(p: &Provider, case: &Case, ev: &Evidence, set: &TokenSet, d: 
             // OIDC Core §12.2: a refreshed ID token need not carry the nonce.
         } else if got == Some(sent.as_str()) {
             out.push(CheckResult::pass("id_token.nonce", "`nonce` echoed"));
+        } else if got.is_some() && got == ev.request_object_decoys.as_ref().and_then(|d| d.nonce.as_deref()) {
+            // The nonce outside the request object came back: judged by `request_object.processed`.
         } else {
             out.push(
                 CheckResult::fail(

@@ -339,6 +339,8 @@ pub(crate) fn sensitive(name: &str) -> bool {
     matches!(
         n.as_str(),
         "code" | "pw" | "pwd" | "pin" | "otp" | "assertion" | "client_assertion" | "session_state" | "sid"
+        // A request object: a JWT that may carry an id_token_hint.
+        | "request"
     ) || ["pass", "secret", "token", "verifier", "credential", "key"]
         .iter()
         .any(|w| n.contains(w))

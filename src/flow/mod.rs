@@ -169,6 +169,9 @@ pub struct Evidence {
     pub stage: Stage,
     /// The case turned out not to apply to this provider (e.g. no refresh token to refresh with).
     pub not_applicable: Option<String>,
+    /// A request object was sent: the decoy `state` and `nonce` the request
+    /// itself carried (the object's own values are `state` and `nonce`).
+    pub request_object_decoys: Option<request_object::Decoys>,
     /// The discovery document and the JWK Set as served (a `metadata` case).
     pub metadata: Option<(serde_json::Value, serde_json::Value)>,
     /// Login forms submitted in the case's own authorization.
@@ -647,9 +650,10 @@ async fn authorize(
                 Some("a request_uri is served by the harness on 127.0.0.1, which only a provider on this machine can fetch".into());
             return Ok(None);
         }
-        let shown = request_object::wrap(&mut q, case, &client.id, &p.discovery.issuer).await?;
+        let (shown, decoys) = request_object::wrap(&mut q, case, &client.id, &p.discovery.issuer).await?;
         ev.step(format!("the authorization parameters go in a request object, {shown}"));
         ev.request.insert("request_object".into(), shown);
+        ev.request_object_decoys = Some(decoys);
     }
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut().extend_pairs(q.iter());

@@ -3,6 +3,8 @@
 //! reference are served by a small HTTP server of the harness on 127.0.0.1,
 //! started the first time a case needs it; signed objects use an RSA key the
 //! harness generates once per run and registers with the case's client.
+//! The request also carries decoy `state` and `nonce` values outside the
+//! object, so an answer built from the query instead of the object shows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -164,13 +166,22 @@ pub fn make(
     keys.sign(TYP, &Value::Object(claims), mode).map_err(|e| e.to_string())
 }
 
+/// The `state` and `nonce` the request carries outside its request object:
+/// other values than the object's, so that an answer shows which were used
+/// (OIDC Core §6.3.3 and RFC 9101 §6.3: the object's).
+#[derive(Clone, Debug, Default)]
+pub struct Decoys {
+    pub state: String,
+    pub nonce: Option<String>,
+}
+
 /// Replaces the case's authorization parameters by a request object: the
 /// request keeps `client_id`, `response_type` and `scope` (OIDC Core §6.1 asks
-/// for them in OAuth syntax too), and the rest is only in the object. Returns
-/// what reports show for it.
-pub async fn wrap(q: &mut BTreeMap<String, String>, case: &Case, client_id: &str, issuer: &str) -> Result<String, String> {
+/// for them in OAuth syntax too) and decoy `state` / `nonce` values, and the
+/// rest is only in the object. Returns what reports show for it, and the decoys.
+pub async fn wrap(q: &mut BTreeMap<String, String>, case: &Case, client_id: &str, issuer: &str) -> Result<(String, Decoys), String> {
     let Some(ro) = &case.request.request_object else {
-        return Ok(String::new());
+        return Ok((String::new(), Decoys::default()));
     };
     let jwt = make(q, client_id, issuer, ro.alg, ro.bad_signature)?;
     let alg = match ro.alg {
@@ -178,20 +189,31 @@ pub async fn wrap(q: &mut BTreeMap<String, String>, case: &Case, client_id: &str
         RequestObjectAlg::RS256 if ro.bad_signature => "RS256, signature corrupted",
         RequestObjectAlg::RS256 => "RS256",
     };
+    let decoys = Decoys {
+        state: format!("outside-the-object-{}", &super::random_token()[..10]),
+        nonce: q
+            .contains_key("nonce")
+            .then(|| format!("outside-the-object-{}", &super::random_token()[..10])),
+    };
     q.retain(|k, _| matches!(k.as_str(), "client_id" | "response_type" | "scope"));
-    match ro.by {
+    q.insert("state".into(), decoys.state.clone());
+    if let Some(nonce) = &decoys.nonce {
+        q.insert("nonce".into(), nonce.clone());
+    }
+    let shown = match ro.by {
         RequestObjectBy::Value => {
             q.insert("request".into(), jwt);
-            Ok(format!("by value ({alg})"))
+            format!("by value ({alg})")
         }
         RequestObjectBy::Reference => {
             let server = server().await?;
             server.put(case, jwt);
             let uri = server.uri_for(case);
             q.insert("request_uri".into(), uri.clone());
-            Ok(format!("by reference at {uri} ({alg})"))
+            format!("by reference at {uri} ({alg})")
         }
-    }
+    };
+    Ok((shown, decoys))
 }
 
 /// Whether a provider at `issuer` can fetch from this machine's loopback

@@ -256,6 +256,8 @@ quirks! {
         "a client registered with userinfo_signed_response_alg gets plain JSON from userinfo";
     RequestObjectIgnored => "request-object-ignored",
         "the members of a request object are not used: only the query's parameters count";
+    RequestObjectQueryWins => "request-object-query-wins",
+        "a parameter both in the request object and in the query takes the query's value";
     RequestObjectSignatureUnchecked => "request-object-signature-unchecked",
         "a signed request object is accepted without verifying its signature";
     PartialConsentIgnored => "partial-consent-ignored",
@@ -317,7 +319,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 113);
+        assert_eq!(Quirk::ALL.len(), 114);
     }
 
     #[test]

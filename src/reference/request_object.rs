@@ -72,7 +72,12 @@ pub(crate) async fn resolve(shared: &Shared, mut params: Params) -> Params {
     if shared.quirk(Quirk::RequestObjectIgnored) {
         return params;
     }
+    // Quirk `request-object-query-wins`: a member the query also has keeps the query's value.
+    let query_wins = shared.quirk(Quirk::RequestObjectQueryWins);
     for (k, v) in &decoded.claims {
+        if query_wins && params.get(k).is_some() {
+            continue;
+        }
         if matches!(
             k.as_str(),
             "iss" | "aud" | "iat" | "exp" | "nbf" | "jti" | "request" | "request_uri"
