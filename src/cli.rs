@@ -138,6 +138,9 @@ pub struct RunArgs {
     /// Run the cases that wait too (`max_age` expiry, code reuse after 30 s); same as `waits: true` in the profile.
     #[arg(long)]
     pub waits: bool,
+    /// The closing summary lists every failing check of every case, after the findings.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// An argument written as a path: with a directory separator or a YAML extension.
@@ -217,6 +220,14 @@ pub enum ReportCommand {
         output: PathBuf,
         #[arg(long, value_delimiter = ',')]
         format: Vec<Format>,
+    },
+    /// Print a saved report's closing summary, as `run` prints it: the
+    /// conformance statement and the findings.
+    Summary {
+        file: PathBuf,
+        /// Every failing check of every case too, after the findings.
+        #[arg(long, short)]
+        verbose: bool,
     },
 }
 
@@ -329,6 +340,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 allow_http: a.allow_http,
                 rate: a.rate,
                 waits: a.waits,
+                verbose: a.verbose,
             };
             run::run(&opts)
         }
@@ -378,6 +390,11 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 .map_err(input)?;
             let merged = crate::report::merge(reports).map_err(input)?;
             write_reports(&merged, &output, &format)?;
+            Ok(0)
+        }
+        Command::Report(ReportCommand::Summary { file, verbose }) => {
+            let report = Report::read_json(&file).map_err(input)?;
+            print!("{}", crate::report::console::summary(&report, verbose));
             Ok(0)
         }
         Command::Report(ReportCommand::Render { file, output, format }) => {

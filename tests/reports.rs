@@ -6,33 +6,58 @@ use crate::util::{oidc_conform, read_report, root};
 
 const FIXED_RUN: &str = "fixtures/reports/failing-run.json";
 
-/// JUnit and Markdown rendered from a fixed saved run equal the golden files
-/// (`OIDC_CONFORM_BLESS=1` rewrites them).
+/// JUnit, Markdown and the console summary rendered from fixed saved runs
+/// equal the golden files (`OIDC_CONFORM_BLESS=1` rewrites them): each leads
+/// with the findings (failures, a known one, a warning) and the conformance
+/// statement by specification.
 #[test]
-fn junit_and_markdown_match_the_golden_files() {
-    let out = tempfile::tempdir().unwrap();
-    oidc_conform(&[
-        "report",
-        "render",
-        FIXED_RUN,
-        "--output",
-        out.path().to_str().unwrap(),
-        "--format",
-        "junit,markdown",
-    ])
-    .expect_code(0);
-    for (file, golden) in [
-        ("junit.xml", "fixtures/reports/failing-run.junit.xml"),
-        ("summary.md", "fixtures/reports/failing-run.md"),
-    ] {
-        let got = std::fs::read_to_string(out.path().join(file)).unwrap();
-        let golden = root().join(golden);
-        if std::env::var_os("OIDC_CONFORM_BLESS").is_some() {
-            std::fs::write(&golden, &got).unwrap();
+fn reports_match_the_golden_files() {
+    for run in ["failing-run", "findings-run"] {
+        let out = tempfile::tempdir().unwrap();
+        let saved = format!("fixtures/reports/{run}.json");
+        oidc_conform(&[
+            "report",
+            "render",
+            &saved,
+            "--output",
+            out.path().to_str().unwrap(),
+            "--format",
+            "junit,markdown",
+        ])
+        .expect_code(0);
+        // The console's closing summary, as `run` prints it, with and without `--verbose`.
+        for (args, file) in [(&[][..], "console.txt"), (&["--verbose"][..], "console-verbose.txt")] {
+            let mut argv = vec!["report", "summary", saved.as_str()];
+            argv.extend_from_slice(args);
+            let summary = oidc_conform(&argv);
+            assert_eq!(summary.code(), 0, "{}", summary.describe());
+            std::fs::write(out.path().join(file), summary.stdout()).unwrap();
         }
-        let want = std::fs::read_to_string(&golden).unwrap_or_default();
-        assert_eq!(got, want, "{file} differs from {}", golden.display());
+        for (file, ext) in [
+            ("junit.xml", "junit.xml"),
+            ("summary.md", "md"),
+            ("console.txt", "console.txt"),
+            ("console-verbose.txt", "console-verbose.txt"),
+        ] {
+            let got = std::fs::read_to_string(out.path().join(file)).unwrap();
+            let golden = root().join(format!("fixtures/reports/{run}.{ext}"));
+            if std::env::var_os("OIDC_CONFORM_BLESS").is_some() {
+                std::fs::write(&golden, &got).unwrap();
+            }
+            let want = std::fs::read_to_string(&golden).unwrap_or_default();
+            assert_eq!(got, want, "{file} differs from {}", golden.display());
+        }
     }
+    // The findings lead: before the conformance statement and the case-by-case lists.
+    let md = std::fs::read_to_string(root().join("fixtures/reports/findings-run.md")).unwrap();
+    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("{s} missing from the Markdown"));
+    assert!(at("### Findings") < at("### Conformance by specification"));
+    assert!(at("### Conformance by specification") < at("### Failures, case by case"));
+    assert!(md.contains("| warn | `id_token.azp` | SHOULD |"), "the warning is a finding");
+    assert!(md.contains("_(known, in the baseline)_ |"), "a finding the baseline covers says so");
+    let console = std::fs::read_to_string(root().join("fixtures/reports/findings-run.console.txt")).unwrap();
+    assert!(!console.contains("failures, case by case"), "case by case only with --verbose");
+    assert!(console.contains("in 13 cases"), "{console}");
 }
 
 /// The JUnit file parses back, with one testsuite per suite and failures carrying the check ids.

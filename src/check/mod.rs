@@ -762,22 +762,18 @@ fn partial_consent(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
         .collect();
     let mut found = Vec::new();
     let mut judged = 0;
+    // An absent `scope` for a narrowed grant is `token_response.scope`'s finding.
     for set in ev
         .token_sets
         .iter()
         .filter(|s| s.access_token.is_some() && s.origin != Origin::Refresh)
     {
+        let Some(scope) = &set.scope else { continue };
         judged += 1;
-        match &set.scope {
-            Some(scope) => {
-                let granted: Vec<&str> = scope.split_whitespace().collect();
-                let over: Vec<&str> = left_out.iter().copied().filter(|l| granted.contains(l)).collect();
-                if !over.is_empty() {
-                    found.push(format!("scope `{scope}` {} includes {}", set.origin.describe(), over.join(", ")));
-                }
-            }
-            // An absent `scope` for a narrowed grant is `token_response.scope`'s finding.
-            None => {}
+        let granted: Vec<&str> = scope.split_whitespace().collect();
+        let over: Vec<&str> = left_out.iter().copied().filter(|l| granted.contains(l)).collect();
+        if !over.is_empty() {
+            found.push(format!("scope `{scope}` {} includes {}", set.origin.describe(), over.join(", ")));
         }
     }
     let leaked = |what: &str, claims: &serde_json::Map<String, Value>, found: &mut Vec<String>| {

@@ -1,5 +1,7 @@
-//! Console rendering of a finished run: a summary by area and the failures.
-//! (libtest-mimic prints the per-case lines while the run goes.)
+//! Console rendering of a finished run: a summary by area, the findings (the
+//! problems grouped by check: cases per finding, not one line per case) and,
+//! with `--verbose`, every failing check of every case. (libtest-mimic prints
+//! the per-case lines while the run goes.)
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,8 +9,12 @@ use std::fmt::Write as _;
 use super::{Report, Summary};
 use crate::check::Status;
 
-/// The closing summary: per area counts, then each failing check.
-pub fn summary(report: &Report) -> String {
+/// Cases a finding lists on the console before "and N more".
+const CASES_SHOWN: usize = 8;
+
+/// The closing summary: per area counts, the conformance statement, the
+/// findings, and with `verbose` each failing check of each case.
+pub fn summary(report: &Report, verbose: bool) -> String {
     let mut out = String::new();
     let mut by_area: BTreeMap<&str, Vec<Status>> = BTreeMap::new();
     for c in &report.cases {
@@ -25,13 +31,16 @@ pub fn summary(report: &Report) -> String {
             let _ = writeln!(out, "  {}", d.statement());
         }
     }
+    if !report.findings.is_empty() {
+        out.push_str(&findings(report));
+    }
     let failing: Vec<_> = report
         .cases
         .iter()
         .filter(|c| matches!(c.status, Status::Fail | Status::Error))
         .collect();
-    if !failing.is_empty() {
-        let _ = writeln!(out, "\nfailures:");
+    if verbose && !failing.is_empty() {
+        let _ = writeln!(out, "\nfailures, case by case:");
         for c in failing {
             let known = if c.is_known_failure() { ", known failure" } else { "" };
             let _ = writeln!(out, "  {} [{}{known}] ({})", c.id, c.status.as_str(), c.location);
@@ -66,4 +75,54 @@ fn counts(s: &Summary) -> String {
         "{} passed, {} failed, {} errors, {} warnings, {} skipped",
         s.pass, s.fail, s.error, s.warn, s.skip
     )
+}
+
+/// The findings: one block per check, with its rule, how many cases it hit,
+/// the first evidence (and where that case is) and the cases.
+fn findings(report: &Report) -> String {
+    let mut out = String::new();
+    let cases: std::collections::BTreeSet<&str> = report.findings.iter().flat_map(|f| f.cases.iter().map(String::as_str)).collect();
+    let _ = writeln!(
+        out,
+        "\nfindings: {} check{} not met, in {} case{} (`--verbose` lists every failing check of every case):",
+        report.findings.len(),
+        if report.findings.len() == 1 { "" } else { "s" },
+        cases.len(),
+        if cases.len() == 1 { "" } else { "s" },
+    );
+    for f in &report.findings {
+        let known = if f.known { ", known failure" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<5} {} [{} {}] in {}{known}",
+            f.status.as_str(),
+            f.check,
+            f.level.as_str(),
+            crate::check::spec::title(&f.spec),
+            f.count()
+        );
+        let ef = match f.expected_found() {
+            Some((e, found)) => format!(" (expected {e}, found {found})"),
+            None => String::new(),
+        };
+        let location = report
+            .cases
+            .iter()
+            .find(|c| c.id == f.first.case)
+            .map(|c| format!(" ({})", c.location))
+            .unwrap_or_default();
+        let _ = writeln!(out, "        {}{ef}", f.first.message);
+        let _ = writeln!(out, "        first in {}{location}", f.first.case);
+        if f.cases.len() > 1 {
+            let shown: Vec<&str> = f.cases.iter().take(CASES_SHOWN).map(String::as_str).collect();
+            let more = f.cases.len().saturating_sub(CASES_SHOWN);
+            let _ = writeln!(
+                out,
+                "        cases: {}{}",
+                shown.join(", "),
+                if more > 0 { format!(", and {more} more") } else { String::new() }
+            );
+        }
+    }
+    out
 }

@@ -6,7 +6,7 @@
 //! is made here, in a view model, so it can be tested without a browser. All
 //! values are escaped by the template engine (HTML auto-escaping is on).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
@@ -489,7 +489,60 @@ struct View<'a> {
     problems: usize,
     matrix: Matrix,
     conformance: &'a [crate::report::conformance::DocumentConformance],
+    /// The problems grouped by check, first on the page.
+    findings: Vec<FindingView>,
     groups: Vec<AreaGroup>,
+}
+
+/// Cases a finding links before "and N more".
+const FINDING_CASES_SHOWN: usize = 50;
+
+/// A finding as the page shows it: its rule, the cases it hit (linked), the first evidence.
+#[derive(Serialize)]
+struct FindingView {
+    check: String,
+    status: &'static str,
+    symbol: &'static str,
+    level: &'static str,
+    spec: Option<SpecLink>,
+    count: usize,
+    known: bool,
+    message: Vec<Segment>,
+    expected: Option<Vec<Segment>>,
+    found: Option<Vec<Segment>>,
+    first: CaseLink,
+    cases: Vec<CaseLink>,
+    more: usize,
+}
+
+#[derive(Serialize)]
+struct CaseLink {
+    id: String,
+    anchor: String,
+}
+
+impl FindingView {
+    fn of(f: &crate::report::findings::Finding, anchors: &HashMap<&str, &str>) -> FindingView {
+        let link = |id: &str| CaseLink {
+            id: id.to_owned(),
+            anchor: anchors.get(id).map(|a| (*a).to_owned()).unwrap_or_default(),
+        };
+        FindingView {
+            check: f.check.clone(),
+            status: f.status.as_str(),
+            symbol: symbol(f.status),
+            level: f.level.as_str(),
+            spec: SpecLink::of(&f.spec),
+            count: f.cases.len(),
+            known: f.known,
+            message: segments(&f.first.message),
+            expected: f.first.expected.as_deref().map(segments),
+            found: f.first.found.as_deref().map(segments),
+            first: link(&f.first.case),
+            cases: f.cases.iter().take(FINDING_CASES_SHOWN).map(|c| link(c)).collect(),
+            more: f.cases.len().saturating_sub(FINDING_CASES_SHOWN),
+        }
+    }
 }
 
 impl<'a> View<'a> {
@@ -507,7 +560,12 @@ impl<'a> View<'a> {
                     cases: cases.into_iter().map(|c| CaseView::of(c, &mut taken)).collect(),
                 }
             })
+            .collect::<Vec<AreaGroup>>();
+        let anchors: HashMap<&str, &str> = groups
+            .iter()
+            .flat_map(|g| g.cases.iter().map(|c| (c.id.as_str(), c.anchor.as_str())))
             .collect();
+        let findings = r.findings.iter().map(|f| FindingView::of(f, &anchors)).collect();
         View {
             tool: &r.tool,
             tool_version: &r.tool_version,
@@ -527,6 +585,7 @@ impl<'a> View<'a> {
             problems: r.summary.fail + r.summary.error + r.summary.warn,
             matrix: Matrix::of(&r.cases, &areas),
             conformance: &r.conformance,
+            findings,
             groups,
         }
     }
@@ -678,6 +737,7 @@ mod tests {
             not_run: vec![],
             not_started: None,
             definition: None,
+            findings: vec![],
             conformance: vec![],
             cases,
         }
@@ -717,6 +777,35 @@ mod tests {
         for (status, n) in [("fail", 1), ("error", 1), ("skip", 1), ("pass", 2), ("warn", 0)] {
             let card = d.select(&sel(&format!(".summary [data-status={status}]"))).next().unwrap();
             assert!(text(card).starts_with(&format!("{n} ")), "{status}: {}", text(card));
+        }
+    }
+
+    #[test]
+    fn findings_come_first_and_link_their_cases() {
+        let mut r = sample();
+        r.findings = crate::report::findings::of(&r.cases);
+        assert!(!r.findings.is_empty());
+        let html = render(&r).unwrap();
+        let d = doc(&html);
+        let sections: Vec<String> = d
+            .select(&sel("main > section"))
+            .filter_map(|s| s.value().attr("id").or(s.value().attr("aria-labelledby")).map(str::to_owned))
+            .collect();
+        assert_eq!(sections.first().map(String::as_str), Some("findings"), "{sections:?}");
+        let rows: Vec<_> = d.select(&sel("tr[data-finding]")).collect();
+        assert_eq!(rows.len(), r.findings.len());
+        for (row, f) in rows.iter().zip(&r.findings) {
+            assert_eq!(row.value().attr("data-finding"), Some(f.check.as_str()));
+            let cells: Vec<String> = row.select(&sel("td")).map(text).collect();
+            assert_eq!(cells[3], f.cases.len().to_string(), "{cells:?}");
+            // Every case link lands on a case of the page.
+            for a in row.select(&sel("a[href^='#']")) {
+                let target = &a.value().attr("href").unwrap()[1..];
+                assert!(
+                    d.select(&sel(&format!("details.case[id='{target}']"))).next().is_some(),
+                    "link to #{target} has no case"
+                );
+            }
         }
     }
 

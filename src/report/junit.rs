@@ -1,4 +1,6 @@
-//! JUnit XML: one testsuite per suite, one testcase per case. `fail` becomes
+//! JUnit XML: one testsuite per suite, one testcase per case; each suite's
+//! properties carry the run's conformance statement and the findings that hit
+//! its cases. `fail` becomes
 //! `<failure>`, `error` becomes `<error>`, `skip` becomes `<skipped>`; a case whose
 //! every problem is a known failure (baseline) is `<skipped>` with the reasons.
 
@@ -24,6 +26,26 @@ pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {
         // The run's conformance statement, one property per specification.
         for d in &report.conformance {
             suite.add_property((format!("conformance: {}", d.document), d.statement()));
+        }
+        // The findings that hit this suite's cases, grouped by check (the run's counts).
+        for f in report.findings.iter().filter(|f| cases.iter().any(|c| f.cases.contains(&c.id))) {
+            let ef = match f.expected_found() {
+                Some((e, found)) => format!(" (expected {e}, found {found})"),
+                None => String::new(),
+            };
+            suite.add_property((
+                format!("finding: {}", f.check),
+                format!(
+                    "{} {} {}: {} in the run{}; first in {}: {}{ef}",
+                    f.status.as_str(),
+                    f.level.as_str(),
+                    crate::check::spec::title(&f.spec),
+                    f.count(),
+                    if f.known { ", known (baseline)" } else { "" },
+                    f.first.case,
+                    f.first.message
+                ),
+            ));
         }
         for c in cases {
             let mut tc = TestCase::new(c.name.as_str(), status(c));

@@ -47,6 +47,9 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(md, "| {name} | {n} |");
         }
     }
+    if !report.findings.is_empty() {
+        findings(&mut md, report);
+    }
     let mut areas: BTreeMap<&str, Vec<Status>> = BTreeMap::new();
     for c in &report.cases {
         areas.entry(c.area.as_str()).or_default().push(c.status);
@@ -88,7 +91,7 @@ pub fn render(report: &Report) -> String {
         .filter(|c| matches!(c.status, Status::Fail | Status::Error))
         .collect();
     if !problems.is_empty() {
-        let _ = writeln!(md, "\n### Failures\n");
+        let _ = writeln!(md, "\n### Failures, case by case\n");
         for c in problems {
             let known = if c.is_known_failure() { " _(known, in the baseline)_" } else { "" };
             let _ = writeln!(md, "- **`{}`** ({}){known}", c.id, c.status.as_str());
@@ -108,6 +111,52 @@ pub fn render(report: &Report) -> String {
         }
     }
     md
+}
+
+/// Cases a finding lists before "and N more".
+const CASES_SHOWN: usize = 20;
+
+/// The findings: one row per check not met (rule, cases hit, first evidence),
+/// then the cases of each.
+fn findings(md: &mut String, report: &Report) {
+    let _ = writeln!(
+        md,
+        "\n### Findings\n\n| | check | level | rule | cases | first evidence |\n|---|---|---|---|---:|---|"
+    );
+    for f in &report.findings {
+        let rule = match spec::url(&f.spec) {
+            Some(u) => format!("[{}]({u})", spec::title(&f.spec)),
+            None => spec::title(&f.spec),
+        };
+        let ef = match f.expected_found() {
+            Some((e, found)) => format!(" (expected {}, found {})", escape(&code(e)), escape(&code(found))),
+            None => String::new(),
+        };
+        let known = if f.known { " _(known, in the baseline)_" } else { "" };
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {rule} | {} | {}{ef} — first in `{}`{known} |",
+            f.status.as_str(),
+            f.check,
+            f.level.as_str(),
+            f.cases.len(),
+            escape(&f.first.message),
+            f.first.case
+        );
+    }
+    let _ = writeln!(md);
+    for f in report.findings.iter().filter(|f| f.cases.len() > 1) {
+        let shown: Vec<String> = f.cases.iter().take(CASES_SHOWN).map(|c| format!("`{c}`")).collect();
+        let more = f.cases.len().saturating_sub(CASES_SHOWN);
+        let _ = writeln!(
+            md,
+            "- `{}` in {}: {}{}",
+            f.check,
+            f.count(),
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
 }
 
 /// Inline code that survives backticks and pipes in the value.

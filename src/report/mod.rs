@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod compare;
 pub mod conformance;
 pub mod console;
+pub mod findings;
 pub mod html;
 pub mod junit;
 pub mod markdown;
@@ -47,6 +48,10 @@ pub struct Report {
     /// What was run, so shards of one run can be told from others (`report merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definition: Option<RunDefinition>,
+    /// The problems grouped by cause: one entry per check that failed, errored
+    /// or warned, with its rule, the cases it hit and the first evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<findings::Finding>,
     /// Per specification: its MUST, SHOULD and MAY requirements met, not met, not applicable.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conformance: Vec<conformance::DocumentConformance>,
@@ -245,7 +250,12 @@ impl Report {
             }
             None => return Err(format!("`{}` is not an oidc-conform report (no `schema_version`)", path.display())),
         }
-        serde_json::from_value(v).map_err(|e| format!("`{}` is not a valid report: {e}", path.display()))
+        let mut report: Report = serde_json::from_value(v).map_err(|e| format!("`{}` is not a valid report: {e}", path.display()))?;
+        // A report written before findings were recorded gets them from its cases.
+        if report.findings.is_empty() {
+            report.findings = findings::of(&report.cases);
+        }
+        Ok(report)
     }
 
     /// Exit code for CI: 0 when conformant (or every failure is a known one), 1 otherwise.
@@ -277,6 +287,7 @@ impl Report {
             not_started: None,
             shard: None,
             definition: None,
+            findings: vec![],
             conformance: vec![],
             cases: vec![],
         }
@@ -287,6 +298,7 @@ impl Report {
         let mut s = Summary::of(self.cases.iter().map(|c| &c.status));
         s.known = self.cases.iter().filter(|c| c.is_known_failure()).count();
         self.summary = s;
+        self.findings = findings::of(&self.cases);
         self.conformance = if self.not_started.is_some() || self.cases.is_empty() {
             Vec::new()
         } else {

@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub rate: Option<crate::flow::http::Rate>,
     /// Run the cases that wait (`slow: true`), whatever the profile says.
     pub waits: bool,
+    /// The closing summary lists every failing check of every case.
+    pub verbose: bool,
 }
 
 /// Why a run could not produce a verdict.
@@ -353,7 +355,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let written = report
         .write_all(&opts.output, &formats)
         .map_err(|e| RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into()))?;
-    print!("{}", console::summary(&report));
+    print!("{}", console::summary(&report, opts.verbose));
     if INTERRUPTED.load(Ordering::SeqCst) {
         println!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
     }
