@@ -141,6 +141,10 @@ pub struct RunArgs {
     /// The closing summary lists every failing check of every case, after the findings.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Run exactly the cases that failed or errored in this saved run
+    /// (`reports/run.json`), by id, out of the suites selected as usual.
+    #[arg(long, value_name = "RUN_JSON")]
+    pub rerun_failed: Option<PathBuf>,
 }
 
 /// An argument written as a path: with a directory separator or a YAML extension.
@@ -220,6 +224,14 @@ pub enum ReportCommand {
         output: PathBuf,
         #[arg(long, value_delimiter = ',')]
         format: Vec<Format>,
+    },
+    /// Several saved runs side by side (a provider per column, a check per row,
+    /// the per-document conformance of each): `matrix.html` and `matrix.md`.
+    Matrix {
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        #[arg(long, short, default_value = "reports")]
+        output: PathBuf,
     },
     /// Print a saved report's closing summary, as `run` prints it: the
     /// conformance statement and the findings.
@@ -321,6 +333,29 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 ));
             }
             let filter = filters.into_iter().next().map(|p| p.display().to_string());
+            let only = match &a.rerun_failed {
+                Some(path) => {
+                    let saved = Report::read_json(path).map_err(input)?;
+                    let failed: std::collections::BTreeSet<String> = saved
+                        .cases
+                        .iter()
+                        .filter(|c| matches!(c.status, crate::check::Status::Fail | crate::check::Status::Error))
+                        .map(|c| c.id.clone())
+                        .collect();
+                    if failed.is_empty() {
+                        eprintln!(
+                            "nothing to rerun: `{}` has no failed or errored case ({} passed, {} warned, {} skipped)",
+                            path.display(),
+                            saved.summary.pass,
+                            saved.summary.warn,
+                            saved.summary.skip
+                        );
+                        return Ok(0);
+                    }
+                    Some((path.display().to_string(), failed))
+                }
+                None => None,
+            };
             let opts = RunOptions {
                 suites: default_suites(suites),
                 provider: a.provider,
@@ -341,6 +376,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 rate: a.rate,
                 waits: a.waits,
                 verbose: a.verbose,
+                only,
             };
             run::run(&opts)
         }
@@ -390,6 +426,22 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 .map_err(input)?;
             let merged = crate::report::merge(reports).map_err(input)?;
             write_reports(&merged, &output, &format)?;
+            Ok(0)
+        }
+        Command::Report(ReportCommand::Matrix { files, output }) => {
+            let reports = files
+                .iter()
+                .map(|f| Report::read_json(f))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(input)?;
+            let m = crate::report::matrix::build(&reports);
+            let html = crate::report::matrix::render_html(&m).map_err(|e| input(format!("cannot render the matrix: {e}")))?;
+            std::fs::create_dir_all(&output).map_err(|e| input(format!("cannot create `{}`: {e}", output.display())))?;
+            for (name, text) in [("matrix.html", html), ("matrix.md", crate::report::matrix::render_markdown(&m))] {
+                let path = output.join(name);
+                std::fs::write(&path, text).map_err(|e| input(format!("cannot write `{}`: {e}", path.display())))?;
+                println!("report: {}", path.display());
+            }
             Ok(0)
         }
         Command::Report(ReportCommand::Summary { file, verbose }) => {

@@ -188,10 +188,10 @@ const PROBE: &str = r#"<script>
     out[k + "_areas"] = shown("section.area").length;
     out[k + "_empty"] = shown(".empty").length;
   });
+  out.passing_rows_collapsed = shown("tr.row-pass").length;
+  out.failing_rows_collapsed = shown("tr.row-fail").length;
+  document.getElementById("show-passing").click();
   out.passing_rows = shown("tr.row-pass").length;
-  document.getElementById("hide-passing").click();
-  out.passing_rows_hidden = shown("tr.row-pass").length;
-  out.failing_rows_hidden = shown("tr.row-fail").length;
   var pre = document.createElement("pre");
   pre.id = "probe";
   pre.textContent = JSON.stringify(out);
@@ -360,13 +360,87 @@ fn html_report_renders_in_headless_chromium() {
         }
     }
     assert_eq!(probe["all_empty"], 0);
-    assert!(probe["passing_rows"].as_u64().unwrap() > 0, "{probe}");
-    assert_eq!(probe["passing_rows_hidden"], 0, "`Hide passing checks` hides them: {probe}");
-    assert!(probe["failing_rows_hidden"].as_u64().unwrap() > 0, "{probe}");
+    // Passing checks are collapsed by default; failing ones always show.
+    assert_eq!(probe["passing_rows_collapsed"], 0, "passing checks start hidden: {probe}");
+    assert!(probe["failing_rows_collapsed"].as_u64().unwrap() > 0, "{probe}");
+    assert!(
+        probe["passing_rows"].as_u64().unwrap() > 0,
+        "`Show passing checks` shows them: {probe}"
+    );
 
     // The screenshot, kept for people.
     let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot at {}: {e}\n{}", png.display(), shot.stderr));
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is a PNG", png.display());
     assert!(bytes.len() > 50_000, "the screenshot has content: {} bytes", bytes.len());
     println!("screenshot: {} ({} bytes)", png.display(), bytes.len());
+}
+
+/// `report matrix` over three saved runs (a clean provider and two with a
+/// fault each) renders in headless Chromium: a column per run, a row per
+/// check, each fault in its own run's column with its evidence, the rest met,
+/// and the per-document conformance of each run; no CSP violation.
+#[test]
+fn report_matrix_of_three_runs_renders_in_headless_chromium() {
+    chromium();
+    let work = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for (name, quirk) in [
+        ("clean", None),
+        ("nonce", Some("nonce-wrong")),
+        ("azp", Some("id-token-multi-aud-no-azp")),
+    ] {
+        let dir = work.path().join(name);
+        let mut args = vec!["run", "basics", "--output", dir.to_str().unwrap(), "--format", "json"];
+        if let Some(q) = quirk {
+            args.extend(["--quirk", q]);
+        }
+        let run = oidc_conform(&args);
+        assert!(run.code() <= 1, "{}", run.describe());
+        runs.push(dir.join("run.json"));
+    }
+    let out = work.path().join("matrix");
+    let mut args = vec!["report", "matrix"];
+    let paths: Vec<String> = runs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    args.extend(["--output", out.to_str().unwrap()]);
+    oidc_conform(&args).expect_code(0);
+    let md = std::fs::read_to_string(out.join("matrix.md")).unwrap();
+    assert!(md.contains("| `id_token.nonce` | MUST |"), "{md}");
+
+    let browsed = headless(work.path(), "matrix", &out.join("matrix.html"), &["--dump-dom".into()]);
+    assert!(browsed.csp_violations().is_empty(), "{:?}", browsed.csp_violations());
+    let d = Html::parse_document(&browsed.stdout);
+    let heads: Vec<String> = d.select(&sel("table.matrix thead th")).map(text).collect();
+    assert_eq!(
+        heads,
+        ["check", "rule", "reference", "reference (2)", "reference (3)"],
+        "a column per run"
+    );
+    let row = |check: &str| -> Vec<String> {
+        let r = d
+            .select(&sel(&format!("table.matrix tr[data-check='{check}']")))
+            .next()
+            .unwrap_or_else(|| panic!("no row for {check}"));
+        r.select(&sel("td[data-status]"))
+            .map(|c| c.value().attr("data-status").unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(row("id_token.nonce"), ["pass", "fail", "pass"]);
+    // `azp` is judged only where `aud` has several values: here, in the third run.
+    assert_eq!(row("id_token.azp"), ["none", "none", "warn"]);
+    assert_eq!(row("id_token.signature"), ["pass", "pass", "pass"]);
+    // The failing cell holds its first evidence (hover title, and a details to open).
+    let cell = d
+        .select(&sel("tr[data-check='id_token.nonce'] td[data-status='fail']"))
+        .next()
+        .unwrap();
+    assert!(cell.value().attr("title").unwrap_or("").contains("nonce"), "{}", cell.html());
+    assert!(text(cell).contains("of"), "{}", cell.html());
+    // Per-document conformance per run.
+    let docs: Vec<String> = d
+        .select(&sel("table.documents tr[data-document='OIDC Core'] td"))
+        .map(text)
+        .collect();
+    assert_eq!(docs.len(), 3, "{docs:?}");
+    assert!(docs[0].contains("MUST met") && docs[1] != docs[0], "{docs:?}");
 }

@@ -370,3 +370,67 @@ fn suite_and_profile_schemas_describe_the_shipped_files() {
         }
     }
 }
+
+/// `--rerun-failed` runs exactly the cases that failed or errored in a saved
+/// run, by id; a saved run without failures leaves nothing to rerun.
+#[test]
+fn rerun_failed_runs_exactly_the_failed_cases() {
+    let first = tempfile::tempdir().unwrap();
+    let run = oidc_conform(&["run", "--quirk", "nonce-wrong", "--output", first.path().to_str().unwrap()]);
+    assert_eq!(run.code(), 1, "{}", run.describe());
+    let saved = read_report(first.path());
+    let cases = saved["cases"].as_array().unwrap();
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|c| c["status"] == "fail" || c["status"] == "error")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        !failed.is_empty() && failed.len() < cases.len(),
+        "{} of {}",
+        failed.len(),
+        cases.len()
+    );
+
+    let second = tempfile::tempdir().unwrap();
+    let saved_path = first.path().join("run.json");
+    let rerun = oidc_conform(&[
+        "run",
+        "--quirk",
+        "nonce-wrong",
+        "--rerun-failed",
+        saved_path.to_str().unwrap(),
+        "--output",
+        second.path().to_str().unwrap(),
+    ]);
+    assert_eq!(rerun.code(), 1, "{}", rerun.describe());
+    let again = read_report(second.path());
+    let ran: Vec<&str> = again["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ran, failed, "exactly the failed cases ran, in id order");
+
+    // Fixed provider: the same cases pass; then there is nothing left to rerun.
+    let third = tempfile::tempdir().unwrap();
+    let fixed = oidc_conform(&[
+        "run",
+        "--rerun-failed",
+        saved_path.to_str().unwrap(),
+        "--output",
+        third.path().to_str().unwrap(),
+    ]);
+    assert_eq!(fixed.code(), 0, "{}", fixed.describe());
+    let third_path = third.path().join("run.json");
+    let nothing = oidc_conform(&[
+        "run",
+        "--rerun-failed",
+        third_path.to_str().unwrap(),
+        "--output",
+        third.path().to_str().unwrap(),
+    ]);
+    assert_eq!(nothing.code(), 0, "{}", nothing.describe());
+    assert!(nothing.stderr().contains("nothing to rerun"), "{}", nothing.describe());
+}

@@ -283,6 +283,62 @@ struct TokenSection {
     note: Option<String>,
     header: Option<String>,
     claims: Option<String>,
+    /// The time claims (`exp`, `iat`, …) as dates, next to their epoch values.
+    times: Vec<TimeView>,
+}
+
+/// A NumericDate claim (RFC 7519 §2) as a person reads it.
+#[derive(Serialize)]
+struct TimeView {
+    claim: String,
+    epoch: i64,
+    /// RFC 3339, UTC.
+    date: String,
+    /// Relative to the run's start: "in 5 min", "2 h before".
+    relative: Option<String>,
+}
+
+/// The claims that hold seconds since the epoch (RFC 7519 §4.1, OIDC Core §2, §5.1).
+const TIME_CLAIMS: &[&str] = &["exp", "iat", "nbf", "auth_time", "updated_at"];
+
+fn times(claims: &serde_json::Map<String, serde_json::Value>, run_start: Option<i64>) -> Vec<TimeView> {
+    TIME_CLAIMS
+        .iter()
+        .filter_map(|name| {
+            let epoch = claims.get(*name)?.as_i64()?;
+            let at = u64::try_from(epoch)
+                .ok()
+                .and_then(|s| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s)))?;
+            Some(TimeView {
+                claim: (*name).to_owned(),
+                epoch,
+                date: humantime::format_rfc3339_seconds(at).to_string(),
+                relative: run_start.map(|start| relative(epoch - start)),
+            })
+        })
+        .collect()
+}
+
+/// A signed offset from the run's start in words.
+fn relative(delta: i64) -> String {
+    let n = delta.unsigned_abs();
+    if n < 1 {
+        return "at the run's start".into();
+    }
+    let amount = if n < 120 {
+        format!("{n} s")
+    } else if n < 7200 {
+        format!("{} min", n / 60)
+    } else if n < 2 * 86_400 {
+        format!("{} h", n / 3600)
+    } else {
+        format!("{} days", n / 86_400)
+    };
+    if delta > 0 {
+        format!("{amount} after the run's start")
+    } else {
+        format!("{amount} before the run's start")
+    }
 }
 
 fn kind_label(kind: &str) -> String {
@@ -333,7 +389,7 @@ struct CaseView {
 }
 
 impl CaseView {
-    fn of(c: &CaseReport, taken: &mut HashSet<String>) -> Self {
+    fn of(c: &CaseReport, taken: &mut HashSet<String>, run_start: Option<i64>) -> Self {
         let problems: Vec<&CheckResult> = c.problems().chain(c.checks.iter().filter(|k| k.status == Status::Warn)).collect();
         CaseView {
             id: c.id.clone(),
@@ -365,6 +421,7 @@ impl CaseView {
                     note: t.note.clone(),
                     header: t.header.as_ref().map(pretty),
                     claims: t.claims.as_ref().map(pretty),
+                    times: t.claims.as_ref().map(|c| times(c, run_start)).unwrap_or_default(),
                 })
                 .collect(),
             userinfo: c.userinfo.as_ref().map(pretty),
@@ -548,6 +605,10 @@ impl FindingView {
 impl<'a> View<'a> {
     fn of(r: &'a Report) -> View<'a> {
         let areas = ordered(r.cases.iter().map(|c| c.area.as_str()), AREAS);
+        let run_start = humantime::parse_rfc3339_weak(&r.started_at)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok());
         let mut taken = HashSet::new();
         let groups = areas
             .iter()
@@ -557,7 +618,7 @@ impl<'a> View<'a> {
                     area: a.clone(),
                     anchor: anchor("area-", a),
                     counts: Counts::of(cases.iter().map(|c| &c.status)),
-                    cases: cases.into_iter().map(|c| CaseView::of(c, &mut taken)).collect(),
+                    cases: cases.into_iter().map(|c| CaseView::of(c, &mut taken, run_start)).collect(),
                 }
             })
             .collect::<Vec<AreaGroup>>();
@@ -778,6 +839,26 @@ mod tests {
             let card = d.select(&sel(&format!(".summary [data-status={status}]"))).next().unwrap();
             assert!(text(card).starts_with(&format!("{n} ")), "{status}: {}", text(card));
         }
+    }
+
+    #[test]
+    fn time_claims_read_as_dates_relative_to_the_run() {
+        let claims = json!({"exp": 1_700_000_300, "iat": 1_700_000_000, "auth_time": 1_699_992_800, "sub": "x", "nbf": "soon"});
+        let t = times(claims.as_object().unwrap(), Some(1_700_000_000));
+        let got: Vec<(&str, &str, Option<&str>)> = t
+            .iter()
+            .map(|t| (t.claim.as_str(), t.date.as_str(), t.relative.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("exp", "2023-11-14T22:18:20Z", Some("5 min after the run's start")),
+                ("iat", "2023-11-14T22:13:20Z", Some("at the run's start")),
+                ("auth_time", "2023-11-14T20:13:20Z", Some("2 h before the run's start")),
+            ]
+        );
+        assert_eq!(relative(-3 * 86_400), "3 days before the run's start");
+        assert_eq!(relative(59), "59 s after the run's start");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod findings;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -50,6 +50,9 @@ pub struct RunOptions {
     pub waits: bool,
     /// The closing summary lists every failing check of every case.
     pub verbose: bool,
+    /// `--rerun-failed`: the saved run's file and the ids of its failed cases;
+    /// only these run.
+    pub only: Option<(String, std::collections::BTreeSet<String>)>,
 }
 
 /// Why a run could not produce a verdict.
@@ -198,6 +201,17 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     };
     let cases = load_cases(&opts.suites, &profile)?;
     let loaded = cases.len();
+    if let Some((file, ids)) = &opts.only {
+        let known: std::collections::BTreeSet<String> = cases.iter().map(Case::id).collect();
+        let gone: Vec<&str> = ids.iter().filter(|id| !known.contains(*id)).map(String::as_str).collect();
+        if !gone.is_empty() {
+            eprintln!(
+                "warning: {} failed case(s) of `{file}` are not in the selected suites (renamed, removed, or from other suite files: pass those files): {}",
+                gone.len(),
+                gone.join(", ")
+            );
+        }
+    }
     let filtered: Vec<String> = cases.iter().map(Case::id).filter(|id| selected(opts, id)).collect();
     let definition = crate::report::RunDefinition::of(&filtered, &info);
     let selected: Vec<Case> = cases
@@ -244,6 +258,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             }
             if let Some((k, n)) = opts.shard {
                 parts.push(format!("shard {k}/{n}"));
+            }
+            if let Some((file, _)) = &opts.only {
+                parts.push(format!("--rerun-failed {file}"));
             }
             format!("{} selected none of the {loaded} cases", parts.join(" and "))
         };
@@ -439,7 +456,9 @@ pub fn in_shard(shard: Option<(u32, u32)>, id: &str) -> bool {
 
 fn selected(opts: &RunOptions, id: &str) -> bool {
     let matches = |pat: &str| if opts.exact { id == pat } else { id.contains(pat) };
-    opts.filter.as_deref().is_none_or(matches) && !opts.skip.iter().any(|s| matches(s))
+    opts.filter.as_deref().is_none_or(matches)
+        && !opts.skip.iter().any(|s| matches(s))
+        && opts.only.as_ref().is_none_or(|(_, ids)| ids.contains(id))
 }
 
 /// The libtest line of a case: `ok` for pass and warn, `ignored` with the reason
