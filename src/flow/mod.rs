@@ -252,6 +252,9 @@ pub async fn run(provider: &Provider, case: &Case) -> Evidence {
             ))
         }
     }
+    if let Some(step) = request_object::fetched(case, &provider.discovery.issuer).await {
+        ev.step(step);
+    }
     ev
 }
 

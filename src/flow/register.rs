@@ -102,7 +102,7 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
             body.entry("request_object_signing_alg").or_insert(json!("RS256"));
         }
         if ro.by == RequestObjectBy::Reference {
-            let uri = super::request_object::server().await?.uri_for(case);
+            let uri = super::request_object::server().await?.uri_for(case, &p.discovery.issuer);
             body.entry("request_uris").or_insert(json!([uri]));
         }
     }

@@ -97,34 +97,39 @@ async fn serve(State(served): State<Arc<Served>>, Path(id): Path<String>) -> Res
 }
 
 impl Server {
-    /// The `request_uri` of a case: stable within the run, so that it can be
-    /// registered before the authorization request is made.
-    pub fn uri_for(&self, case: &Case) -> String {
-        format!("{}/ro/{}", self.base, slug(&case.id()))
+    /// The `request_uri` of a case run against the provider at `issuer`:
+    /// stable within the run, so that it can be registered before the
+    /// authorization request is made, and apart from any other run of the same
+    /// case against another provider in this process.
+    pub fn uri_for(&self, case: &Case, issuer: &str) -> String {
+        format!("{}/ro/{}", self.base, slug(&case.id(), issuer))
     }
 
-    fn put(&self, case: &Case, jwt: String) {
+    fn put(&self, case: &Case, issuer: &str, jwt: String) {
         let mut objects = self.served.objects.lock().unwrap_or_else(|e| e.into_inner());
-        objects.insert(slug(&case.id()), Entry { jwt, fetches: 0 });
+        objects.insert(slug(&case.id(), issuer), Entry { jwt, fetches: 0 });
     }
 
     /// How often the provider fetched the case's request object.
-    pub fn fetches(&self, case: &Case) -> usize {
+    fn fetches(&self, case: &Case, issuer: &str) -> usize {
         let objects = self.served.objects.lock().unwrap_or_else(|e| e.into_inner());
-        objects.get(&slug(&case.id())).map_or(0, |e| e.fetches)
+        objects.get(&slug(&case.id(), issuer)).map_or(0, |e| e.fetches)
     }
 }
 
-/// A path segment for a case id: its characters kept where URL-safe, with a
-/// per-run random suffix so that no other run's object is ever served.
-fn slug(id: &str) -> String {
+/// A path segment for a case id and a provider: the id's characters kept where
+/// URL-safe, a digest of the issuer, and a per-run random suffix so that no
+/// other run's object is ever served.
+fn slug(id: &str, issuer: &str) -> String {
     static SALT: OnceLock<String> = OnceLock::new();
     let salt = SALT.get_or_init(|| super::random_token()[..12].to_owned());
     let safe: String = id
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
         .collect();
-    format!("{safe}-{salt}")
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, issuer.as_bytes());
+    let provider: String = digest.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{safe}-{provider}-{salt}")
 }
 
 /// The request object of a case: every authorization parameter as a claim
@@ -207,13 +212,28 @@ pub async fn wrap(q: &mut BTreeMap<String, String>, case: &Case, client_id: &str
         }
         RequestObjectBy::Reference => {
             let server = server().await?;
-            server.put(case, jwt);
-            let uri = server.uri_for(case);
+            server.put(case, issuer, jwt);
+            let uri = server.uri_for(case, issuer);
             q.insert("request_uri".into(), uri.clone());
             format!("by reference at {uri} ({alg})")
         }
     };
     Ok((shown, decoys))
+}
+
+/// What the trace says after the flow: whether the provider fetched the
+/// object it was sent by reference.
+pub async fn fetched(case: &Case, issuer: &str) -> Option<String> {
+    let ro = case.request.request_object.as_ref()?;
+    if ro.by != RequestObjectBy::Reference {
+        return None;
+    }
+    let n = server().await.ok()?.fetches(case, issuer);
+    Some(match n {
+        0 => "the provider never fetched the request object from its request_uri".to_owned(),
+        1 => "the provider fetched the request object once".to_owned(),
+        n => format!("the provider fetched the request object {n} times"),
+    })
 }
 
 /// Whether a provider at `issuer` can fetch from this machine's loopback
