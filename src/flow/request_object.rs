@@ -237,7 +237,8 @@ pub async fn fetched(case: &Case, issuer: &str) -> Option<String> {
 }
 
 /// Whether a provider at `issuer` can fetch from this machine's loopback
-/// server: only a provider on this machine can.
+/// server (only a provider on this machine can); equally, whether a URL is on
+/// a loopback host.
 pub fn reachable_from(issuer: &str) -> bool {
     url::Url::parse(issuer).is_ok_and(|u| match u.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -139,13 +139,7 @@ fn verify(shared: &Shared, params: &Params, token: &str, decoded: &jwt::Decoded)
 async fn fetch(shared: &Shared, params: &Params, uri: &str) -> Result<String, (&'static str, String)> {
     let bad = |why: String| ("invalid_request_uri", why);
     let url = url::Url::parse(uri).map_err(|e| bad(format!("request_uri is not a URL: {e}")))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    if url.scheme() != "http" && url.scheme() != "https" || !loopback {
+    if url.scheme() != "http" && url.scheme() != "https" || !crate::flow::request_object::reachable_from(uri) {
         return Err(bad("this provider fetches request objects from loopback http(s) URLs only".into()));
     }
     if let Some(client) = params.get("client_id").and_then(|id| shared.client(id))

@@ -114,8 +114,7 @@ fn findings(report: &Report) -> String {
         let _ = writeln!(out, "        {}{ef}", f.first.message);
         let _ = writeln!(out, "        first in {}{location}", f.first.case);
         if f.cases.len() > 1 {
-            let shown: Vec<&str> = f.cases.iter().take(CASES_SHOWN).map(String::as_str).collect();
-            let more = f.cases.len().saturating_sub(CASES_SHOWN);
+            let (shown, more) = f.cases_shown(CASES_SHOWN);
             let _ = writeln!(
                 out,
                 "        cases: {}{}",

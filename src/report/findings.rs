@@ -46,6 +46,12 @@ impl Finding {
         format!("{n} case{}", if n == 1 { "" } else { "s" })
     }
 
+    /// The first `limit` cases, and how many more there are.
+    pub fn cases_shown(&self, limit: usize) -> (&[String], usize) {
+        let shown = &self.cases[..self.cases.len().min(limit)];
+        (shown, self.cases.len() - shown.len())
+    }
+
     /// `expected …, found …` of the first evidence, if it has both.
     pub fn expected_found(&self) -> Option<(&str, &str)> {
         Some((self.first.expected.as_deref()?, self.first.found.as_deref()?))
@@ -119,10 +125,11 @@ fn new(c: &CaseReport, k: &CheckResult, known: bool) -> Finding {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn case(id: &str, checks: Vec<CheckResult>) -> CaseReport {
+    /// A case of a report with these checks (for the report tests).
+    pub(crate) fn case(id: &str, checks: Vec<CheckResult>) -> CaseReport {
         CaseReport {
             id: id.into(),
             suite: "s".into(),

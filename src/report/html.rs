@@ -596,8 +596,8 @@ impl FindingView {
             expected: f.first.expected.as_deref().map(segments),
             found: f.first.found.as_deref().map(segments),
             first: link(&f.first.case),
-            cases: f.cases.iter().take(FINDING_CASES_SHOWN).map(|c| link(c)).collect(),
-            more: f.cases.len().saturating_sub(FINDING_CASES_SHOWN),
+            cases: f.cases_shown(FINDING_CASES_SHOWN).0.iter().map(|c| link(c)).collect(),
+            more: f.cases_shown(FINDING_CASES_SHOWN).1,
         }
     }
 }

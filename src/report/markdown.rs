@@ -146,8 +146,8 @@ fn findings(md: &mut String, report: &Report) {
     }
     let _ = writeln!(md);
     for f in report.findings.iter().filter(|f| f.cases.len() > 1) {
-        let shown: Vec<String> = f.cases.iter().take(CASES_SHOWN).map(|c| format!("`{c}`")).collect();
-        let more = f.cases.len().saturating_sub(CASES_SHOWN);
+        let (cases, more) = f.cases_shown(CASES_SHOWN);
+        let shown: Vec<String> = cases.iter().map(|c| format!("`{c}`")).collect();
         let _ = writeln!(
             md,
             "- `{}` in {}: {}{}",

@@ -319,7 +319,7 @@ fn cell_text(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::check::CheckResult;
-    use crate::report::{CaseReport, ProviderInfo};
+    use crate::report::ProviderInfo;
 
     fn run(name: &str, checks: Vec<(&str, Vec<CheckResult>)>) -> Report {
         let mut r = Report::new(
@@ -333,24 +333,7 @@ mod tests {
         );
         r.cases = checks
             .into_iter()
-            .map(|(id, checks)| CaseReport {
-                id: id.into(),
-                suite: "s".into(),
-                name: id.into(),
-                about: None,
-                area: "flows".into(),
-                flow: "code".into(),
-                spec: vec![],
-                location: "s.yaml:1".into(),
-                status: crate::check::case_status(&checks),
-                duration_ms: 1,
-                checks,
-                request: Default::default(),
-                authorization_response: None,
-                tokens: vec![],
-                userinfo: None,
-                trace: vec![],
-            })
+            .map(|(id, checks)| crate::report::findings::tests::case(id, checks))
             .collect();
         r.resummarise();
         r
