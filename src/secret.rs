@@ -3,12 +3,64 @@
 //! one by accident.
 
 use std::fmt;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
-/// Credentials of the profile (client secrets, passwords) in use by this
-/// process: every text that leaves the harness is scrubbed of them ([`scrub`]),
-/// whatever path it took (an error message quoting a URL, a page echoing a form).
-static CREDENTIALS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// Credentials of the profile (client secrets, passwords) and of clients the
+/// harness registered, in use by this process: every text that leaves the
+/// harness is scrubbed of them ([`scrub`]), whatever path it took (an error
+/// message quoting a URL, a page echoing a form).
+static CREDENTIALS: RwLock<Credentials> = RwLock::new(Credentials::new());
+
+/// The registered credentials and one matcher over all of them (each value and
+/// its URL-encoded form), so that scrubbing a text costs one pass over it however
+/// many credentials a long process has collected.
+struct Credentials {
+    values: Vec<String>,
+    /// Built on the first scrub after a credential was added.
+    matcher: Option<Arc<AhoCorasick>>,
+    stale: bool,
+}
+
+impl Credentials {
+    const fn new() -> Self {
+        Self {
+            values: Vec::new(),
+            matcher: None,
+            stale: false,
+        }
+    }
+
+    fn add(&mut self, value: &str) {
+        if self.values.iter().any(|v| v == value) {
+            return;
+        }
+        self.values.push(value.to_owned());
+        self.stale = true;
+    }
+
+    fn matcher(&mut self) -> Option<Arc<AhoCorasick>> {
+        if self.stale {
+            let mut patterns: Vec<String> = Vec::with_capacity(self.values.len() * 2);
+            for v in &self.values {
+                let encoded: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                if encoded != *v {
+                    patterns.push(encoded);
+                }
+                patterns.push(v.clone());
+            }
+            // Leftmost-longest: a secret that contains another is removed whole.
+            self.matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&patterns)
+                .ok()
+                .map(Arc::new);
+            self.stale = false;
+        }
+        self.matcher.clone()
+    }
+}
 
 /// Shortest value scrubbed by value (shorter ones would match ordinary text).
 const MIN_SCRUBBED: usize = 4;
@@ -29,11 +81,8 @@ impl Secret {
         let value = value.into();
         if value.len() >= MIN_SCRUBBED
             && let Ok(mut known) = CREDENTIALS.write()
-            && !known.contains(&value)
         {
-            known.push(value.clone());
-            // Longest first, so a secret that contains another is removed whole.
-            known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+            known.add(&value);
         }
         Self(value)
     }
@@ -75,19 +124,29 @@ impl From<&str> for Secret {
 /// `text` with every registered credential replaced by `[redacted]`, also in
 /// its URL-encoded forms.
 pub fn scrub(text: &str) -> String {
-    let Ok(known) = CREDENTIALS.read() else {
+    let fresh = match CREDENTIALS.read() {
+        Ok(known) if !known.stale => Some(known.matcher.clone()),
+        _ => None,
+    };
+    let matcher = match fresh {
+        Some(matcher) => matcher,
+        None => match CREDENTIALS.write() {
+            Ok(mut known) => known.matcher(),
+            // A writer panicked mid-update: scrub with what is there.
+            Err(poisoned) => poisoned.into_inner().matcher(),
+        },
+    };
+    let Some(matcher) = matcher else {
         return text.to_owned();
     };
-    let mut out = text.to_owned();
-    for k in known.iter() {
-        if out.contains(k.as_str()) {
-            out = out.replace(k.as_str(), "[redacted]");
-        }
-        let encoded: String = url::form_urlencoded::byte_serialize(k.as_bytes()).collect();
-        if encoded != *k && out.contains(&encoded) {
-            out = out.replace(&encoded, "[redacted]");
-        }
+    if !matcher.is_match(text) {
+        return text.to_owned();
     }
+    let mut out = String::with_capacity(text.len());
+    matcher.replace_all_with(text, &mut out, |_, _, dst| {
+        dst.push_str("[redacted]");
+        true
+    });
     out
 }
 
@@ -110,5 +169,25 @@ mod tests {
         let out = scrub(text);
         assert!(!out.contains("9f1e"), "{out}");
         assert_eq!(out.matches("[redacted]").count(), 2);
+    }
+
+    #[test]
+    fn a_credential_containing_another_is_scrubbed_whole() {
+        let _ = Secret::credential("tok3n-abcd");
+        let _ = Secret::credential("tok3n-abcd-longer-secret");
+        let out = scrub("a tok3n-abcd-longer-secret and a tok3n-abcd");
+        assert_eq!(out, "a [redacted] and a [redacted]");
+    }
+
+    #[test]
+    fn many_credentials_are_all_scrubbed() {
+        let values: Vec<String> = (0..500).map(|i| format!("registered-secret-{i:04}")).collect();
+        for v in &values {
+            let _ = Secret::credential(v.clone());
+        }
+        let text = values.join(" ");
+        let out = scrub(&text);
+        assert!(!out.contains("registered-secret"), "{out}");
+        assert_eq!(out.matches("[redacted]").count(), 500);
     }
 }

@@ -843,6 +843,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
             code_challenge: request.code_challenge.clone(),
             redeemed: None,
             racing: 0,
+            last_racer: None,
             // RFC 6749 §4.1.2: short-lived (the quirk keeps codes for an hour).
             expires: now
                 + if shared.quirk(Quirk::CodeLifetimeUnbounded) {

@@ -181,6 +181,8 @@ pub(crate) struct Code {
     pub(crate) expires: Instant,
     /// Exchanges in flight that found the code unused (`code-redemption-race` only).
     pub(crate) racing: u32,
+    /// When the last of those exchanges arrived.
+    pub(crate) last_racer: Option<Instant>,
 }
 
 /// What kind of token a bearer presented at userinfo is.

@@ -141,22 +141,40 @@ async fn respond(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response
 }
 
 /// Under `code-redemption-race`: a code exchange that finds its code unused
-/// counts as a racer, then waits; every racer redeems the code.
+/// counts as a racer, then waits until no further racer has arrived for
+/// [`RACE_QUIET`] (at most [`RACE_MAX`]); every racer redeems the code. Waiting
+/// for a quiet spell rather than a fixed time keeps the fault visible however
+/// slowly a loaded machine delivers the parallel requests.
 async fn race_window(shared: &Shared, body: &[u8]) {
     let params = Params::parse(body);
     if params.get("grant_type") != Some("authorization_code") {
         return;
     }
     let Some(code) = params.get("code") else { return };
+    let start = Instant::now();
     {
         let mut store = shared.store();
-        match store.codes.get_mut(code, Instant::now()) {
-            Some(record) if record.redeemed.is_none() => record.racing += 1,
+        match store.codes.get_mut(code, start) {
+            Some(record) if record.redeemed.is_none() => {
+                record.racing += 1;
+                record.last_racer = Some(start);
+            }
             _ => return,
         }
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = Instant::now();
+        let last = shared.store().codes.get_mut(code, now).and_then(|r| r.last_racer);
+        match last {
+            Some(last) if now.duration_since(last) < RACE_QUIET && now.duration_since(start) < RACE_MAX => {}
+            _ => return,
+        }
+    }
 }
+
+const RACE_QUIET: Duration = Duration::from_millis(400);
+const RACE_MAX: Duration = Duration::from_secs(5);
 
 fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, TokenError> {
     if !is_form(headers) {
