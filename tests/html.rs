@@ -18,9 +18,8 @@ use crate::util::oidc_conform;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// No Chromium run may take longer; it is killed after this. A hang guard, not
-/// a speed claim: the filter probe toggles the report's `:has()`-based filters
-/// seven times over the whole report, which takes Chromium 40–50 s on an idle
-/// 2-core machine at 119 cases, and longer under the test run's load.
+/// a speed claim: a run takes a few seconds on an idle 2-core machine, and
+/// several times that under the test run's load.
 const TIMEOUT: Duration = Duration::from_secs(240);
 const FAILING_CASE: &str = "basics::api-access-token";
 
@@ -443,4 +442,151 @@ fn report_matrix_of_three_runs_renders_in_headless_chromium() {
         .collect();
     assert_eq!(docs.len(), 3, "{docs:?}");
     assert!(docs[0].contains("MUST met") && docs[1] != docs[0], "{docs:?}");
+}
+
+/// Cases of the large report: the saved failing run's cases once, then copies
+/// of its passing cases (under new ids) up to this many.
+const LARGE: usize = 10_000;
+
+/// Writes a run of [`LARGE`] cases as `run.json` streams it — the header, then
+/// one case after another — from the saved 45-case run with failures; returns
+/// the numbers of failing and passing cases.
+fn write_large_run(path: &Path) -> (usize, usize) {
+    use std::io::Write as _;
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(crate::util::root().join("fixtures/reports/failing-run.json")).unwrap()).unwrap();
+    let cases = saved["cases"].as_array().unwrap();
+    let failing: Vec<&serde_json::Value> = cases.iter().filter(|c| c["status"] == "fail").collect();
+    let passing: Vec<&serde_json::Value> = cases.iter().filter(|c| c["status"] == "pass").collect();
+    assert!(!failing.is_empty() && !passing.is_empty());
+    let mut header = saved.as_object().unwrap().clone();
+    // Findings and the conformance statement are worked out again from the cases when read.
+    for key in ["cases", "findings", "conformance"] {
+        header.remove(key);
+    }
+    let pass = LARGE - failing.len();
+    header.insert(
+        "summary".into(),
+        serde_json::json!({"total": LARGE, "pass": pass, "warn": 0, "skip": 0, "fail": failing.len(), "error": 0, "known": 0}),
+    );
+    let head = serde_json::to_string(&header).unwrap();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    write!(out, "{},\"cases\":[", &head[..head.len() - 1]).unwrap();
+    let mut first = true;
+    let mut put = |case: &serde_json::Value| {
+        if !first {
+            out.write_all(b",").unwrap();
+        }
+        first = false;
+        serde_json::to_writer(&mut out, case).unwrap();
+    };
+    for c in &failing {
+        put(c);
+    }
+    for i in 0..pass {
+        let mut c = passing[i % passing.len()].clone();
+        let name = format!("{}-copy-{i:05}", c["name"].as_str().unwrap());
+        c["id"] = format!("{}::{name}", c["suite"].as_str().unwrap()).into();
+        c["name"] = name.into();
+        put(&c);
+    }
+    out.write_all(b"]}").unwrap();
+    out.flush().unwrap();
+    (failing.len(), pass)
+}
+
+/// Follows the first finding's link to its first failing case, as a reader
+/// would, and records what the browser painted and where the link landed.
+const LARGE_PROBE: &str = r##"<script>
+window.addEventListener("load", function () {
+  var out = {};
+  var fcp = performance.getEntriesByName("first-contentful-paint")[0];
+  out.first_paint_ms = fcp ? fcp.startTime : null;
+  out.dom_ms = performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd;
+  out.cases = document.querySelectorAll(".case").length;
+  out.full = document.querySelectorAll("details.case").length;
+  out.lines = document.querySelectorAll("div.case.line").length;
+  var link = document.querySelector("#findings a[href^='#case-']");
+  out.link = link ? link.getAttribute("href") : null;
+  if (link) {
+    link.click();
+    var target = document.querySelector(link.getAttribute("href"));
+    out.target_tag = target ? target.tagName.toLowerCase() : null;
+    out.target_status = target ? target.getAttribute("data-status") : null;
+    out.target_open = target ? target.open === true : null;
+    out.target_shown = target ? getComputedStyle(target).display !== "none" : null;
+    out.hash = location.hash;
+  }
+  var line = document.querySelector("div.case.line[data-status=pass] a[href^='#checkset-']");
+  out.checkset = line ? line.getAttribute("href") : null;
+  out.checkset_exists = line ? document.querySelector(line.getAttribute("href")) !== null : null;
+  document.getElementById("show-problems").click();
+  out.problems_shown = Array.from(document.querySelectorAll(".case")).filter(function (e) { return getComputedStyle(e).display !== "none"; }).length;
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"##;
+
+/// A report of 10 000 cases, written from a saved stream (not by running 10 000
+/// flows), rendered by `report render` and opened in headless Chromium: one file
+/// of at most 15 MB, painted, and its failing cases reachable from the findings.
+#[test]
+fn a_report_of_ten_thousand_cases_opens_in_headless_chromium() {
+    chromium();
+    let work = tempfile::tempdir().unwrap();
+    let saved = work.path().join("large-run.json");
+    let (failing, passing) = write_large_run(&saved);
+    let out = work.path().join("out");
+    let render = oidc_conform(&["report", "render", saved.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    render.expect_code(0);
+    let page = out.join("report.html");
+    let size = std::fs::metadata(&page).unwrap().len();
+    assert!(size <= 15 * 1024 * 1024, "report.html of {LARGE} cases is {size} bytes, over 15 MB");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Every case is on the page, and the run.json written again holds them all.
+    let again = Report::read_json(&out.join("run.json")).unwrap();
+    assert_eq!(again.cases.len(), LARGE);
+    assert_eq!((again.summary.fail, again.summary.pass), (failing, passing));
+    assert!(
+        !again.findings.is_empty() && !again.conformance.is_empty(),
+        "worked out from the cases"
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), LARGE);
+
+    // The probe is a script of ours: without the report's policy.
+    let csp_at = html.find("<meta http-equiv=\"Content-Security-Policy\"").unwrap();
+    let csp_end = csp_at + html[csp_at..].find('>').unwrap() + 1;
+    let probe_html = format!("{}{}", &html[..csp_at], &html[csp_end..]).replace("</body>", &format!("{LARGE_PROBE}\n</body>"));
+    drop(html);
+    let probe_page = work.path().join("probe.html");
+    std::fs::write(&probe_page, probe_html).unwrap();
+    let browsed = headless(work.path(), "large", &probe_page, &["--dump-dom".into()]);
+    let dom = Html::parse_document(&browsed.stdout);
+    let probe = dom
+        .select(&sel("pre#probe"))
+        .next()
+        .unwrap_or_else(|| panic!("the probe ran: {}", browsed.stderr));
+    let p: serde_json::Value = serde_json::from_str(&text(probe)).unwrap();
+    eprintln!(
+        "{LARGE} cases: report.html {:.1} MB, first paint {} ms, DOM ready {} ms (Chromium run {:?}, not a test criterion)",
+        size as f64 / 1e6,
+        p["first_paint_ms"],
+        p["dom_ms"],
+        browsed.elapsed
+    );
+    assert!(p["first_paint_ms"].is_number(), "the browser painted the page: {p}");
+    assert_eq!(p["cases"], LARGE, "{p}");
+    assert_eq!(p["full"], failing, "the failing cases in full, the passing ones in a line: {p}");
+    assert_eq!(p["lines"], passing, "{p}");
+    assert!(p["link"].as_str().is_some_and(|l| l.starts_with("#case-")), "{p}");
+    assert_eq!(p["target_tag"], "details", "{p}");
+    assert_eq!(p["target_status"], "fail", "{p}");
+    assert_eq!(p["target_open"], true, "a failing case opens with its details: {p}");
+    assert_eq!(p["target_shown"], true, "{p}");
+    assert_eq!(p["checkset_exists"], true, "a one-line case links to what it checked: {p}");
+    assert_eq!(p["problems_shown"], failing, "the filter leaves the failing cases: {p}");
+    let _ = std::fs::copy(&page, artifacts().join("report-10000.html"));
 }

@@ -54,7 +54,7 @@ pub fn apply(report: &mut Report, baseline: &Baseline, file: &str) {
     let mut expected = 0;
     let mut used = vec![false; baseline.entries.len()];
     for case in &mut report.cases {
-        for check in &mut case.checks {
+        for check in &mut case.notable {
             if !matches!(check.status, Status::Fail | Status::Error) {
                 continue;
             }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{CaseReport, Report};
+use super::{CaseEntry, Report};
 use crate::check::Status;
 
 #[derive(Debug, Default)]
@@ -22,13 +22,13 @@ fn bad(s: Status) -> bool {
     matches!(s, Status::Fail | Status::Error)
 }
 
-fn failing(c: &CaseReport) -> Vec<String> {
+fn failing(c: &CaseEntry) -> Vec<String> {
     c.problems().map(|k| k.id.clone()).collect()
 }
 
 pub fn compare(old: &Report, new: &Report) -> Comparison {
-    let o: BTreeMap<&str, &CaseReport> = old.cases.iter().map(|c| (c.id.as_str(), c)).collect();
-    let n: BTreeMap<&str, &CaseReport> = new.cases.iter().map(|c| (c.id.as_str(), c)).collect();
+    let o: BTreeMap<&str, &CaseEntry> = old.cases.iter().map(|c| (c.id.as_str(), c)).collect();
+    let n: BTreeMap<&str, &CaseEntry> = new.cases.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut cmp = Comparison::default();
     for (id, nc) in &n {
         match o.get(id) {

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(test)]
+use crate::check::CheckResult;
+use crate::check::Status;
 use crate::check::catalogue::{CATALOGUE, Requirement};
-use crate::check::{CheckResult, Status};
 
-use super::CaseReport;
+use super::CaseEntry;
+use super::store::Outcome;
 
 /// Met and judged requirements of one level.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -77,25 +80,27 @@ struct Seen {
 /// The statement of every document the run's checks (and the catalogue) cite.
 /// Suite assertions (`assert.*`) are the suite's claims, not a document's
 /// requirements, and are left out.
-pub fn of(cases: &[CaseReport]) -> Vec<DocumentConformance> {
-    of_checks(cases.iter().map(|c| c.checks.as_slice()))
+pub fn of(cases: &[CaseEntry]) -> Vec<DocumentConformance> {
+    of_outcomes(cases.iter().flat_map(CaseEntry::outcomes))
 }
 
-fn of_checks<'a>(cases: impl Iterator<Item = &'a [CheckResult]>) -> Vec<DocumentConformance> {
-    // (document, check id, spec, level) → what was seen.
-    let mut seen: BTreeMap<(String, String, String, Requirement), Seen> = BTreeMap::new();
-    for checks in cases {
-        for k in checks.iter().filter(|k| !k.id.starts_with("assert.") && !k.spec.is_empty()) {
-            let key = (document_of(&k.spec), k.id.clone(), k.spec.clone(), k.level);
-            let s = seen.entry(key).or_default();
-            match k.status {
-                Status::Pass => s.pass = true,
-                Status::Fail | Status::Warn => s.bad = true,
-                Status::Error => s.error = true,
-                Status::Skip => {}
-            }
+fn of_outcomes<'a>(outcomes: impl Iterator<Item = Outcome<'a>>) -> Vec<DocumentConformance> {
+    // (check id, spec, level) → what was seen; the document is worked out once per key.
+    let mut by_rule: std::collections::HashMap<(&str, &str, Requirement), Seen> = std::collections::HashMap::new();
+    for k in outcomes.filter(|k| !k.id.starts_with("assert.") && !k.spec.is_empty()) {
+        let s = by_rule.entry((k.id, k.spec, k.level)).or_default();
+        match k.status {
+            Status::Pass => s.pass = true,
+            Status::Fail | Status::Warn => s.bad = true,
+            Status::Error => s.error = true,
+            Status::Skip => {}
         }
     }
+    // (document, check id, spec, level) → what was seen, in order.
+    let seen: BTreeMap<(String, String, String, Requirement), Seen> = by_rule
+        .into_iter()
+        .map(|((id, spec, level), s)| ((document_of(spec), id.to_owned(), spec.to_owned(), level), s))
+        .collect();
     let mut docs: BTreeMap<String, DocumentConformance> = BTreeMap::new();
     fn entry<'a>(docs: &'a mut BTreeMap<String, DocumentConformance>, d: &str) -> &'a mut DocumentConformance {
         docs.entry(d.to_owned()).or_insert_with(|| DocumentConformance {
@@ -143,8 +148,8 @@ fn of_checks<'a>(cases: impl Iterator<Item = &'a [CheckResult]>) -> Vec<Document
 mod tests {
     use super::*;
 
-    fn case(checks: Vec<CheckResult>) -> Vec<CheckResult> {
-        checks
+    fn case(checks: Vec<CheckResult>) -> CaseEntry {
+        CaseEntry::new(crate::report::findings::tests::case("s::c", checks))
     }
 
     #[test]
@@ -160,7 +165,7 @@ mod tests {
                 CheckResult::pass("pkce.downgrade", "ok again"),
             ]),
         ];
-        let docs = of_checks(cases.iter().map(Vec::as_slice));
+        let docs = of(&cases);
         let rfc7636 = docs.iter().find(|d| d.document == "RFC 7636").unwrap();
         assert_eq!(rfc7636.must, Tally { met: 0, total: 1 }, "{rfc7636:?}");
         assert_eq!(rfc7636.should, Tally { met: 0, total: 1 });

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::CaseReport;
+use super::CaseEntry;
 use crate::check::catalogue::Requirement;
 use crate::check::{CheckResult, Status};
 
@@ -70,11 +70,11 @@ fn rank(s: Status) -> u8 {
 /// The findings of these cases: errors and failures first, then warnings;
 /// within each, what is not in a baseline first, then by cases hit (most
 /// first), then by check id.
-pub fn of(cases: &[CaseReport]) -> Vec<Finding> {
+pub fn of(cases: &[CaseEntry]) -> Vec<Finding> {
     let mut findings: Vec<Finding> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for c in cases {
-        for k in &c.checks {
+        for k in &c.notable {
             if !matches!(k.status, Status::Fail | Status::Error | Status::Warn) {
                 continue;
             }
@@ -107,7 +107,7 @@ pub fn of(cases: &[CaseReport]) -> Vec<Finding> {
     findings
 }
 
-fn new(c: &CaseReport, k: &CheckResult, known: bool) -> Finding {
+fn new(c: &CaseEntry, k: &CheckResult, known: bool) -> Finding {
     Finding {
         check: k.id.clone(),
         status: k.status,
@@ -127,6 +127,11 @@ fn new(c: &CaseReport, k: &CheckResult, known: bool) -> Finding {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::report::{CaseEntry, CaseReport};
+
+    fn entries(cases: Vec<CaseReport>) -> Vec<CaseEntry> {
+        cases.into_iter().map(CaseEntry::new).collect()
+    }
 
     /// A case of a report with these checks (for the report tests).
     pub(crate) fn case(id: &str, checks: Vec<CheckResult>) -> CaseReport {
@@ -170,7 +175,7 @@ pub(crate) mod tests {
             case("a::three", vec![CheckResult::error("flow.token", "timeout")]),
             case("a::four", vec![CheckResult::fail("id_token.aud", "once more")]),
         ];
-        let f = of(&cases);
+        let f = of(&entries(cases));
         let ids: Vec<&str> = f.iter().map(|f| f.check.as_str()).collect();
         // Errors and failures before warnings; within them, most cases first.
         assert_eq!(ids, ["id_token.aud", "flow.token", "id_token.azp"]);
@@ -192,11 +197,11 @@ pub(crate) mod tests {
             case("a::two", vec![known.clone()]),
             case("b::one", vec![CheckResult::fail("z.z", "m")]),
         ];
-        let f = of(&cases);
+        let f = of(&entries(cases.clone()));
         assert_eq!(f[0].check, "z.z", "findings no baseline covers come first");
         assert!(f[1].known);
         let mut mixed = cases;
         mixed.push(case("c::one", vec![CheckResult::fail("x.y", "new")]));
-        assert!(!of(&mixed).iter().find(|f| f.check == "x.y").unwrap().known);
+        assert!(!of(&entries(mixed)).iter().find(|f| f.check == "x.y").unwrap().known);
     }
 }

@@ -13,12 +13,30 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{BaselineInfo, CaseReport, ProviderInfo, Report, Summary};
+use super::{BaselineInfo, CaseEntry, CaseReport, ProviderInfo, Report, Summary};
 use crate::check::{CheckResult, Status, spec};
 
-/// The template, embedded at build time.
-const TEMPLATE: &str = include_str!("templates/report.html");
-const TEMPLATE_NAME: &str = "report.html";
+/// The templates, embedded at build time: the page up to the cases, an area's
+/// heading, a case in full, a case in one line, and the rest of the page. They
+/// are rendered in turn, straight to the file, so that a report of any size is
+/// never held in memory.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("macros.html", include_str!("templates/macros.html")),
+    ("report.html", include_str!("templates/report.html")),
+    ("area_open.html", include_str!("templates/area_open.html")),
+    ("case.html", include_str!("templates/case.html")),
+    ("line.html", include_str!("templates/line.html")),
+    ("tail.html", include_str!("templates/tail.html")),
+];
+
+/// A run of up to this many cases shows every case in full. A larger run shows in
+/// full the cases that did not pass (failures and errors first, then warnings,
+/// then skips), up to this many, and every other case in one line that links
+/// to what it checked: the page stays quick to open at 10 000 cases.
+pub const FULL_LIMIT: usize = 300;
+
+/// Check sets listed at most; cases beyond say their evidence is in `run.json`.
+const MAX_CHECKSETS: usize = 200;
 /// The report's one script, a convenience (expand/collapse all) nothing depends on.
 const SCRIPT: &str = include_str!("templates/report.js");
 
@@ -36,6 +54,12 @@ fn csp() -> String {
 pub enum HtmlError {
     #[error("cannot render the HTML report: {0}")]
     Template(#[from] minijinja::Error),
+    #[error("cannot read case `{case}` back for the HTML report: {source}")]
+    Case {
+        case: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write the HTML report `{path}`: {source}")]
     Write {
         path: PathBuf,
@@ -46,20 +70,18 @@ pub enum HtmlError {
 
 /// Renders the report as one self-contained HTML document.
 pub fn render(report: &Report) -> Result<String, HtmlError> {
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-    env.add_template(TEMPLATE_NAME, TEMPLATE)?;
-    // Our own constant, set verbatim inside `<script>` (HTML escaping does not apply there).
-    env.add_global("script", minijinja::Value::from_safe_string(SCRIPT.to_owned()));
-    env.add_global("csp", csp());
-    let view = View::of(report);
-    Ok(env.get_template(TEMPLATE_NAME)?.render(&view)?)
+    render_with_limit(report, FULL_LIMIT)
+}
+
+/// [`render`], showing in full at most `full_limit` cases of a larger run.
+pub fn render_with_limit(report: &Report, full_limit: usize) -> Result<String, HtmlError> {
+    let mut out = Vec::new();
+    write_to(report, &mut out, full_limit)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Writes `report.html` into `dir` (created if missing) and returns its path.
 pub fn write(report: &Report, dir: &Path) -> Result<PathBuf, HtmlError> {
-    let html = render(report)?;
     let path = dir.join("report.html");
     let io = |source| HtmlError::Write {
         path: path.clone(),
@@ -67,9 +89,241 @@ pub fn write(report: &Report, dir: &Path) -> Result<PathBuf, HtmlError> {
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     let tmp = dir.join(".report.html.tmp");
-    std::fs::write(&tmp, html).map_err(io)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+    write_to(report, &mut out, FULL_LIMIT)?;
+    std::io::Write::flush(&mut out).map_err(io)?;
+    drop(out);
     std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(path)
+}
+
+fn environment() -> Result<Environment<'static>, HtmlError> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    for (name, text) in TEMPLATES {
+        env.add_template(name, text)?;
+    }
+    // Our own constant, set verbatim inside `<script>` (HTML escaping does not apply there).
+    env.add_global("script", minijinja::Value::from_safe_string(SCRIPT.to_owned()));
+    env.add_global("csp", csp());
+    Ok(env)
+}
+
+/// The page, part by part: the head (findings, summary, matrix, conformance)
+/// from the entries; then each case, read back from the spool when it is shown
+/// in full; then the check sets of the one-line cases.
+fn write_to(report: &Report, w: &mut dyn std::io::Write, full_limit: usize) -> Result<(), HtmlError> {
+    let env = environment()?;
+    let plan = Plan::of(report, full_limit)?;
+    let view = View::of(report, &plan);
+    env.get_template("report.html")?.render_captured_to(&view, &mut *w)?;
+    let write_err = |source| HtmlError::Write {
+        path: PathBuf::from("report.html"),
+        source,
+    };
+    let (area_open, case_t, line_t) = (
+        env.get_template("area_open.html")?,
+        env.get_template("case.html")?,
+        env.get_template("line.html")?,
+    );
+    for g in &view.groups {
+        area_open.render_captured_to(minijinja::context! { g => g }, &mut *w)?;
+        for &i in &plan.by_area[&g.area] {
+            let entry = &report.cases[i];
+            if plan.full.contains(&i) {
+                let case = entry.load().map_err(|source| HtmlError::Case {
+                    case: entry.id.clone(),
+                    source,
+                })?;
+                let c = CaseView::of(&case, plan.anchors[i].clone(), plan.run_start);
+                case_t.render_captured_to(minijinja::context! { c => c }, &mut *w)?;
+            } else {
+                let c = LineView::of(entry, &plan, i);
+                line_t.render_captured_to(minijinja::context! { c => c }, &mut *w)?;
+            }
+        }
+        w.write_all(b"\n</section>").map_err(write_err)?;
+    }
+    let tail = Tail {
+        tool: &report.tool,
+        tool_version: &report.tool_version,
+        schema_version: report.schema_version,
+        started_at: &report.started_at,
+        lines: plan.lines,
+        lines_passing: plan.lines_passing,
+        checksets: &plan.checksets,
+        checksets_left: plan.checksets_left,
+    };
+    env.get_template("tail.html")?.render_captured_to(&tail, &mut *w)?;
+    Ok(())
+}
+
+/// What the page shows how: decided once, before the first byte is written.
+struct Plan {
+    /// Each case's anchor, by index in the report.
+    anchors: Vec<String>,
+    /// Area → the indexes of its cases, in report order.
+    by_area: HashMap<String, Vec<usize>>,
+    areas: Vec<String>,
+    /// The cases shown in full.
+    full: HashSet<usize>,
+    /// Cases in one line, and how many of them passed.
+    lines: usize,
+    lines_passing: usize,
+    /// One-line case → the check set it links to.
+    checkset_of: HashMap<usize, usize>,
+    checksets: Vec<CheckSet>,
+    /// One-line cases whose checks no listed set holds.
+    checksets_left: usize,
+    run_start: Option<i64>,
+}
+
+/// The checks (with their results) that some one-line cases share, listed once.
+#[derive(Serialize)]
+struct CheckSet {
+    number: usize,
+    anchor: String,
+    checks: Vec<CheckView>,
+    counts: Counts,
+    /// How many cases have exactly these.
+    cases: usize,
+}
+
+impl Plan {
+    fn of(r: &Report, full_limit: usize) -> Result<Plan, HtmlError> {
+        let areas = ordered(r.cases.iter().map(|c| c.area.as_str()), AREAS);
+        let mut by_area: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, c) in r.cases.iter().enumerate() {
+            by_area.entry(c.area.clone()).or_default().push(i);
+        }
+        let mut taken = HashSet::new();
+        let mut anchors = vec![String::new(); r.cases.len()];
+        for a in &areas {
+            for &i in &by_area[a] {
+                anchors[i] = unique(anchor("case-", &r.cases[i].id), &mut taken);
+            }
+        }
+        let full: HashSet<usize> = if r.cases.len() <= full_limit {
+            (0..r.cases.len()).collect()
+        } else {
+            let rank = |s: Status| match s {
+                Status::Fail | Status::Error => 0,
+                Status::Warn => 1,
+                Status::Skip => 2,
+                Status::Pass => 3,
+            };
+            let mut candidates: Vec<usize> = (0..r.cases.len()).filter(|&i| r.cases[i].status != Status::Pass).collect();
+            candidates.sort_by_key(|&i| (rank(r.cases[i].status), i));
+            candidates.into_iter().take(full_limit).collect()
+        };
+        let mut plan = Plan {
+            anchors,
+            by_area,
+            areas,
+            lines: r.cases.len() - full.len(),
+            lines_passing: 0,
+            full,
+            checkset_of: HashMap::new(),
+            checksets: Vec::new(),
+            checksets_left: 0,
+            run_start: humantime::parse_rfc3339_weak(&r.started_at)
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .and_then(|d| i64::try_from(d.as_secs()).ok()),
+        };
+        // The one-line cases, grouped by what they checked and found.
+        let mut by_signature: HashMap<Vec<u8>, usize> = HashMap::new();
+        for a in &plan.areas {
+            for &i in &plan.by_area[a] {
+                if plan.full.contains(&i) {
+                    continue;
+                }
+                let entry = &r.cases[i];
+                if entry.status == Status::Pass {
+                    plan.lines_passing += 1;
+                }
+                let case = entry.load().map_err(|source| HtmlError::Case {
+                    case: entry.id.clone(),
+                    source,
+                })?;
+                let signature = serde_json::to_vec(&case.checks).unwrap_or_default();
+                match by_signature.get(&signature) {
+                    Some(&n) => {
+                        plan.checksets[n].cases += 1;
+                        plan.checkset_of.insert(i, n);
+                    }
+                    None if plan.checksets.len() < MAX_CHECKSETS => {
+                        let n = plan.checksets.len();
+                        plan.checksets.push(CheckSet {
+                            number: n + 1,
+                            anchor: format!("checkset-{}", n + 1),
+                            checks: case.checks.iter().map(CheckView::of).collect(),
+                            counts: Counts::of(case.checks.iter().map(|k| &k.status)),
+                            cases: 1,
+                        });
+                        by_signature.insert(signature, n);
+                        plan.checkset_of.insert(i, n);
+                    }
+                    None => plan.checksets_left += 1,
+                }
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// A case in one line: its verdict, the first problem, and a link to what it checked.
+#[derive(Serialize)]
+struct LineView {
+    id: String,
+    anchor: String,
+    status: &'static str,
+    symbol: &'static str,
+    known: bool,
+    flow: String,
+    duration: String,
+    checks: usize,
+    checkset: Option<String>,
+    gist: Option<CheckView>,
+    more_problems: usize,
+}
+
+impl LineView {
+    fn of(c: &CaseEntry, plan: &Plan, i: usize) -> LineView {
+        // What to say in the line: the first problem, else the first warning, else why it was skipped.
+        let problems: Vec<&CheckResult> = c
+            .problems()
+            .chain(c.notable.iter().filter(|k| k.status == Status::Warn))
+            .chain(c.notable.iter().filter(|k| k.status == Status::Skip && c.status == Status::Skip))
+            .collect();
+        LineView {
+            id: c.id.clone(),
+            anchor: plan.anchors[i].clone(),
+            status: c.status.as_str(),
+            symbol: symbol(c.status),
+            known: c.is_known_failure(),
+            flow: c.flow.clone(),
+            duration: duration(c.duration_ms),
+            checks: c.check_count(),
+            checkset: plan.checkset_of.get(&i).map(|&n| plan.checksets[n].anchor.clone()),
+            gist: problems.first().map(|k| CheckView::of(k)),
+            more_problems: problems.len().saturating_sub(1),
+        }
+    }
+}
+
+/// What the end of the page shows.
+#[derive(Serialize)]
+struct Tail<'a> {
+    tool: &'a str,
+    tool_version: &'a str,
+    schema_version: u32,
+    started_at: &'a str,
+    lines: usize,
+    lines_passing: usize,
+    checksets: &'a [CheckSet],
+    checksets_left: usize,
 }
 
 /// Statuses in the order the report shows them: worst first.
@@ -389,11 +643,11 @@ struct CaseView {
 }
 
 impl CaseView {
-    fn of(c: &CaseReport, taken: &mut HashSet<String>, run_start: Option<i64>) -> Self {
+    fn of(c: &CaseReport, anchor: String, run_start: Option<i64>) -> Self {
         let problems: Vec<&CheckResult> = c.problems().chain(c.checks.iter().filter(|k| k.status == Status::Warn)).collect();
         CaseView {
             id: c.id.clone(),
-            anchor: unique(anchor("case-", &c.id), taken),
+            anchor,
             status: c.status.as_str(),
             symbol: symbol(c.status),
             open: matches!(c.status, Status::Fail | Status::Error),
@@ -448,7 +702,7 @@ struct Matrix {
 }
 
 impl Matrix {
-    fn of(cases: &[CaseReport], areas: &[String]) -> Matrix {
+    fn of(cases: &[CaseEntry], areas: &[String]) -> Matrix {
         let flows = ordered(cases.iter().map(|c| c.flow.as_str()), FLOWS);
         let cell = |area: Option<&str>, flow: Option<&str>| {
             Counts::of(
@@ -475,12 +729,14 @@ impl Matrix {
     }
 }
 
+/// An area's heading; its cases are rendered one by one after it.
 #[derive(Serialize)]
 struct AreaGroup {
     area: String,
     anchor: String,
     counts: Counts,
-    cases: Vec<CaseView>,
+    /// The statuses its cases have (and `problems`), for the filter.
+    has: String,
 }
 
 #[derive(Serialize)]
@@ -549,6 +805,14 @@ struct View<'a> {
     /// The problems grouped by check, first on the page.
     findings: Vec<FindingView>,
     groups: Vec<AreaGroup>,
+    /// The filter's keys: `all`, `problems` and each status.
+    filter_keys: Vec<&'static str>,
+    /// The filter keys no case matches: "No case has this status" shows for them.
+    empty_for: String,
+    /// Cases in full, cases in one line, and the limit that decided it.
+    full: usize,
+    lines: usize,
+    full_limit: usize,
 }
 
 /// Cases a finding links before "and N more".
@@ -603,28 +867,50 @@ impl FindingView {
 }
 
 impl<'a> View<'a> {
-    fn of(r: &'a Report) -> View<'a> {
-        let areas = ordered(r.cases.iter().map(|c| c.area.as_str()), AREAS);
-        let run_start = humantime::parse_rfc3339_weak(&r.started_at)
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_secs()).ok());
-        let mut taken = HashSet::new();
-        let groups = areas
+    fn of(r: &'a Report, plan: &Plan) -> View<'a> {
+        let has = |cases: &[usize]| {
+            let mut keys: Vec<&str> = ORDER
+                .iter()
+                .filter(|st| cases.iter().any(|&i| r.cases[i].status == **st))
+                .map(|st| st.as_str())
+                .collect();
+            if cases
+                .iter()
+                .any(|&i| matches!(r.cases[i].status, Status::Fail | Status::Error | Status::Warn))
+            {
+                keys.push("problems");
+            }
+            keys.join(" ")
+        };
+        let groups = plan
+            .areas
             .iter()
             .map(|a| {
-                let cases: Vec<&CaseReport> = r.cases.iter().filter(|c| &c.area == a).collect();
+                let cases = &plan.by_area[a];
                 AreaGroup {
                     area: a.clone(),
                     anchor: anchor("area-", a),
-                    counts: Counts::of(cases.iter().map(|c| &c.status)),
-                    cases: cases.into_iter().map(|c| CaseView::of(c, &mut taken, run_start)).collect(),
+                    counts: Counts::of(cases.iter().map(|&i| &r.cases[i].status)),
+                    has: has(cases),
                 }
             })
             .collect::<Vec<AreaGroup>>();
-        let anchors: HashMap<&str, &str> = groups
+        let all: Vec<usize> = (0..r.cases.len()).collect();
+        let present = has(&all);
+        let present: HashSet<&str> = present.split(' ').collect();
+        let mut filter_keys = vec!["all", "problems"];
+        filter_keys.extend(ORDER.iter().map(|s| s.as_str()));
+        let empty_for = filter_keys
             .iter()
-            .flat_map(|g| g.cases.iter().map(|c| (c.id.as_str(), c.anchor.as_str())))
+            .filter(|k| **k != "all" && !present.contains(**k))
+            .copied()
+            .collect::<Vec<&str>>()
+            .join(" ");
+        let anchors: HashMap<&str, &str> = r
+            .cases
+            .iter()
+            .zip(&plan.anchors)
+            .map(|(c, a)| (c.id.as_str(), a.as_str()))
             .collect();
         let findings = r.findings.iter().map(|f| FindingView::of(f, &anchors)).collect();
         View {
@@ -644,10 +930,15 @@ impl<'a> View<'a> {
             summary: &r.summary,
             statuses: ORDER.iter().map(|s| StatusView::new(*s, count_of(&r.summary, *s))).collect(),
             problems: r.summary.fail + r.summary.error + r.summary.warn,
-            matrix: Matrix::of(&r.cases, &areas),
+            matrix: Matrix::of(&r.cases, &plan.areas),
             conformance: &r.conformance,
             findings,
             groups,
+            filter_keys,
+            empty_for,
+            full: plan.full.len(),
+            lines: plan.lines,
+            full_limit: FULL_LIMIT.max(plan.full.len()),
         }
     }
 }
@@ -800,7 +1091,7 @@ mod tests {
             definition: None,
             findings: vec![],
             conformance: vec![],
-            cases,
+            cases: cases.into_iter().map(CaseEntry::new).collect(),
         }
     }
 
@@ -1024,16 +1315,21 @@ mod tests {
                 ("pass", false)
             ]
         );
-        // CSS does the hiding.
+        // CSS does the hiding, with sibling selectors only (`:has()` is slow on large pages).
         assert!(
-            html.contains("#cases:has(#show-fail:checked) .case:not([data-status=fail])"),
+            html.contains("#show-fail:checked ~ .areas .case:not([data-status=fail])"),
             "CSS rule per status"
         );
         assert!(
-            html.contains(
-                "#cases:has(#show-problems:checked) .case:not([data-status=fail]):not([data-status=error]):not([data-status=warn])"
-            )
+            html.contains("#show-problems:checked ~ .areas .case:not([data-status=fail]):not([data-status=error]):not([data-status=warn])")
         );
+        assert!(!html.contains(":has("), "no :has() selector");
+        // Every label controls its input; the inputs precede what they filter.
+        for (value, _) in &radios {
+            assert_eq!(d.select(&sel(&format!("label[for=show-{value}]"))).count(), 1, "{value}");
+        }
+        let areas = d.select(&sel("section.area")).next().unwrap();
+        assert!(areas.value().attr("data-has").is_some_and(|h| !h.is_empty()));
     }
 
     #[test]
@@ -1081,11 +1377,69 @@ mod tests {
     }
 
     #[test]
+    fn a_large_run_shows_the_cases_that_did_not_pass_in_full_and_the_rest_in_one_line() {
+        let mut r = sample();
+        // Twenty more passing cases: ten alike, ten with another result.
+        for i in 0..20 {
+            let message = if i % 2 == 0 {
+                "`sub` present"
+            } else {
+                "`sub` present, 12 characters"
+            };
+            r.cases.push(CaseEntry::new(case(
+                &format!("more::case-{i:02}"),
+                "scopes",
+                "code",
+                Status::Pass,
+                vec![check("id_token.sub", Status::Pass, message, "OIDC-Core-2")],
+            )));
+        }
+        r.resummarise();
+        // Room for two in full: the failure and the error, before the skip.
+        let html = render_with_limit(&r, 2).unwrap();
+        let d = doc(&html);
+        let full: Vec<&str> = d
+            .select(&sel("details.case"))
+            .map(|e| e.value().attr("data-status").unwrap())
+            .collect();
+        assert_eq!(full, ["fail", "error"], "the audience area comes before the flows area");
+        let lines: Vec<scraper::ElementRef> = d.select(&sel("div.case.line")).collect();
+        assert_eq!(lines.len(), r.cases.len() - 2);
+        let skip = lines.iter().find(|l| l.value().attr("data-status") == Some("skip")).unwrap();
+        assert!(text(*skip).contains("not advertised"), "a one-line case that did not pass says why");
+        // Each line links to a check set that exists; alike cases share one.
+        let sets: Vec<scraper::ElementRef> = d.select(&sel("details.checkset")).collect();
+        assert_eq!(sets.len(), 4, "`sub` present, the 12-character variant, the assertion, the skip");
+        for l in &lines {
+            let link = l.select(&sel("a[href^='#checkset-']")).next().expect("a link to the check set");
+            let id = &link.value().attr("href").unwrap()[1..];
+            assert_eq!(d.select(&sel(&format!("details.checkset#{id}"))).count(), 1, "{id}");
+        }
+        let first = text(sets[0]);
+        assert!(first.contains("11 cases"), "{first}");
+        assert!(html.contains("in one line"), "the page says why");
+        assert!(html.contains("run.json"), "and where the evidence is");
+        // The findings still link to the failing case, shown in full.
+        let href = d
+            .select(&sel("#findings a[href^='#case-']"))
+            .next()
+            .unwrap()
+            .value()
+            .attr("href")
+            .unwrap();
+        assert_eq!(d.select(&sel(&format!("details.case{href}"))).count(), 1);
+        // With room for every case, there are no lines and no check sets.
+        let all = doc(&render_with_limit(&r, 1000).unwrap());
+        assert_eq!(all.select(&sel("details.case")).count(), r.cases.len());
+        assert_eq!(all.select(&sel("div.case.line, details.checkset")).count(), 0);
+    }
+
+    #[test]
     fn baselines_and_shards_are_shown() {
         let mut r = sample();
         r.cases.retain(|c| c.status != Status::Error);
         for c in &mut r.cases {
-            for k in &mut c.checks {
+            for k in &mut c.notable {
                 if k.status == Status::Fail {
                     k.known = Some("the <API> audience is a known bug".into());
                 }

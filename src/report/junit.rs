@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 
-use super::{CaseReport, Report};
+use super::{CaseEntry, Report};
 use crate::check::Status;
 
 pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {
     let mut j = JReport::new(format!("oidc-conform: {}", report.provider.name));
     j.set_time(Duration::from_millis(report.duration_ms));
-    let mut suites: BTreeMap<&str, Vec<&CaseReport>> = BTreeMap::new();
+    let mut suites: BTreeMap<&str, Vec<&CaseEntry>> = BTreeMap::new();
     for c in &report.cases {
         suites.entry(c.suite.as_str()).or_default().push(c);
     }
@@ -51,7 +51,7 @@ pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {
             let mut tc = TestCase::new(c.name.as_str(), status(c));
             tc.set_classname(format!("{}.{}", c.suite, c.area));
             tc.set_time(Duration::from_millis(c.duration_ms));
-            tc.set_assertions(c.checks.len());
+            tc.set_assertions(c.check_count());
             tc.add_property(("flow", c.flow.as_str()));
             tc.add_property(("location", c.location.as_str()));
             suite.add_test_case(tc);
@@ -79,14 +79,14 @@ pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {
     j.to_string()
 }
 
-fn status(c: &CaseReport) -> TestCaseStatus {
+fn status(c: &CaseEntry) -> TestCaseStatus {
     let problems: Vec<String> = c.problems().map(super::describe_check).collect();
     match c.status {
         Status::Pass | Status::Warn => TestCaseStatus::success(),
         Status::Skip => {
             let mut s = TestCaseStatus::skipped();
             let why: Vec<&str> = c
-                .checks
+                .notable
                 .iter()
                 .filter(|k| k.status == Status::Skip)
                 .map(|k| k.message.as_str())

@@ -120,8 +120,21 @@ pub fn build(reports: &[Report]) -> Matrix {
         .iter()
         .map(|r| {
             let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
+            let none = || Cell {
+                status: "none",
+                judged: 0,
+                hit: 0,
+                finding: None,
+            };
             for c in &r.cases {
-                for k in &c.checks {
+                for p in &c.passed {
+                    let cell = cells.entry(p.id.to_owned()).or_insert_with(none);
+                    cell.judged += 1;
+                    if rank("pass") < rank(cell.status) {
+                        cell.status = "pass";
+                    }
+                }
+                for k in &c.notable {
                     let status = match k.status {
                         Status::Pass => "pass",
                         Status::Fail => "fail",
@@ -129,12 +142,7 @@ pub fn build(reports: &[Report]) -> Matrix {
                         Status::Warn => "warn",
                         Status::Skip => continue,
                     };
-                    let cell = cells.entry(k.id.clone()).or_insert(Cell {
-                        status: "none",
-                        judged: 0,
-                        hit: 0,
-                        finding: None,
-                    });
+                    let cell = cells.entry(k.id.clone()).or_insert_with(none);
                     cell.judged += 1;
                     if status != "pass" {
                         cell.hit += 1;
@@ -184,12 +192,12 @@ pub fn build(reports: &[Report]) -> Matrix {
             // Level and rule: the catalogue's, else as a run recorded them.
             let recorded = reports
                 .iter()
-                .flat_map(|r| r.cases.iter().flat_map(|c| c.checks.iter()))
+                .flat_map(|r| r.cases.iter().flat_map(|c| c.outcomes()))
                 .find(|k| k.id == id);
             let (level, spec_id) = match crate::check::catalogue::find(&id) {
                 Some(d) => (d.level.as_str(), d.spec.to_owned()),
                 None => recorded
-                    .map(|k| (k.level.as_str(), k.spec.clone()))
+                    .map(|k| (k.level.as_str(), k.spec.to_owned()))
                     .unwrap_or(("MUST", String::new())),
             };
             let differs = cells.windows(2).any(|w| w[0].status != w[1].status);
@@ -333,7 +341,7 @@ mod tests {
         );
         r.cases = checks
             .into_iter()
-            .map(|(id, checks)| crate::report::findings::tests::case(id, checks))
+            .map(|(id, checks)| crate::report::findings::tests::case(id, checks).into())
             .collect();
         r.resummarise();
         r

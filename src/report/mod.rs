@@ -10,6 +10,9 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod matrix;
+pub mod store;
+
+pub use store::CaseEntry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,7 +59,11 @@ pub struct Report {
     /// Per specification: its MUST, SHOULD and MAY requirements met, not met, not applicable.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conformance: Vec<conformance::DocumentConformance>,
-    pub cases: Vec<CaseReport>,
+    /// Every finished case. In memory each is a [`CaseEntry`]; in `run.json`, the
+    /// whole [`CaseReport`], streamed from the spool case by case.
+    #[serde(serialize_with = "store::serialize_cases", deserialize_with = "store::deserialize_cases")]
+    #[schemars(with = "Vec<CaseReport>")]
+    pub cases: Vec<CaseEntry>,
 }
 
 /// The definition of a run, the same for every shard of it.
@@ -237,11 +244,21 @@ impl Report {
         Ok(path)
     }
 
-    /// Reads a saved report.
+    /// Reads a saved report. The file is read as a stream: its cases go to the
+    /// spool one at a time (see [`store`]), so a report of any size loads in the
+    /// memory its entries need.
     pub fn read_json(path: &Path) -> Result<Report, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))?;
-        match v.get("schema_version").and_then(Value::as_u64) {
+        let open = || {
+            std::fs::File::open(path)
+                .map(std::io::BufReader::new)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: Option<u64>,
+        }
+        let version: Version = serde_json::from_reader(open()?).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))?;
+        match version.schema_version {
             Some(n) if n == SCHEMA_VERSION as u64 => {}
             Some(n) => {
                 return Err(format!(
@@ -251,10 +268,15 @@ impl Report {
             }
             None => return Err(format!("`{}` is not an oidc-conform report (no `schema_version`)", path.display())),
         }
-        let mut report: Report = serde_json::from_value(v).map_err(|e| format!("`{}` is not a valid report: {e}", path.display()))?;
-        // A report written before findings were recorded gets them from its cases.
+        let mut report: Report =
+            serde_json::from_reader(open()?).map_err(|e| format!("`{}` is not a valid report: {e}", path.display()))?;
+        // A report written before findings (or the conformance statement) were
+        // recorded, or written by another tool, gets them from its cases.
         if report.findings.is_empty() {
             report.findings = findings::of(&report.cases);
+        }
+        if report.conformance.is_empty() && report.not_started.is_none() && !report.cases.is_empty() {
+            report.conformance = conformance::of(&report.cases);
         }
         Ok(report)
     }
@@ -319,7 +341,10 @@ impl Report {
                 }
                 Format::Junit => ("junit.xml", junit::render(self).map_err(std::io::Error::other)?),
                 Format::Markdown => ("summary.md", markdown::render(self)),
-                Format::Html => ("report.html", html::render(self).map_err(std::io::Error::other)?),
+                Format::Html => {
+                    written.push(html::write(self, dir).map_err(std::io::Error::other)?);
+                    continue;
+                }
             };
             let path = dir.join(name);
             std::fs::write(&path, text)?;

@@ -299,7 +299,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         }
     };
     let provider = Arc::new(provider);
-    let results: Arc<Mutex<Vec<CaseReport>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
+    let results: Arc<Mutex<Vec<crate::report::CaseEntry>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
 
     let all_ids: Vec<String> = selected.iter().map(Case::id).collect();
     // On a terminal (and not in CI): a progress bar, failures as they happen, and the
@@ -326,8 +326,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                     bar.set_message(report.id.clone());
                     bar.inc(1);
                 }
+                // Kept small from here on: the whole case goes to the spool.
+                let entry = crate::report::CaseEntry::new(report);
                 if let Ok(mut r) = results.lock() {
-                    r.push(report);
+                    r.push(entry);
                 }
                 verdict
             })
