@@ -330,6 +330,81 @@ def section_scaling(b: Bench, cfg):
     return out
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+# Measures, in the browser, the page's first paint and when its DOM was ready.
+PAINT_PROBE = """<script>
+window.addEventListener("load", function () {
+  var fcp = performance.getEntriesByName("first-contentful-paint")[0];
+  var nav = performance.getEntriesByType("navigation")[0];
+  var pre = document.createElement("pre"); pre.id = "probe";
+  pre.textContent = JSON.stringify({fcp: fcp ? fcp.startTime : null, dom: nav.domContentLoadedEventEnd,
+    cases: document.querySelectorAll(".case").length});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def browser_paint(page: Path, tmp: Path):
+    """First contentful paint and DOM-ready of a report.html in headless Chromium (ms), or None."""
+    if not CHROMIUM.exists():
+        return None
+    html = page.read_text()
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html, count=1)
+    probe = tmp / "paint-probe.html"
+    probe.write_text(html.replace("</body>", PAINT_PROBE + "</body>"))
+    profile = tmp / "chromium-profile"
+    shutil.rmtree(profile, ignore_errors=True)
+    t0 = time.perf_counter()
+    p = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-extensions", "--host-resolver-rules=MAP * ~NOTFOUND",
+                        f"--user-data-dir={profile}", "--dump-dom", f"file://{probe}"],
+                       capture_output=True, text=True, timeout=300)
+    wall = time.perf_counter() - t0
+    m = re.search(r'<pre id="probe">([^<]*)</pre>', p.stdout)
+    if not m:
+        return None
+    v = json.loads(m.group(1).replace("&quot;", '"'))
+    return {"first_paint_ms": v["fcp"], "dom_ready_ms": v["dom"], "cases_on_page": v["cases"], "browser_wall_s": wall}
+
+
+def section_reports(b: Bench, cfg):
+    """Every default format at N cases (one case in 100 failing): peak RSS, file sizes,
+    `report render` of the saved run.json, and the HTML's first paint in headless Chromium."""
+    out = {}
+    for n in cfg["reports_n"]:
+        suite = write_suite(b.tmp, n)
+        # One case in a hundred fails (its suite expects a `name` the user does not have),
+        # so the page has failures to show in full.
+        failing_suite = b.tmp / f"suites/bench-reports-{n}.yaml"
+        text = suite.read_text()
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("  - name: code-") and int(line.rsplit("-", 1)[1]) % 100 == 0:
+                lines[i + 1] = "    request: { scope: openid profile }\n    expect: { id_token: { equals: { name: nobody-has-this-name } } }"
+        failing_suite.write_text("\n".join(lines) + "\n")
+        outdir = b.tmp / f"reports-{n}"
+        shutil.rmtree(outdir, ignore_errors=True)
+        log(f"reports n={n}: run with every format")
+        r = timed([CONFORM, "run", failing_suite, "--jobs", cfg["jobs"], "--output", outdir])
+        row = {"n": n, "rc": r["rc"], "wall_s": r["wall"], "peak_rss_mb": r["rss_mb"]}
+        for name in ["run.json", "report.html", "junit.xml", "summary.md"]:
+            f = outdir / name
+            row[name.replace(".", "_") + "_mb"] = f.stat().st_size / 2**20 if f.exists() else None
+        log(f"reports n={n}: report render of the saved run.json")
+        rr = timed([CONFORM, "report", "render", outdir / "run.json", "--output", b.tmp / f"rerender-{n}"])
+        row.update(render_rc=rr["rc"], render_wall_s=rr["wall"], render_peak_rss_mb=rr["rss_mb"])
+        if (outdir / "report.html").exists():
+            log(f"reports n={n}: report.html in headless Chromium")
+            paint = browser_paint(outdir / "report.html", b.tmp)
+            if paint:
+                row.update(paint)
+        if r["rc"] != 1 or rr["rc"] != 0:
+            b.failures.append(f"reports n={n}: run exit {r['rc']} (expected 1: some cases fail), render exit {rr['rc']}\n{r['stderr'][-1500:]}")
+        out[str(n)] = row
+    return out
+
+
 def section_concurrency(b: Bench, refp, cfg):
     """Cases/s against the embedded provider at each --jobs (raw replay on the standalone one alongside)."""
     n, R = cfg["n_conc"], cfg["repeat_conc"]
@@ -438,6 +513,20 @@ def verdicts(res):
         big = list(s.keys())[-1]
         add(f"scaling: peak RSS at N = {big} (MB)", s[big].get("peak_rss_mb"), None,
             "≤ 150 MB" if big == "10000" else "≤ 150 MB at 10 000 (not run)", lambda v: v <= 150, "")
+    rep = res.get("reports", {})
+    if rep:
+        big = list(rep.keys())[-1]
+        r = rep[big]
+        full = big == "10000"
+        add(f"reports: peak RSS of a run with every format at N = {big} (MB)", r.get("peak_rss_mb"), None,
+            "≤ 150 MB" if full else "≤ 150 MB at 10 000 (not run)", lambda v: v <= 150, "")
+        add(f"reports: report render of the saved run.json at N = {big}, peak RSS (MB)", r.get("render_peak_rss_mb"), None,
+            "≤ 150 MB", lambda v: v <= 150, "")
+        add(f"reports: report.html at N = {big} (MB)", r.get("report_html_mb"), None,
+            "≤ 15 MB", lambda v: v <= 15, "")
+        add(f"reports: report.html at N = {big}, first paint in headless Chromium (s)",
+            None if r.get("first_paint_ms") is None else r["first_paint_ms"] / 1000, None,
+            "< 3 s", lambda v: v < 3, "needs /usr/bin/chromium")
     return rows
 
 
@@ -512,6 +601,15 @@ def markdown(res):
                      f"{fmt(s['e2e_ms_per_case'], 3)} | {fmt(s['client_cpu_ms_per_case'], 3)} | {fmt(s['peak_rss_mb'], 1)} | "
                      f"{fmt(s.get('report_mb'), 1)} |")
         L.append("")
+    if res.get("reports"):
+        L += [f"## Reports (embedded reference provider, every format, one case in 100 failing, --jobs {cfg['jobs']})", "",
+              "| N | wall s | peak RSS MB | run.json MB | report.html MB | junit.xml MB | render s | render RSS MB | first paint ms | DOM ready ms |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for n, r in res["reports"].items():
+            L.append(f"| {int(n):,} | {fmt(r.get('wall_s'), 2)} | {fmt(r.get('peak_rss_mb'), 1)} | {fmt(r.get('run_json_mb'), 1)} | "
+                     f"{fmt(r.get('report_html_mb'), 1)} | {fmt(r.get('junit_xml_mb'), 1)} | {fmt(r.get('render_wall_s'), 2)} | "
+                     f"{fmt(r.get('render_peak_rss_mb'), 1)} | {fmt(r.get('first_paint_ms'), 0)} | {fmt(r.get('dom_ready_ms'), 0)} |")
+        L.append("")
     if res.get("concurrency"):
         L += [f"## Throughput vs concurrency (N = {cfg['n_conc']}, medians of {cfg['repeat_conc']})", "",
               "| --jobs | oidc-conform cases/s | oidc-conform e2e cases/s | CPU ms/case | raw replay e2e cases/s (standalone reference) |",
@@ -535,14 +633,16 @@ def main():
     p.add_argument("--repeat", type=int, help="repetitions per measurement")
     p.add_argument("--jobs", type=int, default=4, help="concurrency of the comparison and scaling runs (default 4)")
     p.add_argument("--skip-node", action="store_true", help="leave out node oidc-provider")
-    p.add_argument("--only", default="compare,scaling,concurrency", help="sections to run, comma-separated")
+    p.add_argument("--only", default="compare,scaling,reports,concurrency", help="sections to run, comma-separated")
     p.add_argument("--name", help="file name of the results under reports/bench/ (default: full, or quick)")
     args = p.parse_args()
 
     if args.quick:
-        cfg = dict(n_ref=100, n_node=50, repeat=3, repeat_big=1, scaling_n=[100, 1000], n_conc=500, repeat_conc=1)
+        cfg = dict(n_ref=100, n_node=50, repeat=3, repeat_big=1, scaling_n=[100, 1000], n_conc=500, repeat_conc=1,
+                   reports_n=[1000])
     else:
-        cfg = dict(n_ref=1000, n_node=300, repeat=5, repeat_big=3, scaling_n=[100, 1000, 10000], n_conc=1000, repeat_conc=3)
+        cfg = dict(n_ref=1000, n_node=300, repeat=5, repeat_big=3, scaling_n=[100, 1000, 10000], n_conc=1000, repeat_conc=3,
+                   reports_n=[1000, 10000])
     if args.repeat:
         cfg["repeat"] = cfg["repeat_conc"] = args.repeat
         cfg["repeat_big"] = min(cfg["repeat_big"], args.repeat)
@@ -569,6 +669,8 @@ def main():
                 res["provider_rss_mb"] = {p.kind: p.rss_mb() for p in providers if p}
             if "scaling" in sections:
                 res["scaling"] = section_scaling(b, cfg)
+            if "reports" in sections:
+                res["reports"] = section_reports(b, cfg)
             if "concurrency" in sections:
                 res["concurrency"] = section_concurrency(b, refp, cfg)
         finally:
