@@ -68,6 +68,7 @@ const REUSE_KEEPS_TOKENS: &str = "django-oauth-toolkit deletes a code when it is
 static NODE_DEFAULTS: Shared = Shared::new();
 static NODE_CONFORM: Shared = Shared::new();
 static NODE_OPAQUE: Shared = Shared::new();
+static NODE_SPA: Shared = Shared::new();
 static DOT_MINIMAL: Shared = Shared::new();
 
 fn start(v: &Variant) -> &'static Fixture {
@@ -75,6 +76,7 @@ fn start(v: &Variant) -> &'static Fixture {
         ("node", "defaults") => &NODE_DEFAULTS,
         ("node", "conform") => &NODE_CONFORM,
         ("node", "opaque") => &NODE_OPAQUE,
+        ("node", "spa") => &NODE_SPA,
         ("django", "minimal") => &DOT_MINIMAL,
         _ => unreachable!("a variant without a fixture"),
     };
@@ -105,7 +107,7 @@ fn start(v: &Variant) -> &'static Fixture {
 const NODE_DIR: &str = "fixtures/providers/node-oidc-provider";
 const DOT_DIR: &str = "fixtures/providers/django-oauth-toolkit";
 
-fn check(v: &Variant) {
+fn check(v: &Variant) -> Value {
     let f = start(v);
     let (dir, env) = match v.provider {
         "node" => (NODE_DIR, "NODE_OIDC_ISSUER"),
@@ -201,6 +203,7 @@ fn check(v: &Variant) {
             c["checks"]
         );
     }
+    report
 }
 
 fn checks_of<'a>(c: &'a Value, id: &str) -> Vec<&'a Value> {
@@ -283,6 +286,54 @@ fn django_oauth_toolkit_minimal() {
         ],
         must_skip: &[("basics::api-access-token", "selects no API")],
     });
+}
+
+/// A login that needs JavaScript: the interaction page has no form; a script
+/// renders an identifier step, a password step and a consent step and posts
+/// them as JSON. With `login.driver: auto` (the default) and no selectors, the
+/// browser driver takes over from the form driver and every shipped suite runs
+/// green, as on the server-rendered deployment.
+#[test]
+fn oidc_provider_behind_a_javascript_login() {
+    let report = check(&Variant {
+        provider: "node",
+        name: "spa",
+        must_pass: &[
+            "flows::code-client-secret-basic",
+            "flows::code-client-secret-post",
+            "flows::code-public-client-pkce",
+            "flows::code-form-post",
+            "flows::implicit-id-token",
+            "flows::implicit-form-post",
+            "flows::hybrid-code-id-token",
+            "flows::refresh",
+            "namespacing::custom-claim-in-id-token",
+            // Its own login says how the user authenticated.
+            "parameters::claims-essential-acr",
+            "session::prompt-none-logged-in",
+            "session::prompt-login",
+            "session::sso-other-client",
+            "session::id-token-hint",
+            "consent::deny",
+            "consent::third-party-every-time",
+            "registration::register-and-sign-in",
+        ],
+        must_skip: &[("consent::approve-some-scopes", "needs JavaScript")],
+    });
+    // The browser did the logging in: the form driver found no form to fill.
+    let c = case(&report, "flows::code-client-secret-basic");
+    let trace = c["trace"].to_string();
+    assert!(trace.contains("goes again, in the browser"), "{:#}", c["trace"]);
+    assert!(
+        trace.contains("browser: filled in the username (an identifier-first step)"),
+        "{:#}",
+        c["trace"]
+    );
+    assert!(trace.contains("browser: filled in the username and password"), "{:#}", c["trace"]);
+    assert!(trace.contains("(not sent: the redirect back to the client)"), "{:#}", c["trace"]);
+    // The password went into its field, never into a URL or the report.
+    let text = report.to_string();
+    assert!(!text.contains("jane-spa-password-41c7"), "the password is in the report");
 }
 
 /// The consent page's approval is the harness's: with the boxes ticked the

@@ -40,6 +40,8 @@ pub struct Selectors {
     pub password: Option<String>,
     /// The submit button to press to approve a consent page.
     pub consent: Option<String>,
+    /// Which driver gets through login and consent pages.
+    pub driver: super::browser::Driver,
 }
 
 /// The HTTP method of a form submission.
@@ -2583,6 +2585,7 @@ line two</textarea>
             username: Some("#acct".to_owned()),
             password: Some("input.secret-pin".to_owned()),
             consent: None,
+            ..Selectors::default()
         };
         let submission = login(analyse_with(html, "https://op.test/", &selectors));
         assert_eq!(
@@ -2734,12 +2737,14 @@ line two</textarea>
             username: Some("#username, input[name=login]".to_owned()),
             password: Some("input[type=password]".to_owned()),
             consent: Some("button[value=allow]".to_owned()),
+            ..Selectors::default()
         };
         // Odd but valid selectors.
         let odd = Selectors {
             username: Some("\\".to_owned()),
             password: Some("*|*".to_owned()),
             consent: Some("a:has(b), |a, :is(".to_owned()),
+            ..Selectors::default()
         };
         let page_url = url("https://op.test/a/b?c=d");
         let check = |html: &str| {

@@ -2,6 +2,7 @@
 //! redirects and filling its forms, and collects the [`Evidence`] the checks
 //! judge. It judges nothing itself.
 
+pub mod browser;
 pub mod form;
 pub mod http;
 pub mod provider;
@@ -186,6 +187,9 @@ pub struct Evidence {
     /// The provider refused or botched that sign-in (a plain code flow): the
     /// check it fails and why; the case's own authorization was not sent.
     pub signin_failed: Option<(&'static str, String)>,
+    /// The browser driver could not get through: the page's screenshot (PNG)
+    /// and visible text (credentials scrubbed) when it gave up.
+    pub browser_page: Option<(Option<Vec<u8>>, Option<String>)>,
 }
 
 /// What the sign-in before a session case left: the session's user and time.
@@ -660,6 +664,7 @@ async fn authorize(
     }
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut().extend_pairs(q.iter());
+    let start = url.clone();
     let issuer_origin = Url::parse(&p.profile.issuer).map(|u| u.origin()).map_err(|e| e.to_string())?;
     let user = case.user.as_ref().map(|u| &p.profile.users[u]);
     let mut method = Method::GET;
@@ -723,6 +728,68 @@ async fn authorize(
         };
         let page = form::analyse_for(&html, &resp.url, username, &password, &p.profile.login, &redirect_uri, &choice)
             .map_err(|e| e.to_string())?;
+        // A page the form driver cannot use (or every page, with `login.driver: browser`) goes to the browser.
+        let to_browser = match p.profile.login.driver {
+            browser::Driver::Form => false,
+            browser::Driver::Browser => matches!(page, Page::Login(_) | Page::Consent(_) | Page::Unknown { .. }),
+            browser::Driver::Auto => matches!(page, Page::Unknown { .. }) && has_scripts(&html),
+        } && !(matches!(page, Page::Unknown { .. }) && case.expect.error.is_some() && !has_scripts(&html));
+        if to_browser {
+            let b = p
+                .browser()
+                .await
+                .map_err(|e| format!("the page at {} needs a browser: {e}", http::redact_url(&resp.url)))?;
+            ev.step(format!(
+                "the page at {} {}: the authorization request goes again, in the browser",
+                http::redact_url(&resp.url),
+                if p.profile.login.driver == browser::Driver::Browser {
+                    "is for the browser (login.driver: browser)"
+                } else {
+                    "has no form this driver can use, and scripts"
+                }
+            ));
+            let cookies = reqwest::cookie::CookieStore::cookies(browser, &start).and_then(|h| h.to_str().ok().map(str::to_owned));
+            let task = browser::Task {
+                url: &start,
+                cookies,
+                redirect_uris: vec![redirect_uri.clone(), registered.clone()],
+                username,
+                password: &password,
+                approve: choice != form::ConsentChoice::Deny,
+                partial: matches!(choice, form::ConsentChoice::Only { .. }),
+            };
+            return match b.front_channel(task).await {
+                Ok(r) => {
+                    for s in r.steps {
+                        ev.step(s);
+                    }
+                    ev.logins += r.logins as u32;
+                    ev.consents += r.consents as u32;
+                    for (u, c) in &r.cookies {
+                        browser.add_cookie_str(c, u);
+                    }
+                    Ok(redirected(ev, &r.url, &registered, r.form.map(|f| f.into_iter().collect())))
+                }
+                Err(f) if f.not_applicable => {
+                    ev.not_applicable = Some(f.message);
+                    Ok(None)
+                }
+                Err(f) => {
+                    let shown = f
+                        .text
+                        .as_deref()
+                        .filter(|t| !t.is_empty())
+                        .map(|t| format!("; the page says: {}", t.chars().take(300).collect::<String>()))
+                        .unwrap_or_default();
+                    let message = format!("browser driver: {}{shown}", f.message);
+                    for s in f.steps {
+                        ev.step(s);
+                    }
+                    ev.browser_page = Some((f.screenshot, f.text));
+                    Err(message)
+                }
+            };
+        }
         match page {
             Page::ConsentWithoutScopeChoice => {
                 ev.not_applicable = Some(
@@ -791,6 +858,12 @@ async fn authorize(
         "no redirect back to the client after {} steps (limit on redirects and login steps)",
         p.limits.max_redirects * 2
     ))
+}
+
+/// Whether a page runs scripts (what a page rendered in the browser needs).
+fn has_scripts(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    lower.contains("<script")
 }
 
 fn submission(sub: form::Submission) -> (Method, Url, Vec<(String, String)>) {

@@ -89,6 +89,9 @@ pub struct Provider {
     /// Stops the run from hammering a provider that is down (shared by every view of it).
     pub guard: Arc<http::Guard>,
     jwks: RwLock<Arc<JwkSet>>,
+    /// The run's headless browser, started at the first page that needs it
+    /// (shared by every view of the provider).
+    browser: Arc<tokio::sync::OnceCell<Result<Arc<super::browser::Browser>, String>>>,
 }
 
 /// The provider could not be reached or described itself wrongly at start.
@@ -132,6 +135,7 @@ impl Provider {
             allow_http,
             guard,
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
+            browser: Arc::default(),
         };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
         Ok(provider)
@@ -151,6 +155,7 @@ impl Provider {
             allow_http: self.allow_http,
             guard: self.guard.clone(),
             jwks: RwLock::new(self.jwks().await),
+            browser: self.browser.clone(),
         }
     }
 
@@ -167,7 +172,16 @@ impl Provider {
             allow_http: false,
             guard: Arc::default(),
             jwks: RwLock::new(Arc::new(jwks)),
+            browser: Arc::default(),
         })
+    }
+
+    /// The run's headless browser: started once, at the first call.
+    pub async fn browser(&self) -> Result<Arc<super::browser::Browser>, String> {
+        self.browser
+            .get_or_init(|| async { super::browser::Browser::start().await.map(Arc::new) })
+            .await
+            .clone()
     }
 
     /// The current key set.

@@ -299,6 +299,10 @@ struct RawLogin {
     password: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     consent: Option<Spanned<String>>,
+    /// `auto` (the default: the form driver, and the browser for a page with
+    /// no usable form but with scripts), `form` or `browser`.
+    #[schemars(with = "Option<crate::flow::browser::Driver>")]
+    driver: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -683,6 +687,26 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         .max_concurrency
         .as_ref()
         .map(|m| number(source, Some(m), "http.max_concurrency", 1, (1, MAX_JOBS as u64), &mut diags) as usize);
+    let driver = match &raw.login.driver {
+        None => crate::flow::browser::Driver::Auto,
+        Some(d) => match d.value.as_str() {
+            "auto" => crate::flow::browser::Driver::Auto,
+            "form" => crate::flow::browser::Driver::Form,
+            "browser" => crate::flow::browser::Driver::Browser,
+            other => {
+                diags.push(
+                    source
+                        .error_at(
+                            spanned_pos(d),
+                            other.chars().count().max(1),
+                            format!("`{other}` is not a login driver"),
+                        )
+                        .with_hint("write `auto` (the form driver, the browser for pages that need JavaScript), `form` or `browser`"),
+                );
+                crate::flow::browser::Driver::Auto
+            }
+        },
+    };
     // The login selectors must be CSS selectors (checked here, not at the first login).
     for (field, sel) in [
         ("login.username", &raw.login.username),
@@ -842,6 +866,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             username: raw.login.username.map(|s| s.value),
             password: raw.login.password.map(|s| s.value),
             consent: raw.login.consent.map(|s| s.value),
+            driver,
         },
         timeout,
         clock_skew,
