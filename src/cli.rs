@@ -138,6 +138,10 @@ pub struct RunArgs {
     /// Run the cases that wait too (`max_age` expiry, code reuse after 30 s); same as `waits: true` in the profile.
     #[arg(long)]
     pub waits: bool,
+    /// Which driver gets through login and consent pages (overrides the profile's `login.driver`):
+    /// `auto` (the form driver; the browser for pages that need JavaScript), `form`, `browser`.
+    #[arg(long, value_enum, value_name = "DRIVER")]
+    pub login_driver: Option<crate::flow::browser::Driver>,
     /// The closing summary lists every failing check of every case, after the findings.
     #[arg(long, short)]
     pub verbose: bool,
@@ -375,6 +379,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 allow_http: a.allow_http,
                 rate: a.rate,
                 waits: a.waits,
+                login_driver: a.login_driver,
                 verbose: a.verbose,
                 only,
             };

@@ -370,3 +370,66 @@ fn django_minimal_consent_is_approved() {
     );
     assert!(c["trace"].to_string().contains("refresh_token"), "{:#}", c["trace"]);
 }
+
+/// A login page that defeats both drivers (after the password, the widget asks
+/// to press and hold a square): the case is an error that says why, with the
+/// page's screenshot next to the report and in report.html, and the page's
+/// text; the password is nowhere in what the run printed or wrote.
+#[test]
+fn a_page_that_defeats_both_drivers_is_an_error_with_a_screenshot() {
+    let f = start(&Variant {
+        provider: "node",
+        name: "spa",
+        must_pass: &[],
+        must_skip: &[],
+    });
+    const PASSWORD: &str = "robot-spa-password-9e02";
+    let work = tempfile::tempdir().unwrap();
+    let profile = std::fs::read_to_string(root().join(NODE_DIR).join("profile.spa.yaml"))
+        .unwrap()
+        .replace("username: jane", "username: robot")
+        .replace("password: jane-spa-password-41c7", &format!("password: {PASSWORD}"));
+    assert!(profile.contains(PASSWORD));
+    let profile_path = work.path().join("profile.robot.yaml");
+    std::fs::write(&profile_path, profile).unwrap();
+    let out = work.path().join("out");
+    let run = fixture::oidc_conform_env(
+        &[
+            "run",
+            "flows::code-client-secret-basic",
+            "--exact",
+            "--provider",
+            profile_path.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        &[("NODE_OIDC_ISSUER", &f.issuer)],
+    );
+    assert_eq!(run.code(), 1, "{}", run.describe());
+    let report = read_report(&out);
+    let c = case(&report, "flows::code-client-secret-basic");
+    assert_eq!(c["status"], "error", "{c:#}");
+    let message = c["checks"].to_string();
+    assert!(message.contains("nothing the browser driver can act on"), "{message}");
+    assert!(message.contains("Press and hold"), "the error quotes the page: {message}");
+    assert!(
+        c["page"]["text"].as_str().unwrap().contains("Press and hold the square"),
+        "{:#}",
+        c["page"]
+    );
+    let shot = c["page"]["screenshot"].as_str().expect("a screenshot");
+    let png = std::fs::read(out.join(shot)).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 1000, "a PNG next to the report");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<img src=\"data:image"), "the screenshot is in report.html");
+    assert!(html.contains("img-src data:"), "and the page's policy allows it");
+    // The password was typed into its field, and appears nowhere.
+    for name in ["run.json", "report.html", "summary.md", "junit.xml"] {
+        let text = std::fs::read_to_string(out.join(name)).unwrap();
+        assert!(!text.contains(PASSWORD), "{name} holds the password");
+    }
+    assert!(
+        !run.stdout().contains(PASSWORD) && !run.stderr().contains(PASSWORD),
+        "the console shows the password"
+    );
+}

@@ -46,7 +46,7 @@ fn csp() -> String {
     use base64::Engine as _;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, SCRIPT.as_bytes());
     let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
-    format!("default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'")
+    format!("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'")
 }
 
 /// Why the HTML report could not be made.
@@ -76,7 +76,7 @@ pub fn render(report: &Report) -> Result<String, HtmlError> {
 /// [`render`], showing in full at most `full_limit` cases of a larger run.
 pub fn render_with_limit(report: &Report, full_limit: usize) -> Result<String, HtmlError> {
     let mut out = Vec::new();
-    write_to(report, &mut out, full_limit)?;
+    write_to(report, &mut out, full_limit, report.source_dir.as_deref())?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -90,7 +90,9 @@ pub fn write(report: &Report, dir: &Path) -> Result<PathBuf, HtmlError> {
     std::fs::create_dir_all(dir).map_err(io)?;
     let tmp = dir.join(".report.html.tmp");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-    write_to(report, &mut out, FULL_LIMIT)?;
+    // Screenshots are next to the saved run.json (or, for a new run, in `dir`).
+    let base = report.source_dir.clone().unwrap_or_else(|| dir.to_path_buf());
+    write_to(report, &mut out, FULL_LIMIT, Some(&base))?;
     std::io::Write::flush(&mut out).map_err(io)?;
     drop(out);
     std::fs::rename(&tmp, &path).map_err(io)?;
@@ -113,7 +115,7 @@ fn environment() -> Result<Environment<'static>, HtmlError> {
 /// The page, part by part: the head (findings, summary, matrix, conformance)
 /// from the entries; then each case, read back from the spool when it is shown
 /// in full; then the check sets of the one-line cases.
-fn write_to(report: &Report, w: &mut dyn std::io::Write, full_limit: usize) -> Result<(), HtmlError> {
+fn write_to(report: &Report, w: &mut dyn std::io::Write, full_limit: usize, base: Option<&Path>) -> Result<(), HtmlError> {
     let env = environment()?;
     let plan = Plan::of(report, full_limit)?;
     let view = View::of(report, &plan);
@@ -136,7 +138,7 @@ fn write_to(report: &Report, w: &mut dyn std::io::Write, full_limit: usize) -> R
                     case: entry.id.clone(),
                     source,
                 })?;
-                let c = CaseView::of(&case, plan.anchors[i].clone(), plan.run_start);
+                let c = CaseView::of(&case, plan.anchors[i].clone(), plan.run_start, base);
                 case_t.render_captured_to(minijinja::context! { c => c }, &mut *w)?;
             } else {
                 let c = LineView::of(entry, &plan, i);
@@ -640,10 +642,46 @@ struct CaseView {
     tokens: Vec<TokenSection>,
     userinfo: Option<String>,
     trace: Vec<String>,
+    /// The page the browser driver could not get past.
+    page: Option<PageView>,
+}
+
+/// A page capture as the report shows it: the screenshot inline (a data URI:
+/// the file stays one self-contained page) and the page's text.
+#[derive(Serialize)]
+struct PageView {
+    text: Option<String>,
+    /// `data:image/png;base64,…`
+    image: Option<String>,
+    /// The screenshot's file, when it could not be read for embedding.
+    missing: Option<String>,
+}
+
+/// Screenshots larger than this are linked, not embedded.
+const MAX_EMBEDDED_SCREENSHOT: u64 = 4 * 1024 * 1024;
+
+impl PageView {
+    fn of(p: &crate::report::PageCapture, base: Option<&Path>) -> PageView {
+        use base64::Engine as _;
+        let bytes = p.screenshot.as_ref().and_then(|file| {
+            let path = base?.join(file);
+            (std::fs::metadata(&path).ok()?.len() <= MAX_EMBEDDED_SCREENSHOT).then_some(())?;
+            let bytes = std::fs::read(path).ok()?;
+            bytes.starts_with(b"\x89PNG").then_some(bytes)
+        });
+        PageView {
+            text: p.text.clone(),
+            missing: match (&bytes, &p.screenshot) {
+                (None, Some(file)) => Some(file.clone()),
+                _ => None,
+            },
+            image: bytes.map(|b| format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(b))),
+        }
+    }
 }
 
 impl CaseView {
-    fn of(c: &CaseReport, anchor: String, run_start: Option<i64>) -> Self {
+    fn of(c: &CaseReport, anchor: String, run_start: Option<i64>, base: Option<&Path>) -> Self {
         let problems: Vec<&CheckResult> = c.problems().chain(c.checks.iter().filter(|k| k.status == Status::Warn)).collect();
         CaseView {
             id: c.id.clone(),
@@ -680,6 +718,7 @@ impl CaseView {
                 .collect(),
             userinfo: c.userinfo.as_ref().map(pretty),
             trace: c.trace.clone(),
+            page: c.page.as_ref().map(|p| PageView::of(p, base)),
         }
     }
 }
@@ -985,6 +1024,7 @@ mod tests {
             tokens: vec![],
             userinfo: None,
             trace: vec!["GET http://127.0.0.1:8787/authorize → 302".into()],
+            page: None,
         }
     }
 
@@ -1092,6 +1132,7 @@ mod tests {
             findings: vec![],
             conformance: vec![],
             cases: cases.into_iter().map(CaseEntry::new).collect(),
+            source_dir: None,
         }
     }
 
@@ -1359,14 +1400,14 @@ mod tests {
     }
 
     #[test]
-    fn the_content_security_policy_allows_only_the_report_script() {
+    fn the_content_security_policy_allows_only_the_report_script_and_inline_images() {
         use base64::Engine as _;
         let html = render(&sample()).unwrap();
         let d = doc(&html);
         let meta = d.select(&sel("meta[http-equiv=Content-Security-Policy]")).next().expect("a CSP");
         let policy = meta.value().attr("content").unwrap();
         assert!(
-            policy.starts_with("default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-"),
+            policy.starts_with("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-"),
             "{policy}"
         );
         let script: String = d.select(&sel("script")).next().unwrap().text().collect();

@@ -64,6 +64,10 @@ pub struct Report {
     #[serde(serialize_with = "store::serialize_cases", deserialize_with = "store::deserialize_cases")]
     #[schemars(with = "Vec<CaseReport>")]
     pub cases: Vec<CaseEntry>,
+    /// The directory a saved report was read from (its screenshots are there).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub source_dir: Option<PathBuf>,
 }
 
 /// The definition of a run, the same for every shard of it.
@@ -216,6 +220,25 @@ pub struct CaseReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo: Option<Map<String, Value>>,
     pub trace: Vec<String>,
+    /// The login or consent page the browser driver could not get past, as it
+    /// looked then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageCapture>,
+}
+
+/// A page as the browser showed it: evidence of a login or consent failure.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PageCapture {
+    /// The page's visible text (credentials scrubbed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The screenshot, a PNG file next to `run.json` (path relative to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screenshot: Option<String>,
+    /// The screenshot until it is written next to the report.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub png: Option<Vec<u8>>,
 }
 
 impl CaseReport {
@@ -278,6 +301,7 @@ impl Report {
         if report.conformance.is_empty() && report.not_started.is_none() && !report.cases.is_empty() {
             report.conformance = conformance::of(&report.cases);
         }
+        report.source_dir = path.parent().map(Path::to_path_buf);
         Ok(report)
     }
 
@@ -313,6 +337,7 @@ impl Report {
             findings: vec![],
             conformance: vec![],
             cases: vec![],
+            source_dir: None,
         }
     }
 

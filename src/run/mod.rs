@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub rate: Option<crate::flow::http::Rate>,
     /// Run the cases that wait (`slow: true`), whatever the profile says.
     pub waits: bool,
+    /// `--login-driver`: overrides the profile's `login.driver`.
+    pub login_driver: Option<crate::flow::browser::Driver>,
     /// The closing summary lists every failing check of every case.
     pub verbose: bool,
     /// `--rerun-failed`: the saved run's file and the ids of its failed cases;
@@ -195,6 +197,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
 
     let mut profile = profile;
     profile.waits |= opts.waits;
+    if let Some(d) = opts.login_driver {
+        profile.login.driver = d;
+    }
     let baseline = match &opts.baseline {
         Some(path) => Some(crate::report::baseline::load(path)?),
         None => None,
@@ -308,7 +313,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let trials: Vec<Trial> = selected
         .into_iter()
         .map(|case| {
-            let (rt, provider, results) = (rt.clone(), provider.clone(), results.clone());
+            let (rt, provider, results, output) = (rt.clone(), provider.clone(), results.clone(), opts.output.clone());
             let bar = progress.as_ref().map(|(b, _)| b.clone());
             let name = case.id();
             let kind = case.flow.as_str();
@@ -316,7 +321,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 if INTERRUPTED.load(Ordering::SeqCst) {
                     return Ok(Completion::ignored_with("not run: the run was interrupted"));
                 }
-                let report = rt.block_on(run_case(&provider, &case));
+                let mut report = rt.block_on(run_case(&provider, &case));
+                keep_screenshot(&mut report, &output);
                 let verdict = trial_verdict(&report);
                 if let Some(bar) = &bar {
                     if let Err(f) = &verdict {
@@ -388,6 +394,31 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(130);
     }
     Ok(report.exit_code(opts.strict_baseline))
+}
+
+/// Writes a case's screenshot next to the report (`screenshots/<case>.png`)
+/// and records where; a screenshot that cannot be written is dropped, and
+/// the page text says so.
+fn keep_screenshot(report: &mut CaseReport, output: &std::path::Path) {
+    let Some(page) = &mut report.page else { return };
+    let Some(png) = page.png.take() else { return };
+    let name: String = report
+        .id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    let file = format!("screenshots/{name}.png");
+    let written = std::fs::create_dir_all(output.join("screenshots")).and_then(|_| std::fs::write(output.join(&file), png));
+    match written {
+        Ok(()) => page.screenshot = Some(file),
+        Err(e) => {
+            let note = format!("(the screenshot could not be written: {e})");
+            page.text = Some(match page.text.take() {
+                Some(t) => format!("{t} {note}"),
+                None => note,
+            });
+        }
+    }
 }
 
 /// Exit code of a run that selected no case (documented in the README).
@@ -564,6 +595,11 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
         tokens: token_views(&ev),
         userinfo: ev.userinfo.as_ref().and_then(|u| u.claims.clone()),
         trace: ev.trace,
+        page: ev.browser_page.map(|(png, text)| crate::report::PageCapture {
+            text,
+            screenshot: None,
+            png,
+        }),
     };
     scrub(&mut report);
     report
@@ -580,6 +616,9 @@ fn scrub(report: &mut CaseReport) {
     }
     for line in &mut report.trace {
         *line = s(line);
+    }
+    if let Some(page) = &mut report.page {
+        page.text = page.text.as_deref().map(s);
     }
     for v in report.request.values_mut() {
         *v = s(v);
