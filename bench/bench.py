@@ -405,6 +405,33 @@ def section_reports(b: Bench, cfg):
     return out
 
 
+def section_drivers(b: Bench, cfg):
+    """The same code-flow cases through the form driver and through the browser driver
+    (headless Chromium), on the embedded provider: time per case and CPU."""
+    if not CHROMIUM.exists():
+        log("drivers: no /usr/bin/chromium, section left out")
+        return {}
+    n, J = cfg["drivers_n"], cfg["jobs"]
+    out = {}
+    for driver in ["form", "browser"]:
+        runs, starts = [], []
+        for rep in range(cfg["repeat_big"]):
+            log(f"drivers: {driver} n={n} rep {rep + 1}/{cfg['repeat_big']}")
+            for k, count in ((starts, 1), (runs, n)):
+                s1 = write_suite(b.tmp, count)
+                outdir = b.tmp / f"drivers-{driver}"
+                shutil.rmtree(outdir, ignore_errors=True)
+                r = timed([CONFORM, "run", s1, "--login-driver", driver, "--jobs", J, "--format", "json", "--output", outdir])
+                r["ok"] = r["rc"] == 0
+                r["jobs"] = J
+                if not r["ok"]:
+                    b.failures.append(f"drivers {driver} n={count}: exit {r['rc']}\n{r['stderr'][-1500:]}")
+                del r["stdout"], r["stderr"]
+                k.append(r)
+        out[driver] = summarise(runs, starts, n)
+    return out
+
+
 def section_concurrency(b: Bench, refp, cfg):
     """Cases/s against the embedded provider at each --jobs (raw replay on the standalone one alongside)."""
     n, R = cfg["n_conc"], cfg["repeat_conc"]
@@ -513,6 +540,11 @@ def verdicts(res):
         big = list(s.keys())[-1]
         add(f"scaling: peak RSS at N = {big} (MB)", s[big].get("peak_rss_mb"), None,
             "≤ 150 MB" if big == "10000" else "≤ 150 MB at 10 000 (not run)", lambda v: v <= 150, "")
+    d = res.get("drivers", {})
+    if d.get("form", {}).get("ms_per_case") and d.get("browser", {}).get("ms_per_case"):
+        add("drivers: browser driver ÷ form driver, time per case (embedded provider)",
+            d["browser"]["ms_per_case"] / d["form"]["ms_per_case"], None, "(cost of the browser)", lambda v: True,
+            f"{d['form']['ms_per_case']:.1f} ms vs {d['browser']['ms_per_case']:.1f} ms per case")
     rep = res.get("reports", {})
     if rep:
         big = list(rep.keys())[-1]
@@ -601,6 +633,17 @@ def markdown(res):
                      f"{fmt(s['e2e_ms_per_case'], 3)} | {fmt(s['client_cpu_ms_per_case'], 3)} | {fmt(s['peak_rss_mb'], 1)} | "
                      f"{fmt(s.get('report_mb'), 1)} |")
         L.append("")
+    if res.get("drivers"):
+        L += [f"## Login drivers (embedded reference provider, code flow, --jobs {cfg['jobs']})", "",
+              "| driver | N | wall s | ms/case | e2e ms/case | CPU ms/case (harness) | peak RSS MB (harness) |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, s_ in res["drivers"].items():
+            if not s_.get("ok_runs"):
+                L.append(f"| {name} | failed | | | | | |")
+                continue
+            L.append(f"| {name} | {s_['n']} | {fmt(s_['wall_s'], 2)} | {fmt(s_.get('ms_per_case'), 1)} | "
+                     f"{fmt(s_['e2e_ms_per_case'], 1)} | {fmt(s_['client_cpu_ms_per_case'], 1)} | {fmt(s_['peak_rss_mb'], 1)} |")
+        L += ["", "The browser's own processes are not in the harness's CPU and RSS: the wall time is the cost to read.", ""]
     if res.get("reports"):
         L += [f"## Reports (embedded reference provider, every format, one case in 100 failing, --jobs {cfg['jobs']})", "",
               "| N | wall s | peak RSS MB | run.json MB | report.html MB | junit.xml MB | render s | render RSS MB | first paint ms | DOM ready ms |",
@@ -633,16 +676,16 @@ def main():
     p.add_argument("--repeat", type=int, help="repetitions per measurement")
     p.add_argument("--jobs", type=int, default=4, help="concurrency of the comparison and scaling runs (default 4)")
     p.add_argument("--skip-node", action="store_true", help="leave out node oidc-provider")
-    p.add_argument("--only", default="compare,scaling,reports,concurrency", help="sections to run, comma-separated")
+    p.add_argument("--only", default="compare,scaling,reports,drivers,concurrency", help="sections to run, comma-separated")
     p.add_argument("--name", help="file name of the results under reports/bench/ (default: full, or quick)")
     args = p.parse_args()
 
     if args.quick:
         cfg = dict(n_ref=100, n_node=50, repeat=3, repeat_big=1, scaling_n=[100, 1000], n_conc=500, repeat_conc=1,
-                   reports_n=[1000])
+                   reports_n=[1000], drivers_n=20)
     else:
         cfg = dict(n_ref=1000, n_node=300, repeat=5, repeat_big=3, scaling_n=[100, 1000, 10000], n_conc=1000, repeat_conc=3,
-                   reports_n=[1000, 10000])
+                   reports_n=[1000, 10000], drivers_n=100)
     if args.repeat:
         cfg["repeat"] = cfg["repeat_conc"] = args.repeat
         cfg["repeat_big"] = min(cfg["repeat_big"], args.repeat)
@@ -671,6 +714,8 @@ def main():
                 res["scaling"] = section_scaling(b, cfg)
             if "reports" in sections:
                 res["reports"] = section_reports(b, cfg)
+            if "drivers" in sections:
+                res["drivers"] = section_drivers(b, cfg)
             if "concurrency" in sections:
                 res["concurrency"] = section_concurrency(b, refp, cfg)
         finally:

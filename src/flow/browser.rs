@@ -121,6 +121,8 @@ pub struct Task<'a> {
     pub redirect_uris: Vec<String>,
     pub username: &'a str,
     pub password: &'a Secret,
+    /// The profile's selectors, tried before detection.
+    pub selectors: &'a crate::flow::form::Selectors,
     /// Approve (true) or deny consent.
     pub approve: bool,
     /// Approve only some scopes: the browser driver does not untick boxes, so
@@ -323,6 +325,7 @@ impl Browser {
         let mut idle_since = Instant::now();
         let mut looked = Instant::now() - POLL;
         let deadline = Instant::now() + IDLE_TIMEOUT * 6;
+        let script = detect(task.selectors);
         // Paused requests are answered by their own task, whatever the page
         // is doing: a script that waits for a navigation never blocks them.
         let shared_steps: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
@@ -416,7 +419,7 @@ impl Browser {
             looked = Instant::now();
             // Then the page: what is there to do?
             // A page in the middle of a navigation may not answer at once: look again later.
-            let found = match tokio::time::timeout(Duration::from_secs(3), page.evaluate(DETECT)).await {
+            let found = match tokio::time::timeout(Duration::from_secs(3), page.evaluate(&script)).await {
                 Ok(Ok(v)) => v,
                 _ => Value::Null,
             };
@@ -569,15 +572,16 @@ async fn cookies_of(conn: &Arc<Connection>, context: &str) -> Vec<(Url, String)>
 
 /// The script that looks at the page: which fields and buttons it has, marked
 /// with `data-oidc-conform` so that the driver can reach them.
-const DETECT: &str = r#"(() => {
+const DETECT: &str = r#"((cfg) => {
+  const pick = (sel) => { try { return sel ? document.querySelector(sel) : null; } catch (e) { return null; } };
   const visible = (e) => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e); return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
   document.querySelectorAll('[data-oidc-conform]').forEach((e) => e.removeAttribute('data-oidc-conform'));
   const label = (e) => [...(e.labels || [])].map((l) => l.innerText).join(' ') + ' ' + (e.getAttribute('aria-label') || '') + ' ' + (e.placeholder || '');
   const inputs = [...document.querySelectorAll('input, textarea')].filter((e) => !e.disabled && !e.readOnly && e.type !== 'hidden' && visible(e));
-  const password = inputs.find((e) => e.type === 'password');
+  const password = pick(cfg.password) || inputs.find((e) => e.type === 'password');
   const userRe = /user|e-?mail|login|identifier|account|name|phone/i;
   const auto = (e) => (e.getAttribute('autocomplete') || '').split(/\s+/).pop();
-  const user = inputs.find((e) => ['username', 'email'].includes(auto(e)))
+  const user = pick(cfg.username) || inputs.find((e) => ['username', 'email'].includes(auto(e)))
     || inputs.find((e) => e.type === 'email')
     || inputs.find((e) => ['text', 'tel', ''].includes(e.type) && e !== password && userRe.test((e.name || '') + ' ' + (e.id || '') + ' ' + label(e)));
   const buttons = [...document.querySelectorAll('button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]')].filter((e) => !e.disabled && visible(e));
@@ -599,7 +603,7 @@ const DETECT: &str = r#"(() => {
     out.user = mark(user.value ? null : user, 'user');
     out.submit = mark(submitFor(user), 'submit');
   } else {
-    const approve = find(approveRe);
+    const approve = pick(cfg.consent) || find(approveRe);
     const deny = find(denyRe);
     if (approve || deny) {
       out.kind = 'consent';
@@ -609,7 +613,18 @@ const DETECT: &str = r#"(() => {
   }
   out.signature = out.kind + ':' + inputs.length + ':' + buttons.length + ':' + document.title;
   return out;
-})()"#;
+})"#;
+
+/// [`DETECT`] with the profile's selectors (`login.username`, `login.password`,
+/// `login.consent`), which go before detection.
+fn detect(selectors: &crate::flow::form::Selectors) -> String {
+    let cfg = json!({
+        "username": selectors.username,
+        "password": selectors.password,
+        "consent": selectors.consent,
+    });
+    format!("{DETECT}({cfg})")
+}
 
 /// The text of the page, for evidence.
 const PAGE_TEXT: &str = r#"(() => ((document.title ? document.title + ' — ' : '') + (document.body ? document.body.innerText : '')).replace(/\s+/g, ' ').trim().slice(0, 2000))()"#;

@@ -755,6 +755,7 @@ async fn authorize(
                 redirect_uris: vec![redirect_uri.clone(), registered.clone()],
                 username,
                 password: &password,
+                selectors: &p.profile.login,
                 approve: choice != form::ConsentChoice::Deny,
                 partial: matches!(choice, form::ConsentChoice::Only { .. }),
             };
