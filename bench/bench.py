@@ -635,7 +635,7 @@ def markdown(res):
         L.append("")
     if res.get("drivers"):
         L += [f"## Login drivers (embedded reference provider, code flow, --jobs {cfg['jobs']})", "",
-              "| driver | N | wall s | ms/case | e2e ms/case | CPU ms/case (harness) | peak RSS MB (harness) |",
+              "| driver | N | wall s | ms/case | e2e ms/case | CPU ms/case | peak RSS MB |",
               "|---|---:|---:|---:|---:|---:|---:|"]
         for name, s_ in res["drivers"].items():
             if not s_.get("ok_runs"):
@@ -643,7 +643,7 @@ def markdown(res):
                 continue
             L.append(f"| {name} | {s_['n']} | {fmt(s_['wall_s'], 2)} | {fmt(s_.get('ms_per_case'), 1)} | "
                      f"{fmt(s_['e2e_ms_per_case'], 1)} | {fmt(s_['client_cpu_ms_per_case'], 1)} | {fmt(s_['peak_rss_mb'], 1)} |")
-        L += ["", "The browser's own processes are not in the harness's CPU and RSS: the wall time is the cost to read.", ""]
+        L += ["", "CPU includes the browser's processes (children of the harness); peak RSS is the largest single process.", ""]
     if res.get("reports"):
         L += [f"## Reports (embedded reference provider, every format, one case in 100 failing, --jobs {cfg['jobs']})", "",
               "| N | wall s | peak RSS MB | run.json MB | report.html MB | junit.xml MB | render s | render RSS MB | first paint ms | DOM ready ms |",

@@ -74,6 +74,19 @@ fn out_of_range_limits_and_bad_settings_are_diagnosed_not_panicked() {
         ("http: { max_body: 1 }\n", "http.max_body `1` is out of range"),
         ("http: { retries: 1000 }\n", "http.retries is 1000, out of range"),
         ("login: { username: \"input[name=\" }\n", "is not a CSS selector for login.username"),
+        ("login: { driver: chrome }\n", "`chrome` is not a login driver"),
+        (
+            "login: { steps: [{ fill: \"#email\" }] }\n",
+            "login step 1 fills `#email` with nothing",
+        ),
+        (
+            "login: { steps: [{ click: \"#next\" }, { click: \"button[\" }] }\n",
+            "`button[` is not a CSS selector",
+        ),
+        (
+            "login: { steps: [{ fill: \"#a\", click: \"#b\", with: username }] }\n",
+            "login step 1 does more than one thing",
+        ),
         ("http: { ca_file: missing.pem }\n", "cannot read the CA file"),
         ("http: { ca_file: profile.yaml }\n", "holds no PEM certificate"),
     ] {

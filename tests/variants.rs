@@ -336,6 +336,55 @@ fn oidc_provider_behind_a_javascript_login() {
     assert!(!text.contains("jane-spa-password-41c7"), "the password is in the report");
 }
 
+/// `login.steps` for a page the driver should not guess about: each step runs
+/// once its element is on the page, then detection takes over (the consent step).
+#[test]
+fn login_steps_in_the_profile_run_first() {
+    let f = start(&Variant {
+        provider: "node",
+        name: "spa",
+        must_pass: &[],
+        must_skip: &[],
+    });
+    let work = tempfile::tempdir().unwrap();
+    let profile = std::fs::read_to_string(root().join(NODE_DIR).join("profile.spa.yaml")).unwrap()
+        + "login:\n  driver: browser\n  steps:\n    - fill: \"#identifier\"\n      with: username\n    - click: \"#next\"\n    - wait_for: \"input[type=password]\"\n    - fill: \"#password\"\n      with: password\n    - click: \"#sign-in\"\n";
+    let profile_path = work.path().join("profile.steps.yaml");
+    std::fs::write(&profile_path, profile).unwrap();
+    let out = work.path().join("out");
+    let run = fixture::oidc_conform_env(
+        &[
+            "run",
+            "flows::code-client-secret-basic",
+            "--exact",
+            "--provider",
+            profile_path.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        &[("NODE_OIDC_ISSUER", &f.issuer)],
+    );
+    let report = read_report(&out);
+    let c = case(&report, "flows::code-client-secret-basic");
+    assert!(
+        c["status"] == "pass" || c["status"] == "warn",
+        "{}\n{:#}",
+        run.describe(),
+        c["checks"]
+    );
+    let trace = c["trace"].to_string();
+    for words in [
+        "login step 1: filled in `#identifier` with the username",
+        "login step 2: pressed `#next`",
+        "login step 3: `input[type=password]` is on the page",
+        "login step 4: filled in `#password` with the password",
+        "login step 5: pressed `#sign-in`",
+        "pressed approve on the consent page",
+    ] {
+        assert!(trace.contains(words), "{words}: {:#}", c["trace"]);
+    }
+}
+
 /// The consent page's approval is the harness's: with the boxes ticked the
 /// code flow gets through, and the refresh really ran.
 #[test]

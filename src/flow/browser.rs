@@ -61,6 +61,33 @@ pub enum Driver {
     Browser,
 }
 
+/// A step of the profile's `login.steps`: what the browser driver does first,
+/// before detection, for a page it would not get through by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Type the user's username or password into the field.
+    Fill { selector: String, with: Credential },
+    /// Press the control.
+    Click(String),
+    /// Wait until the element is on the page.
+    WaitFor(String),
+}
+
+/// What a `fill` step types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    Username,
+    Password,
+}
+
+impl Step {
+    fn selector(&self) -> &str {
+        match self {
+            Step::Fill { selector, .. } | Step::Click(selector) | Step::WaitFor(selector) => selector,
+        }
+    }
+}
+
 /// Why the browser could not get through.
 #[derive(Debug)]
 pub struct Failure {
@@ -326,6 +353,8 @@ impl Browser {
         let mut looked = Instant::now() - POLL;
         let deadline = Instant::now() + IDLE_TIMEOUT * 6;
         let script = detect(task.selectors);
+        let mut steps_left: Vec<Step> = task.selectors.steps.clone();
+        let mut step_number = 1;
         // Paused requests are answered by their own task, whatever the page
         // is doing: a script that waits for a navigation never blocks them.
         let shared_steps: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
@@ -417,6 +446,52 @@ impl Browser {
                 continue;
             }
             looked = Instant::now();
+            // The profile's steps first, each once its element is on the page.
+            if let Some(step) = steps_left.first().cloned() {
+                let sel = serde_json::to_string(step.selector()).unwrap_or_default();
+                let here = tokio::time::timeout(
+                    Duration::from_secs(3),
+                    page.evaluate(&format!("(() => {{ const e = document.querySelector({sel}); if (!e) return false; document.querySelectorAll('[data-oidc-conform]').forEach((x) => x.removeAttribute('data-oidc-conform')); e.setAttribute('data-oidc-conform', 'step'); return true; }})()")),
+                )
+                .await;
+                if !matches!(here, Ok(Ok(Value::Bool(true)))) {
+                    if idle_since.elapsed() > IDLE_TIMEOUT {
+                        return Err(page
+                            .failure(&format!(
+                                "login step {} (`{}`): the element did not appear within {IDLE_TIMEOUT:?}",
+                                step_number,
+                                step.selector()
+                            ))
+                            .await
+                            .with_steps(&steps));
+                    }
+                    continue;
+                }
+                let done = match &step {
+                    Step::Fill { with, .. } => {
+                        let text = match with {
+                            Credential::Username => task.username,
+                            Credential::Password => task.password.expose(),
+                        };
+                        page.type_into("step", text).await.map_err(Failure::plain)?;
+                        format!(
+                            "filled in `{}` with the {}",
+                            step.selector(),
+                            if *with == Credential::Password { "password" } else { "username" }
+                        )
+                    }
+                    Step::Click(_) => {
+                        page.press("step").await.map_err(Failure::plain)?;
+                        format!("pressed `{}`", step.selector())
+                    }
+                    Step::WaitFor(_) => format!("`{}` is on the page", step.selector()),
+                };
+                log(&mut steps, format!("browser: login step {step_number}: {done}"));
+                steps_left.remove(0);
+                step_number += 1;
+                idle_since = Instant::now();
+                continue;
+            }
             // Then the page: what is there to do?
             // A page in the middle of a navigation may not answer at once: look again later.
             let found = match tokio::time::timeout(Duration::from_secs(3), page.evaluate(&script)).await {

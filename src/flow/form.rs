@@ -42,6 +42,8 @@ pub struct Selectors {
     pub consent: Option<String>,
     /// Which driver gets through login and consent pages.
     pub driver: super::browser::Driver,
+    /// What the browser driver does first on a login page (profile `login.steps`).
+    pub steps: Vec<super::browser::Step>,
 }
 
 /// The HTTP method of a form submission.

@@ -303,6 +303,28 @@ struct RawLogin {
     /// no usable form but with scripts), `form` or `browser`.
     #[schemars(with = "Option<crate::flow::browser::Driver>")]
     driver: Option<Spanned<String>>,
+    /// For an odd login page, what the browser driver does there first, in
+    /// order: `fill` a field (`with: username | password`), `click` a
+    /// control, `wait_for` an element. Detection takes over after the last.
+    #[serde(default)]
+    steps: Vec<RawStep>,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    /// A CSS selector of the field to type into.
+    #[schemars(with = "Option<String>")]
+    fill: Option<Spanned<String>>,
+    /// What to type into a `fill` field: `username` or `password`.
+    #[schemars(with = "Option<String>")]
+    with: Option<Spanned<String>>,
+    /// A CSS selector of the control to press.
+    #[schemars(with = "Option<String>")]
+    click: Option<Spanned<String>>,
+    /// A CSS selector of an element to wait for.
+    #[schemars(with = "Option<String>")]
+    wait_for: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -687,6 +709,82 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         .max_concurrency
         .as_ref()
         .map(|m| number(source, Some(m), "http.max_concurrency", 1, (1, MAX_JOBS as u64), &mut diags) as usize);
+    let mut steps = Vec::new();
+    for (i, step) in raw.login.steps.iter().enumerate() {
+        use crate::flow::browser::{Credential, Step};
+        let n = i + 1;
+        let given: Vec<&Spanned<String>> = [&step.fill, &step.click, &step.wait_for].into_iter().flatten().collect();
+        let Some(first) = given.first() else {
+            diags.push(
+                Diagnostic::new(format!("login step {n} says nothing to do"))
+                    .with_hint("write `fill: SELECTOR` with `with: username | password`, `click: SELECTOR` or `wait_for: SELECTOR`"),
+            );
+            continue;
+        };
+        if given.len() > 1 {
+            diags.push(
+                source
+                    .error_at(
+                        spanned_pos(first),
+                        first.value.chars().count().max(1),
+                        format!("login step {n} does more than one thing"),
+                    )
+                    .with_hint("give each step one of `fill`, `click` or `wait_for`, in the order they happen"),
+            );
+            continue;
+        }
+        if let Err(e) = scraper::Selector::parse(&first.value) {
+            diags.push(
+                source
+                    .error_at(
+                        spanned_pos(first),
+                        first.value.chars().count().max(1),
+                        format!("`{}` is not a CSS selector: {e}", first.value),
+                    )
+                    .with_hint("write a plain CSS selector such as `#email` or `button[type=submit]`"),
+            );
+            continue;
+        }
+        let selector = first.value.clone();
+        if step.fill.is_some() {
+            let with = match step.with.as_ref().map(|w| w.value.as_str()) {
+                Some("username") => Credential::Username,
+                Some("password") => Credential::Password,
+                other => {
+                    let at = step.with.as_ref().unwrap_or(first);
+                    diags.push(
+                        source
+                            .error_at(
+                                spanned_pos(at),
+                                at.value.chars().count().max(1),
+                                format!(
+                                    "login step {n} fills `{selector}` with {}",
+                                    other.map(|o| format!("`{o}`")).unwrap_or("nothing".into())
+                                ),
+                            )
+                            .with_hint("add `with: username` or `with: password` (the user's own values; never write a secret here)"),
+                    );
+                    continue;
+                }
+            };
+            steps.push(Step::Fill { selector, with });
+        } else if step.with.is_some() {
+            let at = step.with.as_ref().unwrap_or(first);
+            diags.push(
+                source
+                    .error_at(
+                        spanned_pos(at),
+                        at.value.chars().count().max(1),
+                        format!("login step {n} has `with` but does not `fill`"),
+                    )
+                    .with_hint("`with` goes with `fill`"),
+            );
+        } else if step.click.is_some() {
+            steps.push(Step::Click(selector));
+        } else {
+            steps.push(Step::WaitFor(selector));
+        }
+    }
     let driver = match &raw.login.driver {
         None => crate::flow::browser::Driver::Auto,
         Some(d) => match d.value.as_str() {
@@ -867,6 +965,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             password: raw.login.password.map(|s| s.value),
             consent: raw.login.consent.map(|s| s.value),
             driver,
+            steps,
         },
         timeout,
         clock_skew,
