@@ -46,3 +46,45 @@ fn the_browser_driver_gets_through_server_rendered_pages_too() {
     let c = case(&report, "consent::approve-some-scopes");
     assert_eq!(c["status"], "skip", "{:#}", c["checks"]);
 }
+
+/// A login the form driver cannot get past (the password is refused three
+/// times) is an error with the page as the user would have seen it: its
+/// screenshot from the run's browser, next to the report and in report.html.
+#[test]
+fn a_refused_login_is_an_error_with_a_screenshot_of_the_page() {
+    let f = crate::provider_django::dot();
+    const WRONG: &str = "not-janes-password-5d3e";
+    let work = tempfile::tempdir().unwrap();
+    let profile = std::fs::read_to_string(crate::util::root().join("fixtures/providers/django-oauth-toolkit/profile.yaml"))
+        .unwrap()
+        .replace("password: jane-password-dot-3c1f", &format!("password: {WRONG}"));
+    assert!(profile.contains(WRONG));
+    let path = work.path().join("profile.yaml");
+    std::fs::write(&path, profile).unwrap();
+    let out = work.path().join("out");
+    let run = crate::fixture::oidc_conform_env(
+        &[
+            "run",
+            "flows::code-client-secret-basic",
+            "--exact",
+            "--provider",
+            path.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        &[("DJANGO_OIDC_ISSUER", &f.issuer)],
+    );
+    assert_eq!(run.code(), 1, "{}", run.describe());
+    let report = read_report(&out);
+    let c = case(&report, "flows::code-client-secret-basic");
+    assert_eq!(c["status"], "error", "{:#}", c["checks"]);
+    assert!(c["checks"].to_string().contains("came back after 3 attempts"), "{:#}", c["checks"]);
+    let shot = c["page"]["screenshot"].as_str().unwrap_or_else(|| panic!("a screenshot: {c:#}"));
+    let png = std::fs::read(out.join(shot)).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG next to the report");
+    for name in ["run.json", "report.html", "summary.md", "junit.xml"] {
+        let text = std::fs::read_to_string(out.join(name)).unwrap();
+        assert!(!text.contains(WRONG), "{name} holds the password");
+    }
+    assert!(!run.stdout().contains(WRONG) && !run.stderr().contains(WRONG));
+}

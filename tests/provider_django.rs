@@ -99,7 +99,7 @@ const MALFORMED_VERIFIER: &str = "DOT (oauthlib) checks only that the verifier's
 static DOT: Shared = Shared::new();
 
 /// The DOT fixture, installed and started once per test run.
-fn dot() -> &'static Fixture {
+pub(crate) fn dot() -> &'static Fixture {
     DOT.get(|| {
         let dir = root().join(DIR);
         let started = Instant::now();

@@ -285,6 +285,111 @@ impl Browser {
         })
     }
 
+    /// A screenshot and the visible text of a page the harness already has (the
+    /// form driver's evidence): the page is served to the browser as received,
+    /// from its own address, so that it looks as a user saw it; nothing is sent
+    /// to the provider for the page itself.
+    pub async fn snapshot(&self, url: &Url, html: &[u8]) -> (Option<Vec<u8>>, Option<String>) {
+        let Ok(context) = self
+            .conn
+            .call(None, "Target.createBrowserContext", json!({"disposeOnDetach": true}))
+            .await
+        else {
+            return (None, None);
+        };
+        let context = context["browserContextId"].as_str().unwrap_or_default().to_owned();
+        let shot = tokio::time::timeout(Duration::from_secs(20), self.snapshot_in(&context, url, html))
+            .await
+            .unwrap_or((None, None));
+        let _ = self
+            .conn
+            .call(None, "Target.disposeBrowserContext", json!({"browserContextId": context}))
+            .await;
+        shot
+    }
+
+    async fn snapshot_in(&self, context: &str, url: &Url, html: &[u8]) -> (Option<Vec<u8>>, Option<String>) {
+        let conn = &self.conn;
+        let Ok(target) = conn
+            .call(
+                None,
+                "Target.createTarget",
+                json!({"url": "about:blank", "browserContextId": context}),
+            )
+            .await
+        else {
+            return (None, None);
+        };
+        let Ok(attached) = conn
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target["targetId"], "flatten": true}),
+            )
+            .await
+        else {
+            return (None, None);
+        };
+        let session = attached["sessionId"].as_str().unwrap_or_default().to_owned();
+        let mut events = conn.subscribe(&session).await;
+        let page = Page {
+            conn: conn.clone(),
+            session: session.clone(),
+        };
+        // The page itself from what the harness received; its styles and images from the provider.
+        if page
+            .call(
+                "Fetch.enable",
+                json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
+            )
+            .await
+            .is_err()
+        {
+            return (None, None);
+        }
+        let body = base64::engine::general_purpose::STANDARD.encode(html);
+        let responder = {
+            let (conn, session, page_url) = (conn.clone(), session.clone(), url.to_string());
+            tokio::spawn(async move {
+                let mut served = false;
+                while let Some((method, params)) = events.recv().await {
+                    if method != "Fetch.requestPaused" {
+                        continue;
+                    }
+                    let id = params["requestId"].clone();
+                    let this = params["request"]["url"].as_str().unwrap_or_default();
+                    if !served && params["resourceType"] == "Document" && this.split('#').next() == page_url.split('#').next() {
+                        served = true;
+                        let _ = conn
+                            .call(
+                                Some(&session),
+                                "Fetch.fulfillRequest",
+                                json!({"requestId": id, "responseCode": 200, "responseHeaders": [{"name": "content-type", "value": "text/html; charset=utf-8"}], "body": body}),
+                            )
+                            .await;
+                    } else if params["resourceType"] == "Document" || params["request"]["method"] != "GET" {
+                        // The snapshot goes nowhere and sends nothing.
+                        let _ = conn
+                            .call(
+                                Some(&session),
+                                "Fetch.failRequest",
+                                json!({"requestId": id, "errorReason": "Aborted"}),
+                            )
+                            .await;
+                    } else {
+                        let _ = conn.call(Some(&session), "Fetch.continueRequest", json!({"requestId": id})).await;
+                    }
+                }
+            })
+        };
+        let _responder = AbortOnDrop(responder);
+        let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
+        // A moment for styles and images.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let f = page.failure("").await;
+        (f.screenshot, f.text)
+    }
+
     /// Runs one front channel from `task`'s page to the redirect back to the client.
     pub async fn front_channel(&self, task: Task<'_>) -> Result<Redirect, Failure> {
         let context = self

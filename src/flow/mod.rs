@@ -733,7 +733,8 @@ async fn authorize(
             browser::Driver::Form => false,
             browser::Driver::Browser => matches!(page, Page::Login(_) | Page::Consent(_) | Page::Unknown { .. }),
             browser::Driver::Auto => matches!(page, Page::Unknown { .. }) && has_scripts(&html),
-        } && !(matches!(page, Page::Unknown { .. }) && case.expect.error.is_some() && !has_scripts(&html));
+            // A case that expects the provider to refuse judges an unknown page as the refusal (an error page).
+        } && !(matches!(page, Page::Unknown { .. }) && case.expect.error.is_some());
         if to_browser {
             let b = p
                 .browser()
@@ -815,6 +816,7 @@ async fn authorize(
                 logins += 1;
                 ev.logins = logins;
                 if logins > 3 {
+                    ev.browser_page = snapshot(p, &resp.url, &resp.body).await;
                     return Err("the login form came back after 3 attempts: the credentials were not accepted (check the user's username and password in the profile)".into());
                 }
                 ev.page_framing.push(("login", framing_defence(&resp)));
@@ -848,6 +850,7 @@ async fn authorize(
                 return Ok(None);
             }
             Page::Unknown { summary } => {
+                ev.browser_page = snapshot(p, &resp.url, &resp.body).await;
                 return Err(format!(
                     "the page at {} is neither a login nor a consent form: {summary}",
                     http::redact_url(&resp.url)
@@ -859,6 +862,18 @@ async fn authorize(
         "no redirect back to the client after {} steps (limit on redirects and login steps)",
         p.limits.max_redirects * 2
     ))
+}
+
+/// The page as a user would have seen it, for the report: a screenshot and its
+/// text from the run's browser (not with `login.driver: form`, nor without a
+/// Chromium: then no screenshot, the error says what the page was).
+async fn snapshot(p: &Provider, url: &Url, html: &[u8]) -> Option<(Option<Vec<u8>>, Option<String>)> {
+    if p.profile.login.driver == browser::Driver::Form || browser::chromium_path().is_none() {
+        return None;
+    }
+    let b = p.browser().await.ok()?;
+    let (png, text) = b.snapshot(url, html).await;
+    (png.is_some() || text.is_some()).then_some((png, text))
 }
 
 /// Whether a page runs scripts (what a page rendered in the browser needs).
