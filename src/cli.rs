@@ -429,7 +429,14 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 .map(|f| Report::read_json(f))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(input)?;
-            let merged = crate::report::merge(reports).map_err(input)?;
+            // The shards' screenshots go next to the merged report, where its run.json says they are.
+            for r in &reports {
+                if let Some(dir) = &r.source_dir {
+                    copy_screenshots(dir, &output)?;
+                }
+            }
+            let mut merged = crate::report::merge(reports).map_err(input)?;
+            merged.source_dir = None;
             write_reports(&merged, &output, &format)?;
             Ok(0)
         }
@@ -455,7 +462,10 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             Ok(0)
         }
         Command::Report(ReportCommand::Render { file, output, format }) => {
-            let report = Report::read_json(&file).map_err(input)?;
+            let mut report = Report::read_json(&file).map_err(input)?;
+            if let Some(dir) = report.source_dir.take() {
+                copy_screenshots(&dir, &output)?;
+            }
             write_reports(&report, &output, &format)?;
             Ok(0)
         }
@@ -491,6 +501,26 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
 
 fn input(msg: impl Into<String>) -> RunError {
     RunError::Input(crate::diag::Diagnostic::new(msg).into())
+}
+
+/// Copies a saved run's `screenshots/` into `output` (where the run.json written
+/// there says they are); nothing when the run has none or it is the same directory.
+fn copy_screenshots(from: &std::path::Path, output: &std::path::Path) -> Result<(), RunError> {
+    let src = from.join("screenshots");
+    let Ok(entries) = std::fs::read_dir(&src) else { return Ok(()) };
+    let dst = output.join("screenshots");
+    if std::fs::canonicalize(&src).ok() == std::fs::canonicalize(&dst).ok() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dst).map_err(|e| input(format!("cannot create `{}`: {e}", dst.display())))?;
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().is_some_and(|x| x == "png") && path.is_file() {
+            let to = dst.join(e.file_name());
+            std::fs::copy(&path, &to).map_err(|err| input(format!("cannot copy `{}` to `{}`: {err}", path.display(), to.display())))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_reports(report: &Report, output: &std::path::Path, format: &[Format]) -> Result<(), RunError> {

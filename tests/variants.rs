@@ -481,4 +481,21 @@ fn a_page_that_defeats_both_drivers_is_an_error_with_a_screenshot() {
         !run.stdout().contains(PASSWORD) && !run.stderr().contains(PASSWORD),
         "the console shows the password"
     );
+    // Rendered again elsewhere, the screenshot goes along.
+    let again = work.path().join("again");
+    crate::util::oidc_conform(&[
+        "report",
+        "render",
+        out.join("run.json").to_str().unwrap(),
+        "--output",
+        again.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(again.join(shot)).unwrap(),
+        png,
+        "the screenshot next to the new run.json"
+    );
+    let html = std::fs::read_to_string(again.join("report.html")).unwrap();
+    assert!(html.contains("<img src=\"data:image"), "and in the new report.html");
 }
