@@ -331,6 +331,14 @@ fn oidc_provider_behind_a_javascript_login() {
     );
     assert!(trace.contains("browser: filled in the username and password"), "{:#}", c["trace"]);
     assert!(trace.contains("(not sent: the redirect back to the client)"), "{:#}", c["trace"]);
+    // The pages the browser acted on are judged for framing too (this deployment forbids it).
+    let framed = case(&report, "security::login-page-framing");
+    let framing: Vec<&Value> = checks_of(framed, "pages.framing");
+    assert!(
+        !framing.is_empty() && framing.iter().all(|k| k["status"] == "pass"),
+        "{:#}",
+        framed["checks"]
+    );
     // The password went into its field, never into a URL or the report.
     let text = report.to_string();
     assert!(!text.contains("jane-spa-password-41c7"), "the password is in the report");

@@ -134,6 +134,10 @@ pub struct Redirect {
     pub consents: usize,
     /// The provider's cookies as the browser left them (to copy back into the case's jar).
     pub cookies: Vec<(Url, String)>,
+    /// Each login and consent page the driver acted on, with its defence
+    /// against framing (`X-Frame-Options` or CSP `frame-ancestors`), when the
+    /// browser saw the page's response headers.
+    pub framing: Vec<(&'static str, Option<String>)>,
 }
 
 /// What the driver acts on.
@@ -444,6 +448,8 @@ impl Browser {
         .await
         .map_err(Failure::plain)?;
         page.call("Page.enable", json!({})).await.map_err(Failure::plain)?;
+        // The documents' response headers, for their defence against framing.
+        page.call("Network.enable", json!({})).await.map_err(Failure::plain)?;
         // Not awaited here: the navigation waits for its request, which this loop answers.
         let navigate = {
             let (conn, session, url) = (conn.clone(), session.clone(), task.url.to_string());
@@ -463,12 +469,32 @@ impl Browser {
         // Paused requests are answered by their own task, whatever the page
         // is doing: a script that waits for a navigation never blocks them.
         let shared_steps: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        // Document URL (no fragment) → its defence against framing.
+        let framing_of: Arc<std::sync::Mutex<HashMap<String, Option<String>>>> = Arc::default();
+        let mut framing: Vec<(&'static str, Option<String>)> = Vec::new();
         let (captured_tx, mut captured) = oneshot::channel::<Result<(Url, Option<Vec<(String, String)>>), String>>();
         let interceptor = {
             let (conn, session, redirects, log) = (conn.clone(), session.clone(), task.redirect_uris.clone(), shared_steps.clone());
+            let seen = framing_of.clone();
             tokio::spawn(async move {
                 let mut captured_tx = Some(captured_tx);
                 while let Some((method, params)) = events.recv().await {
+                    if method == "Network.responseReceived" && params["type"] == "Document" {
+                        let response = &params["response"];
+                        let header = |name: &str| {
+                            response["headers"].as_object().and_then(|h| {
+                                h.iter()
+                                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                                    .and_then(|(_, v)| v.as_str().map(str::to_owned))
+                            })
+                        };
+                        let defence =
+                            crate::flow::framing_of(header("x-frame-options").as_deref(), header("content-security-policy").as_deref());
+                        if let (Some(url), Ok(mut m)) = (response["url"].as_str(), seen.lock()) {
+                            m.insert(url.split('#').next().unwrap_or(url).to_owned(), defence);
+                        }
+                        continue;
+                    }
                     if method != "Fetch.requestPaused" {
                         continue;
                     }
@@ -532,6 +558,7 @@ impl Browser {
                         logins,
                         consents,
                         cookies,
+                        framing,
                     });
                 }
                 Ok(Err(e)) => return Err(Failure::plain(e).with_steps(&steps)),
@@ -615,6 +642,14 @@ impl Browser {
             match kind.as_str() {
                 _ if repeat => {}
                 "login" | "identifier" => {
+                    let href = found["href"].as_str().unwrap_or_default();
+                    if let Some(d) = framing_of
+                        .lock()
+                        .ok()
+                        .and_then(|m| m.get(href.split('#').next().unwrap_or(href)).cloned())
+                    {
+                        framing.push(("login", d));
+                    }
                     if kind == "login" {
                         logins += 1;
                         if logins > 3 {
@@ -663,6 +698,14 @@ impl Browser {
                         return Err(page.failure("the consent page has no control that denies").await.with_steps(&steps));
                     }
                     consents += 1;
+                    let href = found["href"].as_str().unwrap_or_default();
+                    if let Some(d) = framing_of
+                        .lock()
+                        .ok()
+                        .and_then(|m| m.get(href.split('#').next().unwrap_or(href)).cloned())
+                    {
+                        framing.push(("consent", d));
+                    }
                     log(
                         &mut steps,
                         format!(

@@ -733,8 +733,10 @@ async fn authorize(
             browser::Driver::Form => false,
             browser::Driver::Browser => matches!(page, Page::Login(_) | Page::Consent(_) | Page::Unknown { .. }),
             browser::Driver::Auto => matches!(page, Page::Unknown { .. }) && has_scripts(&html),
-            // A case that expects the provider to refuse judges an unknown page as the refusal (an error page).
-        } && !(matches!(page, Page::Unknown { .. }) && case.expect.error.is_some());
+            // A case that expects the provider to refuse judges a page without scripts and
+            // with nothing to fill in as the refusal (an error page); one with scripts may
+            // be the login the case has to get through first.
+        } && !(matches!(page, Page::Unknown { .. }) && case.expect.error.is_some() && !has_scripts(&html));
         if to_browser {
             let b = p
                 .browser()
@@ -766,6 +768,7 @@ async fn authorize(
                         ev.step(s);
                     }
                     ev.logins += r.logins as u32;
+                    ev.page_framing.extend(r.framing);
                     ev.consents += r.consents as u32;
                     for (u, c) in &r.cookies {
                         browser.add_cookie_str(c, u);
