@@ -88,3 +88,27 @@ fn a_refused_login_is_an_error_with_a_screenshot_of_the_page() {
     }
     assert!(!run.stdout().contains(WRONG) && !run.stderr().contains(WRONG));
 }
+
+/// A second Ctrl-C exits at once, skipping destructors: the browsers the run
+/// started are stopped by hand first, their profiles removed.
+#[test]
+fn stop_all_stops_the_browsers_of_the_process() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let browser = rt
+        .block_on(oidc_conform::flow::browser::Browser::start())
+        .expect("Chromium starts (scripts/install-chromium)");
+    let pid = browser.pid().expect("it runs");
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map(|s| !s.lines().any(|l| l.starts_with("State:") && l.contains("Z")))
+            .unwrap_or(false)
+    };
+    assert!(alive(pid));
+    oidc_conform::flow::browser::stop_all();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!alive(pid), "the browser {pid} was stopped");
+    drop(browser);
+}

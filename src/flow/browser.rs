@@ -173,10 +173,32 @@ impl Drop for Browser {
         if let Ok(mut c) = self.child.lock()
             && let Some(mut child) = c.take()
         {
+            let pid = child.id();
             let _ = child.kill();
             let _ = child.wait();
+            if let Ok(mut r) = RUNNING.lock() {
+                r.retain(|(p, _)| *p != pid);
+            }
         }
         let _ = std::fs::remove_dir_all(&self.profile_dir);
+    }
+}
+
+/// The browsers this process started (pid, profile directory), for
+/// [`stop_all`] on the way out of an interrupted run.
+static RUNNING: std::sync::Mutex<Vec<(u32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+
+/// Stops every browser this process started, and removes their profiles: for
+/// an exit that skips destructors (a second Ctrl-C).
+pub fn stop_all() {
+    let running = RUNNING.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+    for (pid, dir) in running {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -282,11 +304,19 @@ impl Browser {
         let conn = Connection::open(&ws).await.inspect_err(|_| {
             let _ = child.kill();
         })?;
+        if let Ok(mut r) = RUNNING.lock() {
+            r.push((child.id(), profile_dir.clone()));
+        }
         Ok(Browser {
             conn,
             child: std::sync::Mutex::new(Some(child)),
             profile_dir,
         })
+    }
+
+    /// The browser's process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().ok()?.as_ref().map(std::process::Child::id)
     }
 
     /// A screenshot and the visible text of a page the harness already has (the

@@ -355,6 +355,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         INTERRUPTED.store(true, Ordering::SeqCst);
         eprintln!("\ninterrupted: finishing the cases under way, then writing the reports (press Ctrl-C again to quit now)");
         interrupted().await;
+        // Exiting now skips destructors: the browser is stopped by hand.
+        crate::flow::browser::stop_all();
         std::process::exit(130);
     });
     let _conclusion = libtest_mimic::run(&args, trials);
