@@ -59,19 +59,10 @@ fn a_refused_login_is_an_error_with_a_screenshot_of_the_page() {
         .unwrap()
         .replace("password: jane-password-dot-3c1f", &format!("password: {WRONG}"));
     assert!(profile.contains(WRONG));
-    let path = work.path().join("profile.yaml");
-    std::fs::write(&path, profile).unwrap();
-    let out = work.path().join("out");
-    let run = crate::fixture::oidc_conform_env(
-        &[
-            "run",
-            "flows::code-client-secret-basic",
-            "--exact",
-            "--provider",
-            path.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ],
+    let (run, out) = crate::fixture::run_one_case(
+        work.path(),
+        &profile,
+        "flows::code-client-secret-basic",
         &[("DJANGO_OIDC_ISSUER", &f.issuer)],
     );
     assert_eq!(run.code(), 1, "{}", run.describe());

@@ -14,7 +14,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -291,4 +291,26 @@ pub fn oidc_conform_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         args: args.iter().map(|s| s.to_string()).collect(),
         output,
     }
+}
+
+/// Runs one case (`--exact`) against a provider described by `profile` (the
+/// text of a profile, written into `work`), with `env` (the issuer); returns
+/// the run and its output directory.
+pub fn run_one_case(work: &Path, profile: &str, case: &str, env: &[(&str, &str)]) -> (Run, PathBuf) {
+    let path = work.join("profile.yaml");
+    std::fs::write(&path, profile).unwrap();
+    let out = work.join("out");
+    let run = oidc_conform_env(
+        &[
+            "run",
+            case,
+            "--exact",
+            "--provider",
+            path.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        env,
+    );
+    (run, out)
 }

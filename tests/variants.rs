@@ -357,19 +357,10 @@ fn login_steps_in_the_profile_run_first() {
     let work = tempfile::tempdir().unwrap();
     let profile = std::fs::read_to_string(root().join(NODE_DIR).join("profile.spa.yaml")).unwrap()
         + "login:\n  driver: browser\n  steps:\n    - fill: \"#identifier\"\n      with: username\n    - click: \"#next\"\n    - wait_for: \"input[type=password]\"\n    - fill: \"#password\"\n      with: password\n    - click: \"#sign-in\"\n";
-    let profile_path = work.path().join("profile.steps.yaml");
-    std::fs::write(&profile_path, profile).unwrap();
-    let out = work.path().join("out");
-    let run = fixture::oidc_conform_env(
-        &[
-            "run",
-            "flows::code-client-secret-basic",
-            "--exact",
-            "--provider",
-            profile_path.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ],
+    let (run, out) = crate::fixture::run_one_case(
+        work.path(),
+        &profile,
+        "flows::code-client-secret-basic",
         &[("NODE_OIDC_ISSUER", &f.issuer)],
     );
     let report = read_report(&out);
@@ -447,19 +438,10 @@ fn a_page_that_defeats_both_drivers_is_an_error_with_a_screenshot() {
         .replace("username: jane", "username: robot")
         .replace("password: jane-spa-password-41c7", &format!("password: {PASSWORD}"));
     assert!(profile.contains(PASSWORD));
-    let profile_path = work.path().join("profile.robot.yaml");
-    std::fs::write(&profile_path, profile).unwrap();
-    let out = work.path().join("out");
-    let run = fixture::oidc_conform_env(
-        &[
-            "run",
-            "flows::code-client-secret-basic",
-            "--exact",
-            "--provider",
-            profile_path.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ],
+    let (run, out) = crate::fixture::run_one_case(
+        work.path(),
+        &profile,
+        "flows::code-client-secret-basic",
         &[("NODE_OIDC_ISSUER", &f.issuer)],
     );
     assert_eq!(run.code(), 1, "{}", run.describe());
