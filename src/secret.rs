@@ -19,7 +19,7 @@ static CREDENTIALS: RwLock<Credentials> = RwLock::new(Credentials::new());
 struct Credentials {
     values: Vec<String>,
     /// Built on the first scrub after a credential was added.
-    matcher: Option<Arc<AhoCorasick>>,
+    matcher: Option<Arc<Matchers>>,
     stale: bool,
 }
 
@@ -40,30 +40,110 @@ impl Credentials {
         self.stale = true;
     }
 
-    fn matcher(&mut self) -> Option<Arc<AhoCorasick>> {
+    fn matcher(&mut self) -> Option<Arc<Matchers>> {
         if self.stale {
-            let mut patterns: Vec<String> = Vec::with_capacity(self.values.len() * 2);
+            let mut patterns: Vec<String> = Vec::with_capacity(self.values.len() * 8);
             for v in &self.values {
-                let encoded: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
-                if encoded != *v {
-                    patterns.push(encoded);
-                }
-                patterns.push(v.clone());
+                patterns.extend(forms(v));
             }
+            patterns.sort();
+            patterns.dedup();
+            // White space removed: for the spaced-out forms (`h u n t e r 2`).
+            let mut stripped: Vec<String> = patterns
+                .iter()
+                .map(|p| p.split_whitespace().collect::<String>())
+                .filter(|p| p.len() >= MIN_SCRUBBED)
+                .collect();
+            stripped.sort();
+            stripped.dedup();
             // Leftmost-longest: a secret that contains another is removed whole.
-            self.matcher = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&patterns)
-                .ok()
-                .map(Arc::new);
+            let build = |p: &[String]| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .ascii_case_insensitive(true)
+                    .build(p)
+                    .ok()
+            };
+            self.matcher = match (build(&patterns), build(&stripped)) {
+                (Some(whole), Some(spaced)) => Some(Arc::new(Matchers { whole, spaced })),
+                _ => None,
+            };
             self.stale = false;
         }
         self.matcher.clone()
     }
 }
 
-/// Shortest value scrubbed by value (shorter ones would match ordinary text).
-const MIN_SCRUBBED: usize = 4;
+/// The forms of a credential that [`scrub`] removes (besides any case and
+/// white space between its characters): as is, URL-encoded, and base64
+/// (standard and URL-safe, on its own or inside a longer base64 text).
+pub fn forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut out = vec![value.to_owned()];
+    out.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
+    out.push(
+        value
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
+    );
+    // base64 of the value after 0, 1 or 2 other bytes: the characters that
+    // depend on the value alone (those at the edges also depend on its neighbours).
+    for lead in 0..3usize {
+        let mut bytes = vec![0u8; lead];
+        bytes.extend_from_slice(value.as_bytes());
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let enc = engine.encode(&bytes);
+            let skip = (lead * 4).div_ceil(3);
+            let keep = (value.len() + lead) * 4 / 3;
+            let inner: String = enc.chars().take(keep).skip(skip).collect();
+            let inner = if lead == 0 { enc.clone() } else { inner };
+            if lead == 0 {
+                // Its tail may also depend on what follows: the stable part too.
+                let stable = value.len() / 3 * 4;
+                if stable >= MIN_SCRUBBED {
+                    out.push(enc[..stable].to_owned());
+                }
+            }
+            if inner.len() >= MIN_SCRUBBED {
+                out.push(inner);
+            }
+        }
+    }
+    out.retain(|f| f.len() >= MIN_SCRUBBED);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The matchers of [`scrub`]: the forms as they are, and without white space.
+struct Matchers {
+    whole: AhoCorasick,
+    spaced: AhoCorasick,
+}
+
+/// Shortest value scrubbed by value wherever it appears: shorter ones would
+/// match ordinary text (a client secret `http` would blank out every URL of a
+/// report, so a provider could hide evidence). A shorter credential is still
+/// redacted where it is a credential (form fields, query parameters and
+/// headers named as such), and the run reports it as weak ([`weak`]).
+pub const MIN_SCRUBBED: usize = 8;
+
+/// Credentials too short to be scrubbed by value (how many were seen).
+static WEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many credentials of this process are shorter than [`MIN_SCRUBBED`]:
+/// weak as secrets, and not scrubbed by value from report text.
+pub fn weak() -> usize {
+    WEAK.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// A secret string. `Debug` and `Display` print `[redacted]`; the value is
 /// reached only through [`Secret::expose`], which makes every use visible.
@@ -79,9 +159,11 @@ impl Secret {
     /// and registered so that [`scrub`] removes it from any text.
     pub fn credential(value: impl Into<String>) -> Self {
         let value = value.into();
-        if value.len() >= MIN_SCRUBBED
-            && let Ok(mut known) = CREDENTIALS.write()
-        {
+        if value.len() < MIN_SCRUBBED {
+            if !value.is_empty() {
+                WEAK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        } else if let Ok(mut known) = CREDENTIALS.write() {
             known.add(&value);
         }
         Self(value)
@@ -136,17 +218,37 @@ pub fn scrub(text: &str) -> String {
             Err(poisoned) => poisoned.into_inner().matcher(),
         },
     };
-    let Some(matcher) = matcher else {
+    let Some(m) = matcher else {
         return text.to_owned();
     };
-    if !matcher.is_match(text) {
-        return text.to_owned();
+    let mut out = if m.whole.is_match(text) {
+        let mut out = String::with_capacity(text.len());
+        m.whole.replace_all_with(text, &mut out, |_, _, dst| {
+            dst.push_str("[redacted]");
+            true
+        });
+        out
+    } else {
+        text.to_owned()
+    };
+    // Spaced out (`h u n t e r 2`, `HUNTER 2`): looked for with the white space removed.
+    if out.chars().any(char::is_whitespace) {
+        let (stripped, at): (String, Vec<usize>) = out.char_indices().filter(|(_, c)| !c.is_whitespace()).map(|(i, c)| (c, i)).unzip();
+        let spans: Vec<(usize, usize)> = m
+            .spaced
+            .find_iter(&stripped)
+            .map(|hit| {
+                // Back to the text: from the first character's start to the last one's end.
+                let start = stripped[..hit.start()].chars().count();
+                let last = stripped[..hit.end()].chars().count() - 1;
+                let end = at[last] + out[at[last]..].chars().next().map_or(1, char::len_utf8);
+                (at[start], end)
+            })
+            .collect();
+        for (start, end) in spans.into_iter().rev() {
+            out.replace_range(start..end, "[redacted]");
+        }
     }
-    let mut out = String::with_capacity(text.len());
-    matcher.replace_all_with(text, &mut out, |_, _, dst| {
-        dst.push_str("[redacted]");
-        true
-    });
     out
 }
 
@@ -160,6 +262,38 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret([redacted])");
         assert_eq!(format!("{s}"), "[redacted]");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn every_form_of_a_credential_is_scrubbed() {
+        let pw = "Corr3ct-Horse-7731";
+        let _ = Secret::credential(pw);
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("jane:{pw}"));
+        let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("x{pw}y"));
+        for text in [
+            format!("shown: {pw}"),
+            format!("shown: {}", pw.to_uppercase()),
+            format!("shown: {}", pw.to_lowercase()),
+            format!("shown: {}", pw.chars().map(|c| format!("{c} ")).collect::<String>()),
+            format!("shown: {}", url::form_urlencoded::byte_serialize(pw.as_bytes()).collect::<String>()),
+            format!("Authorization: Basic {b64}"),
+            format!("blob {b64url} end"),
+        ] {
+            let out = scrub(&text);
+            assert!(out.contains("[redacted]"), "{text} → {out}");
+            assert!(!out.to_lowercase().contains("horse"), "{text} → {out}");
+        }
+        // Ordinary text around it stays.
+        assert_eq!(scrub(&format!("a {pw} b")), "a [redacted] b");
+    }
+
+    #[test]
+    fn a_short_credential_is_weak_and_not_scrubbed_by_value() {
+        let before = weak();
+        let _ = Secret::credential("http");
+        assert!(weak() > before);
+        assert_eq!(scrub("http://idp.test/ and https://x"), "http://idp.test/ and https://x");
     }
 
     #[test]

@@ -86,7 +86,7 @@ fn a_refused_login_is_an_error_with_a_screenshot_of_the_page() {
 fn stop_all_stops_the_browsers_of_the_process() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let browser = rt
-        .block_on(oidc_conform::flow::browser::Browser::start())
+        .block_on(oidc_conform::flow::browser::Browser::start(Default::default()))
         .expect("Chromium starts (scripts/install-chromium)");
     let pid = browser.pid().expect("it runs");
     let alive = |pid: u32| {

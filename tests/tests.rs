@@ -9,6 +9,7 @@ mod diagnostics;
 mod flows;
 mod fuzz;
 mod hostile;
+mod hostile_login;
 mod html;
 mod init;
 mod matrix;

@@ -27,14 +27,12 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message;
+use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use crate::secret::Secret;
@@ -45,6 +43,9 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a page may stay without anything to do before the driver gives up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// After this many cases in a row that the driver could not get past the same
+/// page, it is not tried on that page again in the run.
+pub const GIVE_UP_AFTER: u32 = 3;
 /// How often the driver looks at the page while it waits.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -162,30 +163,68 @@ pub struct Task<'a> {
 }
 
 /// A headless Chromium for the run.
+///
+/// It speaks the DevTools protocol over a pipe (`--remote-debugging-pipe`, its
+/// file descriptors 3 and 4), so no port is open for anyone else on the machine
+/// to drive it; when the harness goes away, however it goes, the pipe closes
+/// and the browser exits. It runs under a small `sh` that removes the browser's
+/// private profile directory (random name, mode 0700) once the browser has
+/// exited, so that directory does not outlive it either.
 pub struct Browser {
     conn: Arc<Connection>,
+    /// Where pages may send anything once credentials are typed.
+    policy: OriginPolicy,
+    /// The harness's pages, for the interceptor.
+    guards: Guards,
+    _interceptor: AbortOnDrop<()>,
+    /// Page (origin and path) → the cases in a row the driver could not get
+    /// past it, and why the last one failed.
+    defeats: std::sync::Mutex<HashMap<String, (u32, String)>>,
+    /// The `sh` that runs the browser (the leader of its process group).
     child: std::sync::Mutex<Option<std::process::Child>>,
-    profile_dir: PathBuf,
+    profile_dir: std::sync::Mutex<Option<tempfile::TempDir>>,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Closing the pipe ends the browser; its `sh` then removes the profile.
+        self.conn.close();
         if let Ok(mut c) = self.child.lock()
             && let Some(mut child) = c.take()
         {
             let pid = child.id();
-            let _ = child.kill();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            kill_group(pid);
             let _ = child.wait();
             if let Ok(mut r) = RUNNING.lock() {
                 r.retain(|(p, _)| *p != pid);
             }
         }
-        let _ = std::fs::remove_dir_all(&self.profile_dir);
+        if let Ok(mut d) = self.profile_dir.lock()
+            && let Some(dir) = d.take()
+        {
+            let _ = dir.close();
+        }
     }
 }
 
-/// The browsers this process started (pid, profile directory), for
-/// [`stop_all`] on the way out of an interrupted run.
+/// Kills the process group `pid` leads (the browser's `sh`, the browser and its helpers).
+fn kill_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid)
+        && pid > 0
+    {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// The browsers this process started (pid of their `sh`, profile directory),
+/// for [`stop_all`] on the way out of an interrupted run.
 static RUNNING: std::sync::Mutex<Vec<(u32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
 
 /// Stops every browser this process started, and removes their profiles: for
@@ -193,11 +232,7 @@ static RUNNING: std::sync::Mutex<Vec<(u32, PathBuf)>> = std::sync::Mutex::new(Ve
 pub fn stop_all() {
     let running = RUNNING.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
     for (pid, dir) in running {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
+        kill_group(pid);
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -221,30 +256,47 @@ pub fn chromium_path() -> Option<PathBuf> {
 }
 
 fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
-        })
-        .unwrap_or(false)
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    unsafe { libc::geteuid() == 0 }
 }
+
+/// A pipe whose ends are closed on exec: (read end, write end).
+fn pipe() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::FromRawFd as _;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2(2) writes two file descriptors into `fds`, which we then own.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just opened and are owned by nothing else.
+    Ok(unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) })
+}
+
+/// What the browser's `sh` runs: the browser in the background with the pipe on
+/// its descriptors 3 and 4, its own copies of them closed (so that the harness
+/// sees the pipe close when the browser exits), then the profile removed.
+const SUPERVISOR: &str = r#"dir=$1; shift; "$@" & exec 3<&- 4>&-; wait $!; rc=$?; rm -rf -- "$dir"; exit $rc"#;
 
 impl Browser {
     /// Starts headless Chromium and connects to it.
-    pub async fn start() -> Result<Browser, String> {
+    pub async fn start(policy: OriginPolicy) -> Result<Browser, String> {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::process::CommandExt as _;
         let binary = chromium_path().ok_or(
             "a login page needs JavaScript, and no Chromium was found: install it (Debian: `apt-get install chromium`, or `scripts/install-chromium`) or point OIDC_CONFORM_CHROMIUM at it",
         )?;
-        static STARTS: AtomicU64 = AtomicU64::new(0);
-        let profile_dir = std::env::temp_dir().join(format!(
-            "oidc-conform-chromium-{}-{}",
-            std::process::id(),
-            STARTS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&profile_dir).map_err(|e| format!("cannot make a browser profile directory: {e}"))?;
-        let mut cmd = std::process::Command::new(&binary);
+        // A fresh directory with a random name, made with mode 0700 and never one
+        // that already exists (nothing another user planted is ever used).
+        let profile_dir = tempfile::Builder::new()
+            .prefix("oidc-conform-chromium-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .map_err(|e| format!("cannot make a private browser profile directory: {e}"))?;
+        let (to_browser_read, to_browser_write) = pipe().map_err(|e| format!("cannot make a pipe to the browser: {e}"))?;
+        let (from_browser_read, from_browser_write) = pipe().map_err(|e| format!("cannot make a pipe from the browser: {e}"))?;
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.arg("-c").arg(SUPERVISOR).arg("sh").arg(profile_dir.path()).arg(&binary);
         cmd.args([
             "--headless",
             "--disable-gpu",
@@ -255,75 +307,168 @@ impl Browser {
             "--disable-sync",
             "--disable-extensions",
             "--disable-dev-shm-usage",
-            "--disable-features=Translate,MediaRouter,OptimizationHints",
+            // Every frame of a page in the page's own process, so that the
+            // driver's interception of the page's requests sees theirs too.
+            "--disable-site-isolation-trials",
+            "--disable-features=Translate,MediaRouter,OptimizationHints,IsolateOrigins,site-per-process",
+            // No WebRTC traffic outside a proxy (there is none): no UDP around the interception.
+            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
             "--password-store=basic",
-            "--remote-debugging-port=0",
-            "--remote-allow-origins=*",
+            "--remote-debugging-pipe",
         ]);
         // Chromium refuses to start its sandbox as root (containers, CI).
         if running_as_root() {
             cmd.arg("--no-sandbox");
         }
-        cmd.arg(format!("--user-data-dir={}", profile_dir.display()))
+        // Inside the private directory: the browser sets its own profile's mode.
+        cmd.arg(format!("--user-data-dir={}", profile_dir.path().join("profile").display()))
             .arg("about:blank")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| format!("cannot start `{}`: {e}", binary.display()))?;
-        let stderr = child.stderr.take().ok_or("the browser has no stderr")?;
-        // The DevTools address is on stderr: `DevTools listening on ws://…`.
-        let (tx, rx) = oneshot::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead as _;
-            let mut tx = Some(tx);
-            let mut seen = Vec::new();
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(ws) = line.split("DevTools listening on ").nth(1)
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(Ok(ws.trim().to_owned()));
-                } else if tx.is_some() && seen.len() < 20 {
-                    seen.push(line);
+        let (child_in, child_out) = (to_browser_read.as_raw_fd(), from_browser_write.as_raw_fd());
+        // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2, setsid).
+        unsafe {
+            cmd.pre_exec(move || {
+                // Out of the way of 3 and 4 first, then onto them (dup2 clears close-on-exec).
+                let a = libc::fcntl(child_in, libc::F_DUPFD_CLOEXEC, 10);
+                let b = libc::fcntl(child_out, libc::F_DUPFD_CLOEXEC, 10);
+                if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
                 }
-            }
-            if let Some(tx) = tx.take() {
-                let _ = tx.send(Err(seen.join("\n")));
-            }
-        });
-        let ws = match tokio::time::timeout(START_TIMEOUT, rx).await {
-            Ok(Ok(Ok(ws))) => ws,
-            Ok(Ok(Err(output))) => {
-                let _ = child.kill();
+                // A process group of its own: stopped as a whole, and out of the
+                // terminal's Ctrl-C (the harness stops it).
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start `{}`: {e}", binary.display()))?;
+        drop(to_browser_read);
+        drop(from_browser_write);
+        if let Ok(mut r) = RUNNING.lock() {
+            r.push((child.id(), profile_dir.path().to_owned()));
+        }
+        // What the browser says on stderr, for an error when it does not start.
+        let stderr = child.stderr.take();
+        let said: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        if let Some(stderr) = stderr {
+            let said = said.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead as _;
+                for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Ok(mut s) = said.lock()
+                        && s.len() < 20
+                    {
+                        s.push(line);
+                    }
+                }
+            });
+        }
+        let conn = Connection::open(to_browser_write, from_browser_read);
+        // Every request of the browser's, whatever made it, is decided by `decide`.
+        let guards: Guards = Arc::default();
+        let mut events = conn.subscribe("").await;
+        let interceptor = {
+            let (conn, guards, policy) = (conn.clone(), guards.clone(), policy.clone());
+            tokio::spawn(async move {
+                while let Some((method, params)) = events.recv().await {
+                    if method != "Fetch.requestPaused" {
+                        continue;
+                    }
+                    let id = params["requestId"].clone();
+                    let (command, args) = match decide(&policy, &guards, &params) {
+                        Verdict::Continue => ("Fetch.continueRequest", json!({"requestId": id})),
+                        Verdict::Fail(reason) => ("Fetch.failRequest", json!({"requestId": id, "errorReason": reason})),
+                        Verdict::Serve(body) => (
+                            "Fetch.fulfillRequest",
+                            json!({"requestId": id, "responseCode": 200, "responseHeaders": [{"name": "content-type", "value": "text/html; charset=utf-8"}], "body": body}),
+                        ),
+                    };
+                    let conn = conn.clone();
+                    tokio::spawn(async move {
+                        let _ = conn.call(None, command, args).await;
+                    });
+                }
+            })
+        };
+        let browser = Browser {
+            conn,
+            policy,
+            guards,
+            _interceptor: AbortOnDrop(interceptor),
+            defeats: std::sync::Mutex::default(),
+            child: std::sync::Mutex::new(Some(child)),
+            profile_dir: std::sync::Mutex::new(Some(profile_dir)),
+        };
+        let ready = tokio::time::timeout(START_TIMEOUT, browser.conn.call(None, "Browser.getVersion", json!({}))).await;
+        match ready {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let output = said.lock().map(|s| s.join("\n")).unwrap_or_default();
                 return Err(format!("`{}` exited before it was ready: {output}", binary.display()));
             }
-            _ => {
-                let _ = child.kill();
-                return Err(format!("`{}` did not start within {START_TIMEOUT:?}", binary.display()));
-            }
-        };
-        let conn = Connection::open(&ws).await.inspect_err(|_| {
-            let _ = child.kill();
-        })?;
-        if let Ok(mut r) = RUNNING.lock() {
-            r.push((child.id(), profile_dir.clone()));
+            Err(_) => return Err(format!("`{}` did not start within {START_TIMEOUT:?}", binary.display())),
         }
-        Ok(Browser {
-            conn,
-            child: std::sync::Mutex::new(Some(child)),
-            profile_dir,
+        browser
+            .conn
+            .call(
+                None,
+                "Fetch.enable",
+                json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
+            )
+            .await
+            .map_err(|e| format!("the browser cannot intercept its requests: {e}"))?;
+        Ok(browser)
+    }
+
+    /// The process id of the browser's `sh`, which leads the browser's
+    /// process group (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().ok()?.as_ref().map(std::process::Child::id)
+    }
+
+    /// Why the driver is not tried again on the page at `url`: it could not get
+    /// past the same page in [`GIVE_UP_AFTER`] cases in a row.
+    pub fn given_up_on(&self, url: &Url) -> Option<String> {
+        let d = self.defeats.lock().ok()?;
+        let (n, why) = d.get(&page_key(url))?;
+        (*n >= GIVE_UP_AFTER).then(|| {
+            format!(
+                "the browser driver could not get past the page at {} in {n} cases in a row, so it is not tried again in this run (the last time: {why})",
+                page_key(url)
+            )
         })
     }
 
-    /// The browser's process id (while it runs).
-    pub fn pid(&self) -> Option<u32> {
-        self.child.lock().ok()?.as_ref().map(std::process::Child::id)
+    /// Records how the driver did on the page at `url`: `None` when it got through.
+    pub fn record(&self, url: &Url, failure: Option<&str>) {
+        if let Ok(mut d) = self.defeats.lock() {
+            match failure {
+                None => {
+                    d.remove(&page_key(url));
+                }
+                Some(why) => {
+                    let e = d.entry(page_key(url)).or_insert((0, String::new()));
+                    e.0 += 1;
+                    e.1 = why.chars().take(300).collect();
+                }
+            }
+        }
+    }
+
+    /// The browser's private profile directory (while it runs).
+    pub fn profile_dir(&self) -> Option<PathBuf> {
+        self.profile_dir.lock().ok()?.as_ref().map(|d| d.path().to_owned())
     }
 
     /// A screenshot and the visible text of a page the harness already has (the
     /// form driver's evidence): the page is served to the browser as received,
     /// from its own address, so that it looks as a user saw it; nothing is sent
-    /// to the provider for the page itself.
-    pub async fn snapshot(&self, url: &Url, html: &[u8]) -> (Option<Vec<u8>>, Option<String>) {
+    /// to the provider for the page itself, and its styles and images come only
+    /// from the origins the policy admits. `secrets` are blanked on the page
+    /// before the screenshot.
+    pub async fn snapshot(&self, url: &Url, html: &[u8], secrets: &[&str]) -> (Option<Vec<u8>>, Option<String>) {
         let Ok(context) = self
             .conn
             .call(None, "Target.createBrowserContext", json!({"disposeOnDetach": true}))
@@ -332,7 +477,7 @@ impl Browser {
             return (None, None);
         };
         let context = context["browserContextId"].as_str().unwrap_or_default().to_owned();
-        let shot = tokio::time::timeout(Duration::from_secs(20), self.snapshot_in(&context, url, html))
+        let shot = tokio::time::timeout(Duration::from_secs(20), self.snapshot_in(&context, url, html, secrets))
             .await
             .unwrap_or((None, None));
         let _ = self
@@ -342,86 +487,116 @@ impl Browser {
         shot
     }
 
-    async fn snapshot_in(&self, context: &str, url: &Url, html: &[u8]) -> (Option<Vec<u8>>, Option<String>) {
-        let conn = &self.conn;
-        let Ok(target) = conn
-            .call(
-                None,
-                "Target.createTarget",
-                json!({"url": "about:blank", "browserContextId": context}),
-            )
-            .await
-        else {
+    async fn snapshot_in(&self, context: &str, url: &Url, html: &[u8], secrets: &[&str]) -> (Option<Vec<u8>>, Option<String>) {
+        let guard = Arc::new(Guard {
+            // Nothing of the snapshot's goes anywhere the policy does not admit.
+            armed: AtomicBool::new(true),
+            serve: std::sync::Mutex::new(Some((
+                url.as_str().split('#').next().unwrap_or_default().to_owned(),
+                base64::engine::general_purpose::STANDARD.encode(html),
+            ))),
+            snapshot: true,
+            ..Guard::default()
+        });
+        let Ok(opened) = self.open_page(context, guard).await else {
             return (None, None);
         };
-        let Ok(attached) = conn
-            .call(
-                None,
-                "Target.attachToTarget",
-                json!({"targetId": target["targetId"], "flatten": true}),
-            )
-            .await
-        else {
-            return (None, None);
-        };
-        let session = attached["sessionId"].as_str().unwrap_or_default().to_owned();
-        let mut events = conn.subscribe(&session).await;
         let page = Page {
-            conn: conn.clone(),
-            session: session.clone(),
+            conn: self.conn.clone(),
+            session: opened.session.clone(),
+            secrets: needles(secrets),
+            guard: opened.guard.clone(),
         };
-        // The page itself from what the harness received; its styles and images from the provider.
-        if page
-            .call(
-                "Fetch.enable",
-                json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
-            )
-            .await
-            .is_err()
-        {
-            return (None, None);
-        }
-        let body = base64::engine::general_purpose::STANDARD.encode(html);
-        let responder = {
-            let (conn, session, page_url) = (conn.clone(), session.clone(), url.to_string());
-            tokio::spawn(async move {
-                let mut served = false;
-                while let Some((method, params)) = events.recv().await {
-                    if method != "Fetch.requestPaused" {
-                        continue;
-                    }
-                    let id = params["requestId"].clone();
-                    let this = params["request"]["url"].as_str().unwrap_or_default();
-                    if !served && params["resourceType"] == "Document" && this.split('#').next() == page_url.split('#').next() {
-                        served = true;
-                        let _ = conn
-                            .call(
-                                Some(&session),
-                                "Fetch.fulfillRequest",
-                                json!({"requestId": id, "responseCode": 200, "responseHeaders": [{"name": "content-type", "value": "text/html; charset=utf-8"}], "body": body}),
-                            )
-                            .await;
-                    } else if params["resourceType"] == "Document" || params["request"]["method"] != "GET" {
-                        // The snapshot goes nowhere and sends nothing.
-                        let _ = conn
-                            .call(
-                                Some(&session),
-                                "Fetch.failRequest",
-                                json!({"requestId": id, "errorReason": "Aborted"}),
-                            )
-                            .await;
-                    } else {
-                        let _ = conn.call(Some(&session), "Fetch.continueRequest", json!({"requestId": id})).await;
-                    }
-                }
-            })
-        };
-        let _responder = AbortOnDrop(responder);
         let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
         // A moment for styles and images.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let f = page.failure("").await;
         (f.screenshot, f.text)
+    }
+
+    /// A page of its own in `context`, its requests under `guard` (registered
+    /// before the page can send any), its dialogs dismissed, its frames tracked.
+    async fn open_page(&self, context: &str, guard: Arc<Guard>) -> Result<Opened, String> {
+        let conn = &self.conn;
+        let target = conn
+            .call(
+                None,
+                "Target.createTarget",
+                json!({"url": "about:blank", "browserContextId": context}),
+            )
+            .await?;
+        let target_id = target["targetId"].as_str().unwrap_or_default().to_owned();
+        let registration = Registration::new(self.guards.clone(), &target_id, guard.clone());
+        let attached = conn
+            .call(None, "Target.attachToTarget", json!({"targetId": target_id, "flatten": true}))
+            .await?;
+        let session = attached["sessionId"].as_str().unwrap_or_default().to_owned();
+        let mut events = conn.subscribe(&session).await;
+        let watcher = {
+            let (conn, session, guard) = (conn.clone(), session.clone(), guard.clone());
+            tokio::spawn(async move {
+                while let Some((method, params)) = events.recv().await {
+                    match method.as_str() {
+                        "Network.responseReceived" if params["type"] == "Document" => {
+                            let response = &params["response"];
+                            let header = |name: &str| {
+                                response["headers"].as_object().and_then(|h| {
+                                    h.iter()
+                                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                                        .and_then(|(_, v)| v.as_str().map(str::to_owned))
+                                })
+                            };
+                            let defence =
+                                crate::flow::framing_of(header("x-frame-options").as_deref(), header("content-security-policy").as_deref());
+                            if let (Some(url), Ok(mut m)) = (response["url"].as_str(), guard.framing.lock()) {
+                                m.insert(url.split('#').next().unwrap_or(url).to_owned(), defence);
+                            }
+                        }
+                        "Page.frameAttached" => {
+                            if let (Some(f), Ok(mut frames)) = (params["frameId"].as_str(), guard.frames.lock()) {
+                                frames.insert(f.to_owned());
+                            }
+                        }
+                        "Page.javascriptDialogOpening" => {
+                            // alert, confirm, prompt, beforeunload: dismissed at once
+                            // (beforeunload: leave the page), and said in the trace.
+                            guard.note(format!(
+                                "browser: dismissed a `{}` dialog of the page",
+                                params["type"].as_str().unwrap_or("javascript")
+                            ));
+                            let (conn, session) = (conn.clone(), session.clone());
+                            tokio::spawn(async move {
+                                let _ = conn
+                                    .call(Some(&session), "Page.handleJavaScriptDialog", json!({"accept": true}))
+                                    .await;
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+            })
+        };
+        let page = |m: &'static str, p: Value| {
+            let (conn, session) = (conn.clone(), session.clone());
+            async move { conn.call(Some(&session), m, p).await }
+        };
+        page("Page.enable", json!({})).await?;
+        // The documents' response headers, for their defence against framing.
+        page("Network.enable", json!({})).await?;
+        // No channel around the request interception: WebSockets, WebTransport
+        // and WebRTC are not HTTP requests the interception sees; service
+        // workers and new windows run outside the page.
+        page(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": NO_SIDE_CHANNELS, "runImmediately": true}),
+        )
+        .await?;
+        Ok(Opened {
+            session,
+            guard,
+            _registration: registration,
+            _watcher: AbortOnDrop(watcher),
+        })
     }
 
     /// Runs one front channel from `task`'s page to the redirect back to the client.
@@ -452,37 +627,22 @@ impl Browser {
                 .await
                 .map_err(Failure::plain)?;
         }
-        let target = conn
-            .call(
-                None,
-                "Target.createTarget",
-                json!({"url": "about:blank", "browserContextId": context}),
-            )
-            .await
-            .map_err(Failure::plain)?;
-        let target_id = target["targetId"].as_str().unwrap_or_default().to_owned();
-        let attached = conn
-            .call(None, "Target.attachToTarget", json!({"targetId": target_id, "flatten": true}))
-            .await
-            .map_err(Failure::plain)?;
-        let session = attached["sessionId"].as_str().unwrap_or_default().to_owned();
-        let mut events = conn.subscribe(&session).await;
+        let (captured_tx, mut captured) = oneshot::channel::<Captured>();
+        let guard = Arc::new(Guard {
+            redirect_uris: task.redirect_uris.iter().filter(|r| !r.is_empty()).cloned().collect(),
+            capture: std::sync::Mutex::new(Some(captured_tx)),
+            ..Guard::default()
+        });
+        let opened = self.open_page(context, guard.clone()).await.map_err(Failure::plain)?;
         let page = Page {
             conn: conn.clone(),
-            session: session.clone(),
+            session: opened.session.clone(),
+            secrets: needles(&[task.password.expose()]),
+            guard: guard.clone(),
         };
-        page.call(
-            "Fetch.enable",
-            json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
-        )
-        .await
-        .map_err(Failure::plain)?;
-        page.call("Page.enable", json!({})).await.map_err(Failure::plain)?;
-        // The documents' response headers, for their defence against framing.
-        page.call("Network.enable", json!({})).await.map_err(Failure::plain)?;
-        // Not awaited here: the navigation waits for its request, which this loop answers.
+        // Not awaited here: the navigation waits for its request, which the interceptor answers.
         let navigate = {
-            let (conn, session, url) = (conn.clone(), session.clone(), task.url.to_string());
+            let (conn, session, url) = (conn.clone(), opened.session.clone(), task.url.to_string());
             tokio::spawn(async move { conn.call(Some(&session), "Page.navigate", json!({"url": url})).await })
         };
         let _navigate = AbortOnDrop(navigate);
@@ -496,88 +656,25 @@ impl Browser {
         let script = detect(task.selectors);
         let mut steps_left: Vec<Step> = task.selectors.steps.clone();
         let mut step_number = 1;
-        // Paused requests are answered by their own task, whatever the page
-        // is doing: a script that waits for a navigation never blocks them.
-        let shared_steps: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-        // Document URL (no fragment) → its defence against framing.
-        let framing_of: Arc<std::sync::Mutex<HashMap<String, Option<String>>>> = Arc::default();
         let mut framing: Vec<(&'static str, Option<String>)> = Vec::new();
-        let (captured_tx, mut captured) = oneshot::channel::<Result<(Url, Option<Vec<(String, String)>>), String>>();
-        let interceptor = {
-            let (conn, session, redirects, log) = (conn.clone(), session.clone(), task.redirect_uris.clone(), shared_steps.clone());
-            let seen = framing_of.clone();
-            tokio::spawn(async move {
-                let mut captured_tx = Some(captured_tx);
-                while let Some((method, params)) = events.recv().await {
-                    if method == "Network.responseReceived" && params["type"] == "Document" {
-                        let response = &params["response"];
-                        let header = |name: &str| {
-                            response["headers"].as_object().and_then(|h| {
-                                h.iter()
-                                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                                    .and_then(|(_, v)| v.as_str().map(str::to_owned))
-                            })
-                        };
-                        let defence =
-                            crate::flow::framing_of(header("x-frame-options").as_deref(), header("content-security-policy").as_deref());
-                        if let (Some(url), Ok(mut m)) = (response["url"].as_str(), seen.lock()) {
-                            m.insert(url.split('#').next().unwrap_or(url).to_owned(), defence);
-                        }
-                        continue;
-                    }
-                    if method != "Fetch.requestPaused" {
-                        continue;
-                    }
-                    let request_id = params["requestId"].as_str().unwrap_or_default().to_owned();
-                    let request = &params["request"];
-                    let url = request["url"].as_str().unwrap_or_default();
-                    let verb = request["method"].as_str().unwrap_or("GET");
-                    if redirects.iter().any(|r| !r.is_empty() && url.starts_with(r.as_str())) {
-                        let _ = conn
-                            .call(
-                                Some(&session),
-                                "Fetch.failRequest",
-                                json!({"requestId": request_id, "errorReason": "Aborted"}),
-                            )
-                            .await;
-                        let fragment = request["urlFragment"].as_str().unwrap_or_default();
-                        let result = Url::parse(&format!("{url}{fragment}"))
-                            .map_err(|e| format!("the redirect `{}` does not parse: {e}", crate::flow::http::redact_str(url)))
-                            .map(|full| {
-                                if let Ok(mut l) = log.lock() {
-                                    l.push(format!(
-                                        "browser: {verb} {} (not sent: the redirect back to the client)",
-                                        crate::flow::http::redact_url(&full)
-                                    ));
-                                }
-                                (full, (verb == "POST").then(|| post_body(request)))
-                            });
-                        if let Some(tx) = captured_tx.take() {
-                            let _ = tx.send(result);
-                        }
-                        continue;
-                    }
-                    if params["resourceType"] == "Document"
-                        && let Ok(mut l) = log.lock()
-                    {
-                        l.push(format!("browser: {verb} {}", crate::flow::http::redact_str(url)));
-                    }
-                    let _ = conn
-                        .call(Some(&session), "Fetch.continueRequest", json!({"requestId": request_id}))
-                        .await;
-                }
-            })
-        };
-        let _interceptor = AbortOnDrop(interceptor);
         let log = |steps: &mut Vec<String>, line: String| {
-            if let Ok(mut l) = shared_steps.lock() {
-                l.push(line);
-            }
-            steps.clear();
-            steps.extend(shared_steps.lock().map(|l| l.clone()).unwrap_or_default());
+            guard.note(line);
+            *steps = guard.lines();
+        };
+        // Credentials go only into a page on an origin the policy admits; from
+        // then on the interceptor blocks every request to any other origin.
+        let may_type = |href: &str| -> Result<(), String> {
+            self.policy.admits(href).map_err(|why| {
+                format!(
+                    "the page that asks for the credentials is at {}: {why}; the credentials were not typed",
+                    crate::flow::http::redact_str(href)
+                )
+            })?;
+            guard.armed.store(true, Ordering::SeqCst);
+            Ok(())
         };
         loop {
-            steps = shared_steps.lock().map(|l| l.clone()).unwrap_or_default();
+            steps = guard.lines();
             match captured.try_recv() {
                 Ok(Ok((url, form))) => {
                     let cookies = cookies_of(conn, context).await;
@@ -591,7 +688,7 @@ impl Browser {
                         framing,
                     });
                 }
-                Ok(Err(e)) => return Err(Failure::plain(e).with_steps(&steps)),
+                Ok(Err(e)) => return Err(page.failure(&e).await.with_steps(&guard.lines())),
                 Err(oneshot::error::TryRecvError::Closed) => {
                     return Err(Failure::plain("the browser closed the page").with_steps(&steps));
                 }
@@ -613,10 +710,10 @@ impl Browser {
                 let sel = serde_json::to_string(step.selector()).unwrap_or_default();
                 let here = tokio::time::timeout(
                     Duration::from_secs(3),
-                    page.evaluate(&format!("(() => {{ const e = document.querySelector({sel}); if (!e) return false; document.querySelectorAll('[data-oidc-conform]').forEach((x) => x.removeAttribute('data-oidc-conform')); e.setAttribute('data-oidc-conform', 'step'); return true; }})()")),
+                    page.evaluate(&format!("(() => {{ const e = document.querySelector({sel}); if (!e) return null; document.querySelectorAll('[data-oidc-conform]').forEach((x) => x.removeAttribute('data-oidc-conform')); e.setAttribute('data-oidc-conform', 'step'); return location.href; }})()")),
                 )
                 .await;
-                if !matches!(here, Ok(Ok(Value::Bool(true)))) {
+                let Ok(Ok(Value::String(href))) = here else {
                     if idle_since.elapsed() > IDLE_TIMEOUT {
                         return Err(page
                             .failure(&format!(
@@ -628,9 +725,12 @@ impl Browser {
                             .with_steps(&steps));
                     }
                     continue;
-                }
+                };
                 let done = match &step {
                     Step::Fill { with, .. } => {
+                        if let Err(why) = may_type(&href) {
+                            return Err(page.failure(&why).await.with_steps(&steps));
+                        }
                         let text = match with {
                             Credential::Username => task.username,
                             Credential::Password => task.password.expose(),
@@ -661,23 +761,18 @@ impl Browser {
                 _ => Value::Null,
             };
             let kind = found["kind"].as_str().unwrap_or("none").to_owned();
-            let signature = format!(
-                "{}|{}",
-                found["href"].as_str().unwrap_or_default(),
-                found["signature"].as_str().unwrap_or_default()
-            );
+            let href = found["href"].as_str().unwrap_or_default().to_owned();
+            let signature = format!("{href}|{}", found["signature"].as_str().unwrap_or_default());
             let repeat = last_action
                 .as_ref()
                 .is_some_and(|(s, at)| *s == signature && at.elapsed() < Duration::from_secs(3));
             match kind.as_str() {
                 _ if repeat => {}
                 "login" | "identifier" => {
-                    let href = found["href"].as_str().unwrap_or_default();
-                    if let Some(d) = framing_of
-                        .lock()
-                        .ok()
-                        .and_then(|m| m.get(href.split('#').next().unwrap_or(href)).cloned())
-                    {
+                    if let Err(why) = may_type(&href) {
+                        return Err(page.failure(&why).await.with_steps(&steps));
+                    }
+                    if let Some(d) = guard.framing_of(&href) {
                         framing.push(("login", d));
                     }
                     if kind == "login" {
@@ -701,7 +796,7 @@ impl Browser {
                             } else {
                                 "filled in the username (an identifier-first step)"
                             },
-                            crate::flow::http::redact_str(found["href"].as_str().unwrap_or_default())
+                            crate::flow::http::redact_str(&href)
                         ),
                     );
                     page.press("submit").await.map_err(Failure::plain)?;
@@ -728,19 +823,14 @@ impl Browser {
                         return Err(page.failure("the consent page has no control that denies").await.with_steps(&steps));
                     }
                     consents += 1;
-                    let href = found["href"].as_str().unwrap_or_default();
-                    if let Some(d) = framing_of
-                        .lock()
-                        .ok()
-                        .and_then(|m| m.get(href.split('#').next().unwrap_or(href)).cloned())
-                    {
+                    if let Some(d) = guard.framing_of(&href) {
                         framing.push(("consent", d));
                     }
                     log(
                         &mut steps,
                         format!(
                             "browser: pressed {which} on the consent page {}",
-                            crate::flow::http::redact_str(found["href"].as_str().unwrap_or_default())
+                            crate::flow::http::redact_str(&href)
                         ),
                     );
                     page.press(which).await.map_err(Failure::plain)?;
@@ -749,15 +839,287 @@ impl Browser {
                 }
                 _ => {
                     if idle_since.elapsed() > IDLE_TIMEOUT {
-                        return Err(page.failure(&format!(
-                                "the page at {} shows nothing the browser driver can act on (no login fields, no consent button) for {IDLE_TIMEOUT:?}",
-                                crate::flow::http::redact_str(found["href"].as_str().unwrap_or_default())
-                            )).await.with_steps(&steps));
+                        let at = if href.is_empty() {
+                            guard.last_document().unwrap_or_default()
+                        } else {
+                            href.clone()
+                        };
+                        let why = if found.is_null() {
+                            "does not answer (a script keeps it busy, or it is too large to look at)"
+                        } else {
+                            "shows nothing the browser driver can act on (no login fields, no consent button)"
+                        };
+                        return Err(page
+                            .failure(&format!(
+                                "the page at {} {why} for {IDLE_TIMEOUT:?}",
+                                crate::flow::http::redact_str(&at)
+                            ))
+                            .await
+                            .with_steps(&guard.lines()));
                     }
                 }
             }
         }
     }
+}
+
+/// Where the run's browser may send anything once credentials are typed (and
+/// where subframes, workers and other windows may send anything at all).
+#[derive(Clone, Debug, Default)]
+pub struct OriginPolicy {
+    /// `scheme://host:port`: the issuer's origin and the profile's trusted origins.
+    pub origins: Vec<String>,
+    /// `--allow-http`: plain http to hosts that are not loopback.
+    pub allow_http: bool,
+}
+
+impl OriginPolicy {
+    /// Whether a request to `url` is admitted, and why not.
+    pub fn admits(&self, url: &str) -> Result<(), String> {
+        let u = Url::parse(url).map_err(|_| "not a URL".to_owned())?;
+        if !matches!(u.scheme(), "http" | "https") {
+            return Err(format!("`{}:` is not http or https", u.scheme()));
+        }
+        let origin = u.origin().ascii_serialization();
+        if !self.origins.contains(&origin) {
+            return Err(format!(
+                "{origin} is neither the issuer's origin nor one of the profile's `http.trusted_origins`"
+            ));
+        }
+        let loopback = match u.host() {
+            Some(url::Host::Ipv4(a)) => a.is_loopback(),
+            Some(url::Host::Ipv6(a)) => a.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        if u.scheme() == "http" && !loopback && !self.allow_http {
+            return Err(format!("{origin} is plain http to a host that is not loopback (pass --allow-http)"));
+        }
+        Ok(())
+    }
+}
+
+/// What the interceptor knows of one page of the harness's.
+#[derive(Default)]
+struct Guard {
+    /// Credentials were typed into the page (or it is a snapshot): every
+    /// request to an origin the policy does not admit is blocked.
+    armed: AtomicBool,
+    /// Requests to these (the redirect URI as sent and as registered) are the end.
+    redirect_uris: Vec<String>,
+    capture: std::sync::Mutex<Option<oneshot::Sender<Captured>>>,
+    /// What the browser did, for the case's trace.
+    log: std::sync::Mutex<Vec<String>>,
+    /// A snapshot: the document to serve (URL without fragment, base64 body), once.
+    serve: std::sync::Mutex<Option<(String, String)>>,
+    snapshot: bool,
+    /// The page's subframes.
+    frames: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The URL of the last document the page requested.
+    last_document: std::sync::Mutex<Option<String>>,
+    /// Document URL (no fragment) → its defence against framing.
+    framing: std::sync::Mutex<HashMap<String, Option<String>>>,
+}
+
+impl Guard {
+    fn note(&self, line: String) {
+        if let Ok(mut l) = self.log.lock() {
+            l.push(line);
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn last_document(&self) -> Option<String> {
+        self.last_document.lock().ok()?.clone()
+    }
+
+    fn framing_of(&self, href: &str) -> Option<Option<String>> {
+        self.framing.lock().ok()?.get(href.split('#').next().unwrap_or(href)).cloned()
+    }
+
+    fn finish(&self, result: Captured) {
+        if let Some(tx) = self.capture.lock().ok().and_then(|mut c| c.take()) {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+/// The request to the redirect URI (with the form post body), or why the page ended.
+type Captured = Result<(Url, Option<Vec<(String, String)>>), String>;
+
+/// The pages of the harness's, by target id (which is their main frame's id).
+type Guards = Arc<std::sync::Mutex<HashMap<String, Arc<Guard>>>>;
+
+/// A page's entry in [`Guards`], removed with the page.
+struct Registration {
+    guards: Guards,
+    id: String,
+}
+
+impl Registration {
+    fn new(guards: Guards, id: &str, guard: Arc<Guard>) -> Registration {
+        if let Ok(mut g) = guards.lock() {
+            g.insert(id.to_owned(), guard);
+        }
+        Registration { guards, id: id.to_owned() }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut g) = self.guards.lock() {
+            g.remove(&self.id);
+        }
+    }
+}
+
+/// A page opened by [`Browser::open_page`].
+struct Opened {
+    session: String,
+    guard: Arc<Guard>,
+    _registration: Registration,
+    _watcher: AbortOnDrop<()>,
+}
+
+/// What the interceptor does with a request.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Continue,
+    /// Fail it: an `Aborted` (the redirect back to the client, captured) or a block.
+    Fail(&'static str),
+    /// Answer it with the snapshot's document.
+    Serve(String),
+}
+
+/// The one place every request of every page, frame, worker and window of the
+/// browser is decided (`Fetch.enable` on the browser itself): a request of a
+/// page of the harness's goes on unless credentials were typed into the page
+/// and its origin is not admitted; the redirect back to the client is captured
+/// and never sent; anything else (a subframe, a worker, a window a page
+/// opened) goes only to an admitted origin.
+fn decide(policy: &OriginPolicy, guards: &Guards, params: &Value) -> Verdict {
+    let request = &params["request"];
+    let url = request["url"].as_str().unwrap_or_default();
+    let verb = request["method"].as_str().unwrap_or("GET");
+    let kind = params["resourceType"].as_str().unwrap_or_default();
+    let frame = params["frameId"].as_str().unwrap_or_default();
+    let (guard, main) = {
+        let Ok(g) = guards.lock() else {
+            return Verdict::Fail("BlockedByClient");
+        };
+        match g.get(frame) {
+            Some(guard) => (Some(guard.clone()), true),
+            None => (
+                g.values()
+                    .find(|guard| guard.frames.lock().is_ok_and(|f| f.contains(frame)))
+                    .cloned(),
+                false,
+            ),
+        }
+    };
+    let blocked = |guard: Option<&Arc<Guard>>, why: String| {
+        if let Some(g) = guard {
+            g.note(format!(
+                "browser: blocked {verb} {} ({kind}): {why}",
+                crate::flow::http::redact_str(url)
+            ));
+        }
+        Verdict::Fail("BlockedByClient")
+    };
+    let Some(guard) = guard else {
+        // Not a page of the harness's nor one of its frames: a worker, a window
+        // a page opened, a service worker. Only where the policy admits.
+        return match policy.admits(url) {
+            Ok(()) => Verdict::Continue,
+            Err(_) => Verdict::Fail("BlockedByClient"),
+        };
+    };
+    if guard.snapshot {
+        if main && kind == "Document" {
+            let served = guard.serve.lock().ok().and_then(|mut s| {
+                let matches = s.as_ref().is_some_and(|(u, _)| url.split('#').next() == Some(u.as_str()));
+                if matches { s.take().map(|(_, body)| body) } else { None }
+            });
+            return match served {
+                Some(body) => Verdict::Serve(body),
+                // The snapshot goes nowhere else.
+                None => Verdict::Fail("Aborted"),
+            };
+        }
+        if verb != "GET" {
+            return Verdict::Fail("Aborted");
+        }
+        return match policy.admits(url) {
+            Ok(()) => Verdict::Continue,
+            Err(why) => blocked(None, why),
+        };
+    }
+    if main && guard.redirect_uris.iter().any(|r| url.starts_with(r.as_str())) {
+        let fragment = request["urlFragment"].as_str().unwrap_or_default();
+        let result = Url::parse(&format!("{url}{fragment}"))
+            .map_err(|e| format!("the redirect `{}` does not parse: {e}", crate::flow::http::redact_str(url)))
+            .map(|full| {
+                guard.note(format!(
+                    "browser: {verb} {} (not sent: the redirect back to the client)",
+                    crate::flow::http::redact_url(&full)
+                ));
+                (full, (verb == "POST").then(|| post_body(request)))
+            });
+        guard.finish(result);
+        return Verdict::Fail("Aborted");
+    }
+    let armed = guard.armed.load(Ordering::SeqCst);
+    if armed || !main {
+        if let Err(why) = policy.admits(url) {
+            let why = if armed {
+                format!("{why}, and the credentials were typed into the page")
+            } else {
+                format!("{why} (a frame of the page)")
+            };
+            let verdict = blocked(Some(&guard), why);
+            if main && kind == "Document" {
+                guard.finish(Err(format!(
+                    "after the credentials were typed, the page went to {}, which the origin policy does not admit: the request was blocked, nothing was sent",
+                    crate::flow::http::redact_str(url)
+                )));
+            }
+            return verdict;
+        }
+    }
+    if main && kind == "Document" {
+        guard.note(format!("browser: {verb} {}", crate::flow::http::redact_str(url)));
+        if let Ok(mut l) = guard.last_document.lock() {
+            *l = Some(url.to_owned());
+        }
+    }
+    Verdict::Continue
+}
+
+/// Stubs for what would carry data around the request interception: run in
+/// every document of the harness's pages before the page's own scripts.
+const NO_SIDE_CHANNELS: &str = r#"(() => {
+  const off = (o, name) => { try { Object.defineProperty(o, name, { value: undefined, writable: false, configurable: false }); } catch (e) {} };
+  for (const n of ['WebSocket', 'WebTransport', 'RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'SharedWorker']) off(window, n);
+  try { if (navigator.serviceWorker) Object.defineProperty(Navigator.prototype, 'serviceWorker', { get: () => undefined, configurable: false }); } catch (e) {}
+  try { Object.defineProperty(window, 'open', { value: () => null, writable: false, configurable: false }); } catch (e) {}
+})()"#;
+
+/// The forms of the secrets a page may show (any case, spaced, URL-encoded,
+/// base64), normalised as the blanking script compares them.
+fn needles(secrets: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.chars().filter(|c| !c.is_whitespace()).count() >= 4)
+        .flat_map(|s| crate::secret::forms(s))
+        .map(|f| f.split_whitespace().collect::<String>().to_lowercase())
+        .filter(|f| f.len() >= 4)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A task that ends with the page it works for.
@@ -767,6 +1129,11 @@ impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// A page for [`Browser::given_up_on`]: its origin and path (no query).
+fn page_key(u: &Url) -> String {
+    format!("{}{}", u.origin().ascii_serialization(), u.path())
 }
 
 fn origin_url(u: &Url) -> String {
@@ -886,6 +1253,9 @@ const PAGE_TEXT: &str = r#"(() => ((document.title ? document.title + ' — ' : 
 struct Page {
     conn: Arc<Connection>,
     session: String,
+    /// The credentials' forms, blanked on the page before a screenshot.
+    secrets: Vec<String>,
+    guard: Arc<Guard>,
 }
 
 impl Page {
@@ -918,30 +1288,52 @@ impl Page {
     }
 
     /// Presses the marked button (or submits the field's form when there is none).
+    /// Forms and links lose their `target` first: nothing opens another window.
     async fn press(&self, mark: &str) -> Result<(), String> {
         self.evaluate(&format!(
-            "(() => {{ const e = document.querySelector('[data-oidc-conform={mark}]'); if (e) {{ e.click(); return true; }} const f = document.querySelector('[data-oidc-conform=password], [data-oidc-conform=user]'); if (f && f.form) {{ f.form.requestSubmit ? f.form.requestSubmit() : f.form.submit(); return true; }} return false; }})()"
+            "(() => {{ document.querySelectorAll('form[target], a[target], button[formtarget], input[formtarget]').forEach((x) => {{ x.removeAttribute('target'); x.removeAttribute('formtarget'); }}); const e = document.querySelector('[data-oidc-conform={mark}]'); if (e) {{ e.click(); return true; }} const f = document.querySelector('[data-oidc-conform=password], [data-oidc-conform=user]'); if (f && f.form) {{ f.form.requestSubmit ? f.form.requestSubmit() : f.form.submit(); return true; }} return false; }})()"
         ))
         .await?;
         Ok(())
     }
 
-    /// A failure with the page's screenshot and text.
+    /// A failure with the page's screenshot and text: a script that keeps the
+    /// page busy is stopped first, and every form of a credential the page
+    /// shows (password fields, text, values, the title) is blanked before the
+    /// screenshot; each step is bounded in time.
     async fn failure(&self, message: &str) -> Failure {
-        let screenshot = self
-            .call("Page.captureScreenshot", json!({"format": "png"}))
+        const STEP: Duration = Duration::from_secs(5);
+        let bounded = |m: &'static str, p: Value| tokio::time::timeout(STEP, self.call(m, p));
+        let _ = bounded("Runtime.terminateExecution", json!({})).await;
+        let blank = format!(
+            "({BLANK})({})",
+            serde_json::to_string(&self.secrets).unwrap_or_else(|_| "[]".into())
+        );
+        let blanked = matches!(tokio::time::timeout(STEP, self.evaluate(&blank)).await, Ok(Ok(Value::Bool(true))));
+        // Without the page's word that it is blanked, no screenshot.
+        let screenshot = if blanked {
+            bounded("Page.captureScreenshot", json!({"format": "png"}))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .and_then(|v| {
+                    v["data"]
+                        .as_str()
+                        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+                })
+        } else {
+            None
+        };
+        let text = tokio::time::timeout(STEP, self.evaluate(PAGE_TEXT))
             .await
             .ok()
-            .and_then(|v| {
-                v["data"]
-                    .as_str()
-                    .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
-            });
-        let text = self
-            .evaluate(PAGE_TEXT)
-            .await
-            .ok()
+            .and_then(Result::ok)
             .and_then(|v| v.as_str().map(crate::secret::scrub));
+        let text = match (text, self.guard.last_document()) {
+            (Some(t), _) if !t.is_empty() => Some(t),
+            (_, Some(url)) => Some(format!("(the page at {} gave no text)", crate::flow::http::redact_str(&url))),
+            (t, None) => t,
+        };
         Failure {
             message: crate::secret::scrub(message),
             not_applicable: false,
@@ -952,71 +1344,138 @@ impl Page {
     }
 }
 
+/// Blanks every form of the credentials on the page (needles: normalised,
+/// lower case without white space): password fields, fields, placeholders and
+/// text nodes that hold one, the smallest elements whose text holds one across
+/// child elements, and the title. Answers `true` when done.
+const BLANK: &str = r#"((needles) => {
+  const norm = (s) => (s || '').replace(/\s+/g, '').toLowerCase();
+  const hit = (s) => { const n = norm(s); return n.length > 0 && needles.some((x) => n.includes(x)); };
+  for (const e of document.querySelectorAll('input, textarea, select')) {
+    if (e.type === 'password' || hit(e.value)) e.value = '';
+    if (hit(e.placeholder)) e.placeholder = '';
+  }
+  if (needles.length === 0) return true;
+  if (hit(document.title)) document.title = '[redacted]';
+  // In each text node: the credential in any case, with or without white space between its characters.
+  const esc = (c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const res = needles.map((x) => new RegExp([...x].map(esc).join('\\s*'), 'gi'));
+  const walk = document.createTreeWalker(document.documentElement || document, NodeFilter.SHOW_TEXT);
+  const texts = [];
+  while (walk.nextNode()) if (hit(walk.currentNode.nodeValue)) texts.push(walk.currentNode);
+  texts.forEach((n) => {
+    let v = n.nodeValue;
+    for (const re of res) v = v.replace(re, '[redacted]');
+    n.nodeValue = hit(v) ? '[redacted]' : v;
+  });
+  const all = document.body ? [...document.body.querySelectorAll('*')].reverse() : [];
+  for (const e of all) {
+    if (hit(e.textContent) && ![...e.children].some((c) => hit(c.textContent))) e.textContent = '[redacted]';
+    for (const a of ['title', 'alt', 'aria-label', 'value', 'data-value']) if (e.hasAttribute && e.hasAttribute(a) && hit(e.getAttribute(a))) e.setAttribute(a, '');
+  }
+  if (document.body && hit(document.body.textContent)) document.body.textContent = '[redacted]';
+  return true;
+})"#;
+
 type Pending = HashMap<u64, oneshot::Sender<Result<Value, String>>>;
 type Subscribers = HashMap<String, mpsc::UnboundedSender<(String, Value)>>;
 
-/// A WebSocket to the browser: commands by id, events by session.
+/// The pipe to the browser: commands by id, events by session. Messages are
+/// JSON, each ended by a NUL byte.
 struct Connection {
-    out: mpsc::UnboundedSender<Message>,
+    out: std::sync::Mutex<Option<std::sync::mpsc::Sender<Vec<u8>>>>,
     next_id: AtomicU64,
-    pending: Arc<Mutex<Pending>>,
-    subscribers: Arc<Mutex<Subscribers>>,
+    pending: Arc<std::sync::Mutex<Pending>>,
+    subscribers: Arc<std::sync::Mutex<Subscribers>>,
 }
 
+/// Messages from the browser larger than this end the connection.
+const MAX_MESSAGE: usize = 256 << 20;
+
 impl Connection {
-    async fn open(ws: &str) -> Result<Arc<Connection>, String> {
-        let (socket, _) = tokio_tungstenite::connect_async(ws)
-            .await
-            .map_err(|e| format!("cannot connect to the browser at {ws}: {e}"))?;
-        let (mut sink, mut stream) = socket.split();
-        let (out, mut rx) = mpsc::unbounded_channel::<Message>();
-        let pending: Arc<Mutex<Pending>> = Arc::default();
-        let subscribers: Arc<Mutex<Subscribers>> = Arc::default();
-        tokio::spawn(async move {
-            while let Some(m) = rx.recv().await {
-                if sink.send(m).await.is_err() {
+    fn open(to_browser: std::fs::File, from_browser: std::fs::File) -> Arc<Connection> {
+        let (out, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let pending: Arc<std::sync::Mutex<Pending>> = Arc::default();
+        let subscribers: Arc<std::sync::Mutex<Subscribers>> = Arc::default();
+        std::thread::spawn(move || {
+            use std::io::Write as _;
+            let mut to_browser = to_browser;
+            // Ends when every sender is gone (the connection closed): the pipe closes with it.
+            while let Ok(mut m) = rx.recv() {
+                m.push(0);
+                if to_browser.write_all(&m).is_err() {
                     break;
                 }
             }
         });
         let (p, s) = (pending.clone(), subscribers.clone());
-        tokio::spawn(async move {
-            while let Some(Ok(m)) = stream.next().await {
-                let Message::Text(text) = m else { continue };
-                let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            let mut reader = std::io::BufReader::with_capacity(1 << 16, from_browser);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match std::io::Read::take(&mut reader, MAX_MESSAGE as u64).read_until(0, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                if buf.last() != Some(&0) {
+                    // Too long, or cut off: the connection is not usable any more.
+                    break;
+                }
+                buf.pop();
+                let Ok(v) = serde_json::from_slice::<Value>(&buf) else {
                     continue;
                 };
                 if let Some(id) = v["id"].as_u64() {
-                    if let Some(tx) = p.lock().await.remove(&id) {
+                    let tx = p.lock().ok().and_then(|mut p| p.remove(&id));
+                    if let Some(tx) = tx {
                         let result = match v.get("error") {
                             Some(e) => Err(format!("the browser refused: {}", e["message"].as_str().unwrap_or("an error"))),
                             None => Ok(v["result"].clone()),
                         };
                         let _ = tx.send(result);
                     }
-                } else if let (Some(method), Some(session)) = (v["method"].as_str(), v["sessionId"].as_str())
-                    && let Some(tx) = s.lock().await.get(session)
+                } else if let Some(method) = v["method"].as_str()
+                    && let Ok(subs) = s.lock()
+                    && let Some(tx) = subs.get(v["sessionId"].as_str().unwrap_or_default())
                 {
                     let _ = tx.send((method.to_owned(), v["params"].clone()));
                 }
             }
             // The browser went away: every waiting command fails.
-            for (_, tx) in p.lock().await.drain() {
-                let _ = tx.send(Err("the browser closed its connection".into()));
+            if let Ok(mut p) = p.lock() {
+                for (_, tx) in p.drain() {
+                    let _ = tx.send(Err("the browser closed its connection".into()));
+                }
             }
         });
-        Ok(Arc::new(Connection {
-            out,
+        Arc::new(Connection {
+            out: std::sync::Mutex::new(Some(out)),
             next_id: AtomicU64::new(1),
             pending,
             subscribers,
-        }))
+        })
+    }
+
+    /// Closes the pipe to the browser (which then exits).
+    fn close(&self) {
+        if let Ok(mut o) = self.out.lock() {
+            o.take();
+        }
     }
 
     async fn subscribe(&self, session: &str) -> mpsc::UnboundedReceiver<(String, Value)> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.subscribers.lock().await.insert(session.to_owned(), tx);
+        self.subscribe_with(session, tx);
         rx
+    }
+
+    /// Events of `session` go to `tx` too (a frame or worker of a page goes to the page's handler).
+    fn subscribe_with(&self, session: &str, tx: mpsc::UnboundedSender<(String, Value)>) {
+        if let Ok(mut s) = self.subscribers.lock() {
+            s.insert(session.to_owned(), tx);
+        }
     }
 
     async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Result<Value, String> {
@@ -1026,15 +1485,28 @@ impl Connection {
             msg["sessionId"] = Value::String(s.to_owned());
         }
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().await.insert(id, tx);
-        self.out
-            .send(Message::Text(msg.to_string().into()))
-            .map_err(|_| "the browser connection is closed".to_owned())?;
+        if let Ok(mut p) = self.pending.lock() {
+            p.insert(id, tx);
+        }
+        let sent = self
+            .out
+            .lock()
+            .ok()
+            .and_then(|o| o.as_ref().map(|o| o.send(msg.to_string().into_bytes()).is_ok()))
+            .unwrap_or(false);
+        if !sent {
+            if let Ok(mut p) = self.pending.lock() {
+                p.remove(&id);
+            }
+            return Err(format!("{method}: the browser connection is closed"));
+        }
         match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
             Ok(Ok(r)) => r.map_err(|e| format!("{method}: {e}")),
             Ok(Err(_)) => Err(format!("{method}: the browser connection is closed")),
             Err(_) => {
-                self.pending.lock().await.remove(&id);
+                if let Ok(mut p) = self.pending.lock() {
+                    p.remove(&id);
+                }
                 Err(format!("{method}: the browser did not answer within {COMMAND_TIMEOUT:?}"))
             }
         }

@@ -355,26 +355,38 @@ pub fn redact_url(url: &Url) -> String {
     if u.password().is_some() {
         let _ = u.set_password(Some("redacted"));
     }
-    let redact = |text: &str| -> String {
-        url::form_urlencoded::parse(text.as_bytes())
-            .map(|(k, v)| {
-                let k_enc: String = url::form_urlencoded::byte_serialize(k.as_bytes()).collect();
-                if sensitive(&k) {
-                    format!("{k_enc}=[redacted]")
-                } else {
-                    format!("{k_enc}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    };
     if let Some(q) = u.query().map(str::to_owned) {
-        u.set_query(Some(&redact(&q)));
+        u.set_query(Some(&redact_pairs(&q, 0)));
     }
     if let Some(f) = u.fragment().map(str::to_owned) {
-        u.set_fragment(Some(&redact(&f)));
+        u.set_fragment(Some(&redact_pairs(&f, 0)));
     }
     crate::secret::scrub(u.as_str())
+}
+
+/// `k=v&…` with the values of sensitive keys redacted, also where another
+/// value smuggles a query of its own (`tenant=acme?code=…`, `next=/cb%3Fcode%3D…`).
+fn redact_pairs(text: &str, depth: usize) -> String {
+    url::form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| {
+            let k_enc: String = url::form_urlencoded::byte_serialize(k.as_bytes()).collect();
+            if sensitive(&k) {
+                format!("{k_enc}=[redacted]")
+            } else {
+                let v = if v.contains('=') && depth < 4 {
+                    // The part after a `?` or `#` (or the whole value) read as pairs of its own.
+                    match v.find(['?', '#']) {
+                        Some(i) => format!("{}{}{}", &v[..i], &v[i..=i], redact_pairs(&v[i + 1..], depth + 1)),
+                        None => redact_pairs(&v, depth + 1),
+                    }
+                } else {
+                    v.into_owned()
+                };
+                format!("{k_enc}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A URL-ish string for messages (e.g. a `Location` that does not parse):
@@ -408,6 +420,16 @@ mod tests {
             shown.contains("username=jane") && shown.contains("state=s1") && shown.contains("token_type="),
             "{shown}"
         );
+        // A code smuggled into another parameter's value.
+        for smuggled in [
+            "https://idp.test/cb?tenant=acme%3Fcode%3Dsmuggled-code-1",
+            "https://idp.test/cb?next=%2Fcb%3Fstate%3Dx%26code%3Dsmuggled-code-1",
+            "https://idp.test/cb?tenant=acme?code=smuggled-code-1",
+            "https://idp.test/cb#x=y%23access_token%3Dsmuggled-code-1",
+        ] {
+            let shown = redact_url(&Url::parse(smuggled).unwrap());
+            assert!(!shown.contains("smuggled-code-1"), "{smuggled} → {shown}");
+        }
         let shown = redact_str("not a url?code=abc123");
         assert!(!shown.contains("abc123"), "{shown}");
     }

@@ -752,6 +752,11 @@ async fn authorize(
                 }
             ));
             let cookies = reqwest::cookie::CookieStore::cookies(browser, &start).and_then(|h| h.to_str().ok().map(str::to_owned));
+            // The same page defeated the browser in the last cases: not again.
+            if let Some(why) = b.given_up_on(&resp.url) {
+                ev.browser_page = snapshot(p, &resp.url, &resp.body, &password).await;
+                return Err(why);
+            }
             let task = browser::Task {
                 url: &start,
                 cookies,
@@ -762,7 +767,12 @@ async fn authorize(
                 approve: choice != form::ConsentChoice::Deny,
                 partial: matches!(choice, form::ConsentChoice::Only { .. }),
             };
-            return match b.front_channel(task).await {
+            let outcome = b.front_channel(task).await;
+            b.record(
+                &resp.url,
+                outcome.as_ref().err().filter(|f| !f.not_applicable).map(|f| f.message.as_str()),
+            );
+            return match outcome {
                 Ok(r) => {
                     for s in r.steps {
                         ev.step(s);
@@ -819,7 +829,7 @@ async fn authorize(
                 logins += 1;
                 ev.logins = logins;
                 if logins > 3 {
-                    ev.browser_page = snapshot(p, &resp.url, &resp.body).await;
+                    ev.browser_page = snapshot(p, &resp.url, &resp.body, &password).await;
                     return Err("the login form came back after 3 attempts: the credentials were not accepted (check the user's username and password in the profile)".into());
                 }
                 ev.page_framing.push(("login", framing_defence(&resp)));
@@ -853,7 +863,7 @@ async fn authorize(
                 return Ok(None);
             }
             Page::Unknown { summary } => {
-                ev.browser_page = snapshot(p, &resp.url, &resp.body).await;
+                ev.browser_page = snapshot(p, &resp.url, &resp.body, &password).await;
                 return Err(format!(
                     "the page at {} is neither a login nor a consent form: {summary}",
                     http::redact_url(&resp.url)
@@ -870,12 +880,12 @@ async fn authorize(
 /// The page as a user would have seen it, for the report: a screenshot and its
 /// text from the run's browser (not with `login.driver: form`, nor without a
 /// Chromium: then no screenshot, the error says what the page was).
-async fn snapshot(p: &Provider, url: &Url, html: &[u8]) -> Option<(Option<Vec<u8>>, Option<String>)> {
+async fn snapshot(p: &Provider, url: &Url, html: &[u8], password: &Secret) -> Option<(Option<Vec<u8>>, Option<String>)> {
     if p.profile.login.driver == browser::Driver::Form || browser::chromium_path().is_none() {
         return None;
     }
     let b = p.browser().await.ok()?;
-    let (png, text) = b.snapshot(url, html).await;
+    let (png, text) = b.snapshot(url, html, &[password.expose()]).await;
     (png.is_some() || text.is_some()).then_some((png, text))
 }
 

@@ -179,7 +179,7 @@ impl Provider {
     /// The run's headless browser: started once, at the first call.
     pub async fn browser(&self) -> Result<Arc<super::browser::Browser>, String> {
         self.browser
-            .get_or_init(|| async { super::browser::Browser::start().await.map(Arc::new) })
+            .get_or_init(|| async { super::browser::Browser::start(self.origin_policy()).await.map(Arc::new) })
             .await
             .clone()
     }
@@ -246,6 +246,20 @@ impl Provider {
             "refusing to send the {what} over plain http to {} (use https, or pass --allow-http)",
             url.origin().ascii_serialization()
         ))
+    }
+
+    /// Where the run's browser may send anything once credentials are typed:
+    /// the issuer's origin and the profile's trusted origins, over https or
+    /// loopback http (any http with `--allow-http`).
+    pub fn origin_policy(&self) -> super::browser::OriginPolicy {
+        let mut origins = self.profile.trusted_origins.clone();
+        if let Ok(i) = Url::parse(&self.profile.issuer) {
+            origins.push(i.origin().ascii_serialization());
+        }
+        super::browser::OriginPolicy {
+            origins,
+            allow_http: self.allow_http,
+        }
     }
 
     /// Whether `url` is on the issuer's origin, or on one the profile trusts with secrets.
