@@ -20,6 +20,8 @@ use crate::util::{Run, oidc_conform, read_report};
 
 const CLIENT: &str = "hostile-client";
 const SECRET: &str = "hostile-secret-0123456789abcdef0123456789";
+/// The access token of `echo-secrets`, which the provider echoes back in claims.
+const ECHOED_TOKEN: &str = "echoed-access-token-5e1f9a7c";
 
 #[derive(Default)]
 struct Counters {
@@ -46,6 +48,7 @@ fn server() -> SocketAddr {
                     .route("/{mode}/token", any(token))
                     .route("/{mode}/userinfo", get(userinfo))
                     .route("/{mode}/login", get(login_reset))
+                    .route("/{mode}/register", any(register))
                     .with_state(Arc::new(Counters::default()));
                 axum::serve(listener, app).await.unwrap();
             });
@@ -108,9 +111,26 @@ async fn discovery(Path(mode): Path<String>) -> Response {
                 "response_types_supported": ["code"],
                 "grant_types_supported": ["authorization_code", "client_credentials"],
                 "id_token_signing_alg_values_supported": ["HS256", "RS256"],
+                "registration_endpoint": format!("{iss}/register"),
             }))
             .into_response()
         }
+    }
+}
+
+/// Registration endpoints that refuse: as a provider that wants an initial
+/// access token does, with a bare 400, with 100 MB.
+async fn register(Path(mode): Path<String>) -> Response {
+    match mode.as_str() {
+        "register-401" => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+            axum::Json(json!({"error": "invalid_token", "error_description": "an initial access token is required"})),
+        )
+            .into_response(),
+        "register-400" => (StatusCode::BAD_REQUEST, "no").into_response(),
+        "register-huge" => huge(),
+        _ => (StatusCode::NOT_FOUND, "").into_response(),
     }
 }
 
@@ -197,7 +217,14 @@ fn id_token(mode: &str, nonce: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let claims = json!({"iss": issuer(mode), "sub": "u1", "aud": CLIENT, "exp": now + 300, "iat": now, "nonce": nonce});
+    let mut claims = json!({"iss": issuer(mode), "sub": "u1", "aud": CLIENT, "exp": now + 300, "iat": now, "nonce": nonce});
+    if mode == "echo-secrets" {
+        // The client secret and the access token echoed back, as values and as a key.
+        claims["leak"] = json!(SECRET);
+        claims["leak_upper"] = json!(SECRET.to_uppercase());
+        claims["nested"] = json!({"at": ECHOED_TOKEN, "list": [format!("Bearer {ECHOED_TOKEN}")]});
+        claims[SECRET] = json!(1);
+    }
     match mode {
         "token-alg-none" => format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), B64.encode(claims.to_string())),
         "token-kid-nowhere" => hs256(&claims, &json!({"alg": "RS256", "kid": "nowhere"})),
@@ -238,12 +265,16 @@ async fn token(Path(mode): Path<String>, State(c): State<Arc<Counters>>, headers
     }
     (
         [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")],
-        axum::Json(json!({"access_token": "opaque-at", "token_type": "Bearer", "expires_in": 60, "id_token": id_token(&mode, &nonce)})),
+        axum::Json(json!({"access_token": if mode == "echo-secrets" { ECHOED_TOKEN } else { "opaque-at" }, "token_type": "Bearer", "expires_in": 60, "id_token": id_token(&mode, &nonce)})),
     )
         .into_response()
 }
 
-async fn userinfo(Path(_mode): Path<String>, headers: HeaderMap) -> Response {
+async fn userinfo(Path(mode): Path<String>, headers: HeaderMap) -> Response {
+    if mode == "echo-secrets" {
+        return axum::Json(json!({"sub": "u1", "token": ECHOED_TOKEN, "secret": SECRET, "password": "jane-echoed-password"}))
+            .into_response();
+    }
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some("Bearer opaque-at") {
         return (
             StatusCode::UNAUTHORIZED,
@@ -369,6 +400,75 @@ fn hostile_token_responses_end_as_fail_or_error_with_a_reason() {
         let hit = hit.unwrap_or_else(|| panic!("{mode}: no {status} {check} in {case:#}"));
         assert!(hit.to_string().contains(reason), "{mode}: expected {reason:?} in {hit}");
     }
+}
+
+/// A registration the case needs and the provider refuses ends the case as an
+/// `error` that says why, in every format: no panic, no case gone missing, and
+/// the run does not exit 0.
+#[test]
+fn a_refused_registration_is_an_error_of_the_case() {
+    for mode in ["register-401", "register-400", "register-huge"] {
+        let dir = tempfile::tempdir().unwrap();
+        write_inputs(dir.path(), mode, "timeout: 2s, case_timeout: 10s, max_body: 64KiB, retries: 1", 1);
+        std::fs::write(
+            dir.path().join("suite.yaml"),
+            "suite: hostile\ndefaults: { client: web, user: jane }\ncases:\n  - name: registers\n    flow: code\n    request: { scope: openid, register: {} }\n",
+        )
+        .unwrap();
+        let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+        let run = oidc_conform(&["run", &p("suite.yaml"), "--provider", &p("profile.yaml"), "--output", &p("out")]);
+        assert_eq!(run.code(), 1, "{mode}: {}", run.describe());
+        assert!(!run.stderr().contains("panicked"), "{mode}: {}", run.describe());
+        let c = only_case(&dir);
+        assert_eq!(c["id"], "hostile::registers", "{mode}");
+        assert_eq!(c["status"], "error", "{mode}: {c:#}");
+        let why = c["checks"].to_string();
+        assert!(why.contains("regist"), "{mode}: {why}");
+        if mode == "register-401" {
+            assert!(why.contains("initial_access_token") && why.contains("invalid_token"), "{why}");
+        }
+        let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
+        assert!(junit.contains("registers"), "{mode}: the case is in junit.xml");
+    }
+}
+
+/// A panic inside a case (injected in debug builds) is an `error` of that case
+/// in every format, and the run exits 1 — against the embedded provider too.
+#[test]
+fn a_panic_in_a_case_is_an_error_of_that_case() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let run = crate::util::oidc_conform_in_env(
+        &crate::util::root(),
+        &["run", "suites/flows.yaml", "flows::code-client-secret-", "--output", o],
+        &[("OIDC_CONFORM_TEST_PANIC_IN", "flows::code-client-secret-basic")],
+    );
+    assert_eq!(run.code(), 1, "{}", run.describe());
+    let r = read_report(out.path());
+    let c = crate::util::case(&r, "flows::code-client-secret-basic");
+    assert_eq!(c["status"], "error", "{c:#}");
+    assert!(c["checks"].to_string().contains("the harness failed inside this case"), "{c:#}");
+    assert_eq!(crate::util::case(&r, "flows::code-client-secret-post")["status"], "pass");
+    for f in ["junit.xml", "summary.md", "report.html"] {
+        let text = std::fs::read_to_string(out.path().join(f)).unwrap();
+        assert!(text.contains("code-client-secret-basic"), "{f}");
+    }
+}
+
+/// A provider that echoes the client secret and the access token back in ID
+/// token claims and userinfo: none of them in any report.
+#[test]
+fn secrets_echoed_in_claims_and_userinfo_are_in_no_report() {
+    let (run, dir) = run_mode("echo-secrets", &[]);
+    let c = only_case(&dir);
+    assert!(c["tokens"].to_string().contains("leak_upper"), "the claims are shown: {c:#}");
+    assert!(c["userinfo"].is_object(), "userinfo is shown: {c:#}");
+    for f in ["run.json", "report.html", "summary.md", "junit.xml"] {
+        let text = std::fs::read_to_string(dir.path().join("out").join(f)).unwrap().to_lowercase();
+        assert!(!text.contains(&SECRET.to_lowercase()), "{f} holds the client secret");
+        assert!(!text.contains(ECHOED_TOKEN), "{f} holds the access token");
+    }
+    assert!(!run.stdout().contains(SECRET) && !run.stdout().contains(ECHOED_TOKEN));
 }
 
 #[test]

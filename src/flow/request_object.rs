@@ -37,6 +37,9 @@ pub fn jwks() -> Result<Value, String> {
 /// Request objects served by reference, by path.
 struct Served {
     objects: Mutex<HashMap<String, Entry>>,
+    /// (case id, issuer) → the object's path: 128 random bits, so that one
+    /// `request_uri` tells nothing of any other, and none can be guessed.
+    ids: Mutex<HashMap<(String, String), String>>,
 }
 
 struct Entry {
@@ -61,6 +64,7 @@ pub async fn server() -> Result<&'static Server, String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let served = Arc::new(Served {
                 objects: Mutex::new(HashMap::new()),
+                ids: Mutex::new(HashMap::new()),
             });
             let app = axum::Router::new()
                 .route("/ro/{id}", axum::routing::get(serve))
@@ -102,34 +106,37 @@ impl Server {
     /// authorization request is made, and apart from any other run of the same
     /// case against another provider in this process.
     pub fn uri_for(&self, case: &Case, issuer: &str) -> String {
-        format!("{}/ro/{}", self.base, slug(&case.id(), issuer))
+        format!("{}/ro/{}", self.base, self.id_for(case, issuer))
+    }
+
+    /// The path of a case's object against `issuer`: random, made on first use.
+    fn id_for(&self, case: &Case, issuer: &str) -> String {
+        self.id_of(&case.id(), issuer)
+    }
+
+    fn id_of(&self, case_id: &str, issuer: &str) -> String {
+        let mut ids = self.served.ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.entry((case_id.to_owned(), issuer.to_owned()))
+            .or_insert_with(|| {
+                let mut bytes = [0u8; 16];
+                let _ = aws_lc_rs::rand::fill(&mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            })
+            .clone()
     }
 
     fn put(&self, case: &Case, issuer: &str, jwt: String) {
         let mut objects = self.served.objects.lock().unwrap_or_else(|e| e.into_inner());
-        objects.insert(slug(&case.id(), issuer), Entry { jwt, fetches: 0 });
+        let id = self.id_for(case, issuer);
+        objects.insert(id, Entry { jwt, fetches: 0 });
     }
 
     /// How often the provider fetched the case's request object.
     fn fetches(&self, case: &Case, issuer: &str) -> usize {
+        let id = self.id_for(case, issuer);
         let objects = self.served.objects.lock().unwrap_or_else(|e| e.into_inner());
-        objects.get(&slug(&case.id(), issuer)).map_or(0, |e| e.fetches)
+        objects.get(&id).map_or(0, |e| e.fetches)
     }
-}
-
-/// A path segment for a case id and a provider: the id's characters kept where
-/// URL-safe, a digest of the issuer, and a per-run random suffix so that no
-/// other run's object is ever served.
-fn slug(id: &str, issuer: &str) -> String {
-    static SALT: OnceLock<String> = OnceLock::new();
-    let salt = SALT.get_or_init(|| super::random_token()[..12].to_owned());
-    let safe: String = id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-        .collect();
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, issuer.as_bytes());
-    let provider: String = digest.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{safe}-{provider}-{salt}")
 }
 
 /// The request object of a case: every authorization parameter as a claim
@@ -274,6 +281,28 @@ mod tests {
         assert!(matches!(jwt::verify(&bad, &d, &set, None), jwt::Verified::Bad(_)));
         let unsigned = make(&params, "client-1", "https://op.test", RequestObjectAlg::None, false).unwrap();
         assert!(unsigned.ends_with('.') && !unsigned.contains("client-1"));
+    }
+
+    #[test]
+    fn each_request_uri_is_unguessable_and_tells_nothing_of_the_others() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let server = rt.block_on(server()).unwrap();
+        let a = server.id_of("request_object::by-reference", "https://op.test");
+        let b = server.id_of("request_object::by-reference-2", "https://op.test");
+        let c = server.id_of("request_object::by-reference", "https://other.test");
+        assert_eq!(
+            a,
+            server.id_of("request_object::by-reference", "https://op.test"),
+            "stable within the run"
+        );
+        for id in [&a, &b, &c] {
+            assert_eq!(id.len(), 32, "128 random bits: {id}");
+            assert!(id.chars().all(|ch| ch.is_ascii_hexdigit()), "{id}");
+        }
+        assert!(a != b && a != c && b != c);
+        // No shared part: no salt, no digest of the issuer.
+        let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+        assert!(common < 8, "{a} {b}");
     }
 
     #[test]

@@ -1121,6 +1121,7 @@ mod tests {
                 insecure: false,
                 allow_http: false,
                 trusted_origins: vec![],
+                weak_secrets: vec![],
             },
             summary: Summary::of(cases.iter().map(|c| &c.status)),
             baseline: None,

@@ -147,6 +147,11 @@ pub struct ProviderInfo {
     /// Origins besides the issuer's that the profile trusts with client secrets and passwords.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_origins: Vec<String>,
+    /// Credentials of the profile shorter than 8 characters (which ones, never
+    /// their values): weak as secrets, and redacted only where they are sent as
+    /// credentials, not wherever their value appears in a report's text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weak_secrets: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

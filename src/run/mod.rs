@@ -168,6 +168,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 insecure: opts.insecure,
                 allow_http: opts.allow_http,
                 trusted_origins: p.trusted_origins.clone(),
+                weak_secrets: weak_secrets(&p),
             };
             (p, info)
         }
@@ -189,6 +190,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 insecure: opts.insecure,
                 allow_http: opts.allow_http,
                 trusted_origins: p.trusted_origins.clone(),
+                weak_secrets: weak_secrets(&p),
             };
             embedded = Some(rp);
             (p, info)
@@ -321,7 +323,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                 if INTERRUPTED.load(Ordering::SeqCst) {
                     return Ok(Completion::ignored_with("not run: the run was interrupted"));
                 }
-                let mut report = rt.block_on(run_case(&provider, &case));
+                // A panic in a case is an error of that case, never a case gone missing.
+                let mut report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(run_case(&provider, &case))))
+                    .unwrap_or_else(|panic| panicked(&case, panic.as_ref()));
                 keep_screenshot(&mut report, &output);
                 let verdict = trial_verdict(&report);
                 if let Some(bar) = &bar {
@@ -396,6 +400,67 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(130);
     }
     Ok(report.exit_code(opts.strict_baseline))
+}
+
+/// The report of a case whose run panicked: an `error` naming the panic, so
+/// that the case stays in every format and the run's exit code is not 0.
+fn panicked(case: &Case, panic: &(dyn std::any::Any + Send)) -> CaseReport {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    let checks = vec![check::CheckResult::error(
+        "harness.panic",
+        crate::secret::scrub(&format!(
+            "the harness failed inside this case ({what}); the case could not be judged: please report it with the case's data"
+        )),
+    )];
+    CaseReport {
+        id: case.id(),
+        suite: case.suite.clone(),
+        name: case.name.clone(),
+        about: case.about.clone(),
+        area: case.area.as_str().into(),
+        flow: case.flow.as_str().into(),
+        spec: case.spec.clone(),
+        location: case.location.clone(),
+        status: check::case_status(&checks),
+        duration_ms: 0,
+        checks,
+        request: Default::default(),
+        authorization_response: None,
+        tokens: vec![],
+        userinfo: None,
+        trace: vec![],
+        page: None,
+    }
+}
+
+/// The profile's credentials too short to be scrubbed by value from report
+/// text (named, never shown), with a warning on stderr.
+fn weak_secrets(p: &Profile) -> Vec<String> {
+    let short = |s: &crate::secret::Secret| !s.is_empty() && s.expose().len() < crate::secret::MIN_SCRUBBED;
+    let mut out: Vec<String> = p
+        .clients
+        .iter()
+        .filter(|(_, c)| c.secret.as_ref().is_some_and(short))
+        .map(|(name, _)| format!("the secret of client `{name}`"))
+        .collect();
+    out.extend(
+        p.users
+            .iter()
+            .filter(|(_, u)| short(&u.password))
+            .map(|(name, _)| format!("the password of user `{name}`")),
+    );
+    if !out.is_empty() {
+        eprintln!(
+            "warning: {} shorter than {} characters: weak, and redacted only where sent as a credential (form fields, parameters and headers), not wherever the value appears in report text",
+            out.join(", "),
+            crate::secret::MIN_SCRUBBED
+        );
+    }
+    out
 }
 
 /// Writes a case's screenshot next to the report (`screenshots/<case>.png`)
@@ -522,6 +587,11 @@ fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
 /// Runs one case: flow, then checks; always produces a report.
 pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
     let started = Instant::now();
+    // Debug builds only: the tests prove that a panic in a case is an error of that case.
+    #[cfg(debug_assertions)]
+    if std::env::var("OIDC_CONFORM_TEST_PANIC_IN").is_ok_and(|id| id == case.id()) {
+        panic!("a panic injected by OIDC_CONFORM_TEST_PANIC_IN");
+    }
     let supported = match &case.skip {
         Some(why) => Err(why.clone()),
         None => check::unsupported(provider, case),
@@ -541,7 +611,28 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
                         own.auth = view.profile.clients[&own.client].auth;
                         registered = Some((view, own));
                     }
-                    Ok(_) => {}
+                    Ok(Some(_)) => {}
+                    Ok(None) if case.judges_registration() => {}
+                    // The client the case runs with could not be registered: nothing
+                    // else of the case can run (RFC 7591 §3 lets a provider require
+                    // an initial access token, so this is not judged as a failure).
+                    Ok(None) => {
+                        let answer = first
+                            .error
+                            .as_ref()
+                            .map(|e| {
+                                format!(
+                                    "HTTP {} `{}`{}",
+                                    e.status.map(|s| s.to_string()).unwrap_or_default(),
+                                    e.error,
+                                    e.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+                                )
+                            })
+                            .unwrap_or_else(|| "no usable client".into());
+                        first.harness_error = Some(format!(
+                            "the client this case runs with could not be registered ({answer}); if the provider requires an initial access token, set `registration.initial_access_token` in the profile"
+                        ));
+                    }
                     Err(e) => first.harness_error = Some(e),
                 }
             }
@@ -559,7 +650,18 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
                 ev.registration = first.registration.take();
                 ev
             };
-            let mut checks = check::judge(provider, case, &ev).await;
+            // Judged only with a client the profile knows (a registration that
+            // failed leaves the case with none).
+            let mut checks = if provider.profile.clients.contains_key(&case.client) {
+                check::judge(provider, case, &ev).await
+            } else {
+                vec![check::CheckResult::error(
+                    "registration.register",
+                    ev.harness_error
+                        .clone()
+                        .unwrap_or_else(|| format!("client `{}` is not in the profile", case.client)),
+                )]
+            };
             for note in notes {
                 checks.insert(
                     0,
@@ -580,6 +682,7 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
         }
     };
     let status = check::case_status(&checks);
+    let own = case_secrets(&ev);
     let mut report = CaseReport {
         id: case.id(),
         suite: case.suite.clone(),
@@ -603,14 +706,24 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
             png,
         }),
     };
-    scrub(&mut report);
+    scrub(&mut report, &own);
     report
 }
 
-/// The last line of defence: no credential of the profile in any text of a
-/// case's report, whatever path it took there (every format renders from this).
-fn scrub(report: &mut CaseReport) {
-    use crate::secret::scrub as s;
+/// The last line of defence: no credential of the profile, nor any raw token
+/// or code of the case, in any text of a case's report, whatever path it took
+/// there (every format renders from this) — claims and userinfo values
+/// included, where a provider may echo a secret back.
+fn scrub(report: &mut CaseReport, own: &[String]) {
+    let s = |text: &str| -> String {
+        let mut out = crate::secret::scrub(text);
+        for v in own {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), "[redacted]");
+            }
+        }
+        out
+    };
     for c in &mut report.checks {
         c.message = s(&c.message);
         c.expected = c.expected.as_deref().map(s);
@@ -629,6 +742,57 @@ fn scrub(report: &mut CaseReport) {
         for v in r.values_mut() {
             *v = s(v);
         }
+    }
+    for t in &mut report.tokens {
+        if let Some(h) = &mut t.header {
+            scrub_map(h, &s);
+        }
+        if let Some(c) = &mut t.claims {
+            scrub_map(c, &s);
+        }
+        t.note = t.note.as_deref().map(s);
+    }
+    if let Some(u) = &mut report.userinfo {
+        scrub_map(u, &s);
+    }
+}
+
+/// The case's own raw tokens and codes, longest first (a token that contains
+/// another is removed whole), for [`scrub`].
+fn case_secrets(ev: &Evidence) -> Vec<String> {
+    let mut own: Vec<String> = ev
+        .token_sets
+        .iter()
+        .flat_map(|t| [&t.id_token, &t.access_token, &t.refresh_token, &t.code])
+        .flatten()
+        .map(|s| s.expose().to_owned())
+        .collect();
+    if let Some(code) = ev.authorization_response.as_ref().and_then(|r| r.get("code")) {
+        own.push(code.clone());
+    }
+    own.retain(|v| v.len() >= crate::secret::MIN_SCRUBBED);
+    // Longest first: a token that contains another is removed whole.
+    own.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    own.dedup();
+    own
+}
+
+/// Every string in `m` (keys included) through `s`.
+fn scrub_map(m: &mut serde_json::Map<String, serde_json::Value>, s: &impl Fn(&str) -> String) {
+    let entries = std::mem::take(m);
+    for (k, mut val) in entries {
+        scrub_json(&mut val, s);
+        m.insert(s(&k), val);
+    }
+}
+
+/// Every string in `v` (keys included) through `s`.
+fn scrub_json(v: &mut serde_json::Value, s: &impl Fn(&str) -> String) {
+    match v {
+        serde_json::Value::String(text) => *text = s(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| scrub_json(i, s)),
+        serde_json::Value::Object(map) => scrub_map(map, s),
+        _ => {}
     }
 }
 
