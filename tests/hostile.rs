@@ -469,6 +469,12 @@ fn secrets_echoed_in_claims_and_userinfo_are_in_no_report() {
         assert!(!text.contains(ECHOED_TOKEN), "{f} holds the access token");
     }
     assert!(!run.stdout().contains(SECRET) && !run.stdout().contains(ECHOED_TOKEN));
+    // The user's password (`pw`) is too short to be scrubbed by value: named as weak, never shown.
+    let r = read_report(&dir.path().join("out"));
+    assert_eq!(r["provider"]["weak_secrets"], json!(["the password of user `jane`"]), "{:#}", r["provider"]);
+    assert!(run.stderr().contains("the password of user `jane`"), "{}", run.describe());
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(html.contains("Weak secrets"));
 }
 
 #[test]
