@@ -121,22 +121,34 @@ impl From<&str> for Secret {
     }
 }
 
-/// `text` with every registered credential replaced by `[redacted]`, also in
-/// its URL-encoded forms.
-pub fn scrub(text: &str) -> String {
+/// The byte ranges of `text` that hold a registered credential (or its
+/// URL-encoded form), in order and without overlaps.
+pub fn credential_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    match matcher() {
+        Some(m) => m.find_iter(text).map(|found| found.range()).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn matcher() -> Option<Arc<AhoCorasick>> {
     let fresh = match CREDENTIALS.read() {
         Ok(known) if !known.stale => Some(known.matcher.clone()),
         _ => None,
     };
-    let matcher = match fresh {
+    match fresh {
         Some(matcher) => matcher,
         None => match CREDENTIALS.write() {
             Ok(mut known) => known.matcher(),
             // A writer panicked mid-update: scrub with what is there.
             Err(poisoned) => poisoned.into_inner().matcher(),
         },
-    };
-    let Some(matcher) = matcher else {
+    }
+}
+
+/// `text` with every registered credential replaced by `[redacted]`, also in
+/// its URL-encoded forms.
+pub fn scrub(text: &str) -> String {
+    let Some(matcher) = matcher() else {
         return text.to_owned();
     };
     if !matcher.is_match(text) {

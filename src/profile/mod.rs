@@ -737,11 +737,13 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             diags.push(
                 source
                     .error_at(
-                        spanned_pos(first),
+                        value_pos(source, first),
                         first.value.chars().count().max(1),
-                        format!("`{}` is not a CSS selector: {e}", first.value),
+                        selector_message(&first.value, &e),
                     )
-                    .with_hint("write a plain CSS selector such as `#email` or `button[type=submit]`"),
+                    .with_hint(format!(
+                        "login step {n}: write a plain CSS selector such as `#email` or `button[type=submit]`"
+                    )),
             );
             continue;
         }
@@ -816,14 +818,10 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         {
             diags.push(
                 source
-                    .error_at(
-                        spanned_pos(sel),
-                        sel.value.chars().count(),
-                        format!("`{}` is not a CSS selector for {field}: {e}", sel.value),
-                    )
-                    .with_hint(
-                        "write a plain CSS selector such as `#username` or `input[name=\"login\"]`, or leave it out to use detection",
-                    ),
+                    .error_at(value_pos(source, sel), sel.value.chars().count(), selector_message(&sel.value, &e))
+                    .with_hint(format!(
+                        "{field}: write a plain CSS selector such as `#username` or `input[name=\"login\"]`, or leave it out to use detection"
+                    )),
             );
         }
     }
@@ -1003,6 +1001,15 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
     diags.into_result(profile)
 }
 
+/// "`SELECTOR` is not a valid CSS selector: what is wrong".
+fn selector_message(selector: &str, e: &scraper::error::SelectorErrorKind) -> String {
+    format!(
+        "`{}` is not a valid CSS selector: {}",
+        crate::flow::form::shown_selector(selector),
+        crate::flow::form::selector_error_reason(e)
+    )
+}
+
 pub(crate) fn spanned_pos<T>(s: &Spanned<T>) -> Option<Pos> {
     Pos::from_location(&s.defined)
 }
@@ -1032,6 +1039,14 @@ pub(crate) fn var_diagnostic(source: &Source, s: &Spanned<String>, e: &vars::Var
                 .with_hint(hint)
         }
     }
+}
+
+/// Where a scalar's text starts: after its opening quote, if quoted.
+fn value_pos(source: &Source, s: &Spanned<String>) -> Option<Pos> {
+    spanned_pos(s).map(|p| Pos {
+        line: p.line,
+        col: p.col + u32::from(!s.value.is_empty() && starts_quoted(source, p)),
+    })
 }
 
 fn starts_quoted(source: &Source, p: Pos) -> bool {
