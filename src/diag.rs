@@ -84,18 +84,43 @@ impl Source {
         let mut d = Diagnostic::new(message);
         d.file = Some(self.path.clone());
         if let Some(pos) = pos {
-            let line_text = self.line(pos.line).map(redact_line);
-            // An underline never runs past the end of the line.
-            let len = line_text
-                .as_deref()
-                .map(|l| len.min(l.chars().count().saturating_sub(pos.col as usize - 1)))
-                .unwrap_or(len)
-                .max(1);
             d.pos = Some(pos);
-            d.line_text = line_text;
-            d.underline = len;
+            if let Some(quoted) = self.redacted_line(pos.line) {
+                // The caret and underline follow the text as quoted (a redacted value has its own width).
+                let col = quoted.col(pos.col as usize);
+                // An underline never runs past the end of the line.
+                let len = quoted
+                    .width(pos.col as usize, len)
+                    .min(quoted.text.chars().count().saturating_sub(col - 1))
+                    .max(1);
+                d.caret_col = col as u32;
+                d.line_text = Some(quoted.text);
+                d.underline = len;
+            }
         }
         d
+    }
+
+    /// Line `line` as diagnostics quote it.
+    pub fn redacted_line(&self, line: u32) -> Option<RedactedLine> {
+        let text = self.line(line)?;
+        Some(redact(text, !self.in_login_block(line)))
+    }
+
+    /// Whether `line` belongs to a profile's top-level `login:` mapping, where
+    /// `password` names a CSS selector, not a secret.
+    fn in_login_block(&self, line: u32) -> bool {
+        self.text
+            .lines()
+            .take(line as usize)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .find(|l| {
+                let t = l.trim();
+                !t.is_empty() && !t.starts_with('#') && !l.starts_with([' ', '\t'])
+            })
+            .is_some_and(|l| l.starts_with("login:"))
     }
 }
 
@@ -106,6 +131,9 @@ pub struct Diagnostic {
     pub file: Option<PathBuf>,
     pub pos: Option<Pos>,
     pub line_text: Option<String>,
+    /// The caret's column in `line_text` (1-based), where redaction moved it
+    /// from `pos.col`; 0: `pos.col`.
+    pub caret_col: u32,
     pub underline: usize,
     pub hint: Option<String>,
 }
@@ -117,6 +145,7 @@ impl Diagnostic {
             file: None,
             pos: None,
             line_text: None,
+            caret_col: 0,
             underline: 1,
             hint: None,
         }
@@ -151,7 +180,9 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{pad} |")?;
             // A long line is quoted as a window around the caret, never whole.
             let chars: Vec<char> = text.chars().collect();
-            let col = (pos.col as usize).saturating_sub(1).min(chars.len());
+            let col = (if self.caret_col > 0 { self.caret_col } else { pos.col } as usize)
+                .saturating_sub(1)
+                .min(chars.len());
             let start = if chars.len() > QUOTE_WIDTH {
                 col.saturating_sub(QUOTE_WIDTH / 2)
             } else {
@@ -182,47 +213,154 @@ const QUOTE_WIDTH: usize = 160;
 /// Keys whose values are secrets: quoted lines show `[redacted]` instead.
 const SECRET_KEYS: &[&str] = &["secret", "password", "client_secret"];
 
+/// What quoted secrets become.
+const REDACTED: &str = "[redacted]";
+
+/// A source line as a diagnostic quotes it: the values of secret-typed keys
+/// and any registered credential replaced by `[redacted]`, every other
+/// character (key names included) as written; and where each column went.
+#[derive(Clone, Debug)]
+pub struct RedactedLine {
+    pub text: String,
+    /// The values blanked, as written (without quotes): kept out of messages too.
+    pub secrets: Vec<String>,
+    /// For each character of the line (and one past its end): the range of
+    /// characters of `text` it became.
+    map: Vec<(usize, usize)>,
+}
+
+impl RedactedLine {
+    /// The column (1-based) in `text` of the line's column `col`.
+    pub fn col(&self, col: usize) -> usize {
+        let i = col.saturating_sub(1).min(self.map.len() - 1);
+        self.map[i].0 + 1
+    }
+
+    /// How many characters of `text` the `len` characters of the line from `col` became.
+    pub fn width(&self, col: usize, len: usize) -> usize {
+        let last = self.map.len() - 1;
+        let i = col.saturating_sub(1).min(last);
+        let j = (i + len.max(1)).min(last);
+        if j <= i {
+            return 1;
+        }
+        self.map[j - 1].1.saturating_sub(self.map[i].0).max(1)
+    }
+}
+
 /// A source line with the values of secret-typed keys replaced, also in flow
 /// mappings (`{ id: web, secret: s3cr3t }`), and any registered credential scrubbed.
 pub fn redact_line(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    'scan: while !rest.is_empty() {
-        for key in SECRET_KEYS {
-            // `key:` at the start of the line, after `{`, `,`, `-` or a space.
-            if let Some(after) = rest.strip_prefix(key)
-                && let Some(value) = after.trim_start_matches([' ', '"', '\'']).strip_prefix(':')
-                && out.chars().last().is_none_or(|c| matches!(c, ' ' | '\t' | '{' | ',' | '-'))
-            {
-                out.push_str(key);
-                out.push(':');
-                // The value runs to the next `,` or `}` in a flow mapping, else to the end.
-                let in_flow = out.contains('{');
-                let end = if in_flow {
-                    value.find([',', '}']).unwrap_or(value.len())
-                } else {
-                    value.len()
-                };
-                let (v, tail) = value.split_at(end);
-                let bare = v.trim().trim_matches(['"', '\'']);
-                let reference = bare.starts_with("${") && bare.ends_with('}') && bare.matches("${").count() == 1;
-                if v.trim().is_empty() || reference {
-                    out.push_str(v);
-                } else {
-                    out.push_str(" [redacted]");
-                    if in_flow {
-                        out.push(' ');
+    redact(line, true).text
+}
+
+/// [`redact_line`], with its column map; `secret_keys: false` blanks only the
+/// registered credentials (a line whose `password` is no secret).
+pub fn redact(line: &str, secret_keys: bool) -> RedactedLine {
+    let mut spans = if secret_keys { secret_value_spans(line) } else { Vec::new() };
+    spans.extend(crate::secret::credential_spans(line));
+    spans.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+    for r in spans {
+        match merged.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let mut text = String::with_capacity(line.len());
+    let mut map = Vec::with_capacity(line.len() + 1);
+    let mut secrets = Vec::new();
+    let mut count = 0;
+    let mut cursor = 0;
+    let copy = |from: usize, to: usize, text: &mut String, map: &mut Vec<(usize, usize)>, count: &mut usize| {
+        for c in line[from..to].chars() {
+            text.push(c);
+            map.push((*count, *count + 1));
+            *count += 1;
+        }
+    };
+    for r in merged {
+        copy(cursor, r.start, &mut text, &mut map, &mut count);
+        let value = &line[r.clone()];
+        let bare = value.trim_matches(['"', '\'']);
+        secrets.push(if bare.is_empty() { value } else { bare }.to_owned());
+        let width = REDACTED.chars().count();
+        map.extend(value.chars().map(|_| (count, count + width)));
+        text.push_str(REDACTED);
+        count += width;
+        cursor = r.end;
+    }
+    copy(cursor, line.len(), &mut text, &mut map, &mut count);
+    map.push((count, count));
+    RedactedLine { text, secrets, map }
+}
+
+/// The byte ranges of the values of secret-typed keys on a line: the value
+/// itself, without the blanks around it (`${env:…}` references are no secrets).
+fn secret_value_spans(line: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    let mut i = 0;
+    'scan: while i < line.len() {
+        let rest = &line[i..];
+        // `key:` at the start of the line, after `{`, `,`, `-` or a space.
+        if line[..i].chars().last().is_none_or(|c| matches!(c, ' ' | '\t' | '{' | ',' | '-')) {
+            for key in SECRET_KEYS {
+                if let Some(after) = rest.strip_prefix(key)
+                    && let Some(value) = after.trim_start_matches([' ', '"', '\'']).strip_prefix(':')
+                {
+                    let start = line.len() - value.len();
+                    let end = value_end(line, start, line[..i].contains('{'));
+                    let v = &line[start..end];
+                    let core = v.trim();
+                    let bare = core.trim_matches(['"', '\'']);
+                    let reference = bare.starts_with("${") && bare.ends_with('}') && bare.matches("${").count() == 1;
+                    if !core.is_empty() && !reference {
+                        let from = start + (v.len() - v.trim_start().len());
+                        spans.push(from..from + core.len());
                     }
+                    i = end.max(i + 1);
+                    continue 'scan;
                 }
-                rest = tail;
-                continue 'scan;
             }
         }
-        let c = rest.chars().next().unwrap_or(' ');
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
+        i += rest.chars().next().map_or(1, char::len_utf8);
     }
-    crate::secret::scrub(&out)
+    spans
+}
+
+/// Where a value starting at byte `start` ends: after its closing quote if
+/// quoted, then at the next `,` or `}` in a flow mapping, else at the end of the line.
+fn value_end(line: &str, start: usize, in_flow: bool) -> usize {
+    let v = &line[start..];
+    let lead = v.len() - v.trim_start().len();
+    let mut after = start + lead;
+    let body = &line[after..];
+    if let Some(q) = body.chars().next().filter(|c| matches!(c, '"' | '\'')) {
+        let mut chars = body.char_indices().skip(1).peekable();
+        let mut closed = None;
+        while let Some((j, c)) = chars.next() {
+            if q == '"' && c == '\\' {
+                chars.next();
+            } else if c == q {
+                // `''` inside a single-quoted scalar is an escaped quote.
+                if q == '\'' && chars.peek().is_some_and(|&(_, n)| n == '\'') {
+                    chars.next();
+                    continue;
+                }
+                closed = Some(j + 1);
+                break;
+            }
+        }
+        match closed {
+            Some(j) => after += j,
+            None => return line.len(),
+        }
+    }
+    if in_flow {
+        line[after..].find([',', '}']).map_or(line.len(), |k| after + k)
+    } else {
+        line.len()
+    }
 }
 
 impl Diagnostic {
@@ -339,33 +477,42 @@ pub fn from_yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic
         }
     }
     let (mut message, hint, len) = explain_yaml_message(&message, source, pos);
-    // On a secret-typed key's line, a value quoted in the library's message is not shown.
-    let on_secret_line = pos
-        .and_then(|p| source.line(p.line))
-        .is_some_and(|l| redact_line(l) != crate::secret::scrub(l));
-    if on_secret_line {
-        message = redact_backticks(&message);
+    // On a secret's line, the secret is not shown in the library's message either.
+    if let Some(quoted) = pos.and_then(|p| source.redacted_line(p.line))
+        && !quoted.secrets.is_empty()
+    {
+        message = redact_secrets(&message, &quoted);
     }
     let mut d = source.error_at(pos, len, message);
     d.hint = hint;
     d
 }
 
-/// Every `` `quoted` `` span of a message replaced by `[redacted]`.
-fn redact_backticks(msg: &str) -> String {
+/// A message about a line with secrets: a `` `quoted` `` span is replaced by
+/// `[redacted]` when it holds a secret, or a part of one the quoted line does
+/// not show (a key name the line shows is kept); a secret anywhere else too.
+fn redact_secrets(msg: &str, quoted: &RedactedLine) -> String {
+    let reveals = |part: &str| {
+        quoted
+            .secrets
+            .iter()
+            .any(|s| part.contains(s.as_str()) || (s.contains(part) && !quoted.text.contains(part)))
+    };
     let mut out = String::new();
-    let mut parts = msg.split('`');
-    if let Some(first) = parts.next() {
-        out.push_str(first);
-    }
-    for (i, part) in parts.enumerate() {
-        if i % 2 == 0 {
-            out.push_str("`[redacted]`");
+    for (i, part) in msg.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 && !part.is_empty() && reveals(part) {
+            out.push_str(REDACTED);
         } else {
             out.push_str(part);
         }
     }
-    out
+    for s in quoted.secrets.iter().filter(|s| s.chars().count() >= 4) {
+        out = out.replace(s.as_str(), REDACTED);
+    }
+    crate::secret::scrub(&out)
 }
 
 /// serde-saphyr prefixes plain messages with `line N column M: ` or suffixes
@@ -538,11 +685,65 @@ mod redaction_tests {
         assert_eq!(redact_line("    secret: s3cr3t-value"), "    secret: [redacted]");
         assert_eq!(
             redact_line("  web: { id: w, secret: s3cr3t, auth: client_secret_post }"),
-            "  web: { id: w, secret: [redacted] , auth: client_secret_post }"
+            "  web: { id: w, secret: [redacted], auth: client_secret_post }"
         );
         assert_eq!(redact_line("    password: \"${env:PW}\""), "    password: \"${env:PW}\"");
         assert_eq!(redact_line("    password: pre-${env:PW}"), "    password: [redacted]");
         assert_eq!(redact_line("    username: jane"), "    username: jane");
+    }
+
+    /// The quoted line and the caret line of a rendered diagnostic.
+    fn quoted(d: &Diagnostic) -> (String, String) {
+        let text = d.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(" | ") && !l.trim_start().starts_with('|'))
+            .unwrap();
+        let strip = |l: &str| l.split_once(" | ").map(|(_, r)| r.to_owned()).unwrap_or_default();
+        (strip(lines[at]), strip(lines[at + 1]))
+    }
+
+    #[test]
+    fn on_a_secret_line_only_the_value_is_blanked_and_the_caret_stays_on_its_word() {
+        let text = "name: p\nclients:\n  web: { id: w, secret: \"s3cr3t, very-long-value\", sceret: x, auth: client_secret_post }\n";
+        let src = Source::new("p.yaml", text);
+        // The key after the secret: col 52 is `sceret` in the file.
+        let d = src.error_at(Some(Pos { line: 3, col: 52 }), 6, "unknown key `sceret`");
+        let (line, caret) = quoted(&d);
+        assert_eq!(line, "  web: { id: w, secret: [redacted], sceret: x, auth: client_secret_post }");
+        assert_eq!(&line[caret.find('^').unwrap()..][..6], "sceret", "{d}");
+        assert_eq!(caret.trim(), "^^^^^^", "{d}");
+        assert!(d.to_string().contains("p.yaml:3:52"), "the place is the file's: {d}");
+        // A caret on the secret itself underlines `[redacted]`.
+        let d = src.error_at(Some(Pos { line: 3, col: 25 }), 25, "bad");
+        let (line, caret) = quoted(&d);
+        assert_eq!(&line[caret.find('^').unwrap()..][..caret.trim().len()], "[redacted]", "{d}");
+        assert!(!d.to_string().contains("very-long"), "{d}");
+    }
+
+    #[test]
+    fn a_library_message_on_a_secret_line_names_keys_not_the_secret() {
+        let text = "clients:\n  web: { id: w, secret: s3cr3t-value-9, sceret: x }\n";
+        let src = Source::new("p.yaml", text);
+        let quoted = src.redacted_line(2).unwrap();
+        assert_eq!(quoted.secrets, ["s3cr3t-value-9"]);
+        assert_eq!(
+            redact_secrets("unknown field `sceret`, expected one of `id`, `secret`", &quoted),
+            "unknown field `sceret`, expected one of `id`, `secret`"
+        );
+        assert_eq!(
+            redact_secrets("invalid type: `s3cr3t-value-9` (s3cr3t-value-9), part `value-9`", &quoted),
+            "invalid type: `[redacted]` ([redacted]), part `[redacted]`"
+        );
+    }
+
+    #[test]
+    fn a_login_password_is_a_selector_not_a_secret() {
+        let text = "name: p\nlogin:\n  password: \"##x\"\nusers:\n  u: { username: u, password: hunter2-pw }\n";
+        let src = Source::new("p.yaml", text);
+        assert_eq!(src.redacted_line(3).unwrap().text, "  password: \"##x\"");
+        assert_eq!(src.redacted_line(5).unwrap().text, "  u: { username: u, password: [redacted] }");
     }
 
     #[test]

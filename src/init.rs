@@ -31,7 +31,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
 pub fn init(issuer: &str, output: &Path, force: bool, tls: &Tls) -> Result<String, RunError> {
     let issuer_url = Url::parse(issuer).map_err(|e| {
         RunError::Input(
-            Diagnostic::new(format!("`{issuer}` is not an absolute URL: {e}"))
+            Diagnostic::new(format!("`{}` is not an absolute URL: {e}", shown(issuer)))
                 .with_hint("pass the issuer as the provider's discovery document states it, e.g. https://login.example.com/")
                 .into(),
         )
@@ -63,8 +63,13 @@ pub fn init(issuer: &str, output: &Path, force: bool, tls: &Tls) -> Result<Strin
         .map_err(|e| RunError::Provider(format!("the discovery document: {e}")))?;
     let d: Discovery = serde_json::from_value(json)
         .map_err(|e| RunError::Provider(format!("the discovery document is not OIDC Discovery metadata: {e}")))?;
-    let text = render(&issuer_url, issuer, &d);
-    std::fs::write(output, &text)
+    check_issuer(issuer, &d.issuer)?;
+    let rendered = render(&issuer_url, &d);
+    for w in &rendered.warnings {
+        eprintln!("warning: {w}");
+    }
+    verify(&rendered.text, &d.issuer)?;
+    std::fs::write(output, &rendered.text)
         .map_err(|e| RunError::Input(Diagnostic::new(format!("cannot write `{}`: {e}", output.display())).into()))?;
     let mut next = format!("wrote {}\n\nnext:\n", output.display());
     for (var, what) in ENV_VARS {
@@ -78,25 +83,118 @@ pub fn init(issuer: &str, output: &Path, force: bool, tls: &Tls) -> Result<Strin
     Ok(next)
 }
 
-/// The profile text for this discovery document.
-pub fn render(issuer_url: &Url, issuer: &str, d: &Discovery) -> String {
+/// OIDC Discovery 1.0 §4.3: the document's `issuer` must be the URL it was
+/// fetched for, as `run` requires too. A trailing `/` more or less names the
+/// same discovery URL; the document's form is the one written.
+fn check_issuer(asked: &str, stated: &str) -> Result<(), RunError> {
+    let same = stated.trim_end_matches('/') == asked.trim_end_matches('/') && issuer_url(stated).is_ok();
+    if same {
+        return Ok(());
+    }
+    Err(RunError::Provider(format!(
+        "the discovery document states the issuer {}, but it was fetched for {}: they must be identical (OIDC Discovery 1.0 §4.3); \
+         no profile was written. Pass the issuer exactly as the provider states it, if that is the provider you meant",
+        shown(stated),
+        shown(asked)
+    )))
+}
+
+/// An issuer: an absolute http(s) URL without spaces, control characters or a
+/// fragment. (Plain http is `run`'s to allow or refuse.)
+fn issuer_url(s: &str) -> Result<Url, &'static str> {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains a space or a control character");
+    }
+    let u = Url::parse(s).map_err(|_| "is not an absolute URL")?;
+    if !matches!(u.scheme(), "https" | "http") || !u.has_host() {
+        return Err("is not an http(s) URL");
+    }
+    if u.fragment().is_some() {
+        return Err("has a fragment");
+    }
+    Ok(u)
+}
+
+/// An endpoint URL from the provider: like an issuer, and https unless the host is loopback.
+fn endpoint_url(s: &str) -> Result<Url, &'static str> {
+    let u = issuer_url(s)?;
+    if u.scheme() == "http" && !u.host_str().is_some_and(is_loopback) {
+        return Err("is not https (plain http only on a loopback host)");
+    }
+    Ok(u)
+}
+
+fn is_loopback(host: &str) -> bool {
+    matches!(host, "localhost" | "[::1]" | "::1") || host.starts_with("127.")
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// RFC 6749 §3.1.1: space-separated names of `_`, digits and letters.
+pub fn is_response_type(s: &str) -> bool {
+    !s.is_empty()
+        && s.split(' ')
+            .all(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+}
+
+/// A grant type, authentication method or algorithm name: a plain token
+/// (letters, digits, `-._:/+~`; grant types may be URNs).
+fn is_plain_token(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:/+~".contains(&b))
+}
+
+/// A value from the provider as messages show it: escaped, and cut short.
+fn shown(s: &str) -> String {
+    const MAX: usize = 120;
+    let cut: String = s.chars().take(MAX).collect();
+    let more = if s.chars().count() > MAX { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
+
+/// The profile text and what was left out of it.
+pub struct Rendered {
+    pub text: String,
+    /// One line per value of the document that was not written (escaped).
+    pub warnings: Vec<String>,
+}
+
+/// The values of a discovery list that pass `valid`; the others are named in `warnings`.
+fn valid_values<'a>(member: &str, values: &'a [String], valid: fn(&str) -> bool, what: &str, warnings: &mut Vec<String>) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for v in values {
+        if valid(v) {
+            out.push(v.as_str());
+        } else {
+            warnings.push(format!(
+                "discovery's `{member}` lists {}, which is not {what}: left out of the profile",
+                shown(v)
+            ));
+        }
+    }
+    out
+}
+
+/// The profile text for this discovery document. Every value from the
+/// provider is checked against what the spec allows (a bad one is left out,
+/// with a warning) and written as a quoted YAML scalar, never spliced raw.
+pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
+    let mut warnings = Vec::new();
     let host = issuer_url.host_str().unwrap_or("provider");
     let mut y = String::new();
     let w = &mut y;
     let _ = writeln!(
         w,
-        "# Profile of {host}, written by `oidc-conform init` from its discovery document."
+        "# Profile of {}, written by `oidc-conform init` from its discovery document.",
+        comment(host)
     );
     let _ = writeln!(w, "# Review every line: the harness judges the provider by what this file says.");
-    let _ = writeln!(w, "name: {}", yaml_str(host));
-    if d.issuer != issuer {
-        let _ = writeln!(
-            w,
-            "# NOTE: discovery states the issuer as {} (OIDC Discovery §4.3: it must equal the URL it was fetched from).",
-            yaml_str(&d.issuer)
-        );
-    }
-    let _ = writeln!(w, "issuer: {}", yaml_str(&d.issuer));
+    let _ = writeln!(w, "name: {}", scalar(host));
+    let _ = writeln!(w, "issuer: {}", scalar(&d.issuer));
     let _ = writeln!(w, "\n# How the provider selects the API an access token is for:");
     let _ = writeln!(w, "#   audience (Auth0 style `audience=`), resource (RFC 8707 `resource=`), none.");
     let _ = writeln!(w, "# Cases that test API selection skip until you choose one and add an API below.");
@@ -115,31 +213,42 @@ pub fn render(issuer_url: &Url, issuer: &str, d: &Discovery) -> String {
     let _ = writeln!(w, "claims_in_id_token: always");
     let _ = writeln!(w, "access_token_aud_includes_userinfo: false");
 
-    let auths: Vec<&str> = d
+    let auth_methods = d
         .token_endpoint_auth_methods_supported
         .clone()
-        .unwrap_or_else(|| vec!["client_secret_basic".into()])
-        .iter()
-        .filter_map(|m| match m.as_str() {
-            "client_secret_basic" => Some("client_secret_basic"),
-            "client_secret_post" => Some("client_secret_post"),
-            _ => None,
-        })
-        .collect();
+        .unwrap_or_else(|| vec!["client_secret_basic".into()]);
+    let auths: Vec<&str> = valid_values(
+        "token_endpoint_auth_methods_supported",
+        &auth_methods,
+        is_plain_token,
+        "an authentication method name",
+        &mut warnings,
+    )
+    .into_iter()
+    .filter(|m| matches!(*m, "client_secret_basic" | "client_secret_post"))
+    .collect();
     let auth = auths.first().copied().unwrap_or("client_secret_basic");
-    let grants: Vec<String> = d
+    let grant_types = d
         .grant_types_supported
         .clone()
-        .unwrap_or_else(|| vec!["authorization_code".into(), "implicit".into()])
-        .into_iter()
-        .filter(|g| crate::profile::BROWSER_GRANTS.contains(&g.as_str()))
-        .collect();
-    let response_types: Vec<String> = d
-        .response_types_supported
+        .unwrap_or_else(|| vec!["authorization_code".into(), "implicit".into()]);
+    let grant_types = valid_values("grant_types_supported", &grant_types, is_plain_token, "a grant type", &mut warnings);
+    let grants: Vec<String> = grant_types
         .iter()
-        .filter(|t| t.as_str() != "none")
-        .map(|t| yaml_str(t))
+        .filter(|g| crate::profile::BROWSER_GRANTS.contains(g))
+        .map(|g| scalar(g))
         .collect();
+    let response_types: Vec<String> = valid_values(
+        "response_types_supported",
+        &d.response_types_supported,
+        is_response_type,
+        "a response type (names of letters, digits and `_`, separated by single spaces)",
+        &mut warnings,
+    )
+    .into_iter()
+    .filter(|t| *t != "none")
+    .map(scalar)
+    .collect();
     let _ = writeln!(
         w,
         "\n# Clients in order of preference: a case takes the first that fits what it needs."
@@ -152,9 +261,10 @@ pub fn render(issuer_url: &Url, issuer: &str, d: &Discovery) -> String {
     let _ = writeln!(w, "  web:");
     let _ = writeln!(w, "    id: \"${{env:OIDC_CLIENT_ID}}\"");
     let _ = writeln!(w, "    secret: \"${{env:OIDC_CLIENT_SECRET}}\"");
-    let _ = writeln!(w, "    auth: {auth}");
+    let _ = writeln!(w, "    auth: {}", scalar(auth));
     if auths.len() > 1 {
-        let _ = writeln!(w, "    auth_methods: [{}]", auths.join(", "));
+        let list: Vec<String> = auths.iter().map(|a| scalar(a)).collect();
+        let _ = writeln!(w, "    auth_methods: [{}]", list.join(", "));
     }
     let _ = writeln!(w, "    redirect_uri: \"${{env:OIDC_REDIRECT_URI}}\"");
     let _ = writeln!(w, "    grant_types: [{}]", grants.join(", "));
@@ -163,10 +273,7 @@ pub fn render(issuer_url: &Url, issuer: &str, d: &Discovery) -> String {
     let _ = writeln!(w, "  #   id: \"${{env:OIDC_SPA_CLIENT_ID}}\"");
     let _ = writeln!(w, "  #   auth: none");
     let _ = writeln!(w, "  #   redirect_uri: https://spa.example.com/callback");
-    if d.grant_types_supported
-        .as_ref()
-        .is_some_and(|g| g.iter().any(|x| x == "client_credentials"))
-    {
+    if grant_types.contains(&"client_credentials") {
         let _ = writeln!(
             w,
             "  # machine:                             # client credentials (discovery offers the grant)"
@@ -190,8 +297,57 @@ pub fn render(issuer_url: &Url, issuer: &str, d: &Discovery) -> String {
     let _ = writeln!(w, "    # Every claim the provider returns for this user: assertions on claims");
     let _ = writeln!(w, "    # the user lacks are skipped, so list them for a complete verdict.");
     let _ = writeln!(w, "    claims: {{}}");
+    // The endpoints, for review; one on another origin than the issuer's gets no secret until trusted.
+    let issuer_origin = issuer_url.origin().ascii_serialization();
+    let mut endpoints = Vec::new();
+    let mut elsewhere = Vec::new();
+    for (member, value) in [
+        ("authorization_endpoint", &d.authorization_endpoint),
+        ("token_endpoint", &d.token_endpoint),
+        ("userinfo_endpoint", &d.userinfo_endpoint),
+        ("jwks_uri", &d.jwks_uri),
+        ("registration_endpoint", &d.registration_endpoint),
+    ] {
+        let Some(value) = value else { continue };
+        match endpoint_url(value) {
+            Ok(u) => {
+                let origin = u.origin().ascii_serialization();
+                if origin != issuer_origin && !elsewhere.contains(&origin) {
+                    elsewhere.push(origin);
+                }
+                endpoints.push((member, u));
+            }
+            Err(why) => warnings.push(format!(
+                "discovery's `{member}` is {}, which {why}: left out of the profile",
+                shown(value)
+            )),
+        }
+    }
+    if !endpoints.is_empty() {
+        let _ = writeln!(w, "\n# Endpoints discovery lists:");
+        for (member, u) in &endpoints {
+            let _ = writeln!(w, "#   {member}: {}", comment(u.as_str()));
+        }
+    }
+    if !elsewhere.is_empty() {
+        let _ = writeln!(
+            w,
+            "# Secrets go only to the issuer's origin; after review, trust the others the provider uses with"
+        );
+        let list: Vec<String> = elsewhere.iter().map(|o| comment(&scalar(o))).collect();
+        let _ = writeln!(w, "# http: {{ trusted_origins: [{}] }}", list.join(", "));
+    }
     if let Some(scopes) = &d.scopes_supported {
-        let _ = writeln!(w, "\n# Discovery advertises these scopes: {}", scopes.join(" "));
+        let scopes = valid_values(
+            "scopes_supported",
+            scopes,
+            is_scope_token,
+            "a scope token (RFC 6749 §3.3)",
+            &mut warnings,
+        );
+        if !scopes.is_empty() {
+            let _ = writeln!(w, "\n# Discovery advertises these scopes: {}", comment(&scopes.join(" ")));
+        }
     }
     let _ = writeln!(
         w,
@@ -201,14 +357,91 @@ pub fn render(issuer_url: &Url, issuer: &str, d: &Discovery) -> String {
         w,
         "# (grant_types, response_types, response_modes, scopes); the report says they came from here."
     );
-    y
+    Rendered { text: y, warnings }
 }
 
-/// A YAML scalar, quoted when it needs to be.
-fn yaml_str(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c)) && !s.starts_with(['-', ':', '@']) {
-        s.to_owned()
-    } else {
-        serde_json::to_string(s).unwrap_or_default()
+/// A YAML double-quoted scalar: JSON string quoting (valid YAML), with the
+/// characters YAML 1.1 readers take as line breaks escaped too.
+fn scalar(s: &str) -> String {
+    serde_json::to_string(s)
+        .unwrap_or_default()
+        .replace('\u{85}', "\\u0085")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// Text for a comment line: nothing in it can end the line.
+fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The written text read back: exactly the keys `init` writes, the issuer as
+/// discovery states it, one client. Anything else means a value escaped its
+/// quoting, and nothing is written.
+fn verify(text: &str, issuer: &str) -> Result<(), RunError> {
+    const KEYS: &[&str] = &[
+        "name",
+        "issuer",
+        "audience_param",
+        "api_access_tokens",
+        "claims_in_id_token",
+        "access_token_aud_includes_userinfo",
+        "clients",
+        "apis",
+        "users",
+    ];
+    let refuse = |why: String| {
+        RunError::Provider(format!(
+            "the profile written from discovery does not read back as written ({why}): nothing was written"
+        ))
+    };
+    let v: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| refuse(e.to_string()))?;
+    let obj = v.as_object().ok_or_else(|| refuse("not a mapping".into()))?;
+    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(refuse(format!("an unexpected key {}", shown(k))));
+    }
+    if obj.get("issuer").and_then(|i| i.as_str()) != Some(issuer) {
+        return Err(refuse("the issuer differs".into()));
+    }
+    let clients = obj.get("clients").and_then(|c| c.as_object());
+    if clients.is_none_or(|c| c.len() != 1 || c.get("web").and_then(|w| w.as_object()).is_none_or(|w| w.len() > 7)) {
+        return Err(refuse("the clients differ".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_tokens_follow_rfc_6749() {
+        for ok in ["openid", "orders:read", "https://api.test/x", "a!#[]~"] {
+            assert!(is_scope_token(ok), "{ok}");
+        }
+        for bad in ["", "a b", "a\nb", "a\"b", "a\\b", "café", "a\u{0}b", "a\u{7f}"] {
+            assert!(!is_scope_token(bad), "{bad:?}");
+        }
+        assert!(is_response_type("code id_token"));
+        assert!(!is_response_type("code  id_token") && !is_response_type(" code") && !is_response_type("code\n"));
+    }
+
+    #[test]
+    fn a_value_that_escaped_its_quoting_stops_the_write() {
+        let good = "name: \"x\"\nissuer: \"https://x.test\"\nclients:\n  web: { id: a }\n";
+        assert!(verify(good, "https://x.test").is_ok());
+        let injected = format!("{good}checks: {{id_token.signature: off}}\n");
+        assert!(verify(&injected, "https://x.test").is_err());
+        assert!(verify(good, "https://y.test").is_err());
+        assert_eq!(scalar("a\nb\u{2028}\""), r#""a\nb\u2028\"""#);
+        assert_eq!(comment("a\nb"), "a\\nb");
     }
 }

@@ -203,21 +203,34 @@ impl From<&str> for Secret {
     }
 }
 
-/// `text` with every registered credential replaced by `[redacted]`, also in
-/// its URL-encoded forms.
-pub fn scrub(text: &str) -> String {
+/// The byte ranges of `text` that hold a registered credential (in any of
+/// its [`forms`], any case), in order and without overlaps.
+pub fn credential_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    match matchers() {
+        Some(m) => m.whole.find_iter(text).map(|found| found.range()).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn matchers() -> Option<Arc<Matchers>> {
     let fresh = match CREDENTIALS.read() {
         Ok(known) if !known.stale => Some(known.matcher.clone()),
         _ => None,
     };
-    let matcher = match fresh {
+    match fresh {
         Some(matcher) => matcher,
         None => match CREDENTIALS.write() {
             Ok(mut known) => known.matcher(),
             // A writer panicked mid-update: scrub with what is there.
             Err(poisoned) => poisoned.into_inner().matcher(),
         },
-    };
+    }
+}
+
+/// `text` with every registered credential replaced by `[redacted]`, in any
+/// of its [`forms`], in any case, and spaced out.
+pub fn scrub(text: &str) -> String {
+    let matcher = matchers();
     let Some(m) = matcher else {
         return text.to_owned();
     };

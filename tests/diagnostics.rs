@@ -41,3 +41,33 @@ fn shipped_suites_and_profiles_validate() {
     run.expect_code(0);
     assert!(run.stdout().contains("ok: suites/basics.yaml"), "{}", run.describe());
 }
+
+/// A request the suite makes invalid in a case that expects success is bad
+/// input (exit 2, at its place), never a failure of the provider; the same
+/// value in a case that expects a refusal runs.
+#[test]
+fn invalid_requests_of_a_suite_are_input_errors_not_provider_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("s.yaml");
+    std::fs::write(
+        &suite,
+        "suite: s\ncases:\n  - name: empty-redirect\n    request: { scope: openid, redirect_uri: \"\" }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = oidc_conform(&["run", suite.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("`request.redirect_uri` `` is empty") && run.stderr().contains("s.yaml:4:45"),
+        "{}",
+        run.describe()
+    );
+    assert!(!run.stdout().contains("authorization_response.iss"), "{}", run.describe());
+    std::fs::write(
+        &suite,
+        "suite: s\ncases:\n  - name: not-a-url\n    request: { scope: openid, redirect_uri: \"not a url\" }\n    expect: { error: [invalid_request] }\n",
+    )
+    .unwrap();
+    let run = oidc_conform(&["run", suite.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    run.expect_code(0);
+}

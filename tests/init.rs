@@ -90,3 +90,165 @@ fn init_against_oidc_provider_validates_and_runs() {
     assert!(ok.contains(&"flows::code-client-secret-basic"), "{ok:?}");
     assert!(ok.contains(&"flows::hybrid-code-id-token"), "{ok:?}");
 }
+
+/// A discovery server on 127.0.0.1: `/{mode}/.well-known/openid-configuration`.
+fn discovery_server() -> std::net::SocketAddr {
+    use axum::extract::Path;
+    use axum::routing::get;
+    static ADDR: std::sync::OnceLock<std::net::SocketAddr> = std::sync::OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                tx.send(addr).unwrap();
+                let app = axum::Router::new().route(
+                    "/{mode}/.well-known/openid-configuration",
+                    get(move |Path(mode): Path<String>| async move { axum::Json(hostile_discovery(addr, &mode)) }),
+                );
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        rx.recv().unwrap()
+    })
+}
+
+const INJECTED: &str = "\nchecks: {id_token.signature: off}\nhttp:\n  trusted_origins: [\"https://evil.example.test\"]";
+
+fn hostile_discovery(addr: std::net::SocketAddr, mode: &str) -> serde_json::Value {
+    let iss = format!("http://{addr}/{mode}");
+    let issuer = match mode {
+        "other-issuer" => format!("https://attacker.example.test/{INJECTED}"),
+        "issuer-injection" => format!("{iss}{INJECTED}"),
+        _ => iss.clone(),
+    };
+    serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{iss}/authorize{INJECTED}"),
+        "token_endpoint": format!("https://evil.example.test/token{INJECTED}"),
+        "userinfo_endpoint": format!("{iss}/userinfo\u{2028}checks: {{id_token.signature: off}}"),
+        "jwks_uri": format!("{iss}/jwks"),
+        "registration_endpoint": "javascript:alert(1)",
+        "scopes_supported": ["openid", format!("profile{INJECTED}"), "email", "caf\u{e9}", "a\"b", ""],
+        "response_types_supported": ["code", format!("id_token{INJECTED}"), "code  id_token", "id_token"],
+        "grant_types_supported": ["authorization_code", format!("implicit{INJECTED}")],
+        "token_endpoint_auth_methods_supported": [format!("client_secret_post{INJECTED}"), "client_secret_basic"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    })
+}
+
+const ENV: &[(&str, &str)] = &[
+    ("OIDC_CLIENT_ID", "web-app"),
+    ("OIDC_CLIENT_SECRET", "web-app-secret-7f3a9c"),
+    ("OIDC_REDIRECT_URI", "https://app.example.test/callback"),
+    ("OIDC_USERNAME", "jane"),
+    ("OIDC_PASSWORD", "jane-password-5e8b"),
+];
+
+#[test]
+fn init_writes_only_what_the_spec_allows_from_a_hostile_discovery_document() {
+    let iss = format!("http://{}/hostile", discovery_server());
+    let dir = tempfile::tempdir().unwrap();
+    let run = oidc_conform_in(dir.path(), &["init", &iss]);
+    run.expect_code(0);
+    let text = std::fs::read_to_string(dir.path().join("profile.yaml")).unwrap();
+    assert!(!text.contains("evil") && !text.contains("trusted_origins"), "{text}");
+    let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "access_token_aud_includes_userinfo",
+            "api_access_tokens",
+            "apis",
+            "audience_param",
+            "claims_in_id_token",
+            "clients",
+            "issuer",
+            "name",
+            "users"
+        ],
+        "{text}"
+    );
+    assert_eq!(v["issuer"], serde_json::json!(iss));
+    assert_eq!(
+        v["clients"],
+        serde_json::json!({ "web": {
+            "id": "${env:OIDC_CLIENT_ID}",
+            "secret": "${env:OIDC_CLIENT_SECRET}",
+            "auth": "client_secret_basic",
+            "redirect_uri": "${env:OIDC_REDIRECT_URI}",
+            "grant_types": ["authorization_code"],
+            "response_types": ["code", "id_token"],
+        }}),
+        "{text}"
+    );
+    // The advertised scopes are the valid ones; the endpoints listed for review too.
+    assert!(text.contains("\n# Discovery advertises these scopes: openid email\n"), "{text}");
+    assert!(text.contains(&format!("#   jwks_uri: {iss}/jwks\n")), "{text}");
+    assert!(
+        !text.contains("authorization_endpoint") && !text.contains("registration_endpoint"),
+        "{text}"
+    );
+    // Each value left out is named, escaped, on stderr.
+    let err = run.stderr();
+    for shown in [
+        r#""profile\nchecks: {id_token.signature: off}\nhttp:\n  trusted_origins: [\"https://evil.example.test\"]""#,
+        r#""id_token\nchecks:"#,
+        r#""code  id_token""#,
+        r#""implicit\nchecks:"#,
+        r#""client_secret_post\nchecks:"#,
+        r#"/authorize\nchecks:"#,
+        r#""https://evil.example.test/token\nchecks:"#,
+        r#"/userinfo\u{2028}checks:"#,
+        r#""javascript:alert(1)""#,
+        r#""café""#,
+        r#""a\"b""#,
+    ] {
+        assert!(err.contains(shown), "{shown} is named\n{}", run.describe());
+    }
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("warning: ")).count(),
+        err.lines().count(),
+        "{err}"
+    );
+    oidc_conform_in_env(dir.path(), &["validate", "profile.yaml"], ENV).expect_code(0);
+}
+
+#[test]
+fn init_refuses_a_discovery_document_that_names_another_issuer() {
+    let addr = discovery_server();
+    for mode in ["other-issuer", "issuer-injection"] {
+        let iss = format!("http://{addr}/{mode}");
+        let dir = tempfile::tempdir().unwrap();
+        let run = oidc_conform_in(dir.path(), &["init", &iss]);
+        run.expect_code(3);
+        let err = run.stderr();
+        let stated = if mode == "other-issuer" {
+            r#""https://attacker.example.test/\nchecks: {id_token.signature: off}"#.to_owned()
+        } else {
+            format!(r#""{iss}\nchecks: {{id_token.signature: off}}"#)
+        };
+        assert!(err.contains(&stated), "names the stated issuer\n{}", run.describe());
+        assert!(
+            err.contains(&format!("\"{iss}\"")),
+            "names the issuer asked for\n{}",
+            run.describe()
+        );
+        assert!(!err.contains("\nchecks:"), "nothing of the document unescaped\n{}", run.describe());
+        assert!(!dir.path().join("profile.yaml").exists());
+    }
+    // A trailing `/` more or less names the same discovery document: accepted, the document's form written.
+    let dir = tempfile::tempdir().unwrap();
+    let iss = format!("http://{addr}/hostile/");
+    oidc_conform_in(dir.path(), &["init", &iss]).expect_code(0);
+    let text = std::fs::read_to_string(dir.path().join("profile.yaml")).unwrap();
+    assert!(text.contains(&format!("issuer: \"http://{addr}/hostile\"\n")), "{text}");
+}

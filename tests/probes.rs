@@ -73,7 +73,10 @@ fn out_of_range_limits_and_bad_settings_are_diagnosed_not_panicked() {
         ("http: { max_redirects: 0 }\n", "http.max_redirects is 0, out of range"),
         ("http: { max_body: 1 }\n", "http.max_body `1` is out of range"),
         ("http: { retries: 1000 }\n", "http.retries is 1000, out of range"),
-        ("login: { username: \"input[name=\" }\n", "is not a CSS selector for login.username"),
+        (
+            "login: { username: \"input[name=\" }\n",
+            "`input[name=` is not a valid CSS selector: ",
+        ),
         ("login: { driver: chrome }\n", "`chrome` is not a login driver"),
         (
             "login: { steps: [{ fill: \"#email\" }] }\n",
@@ -81,7 +84,7 @@ fn out_of_range_limits_and_bad_settings_are_diagnosed_not_panicked() {
         ),
         (
             "login: { steps: [{ click: \"#next\" }, { click: \"button[\" }] }\n",
-            "`button[` is not a CSS selector",
+            "`button[` is not a valid CSS selector: ",
         ),
         (
             "login: { steps: [{ fill: \"#a\", click: \"#b\", with: username }] }\n",

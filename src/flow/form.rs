@@ -249,8 +249,8 @@ impl fmt::Debug for Page {
 #[derive(Debug, thiserror::Error)]
 pub enum FormError {
     #[error(
-        "invalid css selector for `{field}` in the provider profile: `{selector}` ({reason}); \
-         hint: use a plain css selector such as `#username` or `input[name=\"login\"]`"
+        "`{selector}` (the provider profile's `{field}` selector) is not a valid CSS selector: {reason}; \
+         hint: use a plain CSS selector such as `#username` or `input[name=\"login\"]`"
     )]
     InvalidSelector {
         field: &'static str,
@@ -395,7 +395,7 @@ impl Compiled {
                 Ok(selector) => Ok(Some((source.clone(), selector))),
                 Err(error) => Err(FormError::InvalidSelector {
                     field: FIELD_NAMES[index],
-                    selector: source.clone(),
+                    selector: shown_selector(source),
                     reason: selector_error_reason(&error),
                 }),
             },
@@ -410,26 +410,61 @@ impl Compiled {
     }
 }
 
-/// A short lowercase reason for a selector parse error. (scraper's message
-/// for errors from the selectors crate asks to report a bug; its `Debug` form
-/// names the real problem, such as `UnsupportedPseudoClassOrElement`.)
-fn selector_error_reason(error: &scraper::error::SelectorErrorKind) -> String {
-    use scraper::error::SelectorErrorKind;
-    let raw = match error {
-        SelectorErrorKind::UnexpectedSelectorParseError(kind) => format!("{kind:?}"),
-        other => other.to_string(),
+/// What is wrong with a CSS selector, in plain words. (scraper's own message
+/// for errors from the selectors crate asks to report a bug; the kind it
+/// carries names the real problem.)
+pub fn selector_error_reason(error: &scraper::error::SelectorErrorKind) -> String {
+    use scraper::error::SelectorErrorKind as K;
+    let reason = match error {
+        K::UnexpectedToken => "a character is out of place (check the brackets, quotes and combinators)",
+        K::EndOfLine => "it ends too early (an unclosed `[`, `(` or quote, or nothing after a combinator)",
+        K::InvalidAtRule | K::InvalidAtRuleBody => "`@` rules are not selectors",
+        K::QualRuleInvalid => "it is not a selector",
+        K::TooManyNestedBlocks => "it nests brackets too deeply",
+        K::ExpectedColonOnPseudoElement => "a pseudo-element needs `::` before its name",
+        K::ExpectedIdentityOnPseudoElement => "a pseudo-element needs a name after `::`",
+        // The selectors crate's kind is not re-exported: its name says it.
+        K::UnexpectedSelectorParseError(kind) => match format!("{kind:?}").as_str() {
+            "EmptySelector" => "it is empty, or a part of it is (nothing between commas, or a `#` or `.` without a name)",
+            "DanglingCombinator" => "a combinator (`>`, `+`, `~`) has no selector after it (`>>` is not CSS)",
+            "NonCompoundSelector" => "only a simple selector (no combinator) is allowed here",
+            "NoQualifiedNameInAttributeSelector" => "an attribute selector `[…]` names no attribute",
+            "UnexpectedTokenInAttributeSelector" => {
+                "an attribute selector `[…]` has something out of place (write `[name=value]` or `[name=\"a value\"]`)"
+            }
+            "BadValueInAttr" => "an attribute value is neither a word nor a quoted string (quote it: `[name=\"a value\"]`)",
+            "ExpectedBarInAttr" | "InvalidQualNameInAttr" | "ExpectedNamespace" | "ExplicitNamespaceUnexpectedToken" => {
+                "a namespace prefix (`ns|name`) is malformed"
+            }
+            "PseudoElementExpectedColon" => "a pseudo-element needs `::` before its name",
+            "PseudoElementExpectedIdent" => "a pseudo-element needs a name after `::`",
+            "NoIdentForPseudo" => "a `:` has no pseudo-class name after it",
+            "UnsupportedPseudoClassOrElement" => {
+                "it uses a pseudo-class or pseudo-element that is not standard CSS (e.g. jQuery's `:contains` or `:visible`)"
+            }
+            "UnexpectedIdent" => "a name is out of place",
+            "ClassNeedsIdent" => "a `.` has no class name after it",
+            _ => "a pseudo-element stands where it is not allowed",
+        },
     };
-    // `EmptySelector` → `empty selector`.
-    let mut reason = String::new();
-    let mut previous_lower = false;
-    for c in raw.chars() {
-        if c.is_uppercase() && previous_lower {
-            reason.push(' ');
-        }
-        previous_lower = c.is_lowercase();
-        reason.extend(c.to_lowercase());
-    }
-    truncate(reason.lines().next().unwrap_or("unparsable"), 160)
+    reason.to_owned()
+}
+
+/// A selector as messages quote it: control characters escaped, cut short.
+pub fn shown_selector(selector: &str) -> String {
+    let cut: String = selector.chars().take(160).collect();
+    let more = if selector.chars().count() > 160 { "…" } else { "" };
+    let escaped: String = cut
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    format!("{escaped}{more}")
 }
 
 // ---------------------------------------------------------------------------

@@ -598,7 +598,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             .map(|u| text(u, "registration redirect URI"))
             .unwrap_or_else(|| REGISTERED_REDIRECT_URI.to_owned()),
     };
-    let clients = raw
+    let clients: IndexMap<String, Client> = raw
         .clients
         .iter()
         .map(|(name, c)| {
@@ -737,11 +737,13 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             diags.push(
                 source
                     .error_at(
-                        spanned_pos(first),
+                        value_pos(source, first),
                         first.value.chars().count().max(1),
-                        format!("`{}` is not a CSS selector: {e}", first.value),
+                        selector_message(&first.value, &e),
                     )
-                    .with_hint("write a plain CSS selector such as `#email` or `button[type=submit]`"),
+                    .with_hint(format!(
+                        "login step {n}: write a plain CSS selector such as `#email` or `button[type=submit]`"
+                    )),
             );
             continue;
         }
@@ -816,27 +818,50 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         {
             diags.push(
                 source
-                    .error_at(
-                        spanned_pos(sel),
-                        sel.value.chars().count(),
-                        format!("`{}` is not a CSS selector for {field}: {e}", sel.value),
-                    )
-                    .with_hint(
-                        "write a plain CSS selector such as `#username` or `input[name=\"login\"]`, or leave it out to use detection",
-                    ),
+                    .error_at(value_pos(source, sel), sel.value.chars().count(), selector_message(&sel.value, &e))
+                    .with_hint(format!(
+                        "{field}: write a plain CSS selector such as `#username` or `input[name=\"login\"]`, or leave it out to use detection"
+                    )),
             );
         }
     }
+    // Redirect URIs: absolute URLs (the harness recognises the redirect back by them).
+    let expanded_ok = |written: &Spanned<String>| vars::expand(&written.value, |name| vars::external(name, &base).ok()).is_ok();
     for (key, c) in &raw.clients {
-        if let Some(r) = &c.redirect_uri
-            && r.value.trim().is_empty()
-        {
-            diags.push(
-                source
-                    .error_at(spanned_pos(r), 1, format!("client `{key}` has an empty redirect_uri"))
-                    .with_hint("write a redirect URI registered for the client at the provider, or leave the key out for a machine client"),
-            );
+        if let Some(r) = &c.redirect_uri {
+            if r.value.trim().is_empty() {
+                diags.push(
+                    source
+                        .error_at(spanned_pos(r), 1, format!("client `{key}` has an empty redirect_uri"))
+                        .with_hint(
+                            "write a redirect URI registered for the client at the provider, or leave the key out for a machine client",
+                        ),
+                );
+            } else if let Some(why) = clients
+                .get(key)
+                .and_then(|c: &Client| c.redirect_uri.as_deref())
+                .filter(|_| expanded_ok(r))
+                .and_then(redirect_uri_problem)
+            {
+                diags.push(
+                    source
+                        .error_at(value_pos(source, r), r.value.chars().count(), format!("client `{key}`'s redirect_uri {why}"))
+                        .with_hint("write the absolute redirect URI registered for the client at the provider, e.g. `https://app.example.com/callback`"),
+                );
+            }
         }
+    }
+    if let Some(r) = &raw.registration.redirect_uri
+        && expanded_ok(r)
+        && let Some(why) = redirect_uri_problem(&registration.redirect_uri)
+    {
+        diags.push(
+            source
+                .error_at(value_pos(source, r), r.value.chars().count().max(1), format!("registration.redirect_uri {why}"))
+                .with_hint(format!(
+                    "write the absolute redirect URI registered clients get, e.g. `https://rp.example.com/callback`, or leave it out for `{REGISTERED_REDIRECT_URI}`"
+                )),
+        );
     }
     let ca_file = h.ca_file.as_ref().and_then(|f| {
         let path = source.path.parent().unwrap_or(Path::new(".")).join(&f.value);
@@ -1003,6 +1028,32 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
     diags.into_result(profile)
 }
 
+/// What keeps `uri` from being a redirect URI: an absolute URL without a
+/// fragment (RFC 6749 §3.1.2), without spaces or control characters.
+fn redirect_uri_problem(uri: &str) -> Option<String> {
+    if uri.trim().is_empty() {
+        return Some("is empty".into());
+    }
+    let shown: String = uri.chars().take(120).flat_map(char::escape_default).collect();
+    if uri.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Some(format!("`{shown}` contains a space or a control character"));
+    }
+    match url::Url::parse(uri) {
+        Err(_) => Some(format!("`{shown}` is not an absolute URL")),
+        Ok(u) if u.fragment().is_some() => Some(format!("`{shown}` has a fragment (RFC 6749 §3.1.2)")),
+        Ok(_) => None,
+    }
+}
+
+/// "`SELECTOR` is not a valid CSS selector: what is wrong".
+fn selector_message(selector: &str, e: &scraper::error::SelectorErrorKind) -> String {
+    format!(
+        "`{}` is not a valid CSS selector: {}",
+        crate::flow::form::shown_selector(selector),
+        crate::flow::form::selector_error_reason(e)
+    )
+}
+
 pub(crate) fn spanned_pos<T>(s: &Spanned<T>) -> Option<Pos> {
     Pos::from_location(&s.defined)
 }
@@ -1032,6 +1083,14 @@ pub(crate) fn var_diagnostic(source: &Source, s: &Spanned<String>, e: &vars::Var
                 .with_hint(hint)
         }
     }
+}
+
+/// Where a scalar's text starts: after its opening quote, if quoted.
+pub(crate) fn value_pos(source: &Source, s: &Spanned<String>) -> Option<Pos> {
+    spanned_pos(s).map(|p| Pos {
+        line: p.line,
+        col: p.col + u32::from(!s.value.is_empty() && starts_quoted(source, p)),
+    })
 }
 
 fn starts_quoted(source: &Source, p: Pos) -> bool {

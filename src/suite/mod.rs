@@ -482,7 +482,8 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     let response_type = raw
         .request
         .response_type
-        .clone()
+        .as_ref()
+        .map(|t| t.value.clone())
         .or_else(|| flow.default_response_type().map(str::to_owned));
     let mut skip: Option<String> = None;
     let mut skip_because = |why: String| {
@@ -634,18 +635,34 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     };
 
     let r = &raw.request;
+    // Every value the case sends, as written and expanded, to check after expansion.
+    let mut sent: Vec<Sent> = Vec::new();
     let mut params = BTreeMap::new();
     for (k, v) in &r.params {
-        params.insert(k.clone(), text(v, "request parameter"));
+        let value = text(v, "request parameter");
+        sent.push(Sent::new(format!("request.params.{k}"), k, v, &value, Stage::Authorization));
+        params.insert(k.clone(), value);
     }
-    if let Some(a) = &r.audience {
-        params.insert("audience".into(), text(a, "audience"));
+    for (name, given) in [
+        ("audience", &r.audience),
+        ("resource", &r.resource),
+        ("redirect_uri", &r.redirect_uri),
+    ] {
+        if let Some(a) = given {
+            let value = text(a, name);
+            sent.push(Sent::new(format!("request.{name}"), name, a, &value, Stage::Authorization));
+            params.insert(name.into(), value);
+        }
     }
-    if let Some(a) = &r.resource {
-        params.insert("resource".into(), text(a, "resource"));
-    }
-    if let Some(a) = &r.redirect_uri {
-        params.insert("redirect_uri".into(), text(a, "redirect_uri"));
+    for (name, given) in [
+        ("response_type", &r.response_type),
+        ("response_mode", &r.response_mode),
+        ("prompt", &r.prompt),
+        ("state", &r.state),
+    ] {
+        if let Some(v) = given {
+            sent.push(Sent::new(format!("request.{name}"), name, v, &v.value, Stage::Authorization));
+        }
     }
     if let Some(v) = r.redirect_uri_variant {
         match profile.clients.get(&client).and_then(|c| c.redirect_uri.as_deref()) {
@@ -659,7 +676,11 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         }
     }
     let scope = match &r.scope {
-        Some(s) => text(s, "scope").split_whitespace().collect::<Vec<_>>().join(" "),
+        Some(s) => {
+            let value = text(s, "scope");
+            sent.push(Sent::new("request.scope".into(), "scope", s, &value, Stage::Authorization));
+            value.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
         None if matches!(flow, Flow::ClientCredentials | Flow::Metadata) => String::new(),
         None => "openid".into(),
     };
@@ -690,15 +711,18 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     let refresh_client = other_client(r.refresh.client, "refresh_token", "refreshes");
     let mut token_params = BTreeMap::new();
     for (k, v) in &r.token.params {
-        token_params.insert(k.clone(), text(v, "token parameter"));
+        let value = text(v, "token parameter");
+        sent.push(Sent::new(format!("request.token.params.{k}"), k, v, &value, Stage::Token));
+        token_params.insert(k.clone(), value);
     }
+
     let request = Request {
         scope,
-        response_type: r.response_type.clone(),
-        response_mode: r.response_mode.clone(),
-        prompt: r.prompt.clone(),
+        response_type: r.response_type.as_ref().map(|t| t.value.clone()),
+        response_mode: r.response_mode.as_ref().map(|t| t.value.clone()),
+        prompt: r.prompt.as_ref().map(|t| t.value.clone()),
         nonce: r.nonce.unwrap_or(true),
-        state: r.state.clone(),
+        state: r.state.as_ref().map(|t| t.value.clone()),
         params,
         misuse: r.misuse.clone(),
         userinfo: r.userinfo,
@@ -815,8 +839,16 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
             None
         }
     });
-    if let Some(why) = missing {
-        skip_because(why);
+    match missing {
+        // The case is skipped: what it would send is not known.
+        Some(why) => skip_because(why),
+        None => {
+            for s in &sent {
+                if let Some(d) = s.problem(src, expects_error) {
+                    diags.push(d);
+                }
+            }
+        }
     }
     let mut bad = Vec::new();
     let ctx = Ctx {
@@ -853,6 +885,159 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         expect,
         location: format!("{}:{line}", src.path.display()),
     })
+}
+
+/// Where a request parameter is sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Authorization,
+    Token,
+}
+
+/// One value a case sends, as written and as expanded.
+struct Sent<'a> {
+    /// Where the suite sets it, e.g. `request.params.max_age`.
+    key: String,
+    /// The parameter's name.
+    name: String,
+    written: &'a Spanned<String>,
+    value: String,
+    stage: Stage,
+}
+
+impl<'a> Sent<'a> {
+    fn new(key: String, name: &str, written: &'a Spanned<String>, value: &str, stage: Stage) -> Self {
+        Sent {
+            key,
+            name: name.to_owned(),
+            written,
+            value: value.to_owned(),
+            stage,
+        }
+    }
+
+    /// A value no provider can accept, in a case that does not expect a refusal
+    /// (the provider would be right to refuse it: the suite is wrong, not the
+    /// provider); or one the harness cannot run with at all.
+    fn problem(&self, src: &Source, expects_error: bool) -> Option<Diagnostic> {
+        let v = self.value.as_str();
+        let redirect = self.name == "redirect_uri";
+        // An empty authorization redirect_uri: the harness could not tell the redirect back from any page.
+        let (what, hint) = if redirect && self.stage == Stage::Authorization && v.trim().is_empty() {
+            (
+                "is empty".to_owned(),
+                "write a redirect URI (e.g. `https://attacker.example.test/callback` for a refusal case), or leave `redirect_uri` out to send the client's registered one",
+            )
+        } else if expects_error {
+            return None;
+        } else if let Some(c) = v.chars().find(|c| c.is_control()) {
+            (
+                format!("contains a control character (U+{:04X})", u32::from(c)),
+                "remove it; to test that the provider refuses such a value, give the case `expect: { error: [invalid_request] }`",
+            )
+        } else {
+            self.syntax_problem()?
+        };
+        let shown = if self.written.value == self.value {
+            format!("`{}`", shown(v))
+        } else {
+            format!("`{}` (`{}`)", shown(&self.written.value), shown(v))
+        };
+        Some(
+            src.error_at(
+                crate::profile::value_pos(src, self.written),
+                self.written.value.chars().count().max(1),
+                format!("`{}` {shown} {what}", self.key),
+            )
+            .with_hint(hint),
+        )
+    }
+
+    /// What is wrong with the value's syntax for its parameter, and the fix.
+    fn syntax_problem(&self) -> Option<(String, &'static str)> {
+        const REFUSE: &str = "; to test that the provider refuses it, give the case `expect: { error: [invalid_request] }`";
+        let v = self.value.as_str();
+        let words = |ok: fn(u8) -> bool| !v.trim().is_empty() && v.split_whitespace().all(|t| t.bytes().all(ok));
+        let url = |v: &str| {
+            url::Url::parse(v)
+                .ok()
+                .filter(|u| u.fragment().is_none() && !v.contains(char::is_whitespace))
+        };
+        match self.name.as_str() {
+            "scope" if !self.written.value.is_empty() && self.written.value.trim().is_empty() => Some((
+                "is only spaces".into(),
+                "write the scope values, e.g. `openid profile`, or leave `scope` out to send `openid`",
+            )),
+            "scope" => v.split_whitespace().find(|t| !t.bytes().all(scope_char)).map(|t| {
+                (
+                    format!("holds `{}`, which is not a scope value (RFC 6749 §3.3: printable ASCII without `\"` or `\\`)", shown(t)),
+                    "write scope values separated by spaces, e.g. `openid profile`; to test a refusal, give the case `expect: { error: [invalid_scope] }`",
+                )
+            }),
+            "response_type" if !words(name_char) => Some((
+                "is not a response type (names of letters, digits and `_`, separated by spaces)".into(),
+                "write e.g. `code`, `id_token` or `code id_token`; to test a refusal, give the case `expect: { error: [unsupported_response_type] }`",
+            )),
+            "response_mode" if !words(|b| name_char(b) || b == b'.' || b == b'-') || v.contains(' ') => Some((
+                "is not a response mode".into(),
+                "write `query`, `fragment` or `form_post`, or leave it out",
+            )),
+            "prompt" if !words(name_char) => Some((
+                "is not a list of prompt values".into(),
+                "write `none`, `login`, `consent` or `select_account` (several separated by spaces), or leave it out",
+            )),
+            "state" if v.is_empty() => Some(("is empty".into(), "write a value, or leave `state` out to send a random one")),
+            "redirect_uri" if url(v).is_none() => Some((
+                "is not an absolute URL without a fragment".into(),
+                "write an absolute URL such as `https://app.example.test/callback`, or `${client.redirect_uri}`; to test that the provider refuses it, give the case `expect: { error: [invalid_request] }`",
+            )),
+            "resource" if url(v).is_none() => Some((
+                "is not an absolute URI without a fragment (RFC 8707 §2)".into(),
+                "write an absolute URI such as `https://api.example.test/`, or `${api.identifier}`; to test a refusal, give the case `expect: { error: [invalid_target] }`",
+            )),
+            "audience" if v.trim().is_empty() => Some((
+                "is empty".into(),
+                "write the API's identifier, e.g. `${api.identifier}`, or leave `audience` out",
+            )),
+            "max_age" if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) => Some((
+                "is not a whole number of seconds".into(),
+                "write e.g. `\"3600\"`; to test a refusal, give the case `expect: { error: [invalid_request] }`",
+            )),
+            _ if self.name.is_empty() || self.name.contains(|c: char| c.is_whitespace() || c.is_control()) => {
+                Some(("has a parameter name that is empty or contains spaces".into(), REFUSE.trim_start_matches("; ")))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// RFC 6749 §3.1.1: a response type's names (and prompt values): letters, digits and `_`.
+fn name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn scope_char(b: u8) -> bool {
+    b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)
+}
+
+/// A value as messages quote it: control characters escaped, cut short.
+fn shown(v: &str) -> String {
+    let mut out: String = v
+        .chars()
+        .take(120)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    if v.chars().count() > 120 {
+        out.push('…');
+    }
+    out
 }
 
 fn expand_expect(src: &Source, raw: &RawExpect, ctx: &Ctx, bad: &mut Vec<Diagnostic>) -> Expect {
@@ -1205,6 +1390,70 @@ mod tests {
             "suite: s\ncases:\n  - name: c\n    needs: { api: optional }\n    request: { scope: \"openid ${api.scope}\" }\n",
         );
         assert_eq!((c[0].skip.as_deref(), c[0].request.scope.as_str()), (None, "openid"));
+    }
+
+    fn load_errors(profile: &Profile, suite: &str) -> Vec<String> {
+        let file = parse(Source::new("s.yaml", suite)).unwrap();
+        match expand(&file, profile) {
+            Ok(_) => Vec::new(),
+            Err(d) => {
+                d.0.iter()
+                    .map(|d| format!("{}@{:?}", d.message, d.pos.map(|p| (p.line, p.col))))
+                    .collect()
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_the_suite_made_invalid_is_a_load_error_unless_the_case_expects_a_refusal() {
+        let p = profile(ONE_CLIENT);
+        for (request, words) in [
+            (
+                "{ scope: \"openid\\0\" }",
+                "`request.scope` `openid\\u{0}` contains a control character (U+0000)@Some((4, 24))",
+            ),
+            ("{ scope: \" \" }", "`request.scope` ` ` is only spaces"),
+            (
+                "{ redirect_uri: \"not a url\" }",
+                "`request.redirect_uri` `not a url` is not an absolute URL",
+            ),
+            ("{ redirect_uri: https://a.test/cb#x }", "is not an absolute URL without a fragment"),
+            ("{ resource: api }", "`request.resource` `api` is not an absolute URI"),
+            ("{ response_type: \"code\\nid_token\" }", "contains a control character (U+000A)"),
+            ("{ response_mode: \"form post\" }", "is not a response mode"),
+            (
+                "{ state: \"a\\u0007b\" }",
+                "`request.state` `a\\u{7}b` contains a control character (U+0007)",
+            ),
+            (
+                "{ params: { max_age: \"-1\" } }",
+                "`request.params.max_age` `-1` is not a whole number",
+            ),
+            (
+                "{ params: { \"login hint\": x } }",
+                "has a parameter name that is empty or contains spaces",
+            ),
+            (
+                "{ token: { params: { code: \"a\\0\" } } }",
+                "`request.token.params.code` `a\\u{0}` contains a control character",
+            ),
+        ] {
+            let suite = format!("suite: s\ncases:\n  - name: c\n    request: {request}\n");
+            let errors = load_errors(&p, &suite);
+            assert!(errors.len() == 1 && errors[0].contains(words), "{request}: {errors:?}");
+            // Deliberately invalid where the case expects a refusal: it runs.
+            let refusal = format!("{suite}    expect: {{ error: \"*\" }}\n");
+            assert_eq!(load_errors(&p, &refusal), Vec::<String>::new(), "{request}");
+        }
+        // An empty redirect URI matches every page: refused in any case.
+        let suite = "suite: s\ncases:\n  - name: c\n    request: { redirect_uri: \"\" }\n    expect: { error: [invalid_request] }\n";
+        assert!(load_errors(&p, suite)[0].contains("`request.redirect_uri` `` is empty"));
+        // A variable the profile lacks skips the case: nothing is judged of what it would send.
+        let suite = "suite: s\ncases:\n  - name: c\n    needs: { api: required }\n    request: { scope: \"${api.scope}\", resource: \"${api.identifier}\" }\n";
+        assert_eq!(load_errors(&p, suite), Vec::<String>::new());
+        // What the shipped suites send stays valid: odd states, two prompt values, extra parameters.
+        let suite = "suite: s\ncases:\n  - name: c\n    request: { scope: \"openid  email\", state: 'a b+c&d=é€~', prompt: login consent, params: { max_age: \"0\", claims: '{\"a\":1}' } }\n";
+        assert_eq!(load_errors(&p, suite), Vec::<String>::new());
     }
 
     #[test]

@@ -287,13 +287,17 @@ pub struct RawCase {
 pub struct RawRequest {
     #[schemars(with = "Option<String>")]
     pub scope: Option<Spanned<String>>,
-    pub response_type: Option<String>,
-    pub response_mode: Option<String>,
-    pub prompt: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub response_type: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub response_mode: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub prompt: Option<Spanned<String>>,
     /// `false` leaves the nonce out of the request.
     pub nonce: Option<bool>,
     /// The `state` sent, instead of a random one (probes: long or odd values).
-    pub state: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub state: Option<Spanned<String>>,
     /// Sent as `audience=` whatever the profile says (for negative cases).
     #[schemars(with = "Option<String>")]
     pub audience: Option<Spanned<String>>,
