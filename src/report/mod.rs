@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod compare;
 pub mod conformance;
 pub mod console;
+pub mod escape;
 pub mod findings;
 pub mod html;
 pub mod junit;
@@ -12,6 +13,7 @@ pub mod markdown;
 pub mod matrix;
 pub mod store;
 
+pub use escape::escape_controls;
 pub use store::CaseEntry;
 
 use std::collections::BTreeMap;
@@ -389,28 +391,36 @@ pub fn timestamp() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// One line for a failing check: `fail id: message (expected …, found …)`.
-pub fn describe_check(c: &crate::check::CheckResult) -> String {
-    let ef = match (&c.expected, &c.found) {
-        (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
+/// ` (expected …, found …)` of a check that has both, its control characters written out.
+fn expected_found(c: &crate::check::CheckResult) -> String {
+    match (&c.expected, &c.found) {
+        (Some(e), Some(f)) => format!(" (expected {}, found {})", escape_controls(e), escape_controls(f)),
         _ => String::new(),
-    };
-    format!("{} {}: {}{ef}", c.status.as_str(), c.id, c.message)
+    }
+}
+
+/// One line for a failing check: `fail id: message (expected …, found …)`;
+/// the provider's text in it has its control characters written out.
+pub fn describe_check(c: &crate::check::CheckResult) -> String {
+    format!(
+        "{} {}: {}{}",
+        c.status.as_str(),
+        escape_controls(&c.id),
+        escape_controls(&c.message),
+        expected_found(c)
+    )
 }
 
 /// One line for a failing check with its rule: `fail id [MUST RFC 7636 §4.6]: message (expected …, found …)`.
 pub fn describe_check_with_rule(c: &crate::check::CheckResult) -> String {
-    let ef = match (&c.expected, &c.found) {
-        (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
-        _ => String::new(),
-    };
     format!(
-        "{} {} [{} {}]: {}{ef}",
+        "{} {} [{} {}]: {}{}",
         c.status.as_str(),
-        c.id,
+        escape_controls(&c.id),
         c.level.as_str(),
-        crate::check::spec::title(&c.spec),
-        c.message
+        escape_controls(&crate::check::spec::title(&c.spec)),
+        escape_controls(&c.message),
+        expected_found(c)
     )
 }
 

@@ -213,7 +213,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             eprintln!(
                 "warning: {} failed case(s) of `{file}` are not in the selected suites (renamed, removed, or from other suite files: pass those files): {}",
                 gone.len(),
-                gone.join(", ")
+                crate::report::escape_controls(&gone.join(", "))
             );
         }
     }
@@ -508,7 +508,7 @@ fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
                 .find(|c| c.id == "flow.supported")
                 .or_else(|| skips().find(|c| c.id.starts_with("assert.")))
                 .or_else(|| skips().next())
-                .map(|c| c.message.clone())
+                .map(|c| crate::report::escape_controls(&c.message).into_owned())
                 .unwrap_or_else(|| "nothing was checked".into());
             Ok(Completion::ignored_with(format!("skip: {why}")))
         }
@@ -671,4 +671,35 @@ fn token_views(ev: &Evidence) -> Vec<TokenView> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The libtest lines of a failed and a skipped case carry the provider's
+    /// text with its control characters written out.
+    #[test]
+    fn libtest_lines_show_control_characters_escaped() {
+        let hostile = "access_denied\u{1b}]52;c;ZXZpbA==\u{7}\rtest result: ok";
+        let failed = crate::report::findings::tests::case(
+            "s::a",
+            vec![check::CheckResult::fail("flow.authorization", hostile).ef("a code", hostile)],
+        );
+        let Err(failure) = trial_verdict(&failed) else {
+            panic!("a failed case fails")
+        };
+        let message = failure.message().unwrap_or_default().to_owned();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(
+            message.contains("access_denied\\u{1b}]52;c;ZXZpbA==\\u{7}\\rtest result: ok"),
+            "{message}"
+        );
+        let skipped = crate::report::findings::tests::case("s::b", vec![check::CheckResult::skip("flow.supported", hostile)]);
+        let Ok(Completion::Ignored { reason: Some(shown) }) = trial_verdict(&skipped) else {
+            panic!("a skip is ignored, with its reason")
+        };
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("\\u{1b}]52"), "{shown}");
+    }
 }
