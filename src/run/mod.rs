@@ -225,7 +225,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         .collect();
     if opts.list {
         for c in &selected {
-            println!("{}: test", c.id());
+            crate::outln!("{}: test", c.id());
         }
         return Ok(0);
     }
@@ -246,7 +246,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into())
         })?;
         for path in written {
-            println!("report: {}", path.display());
+            crate::outln!("report: {}", path.display());
         }
         Ok(())
     };
@@ -310,36 +310,42 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     // On a terminal (and not in CI): a progress bar, failures as they happen, and the
     // libtest-style lines go to `console.log` in the output directory. Elsewhere: the lines.
     let progress = progress_bar(all_ids.len(), &opts.output);
+    // One case, start to finish: run, keep, and its libtest verdict.
+    let run_one = {
+        let (rt, provider, results, output) = (rt.clone(), provider.clone(), results.clone(), opts.output.clone());
+        let bar = progress.as_ref().map(|(b, _)| b.clone());
+        Arc::new(move |case: &Case| -> Result<Completion, Failed> {
+            // A case on the trial runner's own thread (`--jobs 1`) may panic loudly.
+            let _loud = ConsoleQuiet::set(false);
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                return Ok(Completion::ignored_with("not run: the run was interrupted"));
+            }
+            let mut report = rt.block_on(run_case(&provider, case));
+            keep_screenshot(&mut report, &output);
+            let verdict = trial_verdict(&report);
+            if let Some(bar) = &bar {
+                if let Err(f) = &verdict {
+                    let first = f.message().and_then(|m| m.lines().next()).unwrap_or_default();
+                    bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
+                }
+                bar.set_message(report.id.clone());
+                bar.inc(1);
+            }
+            // Kept small from here on: the whole case goes to the spool.
+            let entry = crate::report::CaseEntry::new(report);
+            if let Ok(mut r) = results.lock() {
+                r.push(entry);
+            }
+            verdict
+        })
+    };
+    let selected: Vec<Arc<Case>> = selected.into_iter().map(Arc::new).collect();
     let trials: Vec<Trial> = selected
-        .into_iter()
+        .iter()
         .map(|case| {
-            let (rt, provider, results, output) = (rt.clone(), provider.clone(), results.clone(), opts.output.clone());
-            let bar = progress.as_ref().map(|(b, _)| b.clone());
-            let name = case.id();
+            let (case, run_one) = (case.clone(), run_one.clone());
             let kind = case.flow.as_str();
-            Trial::ignorable_test(name, move || {
-                if INTERRUPTED.load(Ordering::SeqCst) {
-                    return Ok(Completion::ignored_with("not run: the run was interrupted"));
-                }
-                let mut report = rt.block_on(run_case(&provider, &case));
-                keep_screenshot(&mut report, &output);
-                let verdict = trial_verdict(&report);
-                if let Some(bar) = &bar {
-                    if let Err(f) = &verdict {
-                        let first = f.message().and_then(|m| m.lines().next()).unwrap_or_default();
-                        bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
-                    }
-                    bar.set_message(report.id.clone());
-                    bar.inc(1);
-                }
-                // Kept small from here on: the whole case goes to the spool.
-                let entry = crate::report::CaseEntry::new(report);
-                if let Ok(mut r) = results.lock() {
-                    r.push(entry);
-                }
-                verdict
-            })
-            .with_kind(kind)
+            Trial::ignorable_test(case.id(), move || run_one(&case)).with_kind(kind)
         })
         .collect();
 
@@ -359,7 +365,26 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         crate::flow::browser::stop_all();
         std::process::exit(130);
     });
-    let _conclusion = libtest_mimic::run(&args, trials);
+    // The trial runner prints the libtest lines and panics when standard output
+    // fails (a closed pipe, a full disk). The verdict does not depend on the
+    // console: the failure is caught, the console stops, and the cases the runner
+    // did not get to (one at a time, `--jobs 1`) run all the same.
+    let printed = {
+        let _quiet = ConsoleQuiet::set(true);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| libtest_mimic::run(&args, trials)))
+    };
+    if let Err(payload) = printed {
+        let why = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("the console lines stopped");
+        crate::output::lost(crate::output::io_error_of(why), crate::output::is_broken_pipe(why));
+        let done: std::collections::BTreeSet<String> = results.lock().map(|r| r.iter().map(|c| c.id.clone()).collect()).unwrap_or_default();
+        for case in selected.iter().filter(|c| !done.contains(&c.id())) {
+            let _ = run_one(case);
+        }
+    }
     if let Some((bar, _)) = &progress {
         bar.finish_and_clear();
     }
@@ -382,12 +407,12 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let written = report
         .write_all(&opts.output, &formats)
         .map_err(|e| RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into()))?;
-    print!("{}", console::summary(&report, opts.verbose));
+    crate::out!("{}", console::summary(&report, opts.verbose));
     if INTERRUPTED.load(Ordering::SeqCst) {
-        println!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
+        crate::outln!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
     }
     for path in written {
-        println!("report: {}", path.display());
+        crate::outln!("report: {}", path.display());
     }
     if let Some(rp) = embedded {
         rt.block_on(rp.shutdown());
@@ -462,6 +487,33 @@ fn progress_bar(len: usize, output: &std::path::Path) -> Option<(indicatif::Prog
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// This thread is in the trial runner, whose console writes panic on a
+    /// failed write: the panic is caught and handled (see [`run`]), not reported.
+    static CONSOLE_QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Sets this thread's [`CONSOLE_QUIET`] until dropped.
+struct ConsoleQuiet(bool);
+
+impl ConsoleQuiet {
+    fn set(quiet: bool) -> ConsoleQuiet {
+        ConsoleQuiet(CONSOLE_QUIET.with(|q| q.replace(quiet)))
+    }
+}
+
+impl Drop for ConsoleQuiet {
+    fn drop(&mut self) {
+        CONSOLE_QUIET.with(|q| q.set(self.0));
+    }
+}
+
+/// Whether a panic on this thread is the trial runner's failed console write,
+/// caught and handled: the panic hook keeps quiet about it.
+pub fn console_panic_is_handled() -> bool {
+    CONSOLE_QUIET.with(std::cell::Cell::get)
+}
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 async fn interrupted() {
