@@ -145,10 +145,16 @@ pub struct RunArgs {
     /// The closing summary lists every failing check of every case, after the findings.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Run exactly the cases that failed or errored in this saved run
-    /// (`reports/run.json`), by id, out of the suites selected as usual.
+    /// Run exactly the cases that failed, errored or did not run (an interrupted
+    /// run) in this saved run (`reports/run.json`), by id, out of the suites
+    /// selected as usual; every selected case when it never started. Refused
+    /// when the saved run is of another provider, profile or suites.
     #[arg(long, value_name = "RUN_JSON")]
     pub rerun_failed: Option<PathBuf>,
+    /// With `--rerun-failed`: rerun the saved run's cases even when it is of
+    /// another provider, profile or suites (or does not say).
+    #[arg(long, requires = "rerun_failed")]
+    pub rerun_any_provider: bool,
 }
 
 /// An argument written as a path: with a directory separator or a YAML extension.
@@ -331,27 +337,8 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 ));
             }
             let filter = filters.into_iter().next().map(|p| p.display().to_string());
-            let only = match &a.rerun_failed {
-                Some(path) => {
-                    let saved = Report::read_json(path).map_err(input)?;
-                    let failed: std::collections::BTreeSet<String> = saved
-                        .cases
-                        .iter()
-                        .filter(|c| matches!(c.status, crate::check::Status::Fail | crate::check::Status::Error))
-                        .map(|c| c.id.clone())
-                        .collect();
-                    if failed.is_empty() {
-                        eprintln!(
-                            "nothing to rerun: `{}` has no failed or errored case ({} passed, {} warned, {} skipped)",
-                            path.display(),
-                            saved.summary.pass,
-                            saved.summary.warn,
-                            saved.summary.skip
-                        );
-                        return Ok(0);
-                    }
-                    Some((path.display().to_string(), failed))
-                }
+            let rerun = match &a.rerun_failed {
+                Some(path) => Some(run::Rerun::read(path, a.rerun_any_provider)?),
                 None => None,
             };
             let opts = RunOptions {
@@ -375,7 +362,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 waits: a.waits,
                 login_driver: a.login_driver,
                 verbose: a.verbose,
-                only,
+                rerun,
             };
             run::run(&opts)
         }

@@ -372,7 +372,7 @@ fn suite_and_profile_schemas_describe_the_shipped_files() {
 }
 
 /// `--rerun-failed` runs exactly the cases that failed or errored in a saved
-/// run, by id; a saved run without failures leaves nothing to rerun.
+/// run, by id; a saved run without failures leaves nothing to rerun (exit 4).
 #[test]
 fn rerun_failed_runs_exactly_the_failed_cases() {
     let first = tempfile::tempdir().unwrap();
@@ -431,6 +431,6 @@ fn rerun_failed_runs_exactly_the_failed_cases() {
         "--output",
         third.path().to_str().unwrap(),
     ]);
-    assert_eq!(nothing.code(), 0, "{}", nothing.describe());
+    assert_eq!(nothing.code(), 4, "nothing left to run is not a pass: {}", nothing.describe());
     assert!(nothing.stderr().contains("nothing to rerun"), "{}", nothing.describe());
 }

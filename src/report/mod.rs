@@ -79,10 +79,27 @@ pub struct RunDefinition {
     pub digest: String,
     /// Cases the whole (unsharded) run selects.
     pub total: usize,
+    /// SHA-256 of the profile's content as loaded (variables expanded; secrets,
+    /// the file's path and an embedded provider's port left out): `--rerun-failed`
+    /// reruns a saved run's cases only with the same profile. Absent in runs
+    /// saved by versions that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_digest: Option<String>,
+    /// SHA-256 of the selected suite files' sources, by suite name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suites_digest: Option<String>,
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl RunDefinition {
-    pub fn of(case_ids: &[String], provider: &ProviderInfo) -> RunDefinition {
+    /// The definition of a run of these cases against this provider, with the
+    /// digests of its profile and suites.
+    pub fn of(case_ids: &[String], provider: &ProviderInfo, profile_digest: &str, suites_digest: &str) -> RunDefinition {
         let mut text = String::new();
         for id in case_ids {
             text.push_str(id);
@@ -95,10 +112,11 @@ impl RunDefinition {
             if provider.embedded { "embedded" } else { provider.issuer.as_str() },
             provider.quirks.join(",")
         ));
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
         RunDefinition {
-            digest: d.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+            digest: sha256_hex(text.as_bytes()),
             total: case_ids.len(),
+            profile_digest: Some(profile_digest.to_owned()),
+            suites_digest: Some(suites_digest.to_owned()),
         }
     }
 }

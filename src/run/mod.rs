@@ -52,9 +52,129 @@ pub struct RunOptions {
     pub login_driver: Option<crate::flow::browser::Driver>,
     /// The closing summary lists every failing check of every case.
     pub verbose: bool,
-    /// `--rerun-failed`: the saved run's file and the ids of its failed cases;
-    /// only these run.
-    pub only: Option<(String, std::collections::BTreeSet<String>)>,
+    /// `--rerun-failed`: the saved run whose failed, errored and not-run cases run again.
+    pub rerun: Option<Rerun>,
+}
+
+/// A saved run to rerun (`--rerun-failed RUN_JSON`): its cases that failed,
+/// errored or did not run, with what it was run against.
+#[derive(Clone, Debug)]
+pub struct Rerun {
+    /// The saved run's file, for messages.
+    pub file: String,
+    /// The cases to run again; `None` when the saved run never started (every
+    /// selected case runs).
+    pub ids: Option<std::collections::BTreeSet<String>>,
+    /// Why the saved run never started.
+    pub not_started: Option<String>,
+    pub summary: crate::report::Summary,
+    pub provider: ProviderInfo,
+    pub definition: Option<crate::report::RunDefinition>,
+    /// `--rerun-any-provider`: rerun even when the provider, profile or suites differ.
+    pub any_provider: bool,
+}
+
+impl Rerun {
+    /// Reads a saved run: the cases it failed, errored or did not run (interrupted).
+    pub fn read(path: &std::path::Path, any_provider: bool) -> Result<Rerun, RunError> {
+        let saved = Report::read_json(path).map_err(|e| RunError::Input(Diagnostic::new(e).into()))?;
+        let ids = saved.not_started.is_none().then(|| {
+            saved
+                .cases
+                .iter()
+                .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+                .map(|c| c.id.clone())
+                .chain(saved.not_run.iter().cloned())
+                .collect()
+        });
+        Ok(Rerun {
+            file: path.display().to_string(),
+            ids,
+            not_started: saved.not_started.clone(),
+            summary: saved.summary.clone(),
+            provider: saved.provider.clone(),
+            definition: saved.definition.clone(),
+            any_provider,
+        })
+    }
+
+    /// The saved run is of this provider, profile and suites; else why not
+    /// (unless `--rerun-any-provider`, which says what differs on stderr).
+    fn check_same(&self, info: &ProviderInfo, profile_digest: &str, suites_digest: &str) -> Result<(), RunError> {
+        use crate::report::escape_controls as esc;
+        let describe = |p: &ProviderInfo| {
+            if p.embedded {
+                "the embedded reference provider".to_owned()
+            } else {
+                format!("`{}` ({})", esc(&p.name), esc(&p.issuer))
+            }
+        };
+        let same_provider = match (self.provider.embedded, info.embedded) {
+            (true, true) => true,
+            (false, false) => self.provider.issuer == info.issuer && self.provider.name == info.name,
+            _ => false,
+        };
+        let mut differ = Vec::new();
+        if !same_provider {
+            differ.push(format!(
+                "provider: the saved run's is {}, this run's is {}",
+                describe(&self.provider),
+                describe(info)
+            ));
+        }
+        let mut unrecorded = Vec::new();
+        let saved = self.definition.as_ref();
+        for (what, theirs, ours) in [
+            ("profile", saved.and_then(|d| d.profile_digest.as_deref()), profile_digest),
+            ("suites", saved.and_then(|d| d.suites_digest.as_deref()), suites_digest),
+        ] {
+            match theirs {
+                None => unrecorded.push(what),
+                Some(d) if d != ours => differ.push(format!("{what} digest: the saved run's is {}, this run's is {ours}", esc(d))),
+                Some(_) => {}
+            }
+        }
+        if differ.is_empty() && unrecorded.is_empty() {
+            return Ok(());
+        }
+        let file = &self.file;
+        let mut why = differ.clone();
+        if !unrecorded.is_empty() {
+            why.push(format!(
+                "`{file}` records no {} digest (it was saved by an earlier oidc-conform): whether it is a run of this profile and these suites cannot be told",
+                unrecorded.join(" or ")
+            ));
+        }
+        if self.any_provider {
+            eprintln!(
+                "warning: --rerun-any-provider: rerunning the cases of `{file}` here although:\n  {}",
+                why.join("\n  ")
+            );
+            return Ok(());
+        }
+        let head = if differ.is_empty() {
+            format!("cannot tell whether `{file}` is a run of this provider, profile and suites")
+        } else {
+            format!("`{file}` is a run of another provider, profile or suites")
+        };
+        Err(Diagnostic::new(format!("{head}:\n  {}", why.join("\n  ")))
+            .with_hint(
+                "rerun with the saved run's profile and suite files, or pass `--rerun-any-provider` to rerun its cases here all the same",
+            )
+            .into())
+    }
+}
+
+/// The digest of a profile as loaded: its content with variables expanded and
+/// secrets redacted (their `Debug` form), without the file's path, and for the
+/// embedded provider without the port it happened to bind.
+pub fn profile_digest(profile: &Profile, embedded: bool) -> String {
+    let mut p = profile.clone();
+    p.source = String::new();
+    if embedded {
+        p.issuer = "embedded".into();
+    }
+    crate::report::sha256_hex(format!("{p:?}").as_bytes())
 }
 
 /// Why a run could not produce a verdict.
@@ -109,6 +229,12 @@ pub fn reference_profile(issuer: &str) -> Result<Profile, Diagnostics> {
 /// Loads every suite under `paths` and binds it to the profile.
 /// No paths: the built-in suites.
 pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Diagnostics> {
+    load_cases_with_digest(paths, profile).map(|(cases, _)| cases)
+}
+
+/// [`load_cases`], and the digest of the suites' sources (SHA-256 over each
+/// suite's name and text, in suite name order: where the files are does not count).
+pub fn load_cases_with_digest(paths: &[PathBuf], profile: &Profile) -> Result<(Vec<Case>, String), Diagnostics> {
     let loaded: Vec<(PathBuf, Result<suite::SuiteFile, Diagnostics>)> = if paths.is_empty() {
         suite::builtin()?.into_iter().map(|s| (s.source.path.clone(), Ok(s))).collect()
     } else {
@@ -123,7 +249,11 @@ pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Dia
     let mut diags = Diagnostics::default();
     let mut cases = Vec::new();
     let mut suites_seen = std::collections::BTreeMap::new();
+    let mut sources: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     for (f, loaded) in loaded {
+        if let Ok(s) = &loaded {
+            sources.insert(s.raw.suite.clone(), s.source.text.clone());
+        }
         match loaded.and_then(|s| {
             if let Some(prev) = suites_seen.insert(s.raw.suite.clone(), f.clone()) {
                 return Err(Diagnostic::new(format!(
@@ -141,7 +271,11 @@ pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Dia
             Err(d) => diags.0.extend(d.0),
         }
     }
-    diags.into_result(cases)
+    let mut text = String::new();
+    for (name, source) in &sources {
+        text.push_str(&format!("suite={name}\n{}\n{source}\n", source.len()));
+    }
+    diags.into_result((cases, crate::report::sha256_hex(text.as_bytes())))
 }
 
 /// Runs the suites; returns the exit code.
@@ -204,21 +338,32 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         Some(path) => Some(crate::report::baseline::load(path)?),
         None => None,
     };
-    let cases = load_cases(&opts.suites, &profile)?;
+    let (cases, suites_digest) = load_cases_with_digest(&opts.suites, &profile)?;
+    let profile_digest = profile_digest(&profile, info.embedded);
     let loaded = cases.len();
-    if let Some((file, ids)) = &opts.only {
-        let known: std::collections::BTreeSet<String> = cases.iter().map(Case::id).collect();
-        let gone: Vec<&str> = ids.iter().filter(|id| !known.contains(*id)).map(String::as_str).collect();
-        if !gone.is_empty() {
-            eprintln!(
-                "warning: {} failed case(s) of `{file}` are not in the selected suites (renamed, removed, or from other suite files: pass those files): {}",
-                gone.len(),
-                crate::report::escape_controls(&gone.join(", "))
-            );
+    if let Some(rerun) = &opts.rerun {
+        rerun.check_same(&info, &profile_digest, &suites_digest)?;
+        let file = &rerun.file;
+        match &rerun.ids {
+            None => eprintln!(
+                "`{file}` never started ({}): running every selected case",
+                crate::report::escape_controls(rerun.not_started.as_deref().unwrap_or_default())
+            ),
+            Some(ids) => {
+                let known: std::collections::BTreeSet<String> = cases.iter().map(Case::id).collect();
+                let gone: Vec<&str> = ids.iter().filter(|id| !known.contains(*id)).map(String::as_str).collect();
+                if !gone.is_empty() {
+                    eprintln!(
+                        "warning: {} failed or not-run case(s) of `{file}` are not in the selected suites (renamed, removed, or from other suite files: pass those files): {}",
+                        gone.len(),
+                        crate::report::escape_controls(&gone.join(", "))
+                    );
+                }
+            }
         }
     }
     let filtered: Vec<String> = cases.iter().map(Case::id).filter(|id| selected(opts, id)).collect();
-    let definition = crate::report::RunDefinition::of(&filtered, &info);
+    let definition = crate::report::RunDefinition::of(&filtered, &info, &profile_digest, &suites_digest);
     let selected: Vec<Case> = cases
         .into_iter()
         .filter(|c| selected(opts, &c.id()) && in_shard(opts.shard, &c.id()))
@@ -251,7 +396,13 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         Ok(())
     };
     if selected.is_empty() {
-        let why = if loaded == 0 {
+        let nothing_to_rerun = opts.rerun.as_ref().filter(|r| r.ids.as_ref().is_some_and(|ids| ids.is_empty()));
+        let why = if let Some(r) = nothing_to_rerun {
+            format!(
+                "nothing to rerun: `{}` has no failed, errored or not-run case ({} passed, {} warned, {} skipped)",
+                r.file, r.summary.pass, r.summary.warn, r.summary.skip
+            )
+        } else if loaded == 0 {
             "the suites hold no cases".to_owned()
         } else {
             let mut parts = Vec::new();
@@ -264,8 +415,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             if let Some((k, n)) = opts.shard {
                 parts.push(format!("shard {k}/{n}"));
             }
-            if let Some((file, _)) = &opts.only {
-                parts.push(format!("--rerun-failed {file}"));
+            if let Some(r) = &opts.rerun {
+                parts.push(format!("--rerun-failed {}", r.file));
             }
             format!("{} selected none of the {loaded} cases", parts.join(" and "))
         };
@@ -545,7 +696,7 @@ fn selected(opts: &RunOptions, id: &str) -> bool {
     let matches = |pat: &str| if opts.exact { id == pat } else { id.contains(pat) };
     opts.filter.as_deref().is_none_or(matches)
         && !opts.skip.iter().any(|s| matches(s))
-        && opts.only.as_ref().is_none_or(|(_, ids)| ids.contains(id))
+        && opts.rerun.as_ref().and_then(|r| r.ids.as_ref()).is_none_or(|ids| ids.contains(id))
 }
 
 /// The libtest line of a case: `ok` for pass and warn, `ignored` with the reason
