@@ -434,3 +434,46 @@ fn rerun_failed_runs_exactly_the_failed_cases() {
     assert_eq!(nothing.code(), 4, "nothing left to run is not a pass: {}", nothing.describe());
     assert!(nothing.stderr().contains("nothing to rerun"), "{}", nothing.describe());
 }
+
+/// A saved run that holds a case twice (or a case both run and not run) is
+/// refused by every command that reads saved runs: exit 2, naming the file
+/// and the case.
+#[test]
+fn every_reader_refuses_a_saved_run_with_a_case_twice() {
+    let good = root().join(FIXED_RUN);
+    let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    let first = report["cases"][0].clone();
+    let id = first["id"].as_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let twice = dir.path().join("twice.json");
+    let mut doubled = report.clone();
+    doubled["cases"].as_array_mut().unwrap().push(first);
+    std::fs::write(&twice, serde_json::to_string(&doubled).unwrap()).unwrap();
+    report["not_run"] = serde_json::json!([id.clone()]);
+    let ran_and_not = dir.path().join("ran-and-not.json");
+    std::fs::write(&ran_and_not, serde_json::to_string(&report).unwrap()).unwrap();
+
+    let out = dir.path().join("out");
+    let (good, out) = (good.to_str().unwrap(), out.to_str().unwrap());
+    for bad in [&twice, &ran_and_not] {
+        let bad = bad.to_str().unwrap();
+        for args in [
+            vec!["report", "render", bad, "--output", out],
+            vec!["report", "summary", bad],
+            vec!["report", "matrix", good, bad, "--output", out],
+            vec!["report", "merge", bad, "--output", out],
+            vec!["compare", good, bad],
+            vec!["compare", bad, good],
+            vec!["baseline", "write", "--from", bad],
+            vec!["run", "--rerun-failed", bad, "--output", out],
+        ] {
+            let run = oidc_conform(&args);
+            run.expect_code(2);
+            assert!(
+                run.stderr().contains(&format!("`{bad}` holds case `{id}` more than once")),
+                "{}",
+                run.describe()
+            );
+        }
+    }
+}

@@ -313,6 +313,22 @@ impl Report {
         }
         let mut report: Report =
             serde_json::from_reader(open()?).map_err(|e| format!("`{}` is not a valid report: {e}", path.display()))?;
+        // A run holds each case once: every reader (render, summary, compare,
+        // matrix, baselines, merge, reruns) would otherwise count one twice.
+        // (A case it did not run is not also one it ran.)
+        let mut seen = std::collections::HashSet::new();
+        let mut ids = report
+            .cases
+            .iter()
+            .map(|c| c.id.as_str())
+            .chain(report.not_run.iter().map(String::as_str));
+        if let Some(dup) = ids.find(|id| !seen.insert(*id)) {
+            return Err(format!(
+                "`{}` holds case `{}` more than once: a saved run has each case once (was it edited or joined by hand? `report merge` joins shards)",
+                path.display(),
+                escape_controls(dup)
+            ));
+        }
         // A report written before findings (or the conformance statement) were
         // recorded, or written by another tool, gets them from its cases.
         if report.findings.is_empty() {
