@@ -395,8 +395,10 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             ca_file,
         } => {
             let ca_pem = match ca_file {
-                Some(f) => Some(std::sync::Arc::new(std::fs::read(&f).map_err(|e| {
-                    RunError::Input(crate::diag::Diagnostic::new(format!("cannot read `{}`: {e}", f.display())).into())
+                Some(f) => Some(std::sync::Arc::new(crate::flow::http::read_ca_file(&f).map_err(|why| {
+                    RunError::from(
+                        crate::diag::Diagnostic::new(why).with_hint("pass a PEM file of CA certificates (`-----BEGIN CERTIFICATE-----`)"),
+                    )
                 })?)),
                 None => None,
             };
@@ -575,25 +577,25 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
         Err(e) => return Err(e),
     };
     // One `suite:` name per file: case ids are `suite::case`.
-    let mut names: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
+    let mut names: std::collections::BTreeMap<String, Source> = std::collections::BTreeMap::new();
+    let mut doubled = std::collections::BTreeSet::new();
     for f in &suites {
-        if let Ok(parsed) = crate::suite::load(f)
-            && let Some(first) = names.insert(parsed.raw.suite.clone(), f.clone())
-        {
-            diags.push(
-                crate::diag::Diagnostic::new(format!(
-                    "suite name `{}` is used by `{}` and `{}`",
-                    parsed.raw.suite,
-                    first.display(),
-                    f.display()
-                ))
-                .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`"),
-            );
+        if let Ok(parsed) = crate::suite::load(f) {
+            match names.get(&parsed.raw.suite) {
+                Some(first) => {
+                    diags.push(crate::suite::duplicate_name(&parsed.raw.suite, first, &parsed.source));
+                    doubled.insert(f.clone());
+                }
+                None => {
+                    names.insert(parsed.raw.suite.clone(), parsed.source);
+                }
+            }
         }
     }
     if let Some(profile) = profile {
         for s in &suites {
             match run::load_cases(std::slice::from_ref(s), &profile) {
+                Ok(_) if doubled.contains(s) => {}
                 Ok(cases) => crate::outln!("ok: {} ({} cases)", s.display(), cases.len()),
                 Err(d) => diags.0.extend(d.0),
             }

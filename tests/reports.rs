@@ -477,3 +477,65 @@ fn every_reader_refuses_a_saved_run_with_a_case_twice() {
         }
     }
 }
+
+/// A baseline entry whose case id matches no case of the suites (a typo) covers
+/// nothing: a warning in the console and the reports, naming the entry and the
+/// closest case id; `--strict-baseline` fails on it.
+#[test]
+fn a_baseline_entry_for_no_case_is_a_warning_and_fails_a_strict_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).to_str().unwrap().to_owned();
+    std::fs::write(
+        d("baseline.yaml"),
+        "entries:\n  - case: basics::api-acess-token\n    check: id_token.aud\n    reason: the API audience (vendor ticket 1)\n",
+    )
+    .unwrap();
+    let warning =
+        "`basics::api-acess-token` / `id_token.aud` matches no case of the suites (the closest case id is `basics::api-access-token`)";
+    // Filtered to other cases: the entry's case is still one of the suites' cases or not, whatever the filter.
+    let run = oidc_conform(&["run", "openid-only", "--baseline", &d("baseline.yaml"), "--output", &d("lax")]);
+    run.expect_code(0);
+    assert!(run.stdout().contains(warning), "{}", run.describe());
+    let md = std::fs::read_to_string(d("lax/summary.md")).unwrap();
+    assert!(md.contains(warning), "{md}");
+    let html = std::fs::read_to_string(d("lax/report.html")).unwrap();
+    assert!(
+        html.contains("basics::api-acess-token") && html.contains("the closest case id is"),
+        "report.html warns"
+    );
+    let report = read_report(&dir.path().join("lax"));
+    assert_eq!(
+        report["baseline"]["unknown"][0]["closest"], "basics::api-access-token",
+        "{report:#}"
+    );
+
+    let strict = oidc_conform(&[
+        "run",
+        "openid-only",
+        "--baseline",
+        &d("baseline.yaml"),
+        "--strict-baseline",
+        "--output",
+        &d("strict"),
+    ]);
+    strict.expect_code(1);
+    assert!(strict.stdout().contains(warning), "{}", strict.describe());
+
+    // An entry of a case the filter left out is no warning.
+    std::fs::write(
+        d("baseline.yaml"),
+        "entries:\n  - case: basics::api-access-token\n    check: id_token.aud\n    reason: the API audience (vendor ticket 1)\n",
+    )
+    .unwrap();
+    let quiet = oidc_conform(&[
+        "run",
+        "openid-only",
+        "--baseline",
+        &d("baseline.yaml"),
+        "--strict-baseline",
+        "--output",
+        &d("quiet"),
+    ]);
+    quiet.expect_code(0);
+    assert!(!quiet.stdout().contains("matches no case"), "{}", quiet.describe());
+}

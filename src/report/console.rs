@@ -72,6 +72,15 @@ pub fn summary(report: &Report, verbose: bool) -> String {
                 let _ = writeln!(out, "  {} {}", esc(&e.case), esc(&e.check));
             }
         }
+        if !b.unknown.is_empty() {
+            let _ = writeln!(
+                out,
+                "warning: baseline entries that match no case of the suites (they cover nothing; `--strict-baseline` fails on them):"
+            );
+            for e in &b.unknown {
+                let _ = writeln!(out, "  {}", e.describe());
+            }
+        }
     }
     let _ = writeln!(out, "\nresult: {}", counts(&report.summary));
     out

@@ -50,6 +50,19 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(md, "| {name} | {n} |");
         }
     }
+    if let Some(b) = report.baseline.as_ref().filter(|b| !b.unknown.is_empty()) {
+        let _ = writeln!(
+            md,
+            "\n**Warning**: {} entr{} of the baseline {} match{} no case of the suites (they cover nothing):\n",
+            b.unknown.len(),
+            if b.unknown.len() == 1 { "y" } else { "ies" },
+            code(&b.file),
+            if b.unknown.len() == 1 { "es" } else { "" }
+        );
+        for e in &b.unknown {
+            let _ = writeln!(md, "- {}", escape(&e.describe()));
+        }
+    }
     if !report.findings.is_empty() {
         findings(&mut md, report);
     }

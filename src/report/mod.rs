@@ -147,6 +147,10 @@ pub struct BaselineInfo {
     pub expected: usize,
     /// Baseline entries whose check did not fail in this run (the baseline can shrink).
     pub stale: Vec<baseline::Entry>,
+    /// Baseline entries whose case is no case of the suites (a mistyped or
+    /// renamed id): they cover nothing. A warning; with `--strict-baseline`, exit 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<baseline::UnknownEntry>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -342,13 +346,14 @@ impl Report {
     }
 
     /// Exit code for CI: 0 when conformant (or every failure is a known one), 1 otherwise.
-    /// With `strict_baseline`, stale baseline entries (known failures that now pass) also give 1.
+    /// With `strict_baseline`, stale baseline entries (known failures that now pass)
+    /// and entries naming no case of the suites also give 1.
     pub fn exit_code(&self, strict_baseline: bool) -> i32 {
         let unexpected = self
             .cases
             .iter()
             .any(|c| matches!(c.status, Status::Fail | Status::Error) && !c.is_known_failure());
-        let stale = strict_baseline && self.baseline.as_ref().is_some_and(|b| !b.stale.is_empty());
+        let stale = strict_baseline && self.baseline.as_ref().is_some_and(|b| !b.stale.is_empty() || !b.unknown.is_empty());
         // An incomplete run is never "conformant".
         let incomplete = self.interrupted || self.not_started.is_some();
         i32::from(unexpected || stale || incomplete)

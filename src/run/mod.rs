@@ -235,8 +235,8 @@ pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Dia
 /// [`load_cases`], and the digest of the suites' sources (SHA-256 over each
 /// suite's name and text, in suite name order: where the files are does not count).
 pub fn load_cases_with_digest(paths: &[PathBuf], profile: &Profile) -> Result<(Vec<Case>, String), Diagnostics> {
-    let loaded: Vec<(PathBuf, Result<suite::SuiteFile, Diagnostics>)> = if paths.is_empty() {
-        suite::builtin()?.into_iter().map(|s| (s.source.path.clone(), Ok(s))).collect()
+    let loaded: Vec<Result<suite::SuiteFile, Diagnostics>> = if paths.is_empty() {
+        suite::builtin()?.into_iter().map(Ok).collect()
     } else {
         let files = suite::discover(paths)?;
         if files.is_empty() {
@@ -244,27 +244,21 @@ pub fn load_cases_with_digest(paths: &[PathBuf], profile: &Profile) -> Result<(V
                 .with_hint("pass `*.yaml` suite files or a directory of them, e.g. `suites/`")
                 .into());
         }
-        files.into_iter().map(|f| (f.clone(), suite::load(&f))).collect()
+        files.iter().map(|f| suite::load(f)).collect()
     };
     let mut diags = Diagnostics::default();
     let mut cases = Vec::new();
-    let mut suites_seen = std::collections::BTreeMap::new();
+    let mut suites_seen: std::collections::BTreeMap<String, Source> = std::collections::BTreeMap::new();
     let mut sources: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
-    for (f, loaded) in loaded {
+    for loaded in loaded {
         if let Ok(s) = &loaded {
             sources.insert(s.raw.suite.clone(), s.source.text.clone());
         }
         match loaded.and_then(|s| {
-            if let Some(prev) = suites_seen.insert(s.raw.suite.clone(), f.clone()) {
-                return Err(Diagnostic::new(format!(
-                    "suite name `{}` is used by `{}` and `{}`",
-                    s.raw.suite,
-                    prev.display(),
-                    f.display()
-                ))
-                .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`")
-                .into());
+            if let Some(prev) = suites_seen.get(&s.raw.suite) {
+                return Err(suite::duplicate_name(&s.raw.suite, prev, &s.source).into());
             }
+            suites_seen.insert(s.raw.suite.clone(), s.source.clone());
             suite::expand(&s, profile)
         }) {
             Ok(c) => cases.extend(c),
@@ -338,9 +332,17 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         Some(path) => Some(crate::report::baseline::load(path)?),
         None => None,
     };
+    // A private CA: PEM certificates, checked before anything runs.
+    let ca_pem = match opts.ca_file.as_ref().or(profile.ca_file.as_ref()) {
+        Some(ca) => Some(Arc::new(crate::flow::http::read_ca_file(ca).map_err(|why| {
+            RunError::from(Diagnostic::new(why).with_hint("pass a PEM file of CA certificates (`-----BEGIN CERTIFICATE-----`)"))
+        })?)),
+        None => None,
+    };
     let (cases, suites_digest) = load_cases_with_digest(&opts.suites, &profile)?;
     let profile_digest = profile_digest(&profile, info.embedded);
     let loaded = cases.len();
+    let loaded_ids: std::collections::BTreeSet<String> = cases.iter().map(Case::id).collect();
     if let Some(rerun) = &opts.rerun {
         rerun.check_same(&info, &profile_digest, &suites_digest)?;
         let file = &rerun.file;
@@ -426,20 +428,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     }
 
     let (rate, max_concurrency) = (profile.rate, profile.max_concurrency);
-    let mut tls = crate::flow::http::Tls {
-        ca_pem: None,
+    let tls = crate::flow::http::Tls {
+        ca_pem,
         insecure: opts.insecure,
     };
-    if let Some(ca) = opts.ca_file.as_ref().or(profile.ca_file.as_ref()) {
-        let pem = std::fs::read(ca).map_err(|e| {
-            RunError::Input(
-                Diagnostic::new(format!("cannot read the CA file `{}`: {e}", ca.display()))
-                    .with_hint("pass a PEM file of CA certificates")
-                    .into(),
-            )
-        })?;
-        tls.ca_pem = Some(Arc::new(pem));
-    }
     if opts.insecure {
         eprintln!(
             "WARNING: --insecure: TLS certificates are NOT verified; anyone on the network path can impersonate the provider. The report records this."
@@ -552,7 +544,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     // The summary is computed below, once the baseline has marked the known failures.
     report.cases = cases;
     if let (Some(b), Some(path)) = (&baseline, &opts.baseline) {
-        crate::report::baseline::apply(&mut report, b, &path.display().to_string());
+        crate::report::baseline::apply(&mut report, b, &path.display().to_string(), &loaded_ids);
     }
     report.resummarise();
     let written = report
