@@ -145,10 +145,16 @@ pub struct RunArgs {
     /// The closing summary lists every failing check of every case, after the findings.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Run exactly the cases that failed or errored in this saved run
-    /// (`reports/run.json`), by id, out of the suites selected as usual.
+    /// Run exactly the cases that failed, errored or did not run (an interrupted
+    /// run) in this saved run (`reports/run.json`), by id, out of the suites
+    /// selected as usual; every selected case when it never started. Refused
+    /// when the saved run is of another provider, profile or suites.
     #[arg(long, value_name = "RUN_JSON")]
     pub rerun_failed: Option<PathBuf>,
+    /// With `--rerun-failed`: rerun the saved run's cases even when it is of
+    /// another provider, profile or suites (or does not say).
+    #[arg(long, requires = "rerun_failed")]
+    pub rerun_any_provider: bool,
 }
 
 /// An argument written as a path: with a directory separator or a YAML extension.
@@ -288,20 +294,14 @@ fn parse_quirks(names: &[String]) -> Result<Vec<Quirk>, RunError> {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    // `oidc-conform schema report | head`: a closed stdout ends the command
-    // quietly, not with a panic and a stack trace.
+    // Standard output that fails (`| head`, `> /dev/full`) never ends a command:
+    // every line goes through `output`, which does not panic. The trial runner's
+    // own lines do panic; `run` catches that, and the hook keeps quiet about it.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let text = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if text.contains("Broken pipe") || text.contains("os error 32") {
-            std::process::exit(0);
+        if !run::console_panic_is_handled() {
+            default_hook(info);
         }
-        default_hook(info);
     }));
     let cli = Cli::parse();
     match dispatch(cli) {
@@ -337,27 +337,8 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 ));
             }
             let filter = filters.into_iter().next().map(|p| p.display().to_string());
-            let only = match &a.rerun_failed {
-                Some(path) => {
-                    let saved = Report::read_json(path).map_err(input)?;
-                    let failed: std::collections::BTreeSet<String> = saved
-                        .cases
-                        .iter()
-                        .filter(|c| matches!(c.status, crate::check::Status::Fail | crate::check::Status::Error))
-                        .map(|c| c.id.clone())
-                        .collect();
-                    if failed.is_empty() {
-                        eprintln!(
-                            "nothing to rerun: `{}` has no failed or errored case ({} passed, {} warned, {} skipped)",
-                            path.display(),
-                            saved.summary.pass,
-                            saved.summary.warn,
-                            saved.summary.skip
-                        );
-                        return Ok(0);
-                    }
-                    Some((path.display().to_string(), failed))
-                }
+            let rerun = match &a.rerun_failed {
+                Some(path) => Some(run::Rerun::read(path, a.rerun_any_provider)?),
                 None => None,
             };
             let opts = RunOptions {
@@ -381,21 +362,21 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 waits: a.waits,
                 login_driver: a.login_driver,
                 verbose: a.verbose,
-                only,
+                rerun,
             };
             run::run(&opts)
         }
         Command::List { suites, provider } => {
             let profile = bind_profile(provider.as_ref())?;
             for c in run::load_cases(&default_suites(suites), &profile)? {
-                println!("{:<50} {:<18} {}", c.id(), c.flow.as_str(), c.area.as_str());
+                crate::outln!("{:<50} {:<18} {}", c.id(), c.flow.as_str(), c.area.as_str());
             }
             Ok(0)
         }
         Command::Validate { files, provider } => validate(default_suites(files), provider),
         Command::Checks => {
             for c in CATALOGUE {
-                println!(
+                crate::outln!(
                     "{:<24} {:<13} {:<6} {:<22} {}",
                     c.id,
                     c.area.as_str(),
@@ -414,13 +395,15 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             ca_file,
         } => {
             let ca_pem = match ca_file {
-                Some(f) => Some(std::sync::Arc::new(std::fs::read(&f).map_err(|e| {
-                    RunError::Input(crate::diag::Diagnostic::new(format!("cannot read `{}`: {e}", f.display())).into())
+                Some(f) => Some(std::sync::Arc::new(crate::flow::http::read_ca_file(&f).map_err(|why| {
+                    RunError::from(
+                        crate::diag::Diagnostic::new(why).with_hint("pass a PEM file of CA certificates (`-----BEGIN CERTIFICATE-----`)"),
+                    )
                 })?)),
                 None => None,
             };
             let tls = crate::flow::http::Tls { ca_pem, insecure: false };
-            print!("{}", crate::init::init(&issuer, &output, force, &tls)?);
+            crate::out!("{}", crate::init::init(&issuer, &output, force, &tls)?);
             Ok(0)
         }
         Command::Report(ReportCommand::Merge { files, output, format }) => {
@@ -452,13 +435,13 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             for (name, text) in [("matrix.html", html), ("matrix.md", crate::report::matrix::render_markdown(&m))] {
                 let path = output.join(name);
                 std::fs::write(&path, text).map_err(|e| input(format!("cannot write `{}`: {e}", path.display())))?;
-                println!("report: {}", path.display());
+                crate::outln!("report: {}", path.display());
             }
             Ok(0)
         }
         Command::Report(ReportCommand::Summary { file, verbose }) => {
             let report = Report::read_json(&file).map_err(input)?;
-            print!("{}", crate::report::console::summary(&report, verbose));
+            crate::out!("{}", crate::report::console::summary(&report, verbose));
             Ok(0)
         }
         Command::Report(ReportCommand::Render { file, output, format }) => {
@@ -477,7 +460,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                     std::fs::write(&path, text).map_err(|e| input(format!("cannot write `{}`: {e}", path.display())))?;
                     eprintln!("baseline written to {}: review every reason before committing it", path.display());
                 }
-                None => print!("{text}"),
+                None => crate::out!("{text}"),
             }
             Ok(0)
         }
@@ -487,13 +470,13 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 SchemaKind::Profile => crate::profile::json_schema(),
                 SchemaKind::Report => crate::report::json_schema(),
             };
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            crate::outln!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             Ok(0)
         }
         Command::Compare { old, new, allow_removed } => {
             let (a, b) = (Report::read_json(&old).map_err(input)?, Report::read_json(&new).map_err(input)?);
             let cmp = crate::report::compare::compare(&a, &b);
-            print!("{}", cmp.render());
+            crate::out!("{}", cmp.render());
             Ok(cmp.exit_code(allow_removed))
         }
     }
@@ -529,7 +512,7 @@ fn write_reports(report: &Report, output: &std::path::Path, format: &[Format]) -
         .write_all(output, formats)
         .map_err(|e| input(format!("cannot write into `{}`: {e}", output.display())))?
     {
-        println!("report: {}", path.display());
+        crate::outln!("report: {}", path.display());
     }
     Ok(())
 }
@@ -548,7 +531,7 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
         let profile = bind_profile(provider.as_ref())?;
         return match run::load_cases(&[], &profile) {
             Ok(cases) => {
-                println!("ok: the built-in suites ({} cases)", cases.len());
+                crate::outln!("ok: the built-in suites ({} cases)", cases.len());
                 Ok(0)
             }
             Err(d) => {
@@ -581,7 +564,7 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
     }
     for p in &profiles {
         match crate::profile::load(p) {
-            Ok(_) => println!("ok: {} (profile)", p.display()),
+            Ok(_) => crate::outln!("ok: {} (profile)", p.display()),
             Err(d) => diags.0.extend(d.0),
         }
     }
@@ -594,26 +577,26 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
         Err(e) => return Err(e),
     };
     // One `suite:` name per file: case ids are `suite::case`.
-    let mut names: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
+    let mut names: std::collections::BTreeMap<String, Source> = std::collections::BTreeMap::new();
+    let mut doubled = std::collections::BTreeSet::new();
     for f in &suites {
-        if let Ok(parsed) = crate::suite::load(f)
-            && let Some(first) = names.insert(parsed.raw.suite.clone(), f.clone())
-        {
-            diags.push(
-                crate::diag::Diagnostic::new(format!(
-                    "suite name `{}` is used by `{}` and `{}`",
-                    parsed.raw.suite,
-                    first.display(),
-                    f.display()
-                ))
-                .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`"),
-            );
+        if let Ok(parsed) = crate::suite::load(f) {
+            match names.get(&parsed.raw.suite) {
+                Some(first) => {
+                    diags.push(crate::suite::duplicate_name(&parsed.raw.suite, first, &parsed.source));
+                    doubled.insert(f.clone());
+                }
+                None => {
+                    names.insert(parsed.raw.suite.clone(), parsed.source);
+                }
+            }
         }
     }
     if let Some(profile) = profile {
         for s in &suites {
             match run::load_cases(std::slice::from_ref(s), &profile) {
-                Ok(cases) => println!("ok: {} ({} cases)", s.display(), cases.len()),
+                Ok(_) if doubled.contains(s) => {}
+                Ok(cases) => crate::outln!("ok: {} ({} cases)", s.display(), cases.len()),
                 Err(d) => diags.0.extend(d.0),
             }
         }
@@ -629,7 +612,7 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
 fn serve(port: u16, quirks: &[String]) -> Result<i32, RunError> {
     if quirks.iter().any(|q| q == "list") {
         for q in Quirk::ALL {
-            println!("{:<34} {}", q.name(), q.description());
+            crate::outln!("{:<34} {}", q.name(), q.description());
         }
         return Ok(0);
     }
@@ -644,12 +627,12 @@ fn serve(port: u16, quirks: &[String]) -> Result<i32, RunError> {
         let rp = ReferenceProvider::start(config)
             .await
             .map_err(|e| RunError::Provider(format!("cannot start the reference provider: {e}")))?;
-        println!("reference provider listening; issuer: {}", rp.issuer());
-        println!("profile: {} (issuer {})", run::REFERENCE_PROFILE_PATH, rp.issuer());
+        crate::outln!("reference provider listening; issuer: {}", rp.issuer());
+        crate::outln!("profile: {} (issuer {})", run::REFERENCE_PROFILE_PATH, rp.issuer());
         if !quirks.is_empty() {
-            println!("quirks: {}", quirks.iter().map(|q| q.name()).collect::<Vec<_>>().join(", "));
+            crate::outln!("quirks: {}", quirks.iter().map(|q| q.name()).collect::<Vec<_>>().join(", "));
         }
-        println!("press Ctrl-C to stop");
+        crate::outln!("press Ctrl-C to stop");
         let _ = tokio::signal::ctrl_c().await;
         rp.shutdown().await;
         Ok(0)

@@ -428,21 +428,79 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 /// booleans), duplicate keys refused, and a budget that takes suites of tens of
 /// thousands of cases while still stopping alias bombs.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(source: &Source) -> Result<T, Diagnostics> {
+    const WHAT: &str = "a suite starts with `suite: NAME` and `cases:`; a profile with `name:` and `issuer:`";
     if source.text.trim().is_empty() {
-        let mut d = Diagnostic::new(format!("`{}` is empty", source.path.display()))
-            .with_hint("a suite starts with `suite: NAME` and `cases:`; a profile with `name:` and `issuer:`");
+        let mut d = Diagnostic::new(format!("`{}` is empty", source.path.display())).with_hint(WHAT);
         d.file = Some(source.path.clone());
         return Err(d.into());
     }
+    // Comments (and document markers) only: the YAML library would say "unexpected end of input".
+    let content = |l: &&str| {
+        let l = l.trim();
+        !(l.is_empty() || l.starts_with('#') || l == "---" || l == "...")
+    };
+    if !source.text.lines().any(|l| content(&l)) {
+        let d = source.error_at(
+            Some(Pos { line: 1, col: 1 }),
+            1,
+            format!("`{}` has no content, only comments", source.path.display()),
+        );
+        return Err(d.with_hint(WHAT).into());
+    }
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(yaml_budget());
+    options.strict_booleans = true;
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    serde_saphyr::from_str_with_options(&source.text, options).map_err(|e| from_yaml_error(source, &e).into())
+}
+
+/// The limits of a suite or profile file: sized for suites of tens of
+/// thousands of cases, small enough to stop alias bombs and deep nesting.
+fn yaml_budget() -> serde_saphyr::budget::Budget {
     let mut budget = serde_saphyr::budget::Budget::default();
     budget.max_nodes = 10_000_000;
     budget.max_events = 40_000_000;
     budget.max_total_scalar_bytes = 512 * 1024 * 1024;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options.strict_booleans = true;
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    serde_saphyr::from_str_with_options(&source.text, options).map_err(|e| from_yaml_error(source, &e).into())
+    budget
+}
+
+/// A limit of [`yaml_budget`] that a file went over (`budget breached: Depth { depth: 65 }`,
+/// or the parser's own nesting limit), in our words: the message and a hint.
+fn explain_yaml_limit(msg: &str) -> Option<(String, String)> {
+    let b = yaml_budget();
+    let too_deep = || {
+        (
+            format!("the YAML nests too deeply: more than {} levels of lists and mappings", b.max_depth),
+            "suites and profiles need a few levels: flatten the value".to_owned(),
+        )
+    };
+    if msg.starts_with("recursion limit exceeded") {
+        return Some(too_deep());
+    }
+    let breach = msg.strip_prefix("budget breached: ")?;
+    let name = breach.split([' ', '{', '(']).next().unwrap_or(breach);
+    let (what, limit) = match name {
+        "Depth" => return Some(too_deep()),
+        "Events" => ("YAML events", b.max_events),
+        "Nodes" => ("values", b.max_nodes),
+        "Aliases" => ("aliases (`*name`)", b.max_aliases),
+        "Anchors" => ("anchors (`&name`)", b.max_anchors),
+        "ScalarBytes" => ("bytes of text", b.max_total_scalar_bytes),
+        "RecordedAnchorEvents" => ("values repeated through aliases", b.max_recorded_anchor_events),
+        "RecordedAnchorBytes" => ("bytes repeated through aliases", b.max_recorded_anchor_bytes),
+        "Documents" => ("documents", b.max_documents),
+        "MergeKeys" => ("merge keys (`<<`)", b.max_merge_keys),
+        _ => {
+            return Some((
+                "the YAML is too large: it goes over a limit of the YAML reader".to_owned(),
+                "aliases that repeat aliases multiply: write the values out, or split the file".to_owned(),
+            ));
+        }
+    };
+    Some((
+        format!("the YAML is too large: more than {limit} {what}"),
+        "aliases that repeat aliases multiply: write the values out, or split the file".to_owned(),
+    ))
 }
 
 pub fn from_yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
@@ -454,6 +512,9 @@ pub fn from_yaml_error(source: &Source, err: &serde_saphyr::Error) -> Diagnostic
         .to_owned();
     let message = strip_location_prefix(&plain).to_owned();
     let pos = err.location().as_ref().and_then(Pos::from_location);
+    if let Some((message, hint)) = explain_yaml_limit(&message) {
+        return source.error_at(pos, 1, message).with_hint(hint);
+    }
     if message.contains("found a tab") {
         // The scanner reports where the scalar started; point at the tab itself.
         let from = pos.map(|p| p.line as usize).unwrap_or(1);

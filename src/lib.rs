@@ -12,6 +12,7 @@ pub mod cli;
 pub mod diag;
 pub mod flow;
 pub mod init;
+pub mod output;
 pub mod profile;
 pub mod reference;
 pub mod report;

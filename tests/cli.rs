@@ -121,3 +121,103 @@ fn a_terminal_gets_a_progress_bar() {
     let log = std::fs::read_to_string(out.path().join("console.log")).unwrap();
     assert!(log.contains("test [code] basics::openid-only") && log.contains("FAILED"), "{log}");
 }
+
+/// Runs the binary in the crate root with `stdout` as its standard output;
+/// `read_lines`: with a pipe, read that many lines then close it (the reader
+/// goes away, as `| head -N` does). Returns the exit code and standard error.
+fn with_stdout(args: &[&str], stdout: std::process::Stdio, read_lines: Option<usize>) -> (i32, String) {
+    use std::io::{BufRead as _, Read as _};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oidc-conform"))
+        .args(args)
+        .current_dir(crate::util::root())
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the oidc-conform binary runs");
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    if let (Some(n), Some(out)) = (read_lines, child.stdout.take()) {
+        let mut lines = std::io::BufReader::new(out).lines();
+        for _ in 0..n {
+            if lines.next().is_none() {
+                break;
+            }
+        }
+        // Dropped here: the pipe's read end closes.
+    }
+    let status = child.wait().unwrap();
+    (status.code().unwrap_or(-1), errors.join().unwrap())
+}
+
+/// `oidc-conform run | head -N`: the reader going away changes neither the run
+/// nor its exit code, and every report is written — with the cases run one at
+/// a time too (the trial runner's console lines stop, the cases do not).
+#[test]
+fn a_closed_stdout_changes_neither_the_verdict_nor_the_reports() {
+    for (jobs, read) in [("1", 0), ("1", 3), ("4", 0), ("4", 3)] {
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().to_str().unwrap();
+        let args = ["run", "basics::", "--quirk", "nonce-wrong", "--jobs", jobs, "--output", dir];
+        let (code, stderr) = with_stdout(&args, std::process::Stdio::piped(), Some(read));
+        assert_eq!(code, 1, "--jobs {jobs}, {read} line(s) read: the verdict's exit code\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let report = read_report(out.path());
+        assert_eq!(report["summary"]["fail"], 3, "every case ran: {report:#}");
+        assert!(report.get("not_run").is_none(), "{report:#}");
+        for f in ["summary.md", "junit.xml", "report.html"] {
+            assert!(out.path().join(f).is_file(), "{f} is written");
+        }
+    }
+}
+
+/// `oidc-conform validate BAD | head -1`: exit 2, every time.
+#[test]
+fn validate_exits_2_on_bad_input_whatever_happens_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "suite: x\ncases:\n  - name: a\n    flow: nope\n").unwrap();
+    let args = ["validate", "suites", bad.to_str().unwrap()];
+    for i in 0..20 {
+        let (code, stderr) = with_stdout(&args, std::process::Stdio::piped(), Some(i % 2));
+        assert_eq!(code, 2, "try {i}: {stderr}");
+        assert!(stderr.contains("unknown value `nope`") && !stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// Standard output on a full disk: said once on standard error, no panic, the
+/// verdict's exit code and every report.
+#[test]
+fn a_stdout_that_cannot_be_written_is_said_and_the_run_goes_on() {
+    let full = || std::process::Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "run",
+        "basics::",
+        "--quirk",
+        "nonce-wrong",
+        "--output",
+        out.path().to_str().unwrap(),
+    ];
+    let (code, stderr) = with_stdout(&args, full(), None);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        stderr.matches("cannot write to standard output (No space left on device)").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(read_report(out.path())["summary"]["fail"], 3);
+    assert!(out.path().join("summary.md").is_file());
+    let (code, stderr) = with_stdout(&["schema", "report"], full(), None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}

@@ -22,6 +22,8 @@ const CLIENT: &str = "hostile-client";
 const SECRET: &str = "hostile-secret-0123456789abcdef0123456789";
 /// The access token of `echo-secrets`, which the provider echoes back in claims.
 const ECHOED_TOKEN: &str = "echoed-access-token-5e1f9a7c";
+/// Provider text with terminal escapes in it.
+const HOSTILE_TEXT: &str = "denied\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}]52;c;ZXZpbA==\u{7}\u{9b}1m\u{202e}\rtest result: ok. 1 passed";
 
 #[derive(Default)]
 struct Counters {
@@ -173,6 +175,17 @@ async fn authorize(Path(mode): Path<String>, Query(q): Query<std::collections::H
             )],
         )
             .into_response(),
+        // An error whose code and description carry terminal escapes: clear
+        // screen, window title, clipboard write, and a carriage return over a
+        // fake verdict.
+        "authorize-escapes" => {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("error", "access_denied\u{1b}[2J")
+                .append_pair("error_description", HOSTILE_TEXT)
+                .append_pair("state", &state)
+                .finish();
+            (StatusCode::FOUND, [(header::LOCATION, format!("{redirect}?{query}"))]).into_response()
+        }
         "authorize-huge" => huge(),
         "authorize-garbage-page" => (
             [(header::CONTENT_TYPE, "text/html")],
@@ -471,7 +484,12 @@ fn secrets_echoed_in_claims_and_userinfo_are_in_no_report() {
     assert!(!run.stdout().contains(SECRET) && !run.stdout().contains(ECHOED_TOKEN));
     // The user's password (`pw`) is too short to be scrubbed by value: named as weak, never shown.
     let r = read_report(&dir.path().join("out"));
-    assert_eq!(r["provider"]["weak_secrets"], json!(["the password of user `jane`"]), "{:#}", r["provider"]);
+    assert_eq!(
+        r["provider"]["weak_secrets"],
+        json!(["the password of user `jane`"]),
+        "{:#}",
+        r["provider"]
+    );
     assert!(run.stderr().contains("the password of user `jane`"), "{}", run.describe());
     let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
     assert!(html.contains("Weak secrets"));
@@ -923,4 +941,34 @@ fn the_client_secret_goes_to_another_origin_only_when_trusted() {
     run.expect_code(0);
     let r = read_report(&dir.path().join("out"));
     assert_eq!(r["provider"]["trusted_origins"], json!([elsewhere]), "the report records it");
+}
+
+/// Terminal escapes in the provider's `error` and `error_description` reach
+/// no console line and no Markdown report raw: they are written out visibly.
+#[test]
+fn terminal_escapes_from_the_provider_are_shown_escaped() {
+    let (run, dir) = run_mode("authorize-escapes", &["--verbose"]);
+    run.expect_code(1);
+    let is_raw = |c: char| c != '\n' && (c.is_control() || c == '\u{202e}');
+    let out = dir.path().join("out");
+    let summary = crate::util::oidc_conform(&["report", "summary", out.join("run.json").to_str().unwrap(), "--verbose"]);
+    summary.expect_code(0);
+    let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    for (name, text) in [
+        ("run's stdout", run.stdout()),
+        ("report summary", summary.stdout()),
+        ("summary.md", markdown),
+    ] {
+        assert!(!text.chars().any(is_raw), "{name} carries a raw control character:\n{text:?}");
+        assert!(
+            text.contains("\\u{1b}]52;c;ZXZpbA=="),
+            "{name} shows the clipboard write, escaped:\n{text}"
+        );
+        assert!(
+            text.contains("\\rtest result: ok"),
+            "{name} shows the carriage return, escaped:\n{text}"
+        );
+    }
+    // run.json keeps the evidence as it was sent (JSON escapes it).
+    assert!(only_case(&dir).to_string().contains("\\u001b]52;c;ZXZpbA=="));
 }

@@ -91,7 +91,7 @@ fn out_of_range_limits_and_bad_settings_are_diagnosed_not_panicked() {
             "login step 1 does more than one thing",
         ),
         ("http: { ca_file: missing.pem }\n", "cannot read the CA file"),
-        ("http: { ca_file: profile.yaml }\n", "holds no PEM certificate"),
+        ("http: { ca_file: profile.yaml }\n", "no certificate in the CA file"),
     ] {
         let profile = reference_profile_with(dir.path(), extra);
         for cmd in ["validate", "run"] {
@@ -203,6 +203,27 @@ fn diagnostics_redact_secrets_and_bound_what_they_quote() {
     assert!(run.stderr().len() < 8 * 1024, "{} bytes on stderr", run.stderr().len());
 }
 
+/// A suite whose `equals:` value nests `n` lists deep.
+fn deep(n: usize) -> String {
+    format!(
+        "suite: s\ncases:\n  - name: a\n    flow: code\n    request: {{ scope: openid }}\n    expect:\n      id_token:\n        equals: {{ name: {}{} }}\n",
+        "[".repeat(n),
+        "]".repeat(n)
+    )
+}
+
+/// A suite whose `equals:` values are aliases of aliases, ten times over.
+fn alias_bomb() -> String {
+    let mut s = String::from(
+        "suite: s\ncases:\n  - name: a\n    flow: code\n    request: { scope: openid }\n    expect:\n      id_token:\n        equals:\n          x0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        s.push_str(&format!("          x{i}: &a{i} [{refs}]\n"));
+    }
+    s
+}
+
 /// The YAML library's errors come out in our words, at the right place, with a hint.
 #[test]
 fn yaml_errors_get_a_place_and_a_hint() {
@@ -240,6 +261,30 @@ fn yaml_errors_get_a_place_and_a_hint() {
             "is not a plain identifier",
             ":1:8",
         ),
+        (
+            "comments.yaml",
+            "# a suite, some day\n\n# nothing yet\n",
+            "comments.yaml` has no content, only comments",
+            "comments.yaml:1:1",
+        ),
+        (
+            "deep.yaml",
+            &deep(70),
+            "the YAML nests too deeply: more than 64 levels",
+            "deep.yaml:8:",
+        ),
+        (
+            "deeper.yaml",
+            &deep(3000),
+            "the YAML nests too deeply: more than 64 levels",
+            "deeper.yaml:8:",
+        ),
+        (
+            "bomb.yaml",
+            &alias_bomb(),
+            "the YAML is too large: more than 1000000 values repeated through aliases",
+            "bomb.yaml:",
+        ),
     ] {
         let path = write(dir.path(), name, text);
         let run = oidc_conform(&["validate", &path]);
@@ -250,6 +295,9 @@ fn yaml_errors_get_a_place_and_a_hint() {
             "{name}\n{}",
             run.describe()
         );
+        for internal in ["budget breached", "recursion limit", "end of input"] {
+            assert!(!err.contains(internal), "the YAML library's words: {}", run.describe());
+        }
     }
     let profile = write(
         dir.path(),
@@ -306,5 +354,57 @@ fn a_broken_pipe_ends_quietly() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
+/// Two suite files with one `suite:` name: refused by `validate` as by `run`,
+/// pointing at both `suite:` keys; one file given twice is taken once.
+#[test]
+fn a_suite_name_in_two_files_points_at_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "# the basics again\nsuite: twin\ncases:\n  - name: a\n    flow: code\n    request: { scope: openid }\n";
+    let a = write(dir.path(), "a.yaml", text);
+    let b = write(dir.path(), "b.yaml", text);
+    for args in [vec!["validate", a.as_str(), b.as_str()], vec!["run", a.as_str(), b.as_str()]] {
+        let run = oidc_conform(&args);
+        run.expect_code(2);
+        let err = run.stderr();
+        assert!(
+            err.contains(&format!("suite name `twin` is used by `{a}:2:1` too")) && err.contains(&format!("--> {b}:2:1")),
+            "{}",
+            run.describe()
+        );
+        assert!(!run.stdout().contains(&format!("ok: {b}")), "{}", run.describe());
+    }
+    let again = format!("{}/./a.yaml", dir.path().display());
+    let run = oidc_conform(&["validate", &a, &again]);
+    run.expect_code(0);
+    assert_eq!(run.stdout().matches("ok: ").count(), 1, "{}", run.describe());
+}
+
+/// A `--ca-file` that holds no certificate, or a broken one, is bad input for
+/// `run` and `init`, as `http.ca_file` is.
+#[test]
+fn a_ca_file_without_certificates_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = write(dir.path(), "garbage.pem", "this is not a certificate\n");
+    let broken = write(
+        dir.path(),
+        "broken.pem",
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+    );
+    let out = dir.path().join("out");
+    for (file, said) in [
+        (&garbage, format!("no certificate in the CA file `{garbage}`")),
+        (&broken, format!("the CA file `{broken}` is not PEM certificates")),
+    ] {
+        for args in [
+            vec!["run", "basics::", "--ca-file", file, "--output", out.to_str().unwrap()],
+            vec!["init", "https://127.0.0.1:9/", "--ca-file", file, "-o", out.to_str().unwrap()],
+        ] {
+            let run = oidc_conform(&args);
+            run.expect_code(2);
+            assert!(run.stderr().contains(&said), "{}", run.describe());
+        }
     }
 }

@@ -372,7 +372,7 @@ fn suite_and_profile_schemas_describe_the_shipped_files() {
 }
 
 /// `--rerun-failed` runs exactly the cases that failed or errored in a saved
-/// run, by id; a saved run without failures leaves nothing to rerun.
+/// run, by id; a saved run without failures leaves nothing to rerun (exit 4).
 #[test]
 fn rerun_failed_runs_exactly_the_failed_cases() {
     let first = tempfile::tempdir().unwrap();
@@ -431,6 +431,111 @@ fn rerun_failed_runs_exactly_the_failed_cases() {
         "--output",
         third.path().to_str().unwrap(),
     ]);
-    assert_eq!(nothing.code(), 0, "{}", nothing.describe());
+    assert_eq!(nothing.code(), 4, "nothing left to run is not a pass: {}", nothing.describe());
     assert!(nothing.stderr().contains("nothing to rerun"), "{}", nothing.describe());
+}
+
+/// A saved run that holds a case twice (or a case both run and not run) is
+/// refused by every command that reads saved runs: exit 2, naming the file
+/// and the case.
+#[test]
+fn every_reader_refuses_a_saved_run_with_a_case_twice() {
+    let good = root().join(FIXED_RUN);
+    let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    let first = report["cases"][0].clone();
+    let id = first["id"].as_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let twice = dir.path().join("twice.json");
+    let mut doubled = report.clone();
+    doubled["cases"].as_array_mut().unwrap().push(first);
+    std::fs::write(&twice, serde_json::to_string(&doubled).unwrap()).unwrap();
+    report["not_run"] = serde_json::json!([id.clone()]);
+    let ran_and_not = dir.path().join("ran-and-not.json");
+    std::fs::write(&ran_and_not, serde_json::to_string(&report).unwrap()).unwrap();
+
+    let out = dir.path().join("out");
+    let (good, out) = (good.to_str().unwrap(), out.to_str().unwrap());
+    for bad in [&twice, &ran_and_not] {
+        let bad = bad.to_str().unwrap();
+        for args in [
+            vec!["report", "render", bad, "--output", out],
+            vec!["report", "summary", bad],
+            vec!["report", "matrix", good, bad, "--output", out],
+            vec!["report", "merge", bad, "--output", out],
+            vec!["compare", good, bad],
+            vec!["compare", bad, good],
+            vec!["baseline", "write", "--from", bad],
+            vec!["run", "--rerun-failed", bad, "--output", out],
+        ] {
+            let run = oidc_conform(&args);
+            run.expect_code(2);
+            assert!(
+                run.stderr().contains(&format!("`{bad}` holds case `{id}` more than once")),
+                "{}",
+                run.describe()
+            );
+        }
+    }
+}
+
+/// A baseline entry whose case id matches no case of the suites (a typo) covers
+/// nothing: a warning in the console and the reports, naming the entry and the
+/// closest case id; `--strict-baseline` fails on it.
+#[test]
+fn a_baseline_entry_for_no_case_is_a_warning_and_fails_a_strict_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).to_str().unwrap().to_owned();
+    std::fs::write(
+        d("baseline.yaml"),
+        "entries:\n  - case: basics::api-acess-token\n    check: id_token.aud\n    reason: the API audience (vendor ticket 1)\n",
+    )
+    .unwrap();
+    let warning =
+        "`basics::api-acess-token` / `id_token.aud` matches no case of the suites (the closest case id is `basics::api-access-token`)";
+    // Filtered to other cases: the entry's case is still one of the suites' cases or not, whatever the filter.
+    let run = oidc_conform(&["run", "openid-only", "--baseline", &d("baseline.yaml"), "--output", &d("lax")]);
+    run.expect_code(0);
+    assert!(run.stdout().contains(warning), "{}", run.describe());
+    let md = std::fs::read_to_string(d("lax/summary.md")).unwrap();
+    assert!(md.contains(warning), "{md}");
+    let html = std::fs::read_to_string(d("lax/report.html")).unwrap();
+    assert!(
+        html.contains("basics::api-acess-token") && html.contains("the closest case id is"),
+        "report.html warns"
+    );
+    let report = read_report(&dir.path().join("lax"));
+    assert_eq!(
+        report["baseline"]["unknown"][0]["closest"], "basics::api-access-token",
+        "{report:#}"
+    );
+
+    let strict = oidc_conform(&[
+        "run",
+        "openid-only",
+        "--baseline",
+        &d("baseline.yaml"),
+        "--strict-baseline",
+        "--output",
+        &d("strict"),
+    ]);
+    strict.expect_code(1);
+    assert!(strict.stdout().contains(warning), "{}", strict.describe());
+
+    // An entry of a case the filter left out is no warning.
+    std::fs::write(
+        d("baseline.yaml"),
+        "entries:\n  - case: basics::api-access-token\n    check: id_token.aud\n    reason: the API audience (vendor ticket 1)\n",
+    )
+    .unwrap();
+    let quiet = oidc_conform(&[
+        "run",
+        "openid-only",
+        "--baseline",
+        &d("baseline.yaml"),
+        "--strict-baseline",
+        "--output",
+        &d("quiet"),
+    ]);
+    quiet.expect_code(0);
+    assert!(!quiet.stdout().contains("matches no case"), "{}", quiet.describe());
 }

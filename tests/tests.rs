@@ -18,6 +18,7 @@ mod profiles;
 mod provider_django;
 mod provider_node;
 mod reports;
+mod rerun;
 mod secrets;
 mod security;
 mod session;

@@ -93,6 +93,26 @@ pub struct Tls {
     pub insecure: bool,
 }
 
+/// Reads a private CA file (`--ca-file`, `http.ca_file`): PEM certificates,
+/// at least one; else why not (the file cannot be read, is not PEM, holds none).
+pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read the CA file `{}`: {e}", path.display()))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Err(e) => {
+            // reqwest says "builder error"; the cause is underneath.
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                why = cause.to_string();
+                source = cause.source();
+            }
+            Err(format!("the CA file `{}` is not PEM certificates: {why}", path.display()))
+        }
+        Ok(certs) if certs.is_empty() => Err(format!("no certificate in the CA file `{}`", path.display())),
+        Ok(_) => Ok(pem),
+    }
+}
+
 pub fn client(limits: &Limits, tls: &Tls) -> Result<reqwest::Client, HttpError> {
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

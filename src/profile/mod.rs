@@ -865,13 +865,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
     }
     let ca_file = h.ca_file.as_ref().and_then(|f| {
         let path = source.path.parent().unwrap_or(Path::new(".")).join(&f.value);
-        let problem = match std::fs::read(&path) {
-            Err(e) => Some(format!("cannot read the CA file `{}`: {e}", path.display())),
-            Ok(pem) if reqwest::Certificate::from_pem_bundle(&pem).map(|c| c.is_empty()).unwrap_or(true) => {
-                Some(format!("`{}` holds no PEM certificate", path.display()))
-            }
-            Ok(_) => None,
-        };
+        let problem = crate::flow::http::read_ca_file(&path).err();
         match problem {
             Some(p) => {
                 diags.push(

@@ -21,6 +21,32 @@ pub struct Entry {
     pub reason: String,
 }
 
+/// A baseline entry whose case is no case of the suites, with the closest id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct UnknownEntry {
+    pub case: String,
+    pub check: String,
+    /// The suites' case id closest to `case`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closest: Option<String>,
+}
+
+impl UnknownEntry {
+    /// `` `case` / `check` matches no case of the suites (closest: `id`)``.
+    pub fn describe(&self) -> String {
+        use super::escape_controls as esc;
+        let closest = match &self.closest {
+            Some(c) => format!(" (the closest case id is `{}`)", esc(c)),
+            None => String::new(),
+        };
+        format!(
+            "`{}` / `{}` matches no case of the suites{closest}",
+            esc(&self.case),
+            esc(&self.check)
+        )
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
@@ -49,8 +75,10 @@ pub fn load(path: &Path) -> Result<Baseline, Diagnostics> {
     diags.into_result(b)
 }
 
-/// Marks the failures the baseline expects and records the stale entries.
-pub fn apply(report: &mut Report, baseline: &Baseline, file: &str) {
+/// Marks the failures the baseline expects and records the stale entries, and
+/// the entries whose case is none of `case_ids` (every case of the suites,
+/// whatever the filter or shard selected).
+pub fn apply(report: &mut Report, baseline: &Baseline, file: &str, case_ids: &std::collections::BTreeSet<String>) {
     let mut expected = 0;
     let mut used = vec![false; baseline.entries.len()];
     for case in &mut report.cases {
@@ -74,10 +102,25 @@ pub fn apply(report: &mut Report, baseline: &Baseline, file: &str) {
         .filter(|(e, used)| !**used && ran.contains(e.case.as_str()))
         .map(|(e, _)| e.clone())
         .collect();
+    let unknown = baseline
+        .entries
+        .iter()
+        .filter(|e| !case_ids.contains(&e.case))
+        .map(|e| UnknownEntry {
+            case: e.case.clone(),
+            check: e.check.clone(),
+            closest: case_ids
+                .iter()
+                .map(|id| (strsim::jaro_winkler(&e.case, id), id))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, id)| id.clone()),
+        })
+        .collect();
     report.baseline = Some(BaselineInfo {
         file: file.to_owned(),
         expected,
         stale,
+        unknown,
     });
     report.resummarise();
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{CaseEntry, Report};
+use super::{CaseEntry, Report, escape_controls as esc};
 use crate::check::Status;
 
 #[derive(Debug, Default)]
@@ -16,6 +16,11 @@ pub struct Comparison {
     pub new_failing_checks: Vec<(String, Vec<String>)>,
     pub added: Vec<String>,
     pub removed: Vec<String>,
+}
+
+/// Check ids, comma-separated, their control characters written out.
+fn list(ids: &[String]) -> String {
+    ids.iter().map(|k| esc(k)).collect::<Vec<_>>().join(", ")
 }
 
 fn bad(s: Status) -> bool {
@@ -66,18 +71,18 @@ impl Comparison {
         let mut out = String::new();
         let _ = writeln!(out, "regressions: {}", self.regressions.len() + self.new_failing_checks.len());
         for (id, a, b, checks) in &self.regressions {
-            let _ = writeln!(out, "  {id}: {} → {} ({})", a.as_str(), b.as_str(), checks.join(", "));
+            let _ = writeln!(out, "  {}: {} → {} ({})", esc(id), a.as_str(), b.as_str(), list(checks));
         }
         for (id, checks) in &self.new_failing_checks {
-            let _ = writeln!(out, "  {id}: still failing, newly failing checks: {}", checks.join(", "));
+            let _ = writeln!(out, "  {}: still failing, newly failing checks: {}", esc(id), list(checks));
         }
         let _ = writeln!(out, "fixes: {}", self.fixes.len());
         for (id, a, b) in &self.fixes {
-            let _ = writeln!(out, "  {id}: {} → {}", a.as_str(), b.as_str());
+            let _ = writeln!(out, "  {}: {} → {}", esc(id), a.as_str(), b.as_str());
         }
         let _ = writeln!(out, "new cases: {}", self.added.len());
         for id in &self.added {
-            let _ = writeln!(out, "  {id}");
+            let _ = writeln!(out, "  {}", esc(id));
         }
         let _ = writeln!(
             out,
@@ -90,7 +95,7 @@ impl Comparison {
             }
         );
         for id in &self.removed {
-            let _ = writeln!(out, "  {id}");
+            let _ = writeln!(out, "  {}", esc(id));
         }
         out
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Report, Summary};
+use super::{Report, Summary, escape_controls as esc};
 use crate::check::Status;
 
 /// Cases a finding lists on the console before "and N more".
@@ -20,15 +20,20 @@ pub fn summary(report: &Report, verbose: bool) -> String {
     for c in &report.cases {
         by_area.entry(c.area.as_str()).or_default().push(c.status);
     }
-    let _ = writeln!(out, "\nconformance of {} ({}):", report.provider.name, report.provider.issuer);
+    let _ = writeln!(
+        out,
+        "\nconformance of {} ({}):",
+        esc(&report.provider.name),
+        esc(&report.provider.issuer)
+    );
     for (area, statuses) in &by_area {
         let s = Summary::of(statuses.iter());
-        let _ = writeln!(out, "  {area:<14} {}", counts(&s));
+        let _ = writeln!(out, "  {:<14} {}", esc(area), counts(&s));
     }
     if !report.conformance.is_empty() {
         let _ = writeln!(out, "\nconformance by specification:");
         for d in &report.conformance {
-            let _ = writeln!(out, "  {}", d.statement());
+            let _ = writeln!(out, "  {}", esc(&d.statement()));
         }
     }
     if !report.findings.is_empty() {
@@ -43,11 +48,11 @@ pub fn summary(report: &Report, verbose: bool) -> String {
         let _ = writeln!(out, "\nfailures, case by case:");
         for c in failing {
             let known = if c.is_known_failure() { ", known failure" } else { "" };
-            let _ = writeln!(out, "  {} [{}{known}] ({})", c.id, c.status.as_str(), c.location);
+            let _ = writeln!(out, "  {} [{}{known}] ({})", esc(&c.id), c.status.as_str(), esc(&c.location));
             for k in c.problems() {
                 let _ = write!(out, "    {}", super::describe_check_with_rule(k));
                 if let Some(reason) = &k.known {
-                    let _ = write!(out, " [baseline: {reason}]");
+                    let _ = write!(out, " [baseline: {}]", esc(reason));
                 }
                 let _ = writeln!(out);
             }
@@ -57,12 +62,23 @@ pub fn summary(report: &Report, verbose: bool) -> String {
         let _ = writeln!(
             out,
             "\nbaseline {}: {} expected failing check(s), {} case(s) failing only as expected",
-            b.file, b.expected, report.summary.known
+            esc(&b.file),
+            b.expected,
+            report.summary.known
         );
         if !b.stale.is_empty() {
             let _ = writeln!(out, "stale baseline entries (these now pass: remove them so the baseline shrinks):");
             for e in &b.stale {
-                let _ = writeln!(out, "  {} {}", e.case, e.check);
+                let _ = writeln!(out, "  {} {}", esc(&e.case), esc(&e.check));
+            }
+        }
+        if !b.unknown.is_empty() {
+            let _ = writeln!(
+                out,
+                "warning: baseline entries that match no case of the suites (they cover nothing; `--strict-baseline` fails on them):"
+            );
+            for e in &b.unknown {
+                let _ = writeln!(out, "  {}", e.describe());
             }
         }
     }
@@ -96,29 +112,29 @@ fn findings(report: &Report) -> String {
             out,
             "  {:<5} {} [{} {}] in {}{known}",
             f.status.as_str(),
-            f.check,
+            esc(&f.check),
             f.level.as_str(),
-            crate::check::spec::title(&f.spec),
+            esc(&crate::check::spec::title(&f.spec)),
             f.count()
         );
         let ef = match f.expected_found() {
-            Some((e, found)) => format!(" (expected {e}, found {found})"),
+            Some((e, found)) => format!(" (expected {}, found {})", esc(e), esc(found)),
             None => String::new(),
         };
         let location = report
             .cases
             .iter()
             .find(|c| c.id == f.first.case)
-            .map(|c| format!(" ({})", c.location))
+            .map(|c| format!(" ({})", esc(&c.location)))
             .unwrap_or_default();
-        let _ = writeln!(out, "        {}{ef}", f.first.message);
-        let _ = writeln!(out, "        first in {}{location}", f.first.case);
+        let _ = writeln!(out, "        {}{ef}", esc(&f.first.message));
+        let _ = writeln!(out, "        first in {}{location}", esc(&f.first.case));
         if f.cases.len() > 1 {
             let (shown, more) = f.cases_shown(CASES_SHOWN);
             let _ = writeln!(
                 out,
                 "        cases: {}{}",
-                shown.join(", "),
+                shown.iter().map(|c| esc(c)).collect::<Vec<_>>().join(", "),
                 if more > 0 { format!(", and {more} more") } else { String::new() }
             );
         }

@@ -1497,6 +1497,7 @@ mod tests {
                 check: "id_token.sub".into(),
                 reason: "fixed upstream".into(),
             }],
+            unknown: vec![],
         });
         let html = render(&r).unwrap();
         let d = doc(&html);

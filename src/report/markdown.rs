@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Report, Summary};
+use super::{Report, Summary, escape_controls};
 use crate::check::{Status, spec};
 
 pub fn render(report: &Report) -> String {
     let mut md = String::new();
     let s = &report.summary;
     let verdict = if let Some(why) = &report.not_started {
-        format!("⛔ not run: {why}")
+        format!("⛔ not run: {}", escape(why))
     } else if report.interrupted {
         format!("⏸ interrupted: {} case(s) not run, no verdict", report.not_run.len())
     } else if report.exit_code(false) == 0 {
@@ -18,9 +18,9 @@ pub fn render(report: &Report) -> String {
     } else {
         "❌ not conformant".to_owned()
     };
-    let _ = writeln!(md, "## OIDC conformance: {} — {verdict}\n", report.provider.name);
+    let _ = writeln!(md, "## OIDC conformance: {} — {verdict}\n", escape(&report.provider.name));
     if report.interrupted {
-        let shown: Vec<String> = report.not_run.iter().take(50).map(|id| format!("`{id}`")).collect();
+        let shown: Vec<String> = report.not_run.iter().take(50).map(|id| code(id)).collect();
         let more = report.not_run.len().saturating_sub(50);
         let _ = writeln!(
             md,
@@ -31,8 +31,11 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(
         md,
-        "Issuer `{}` · {} cases · {} · oidc-conform {}\n",
-        report.provider.issuer, s.total, report.started_at, report.tool_version
+        "Issuer {} · {} cases · {} · oidc-conform {}\n",
+        code(&report.provider.issuer),
+        s.total,
+        escape(&report.started_at),
+        escape(&report.tool_version)
     );
     let _ = writeln!(md, "| status | cases |\n|---|---:|");
     for (name, n) in [
@@ -47,6 +50,19 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(md, "| {name} | {n} |");
         }
     }
+    if let Some(b) = report.baseline.as_ref().filter(|b| !b.unknown.is_empty()) {
+        let _ = writeln!(
+            md,
+            "\n**Warning**: {} entr{} of the baseline {} match{} no case of the suites (they cover nothing):\n",
+            b.unknown.len(),
+            if b.unknown.len() == 1 { "y" } else { "ies" },
+            code(&b.file),
+            if b.unknown.len() == 1 { "es" } else { "" }
+        );
+        for e in &b.unknown {
+            let _ = writeln!(md, "- {}", escape(&e.describe()));
+        }
+    }
     if !report.findings.is_empty() {
         findings(&mut md, report);
     }
@@ -57,7 +73,16 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(md, "\n| area | pass | fail | error | warn | skip |\n|---|---:|---:|---:|---:|---:|");
     for (area, st) in &areas {
         let a = Summary::of(st.iter());
-        let _ = writeln!(md, "| {area} | {} | {} | {} | {} | {} |", a.pass, a.fail, a.error, a.warn, a.skip);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            escape(area),
+            a.pass,
+            a.fail,
+            a.error,
+            a.warn,
+            a.skip
+        );
     }
     if !report.conformance.is_empty() {
         let _ = writeln!(
@@ -65,11 +90,11 @@ pub fn render(report: &Report) -> String {
             "\n### Conformance by specification\n\n| specification | MUST met | SHOULD met | MAY met | not exercised | not met |\n|---|---:|---:|---:|---:|---|"
         );
         for d in &report.conformance {
-            let unmet: Vec<String> = d.unmet.iter().map(|u| format!("`{u}`")).collect();
+            let unmet: Vec<String> = d.unmet.iter().map(|u| escape(&code(u))).collect();
             let _ = writeln!(
                 md,
                 "| {} | {} of {} | {} of {} | {} of {} | {} | {} |",
-                d.document,
+                escape(&d.document),
                 d.must.met,
                 d.must.total,
                 d.should.met,
@@ -82,7 +107,7 @@ pub fn render(report: &Report) -> String {
         }
         let _ = writeln!(md, "\nStatement:\n");
         for d in &report.conformance {
-            let _ = writeln!(md, "- {}", d.statement());
+            let _ = writeln!(md, "- {}", escape(&d.statement()));
         }
     }
     let problems: Vec<_> = report
@@ -94,19 +119,19 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(md, "\n### Failures, case by case\n");
         for c in problems {
             let known = if c.is_known_failure() { " _(known, in the baseline)_" } else { "" };
-            let _ = writeln!(md, "- **`{}`** ({}){known}", c.id, c.status.as_str());
+            let _ = writeln!(md, "- **{}** ({}){known}", code(&c.id), c.status.as_str());
             for k in c.problems() {
                 let level = k.level.as_str();
                 let link = match spec::url(&k.spec) {
-                    Some(u) => format!(" — {level} [{}]({u})", spec::title(&k.spec)),
-                    None if !k.spec.is_empty() => format!(" — {level} {}", spec::title(&k.spec)),
+                    Some(u) => format!(" — {level} [{}]({u})", escape(&spec::title(&k.spec))),
+                    None if !k.spec.is_empty() => format!(" — {level} {}", escape(&spec::title(&k.spec))),
                     None => format!(" — {level}"),
                 };
                 let ef = match (&k.expected, &k.found) {
                     (Some(e), Some(f)) => format!(" (expected {}, found {})", code(e), code(f)),
                     _ => String::new(),
                 };
-                let _ = writeln!(md, "  - `{}`: {}{ef}{link}", k.id, escape(&k.message));
+                let _ = writeln!(md, "  - {}: {}{ef}{link}", code(&k.id), escape(&k.message));
             }
         }
     }
@@ -125,8 +150,8 @@ fn findings(md: &mut String, report: &Report) {
     );
     for f in &report.findings {
         let rule = match spec::url(&f.spec) {
-            Some(u) => format!("[{}]({u})", spec::title(&f.spec)),
-            None => spec::title(&f.spec),
+            Some(u) => format!("[{}]({u})", escape(&spec::title(&f.spec))),
+            None => escape(&spec::title(&f.spec)),
         };
         let ef = match f.expected_found() {
             Some((e, found)) => format!(" (expected {}, found {})", escape(&code(e)), escape(&code(found))),
@@ -135,23 +160,23 @@ fn findings(md: &mut String, report: &Report) {
         let known = if f.known { " _(known, in the baseline)_" } else { "" };
         let _ = writeln!(
             md,
-            "| {} | `{}` | {} | {rule} | {} | {}{ef} — first in `{}`{known} |",
+            "| {} | {} | {} | {rule} | {} | {}{ef} — first in {}{known} |",
             f.status.as_str(),
-            f.check,
+            escape(&code(&f.check)),
             f.level.as_str(),
             f.cases.len(),
             escape(&f.first.message),
-            f.first.case
+            escape(&code(&f.first.case))
         );
     }
     let _ = writeln!(md);
     for f in report.findings.iter().filter(|f| f.cases.len() > 1) {
         let (cases, more) = f.cases_shown(CASES_SHOWN);
-        let shown: Vec<String> = cases.iter().map(|c| format!("`{c}`")).collect();
+        let shown: Vec<String> = cases.iter().map(|c| code(c)).collect();
         let _ = writeln!(
             md,
-            "- `{}` in {}: {}{}",
-            f.check,
+            "- {} in {}: {}{}",
+            code(&f.check),
             f.count(),
             shown.join(", "),
             if more > 0 { format!(" and {more} more") } else { String::new() }
@@ -159,9 +184,10 @@ fn findings(md: &mut String, report: &Report) {
     }
 }
 
-/// Inline code that survives backticks and pipes in the value.
+/// Inline code that survives backticks in the value, its control characters
+/// written out (pipes: see [`escape`]).
 fn code(s: &str) -> String {
-    let s = s.replace('\n', " ");
+    let s = escape_controls(s);
     if s.contains('`') {
         format!("`` {} ``", s)
     } else {
@@ -169,6 +195,8 @@ fn code(s: &str) -> String {
     }
 }
 
+/// Text for a table cell or a line: pipes escaped, control characters
+/// (newlines too) written out.
 fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    escape_controls(s).replace('|', "\\|")
 }

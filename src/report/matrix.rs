@@ -244,9 +244,9 @@ pub fn render_markdown(m: &Matrix) -> String {
             md,
             "| {} | `{}` | {} (oidc-conform {}) | {} | {} |",
             cell_text(&c.label),
-            c.issuer,
-            c.started_at,
-            c.tool_version,
+            cell_text(&c.issuer),
+            cell_text(&c.started_at),
+            cell_text(&c.tool_version),
             c.cases,
             c.verdict
         );
@@ -262,10 +262,10 @@ pub fn render_markdown(m: &Matrix) -> String {
     let _ = writeln!(md);
     for r in &m.rows {
         let rule = match &r.spec_url {
-            Some(u) => format!("[{}]({u})", r.spec_title),
-            None => r.spec_title.clone(),
+            Some(u) => format!("[{}]({u})", cell_text(&r.spec_title)),
+            None => cell_text(&r.spec_title),
         };
-        let _ = write!(md, "| `{}` | {} | {rule} |", r.check, r.level);
+        let _ = write!(md, "| `{}` | {} | {rule} |", cell_text(&r.check), r.level);
         for c in &r.cells {
             let text = match c.status {
                 "pass" => "✓ met".to_owned(),
@@ -283,14 +283,14 @@ pub fn render_markdown(m: &Matrix) -> String {
     if !m.documents.is_empty() {
         let _ = writeln!(md, "### Conformance by specification\n");
         for d in &m.documents {
-            let _ = writeln!(md, "- **{d}**");
+            let _ = writeln!(md, "- **{}**", cell_text(d));
             for c in &m.columns {
                 let statement = c.documents.get(d).cloned().unwrap_or_else(|| format!("{d}: not exercised"));
                 let _ = writeln!(
                     md,
                     "  - {}: {}",
                     cell_text(&c.label),
-                    statement.trim_start_matches(&format!("{d}: "))
+                    cell_text(statement.trim_start_matches(&format!("{d}: ")))
                 );
             }
         }
@@ -299,7 +299,7 @@ pub fn render_markdown(m: &Matrix) -> String {
     if !findings.is_empty() {
         let _ = writeln!(md, "\n### Findings, first evidence per provider\n");
         for r in findings {
-            let _ = writeln!(md, "- `{}`", r.check);
+            let _ = writeln!(md, "- `{}`", cell_text(&r.check));
             for (col, c) in m.columns.iter().zip(&r.cells) {
                 if let Some(f) = &c.finding {
                     let _ = writeln!(md, "  - {}: {}", cell_text(&col.label), cell_text(f));
@@ -319,8 +319,10 @@ fn symbol(status: &str) -> &'static str {
     }
 }
 
+/// Text for a table cell or a line: pipes escaped, control characters
+/// (newlines too) written out.
 fn cell_text(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    super::escape_controls(s).replace('|', "\\|")
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod compare;
 pub mod conformance;
 pub mod console;
+pub mod escape;
 pub mod findings;
 pub mod html;
 pub mod junit;
@@ -12,6 +13,7 @@ pub mod markdown;
 pub mod matrix;
 pub mod store;
 
+pub use escape::escape_controls;
 pub use store::CaseEntry;
 
 use std::collections::BTreeMap;
@@ -77,10 +79,27 @@ pub struct RunDefinition {
     pub digest: String,
     /// Cases the whole (unsharded) run selects.
     pub total: usize,
+    /// SHA-256 of the profile's content as loaded (variables expanded; secrets,
+    /// the file's path and an embedded provider's port left out): `--rerun-failed`
+    /// reruns a saved run's cases only with the same profile. Absent in runs
+    /// saved by versions that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_digest: Option<String>,
+    /// SHA-256 of the selected suite files' sources, by suite name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suites_digest: Option<String>,
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl RunDefinition {
-    pub fn of(case_ids: &[String], provider: &ProviderInfo) -> RunDefinition {
+    /// The definition of a run of these cases against this provider, with the
+    /// digests of its profile and suites.
+    pub fn of(case_ids: &[String], provider: &ProviderInfo, profile_digest: &str, suites_digest: &str) -> RunDefinition {
         let mut text = String::new();
         for id in case_ids {
             text.push_str(id);
@@ -93,10 +112,11 @@ impl RunDefinition {
             if provider.embedded { "embedded" } else { provider.issuer.as_str() },
             provider.quirks.join(",")
         ));
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
         RunDefinition {
-            digest: d.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+            digest: sha256_hex(text.as_bytes()),
             total: case_ids.len(),
+            profile_digest: Some(profile_digest.to_owned()),
+            suites_digest: Some(suites_digest.to_owned()),
         }
     }
 }
@@ -127,6 +147,10 @@ pub struct BaselineInfo {
     pub expected: usize,
     /// Baseline entries whose check did not fail in this run (the baseline can shrink).
     pub stale: Vec<baseline::Entry>,
+    /// Baseline entries whose case is no case of the suites (a mistyped or
+    /// renamed id): they cover nothing. A warning; with `--strict-baseline`, exit 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<baseline::UnknownEntry>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -298,6 +322,22 @@ impl Report {
         }
         let mut report: Report =
             serde_json::from_reader(open()?).map_err(|e| format!("`{}` is not a valid report: {e}", path.display()))?;
+        // A run holds each case once: every reader (render, summary, compare,
+        // matrix, baselines, merge, reruns) would otherwise count one twice.
+        // (A case it did not run is not also one it ran.)
+        let mut seen = std::collections::HashSet::new();
+        let mut ids = report
+            .cases
+            .iter()
+            .map(|c| c.id.as_str())
+            .chain(report.not_run.iter().map(String::as_str));
+        if let Some(dup) = ids.find(|id| !seen.insert(*id)) {
+            return Err(format!(
+                "`{}` holds case `{}` more than once: a saved run has each case once (was it edited or joined by hand? `report merge` joins shards)",
+                path.display(),
+                escape_controls(dup)
+            ));
+        }
         // A report written before findings (or the conformance statement) were
         // recorded, or written by another tool, gets them from its cases.
         if report.findings.is_empty() {
@@ -311,13 +351,14 @@ impl Report {
     }
 
     /// Exit code for CI: 0 when conformant (or every failure is a known one), 1 otherwise.
-    /// With `strict_baseline`, stale baseline entries (known failures that now pass) also give 1.
+    /// With `strict_baseline`, stale baseline entries (known failures that now pass)
+    /// and entries naming no case of the suites also give 1.
     pub fn exit_code(&self, strict_baseline: bool) -> i32 {
         let unexpected = self
             .cases
             .iter()
             .any(|c| matches!(c.status, Status::Fail | Status::Error) && !c.is_known_failure());
-        let stale = strict_baseline && self.baseline.as_ref().is_some_and(|b| !b.stale.is_empty());
+        let stale = strict_baseline && self.baseline.as_ref().is_some_and(|b| !b.stale.is_empty() || !b.unknown.is_empty());
         // An incomplete run is never "conformant".
         let incomplete = self.interrupted || self.not_started.is_some();
         i32::from(unexpected || stale || incomplete)
@@ -394,28 +435,36 @@ pub fn timestamp() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// One line for a failing check: `fail id: message (expected …, found …)`.
-pub fn describe_check(c: &crate::check::CheckResult) -> String {
-    let ef = match (&c.expected, &c.found) {
-        (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
+/// ` (expected …, found …)` of a check that has both, its control characters written out.
+fn expected_found(c: &crate::check::CheckResult) -> String {
+    match (&c.expected, &c.found) {
+        (Some(e), Some(f)) => format!(" (expected {}, found {})", escape_controls(e), escape_controls(f)),
         _ => String::new(),
-    };
-    format!("{} {}: {}{ef}", c.status.as_str(), c.id, c.message)
+    }
+}
+
+/// One line for a failing check: `fail id: message (expected …, found …)`;
+/// the provider's text in it has its control characters written out.
+pub fn describe_check(c: &crate::check::CheckResult) -> String {
+    format!(
+        "{} {}: {}{}",
+        c.status.as_str(),
+        escape_controls(&c.id),
+        escape_controls(&c.message),
+        expected_found(c)
+    )
 }
 
 /// One line for a failing check with its rule: `fail id [MUST RFC 7636 §4.6]: message (expected …, found …)`.
 pub fn describe_check_with_rule(c: &crate::check::CheckResult) -> String {
-    let ef = match (&c.expected, &c.found) {
-        (Some(e), Some(f)) => format!(" (expected {e}, found {f})"),
-        _ => String::new(),
-    };
     format!(
-        "{} {} [{} {}]: {}{ef}",
+        "{} {} [{} {}]: {}{}",
         c.status.as_str(),
-        c.id,
+        escape_controls(&c.id),
         c.level.as_str(),
-        crate::check::spec::title(&c.spec),
-        c.message
+        escape_controls(&crate::check::spec::title(&c.spec)),
+        escape_controls(&c.message),
+        expected_found(c)
     )
 }
 

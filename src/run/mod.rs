@@ -52,9 +52,129 @@ pub struct RunOptions {
     pub login_driver: Option<crate::flow::browser::Driver>,
     /// The closing summary lists every failing check of every case.
     pub verbose: bool,
-    /// `--rerun-failed`: the saved run's file and the ids of its failed cases;
-    /// only these run.
-    pub only: Option<(String, std::collections::BTreeSet<String>)>,
+    /// `--rerun-failed`: the saved run whose failed, errored and not-run cases run again.
+    pub rerun: Option<Rerun>,
+}
+
+/// A saved run to rerun (`--rerun-failed RUN_JSON`): its cases that failed,
+/// errored or did not run, with what it was run against.
+#[derive(Clone, Debug)]
+pub struct Rerun {
+    /// The saved run's file, for messages.
+    pub file: String,
+    /// The cases to run again; `None` when the saved run never started (every
+    /// selected case runs).
+    pub ids: Option<std::collections::BTreeSet<String>>,
+    /// Why the saved run never started.
+    pub not_started: Option<String>,
+    pub summary: crate::report::Summary,
+    pub provider: ProviderInfo,
+    pub definition: Option<crate::report::RunDefinition>,
+    /// `--rerun-any-provider`: rerun even when the provider, profile or suites differ.
+    pub any_provider: bool,
+}
+
+impl Rerun {
+    /// Reads a saved run: the cases it failed, errored or did not run (interrupted).
+    pub fn read(path: &std::path::Path, any_provider: bool) -> Result<Rerun, RunError> {
+        let saved = Report::read_json(path).map_err(|e| RunError::Input(Diagnostic::new(e).into()))?;
+        let ids = saved.not_started.is_none().then(|| {
+            saved
+                .cases
+                .iter()
+                .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+                .map(|c| c.id.clone())
+                .chain(saved.not_run.iter().cloned())
+                .collect()
+        });
+        Ok(Rerun {
+            file: path.display().to_string(),
+            ids,
+            not_started: saved.not_started.clone(),
+            summary: saved.summary.clone(),
+            provider: saved.provider.clone(),
+            definition: saved.definition.clone(),
+            any_provider,
+        })
+    }
+
+    /// The saved run is of this provider, profile and suites; else why not
+    /// (unless `--rerun-any-provider`, which says what differs on stderr).
+    fn check_same(&self, info: &ProviderInfo, profile_digest: &str, suites_digest: &str) -> Result<(), RunError> {
+        use crate::report::escape_controls as esc;
+        let describe = |p: &ProviderInfo| {
+            if p.embedded {
+                "the embedded reference provider".to_owned()
+            } else {
+                format!("`{}` ({})", esc(&p.name), esc(&p.issuer))
+            }
+        };
+        let same_provider = match (self.provider.embedded, info.embedded) {
+            (true, true) => true,
+            (false, false) => self.provider.issuer == info.issuer && self.provider.name == info.name,
+            _ => false,
+        };
+        let mut differ = Vec::new();
+        if !same_provider {
+            differ.push(format!(
+                "provider: the saved run's is {}, this run's is {}",
+                describe(&self.provider),
+                describe(info)
+            ));
+        }
+        let mut unrecorded = Vec::new();
+        let saved = self.definition.as_ref();
+        for (what, theirs, ours) in [
+            ("profile", saved.and_then(|d| d.profile_digest.as_deref()), profile_digest),
+            ("suites", saved.and_then(|d| d.suites_digest.as_deref()), suites_digest),
+        ] {
+            match theirs {
+                None => unrecorded.push(what),
+                Some(d) if d != ours => differ.push(format!("{what} digest: the saved run's is {}, this run's is {ours}", esc(d))),
+                Some(_) => {}
+            }
+        }
+        if differ.is_empty() && unrecorded.is_empty() {
+            return Ok(());
+        }
+        let file = &self.file;
+        let mut why = differ.clone();
+        if !unrecorded.is_empty() {
+            why.push(format!(
+                "`{file}` records no {} digest (it was saved by an earlier oidc-conform): whether it is a run of this profile and these suites cannot be told",
+                unrecorded.join(" or ")
+            ));
+        }
+        if self.any_provider {
+            eprintln!(
+                "warning: --rerun-any-provider: rerunning the cases of `{file}` here although:\n  {}",
+                why.join("\n  ")
+            );
+            return Ok(());
+        }
+        let head = if differ.is_empty() {
+            format!("cannot tell whether `{file}` is a run of this provider, profile and suites")
+        } else {
+            format!("`{file}` is a run of another provider, profile or suites")
+        };
+        Err(Diagnostic::new(format!("{head}:\n  {}", why.join("\n  ")))
+            .with_hint(
+                "rerun with the saved run's profile and suite files, or pass `--rerun-any-provider` to rerun its cases here all the same",
+            )
+            .into())
+    }
+}
+
+/// The digest of a profile as loaded: its content with variables expanded and
+/// secrets redacted (their `Debug` form), without the file's path, and for the
+/// embedded provider without the port it happened to bind.
+pub fn profile_digest(profile: &Profile, embedded: bool) -> String {
+    let mut p = profile.clone();
+    p.source = String::new();
+    if embedded {
+        p.issuer = "embedded".into();
+    }
+    crate::report::sha256_hex(format!("{p:?}").as_bytes())
 }
 
 /// Why a run could not produce a verdict.
@@ -109,8 +229,14 @@ pub fn reference_profile(issuer: &str) -> Result<Profile, Diagnostics> {
 /// Loads every suite under `paths` and binds it to the profile.
 /// No paths: the built-in suites.
 pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Diagnostics> {
-    let loaded: Vec<(PathBuf, Result<suite::SuiteFile, Diagnostics>)> = if paths.is_empty() {
-        suite::builtin()?.into_iter().map(|s| (s.source.path.clone(), Ok(s))).collect()
+    load_cases_with_digest(paths, profile).map(|(cases, _)| cases)
+}
+
+/// [`load_cases`], and the digest of the suites' sources (SHA-256 over each
+/// suite's name and text, in suite name order: where the files are does not count).
+pub fn load_cases_with_digest(paths: &[PathBuf], profile: &Profile) -> Result<(Vec<Case>, String), Diagnostics> {
+    let loaded: Vec<Result<suite::SuiteFile, Diagnostics>> = if paths.is_empty() {
+        suite::builtin()?.into_iter().map(Ok).collect()
     } else {
         let files = suite::discover(paths)?;
         if files.is_empty() {
@@ -118,30 +244,32 @@ pub fn load_cases(paths: &[PathBuf], profile: &Profile) -> Result<Vec<Case>, Dia
                 .with_hint("pass `*.yaml` suite files or a directory of them, e.g. `suites/`")
                 .into());
         }
-        files.into_iter().map(|f| (f.clone(), suite::load(&f))).collect()
+        files.iter().map(|f| suite::load(f)).collect()
     };
     let mut diags = Diagnostics::default();
     let mut cases = Vec::new();
-    let mut suites_seen = std::collections::BTreeMap::new();
-    for (f, loaded) in loaded {
+    let mut suites_seen: std::collections::BTreeMap<String, Source> = std::collections::BTreeMap::new();
+    let mut sources: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for loaded in loaded {
+        if let Ok(s) = &loaded {
+            sources.insert(s.raw.suite.clone(), s.source.text.clone());
+        }
         match loaded.and_then(|s| {
-            if let Some(prev) = suites_seen.insert(s.raw.suite.clone(), f.clone()) {
-                return Err(Diagnostic::new(format!(
-                    "suite name `{}` is used by `{}` and `{}`",
-                    s.raw.suite,
-                    prev.display(),
-                    f.display()
-                ))
-                .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`")
-                .into());
+            if let Some(prev) = suites_seen.get(&s.raw.suite) {
+                return Err(suite::duplicate_name(&s.raw.suite, prev, &s.source).into());
             }
+            suites_seen.insert(s.raw.suite.clone(), s.source.clone());
             suite::expand(&s, profile)
         }) {
             Ok(c) => cases.extend(c),
             Err(d) => diags.0.extend(d.0),
         }
     }
-    diags.into_result(cases)
+    let mut text = String::new();
+    for (name, source) in &sources {
+        text.push_str(&format!("suite={name}\n{}\n{source}\n", source.len()));
+    }
+    diags.into_result((cases, crate::report::sha256_hex(text.as_bytes())))
 }
 
 /// Runs the suites; returns the exit code.
@@ -206,28 +334,47 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         Some(path) => Some(crate::report::baseline::load(path)?),
         None => None,
     };
-    let cases = load_cases(&opts.suites, &profile)?;
+    // A private CA: PEM certificates, checked before anything runs.
+    let ca_pem = match opts.ca_file.as_ref().or(profile.ca_file.as_ref()) {
+        Some(ca) => Some(Arc::new(crate::flow::http::read_ca_file(ca).map_err(|why| {
+            RunError::from(Diagnostic::new(why).with_hint("pass a PEM file of CA certificates (`-----BEGIN CERTIFICATE-----`)"))
+        })?)),
+        None => None,
+    };
+    let (cases, suites_digest) = load_cases_with_digest(&opts.suites, &profile)?;
+    let profile_digest = profile_digest(&profile, info.embedded);
     let loaded = cases.len();
-    if let Some((file, ids)) = &opts.only {
-        let known: std::collections::BTreeSet<String> = cases.iter().map(Case::id).collect();
-        let gone: Vec<&str> = ids.iter().filter(|id| !known.contains(*id)).map(String::as_str).collect();
-        if !gone.is_empty() {
-            eprintln!(
-                "warning: {} failed case(s) of `{file}` are not in the selected suites (renamed, removed, or from other suite files: pass those files): {}",
-                gone.len(),
-                gone.join(", ")
-            );
+    let loaded_ids: std::collections::BTreeSet<String> = cases.iter().map(Case::id).collect();
+    if let Some(rerun) = &opts.rerun {
+        rerun.check_same(&info, &profile_digest, &suites_digest)?;
+        let file = &rerun.file;
+        match &rerun.ids {
+            None => eprintln!(
+                "`{file}` never started ({}): running every selected case",
+                crate::report::escape_controls(rerun.not_started.as_deref().unwrap_or_default())
+            ),
+            Some(ids) => {
+                let known: std::collections::BTreeSet<String> = cases.iter().map(Case::id).collect();
+                let gone: Vec<&str> = ids.iter().filter(|id| !known.contains(*id)).map(String::as_str).collect();
+                if !gone.is_empty() {
+                    eprintln!(
+                        "warning: {} failed or not-run case(s) of `{file}` are not in the selected suites (renamed, removed, or from other suite files: pass those files): {}",
+                        gone.len(),
+                        crate::report::escape_controls(&gone.join(", "))
+                    );
+                }
+            }
         }
     }
     let filtered: Vec<String> = cases.iter().map(Case::id).filter(|id| selected(opts, id)).collect();
-    let definition = crate::report::RunDefinition::of(&filtered, &info);
+    let definition = crate::report::RunDefinition::of(&filtered, &info, &profile_digest, &suites_digest);
     let selected: Vec<Case> = cases
         .into_iter()
         .filter(|c| selected(opts, &c.id()) && in_shard(opts.shard, &c.id()))
         .collect();
     if opts.list {
         for c in &selected {
-            println!("{}: test", c.id());
+            crate::outln!("{}: test", c.id());
         }
         return Ok(0);
     }
@@ -248,12 +395,18 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into())
         })?;
         for path in written {
-            println!("report: {}", path.display());
+            crate::outln!("report: {}", path.display());
         }
         Ok(())
     };
     if selected.is_empty() {
-        let why = if loaded == 0 {
+        let nothing_to_rerun = opts.rerun.as_ref().filter(|r| r.ids.as_ref().is_some_and(|ids| ids.is_empty()));
+        let why = if let Some(r) = nothing_to_rerun {
+            format!(
+                "nothing to rerun: `{}` has no failed, errored or not-run case ({} passed, {} warned, {} skipped)",
+                r.file, r.summary.pass, r.summary.warn, r.summary.skip
+            )
+        } else if loaded == 0 {
             "the suites hold no cases".to_owned()
         } else {
             let mut parts = Vec::new();
@@ -266,8 +419,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             if let Some((k, n)) = opts.shard {
                 parts.push(format!("shard {k}/{n}"));
             }
-            if let Some((file, _)) = &opts.only {
-                parts.push(format!("--rerun-failed {file}"));
+            if let Some(r) = &opts.rerun {
+                parts.push(format!("--rerun-failed {}", r.file));
             }
             format!("{} selected none of the {loaded} cases", parts.join(" and "))
         };
@@ -277,20 +430,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     }
 
     let (rate, max_concurrency) = (profile.rate, profile.max_concurrency);
-    let mut tls = crate::flow::http::Tls {
-        ca_pem: None,
+    let tls = crate::flow::http::Tls {
+        ca_pem,
         insecure: opts.insecure,
     };
-    if let Some(ca) = opts.ca_file.as_ref().or(profile.ca_file.as_ref()) {
-        let pem = std::fs::read(ca).map_err(|e| {
-            RunError::Input(
-                Diagnostic::new(format!("cannot read the CA file `{}`: {e}", ca.display()))
-                    .with_hint("pass a PEM file of CA certificates")
-                    .into(),
-            )
-        })?;
-        tls.ca_pem = Some(Arc::new(pem));
-    }
     if opts.insecure {
         eprintln!(
             "WARNING: --insecure: TLS certificates are NOT verified; anyone on the network path can impersonate the provider. The report records this."
@@ -312,38 +455,44 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     // On a terminal (and not in CI): a progress bar, failures as they happen, and the
     // libtest-style lines go to `console.log` in the output directory. Elsewhere: the lines.
     let progress = progress_bar(all_ids.len(), &opts.output);
+    // One case, start to finish: run, keep, and its libtest verdict.
+    let run_one = {
+        let (rt, provider, results, output) = (rt.clone(), provider.clone(), results.clone(), opts.output.clone());
+        let bar = progress.as_ref().map(|(b, _)| b.clone());
+        Arc::new(move |case: &Case| -> Result<Completion, Failed> {
+            // A case on the trial runner's own thread (`--jobs 1`) may panic loudly.
+            let _loud = ConsoleQuiet::set(false);
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                return Ok(Completion::ignored_with("not run: the run was interrupted"));
+            }
+            // A panic in a case is an error of that case, never a case gone missing.
+            let mut report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(run_case(&provider, case))))
+                .unwrap_or_else(|panic| panicked(case, panic.as_ref()));
+            keep_screenshot(&mut report, &output);
+            let verdict = trial_verdict(&report);
+            if let Some(bar) = &bar {
+                if let Err(f) = &verdict {
+                    let first = f.message().and_then(|m| m.lines().next()).unwrap_or_default();
+                    bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
+                }
+                bar.set_message(report.id.clone());
+                bar.inc(1);
+            }
+            // Kept small from here on: the whole case goes to the spool.
+            let entry = crate::report::CaseEntry::new(report);
+            if let Ok(mut r) = results.lock() {
+                r.push(entry);
+            }
+            verdict
+        })
+    };
+    let selected: Vec<Arc<Case>> = selected.into_iter().map(Arc::new).collect();
     let trials: Vec<Trial> = selected
-        .into_iter()
+        .iter()
         .map(|case| {
-            let (rt, provider, results, output) = (rt.clone(), provider.clone(), results.clone(), opts.output.clone());
-            let bar = progress.as_ref().map(|(b, _)| b.clone());
-            let name = case.id();
+            let (case, run_one) = (case.clone(), run_one.clone());
             let kind = case.flow.as_str();
-            Trial::ignorable_test(name, move || {
-                if INTERRUPTED.load(Ordering::SeqCst) {
-                    return Ok(Completion::ignored_with("not run: the run was interrupted"));
-                }
-                // A panic in a case is an error of that case, never a case gone missing.
-                let mut report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(run_case(&provider, &case))))
-                    .unwrap_or_else(|panic| panicked(&case, panic.as_ref()));
-                keep_screenshot(&mut report, &output);
-                let verdict = trial_verdict(&report);
-                if let Some(bar) = &bar {
-                    if let Err(f) = &verdict {
-                        let first = f.message().and_then(|m| m.lines().next()).unwrap_or_default();
-                        bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
-                    }
-                    bar.set_message(report.id.clone());
-                    bar.inc(1);
-                }
-                // Kept small from here on: the whole case goes to the spool.
-                let entry = crate::report::CaseEntry::new(report);
-                if let Ok(mut r) = results.lock() {
-                    r.push(entry);
-                }
-                verdict
-            })
-            .with_kind(kind)
+            Trial::ignorable_test(case.id(), move || run_one(&case)).with_kind(kind)
         })
         .collect();
 
@@ -363,7 +512,26 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         crate::flow::browser::stop_all();
         std::process::exit(130);
     });
-    let _conclusion = libtest_mimic::run(&args, trials);
+    // The trial runner prints the libtest lines and panics when standard output
+    // fails (a closed pipe, a full disk). The verdict does not depend on the
+    // console: the failure is caught, the console stops, and the cases the runner
+    // did not get to (one at a time, `--jobs 1`) run all the same.
+    let printed = {
+        let _quiet = ConsoleQuiet::set(true);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| libtest_mimic::run(&args, trials)))
+    };
+    if let Err(payload) = printed {
+        let why = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("the console lines stopped");
+        crate::output::lost(crate::output::io_error_of(why), crate::output::is_broken_pipe(why));
+        let done: std::collections::BTreeSet<String> = results.lock().map(|r| r.iter().map(|c| c.id.clone()).collect()).unwrap_or_default();
+        for case in selected.iter().filter(|c| !done.contains(&c.id())) {
+            let _ = run_one(case);
+        }
+    }
     if let Some((bar, _)) = &progress {
         bar.finish_and_clear();
     }
@@ -380,18 +548,18 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     // The summary is computed below, once the baseline has marked the known failures.
     report.cases = cases;
     if let (Some(b), Some(path)) = (&baseline, &opts.baseline) {
-        crate::report::baseline::apply(&mut report, b, &path.display().to_string());
+        crate::report::baseline::apply(&mut report, b, &path.display().to_string(), &loaded_ids);
     }
     report.resummarise();
     let written = report
         .write_all(&opts.output, &formats)
         .map_err(|e| RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into()))?;
-    print!("{}", console::summary(&report, opts.verbose));
+    crate::out!("{}", console::summary(&report, opts.verbose));
     if INTERRUPTED.load(Ordering::SeqCst) {
-        println!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
+        crate::outln!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
     }
     for path in written {
-        println!("report: {}", path.display());
+        crate::outln!("report: {}", path.display());
     }
     if let Some(rp) = embedded {
         rt.block_on(rp.shutdown());
@@ -528,6 +696,33 @@ fn progress_bar(len: usize, output: &std::path::Path) -> Option<(indicatif::Prog
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// This thread is in the trial runner, whose console writes panic on a
+    /// failed write: the panic is caught and handled (see [`run`]), not reported.
+    static CONSOLE_QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Sets this thread's [`CONSOLE_QUIET`] until dropped.
+struct ConsoleQuiet(bool);
+
+impl ConsoleQuiet {
+    fn set(quiet: bool) -> ConsoleQuiet {
+        ConsoleQuiet(CONSOLE_QUIET.with(|q| q.replace(quiet)))
+    }
+}
+
+impl Drop for ConsoleQuiet {
+    fn drop(&mut self) {
+        CONSOLE_QUIET.with(|q| q.set(self.0));
+    }
+}
+
+/// Whether a panic on this thread is the trial runner's failed console write,
+/// caught and handled: the panic hook keeps quiet about it.
+pub fn console_panic_is_handled() -> bool {
+    CONSOLE_QUIET.with(std::cell::Cell::get)
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 async fn interrupted() {
     #[cfg(unix)]
@@ -558,7 +753,7 @@ fn selected(opts: &RunOptions, id: &str) -> bool {
     let matches = |pat: &str| if opts.exact { id == pat } else { id.contains(pat) };
     opts.filter.as_deref().is_none_or(matches)
         && !opts.skip.iter().any(|s| matches(s))
-        && opts.only.as_ref().is_none_or(|(_, ids)| ids.contains(id))
+        && opts.rerun.as_ref().and_then(|r| r.ids.as_ref()).is_none_or(|ids| ids.contains(id))
 }
 
 /// The libtest line of a case: `ok` for pass and warn, `ignored` with the reason
@@ -573,7 +768,7 @@ fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
                 .find(|c| c.id == "flow.supported")
                 .or_else(|| skips().find(|c| c.id.starts_with("assert.")))
                 .or_else(|| skips().next())
-                .map(|c| c.message.clone())
+                .map(|c| crate::report::escape_controls(&c.message).into_owned())
                 .unwrap_or_else(|| "nothing was checked".into());
             Ok(Completion::ignored_with(format!("skip: {why}")))
         }
@@ -836,4 +1031,35 @@ fn token_views(ev: &Evidence) -> Vec<TokenView> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The libtest lines of a failed and a skipped case carry the provider's
+    /// text with its control characters written out.
+    #[test]
+    fn libtest_lines_show_control_characters_escaped() {
+        let hostile = "access_denied\u{1b}]52;c;ZXZpbA==\u{7}\rtest result: ok";
+        let failed = crate::report::findings::tests::case(
+            "s::a",
+            vec![check::CheckResult::fail("flow.authorization", hostile).ef("a code", hostile)],
+        );
+        let Err(failure) = trial_verdict(&failed) else {
+            panic!("a failed case fails")
+        };
+        let message = failure.message().unwrap_or_default().to_owned();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(
+            message.contains("access_denied\\u{1b}]52;c;ZXZpbA==\\u{7}\\rtest result: ok"),
+            "{message}"
+        );
+        let skipped = crate::report::findings::tests::case("s::b", vec![check::CheckResult::skip("flow.supported", hostile)]);
+        let Ok(Completion::Ignored { reason: Some(shown) }) = trial_verdict(&skipped) else {
+            panic!("a skip is ignored, with its reason")
+        };
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("\\u{1b}]52"), "{shown}");
+    }
 }

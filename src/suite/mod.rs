@@ -125,9 +125,10 @@ pub fn builtin() -> Result<Vec<SuiteFile>, Diagnostics> {
     BUILTIN.iter().map(|(path, text)| parse(Source::new(*path, *text))).collect()
 }
 
-/// Every `*.yaml`/`*.yml` file under the given paths (files are taken as they are), sorted.
+/// Every `*.yaml`/`*.yml` file under the given paths (files are taken as they are), sorted;
+/// a file given twice (`suites suites/basics.yaml`, `a.yaml ./a.yaml`) is taken once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
-    let mut out = Vec::new();
+    let mut out: Vec<PathBuf> = Vec::new();
     for p in paths {
         if p.is_dir() {
             let entries = std::fs::read_dir(p).map_err(|e| Diagnostic::new(format!("cannot read directory `{}`: {e}", p.display())))?;
@@ -144,7 +145,34 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
                 .with_hint("pass suite files or directories; the shipped suites are in `suites/`"));
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     Ok(out)
+}
+
+/// Where a suite file's top-level `suite:` key is.
+pub fn suite_key_pos(source: &crate::diag::Source) -> Option<crate::diag::Pos> {
+    let line = source.text.lines().position(|l| l.starts_with("suite:"))?;
+    Some(crate::diag::Pos {
+        line: line as u32 + 1,
+        col: 1,
+    })
+}
+
+/// Two suite files with one `suite:` name: pointing at the second file's key,
+/// and naming the first file's place.
+pub fn duplicate_name(name: &str, first: &crate::diag::Source, second: &crate::diag::Source) -> Diagnostic {
+    let first_at = match suite_key_pos(first) {
+        Some(p) => format!("{}:{}:{}", first.path.display(), p.line, p.col),
+        None => first.path.display().to_string(),
+    };
+    second
+        .error_at(
+            suite_key_pos(second),
+            "suite:".len(),
+            format!("suite name `{name}` is used by `{first_at}` too"),
+        )
+        .with_hint("give each suite file its own `suite:` name: case ids are `suite::case`")
 }
 
 /// What a token (or JSON response) must satisfy, variables resolved.
