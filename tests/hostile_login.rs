@@ -170,7 +170,9 @@ async fn authorize(
         ),
         // A script that never lets go of the page.
         "busy" => "<!doctype html><html><head><title>Busy</title></head><body>Please wait<script>setTimeout(() => { while (true) {} }, 50);</script></body></html>".to_owned(),
-        // Scripts and nothing to act on.
+        // Scripts that keep changing the page, and nothing to act on: it never settles.
+        "ticking" => "<!doctype html><html><head><title>Waiting</title></head><body><p>Please wait <span id=t></span></p><script>setInterval(() => { document.getElementById('t').textContent = String(Date.now()); }, 100);</script></body></html>".to_owned(),
+        // Scripts and nothing to act on: an end.
         "nothing" => "<!doctype html><html><head><title>Portal</title><script>document.title = 'Portal';</script></head><body><h1>Go to the portal</h1><p>Nothing to sign in to here.</p></body></html>".to_owned(),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
@@ -332,7 +334,7 @@ fn dialogs_are_dismissed_and_a_busy_page_ends_with_its_url_and_screenshot() {
 #[test]
 fn a_page_that_defeats_the_browser_again_and_again_is_given_up() {
     let n = oidc_conform::flow::browser::GIVE_UP_AFTER as usize + 2;
-    let (run, dir) = run_mode("nothing", "browser", n, &["--jobs", "1"]);
+    let (run, dir) = run_mode("ticking", "browser", n, &["--jobs", "1"]);
     assert_eq!(run.code(), 1, "{}", run.describe());
     let report = read_report(&dir.path().join("out"));
     let cases = report["cases"].as_array().unwrap();
@@ -344,6 +346,42 @@ fn a_page_that_defeats_the_browser_again_and_again_is_given_up() {
     assert_eq!(given_up, 2, "{:#}", report["cases"]);
     for c in cases {
         assert_eq!(c["status"], "error");
+    }
+}
+
+/// A page with scripts that settles with nothing to act on (an error page that
+/// loads scripts) is an end, classified at once by either driver: a case that
+/// expects success is an `error` with the page, one that expects a refusal is
+/// refused — the user agent never reached the redirect URI.
+#[test]
+fn a_settled_page_with_nothing_to_act_on_is_an_end() {
+    for driver in ["auto", "browser"] {
+        let (run, dir) = run_mode("nothing", driver, 1, &[]);
+        assert_eq!(run.code(), 1, "{}", run.describe());
+        let c = only_case(&dir);
+        assert_eq!(c["status"], "error", "{driver}: {c:#}");
+        let checks = c["checks"].to_string();
+        assert!(checks.contains("is an end"), "{driver}: {checks}");
+        assert!(c["page"]["screenshot"].is_string(), "{driver}: the page is the evidence: {c:#}");
+
+        let dir = tempfile::tempdir().unwrap();
+        profile(dir.path(), "nothing", driver);
+        std::fs::write(
+            dir.path().join("suite.yaml"),
+            "suite: hostile-login\ndefaults: { client: web, user: jane }\ncases:\n  - name: refused\n    flow: code\n    request: { scope: openid, params: { redirect_uri: \"http://127.0.0.1:9/elsewhere\" } }\n    expect: { error: [invalid_request] }\n",
+        )
+        .unwrap();
+        let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+        let run = oidc_conform(&["run", &p("suite.yaml"), "--provider", &p("profile.yaml"), "--output", &p("out")]);
+        let c = only_case(&dir);
+        let refused = c["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == "negative.refused")
+            .unwrap_or_else(|| panic!("{driver}: {}", run.describe()));
+        assert_eq!(refused["status"], "pass", "{driver}: {refused:#}");
+        assert!(refused["message"].as_str().unwrap().contains("Go to the portal"), "{refused:#}");
     }
 }
 
@@ -436,7 +474,7 @@ fn listening_inodes() -> std::collections::HashSet<String> {
 #[test]
 fn a_killed_harness_leaves_no_browser_no_port_and_no_profile() {
     let dir = tempfile::tempdir().unwrap();
-    profile(dir.path(), "nothing", "browser");
+    profile(dir.path(), "ticking", "browser");
     suite(dir.path(), 1);
     let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oidc-conform"))

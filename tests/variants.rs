@@ -316,10 +316,23 @@ fn oidc_provider_behind_a_javascript_login() {
             "session::id-token-hint",
             "consent::deny",
             "consent::third-party-every-time",
+            // A box per scope, unticked by default: the browser ticks what is approved.
+            "consent::approve-some-scopes",
             "registration::register-and-sign-in",
+            // Refused on an error page that loads scripts: judged at once, as refused.
+            "redirect_uri::extra-path",
+            "redirect_uri::other-port",
         ],
-        must_skip: &[("consent::approve-some-scopes", "needs JavaScript")],
+        must_skip: &[],
     });
+    // Approving ticks the boxes of what is approved, and leaves the rest unticked.
+    let c = case(&report, "consent::approve-some-scopes");
+    let trace = c["trace"].to_string();
+    assert!(trace.contains("on the consent page, ticked profile"), "{:#}", c["trace"]);
+    assert!(trace.contains("left email unticked"), "{:#}", c["trace"]);
+    // The error page is the evidence of the refusal.
+    let c = case(&report, "redirect_uri::extra-path");
+    assert!(c["checks"].to_string().contains("We could not sign you in"), "{:#}", c["checks"]);
     // The browser did the logging in: the form driver found no form to fill.
     let c = case(&report, "flows::code-client-secret-basic");
     let trace = c["trace"].to_string();

@@ -137,6 +137,7 @@ checks! {
     "consent.partial", Flows, Must, "RFC6749-3.3", "When the user approves only some of the requested scopes (unticks the others on the consent page), the grant holds only those: the response's `scope` names no scope left out (RFC 6749 §3.3: `scope` MUST be sent when the grant differs from the request), and no claims of a scope left out are released.";
     "consent.third_party", Flows, Must, "Brief", "A third-party client (`third_party: true` in the profile, and every client registered dynamically) always gets a consent page: it cannot skip consent.";
     "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
+    "authorization.error_to_client", Negative, Should, "RFC6749-4.1.2.1", "When the client and redirect URI are valid, an authorization error is returned to the client at its redirect URI (`error`, `state`), not shown on a page (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6 — stated without a requirement keyword, and the OpenID Foundation's tests accept an error page, hence a warning).";
     "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
     "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";
     "assert.userinfo", Userinfo, Must, "OIDC-Core-5.3.2", "The suite's assertions on the userinfo response hold.";

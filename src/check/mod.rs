@@ -362,6 +362,11 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
             keep_findings(&mut out);
         }
         out.push(verdict);
+        // With a valid client and redirect URI, the error belongs at the redirect
+        // URI, not on a page (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).
+        if let Some(c) = error_on_page(case, ev) {
+            out.push(c);
+        }
         // RFC 6749 §5.2: a failed Basic client authentication is a 401 with a challenge.
         if case.request.misuses(crate::suite::Misuse::WrongClientSecret)
             && case.auth == crate::profile::ClientAuth::ClientSecretBasic
@@ -1025,11 +1030,40 @@ fn refusal_page(status: u16, page: &str) -> CheckResult {
             "negative.refused",
             format!("refused with an error page (HTTP {status}) and no redirect: {page}"),
         ),
-        _ => CheckResult::error(
+        // Judged by what the protocol did: the user agent never reached the
+        // redirect URI with a code or tokens. The page is the evidence.
+        _ => CheckResult::pass(
             "negative.refused",
-            format!("the provider did not redirect, but answered HTTP {status} with a page that does not read as an error: {page}"),
+            format!(
+                "refused: the user agent never reached the redirect URI; the provider showed a page (HTTP {status}) with nothing to act on: {page}"
+            ),
         ),
     }
+}
+
+/// A refusal shown on a page although the client and redirect URI were valid:
+/// RFC 6749 §4.1.2.1 has the server inform the client at the redirect URI
+/// when the request fails for other reasons than the redirect URI or client
+/// id, and OIDC Core §3.1.2.6 the same; neither uses a requirement keyword,
+/// and the OpenID Foundation's tests accept an error page, so it is a
+/// warning. `None` when the case did not end on a page, or tampered with the
+/// client or redirect URI (a page is then the required answer).
+fn error_on_page(case: &Case, ev: &Evidence) -> Option<CheckResult> {
+    let (status, page) = ev.refused_without_redirect.as_ref()?;
+    let touched = |k: &str| case.request.params.contains_key(k) || case.request.drop.iter().any(|d| d == k);
+    if touched("redirect_uri") || touched("client_id") || !ev.misuse_attempted {
+        return None;
+    }
+    Some(
+        CheckResult::fail(
+            "authorization.error_to_client",
+            format!(
+                "the client and its redirect URI were valid, but the error was shown to the user (HTTP {status}: {}) instead of being returned to the client at the redirect URI",
+                page.chars().take(200).collect::<String>()
+            ),
+        )
+        .ef("`error` (and `state`) at the redirect URI", "an error page"),
+    )
 }
 
 /// A case that expects the provider to refuse.

@@ -97,6 +97,10 @@ pub struct Failure {
     /// Not a failure of the provider or the harness: the case cannot be run
     /// this way (`message` says why), e.g. partial consent on a scripted page.
     pub not_applicable: bool,
+    /// The page is an end (an error or other page with nothing a user can act
+    /// on, settled): its HTTP status. A case that expects a refusal judges it as
+    /// the refusal; one that expects success ends at once.
+    pub terminal: Option<u16>,
     /// The page as the browser showed it when it went wrong (PNG).
     pub screenshot: Option<Vec<u8>>,
     /// The page's visible text, credentials scrubbed, at most 2 000 characters.
@@ -115,6 +119,7 @@ impl Failure {
         Failure {
             message: crate::secret::scrub(&message.into()),
             not_applicable: false,
+            terminal: None,
             screenshot: None,
             text: None,
             steps: Vec::new(),
@@ -157,9 +162,12 @@ pub struct Task<'a> {
     pub selectors: &'a crate::flow::form::Selectors,
     /// Approve (true) or deny consent.
     pub approve: bool,
-    /// Approve only some scopes: the browser driver does not untick boxes, so
-    /// a consent page it reaches makes the case not applicable.
-    pub partial: bool,
+    /// The scopes the authorization request asks for (a consent page's boxes
+    /// for them are ticked on approval).
+    pub requested: Vec<String>,
+    /// Approve only these of the requested scopes: their boxes ticked, the
+    /// others' unticked. `None`: approve all.
+    pub approved: Option<Vec<String>>,
 }
 
 /// A headless Chromium for the run.
@@ -533,7 +541,7 @@ impl Browser {
         let session = attached["sessionId"].as_str().unwrap_or_default().to_owned();
         let mut events = conn.subscribe(&session).await;
         let watcher = {
-            let (conn, session, guard) = (conn.clone(), session.clone(), guard.clone());
+            let (conn, session, guard, main_frame) = (conn.clone(), session.clone(), guard.clone(), target_id.clone());
             tokio::spawn(async move {
                 while let Some((method, params)) = events.recv().await {
                     match method.as_str() {
@@ -551,6 +559,25 @@ impl Browser {
                             if let (Some(url), Ok(mut m)) = (response["url"].as_str(), guard.framing.lock()) {
                                 m.insert(url.split('#').next().unwrap_or(url).to_owned(), defence);
                             }
+                            if let (Some(status), Ok(mut s)) = (response["status"].as_u64(), guard.last_status.lock()) {
+                                *s = u16::try_from(status).ok();
+                            }
+                        }
+                        "Network.requestWillBeSent" => {
+                            if let (Some(id), Ok(mut f)) = (params["requestId"].as_str(), guard.inflight.lock()) {
+                                f.insert(id.to_owned());
+                            }
+                        }
+                        "Network.loadingFinished" | "Network.loadingFailed" => {
+                            if let (Some(id), Ok(mut f)) = (params["requestId"].as_str(), guard.inflight.lock()) {
+                                f.remove(id);
+                            }
+                        }
+                        "Page.frameStartedLoading" if params["frameId"].as_str() == Some(main_frame.as_str()) => {
+                            guard.loading.store(true, Ordering::SeqCst);
+                        }
+                        "Page.frameStoppedLoading" if params["frameId"].as_str() == Some(main_frame.as_str()) => {
+                            guard.loading.store(false, Ordering::SeqCst);
                         }
                         "Page.frameAttached" => {
                             if let (Some(f), Ok(mut frames)) = (params["frameId"].as_str(), guard.frames.lock()) {
@@ -803,14 +830,6 @@ impl Browser {
                     last_action = Some((signature, Instant::now()));
                     idle_since = Instant::now();
                 }
-                "consent" if task.partial => {
-                    return Err(Failure {
-                        not_applicable: true,
-                        ..Failure::plain(
-                            "the consent page needs JavaScript: approving only some scopes is done by the form driver only, on a page with a box per scope",
-                        )
-                    });
-                }
                 "consent" => {
                     let which = if task.approve { "approve" } else { "deny" };
                     if found[which] != true {
@@ -823,8 +842,62 @@ impl Browser {
                         return Err(page.failure("the consent page has no control that denies").await.with_steps(&steps));
                     }
                     consents += 1;
+                    if consents > 3 {
+                        return Err(page
+                            .failure("the consent page came back after 3 answers: the provider did not take the harness's answer (set `login.consent` in the profile to the approving control's CSS selector)")
+                            .await
+                            .with_steps(&steps));
+                    }
                     if let Some(d) = guard.framing_of(&href) {
                         framing.push(("consent", d));
+                    }
+                    // Approving grants what the case asks: every box of a requested
+                    // scope ticked (or only the approved ones', the others unticked).
+                    if task.approve {
+                        let call = format!(
+                            "({CONSENT_BOXES})({}, {})",
+                            serde_json::to_string(&task.requested).unwrap_or_default(),
+                            serde_json::to_string(&task.approved).unwrap_or_default()
+                        );
+                        let boxes = tokio::time::timeout(Duration::from_secs(3), page.evaluate(&call))
+                            .await
+                            .ok()
+                            .and_then(Result::ok)
+                            .unwrap_or(Value::Null);
+                        let names = |k: &str| -> Vec<String> {
+                            boxes[k]
+                                .as_array()
+                                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                                .unwrap_or_default()
+                        };
+                        let (ticked, unticked, missing) = (names("ticked"), names("unticked"), names("missing"));
+                        let unmapped = boxes["unmapped"].as_u64().unwrap_or(0);
+                        if let Some(approved) = &task.approved {
+                            // Scopes to leave out need a box to untick.
+                            let left_out: Vec<&String> = task.requested.iter().filter(|s| !approved.contains(s)).collect();
+                            if left_out.iter().any(|s| missing.contains(s)) {
+                                return Err(Failure {
+                                    not_applicable: true,
+                                    ..Failure::plain(format!(
+                                        "the consent page has no box to untick for {}: the user cannot approve only some of the requested scopes on it",
+                                        left_out.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                                    ))
+                                });
+                            }
+                        }
+                        if !ticked.is_empty() || !unticked.is_empty() || unmapped > 0 {
+                            let mut what = Vec::new();
+                            if !ticked.is_empty() {
+                                what.push(format!("ticked {}", ticked.join(", ")));
+                            }
+                            if !unticked.is_empty() {
+                                what.push(format!("left {} unticked", unticked.join(", ")));
+                            }
+                            if unmapped > 0 {
+                                what.push(format!("left {unmapped} box(es) that stand for no requested scope as they were"));
+                            }
+                            log(&mut steps, format!("browser: on the consent page, {}", what.join("; ")));
+                        }
                     }
                     log(
                         &mut steps,
@@ -838,6 +911,20 @@ impl Browser {
                     idle_since = Instant::now();
                 }
                 _ => {
+                    // Settled with nothing to act on: the page is an end (an error
+                    // page, or another page a user cannot go on from), at once.
+                    if !found.is_null() && kind == "none" && page.settled(&guard).await {
+                        let status = guard.last_status.lock().ok().and_then(|s| *s).unwrap_or(200);
+                        let mut f = page
+                            .failure(&format!(
+                                "the page at {} (HTTP {status}) is an end: it has nothing to fill in or press (no login fields, no consent controls)",
+                                crate::flow::http::redact_str(&href)
+                            ))
+                            .await
+                            .with_steps(&guard.lines());
+                        f.terminal = Some(status);
+                        return Err(f);
+                    }
                     if idle_since.elapsed() > IDLE_TIMEOUT {
                         let at = if href.is_empty() {
                             guard.last_document().unwrap_or_default()
@@ -917,6 +1004,12 @@ struct Guard {
     frames: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The URL of the last document the page requested.
     last_document: std::sync::Mutex<Option<String>>,
+    /// The HTTP status of the page's last document.
+    last_status: std::sync::Mutex<Option<u16>>,
+    /// The page's requests under way (Network domain ids).
+    inflight: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The main frame is loading a document.
+    loading: AtomicBool,
     /// Document URL (no fragment) → its defence against framing.
     framing: std::sync::Mutex<HashMap<String, Option<String>>>,
 }
@@ -1105,6 +1198,12 @@ const NO_SIDE_CHANNELS: &str = r#"(() => {
   for (const n of ['WebSocket', 'WebTransport', 'RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'SharedWorker']) off(window, n);
   try { if (navigator.serviceWorker) Object.defineProperty(Navigator.prototype, 'serviceWorker', { get: () => undefined, configurable: false }); } catch (e) {}
   try { Object.defineProperty(window, 'open', { value: () => null, writable: false, configurable: false }); } catch (e) {}
+  // For the driver: how long the page's DOM has been still (ms).
+  try {
+    let last = performance.now();
+    new MutationObserver(() => { last = performance.now(); }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+    Object.defineProperty(window, '__oidcConformQuietFor', { value: () => performance.now() - last, writable: false, configurable: false });
+  } catch (e) {}
 })()"#;
 
 /// The forms of the secrets a page may show (any case, spaced, URL-encoded,
@@ -1235,6 +1334,31 @@ const DETECT: &str = r#"((cfg) => {
   return out;
 })"#;
 
+/// Sets the consent page's scope boxes: (requested scopes, approved scopes or
+/// null for all). A box stands for a scope when its value, name or id names
+/// the scope as a word, or else its label does. Answers which scopes it
+/// ticked, which it left unticked, which have no box, and how many boxes stand
+/// for no requested scope.
+const CONSENT_BOXES: &str = r#"((requested, approved) => {
+  const boxes = [...document.querySelectorAll('input[type=checkbox], [role=checkbox], [role=switch]')].filter((e) => !e.disabled && e.getAttribute('aria-disabled') !== 'true');
+  const word = (text, s) => new RegExp('(^|[^a-z0-9])' + s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '($|[^a-z0-9])', 'i').test(text || '');
+  const label = (e) => [...(e.labels || [])].map((l) => l.innerText).join(' ') + ' ' + (e.getAttribute('aria-label') || '') + ' ' + ((e.closest('label, li, tr, [role=listitem]') || {}).innerText || '');
+  const own = (e) => [e.value, e.name, e.id, e.getAttribute('data-scope')].join(' ');
+  const checked = (e) => (e.matches('input') ? e.checked : e.getAttribute('aria-checked') === 'true');
+  const used = new Set();
+  const out = { ticked: [], unticked: [], missing: [], unmapped: 0 };
+  for (const s of requested) {
+    const b = boxes.find((e) => !used.has(e) && word(own(e), s)) || boxes.find((e) => !used.has(e) && word(label(e), s));
+    if (!b) { out.missing.push(s); continue; }
+    used.add(b);
+    const want = approved === null || approved.includes(s);
+    if (checked(b) !== want) b.click();
+    (want ? out.ticked : out.unticked).push(s);
+  }
+  out.unmapped = boxes.filter((e) => !used.has(e)).length;
+  return out;
+})"#;
+
 /// [`DETECT`] with the profile's selectors (`login.username`, `login.password`,
 /// `login.consent`), which go before detection.
 fn detect(selectors: &crate::flow::form::Selectors) -> String {
@@ -1287,6 +1411,28 @@ impl Page {
         Ok(())
     }
 
+    /// Whether the page has settled: its document loaded, no navigation under
+    /// way, and its DOM still for a while with no request of its own under way
+    /// (or still for longer, for a page that keeps a connection open).
+    async fn settled(&self, guard: &Guard) -> bool {
+        if guard.loading.load(Ordering::SeqCst) {
+            return false;
+        }
+        let state = tokio::time::timeout(
+            Duration::from_secs(2),
+            self.evaluate(
+                "(() => ({ ready: document.readyState, quiet: window.__oidcConformQuietFor ? window.__oidcConformQuietFor() : 0 }))()",
+            ),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(Value::Null);
+        let quiet = state["quiet"].as_f64().unwrap_or(0.0);
+        let idle = guard.inflight.lock().map(|f| f.is_empty()).unwrap_or(false);
+        state["ready"] == "complete" && ((idle && quiet >= 700.0) || quiet >= 2500.0)
+    }
+
     /// Presses the marked button (or submits the field's form when there is none).
     /// Forms and links lose their `target` first: nothing opens another window.
     async fn press(&self, mark: &str) -> Result<(), String> {
@@ -1337,6 +1483,7 @@ impl Page {
         Failure {
             message: crate::secret::scrub(message),
             not_applicable: false,
+            terminal: None,
             screenshot,
             text,
             steps: Vec::new(),

@@ -299,8 +299,14 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             };
             if case.request.consent != ConsentDecision::Approve && ev.consents == 0 {
                 // A provider may skip consent (e.g. for a first-party client): nothing to deny.
-                ev.not_applicable =
-                    Some("the provider showed no consent page for this client and scope, so there was nothing to deny or leave out".into());
+                let asked = if q_prompt_consent(case) {
+                    " even though the request said prompt=consent (OIDC Core §3.1.2.1: it SHOULD then ask)"
+                } else {
+                    ""
+                };
+                ev.not_applicable = Some(format!(
+                    "the provider showed no consent page for this client and scope{asked}, so there was nothing to deny or leave out"
+                ));
                 return Ok(());
             }
             let code = params.get("code").cloned();
@@ -766,12 +772,20 @@ async fn authorize(
                 password: &password,
                 selectors: &p.profile.login,
                 approve: choice != form::ConsentChoice::Deny,
-                partial: matches!(choice, form::ConsentChoice::Only { .. }),
+                requested: case.request.scope.split_whitespace().map(str::to_owned).collect(),
+                approved: match &choice {
+                    form::ConsentChoice::Only { approved, .. } => Some(approved.clone()),
+                    _ => None,
+                },
             };
             let outcome = b.front_channel(task).await;
             b.record(
                 &resp.url,
-                outcome.as_ref().err().filter(|f| !f.not_applicable).map(|f| f.message.as_str()),
+                outcome
+                    .as_ref()
+                    .err()
+                    .filter(|f| !f.not_applicable && f.terminal.is_none())
+                    .map(|f| f.message.as_str()),
             );
             return match outcome {
                 Ok(r) => {
@@ -788,6 +802,23 @@ async fn authorize(
                 }
                 Err(f) if f.not_applicable => {
                     ev.not_applicable = Some(f.message);
+                    Ok(None)
+                }
+                // A case that expects a refusal, at a page that is an end: the user
+                // agent never reached the redirect URI, so the provider refused
+                // (the page is the evidence).
+                Err(f) if f.terminal.is_some() && case.expect.error.is_some() => {
+                    for s in f.steps {
+                        ev.step(s);
+                    }
+                    let summary = f
+                        .text
+                        .as_deref()
+                        .filter(|t| !t.is_empty())
+                        .map(|t| t.chars().take(300).collect::<String>())
+                        .unwrap_or_else(|| "(a page with no text)".into());
+                    ev.refused_without_redirect = Some((f.terminal.unwrap_or(200), summary));
+                    ev.browser_page = Some((f.screenshot, f.text));
                     Ok(None)
                 }
                 Err(f) => {
@@ -876,6 +907,14 @@ async fn authorize(
         "no redirect back to the client after {} steps (limit on redirects and login steps)",
         p.limits.max_redirects * 2
     ))
+}
+
+/// Whether the case's authorization request says `prompt=consent`.
+fn q_prompt_consent(case: &Case) -> bool {
+    case.request
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split_whitespace().any(|v| v == "consent"))
 }
 
 /// The page as a user would have seen it, for the report: a screenshot and its

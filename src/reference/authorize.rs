@@ -133,6 +133,9 @@ struct Reply<'a> {
 
 impl Reply<'_> {
     fn error(&self, shared: &Shared, error: &str, description: &str) -> Response {
+        if shared.quirk(Quirk::ErrorsOnPage) && matches!(error, "invalid_request" | "invalid_scope" | "unsupported_response_type") {
+            return shared.pages.error(StatusCode::BAD_REQUEST, error, description);
+        }
         let fields = vec![("error".into(), error.into()), ("error_description".into(), description.into())];
         if self.mode == ResponseMode::Fragment && shared.quirk(Quirk::AuthorizationErrorsInQuery) {
             let in_query = Reply {

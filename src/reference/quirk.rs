@@ -264,6 +264,8 @@ quirks! {
         "scopes unticked on the consent page are granted all the same";
     PasswordGrantAnyPassword => "password-grant-any-password",
         "the password grant issues tokens whatever password is sent";
+    ErrorsOnPage => "errors-on-page",
+        "invalid_request, invalid_scope and unsupported_response_type for a valid client and redirect URI are shown on an error page instead of being returned to the client";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
