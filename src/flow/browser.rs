@@ -522,6 +522,63 @@ impl Browser {
         (f.screenshot, f.text)
     }
 
+    /// What the browser driver makes of a page, served from `html` at `url`
+    /// (as [`Browser::snapshot`] serves it: nothing is fetched for the document
+    /// itself, and its scripts run): `login`, `identifier` (a username-only
+    /// step), `consent` (with its approve/deny controls), `end` (settled with
+    /// nothing to act on), or `unknown` (it never settled within 10 s). The
+    /// same detection the driver acts on, for a corpus of real products' pages.
+    pub async fn classify(&self, url: &Url, html: &[u8]) -> Result<Value, String> {
+        let context = self
+            .conn
+            .call(None, "Target.createBrowserContext", json!({"disposeOnDetach": true}))
+            .await?;
+        let context = context["browserContextId"].as_str().unwrap_or_default().to_owned();
+        let result = self.classify_in(&context, url, html).await;
+        let _ = self
+            .conn
+            .call(None, "Target.disposeBrowserContext", json!({"browserContextId": context}))
+            .await;
+        result
+    }
+
+    async fn classify_in(&self, context: &str, url: &Url, html: &[u8]) -> Result<Value, String> {
+        let guard = Arc::new(Guard {
+            armed: AtomicBool::new(true),
+            serve: std::sync::Mutex::new(Some((
+                url.as_str().split('#').next().unwrap_or_default().to_owned(),
+                base64::engine::general_purpose::STANDARD.encode(html),
+            ))),
+            snapshot: true,
+            ..Guard::default()
+        });
+        let opened = self.open_page(context, guard).await?;
+        let page = Page {
+            conn: self.conn.clone(),
+            session: opened.session.clone(),
+            secrets: Vec::new(),
+            guard: opened.guard.clone(),
+        };
+        let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
+        let script = detect(&crate::flow::form::Selectors::default());
+        let deadline = Instant::now() + IDLE_TIMEOUT;
+        while Instant::now() < deadline {
+            tokio::time::sleep(POLL).await;
+            let found = match tokio::time::timeout(Duration::from_secs(3), page.evaluate(&script)).await {
+                Ok(Ok(v)) if !v.is_null() => v,
+                _ => continue,
+            };
+            let kind = found["kind"].as_str().unwrap_or("none");
+            if kind != "none" {
+                return Ok(json!({"kind": kind, "approve": found["approve"], "deny": found["deny"], "user": found["user"]}));
+            }
+            if page.settled(&opened.guard).await {
+                return Ok(json!({"kind": "end"}));
+            }
+        }
+        Ok(json!({"kind": "unknown"}))
+    }
+
     /// A page of its own in `context`, its requests under `guard` (registered
     /// before the page can send any), its dialogs dismissed, its frames tracked.
     async fn open_page(&self, context: &str, guard: Arc<Guard>) -> Result<Opened, String> {
