@@ -73,6 +73,17 @@ pub enum Command {
         #[arg(long, value_name = "PEM")]
         ca_file: Option<PathBuf>,
     },
+    /// Prove a profile's declarations against its provider before a run trusts
+    /// them: each client's authentication and redirect URI (exit 2 when the
+    /// provider contradicts one, at its place in the profile).
+    Doctor {
+        /// The provider profile.
+        #[arg(long, value_name = "PROFILE")]
+        provider: PathBuf,
+        /// Allow secrets over plain http to hosts that are not loopback.
+        #[arg(long)]
+        allow_http: bool,
+    },
     /// Run the reference provider on its own (to try the tool or write suites).
     Serve {
         /// Port on 127.0.0.1.
@@ -388,6 +399,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             Ok(0)
         }
         Command::Serve { port, quirks } => serve(port, &quirks),
+        Command::Doctor { provider, allow_http } => doctor(&provider, allow_http),
         Command::Init {
             issuer,
             output,
@@ -606,6 +618,41 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
     }
     let n = diags.0.len();
     eprintln!("{diags}\n{n} problem{} found", if n == 1 { "" } else { "s" });
+    Ok(2)
+}
+
+/// `doctor`: each declaration of the profile with what the provider showed;
+/// exit 2 when the provider contradicts one.
+fn doctor(path: &std::path::Path, allow_http: bool) -> Result<i32, RunError> {
+    let profile = crate::profile::load(path)?;
+    let rt = run::runtime()?;
+    let mut tls = crate::flow::http::Tls::default();
+    if let Some(ca) = &profile.ca_file {
+        let pem = crate::flow::http::read_ca_file(ca).map_err(|why| RunError::from(crate::diag::Diagnostic::new(why)))?;
+        tls.ca_pem = Some(std::sync::Arc::new(pem));
+    }
+    let provider = rt
+        .block_on(crate::flow::Provider::connect(profile, tls, allow_http, None))
+        .map_err(|e| RunError::Provider(crate::secret::scrub(&format!("provider `{}`: {e}", path.display()))))?;
+    let lines = rt.block_on(crate::doctor::check(&provider));
+    for l in &lines {
+        let (mark, why) = match &l.finding {
+            crate::doctor::Finding::Proven(w) => ("ok  ", w.clone()),
+            crate::doctor::Finding::Contradicted { what, .. } => ("FAIL", what.clone()),
+            crate::doctor::Finding::NotProven(w) => ("??  ", format!("not proven: {w}")),
+        };
+        crate::outln!(
+            "{mark} {}: {}",
+            crate::report::escape_controls(&l.declaration),
+            crate::report::escape_controls(&crate::secret::scrub(&why))
+        );
+    }
+    let diags = crate::doctor::diagnostics(&lines, Some(path));
+    if diags.is_empty() {
+        crate::outln!("the provider agrees with every declaration it was asked about");
+        return Ok(0);
+    }
+    eprintln!("{diags}");
     Ok(2)
 }
 

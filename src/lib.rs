@@ -10,6 +10,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod doctor;
 pub mod flow;
 pub mod init;
 pub mod output;

@@ -6,6 +6,7 @@ mod util;
 mod browser;
 mod cli;
 mod diagnostics;
+mod doctor;
 mod flows;
 mod fuzz;
 mod hostile;

@@ -466,6 +466,9 @@ pub struct Client {
     pub id_token_signed_response_alg: Option<String>,
     /// The algorithm registered for signed userinfo responses (default: plain JSON).
     pub userinfo_signed_response_alg: Option<String>,
+    /// Where the profile declares the client's `id` and `redirect_uri` (for
+    /// `doctor`'s profile errors); `None` for clients the run registered.
+    pub declared_at: Option<(Option<Pos>, Option<Pos>)>,
 }
 
 /// The grants a client can be asked for, and how a profile says so.
@@ -622,6 +625,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 third_party: c.third_party,
                 id_token_signed_response_alg: c.id_token_signed_response_alg.clone(),
                 userinfo_signed_response_alg: c.userinfo_signed_response_alg.clone(),
+                declared_at: Some((spanned_pos(&c.id), c.redirect_uri.as_ref().and_then(spanned_pos))),
             };
             (name.clone(), client)
         })

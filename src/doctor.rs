@@ -1,0 +1,250 @@
+//! `doctor`: proves a profile's declarations against the provider before a
+//! run trusts them. Each declaration is tried with the smallest request that
+//! shows whether the provider agrees, without signing anyone in:
+//!
+//! - a client's authentication method and secret: a token request with a code
+//!   that does not exist, authenticated as declared. `invalid_grant` means the
+//!   provider took the authentication (and said no to the code); `invalid_client`
+//!   means it did not — the secret or the method is not what the provider has.
+//!   `unauthorized_client` means the provider authenticated the client but it
+//!   is not registered for the code grant (RFC 6749 §5.2): a contradiction only
+//!   where the profile declares that grant.
+//! - a client's redirect URI: an authorization request with `prompt=none`
+//!   (nobody is signed in); a provider that knows the client and the redirect
+//!   URI answers at the redirect URI (`login_required`, or anything else), one
+//!   that does not shows an error with a 4xx status.
+//!
+//! A declaration the provider contradicts is a profile error: `file:line:col` of
+//! the declaration, what the provider did, and the fix (exit code 2). One the
+//! requests cannot settle (a page instead of an answer, a server error) is said
+//! as not proven, never as an error of the profile.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use url::Url;
+
+use crate::diag::{Diagnostic, Diagnostics, Pos, Source};
+use crate::flow::{Provider, http};
+use crate::profile::{Client, ClientAuth};
+
+/// What a try showed about one declaration.
+#[derive(Debug)]
+pub enum Finding {
+    Proven(String),
+    /// The provider contradicts the profile: the message and the fix.
+    Contradicted {
+        what: String,
+        fix: String,
+        at: Option<Pos>,
+    },
+    NotProven(String),
+}
+
+/// One line of `doctor`'s answer: the declaration and what was found.
+#[derive(Debug)]
+pub struct Line {
+    pub declaration: String,
+    pub finding: Finding,
+}
+
+/// Tries every client of the profile.
+pub async fn check(p: &Provider) -> Vec<Line> {
+    let mut out = Vec::new();
+    for (key, client) in &p.profile.clients {
+        let (id_at, redirect_at) = client.declared_at.unwrap_or((None, None));
+        out.push(Line {
+            declaration: format!(
+                "client `{key}` authenticates with `{}`{}",
+                client.auth.as_str(),
+                if client.secret.is_some() { " and its secret" } else { "" }
+            ),
+            finding: authentication(p, key, client, id_at).await,
+        });
+        if let Some(uri) = &client.redirect_uri {
+            out.push(Line {
+                declaration: format!("client `{key}` is registered with redirect URI {uri}"),
+                finding: redirect_uri(p, key, client, uri, redirect_at.or(id_at)).await,
+            });
+        }
+    }
+    out
+}
+
+/// The token request of a client, authenticated as declared.
+async fn token_request(p: &Provider, client: &Client, mut form: Vec<(String, String)>) -> Result<(u16, Option<String>), String> {
+    let url = p.endpoint("token_endpoint")?;
+    if client.secret.is_some() {
+        if !p.trusted_origin(&url) {
+            return Err(format!(
+                "the token endpoint {} is not on the issuer's origin: the secret was not sent",
+                url.origin().ascii_serialization()
+            ));
+        }
+        p.check_transport(&url, "client secret")?;
+    }
+    let mut basic = None;
+    match (client.auth, &client.secret) {
+        (ClientAuth::ClientSecretBasic, Some(secret)) => {
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            basic = Some((enc(&client.id), enc(secret.expose())));
+        }
+        (ClientAuth::ClientSecretPost, Some(secret)) => {
+            form.push(("client_id".into(), client.id.clone()));
+            form.push(("client_secret".into(), secret.expose().to_owned()));
+        }
+        _ => form.push(("client_id".into(), client.id.clone())),
+    }
+    let mut req = p.http.post(url.clone()).form(&form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let error = resp
+        .json()
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+    Ok((resp.status.as_u16(), error))
+}
+
+async fn authentication(p: &Provider, key: &str, client: &Client, at: Option<Pos>) -> Finding {
+    let how = format!("`{}`", client.auth.as_str());
+    let mut form = vec![
+        ("grant_type".to_owned(), "authorization_code".to_owned()),
+        // A code that does not exist: only the authentication is on trial.
+        ("code".to_owned(), format!("oidc-conform-doctor-{}", crate::flow::random_token())),
+        ("code_verifier".to_owned(), crate::flow::random_token()),
+    ];
+    if let Some(uri) = &client.redirect_uri {
+        form.push(("redirect_uri".to_owned(), uri.clone()));
+    }
+    // Declared for the code grant: registered for it (see `Client::grant`).
+    let declares_code = client.grant("", "authorization_code").is_ok();
+    let answer = match token_request(p, client, form).await {
+        Ok(a) => a,
+        Err(e) => return Finding::NotProven(format!("the token request could not be made: {e}")),
+    };
+    match (answer.0, answer.1.as_deref()) {
+        (_, Some("invalid_grant")) => Finding::Proven(format!(
+            "the provider took the authentication with {how} and refused only the made-up code (`invalid_grant`)"
+        )),
+        // RFC 6749 §5.2: "the authenticated client is not authorized to use this grant type".
+        (status, Some("unauthorized_client")) if declares_code => Finding::Contradicted {
+            what: format!(
+                "the provider says client `{key}` is not registered for the authorization code grant (HTTP {status} `unauthorized_client`), which the profile declares"
+            ),
+            fix: "declare the client's `grant_types` as registered at the provider, or register it for `authorization_code`".into(),
+            at,
+        },
+        (_, Some("unauthorized_client")) => Finding::Proven(format!(
+            "the provider took the authentication with {how} (`unauthorized_client`: an authenticated client not registered for the code grant, as declared)"
+        )),
+        (status, Some("invalid_client")) => Finding::Contradicted {
+            what: format!("the provider refused client `{key}`'s authentication with {how} (HTTP {status} `invalid_client`)"),
+            fix: format!(
+                "check the client's `id`, `secret` and `auth` in the profile against the provider's registration (the methods discovery lists: {})",
+                p.discovery
+                    .token_endpoint_auth_methods_supported
+                    .as_ref()
+                    .map(|m| m.join(", "))
+                    .unwrap_or_else(|| "none listed, so client_secret_basic".into())
+            ),
+            at,
+        },
+        (status, Some(other)) => Finding::NotProven(format!(
+            "the token endpoint answered HTTP {status} `{other}`, which settles nothing"
+        )),
+        (status, None) => Finding::NotProven(format!("the token endpoint answered HTTP {status} without an OAuth error")),
+    }
+}
+
+async fn redirect_uri(p: &Provider, key: &str, client: &Client, uri: &str, at: Option<Pos>) -> Finding {
+    let Ok(mut url) = p
+        .endpoint("authorization_endpoint")
+        .and_then(|u| Url::parse(u.as_str()).map_err(|e| e.to_string()))
+    else {
+        return Finding::NotProven("discovery has no usable authorization_endpoint".into());
+    };
+    let response_type = match &client.response_types {
+        Some(r) if !r.iter().any(|t| t == "code") => r.first().cloned().unwrap_or_else(|| "code".into()),
+        _ => "code".into(),
+    };
+    let verifier = crate::flow::random_token();
+    let mut q: BTreeMap<&str, String> = BTreeMap::new();
+    q.insert("client_id", client.id.clone());
+    q.insert("response_type", response_type);
+    q.insert("scope", "openid".into());
+    q.insert("redirect_uri", uri.to_owned());
+    q.insert("prompt", "none".into());
+    q.insert("state", crate::flow::random_token());
+    q.insert("nonce", crate::flow::random_token());
+    q.insert("code_challenge", crate::flow::pkce_challenge(&verifier));
+    q.insert("code_challenge_method", "S256".into());
+    url.query_pairs_mut().extend_pairs(q.iter());
+    let mut at_url = url;
+    for _ in 0..p.limits.max_redirects {
+        if at_url.as_str().starts_with(uri) {
+            return Finding::Proven("an authorization request with prompt=none was answered at the redirect URI".into());
+        }
+        let req = p.http.request(Method::GET, at_url.clone());
+        let resp = match http::send(&p.guard, req, &at_url, &p.limits).await {
+            Ok(r) => r,
+            Err(e) => return Finding::NotProven(format!("the authorization request could not be made: {e}")),
+        };
+        if resp.status.is_redirection() {
+            let Some(next) = resp.header("location").and_then(|l| at_url.join(l).ok()) else {
+                return Finding::NotProven("a redirect without a usable Location".into());
+            };
+            at_url = next;
+            continue;
+        }
+        let status = resp.status.as_u16();
+        return if (400..500).contains(&status) {
+            let page: String = String::from_utf8_lossy(&resp.body)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(4000)
+                .collect();
+            let shown = match crate::flow::form::analyse(
+                &page,
+                &at_url,
+                "",
+                &crate::secret::Secret::default(),
+                &crate::flow::form::Selectors::default(),
+                uri,
+            ) {
+                Ok(crate::flow::form::Page::Unknown { summary }) => summary,
+                _ => String::new(),
+            };
+            Finding::Contradicted {
+                what: format!(
+                    "the provider answered an authorization request of client `{key}` with redirect URI {uri} with HTTP {status} and no redirect{}",
+                    if shown.is_empty() { String::new() } else { format!(" ({})", crate::secret::scrub(&shown)) }
+                ),
+                fix: "use the redirect URI exactly as registered for the client at the provider (scheme, host, port, path and query), and the client's id".into(),
+                at,
+            }
+        } else {
+            Finding::NotProven(format!(
+                "the provider answered HTTP {status} with a page (a login page ignores prompt=none, or the check of the redirect URI comes after sign-in): not settled without signing in"
+            ))
+        };
+    }
+    Finding::NotProven("too many redirects".into())
+}
+
+/// The contradicted declarations as diagnostics at their place in the profile.
+pub fn diagnostics(lines: &[Line], profile_path: Option<&std::path::Path>) -> Diagnostics {
+    let source = profile_path.and_then(|p| Source::read(p).ok());
+    let mut d = Diagnostics::default();
+    for l in lines {
+        if let Finding::Contradicted { what, fix, at } = &l.finding {
+            let diag = match &source {
+                Some(s) => s.error_at(*at, 1, format!("the provider contradicts the profile: {what}")),
+                None => Diagnostic::new(format!("the provider contradicts the profile: {what}")),
+            };
+            d.push(diag.with_hint(fix.clone()));
+        }
+    }
+    d
+}
