@@ -156,6 +156,10 @@ pub struct RunArgs {
     /// The closing summary lists every failing check of every case, after the findings.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Do not prove the profile's client declarations against the provider
+    /// before the cases (the pre-flight `doctor` runs by default with --provider).
+    #[arg(long)]
+    pub no_preflight: bool,
     /// Run exactly the cases that failed, errored or did not run (an interrupted
     /// run) in this saved run (`reports/run.json`), by id, out of the suites
     /// selected as usual; every selected case when it never started. Refused
@@ -373,6 +377,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 waits: a.waits,
                 login_driver: a.login_driver,
                 verbose: a.verbose,
+                no_preflight: a.no_preflight,
                 rerun,
             };
             run::run(&opts)

@@ -50,6 +50,9 @@ pub struct Line {
 
 /// Tries every client of the profile.
 pub async fn check(p: &Provider) -> Vec<Line> {
+    // Its own breaker: what the pre-flight meets does not count against the cases.
+    let own = p.with_own_guard().await;
+    let p = &own;
     let mut out = Vec::new();
     for (key, client) in &p.profile.clients {
         let (id_at, redirect_at) = client.declared_at.unwrap_or((None, None));

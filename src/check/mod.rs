@@ -1050,6 +1050,10 @@ fn refusal_page(status: u16, page: &str) -> CheckResult {
 /// client or redirect URI (a page is then the required answer).
 fn error_on_page(case: &Case, ev: &Evidence) -> Option<CheckResult> {
     let (status, page) = ev.refused_without_redirect.as_ref()?;
+    // A server error is judged as such by `negative.refused`.
+    if *status >= 500 {
+        return None;
+    }
     let touched = |k: &str| case.request.params.contains_key(k) || case.request.drop.iter().any(|d| d == k);
     if touched("redirect_uri") || touched("client_id") || !ev.misuse_attempted {
         return None;
@@ -1420,7 +1424,10 @@ mod level_tests {
         assert_eq!(refusal_page(400, "Bad request").status, Status::Pass);
         assert_eq!(refusal_page(200, "Error: redirect_uri mismatch").status, Status::Pass);
         assert_eq!(refusal_page(500, "Internal Server Error").status, Status::Fail);
-        assert_eq!(refusal_page(200, "Welcome to our shop").status, Status::Error);
+        // Judged by what the protocol did: no redirect back, so refused; the page is the evidence.
+        let c = refusal_page(200, "Welcome to our shop");
+        assert_eq!(c.status, Status::Pass);
+        assert!(c.message.contains("never reached the redirect URI") && c.message.contains("Welcome to our shop"));
     }
 
     #[test]

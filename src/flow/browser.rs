@@ -950,7 +950,10 @@ impl Browser {
                             if !unticked.is_empty() {
                                 what.push(format!("left {} unticked", unticked.join(", ")));
                             }
-                            if unmapped > 0 {
+                            let others_ticked = boxes["others_ticked"].as_u64().unwrap_or(0);
+                            if others_ticked > 0 {
+                                what.push(format!("ticked {others_ticked} other box(es) that stand for no requested scope"));
+                            } else if unmapped > 0 {
                                 what.push(format!("left {unmapped} box(es) that stand for no requested scope as they were"));
                             }
                             log(&mut steps, format!("browser: on the consent page, {}", what.join("; ")));
@@ -1393,9 +1396,10 @@ const DETECT: &str = r#"((cfg) => {
 
 /// Sets the consent page's scope boxes: (requested scopes, approved scopes or
 /// null for all). A box stands for a scope when its value, name or id names
-/// the scope as a word, or else its label does. Answers which scopes it
-/// ticked, which it left unticked, which have no box, and how many boxes stand
-/// for no requested scope.
+/// the scope as a word, or else its label does. Approving all also ticks the
+/// boxes that stand for no requested scope (as the form driver does). Answers
+/// which scopes it ticked, which it left unticked, which have no box, and how
+/// many boxes stand for no requested scope.
 const CONSENT_BOXES: &str = r#"((requested, approved) => {
   const boxes = [...document.querySelectorAll('input[type=checkbox], [role=checkbox], [role=switch]')].filter((e) => !e.disabled && e.getAttribute('aria-disabled') !== 'true');
   const word = (text, s) => new RegExp('(^|[^a-z0-9])' + s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '($|[^a-z0-9])', 'i').test(text || '');
@@ -1412,7 +1416,11 @@ const CONSENT_BOXES: &str = r#"((requested, approved) => {
     if (checked(b) !== want) b.click();
     (want ? out.ticked : out.unticked).push(s);
   }
-  out.unmapped = boxes.filter((e) => !used.has(e)).length;
+  // Approving all: every other box ticked too (as the form driver does), so that
+  // nothing the page offers is left out; approving some: the others as they were.
+  const others = boxes.filter((e) => !used.has(e));
+  out.unmapped = others.length;
+  if (approved === null) others.forEach((e) => { if (!checked(e)) { e.click(); out.others_ticked = (out.others_ticked || 0) + 1; } });
   return out;
 })"#;
 

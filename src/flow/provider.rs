@@ -159,6 +159,22 @@ impl Provider {
         }
     }
 
+    /// The same provider with a breaker of its own (the pre-flight's requests
+    /// do not count against the run's).
+    pub async fn with_own_guard(&self) -> Provider {
+        Provider {
+            profile: self.profile.clone(),
+            discovery: self.discovery.clone(),
+            limits: self.limits,
+            http: self.http.clone(),
+            tls: self.tls.clone(),
+            allow_http: self.allow_http,
+            guard: Arc::new(http::Guard::with_rate(None)),
+            jwks: RwLock::new(self.jwks().await),
+            browser: self.browser.clone(),
+        }
+    }
+
     /// A provider from parts already known (tests, replays): no network.
     pub fn from_parts(profile: Profile, discovery: Discovery, jwks: JwkSet) -> Result<Provider, ProviderError> {
         let limits = profile.limits;

@@ -321,7 +321,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 114);
+        assert_eq!(Quirk::ALL.len(), 115);
     }
 
     #[test]

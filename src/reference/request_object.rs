@@ -157,7 +157,7 @@ async fn fetch(shared: &Shared, params: &Params, uri: &str) -> Result<String, (&
     }
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(15))
         .build()
         .map_err(|e| bad(e.to_string()))?;
     let mut response = http

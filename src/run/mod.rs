@@ -52,6 +52,9 @@ pub struct RunOptions {
     pub login_driver: Option<crate::flow::browser::Driver>,
     /// The closing summary lists every failing check of every case.
     pub verbose: bool,
+    /// `--no-preflight`: skip proving the profile's declarations (`doctor`)
+    /// before the cases of a run against a provider profile.
+    pub no_preflight: bool,
     /// `--rerun-failed`: the saved run whose failed, errored and not-run cases run again.
     pub rerun: Option<Rerun>,
 }
@@ -448,6 +451,38 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             return Err(RunError::Provider(why));
         }
     };
+    // Ctrl-C / SIGTERM: cases not started yet are not run; the reports are still written.
+    rt.spawn(async {
+        interrupted().await;
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        eprintln!("\ninterrupted: finishing the cases under way, then writing the reports (press Ctrl-C again to quit now)");
+        interrupted().await;
+        // Exiting now skips destructors: the browser is stopped by hand.
+        crate::flow::browser::stop_all();
+        std::process::exit(130);
+    });
+    // The profile is proven before it is trusted: a declaration the provider
+    // contradicts is a profile error (exit 2), not a failure of every case.
+    if embedded.is_none() && !opts.no_preflight {
+        let lines = rt.block_on(crate::doctor::check(&provider));
+        let diags = crate::doctor::diagnostics(&lines, opts.provider.as_deref());
+        if !diags.is_empty() {
+            return Err(RunError::Input(diags));
+        }
+        let unsettled = lines
+            .iter()
+            .filter(|l| matches!(l.finding, crate::doctor::Finding::NotProven(_)))
+            .count();
+        eprintln!(
+            "pre-flight: {} of the profile's client declarations proven against the provider{} (`oidc-conform doctor` says more; --no-preflight skips it)",
+            lines.len() - unsettled,
+            if unsettled > 0 {
+                format!(", {unsettled} not settled")
+            } else {
+                String::new()
+            }
+        );
+    }
     let provider = Arc::new(provider);
     let results: Arc<Mutex<Vec<crate::report::CaseEntry>>> = Arc::new(Mutex::new(Vec::with_capacity(selected.len())));
 
@@ -502,16 +537,6 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         // Filters were applied above; libtest-mimic only runs what it is given.
         ..Arguments::default()
     };
-    // Ctrl-C / SIGTERM: cases not started yet are not run; the reports are still written.
-    rt.spawn(async {
-        interrupted().await;
-        INTERRUPTED.store(true, Ordering::SeqCst);
-        eprintln!("\ninterrupted: finishing the cases under way, then writing the reports (press Ctrl-C again to quit now)");
-        interrupted().await;
-        // Exiting now skips destructors: the browser is stopped by hand.
-        crate::flow::browser::stop_all();
-        std::process::exit(130);
-    });
     // The trial runner prints the libtest lines and panics when standard output
     // fails (a closed pipe, a full disk). The verdict does not depend on the
     // console: the failure is caught, the console stops, and the cases the runner
