@@ -1365,8 +1365,14 @@ impl<'a> Doc<'a> {
                 text.push(' ');
             }
         }
+        // What the form asks for says what it is: its buttons do not (a login
+        // form offers "Register" or "Forgot password" beside "Next").
         for (_, control) in self.form_controls(form) {
-            if control.kind == Kind::Input(InputType::Hidden) {
+            if matches!(
+                control.kind,
+                Kind::Input(InputType::Hidden | InputType::Submit | InputType::Image | InputType::Reset | InputType::Button)
+                    | Kind::Button(_)
+            ) {
                 continue;
             }
             for attr in ["name", "id"] {
@@ -2216,6 +2222,28 @@ mod tests {
             ]
         );
         assert!(!submission.contains_secret());
+    }
+
+    #[test]
+    fn a_register_button_beside_next_does_not_make_the_identifier_step_a_sign_up_form() {
+        let html = r#"<html><body>
+            <form action="/ui/login/loginname" method="post">
+              <input type="hidden" name="csrf" value="c1">
+              <label for="loginName">Login Name</label><input type="text" id="loginName" name="loginName" autocomplete="username">
+              <button id="submit-button" type="submit">Next</button>
+              <button id="register-button" type="submit" name="register" value="true" formaction="/ui/login/register">Register</button>
+            </form>
+            <form action="/ui/login/externalidp" method="post">
+              <input type="hidden" name="csrf" value="c1"><button type="submit" name="idp" value="9">Sign in with Google</button>
+            </form>
+            </body></html>"#;
+        let submission = login(analyse_page(html, "https://idp.test/ui/login/loginname"));
+        assert_eq!(submission.action, url("https://idp.test/ui/login/loginname"));
+        assert_eq!(submission.fields, vec![plain("csrf", "c1"), plain("loginName", USERNAME_VALUE)]);
+        // A sign-up form is still one by what it asks for.
+        let html = r#"<html><body><form action="/join" method="post"><input type="email" name="signup_email" autocomplete="email">
+            <button type="submit">Next</button></form></body></html>"#;
+        assert!(matches!(analyse_page(html, "https://idp.test/join"), Page::Unknown { .. }));
     }
 
     #[test]
