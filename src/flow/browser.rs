@@ -1350,7 +1350,8 @@ async fn cookies_of(conn: &Arc<Connection>, context: &str) -> Vec<(Url, String)>
 /// with `data-oidc-conform` so that the driver can reach them.
 const DETECT: &str = r#"((cfg) => {
   const pick = (sel) => { try { return sel ? document.querySelector(sel) : null; } catch (e) { return null; } };
-  const visible = (e) => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e); return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  // Shown, and not placed off the page to the left or above, where no scrolling reaches it.
+  const visible = (e) => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e); return r.width > 0 && r.height > 0 && r.right + scrollX > 0 && r.bottom + scrollY > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
   document.querySelectorAll('[data-oidc-conform]').forEach((e) => e.removeAttribute('data-oidc-conform'));
   const label = (e) => [...(e.labels || [])].map((l) => l.innerText).join(' ') + ' ' + (e.getAttribute('aria-label') || '') + ' ' + (e.placeholder || '');
   const inputs = [...document.querySelectorAll('input, textarea')].filter((e) => !e.disabled && !e.readOnly && e.type !== 'hidden' && visible(e));
