@@ -51,6 +51,10 @@ struct Entry {
     /// On a consent page, whether the browser finds a denying control.
     #[serde(default)]
     deny: Option<bool>,
+    /// What the control the browser would press says (the submit of a login or
+    /// identifier step, the approving control of a consent page).
+    #[serde(default)]
+    browser_presses: Option<String>,
     #[serde(default)]
     known_wrong: KnownWrong,
 }
@@ -201,11 +205,24 @@ fn browser_answers() -> &'static BTreeMap<String, Value> {
 }
 
 /// The browser driver's answer as the golden file spells it: its kind, or
-/// `consent (approve: .., deny: ..)` when the controls found are not the golden ones.
+/// `<kind> (presses ..)` / `consent (approve: .., deny: ..)` when the controls
+/// found are not the golden ones.
 fn browser_verdict(name: &str, entry: &Entry) -> String {
     let answer = &browser_answers()[name];
     let kind = answer["kind"].as_str().unwrap_or("none").to_owned();
-    if kind == "consent" && kind == entry.browser {
+    if kind != entry.browser {
+        return kind;
+    }
+    if let Some(want) = &entry.browser_presses {
+        let press = answer["press"].as_str();
+        if press != Some(want.as_str()) {
+            return match press {
+                Some(p) => format!("{kind} (presses `{p}`)"),
+                None => format!("{kind} (presses nothing)"),
+            };
+        }
+    }
+    if kind == "consent" {
         let approve = answer["approve"].as_bool();
         let deny = answer["deny"].as_bool();
         let off = |want: Option<bool>, got: Option<bool>| want.is_some() && want != got;
