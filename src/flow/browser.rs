@@ -1368,14 +1368,16 @@ const DETECT: &str = r#"((cfg) => {
   const buttons = [...document.querySelectorAll('button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]')].filter((e) => !e.disabled && visible(e));
   const text = (e) => ((e.innerText || e.value || e.getAttribute('aria-label') || e.title || '') + '').trim();
   const find = (re) => buttons.find((b) => re.test(text(b)));
-  const submitRe = /^(sign ?in|log ?in|login|continue|next|submit|verify|ok|go)\b/i;
+  const submitRe = /^(sign ?in|sign ?on|log ?in|log ?on|login|logon|continue|next|submit|verify|ok|go)\b/i;
   const approveRe = /^(allow|accept|approve|authori[sz]e|consent|yes|grant|continue|agree|confirm)\b/i;
   const denyRe = /^(deny|cancel|reject|decline|no\b|don.t allow|do not allow|refuse)/i;
   const mark = (e, name) => { if (e) e.setAttribute('data-oidc-conform', name); return !!e; };
   const out = { href: location.href, kind: 'none', press: null };
   // What the control to press says, for evidence.
   const said = (e) => (e ? text(e).replace(/\s+/g, ' ').slice(0, 80) : null);
-  const submitFor = (field) => (field && field.form && [...field.form.querySelectorAll('button:not([type=button]):not([type=reset]), input[type=submit]')].find(visible)) || find(submitRe) || buttons.find((b) => b.type === 'submit');
+  // The form's own submit button, one that does not name another way through ("Sign in with Google") first.
+  const ownSubmits = (field) => (field && field.form ? [...field.form.querySelectorAll('button:not([type=button]):not([type=reset]), input[type=submit]')].filter(visible) : []);
+  const submitFor = (field) => ownSubmits(field).find((b) => !/\bwith\b/i.test(text(b))) || ownSubmits(field)[0] || find(submitRe) || buttons.find((b) => b.type === 'submit');
   if (password) {
     out.kind = 'login';
     out.user = mark(user && !user.value ? user : null, 'user');
