@@ -104,3 +104,25 @@ fn stop_all_stops_the_browsers_of_the_process() {
     assert!(!alive(pid), "the browser {pid} was stopped");
     drop(browser);
 }
+
+/// A password field placed off the page (for password managers, as on an
+/// identifier-first step) is not shown: the step is an identifier step, not a
+/// password login; moved into view, it is a login.
+#[test]
+fn classify_leaves_out_a_password_field_placed_off_the_page() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let browser = rt
+        .block_on(oidc_conform::flow::browser::Browser::start(Default::default()))
+        .expect("Chromium starts (scripts/install-chromium)");
+    let url = url::Url::parse("https://idp.example.test/login").unwrap();
+    let page = |left: &str| {
+        format!(
+            r#"<!DOCTYPE html><form method="post"><input type="email" name="loginfmt" aria-label="Email">
+            <input name="passwd" type="password" tabindex="-1" style="position:absolute;left:{left};width:1px;height:1px">
+            <input type="submit" value="Next"></form>"#
+        )
+    };
+    let kind = |html: String| rt.block_on(browser.classify(&url, html.as_bytes())).unwrap()["kind"].clone();
+    assert_eq!(kind(page("-10000px")), "identifier");
+    assert_eq!(kind(page("10px")), "login");
+}

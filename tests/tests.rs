@@ -14,6 +14,7 @@ mod hostile_login;
 mod html;
 mod init;
 mod matrix;
+mod page_corpus;
 mod probes;
 mod profiles;
 mod provider_django;

@@ -526,7 +526,9 @@ impl Browser {
     /// (as [`Browser::snapshot`] serves it: nothing is fetched for the document
     /// itself, and its scripts run): `login`, `identifier` (a username-only
     /// step), `consent` (with its approve/deny controls), `end` (settled with
-    /// nothing to act on), or `unknown` (it never settled within 10 s). The
+    /// nothing to act on), or `unknown` (it never settled within 10 s), and
+    /// under `press` what the control it would press says (the submit of a
+    /// login or identifier step, the approving control of a consent page). The
     /// same detection the driver acts on, for a corpus of real products' pages.
     pub async fn classify(&self, url: &Url, html: &[u8]) -> Result<Value, String> {
         let context = self
@@ -570,7 +572,9 @@ impl Browser {
             };
             let kind = found["kind"].as_str().unwrap_or("none");
             if kind != "none" {
-                return Ok(json!({"kind": kind, "approve": found["approve"], "deny": found["deny"], "user": found["user"]}));
+                return Ok(
+                    json!({"kind": kind, "approve": found["approve"], "deny": found["deny"], "user": found["user"], "press": found["press"]}),
+                );
             }
             if page.settled(&opened.guard).await {
                 return Ok(json!({"kind": "end"}));
@@ -1353,7 +1357,8 @@ async fn cookies_of(conn: &Arc<Connection>, context: &str) -> Vec<(Url, String)>
 /// with `data-oidc-conform` so that the driver can reach them.
 const DETECT: &str = r#"((cfg) => {
   const pick = (sel) => { try { return sel ? document.querySelector(sel) : null; } catch (e) { return null; } };
-  const visible = (e) => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e); return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  // Shown, and not placed off the page to the left or above, where no scrolling reaches it.
+  const visible = (e) => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e); return r.width > 0 && r.height > 0 && r.right + scrollX > 0 && r.bottom + scrollY > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
   document.querySelectorAll('[data-oidc-conform]').forEach((e) => e.removeAttribute('data-oidc-conform'));
   const label = (e) => [...(e.labels || [])].map((l) => l.innerText).join(' ') + ' ' + (e.getAttribute('aria-label') || '') + ' ' + (e.placeholder || '');
   const inputs = [...document.querySelectorAll('input, textarea')].filter((e) => !e.disabled && !e.readOnly && e.type !== 'hidden' && visible(e));
@@ -1366,26 +1371,35 @@ const DETECT: &str = r#"((cfg) => {
   const buttons = [...document.querySelectorAll('button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]')].filter((e) => !e.disabled && visible(e));
   const text = (e) => ((e.innerText || e.value || e.getAttribute('aria-label') || e.title || '') + '').trim();
   const find = (re) => buttons.find((b) => re.test(text(b)));
-  const submitRe = /^(sign ?in|log ?in|login|continue|next|submit|verify|ok|go)\b/i;
+  const submitRe = /^(sign ?in|sign ?on|log ?in|log ?on|login|logon|continue|next|submit|verify|ok|go)\b/i;
   const approveRe = /^(allow|accept|approve|authori[sz]e|consent|yes|grant|continue|agree|confirm)\b/i;
   const denyRe = /^(deny|cancel|reject|decline|no\b|don.t allow|do not allow|refuse)/i;
   const mark = (e, name) => { if (e) e.setAttribute('data-oidc-conform', name); return !!e; };
-  const out = { href: location.href, kind: 'none' };
-  const submitFor = (field) => (field && field.form && [...field.form.querySelectorAll('button:not([type=button]):not([type=reset]), input[type=submit]')].find(visible)) || find(submitRe) || buttons.find((b) => b.type === 'submit');
+  const out = { href: location.href, kind: 'none', press: null };
+  // What the control to press says, for evidence.
+  const said = (e) => (e ? text(e).replace(/\s+/g, ' ').slice(0, 80) : null);
+  // The form's own submit button, one that does not name another way through ("Sign in with Google") first.
+  const ownSubmits = (field) => (field && field.form ? [...field.form.querySelectorAll('button:not([type=button]):not([type=reset]), input[type=submit]')].filter(visible) : []);
+  const submitFor = (field) => ownSubmits(field).find((b) => !/\bwith\b/i.test(text(b))) || ownSubmits(field)[0] || find(submitRe) || buttons.find((b) => b.type === 'submit');
   if (password) {
     out.kind = 'login';
     out.user = mark(user && !user.value ? user : null, 'user');
     mark(password, 'password');
-    out.submit = mark(submitFor(password), 'submit');
+    const submit = submitFor(password);
+    out.submit = mark(submit, 'submit');
+    out.press = said(submit);
   } else if (user) {
     out.kind = 'identifier';
     out.user = mark(user.value ? null : user, 'user');
-    out.submit = mark(submitFor(user), 'submit');
+    const submit = submitFor(user);
+    out.submit = mark(submit, 'submit');
+    out.press = said(submit);
   } else {
     const approve = pick(cfg.consent) || find(approveRe);
     const deny = find(denyRe);
     if (approve || deny) {
       out.kind = 'consent';
+      out.press = said(approve);
       out.approve = mark(approve, 'approve');
       out.deny = mark(deny, 'deny');
     }

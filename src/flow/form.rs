@@ -1325,10 +1325,12 @@ impl<'a> Doc<'a> {
 
     /// The submit buttons of a form, classified.
     fn pick_button(&self, form: usize, positive: &Lexicon, negative: &Lexicon) -> Buttons {
-        // Among equals, the button styled as the primary one, then the first.
+        // Among equals, one that does not name another way through ("Sign in
+        // with Google", "Continue with GitHub" beside "Sign in"), then the
+        // button styled as the primary one, then the first.
         let mut buttons = Buttons::default();
-        let mut best_positive: Option<(bool, usize)> = None;
-        let mut best_neutral: Option<(bool, usize)> = None;
+        let mut best_positive: Option<((bool, bool), usize)> = None;
+        let mut best_neutral: Option<((bool, bool), usize)> = None;
         for (index, control) in self.form_controls(form) {
             if !control.is_submit_button() || !control.enabled() {
                 continue;
@@ -1342,11 +1344,12 @@ impl<'a> Doc<'a> {
                 .element
                 .attr("class")
                 .is_some_and(|class| words_of(class).any(|word| word == "primary"));
-            if positive.matches(&words) && best_positive.is_none_or(|(best, _)| primary && !best) {
-                best_positive = Some((primary, index));
+            let rank = (!words.iter().any(|word| word == "with"), primary);
+            if positive.matches(&words) && best_positive.is_none_or(|(best, _)| rank > best) {
+                best_positive = Some((rank, index));
             }
-            if best_neutral.is_none_or(|(best, _)| primary && !best) {
-                best_neutral = Some((primary, index));
+            if best_neutral.is_none_or(|(best, _)| rank > best) {
+                best_neutral = Some((rank, index));
             }
         }
         buttons.positive = best_positive.map(|(_, index)| index);
@@ -1365,8 +1368,14 @@ impl<'a> Doc<'a> {
                 text.push(' ');
             }
         }
+        // What the form asks for says what it is: its buttons do not (a login
+        // form offers "Register" or "Forgot password" beside "Next").
         for (_, control) in self.form_controls(form) {
-            if control.kind == Kind::Input(InputType::Hidden) {
+            if matches!(
+                control.kind,
+                Kind::Input(InputType::Hidden | InputType::Submit | InputType::Image | InputType::Reset | InputType::Button)
+                    | Kind::Button(_)
+            ) {
                 continue;
             }
             for attr in ["name", "id"] {
@@ -2216,6 +2225,48 @@ mod tests {
             ]
         );
         assert!(!submission.contains_secret());
+    }
+
+    #[test]
+    fn a_register_button_beside_next_does_not_make_the_identifier_step_a_sign_up_form() {
+        let html = r#"<html><body>
+            <form action="/ui/login/loginname" method="post">
+              <input type="hidden" name="csrf" value="c1">
+              <label for="loginName">Login Name</label><input type="text" id="loginName" name="loginName" autocomplete="username">
+              <button id="submit-button" type="submit">Next</button>
+              <button id="register-button" type="submit" name="register" value="true" formaction="/ui/login/register">Register</button>
+            </form>
+            <form action="/ui/login/externalidp" method="post">
+              <input type="hidden" name="csrf" value="c1"><button type="submit" name="idp" value="9">Sign in with Google</button>
+            </form>
+            </body></html>"#;
+        let submission = login(analyse_page(html, "https://idp.test/ui/login/loginname"));
+        assert_eq!(submission.action, url("https://idp.test/ui/login/loginname"));
+        assert_eq!(submission.fields, vec![plain("csrf", "c1"), plain("loginName", USERNAME_VALUE)]);
+        // A sign-up form is still one by what it asks for.
+        let html = r#"<html><body><form action="/join" method="post"><input type="email" name="signup_email" autocomplete="email">
+            <button type="submit">Next</button></form></body></html>"#;
+        assert!(matches!(analyse_page(html, "https://idp.test/join"), Page::Unknown { .. }));
+    }
+
+    #[test]
+    fn sign_in_with_a_provider_first_in_the_login_form_is_not_the_submit() {
+        let html = r#"<html><body><form action="/self-service/login?flow=f1" method="post">
+            <input type="hidden" name="csrf_token" value="t1">
+            <button type="submit" name="provider" value="google">Sign in with Google</button>
+            <button type="submit" name="provider" value="github">Continue with GitHub</button>
+            <input name="identifier" autocomplete="username"><input type="password" name="password">
+            <button type="submit" name="method" value="password">Sign in</button>
+            </form></body></html>"#;
+        let submission = login(analyse_page(html, "https://auth.test/login"));
+        assert_eq!(submission.field("method"), Some(&FieldValue::Plain("password".into())));
+        assert!(submission.field("provider").is_none());
+        // Alone, it is still the button.
+        let html = r#"<html><body><form method="post"><input name="state" type="hidden" value="s">
+            <input name="username" autocomplete="username"><button type="submit" name="go" value="1">Continue with email</button>
+            </form></body></html>"#;
+        let submission = login(analyse_page(html, "https://auth.test/login"));
+        assert_eq!(submission.field("go"), Some(&FieldValue::Plain("1".into())));
     }
 
     #[test]
