@@ -168,6 +168,17 @@ async fn authorize(
             &format!("alert('Signing in'); location.href = {};", serde_json::to_string(&back).unwrap()),
             elsewhere,
         ),
+        // An account chooser rendered by a script: the tile naming the user goes on.
+        "chooser" => format!(
+            r#"<!doctype html><html><head><title>Pick an account</title></head><body><div id=app></div><script>
+setTimeout(() => {{
+  const app = document.getElementById('app');
+  app.innerHTML = '<h1>Pick an account</h1><div role=listitem tabindex=0 id=t1>Signed in<br>{USERNAME}</div><div role=listitem tabindex=0 id=t2>Use another account</div><a href="/help">Help</a>';
+  document.getElementById('t1').addEventListener('click', () => {{ location.href = {back}; }});
+}}, 50);
+</script></body></html>"#,
+            back = serde_json::to_string(&back).unwrap()
+        ),
         // A script that never lets go of the page.
         "busy" => "<!doctype html><html><head><title>Busy</title></head><body>Please wait<script>setTimeout(() => { while (true) {} }, 50);</script></body></html>".to_owned(),
         // Scripts that keep changing the page, and nothing to act on: it never settles.
@@ -347,6 +358,16 @@ fn a_page_that_defeats_the_browser_again_and_again_is_given_up() {
     for c in cases {
         assert_eq!(c["status"], "error");
     }
+}
+
+/// An account chooser: the browser driver picks the tile that names the user.
+#[test]
+fn an_account_chooser_goes_on_with_the_users_account() {
+    let (run, dir) = run_mode("chooser", "auto", 1, &[]);
+    let c = only_case(&dir);
+    let trace = c["trace"].to_string();
+    assert!(trace.contains("chose the user's account"), "{}\n{trace}", run.describe());
+    assert!(trace.contains("(not sent: the redirect back to the client)"), "{trace}");
 }
 
 /// A page with scripts that settles with nothing to act on (an error page that

@@ -736,12 +736,12 @@ impl Browser {
         let _navigate = AbortOnDrop(navigate);
 
         let mut steps: Vec<String>;
-        let (mut logins, mut consents) = (0usize, 0usize);
+        let (mut logins, mut consents, mut accounts) = (0usize, 0usize, 0usize);
         let mut last_action: Option<(String, Instant)> = None;
         let mut idle_since = Instant::now();
         let mut looked = Instant::now() - POLL;
         let deadline = Instant::now() + IDLE_TIMEOUT * 6;
-        let script = detect(task.selectors);
+        let script = detect_for(task.selectors, Some(task.username));
         let mut steps_left: Vec<Step> = task.selectors.steps.clone();
         let mut step_number = 1;
         let mut framing: Vec<(&'static str, Option<String>)> = Vec::new();
@@ -888,6 +888,26 @@ impl Browser {
                         ),
                     );
                     page.press("submit").await.map_err(Failure::plain)?;
+                    last_action = Some((signature, Instant::now()));
+                    idle_since = Instant::now();
+                }
+                "account" => {
+                    accounts += 1;
+                    if accounts > 3 {
+                        return Err(page
+                            .failure("the account chooser came back after 3 choices of the user's account")
+                            .await
+                            .with_steps(&steps));
+                    }
+                    log(
+                        &mut steps,
+                        format!(
+                            "browser: chose the user's account (`{}`) on {}",
+                            found["press"].as_str().unwrap_or_default().chars().take(80).collect::<String>(),
+                            crate::flow::http::redact_str(&href)
+                        ),
+                    );
+                    page.press("account").await.map_err(Failure::plain)?;
                     last_action = Some((signature, Instant::now()));
                     idle_since = Instant::now();
                 }
@@ -1402,6 +1422,16 @@ const DETECT: &str = r#"((cfg) => {
       out.press = said(approve);
       out.approve = mark(approve, 'approve');
       out.deny = mark(deny, 'deny');
+    } else if (cfg.account) {
+      // An account chooser: the control that names the user is the account to go on with.
+      const who = cfg.account.toLowerCase();
+      const tiles = [...document.querySelectorAll('button, a[href], [role=button], [role=link], [role=option], [role=listitem], li[tabindex], [data-test-id]')].filter((e) => visible(e) && !e.disabled);
+      const tile = tiles.find((e) => text(e).toLowerCase().includes(who) && text(e).length < 200);
+      if (tile) {
+        out.kind = 'account';
+        out.press = said(tile);
+        mark(tile, 'account');
+      }
     }
   }
   out.signature = out.kind + ':' + inputs.length + ':' + buttons.length + ':' + document.title;
@@ -1441,10 +1471,16 @@ const CONSENT_BOXES: &str = r#"((requested, approved) => {
 /// [`DETECT`] with the profile's selectors (`login.username`, `login.password`,
 /// `login.consent`), which go before detection.
 fn detect(selectors: &crate::flow::form::Selectors) -> String {
+    detect_for(selectors, None)
+}
+
+/// [`detect`], knowing the user's username (for an account chooser).
+fn detect_for(selectors: &crate::flow::form::Selectors, account: Option<&str>) -> String {
     let cfg = json!({
         "username": selectors.username,
         "password": selectors.password,
         "consent": selectors.consent,
+        "account": account.filter(|a| a.chars().count() >= 3),
     });
     format!("{DETECT}({cfg})")
 }
