@@ -203,15 +203,20 @@ pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
         w,
         "# resource_at_token_endpoint: true     # RFC 8707 §2.2: repeat `resource` at the token endpoint"
     );
+    // Choices discovery cannot tell: commented, never written as facts.
+    let _ = writeln!(
+        w,
+        "# Not known from discovery — choices for you to make (the defaults apply while commented):"
+    );
     let _ = writeln!(w, "# What API access tokens look like: jwt (RFC 9068) or opaque.");
-    let _ = writeln!(w, "api_access_tokens: jwt");
+    let _ = writeln!(w, "# api_access_tokens: jwt");
     let _ = writeln!(w, "# Where scope claims (profile, email, …) go: always (ID token and userinfo), or");
     let _ = writeln!(
         w,
         "# when_no_access_token (in the ID token only for response_type=id_token; userinfo otherwise)."
     );
-    let _ = writeln!(w, "claims_in_id_token: always");
-    let _ = writeln!(w, "access_token_aud_includes_userinfo: false");
+    let _ = writeln!(w, "# claims_in_id_token: always");
+    let _ = writeln!(w, "# access_token_aud_includes_userinfo: false");
 
     let auth_methods = d
         .token_endpoint_auth_methods_supported
@@ -257,18 +262,36 @@ pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
         w,
         "# grant_types and response_types: what the client is REGISTERED for (cases needing more skip)."
     );
+    // What the provider offers is not what this client is registered for: the
+    // server-wide lists are comments to choose from (`doctor` proves a choice).
     let _ = writeln!(w, "clients:");
     let _ = writeln!(w, "  web:");
     let _ = writeln!(w, "    id: \"${{env:OIDC_CLIENT_ID}}\"");
     let _ = writeln!(w, "    secret: \"${{env:OIDC_CLIENT_SECRET}}\"");
-    let _ = writeln!(w, "    auth: {}", scalar(auth));
+    let _ = writeln!(
+        w,
+        "    auth: {}   # the method the client is registered for; `oidc-conform doctor` proves it",
+        scalar(auth)
+    );
     if auths.len() > 1 {
         let list: Vec<String> = auths.iter().map(|a| scalar(a)).collect();
-        let _ = writeln!(w, "    auth_methods: [{}]", list.join(", "));
+        let _ = writeln!(
+            w,
+            "    # auth_methods: [{}]   # discovery: the provider supports these; list those the client is registered for",
+            list.join(", ")
+        );
     }
     let _ = writeln!(w, "    redirect_uri: \"${{env:OIDC_REDIRECT_URI}}\"");
-    let _ = writeln!(w, "    grant_types: [{}]", grants.join(", "));
-    let _ = writeln!(w, "    response_types: [{}]", response_types.join(", "));
+    let _ = writeln!(
+        w,
+        "    # grant_types: [{}]   # discovery: the provider offers these; list those the client is registered for",
+        grants.join(", ")
+    );
+    let _ = writeln!(
+        w,
+        "    # response_types: [{}]   # discovery offers these (while commented: whatever the provider offers)",
+        response_types.join(", ")
+    );
     let _ = writeln!(w, "  # spa:                                 # a public client (PKCE, no secret)");
     let _ = writeln!(w, "  #   id: \"${{env:OIDC_SPA_CLIENT_ID}}\"");
     let _ = writeln!(w, "  #   auth: none");
