@@ -56,14 +56,83 @@ pub async fn check(p: &Provider) -> Vec<Line> {
     let mut out = Vec::new();
     for (key, client) in &p.profile.clients {
         let (id_at, redirect_at) = client.declared_at.unwrap_or((None, None));
-        out.push(Line {
-            declaration: format!(
-                "client `{key}` authenticates with `{}`{}",
-                client.auth.as_str(),
-                if client.secret.is_some() { " and its secret" } else { "" }
+        // Every method the client is declared for, the one it uses first.
+        let mut methods = vec![client.auth];
+        methods.extend(client.auth_methods.iter().copied().filter(|m| *m != client.auth));
+        for method in methods {
+            // A method without a secret to send is not the secret's to prove.
+            if method != ClientAuth::None && client.secret.is_none() {
+                continue;
+            }
+            let as_declared = Client {
+                auth: method,
+                ..client.clone()
+            };
+            out.push(Line {
+                declaration: format!(
+                    "client `{key}` authenticates with `{}`{}",
+                    method.as_str(),
+                    if client.secret.is_some() && method != ClientAuth::None {
+                        " and its secret"
+                    } else {
+                        ""
+                    }
+                ),
+                finding: authentication(p, key, &as_declared, id_at).await,
+            });
+        }
+        // What the client is declared registered for, against what the provider offers at all.
+        for (what, field, declared, offered) in [
+            (
+                "response type",
+                "response_types",
+                client.response_types.as_ref(),
+                Some(&p.discovery.response_types_supported),
             ),
-            finding: authentication(p, key, client, id_at).await,
-        });
+            (
+                "grant type",
+                "grant_types",
+                client.grant_types.as_ref(),
+                p.discovery.grant_types_supported.as_ref(),
+            ),
+        ] {
+            let (Some(declared), Some(offered)) = (declared, offered) else {
+                continue;
+            };
+            // What the profile says the provider has beyond discovery (`supports:`) counts as offered.
+            let extra = if field == "response_types" {
+                &p.profile.supports.response_types
+            } else {
+                &p.profile.supports.grant_types
+            };
+            let offered: Vec<String> = offered.iter().chain(extra.iter()).cloned().collect();
+            let offered = &offered;
+            let norm = |t: &str| {
+                let mut v: Vec<&str> = t.split_whitespace().collect();
+                v.sort_unstable();
+                v.join(" ")
+            };
+            let missing: Vec<&String> = declared.iter().filter(|d| !offered.iter().any(|o| norm(o) == norm(d))).collect();
+            out.push(Line {
+                declaration: format!("client `{key}`'s {what}s are ones the provider offers"),
+                finding: if missing.is_empty() {
+                    Finding::Proven(format!("discovery offers every declared {what}"))
+                } else {
+                    Finding::Contradicted {
+                        what: format!(
+                            "client `{key}` is declared for {} `{}`, which discovery does not offer at all (it offers: {})",
+                            what,
+                            missing.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("`, `"),
+                            offered.join(", ")
+                        ),
+                        fix: format!(
+                            "list under the client's `{field}` only what it is registered for (a grant type such as `authorization_code` is not a response type such as `code`)"
+                        ),
+                        at: id_at,
+                    }
+                },
+            });
+        }
         if let Some(uri) = &client.redirect_uri {
             out.push(Line {
                 declaration: format!("client `{key}` is registered with redirect URI {uri}"),

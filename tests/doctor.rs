@@ -64,3 +64,26 @@ fn a_wrong_secret_and_an_unregistered_redirect_uri_are_profile_errors_at_their_p
     assert!(!run.stdout().contains(WRONG) && !err.contains(WRONG));
     rt.block_on(rp.shutdown());
 }
+
+/// Grant names under `response_types` (a mistake a guessed profile makes) is a
+/// profile error; every declared authentication method is tried, not only the first.
+#[test]
+fn grant_names_as_response_types_are_a_profile_error() {
+    let (rt, rp) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        rp.issuer(),
+        &[(
+            "response_types: [code, id_token, id_token token, code id_token, code token, code id_token token]",
+            "response_types: [authorization_code, implicit]",
+        )],
+    );
+    let run = oidc_conform(&["doctor", "--provider", profile.to_str().unwrap()]);
+    assert_eq!(run.code(), 2, "{}", run.describe());
+    assert!(run.stderr().contains("response type `authorization_code`"), "{}", run.describe());
+    assert!(run.stderr().contains("`response_types`"), "{}", run.describe());
+    let out = run.stdout();
+    assert!(out.contains("ok   client `web` authenticates with `client_secret_post`"), "{out}");
+    rt.block_on(rp.shutdown());
+}
