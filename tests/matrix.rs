@@ -112,6 +112,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("state-truncated", &["flow.state"]),
     ("login-page-frameable", &["pages.framing"]),
     ("short-codes", &["tokens.entropy", "tokens.entropy_160"]),
+    ("uuid-tokens", &["tokens.entropy", "tokens.entropy_160"]),
     ("refresh-client-unbound", &["refresh_token.client_binding"]),
     // The login and consent pages shown for prompt=none, signed in or not.
     ("prompt-none-shows-login", &["negative.refused", "prompt.none_no_ui"]),

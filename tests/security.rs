@@ -156,3 +156,30 @@ fn the_code_lifetime_probe_waits_and_judges() {
         case.skip
     );
 }
+
+/// `security::token-entropy`'s verdict against the reference provider with `quirks`.
+async fn entropy_verdict(quirks: &[Quirk]) -> (Status, String, Option<String>) {
+    let config = crate::util::with_quirks(quirks);
+    let report = run_suite_case("security", config, |_| {}, "token-entropy", 1).await.remove(0);
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.id == "tokens.entropy")
+        .unwrap_or_else(|| panic!("no tokens.entropy verdict: {:?}", report.checks));
+    (check.status, check.message.clone(), check.found.clone())
+}
+
+#[test]
+fn the_entropy_probe_judges_sixteen_samples_position_by_position() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (status, message, _) = rt.block_on(entropy_verdict(&[]));
+    assert_eq!(status, Status::Pass, "{message}");
+    assert!(message.contains("over 16 samples"), "{message}");
+    // UUID v4 codes and tokens: 122 random bits (at most 124 by the estimate).
+    let (status, message, found) = rt.block_on(entropy_verdict(&[Quirk::UuidTokens]));
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("RFC 6749 §10.10") && message.contains("MUST"), "{message}");
+    let found = found.unwrap_or_default();
+    assert!(found.contains("authorization code: about 12"), "{found}");
+    assert!(found.contains("5 position(s) never change"), "{found}");
+}

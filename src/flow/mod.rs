@@ -150,6 +150,8 @@ pub struct Evidence {
     pub code_usable_after_refusal: bool,
     /// Parallel redemptions of one code: how many succeeded, of how many sent.
     pub parallel_redemptions: Option<(usize, usize)>,
+    /// Further codes and tokens of the same flow, run again (`request.samples`).
+    pub samples: Vec<TokenSet>,
     /// After refusing a second redemption of a code, userinfo's HTTP status for
     /// the access token of the first one (RFC 6749 §4.1.2: SHOULD be revoked).
     pub first_token_after_reuse: Option<u16>,
@@ -405,6 +407,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     }
                 }
             }
+            if case.request.samples > 1 {
+                collect_samples(p, case, &browser, ev).await?;
+            }
             let access = ev.token_sets.iter().rev().find_map(|s| s.access_token.clone()).or(front_access);
             let skipped = if case.request.token_parallel > 1 {
                 Some(
@@ -439,6 +444,44 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             Ok(())
         }
     }
+}
+
+/// Runs the authorization and the code exchange again, in the same browser,
+/// until the case has `request.samples` sets of codes and tokens; a refusal on
+/// the way ends the sampling (the check judges what it has).
+async fn collect_samples(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, ev: &mut Evidence) -> Result<(), String> {
+    let wanted = case.request.samples;
+    for i in 2..=wanted {
+        let mut scratch = Evidence::default();
+        let verifier = make_verifier(&case.request.pkce);
+        let params = authorize(p, case, browser, &verifier, &mut scratch).await?;
+        let mut set = match params {
+            Some(params) => front_channel_tokens(&params),
+            None => {
+                ev.step(format!("sample {i} of {wanted}: the authorization was refused; sampling stops"));
+                break;
+            }
+        };
+        if let Some(code) = set.code.clone() {
+            match exchange_code(p, case, &code, &verifier, &mut scratch).await? {
+                Some(mut tokens) => {
+                    tokens.code = Some(code);
+                    set = tokens;
+                }
+                None => {
+                    ev.step(format!("sample {i} of {wanted}: the code exchange was refused; sampling stops"));
+                    break;
+                }
+            }
+        }
+        ev.samples.push(set);
+    }
+    ev.step(format!(
+        "{} further authorizations and code exchanges, for {} samples of the codes and tokens",
+        ev.samples.len(),
+        ev.samples.len() + 1
+    ));
+    Ok(())
 }
 
 /// Request parameters as reports keep them: credential-bearing values

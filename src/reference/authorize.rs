@@ -831,7 +831,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
     let mut fields = Vec::new();
 
     let code = if rt.code {
-        let mut code = random_token()?;
+        let mut code = super::opaque_value(shared)?;
         if shared.quirk(Quirk::ShortCodes) {
             code.truncate(10);
         }

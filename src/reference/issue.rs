@@ -318,7 +318,7 @@ pub(crate) fn access_token(
             add_roles(shared, user, &mut claims);
             sign_access_token(shared, claims)?
         }
-        None => random_token()?,
+        None => super::opaque_value(shared)?,
     };
     remember(
         shared,

@@ -206,6 +206,8 @@ quirks! {
         "discovery lists an end_session_endpoint on plain http at another host";
     ShortCodes => "short-codes",
         "authorization codes are 10 characters of base64url (at most 60 bits)";
+    UuidTokens => "uuid-tokens",
+        "authorization codes, opaque access tokens and refresh tokens are UUID v4 strings (hex with hyphens: 122 random bits)";
     RefreshClientUnbound => "refresh-client-unbound",
         "a refresh token is accepted from any authenticated client registered for refresh, not only the one it was issued to";
     RefreshReuseKeepsFamily => "refresh-reuse-keeps-family",
@@ -319,7 +321,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 114);
+        assert_eq!(Quirk::ALL.len(), 115);
     }
 
     #[test]

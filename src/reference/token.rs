@@ -615,7 +615,7 @@ fn token_body(shared: &Shared, access_token: &str, scopes: &[String]) -> Map<Str
 }
 
 fn new_refresh_token(shared: &Shared, grant: &Grant, family: u64) -> Result<String, TokenError> {
-    let token = random_token()?;
+    let token = super::opaque_value(shared)?;
     let now = Instant::now();
     let record = Refresh {
         grant: grant.clone(),
