@@ -125,6 +125,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     // Userinfo keeps the user's own sub.
     ("sso-new-subject", &["session.same_sub", "userinfo.sub"]),
     ("auth-time-missing", &["id_token.auth_time"]),
+    // auth_time never moves from 0, so prompt=login does not move it either.
+    ("auth-time-zero", &["id_token.auth_time", "prompt.login_reauth"]),
     ("response-type-missing-defaults-to-code", &["negative.refused"]),
     ("discovery-no-subject-types", &["metadata.required"]),
     // ID tokens stay RS256, which discovery no longer lists.

@@ -61,7 +61,7 @@ checks! {
     "id_token.iat", IdToken, Must, "OIDC-Core-3.1.3.7", "`iat` is present and not in the future beyond the allowed clock skew.";
     "id_token.nonce", IdToken, Must, "OIDC-Core-3.1.3.7", "The `nonce` sent in the request comes back unchanged in the ID token.";
     "id_token.sub", IdToken, Must, "OIDC-Core-2", "`sub` is present, at most 255 ASCII characters.";
-    "id_token.auth_time", IdToken, Must, "OIDC-Core-2", "A request with `max_age` gets an ID token with `auth_time` (REQUIRED then), a number not after `iat`.";
+    "id_token.auth_time", IdToken, Must, "OIDC-Core-2", "`auth_time` is the time the user signed in: a number within the case's own window (from its start, a session signed in earlier in the case included, to `iat`, widened by the clock skew); REQUIRED for a request with `max_age` (OIDC Core §3.1.2.1).";
     "id_token.at_hash", IdToken, Must, "OIDC-Core-3.2.2.9", "`at_hash` matches the access token issued with the ID token (required from the authorization endpoint).";
     "id_token.c_hash", IdToken, Must, "OIDC-Core-3.3.2.11", "`c_hash` matches the code issued with the ID token in hybrid responses.";
     "access_token.format", Audience, Must, "RFC9068-3", "An access token requested for an API is a JWT for that API when the profile says the provider issues JWTs (an opaque one means the API selection was ignored).";

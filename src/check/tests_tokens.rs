@@ -311,3 +311,56 @@ fn access_token_claims_audience_and_scope() {
         Status::Fail
     );
 }
+
+/// `id_token.auth_time` on a case that began at `started`, for `claims`, with
+/// the default 300 s skew; `max_age`: whether the request carried one.
+fn auth_time_status(started: i64, claims: Value, max_age: bool) -> (Status, String) {
+    let mut request: std::collections::BTreeMap<String, String> = [("response_type".to_owned(), "code".to_owned())].into();
+    if max_age {
+        request.insert("max_age".into(), "60".into());
+    }
+    let ev = Evidence {
+        started: Some(started),
+        request,
+        ..Evidence::default()
+    };
+    let d = super::jwt::Decoded {
+        header: Default::default(),
+        claims: claims.as_object().unwrap().clone(),
+    };
+    let mut out = Vec::new();
+    tokens::auth_time(&ev, &d, "from the token endpoint", 300, now(), &mut out);
+    match out.as_slice() {
+        [one] => (one.status, format!("{} {:?}", one.message, one.expected)),
+        [] => (Status::Skip, String::new()),
+        more => panic!("one verdict: {more:?}"),
+    }
+}
+
+#[test]
+fn auth_time_lies_in_the_cases_own_window_with_the_clock_skew() {
+    let n = now();
+    let started = n - 2;
+    let at = |t: i64| with(good_id_claims(), "auth_time", json!(t));
+    // The login of this case, a second after it began.
+    assert_eq!(auth_time_status(started, at(started + 1), true).0, Status::Pass);
+    // A session signed in earlier in the same case, and a provider clock 4 minutes behind.
+    assert_eq!(auth_time_status(started, at(started - 240), false).0, Status::Pass);
+    // 0 (1970), or a sign-in before the skew allows: not this case's sign-in.
+    let (status, message) = auth_time_status(started, at(0), true);
+    assert_eq!(status, Status::Fail);
+    assert!(
+        message.contains("OIDC Core §2") && message.contains("before this case began"),
+        "{message}"
+    );
+    assert!(message.contains(&format!("between {}", started - 300)), "{message}");
+    assert_eq!(auth_time_status(started, at(started - 301), false).0, Status::Fail);
+    // After iat (beyond the skew): fails; within it: passes.
+    assert_eq!(auth_time_status(started, at(n + 301), false).0, Status::Fail);
+    assert_eq!(auth_time_status(started, at(n + 299), false).0, Status::Pass);
+    // Absent: required only with max_age. A string is malformed.
+    assert_eq!(auth_time_status(started, good_id_claims(), false).0, Status::Skip);
+    assert_eq!(auth_time_status(started, good_id_claims(), true).0, Status::Fail);
+    let text = with(good_id_claims(), "auth_time", json!(started.to_string()));
+    assert_eq!(auth_time_status(started, text, false).0, Status::Fail);
+}

@@ -119,6 +119,9 @@ pub struct UserinfoResponse {
 /// Everything a flow observed; the checks read only this.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
+    /// When the case's flow began (seconds since the epoch): every sign-in of
+    /// the case, its session's included, happened after it.
+    pub started: Option<i64>,
     /// Parameters of the authorization request (no secrets in it).
     pub request: BTreeMap<String, String>,
     pub nonce: Option<String>,
@@ -232,7 +235,10 @@ pub fn pkce_challenge(verifier: &str) -> String {
 
 /// Runs the case's flow against the provider. Never fails: problems are in the evidence.
 pub async fn run(provider: &Provider, case: &Case) -> Evidence {
-    let mut ev = Evidence::default();
+    let mut ev = Evidence {
+        started: Some(crate::check::now()),
+        ..Evidence::default()
+    };
     // Mistakes made in the first request are attempted from the start.
     let later = [
         Misuse::ReuseCode,

@@ -215,7 +215,8 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
     claims.insert("iat".into(), json!(iat));
     claims.insert("exp".into(), json!(exp));
     if !q(Quirk::AuthTimeMissing) {
-        claims.insert("auth_time".into(), json!(input.grant.auth_time));
+        let auth_time = if q(Quirk::AuthTimeZero) { 0 } else { input.grant.auth_time };
+        claims.insert("auth_time".into(), json!(auth_time));
     }
     if let Some(nonce) = input.nonce {
         if q(Quirk::NonceWrong) {

@@ -224,6 +224,8 @@ quirks! {
         "discovery lists only ES256 in id_token_signing_alg_values_supported (ID tokens are still RS256)";
     AuthTimeMissing => "auth-time-missing",
         "ID tokens never carry auth_time, even for a request with max_age";
+    AuthTimeZero => "auth-time-zero",
+        "ID tokens carry auth_time 0 (1970) instead of the time the user signed in";
     ResponseTypeMissingDefaultsToCode => "response-type-missing-defaults-to-code",
         "an authorization request without response_type is taken as a code request";
     NoSso => "no-sso",
@@ -321,7 +323,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 115);
+        assert_eq!(Quirk::ALL.len(), 116);
     }
 
     #[test]
