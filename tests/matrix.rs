@@ -53,6 +53,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("access-token-no-userinfo-aud", &["access_token.aud"]),
     ("audience-ignored", &["access_token.format"]),
     ("api-token-without-audience", &["access_token.default_audience"]),
+    ("scope-as-audience", &["access_token.default_audience"]),
     ("scope-over-grant", &["access_token.scope"]),
     ("scope-not-echoed", &["token_response.scope"]),
     ("access-token-typ-jwt", &["access_token.typ"]),

@@ -71,7 +71,7 @@ checks! {
     "access_token.iss", AccessToken, Must, "RFC9068-2.2", "`iss` exactly equals the issuer.";
     "access_token.exp", AccessToken, Must, "RFC9068-2.2", "`exp` is present and in the future.";
     "access_token.aud", Audience, Must, "RFC9068-3", "`aud` contains the API the token was requested for (and the userinfo URL when the profile says so).";
-    "access_token.default_audience", Audience, Must, "RFC9068-3", "Without an API in the request the access token is for the profile's `default_api`, or for no API at all.";
+    "access_token.default_audience", Audience, Must, "RFC9068-3", "Without an API in the request the access token is for the profile's `default_api`, or for no API at all; a requested scope value (e.g. `openid`) in `aud` is no resource indicator (RFC 9068 §3: the default resource indicator MUST be used; RFC 8707 §2).";
     "access_token.azp", Audience, Must, "Brief", "`azp` names the client the access token was issued to (required where the profile's `access_token_azp` says the provider issues it).";
     "access_token.claims", AccessToken, Must, "RFC9068-2.2", "`sub`, `client_id`, `iat` and `jti` are present.";
     "access_token.scope", Scopes, Must, "RFC9068-2.2.3", "The `scope` claim carries the granted API scopes, and none that were not requested or the API does not define.";

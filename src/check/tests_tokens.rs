@@ -364,3 +364,31 @@ fn auth_time_lies_in_the_cases_own_window_with_the_clock_skew() {
     let text = with(good_id_claims(), "auth_time", json!(started.to_string()));
     assert_eq!(auth_time_status(started, text, false).0, Status::Fail);
 }
+
+#[test]
+fn scope_values_are_not_resource_indicators() {
+    let aud = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let scope = "openid profile read:messages https://api.test/read";
+    assert_eq!(tokens::scope_values_in_aud(scope, &aud(&["openid"])), ["openid"]);
+    assert_eq!(
+        tokens::scope_values_in_aud(scope, &aud(&["https://op.example.test/userinfo", "profile"])),
+        ["profile"]
+    );
+    assert_eq!(tokens::scope_values_in_aud(scope, &aud(&["read:messages"])), ["read:messages"]);
+    // A scope that is a URL of its resource, an API, or a value not requested: not judged here.
+    assert!(tokens::scope_values_in_aud(scope, &aud(&["https://api.test/read"])).is_empty());
+    assert!(tokens::scope_values_in_aud(scope, &aud(&["https://api.test", "email"])).is_empty());
+}
+
+#[test]
+fn an_access_token_for_the_openid_scope_fails_the_default_audience() {
+    let n = now();
+    let at = sign(
+        Some("at+jwt"),
+        &json!({"iss": ISSUER, "sub": "user-1", "aud": "openid", "client_id": "web", "exp": n + 60, "iat": n, "jti": "j"}),
+    );
+    let out = run(&case("openid", None), Some(good_id_claims()), Some(at));
+    let c = out.iter().find(|c| c.id == "access_token.default_audience").expect("judged");
+    assert_eq!(c.status, Status::Fail, "{c:?}");
+    assert!(c.message.contains("RFC 9068 §3") && c.message.contains("`openid`"), "{}", c.message);
+}

@@ -442,6 +442,16 @@ fn refreshed_id_token(original: &Decoded, new: &Decoded) -> CheckResult {
 }
 
 /// Signature and algorithm (OIDC Core §3.1.3.7 steps 6–8; RFC 9068 §4).
+/// The values of `aud` that are scope values the request asked for, other than
+/// URLs with a host (a scope spelled as such a URL may name its resource too;
+/// `read:messages` parses as a URI but names no resource).
+pub(super) fn scope_values_in_aud<'a>(requested: &str, aud: &'a [String]) -> Vec<&'a str> {
+    aud.iter()
+        .map(String::as_str)
+        .filter(|a| requested.split_whitespace().any(|s| s == *a) && !url::Url::parse(a).is_ok_and(|u| u.has_host()))
+        .collect()
+}
+
 /// `id_token.auth_time`: present where max_age asks for it; a number of seconds
 /// within the case's own time window (from its start to now, widened by the
 /// clock skew) and not after `iat`.
@@ -859,7 +869,26 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
     if case.api.is_none() {
         let aud = d.audiences();
         let apis: Vec<&crate::profile::Api> = p.profile.apis.values().collect();
+        let scopes = scope_values_in_aud(&case.request.scope, &aud);
         match p.profile.default_api.as_ref().map(|k| &p.profile.apis[k]) {
+            // RFC 8707 §2: a resource indicator is an absolute URI; RFC 9068 §3: without
+            // `resource`, `aud` MUST hold a default resource indicator. A scope value is neither.
+            _ if !scopes.is_empty() => out.push(
+                CheckResult::fail(
+                    "access_token.default_audience",
+                    format!(
+                        "no API was requested and the access token {origin} names the requested scope value {} in `aud`: a scope is not a resource indicator (RFC 9068 §3: the aud MUST be a default resource indicator; RFC 8707 §2: an absolute URI)",
+                        scopes.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .ef(
+                    match p.profile.default_api.as_ref().map(|k| &p.profile.apis[k]) {
+                        Some(default) => format!("aud contains `{}`, the default API", default.identifier),
+                        None => "a resource indicator (an API or the userinfo URL), or no aud".to_owned(),
+                    },
+                    format!("{aud:?}"),
+                ),
+            ),
             Some(default) if aud.contains(&default.identifier) => out.push(CheckResult::pass(
                 "access_token.default_audience",
                 format!("no API requested: the token is for the default API `{}`", default.identifier),

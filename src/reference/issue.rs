@@ -319,6 +319,12 @@ pub(crate) fn access_token(
             add_roles(shared, user, &mut claims);
             sign_access_token(shared, claims)?
         }
+        // The quirk: with no API requested, a JWT for the first scope value.
+        None if shared.quirk(Quirk::ScopeAsAudience) && !scopes.is_empty() => {
+            let mut claims = jwt_claims(shared, &shared.subject(user), vec![scopes[0].clone()], &grant.client_id, scopes)?;
+            add_roles(shared, user, &mut claims);
+            sign_access_token(shared, claims)?
+        }
         None => super::opaque_value(shared)?,
     };
     remember(

@@ -92,6 +92,8 @@ quirks! {
         "access token aud lacks the userinfo URL even though openid was requested";
     ApiTokenWithoutAudience => "api-token-without-audience",
         "with no audience requested, the access token is a JWT for the first API anyway";
+    ScopeAsAudience => "scope-as-audience",
+        "with no API requested, the access token is a JWT whose aud is the first requested scope value (e.g. \"openid\")";
     AudienceIgnored => "audience-ignored",
         "the requested audience is ignored and an opaque access token is issued";
     ScopeOverGrant => "scope-over-grant",
@@ -323,7 +325,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 116);
+        assert_eq!(Quirk::ALL.len(), 117);
     }
 
     #[test]
