@@ -144,6 +144,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("discovery-http-endpoint", &["metadata.https"]),
     ("login-307", &["pages.login_post_redirect"]),
     ("authorization-errors-in-query", &["authorization_response.error_mode"]),
+    ("access-token-in-query", &["authorization_response.encoding"]),
     ("userinfo-token-in-query-accepted", &["userinfo.token_in_query"]),
     ("client-credentials-refresh-token", &["token_response.client_credentials_refresh"]),
     ("form-post-ignored", &["flow.response_mode"]),

@@ -588,6 +588,11 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
                 format!("redirected back with {}", resp.keys().cloned().collect::<Vec<_>>().join(", ")),
             ));
         }
+        if ev.error.is_none()
+            && let Some(verdict) = response_encoding(ev)
+        {
+            out.push(verdict);
+        }
         if let Some(asked) = &case.request.response_mode {
             let got = ev.response_mode.as_deref().unwrap_or("");
             if got == asked {
@@ -599,6 +604,45 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
             }
         }
     }
+}
+
+/// OAuth 2.0 Multiple Response Type Encoding Practices §3 and §5 (RFC 6749
+/// §4.2.2 for `token`): a response type that returns an access token or an ID
+/// token defaults to the fragment, and the query encoding MUST NOT be used.
+/// Judged where no `response_mode` was sent or `fragment` was asked for, on the
+/// code and tokens of a redirect.
+pub(crate) fn response_encoding(ev: &Evidence) -> Option<CheckResult> {
+    let rt = ev.request.get("response_type")?;
+    if !rt.split_whitespace().any(|t| matches!(t, "token" | "id_token")) {
+        return None;
+    }
+    let asked = ev.request.get("response_mode").map(String::as_str);
+    if !matches!(asked, None | Some("fragment")) || ev.response_mode.as_deref() == Some("form_post") {
+        return None;
+    }
+    let how = match asked {
+        None => "with no response_mode sent (the default is the fragment)",
+        Some(_) => "with response_mode=fragment",
+    };
+    let leaked: Vec<&str> = ["code", "access_token", "id_token"]
+        .into_iter()
+        .filter(|k| ev.query_params.iter().any(|q| q == k))
+        .collect();
+    Some(if leaked.is_empty() {
+        CheckResult::pass(
+            "authorization_response.encoding",
+            format!("the response to response_type `{rt}` came in the fragment {how}, nothing of it in the query"),
+        )
+    } else {
+        CheckResult::fail(
+            "authorization_response.encoding",
+            format!(
+                "the response to response_type `{rt}` {how} put {} in the query of the redirect, which MUST NOT be used for response types with tokens (OAuth 2.0 Multiple Response Type Encoding Practices §5)",
+                leaked.join(", ")
+            ),
+        )
+        .ef("code and tokens in the fragment", format!("{} in the query", leaked.join(", ")))
+    })
 }
 
 /// The brief: a third-party client never skips consent (an interactive
@@ -1398,6 +1442,43 @@ mod level_tests {
         assert!(framing_of(None, Some("default-src 'self'; frame-ancestors 'none'")).is_some());
         assert!(framing_of(None, Some("default-src 'self'")).is_none());
         assert!(framing_of(None, None).is_none());
+    }
+
+    #[test]
+    fn where_code_and_tokens_land_for_each_response_type() {
+        let ev = |rt: &str, mode: Option<&str>, got: &str, query: &[&str]| Evidence {
+            request: [("response_type".to_owned(), rt.to_owned())]
+                .into_iter()
+                .chain(mode.map(|m| ("response_mode".to_owned(), m.to_owned())))
+                .collect(),
+            response_mode: Some(got.to_owned()),
+            query_params: query.iter().map(|s| s.to_string()).collect(),
+            ..Evidence::default()
+        };
+        let status = |e: Evidence| response_encoding(&e).map(|c| c.status);
+        // `code` alone: the query is its default, not judged here.
+        assert_eq!(status(ev("code", None, "query", &["code", "state"])), None);
+        for rt in [
+            "token",
+            "id_token",
+            "id_token token",
+            "code id_token",
+            "code token",
+            "code id_token token",
+        ] {
+            assert_eq!(status(ev(rt, None, "fragment", &[])), Some(Status::Pass), "{rt}");
+            // The registered redirect URI's own query does not count (left out by the engine).
+            assert_eq!(status(ev(rt, None, "fragment", &["iss"])), Some(Status::Pass), "{rt}");
+            assert_eq!(status(ev(rt, Some("fragment"), "fragment", &["state"])), Some(Status::Pass), "{rt}");
+            assert_eq!(status(ev(rt, None, "query", &["access_token"])), Some(Status::Fail), "{rt}");
+            assert_eq!(status(ev(rt, None, "fragment", &["code"])), Some(Status::Fail), "{rt}");
+            assert_eq!(status(ev(rt, None, "query", &["id_token", "state"])), Some(Status::Fail), "{rt}");
+            // Asked for query or form_post: `flow.response_mode` judges those.
+            assert_eq!(status(ev(rt, Some("query"), "query", &["access_token"])), None, "{rt}");
+            assert_eq!(status(ev(rt, None, "form_post", &[])), None, "{rt}");
+        }
+        let msg = response_encoding(&ev("code token", None, "fragment", &["access_token"])).unwrap();
+        assert!(msg.message.contains("MUST NOT") && msg.message.contains("§5"), "{}", msg.message);
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub struct Evidence {
     pub state: Option<String>,
     /// The response mode the engine read the answer from.
     pub response_mode: Option<String>,
+    /// The response parameters that came in the query of the redirect (the
+    /// registered redirect URI's own query left out), when it was a redirect.
+    pub query_params: Vec<String>,
     /// Parameters of the authorization response (code and tokens left out).
     pub authorization_response: Option<BTreeMap<String, String>>,
     pub token_sets: Vec<TokenSet>,
@@ -992,6 +995,15 @@ fn redirected(ev: &mut Evidence, url: &Url, registered: &str, form: Option<BTree
             f
         }
         None => {
+            let registered_pairs: Vec<(String, String)> = Url::parse(registered)
+                .map(|u| u.query_pairs().into_owned().collect())
+                .unwrap_or_default();
+            ev.query_params = url
+                .query_pairs()
+                .into_owned()
+                .filter(|pair| !registered_pairs.contains(pair))
+                .map(|(k, _)| k)
+                .collect();
             let mut m: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
             if let Some(frag) = url.fragment() {
                 m.extend(url::form_urlencoded::parse(frag.as_bytes()).into_owned());

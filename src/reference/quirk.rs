@@ -186,6 +186,8 @@ quirks! {
         "a redirect_uri equal to a registered one after RFC 3986 normalisation (host case, default port, percent-encoding) is taken as registered";
     RedirectUriHostIgnored => "redirect-uri-host-ignored",
         "a redirect_uri with the registered path and query is taken as registered, whatever its scheme, host and port";
+    AccessTokenInQuery => "access-token-in-query",
+        "an authorization response in the fragment carries its access_token in the query instead (the other parameters stay in the fragment)";
     AuthorizationErrorsInQuery => "authorization-errors-in-query",
         "authorization errors for implicit and hybrid response types go in the query instead of the fragment";
     UserinfoTokenInQueryAccepted => "userinfo-token-in-query-accepted",
@@ -325,7 +327,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 117);
+        assert_eq!(Quirk::ALL.len(), 118);
     }
 
     #[test]
