@@ -38,11 +38,21 @@ fn the_parallel_redemption_probe_is_deterministic() {
         "the clean provider lets exactly one redemption through every time: {wrong:?}"
     );
     assert!(clean[0].1.contains("exactly one succeeded"), "{clean:?}");
+    // 8 rounds of 10, with the bound they give.
+    assert!(
+        clean[0].1.contains("each of 8 round(s)") && clean[0].1.contains("at most 5.1e-4"),
+        "{clean:?}"
+    );
 
     let racy = rt.block_on(race_verdicts(&[Quirk::CodeRedemptionRace], 10));
     let wrong: Vec<_> = racy.iter().filter(|(s, _)| *s != Status::Fail).collect();
     assert!(wrong.is_empty(), "the race is caught every time: {wrong:?}");
     assert!(racy[0].1.contains("10 of 10"), "{racy:?}");
+
+    // A partial race (each further redemption through one time in four) is caught too.
+    let partial = rt.block_on(race_verdicts(&[Quirk::CodeRedemptionRacePartial], 10));
+    let wrong: Vec<_> = partial.iter().filter(|(s, _)| *s != Status::Fail).collect();
+    assert!(wrong.is_empty(), "the partial race is caught every time: {wrong:?}");
 }
 
 /// The per-specification conformance statement is in every report format.

@@ -425,7 +425,8 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         return out;
     }
     if let Some((ok, sent)) = ev.parallel_redemptions {
-        out.push(single_use(ok, sent));
+        let rounds = ev.parallel_rounds.iter().filter(|r| **r == 1).count().max(1);
+        out.push(single_use(ok, sent, rounds));
     }
     // RFC 9700 §4.14.2: a public client's refresh tokens rotate.
     if case.flow == crate::suite::Flow::Refresh
@@ -958,21 +959,33 @@ fn token_in_query(ev: &Evidence, out: &mut Vec<CheckResult>) {
     });
 }
 
-/// RFC 6749 §4.1.2: of `sent` redemptions of one code at once, at most one succeeds.
-fn single_use(ok: usize, sent: usize) -> CheckResult {
+/// RFC 6749 §4.1.2: of `sent` redemptions of one code at once, at most one
+/// succeeds; `ok` is the worst round's successes, `rounds` the rounds in which
+/// exactly one did (each with a new code).
+fn single_use(ok: usize, sent: usize, rounds: usize) -> CheckResult {
     match ok {
         // The refusal itself is judged by `flow.token`.
         0 => CheckResult::skip(
             "code.single_use",
             format!("none of the {sent} redemptions sent at once succeeded, so the race could not be judged"),
         ),
-        1 => CheckResult::pass(
-            "code.single_use",
-            format!("of {sent} redemptions of one code sent at once, exactly one succeeded"),
-        ),
+        1 => {
+            // A race letting each further redemption through with probability p
+            // shows in none of these rounds with probability (1 − p)^(rounds·(sent−1)).
+            let miss = (1.0 - crate::flow::RACE_P).powi((rounds * sent.saturating_sub(1)) as i32);
+            CheckResult::pass(
+                "code.single_use",
+                format!(
+                    "in each of {rounds} round(s) of {sent} redemptions of one code sent at once, exactly one succeeded: a race letting each further redemption through with probability {} or more would have gone unseen with probability at most {miss:.1e}",
+                    crate::flow::RACE_P
+                ),
+            )
+        }
         n => CheckResult::fail(
             "code.single_use",
-            format!("{n} of {sent} redemptions of one code sent at once succeeded: the code is not single-use under a race"),
+            format!(
+                "{n} of {sent} redemptions of one code sent at once succeeded: the code is not single-use under a race (RFC 6749 §4.1.2: the client MUST NOT use it more than once, and the server MUST deny a second use)"
+            ),
         )
         .ef("at most one success", format!("{n} successes")),
     }
@@ -1445,6 +1458,20 @@ mod level_tests {
     }
 
     #[test]
+    fn the_race_probe_runs_enough_rounds_for_its_bound() {
+        use crate::flow::{RACE_MAX_ROUNDS, RACE_MISS, race_plan};
+        // 10 at once: a round misses a race of p = 0.1 with 0.9^9 ≈ 0.387; 8 rounds ≤ 1e-3.
+        let (rounds, miss) = race_plan(10);
+        assert_eq!(rounds, 8);
+        assert!(miss <= RACE_MISS && miss > 5.0e-4, "{miss}");
+        // Fewer at once need more rounds, up to the cap (the bound is then weaker and reported as such).
+        let (rounds, miss) = race_plan(2);
+        assert_eq!(rounds, RACE_MAX_ROUNDS);
+        assert!(miss > RACE_MISS, "{miss}");
+        assert_eq!(race_plan(32).0, 3);
+    }
+
+    #[test]
     fn where_code_and_tokens_land_for_each_response_type() {
         let ev = |rt: &str, mode: Option<&str>, got: &str, query: &[&str]| Evidence {
             request: [("response_type".to_owned(), rt.to_owned())]
@@ -1483,9 +1510,15 @@ mod level_tests {
 
     #[test]
     fn code_oracles() {
-        assert_eq!(single_use(1, 10).status, Status::Pass);
-        assert_eq!(single_use(2, 10).status, Status::Fail);
-        assert_eq!(single_use(0, 10).status, Status::Skip);
+        assert_eq!(single_use(1, 10, 8).status, Status::Pass);
+        assert_eq!(single_use(2, 10, 3).status, Status::Fail);
+        assert_eq!(single_use(0, 10, 1).status, Status::Skip);
+        // 8 rounds of 10: a race of p = 0.1 goes unseen with probability 0.9^72 ≈ 5.1e-4.
+        assert!(
+            single_use(1, 10, 8).message.contains("at most 5.1e-4"),
+            "{}",
+            single_use(1, 10, 8).message
+        );
         assert_eq!(reuse_revokes(401).status, Status::Pass);
         assert_eq!(reuse_revokes(200).status, Status::Fail);
         assert_eq!(reuse_revokes(200).level, catalogue::Requirement::Should);

@@ -156,6 +156,9 @@ pub struct Evidence {
     pub code_usable_after_refusal: bool,
     /// Parallel redemptions of one code: how many succeeded, of how many sent.
     pub parallel_redemptions: Option<(usize, usize)>,
+    /// Successes of each round of parallel redemptions (a new code each round),
+    /// the first round's included; the rounds stop at the first that is not one.
+    pub parallel_rounds: Vec<usize>,
     /// Further codes and tokens of the same flow, run again (`request.samples`).
     pub samples: Vec<TokenSet>,
     /// After refusing a second redemption of a code, userinfo's HTTP status for
@@ -335,7 +338,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     tokio::time::sleep(wait).await;
                 }
                 let exchanged = if case.request.token_parallel > 1 {
-                    parallel_exchange(p, case, &code, &sent_verifier, ev).await?
+                    let first = parallel_exchange(p, case, &code, &sent_verifier, ev).await?;
+                    race_rounds(p, case, &browser, ev).await?;
+                    first
                 } else {
                     exchange_code(p, case, &code, &sent_verifier, ev).await?
                 };
@@ -1335,6 +1340,64 @@ async fn parallel_exchange(
         ev.error = refusal;
     }
     Ok(first)
+}
+
+/// How many rounds of `n` parallel redemptions the race probe runs, and the
+/// chance it misses a race: a racing provider lets each redemption besides the
+/// first through with probability at least [`RACE_P`], so a round shows no race
+/// with probability at most (1 − p)^(n−1); rounds are added until the miss is
+/// at most [`RACE_MISS`] (capped at [`RACE_MAX_ROUNDS`]).
+pub fn race_plan(n: usize) -> (usize, f64) {
+    let per_round = (1.0 - RACE_P).powi(n.saturating_sub(1) as i32);
+    let rounds = if per_round <= 0.0 {
+        1
+    } else {
+        (RACE_MISS.ln() / per_round.ln()).ceil().max(1.0) as usize
+    };
+    let rounds = rounds.min(RACE_MAX_ROUNDS);
+    (rounds, per_round.powi(rounds as i32))
+}
+
+/// The smallest share of racing redemptions the race probe is sized to catch.
+pub const RACE_P: f64 = 0.1;
+/// The chance of missing such a race the probe aims at.
+pub const RACE_MISS: f64 = 1e-3;
+/// At most this many rounds (each a new authorization and `n` redemptions).
+pub const RACE_MAX_ROUNDS: usize = 16;
+
+/// After the first round of parallel redemptions: further rounds, each with a
+/// new code from the same browser, while every round lets exactly one through,
+/// up to [`race_plan`]'s count.
+async fn race_rounds(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, ev: &mut Evidence) -> Result<(), String> {
+    let n = case.request.token_parallel;
+    let (rounds, _) = race_plan(n);
+    ev.parallel_rounds = ev.parallel_redemptions.map(|(ok, _)| ok).into_iter().collect();
+    for round in 2..=rounds {
+        if ev.parallel_rounds.last() != Some(&1) {
+            break;
+        }
+        let mut scratch = Evidence::default();
+        let verifier = make_verifier(&case.request.pkce);
+        let code = authorize(p, case, browser, &verifier, &mut scratch)
+            .await?
+            .and_then(|params| params.get("code").cloned());
+        let Some(code) = code else {
+            ev.step(format!(
+                "round {round} of {rounds}: the authorization gave no code; the rounds stop"
+            ));
+            break;
+        };
+        parallel_exchange(p, case, &Secret::new(code), &verifier, &mut scratch).await?;
+        let (ok, sent) = scratch.parallel_redemptions.unwrap_or((0, n));
+        ev.step(format!(
+            "round {round} of {rounds}: {ok} of {sent} redemptions of a new code sent at once succeeded"
+        ));
+        ev.parallel_rounds.push(ok);
+        if ok > 1 {
+            ev.parallel_redemptions = Some((ok, sent));
+        }
+    }
+    Ok(())
 }
 
 /// The PKCE verifier of a case: a random 43-character one (RFC 7636 §4.1), or of
