@@ -38,11 +38,21 @@ fn the_parallel_redemption_probe_is_deterministic() {
         "the clean provider lets exactly one redemption through every time: {wrong:?}"
     );
     assert!(clean[0].1.contains("exactly one succeeded"), "{clean:?}");
+    // 8 rounds of 10, with the bound they give.
+    assert!(
+        clean[0].1.contains("each of 8 round(s)") && clean[0].1.contains("at most 5.1e-4"),
+        "{clean:?}"
+    );
 
     let racy = rt.block_on(race_verdicts(&[Quirk::CodeRedemptionRace], 10));
     let wrong: Vec<_> = racy.iter().filter(|(s, _)| *s != Status::Fail).collect();
     assert!(wrong.is_empty(), "the race is caught every time: {wrong:?}");
     assert!(racy[0].1.contains("10 of 10"), "{racy:?}");
+
+    // A partial race (each further redemption through one time in four) is caught too.
+    let partial = rt.block_on(race_verdicts(&[Quirk::CodeRedemptionRacePartial], 10));
+    let wrong: Vec<_> = partial.iter().filter(|(s, _)| *s != Status::Fail).collect();
+    assert!(wrong.is_empty(), "the partial race is caught every time: {wrong:?}");
 }
 
 /// The per-specification conformance statement is in every report format.
@@ -155,4 +165,31 @@ fn the_code_lifetime_probe_waits_and_judges() {
         "{:?}",
         case.skip
     );
+}
+
+/// `security::token-entropy`'s verdict against the reference provider with `quirks`.
+async fn entropy_verdict(quirks: &[Quirk]) -> (Status, String, Option<String>) {
+    let config = crate::util::with_quirks(quirks);
+    let report = run_suite_case("security", config, |_| {}, "token-entropy", 1).await.remove(0);
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.id == "tokens.entropy")
+        .unwrap_or_else(|| panic!("no tokens.entropy verdict: {:?}", report.checks));
+    (check.status, check.message.clone(), check.found.clone())
+}
+
+#[test]
+fn the_entropy_probe_judges_sixteen_samples_position_by_position() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (status, message, _) = rt.block_on(entropy_verdict(&[]));
+    assert_eq!(status, Status::Pass, "{message}");
+    assert!(message.contains("over 16 samples"), "{message}");
+    // UUID v4 codes and tokens: 122 random bits (at most 124 by the estimate).
+    let (status, message, found) = rt.block_on(entropy_verdict(&[Quirk::UuidTokens]));
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("RFC 6749 §10.10") && message.contains("MUST"), "{message}");
+    let found = found.unwrap_or_default();
+    assert!(found.contains("authorization code: about 12"), "{found}");
+    assert!(found.contains("5 position(s) never change"), "{found}");
 }

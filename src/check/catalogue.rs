@@ -61,7 +61,7 @@ checks! {
     "id_token.iat", IdToken, Must, "OIDC-Core-3.1.3.7", "`iat` is present and not in the future beyond the allowed clock skew.";
     "id_token.nonce", IdToken, Must, "OIDC-Core-3.1.3.7", "The `nonce` sent in the request comes back unchanged in the ID token.";
     "id_token.sub", IdToken, Must, "OIDC-Core-2", "`sub` is present, at most 255 ASCII characters.";
-    "id_token.auth_time", IdToken, Must, "OIDC-Core-2", "A request with `max_age` gets an ID token with `auth_time` (REQUIRED then), a number not after `iat`.";
+    "id_token.auth_time", IdToken, Must, "OIDC-Core-2", "`auth_time` is the time the user signed in: a number within the case's own window (from its start, a session signed in earlier in the case included, to `iat`, widened by the clock skew); REQUIRED for a request with `max_age` (OIDC Core §3.1.2.1).";
     "id_token.at_hash", IdToken, Must, "OIDC-Core-3.2.2.9", "`at_hash` matches the access token issued with the ID token (required from the authorization endpoint).";
     "id_token.c_hash", IdToken, Must, "OIDC-Core-3.3.2.11", "`c_hash` matches the code issued with the ID token in hybrid responses.";
     "access_token.format", Audience, Must, "RFC9068-3", "An access token requested for an API is a JWT for that API when the profile says the provider issues JWTs (an opaque one means the API selection was ignored).";
@@ -71,7 +71,7 @@ checks! {
     "access_token.iss", AccessToken, Must, "RFC9068-2.2", "`iss` exactly equals the issuer.";
     "access_token.exp", AccessToken, Must, "RFC9068-2.2", "`exp` is present and in the future.";
     "access_token.aud", Audience, Must, "RFC9068-3", "`aud` contains the API the token was requested for (and the userinfo URL when the profile says so).";
-    "access_token.default_audience", Audience, Must, "RFC9068-3", "Without an API in the request the access token is for the profile's `default_api`, or for no API at all.";
+    "access_token.default_audience", Audience, Must, "RFC9068-3", "Without an API in the request the access token is for the profile's `default_api`, or for no API at all; a requested scope value (e.g. `openid`) in `aud` is no resource indicator (RFC 9068 §3: the default resource indicator MUST be used; RFC 8707 §2).";
     "access_token.azp", Audience, Must, "Brief", "`azp` names the client the access token was issued to (required where the profile's `access_token_azp` says the provider issues it).";
     "access_token.claims", AccessToken, Must, "RFC9068-2.2", "`sub`, `client_id`, `iat` and `jti` are present.";
     "access_token.scope", Scopes, Must, "RFC9068-2.2.3", "The `scope` claim carries the granted API scopes, and none that were not requested or the API does not define.";
@@ -99,13 +99,14 @@ checks! {
     "token_endpoint.duplicate_params", Security, Must, "RFC6749-5.2", "A token request that repeats a parameter is refused (`invalid_request`: the request repeats a parameter).";
     "code.client_binding", Security, Must, "RFC6749-4.1.3", "A code is redeemed only by the client it was issued to: another client of the same provider is refused.";
     "code.redirect_uri_binding", Security, Must, "RFC6749-4.1.3", "A code exchange whose `redirect_uri` is missing or differs from the authorization request's is refused.";
-    "code.single_use", Security, Must, "RFC6749-4.1.2", "Of several redemptions of one code sent at the same moment, at most one succeeds (no race in the single-use rule).";
+    "code.single_use", Security, Must, "RFC6749-4.1.2", "Of several redemptions of one code sent at the same moment, at most one succeeds (no race in the single-use rule), in rounds with a new code each until a race letting one redemption in ten through would be missed with a chance of at most 10^-3; the verdict states the bound.";
     "code.reuse_revokes", Security, Should, "RFC6749-4.1.2", "After a second redemption of a code is refused, the access token of its first redemption no longer works.";
     "redirect_uri.required", Security, Must, "RFC6749-3.1.2.3", "An authorization request without `redirect_uri` from a client registered with several is refused, never answered at one of them (RFC 6749 §3.1.2.3: the client MUST then include it; OIDC Core §3.1.2.1 makes it REQUIRED).";
     "redirect_uri.exact_match", Security, Must, "RFC9700-2.1", "An authorization request whose redirect_uri is a variant of the registered one naming another resource (path, query, port, scheme, host) is refused, never redirected there: exact string matching (loopback ports of native apps aside).";
     "redirect_uri.equivalent_spelling", Security, Should, "RFC9700-2.1", "A variant of the registered redirect URI that RFC 3986 calls equivalent (host case, default port written out, a percent-encoded letter) or that adds a fragment is refused too. Exact matching is a MUST; accepting such a spelling still sends the response to the registered endpoint, hence a SHOULD here.";
     "redirect_uri.query_retained", Flows, Must, "RFC6749-3.1.2", "When the registered redirect URI has a query, the response keeps it and adds its parameters (the query MUST be retained; oidcc-redirect-uri-query-OK).";
     "authorization_response.error_mode", Security, Must, "RFC6749-4.2.2.1", "An authorization error is delivered where the response would have been: in the fragment for implicit and hybrid response types (OIDC Core §3.2.2.6, §3.3.2.6), as form_post when asked, in the query for `code`.";
+    "authorization_response.encoding", Security, Must, "OAuth-MultipleResponseTypes-5", "A response type that returns an access token or an ID token (`token`, `id_token` and their combinations with `code`), with no `response_mode` sent or `fragment` asked for, comes in the fragment: no code or token in the query, where it would leak through logs and `Referer` (the query encoding MUST NOT be used; §3, §5; RFC 6749 §4.2.2).";
     "userinfo.token_in_query", Security, Should, "RFC9700-4.3.2", "Userinfo refuses an access token in the URL query, where it leaks into logs and histories (clients MUST NOT send it there; RFC 6750 §2.3 lets a resource server accept it, hence a SHOULD).";
     "token_response.client_credentials_refresh", Security, Should, "RFC6749-4.4.3", "A client-credentials token response carries no refresh token (the client can always ask again).";
     "pages.framing", Security, Should, "RFC9700-4.16", "Login and consent pages are sent with `X-Frame-Options` (DENY or SAMEORIGIN) or a CSP `frame-ancestors` directive, so no other site can frame them (clickjacking; RFC 9700 asks servers to prevent it and names these headers; frame-busting script cannot be seen here, hence a SHOULD).";
@@ -117,7 +118,7 @@ checks! {
     "jwks.kid", Security, Should, "RFC7517-4.5", "Keys of the JWK Set have distinct `kid` values, and every key has one when there are several (OIDC Core §10.1 picks the key by `kid`).";
     "jwks.private_members", Security, Must, "OIDC-Discovery-3", "The published JWK Set carries public keys only: no private (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`) or symmetric (`k`) key members.";
     "jwks.rsa_size", Security, Must, "RFC7518-3.3", "Every RSA key of the JWK Set has a modulus of 2048 bits or more.";
-    "tokens.entropy", Security, Must, "RFC6749-10.10", "Authorization codes and opaque access and refresh tokens are long enough to carry 128 bits (length × bits per character of their alphabet, an upper bound): a guess succeeds with at most a 2^-128 chance.";
+    "tokens.entropy", Security, Must, "RFC6749-10.10", "Authorization codes and opaque access and refresh tokens carry 128 bits, so a guess succeeds with at most a 2^-128 chance (the MUST of RFC 6749 §10.10). Estimated over a sample of codes and tokens, character position by character position (an upper bound: positions that never change count nothing, positions drawn from fewer characters count less; a UUID v4 is 122 bits); a single value by length × bits per character.";
     "tokens.entropy_160", Security, Should, "RFC6749-10.10", "The same values can carry 160 bits, the strength RFC 6749 §10.10 recommends.";
     "refresh_token.client_binding", Security, Must, "RFC6749-10.4", "A refresh token works only for the client it was issued to: another client of the provider presenting it is refused.";
     "refresh_token.reuse_revokes", Security, Should, "RFC9700-4.14.2", "When a rotated-out refresh token comes back, the refresh token that replaced it is revoked too (one of the two holders is an attacker).";

@@ -430,7 +430,8 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         return out;
     }
     if let Some((ok, sent)) = ev.parallel_redemptions {
-        out.push(single_use(ok, sent));
+        let rounds = ev.parallel_rounds.iter().filter(|r| **r == 1).count().max(1);
+        out.push(single_use(ok, sent, rounds));
     }
     // RFC 9700 §4.14.2: a public client's refresh tokens rotate.
     if case.flow == crate::suite::Flow::Refresh
@@ -593,6 +594,11 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
                 format!("redirected back with {}", resp.keys().cloned().collect::<Vec<_>>().join(", ")),
             ));
         }
+        if ev.error.is_none()
+            && let Some(verdict) = response_encoding(ev)
+        {
+            out.push(verdict);
+        }
         if let Some(asked) = &case.request.response_mode {
             let got = ev.response_mode.as_deref().unwrap_or("");
             if got == asked {
@@ -604,6 +610,45 @@ fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
             }
         }
     }
+}
+
+/// OAuth 2.0 Multiple Response Type Encoding Practices §3 and §5 (RFC 6749
+/// §4.2.2 for `token`): a response type that returns an access token or an ID
+/// token defaults to the fragment, and the query encoding MUST NOT be used.
+/// Judged where no `response_mode` was sent or `fragment` was asked for, on the
+/// code and tokens of a redirect.
+pub(crate) fn response_encoding(ev: &Evidence) -> Option<CheckResult> {
+    let rt = ev.request.get("response_type")?;
+    if !rt.split_whitespace().any(|t| matches!(t, "token" | "id_token")) {
+        return None;
+    }
+    let asked = ev.request.get("response_mode").map(String::as_str);
+    if !matches!(asked, None | Some("fragment")) || ev.response_mode.as_deref() == Some("form_post") {
+        return None;
+    }
+    let how = match asked {
+        None => "with no response_mode sent (the default is the fragment)",
+        Some(_) => "with response_mode=fragment",
+    };
+    let leaked: Vec<&str> = ["code", "access_token", "id_token"]
+        .into_iter()
+        .filter(|k| ev.query_params.iter().any(|q| q == k))
+        .collect();
+    Some(if leaked.is_empty() {
+        CheckResult::pass(
+            "authorization_response.encoding",
+            format!("the response to response_type `{rt}` came in the fragment {how}, nothing of it in the query"),
+        )
+    } else {
+        CheckResult::fail(
+            "authorization_response.encoding",
+            format!(
+                "the response to response_type `{rt}` {how} put {} in the query of the redirect, which MUST NOT be used for response types with tokens (OAuth 2.0 Multiple Response Type Encoding Practices §5)",
+                leaked.join(", ")
+            ),
+        )
+        .ef("code and tokens in the fragment", format!("{} in the query", leaked.join(", ")))
+    })
 }
 
 /// The brief: a third-party client never skips consent (an interactive
@@ -919,21 +964,33 @@ fn token_in_query(ev: &Evidence, out: &mut Vec<CheckResult>) {
     });
 }
 
-/// RFC 6749 §4.1.2: of `sent` redemptions of one code at once, at most one succeeds.
-fn single_use(ok: usize, sent: usize) -> CheckResult {
+/// RFC 6749 §4.1.2: of `sent` redemptions of one code at once, at most one
+/// succeeds; `ok` is the worst round's successes, `rounds` the rounds in which
+/// exactly one did (each with a new code).
+fn single_use(ok: usize, sent: usize, rounds: usize) -> CheckResult {
     match ok {
         // The refusal itself is judged by `flow.token`.
         0 => CheckResult::skip(
             "code.single_use",
             format!("none of the {sent} redemptions sent at once succeeded, so the race could not be judged"),
         ),
-        1 => CheckResult::pass(
-            "code.single_use",
-            format!("of {sent} redemptions of one code sent at once, exactly one succeeded"),
-        ),
+        1 => {
+            // A race letting each further redemption through with probability p
+            // shows in none of these rounds with probability (1 − p)^(rounds·(sent−1)).
+            let miss = (1.0 - crate::flow::RACE_P).powi((rounds * sent.saturating_sub(1)) as i32);
+            CheckResult::pass(
+                "code.single_use",
+                format!(
+                    "in each of {rounds} round(s) of {sent} redemptions of one code sent at once, exactly one succeeded: a race letting each further redemption through with probability {} or more would have gone unseen with probability at most {miss:.1e}",
+                    crate::flow::RACE_P
+                ),
+            )
+        }
         n => CheckResult::fail(
             "code.single_use",
-            format!("{n} of {sent} redemptions of one code sent at once succeeded: the code is not single-use under a race"),
+            format!(
+                "{n} of {sent} redemptions of one code sent at once succeeded: the code is not single-use under a race (RFC 6749 §4.1.2: the client MUST NOT use it more than once, and the server MUST deny a second use)"
+            ),
         )
         .ef("at most one success", format!("{n} successes")),
     }
@@ -1442,10 +1499,67 @@ mod level_tests {
     }
 
     #[test]
+    fn the_race_probe_runs_enough_rounds_for_its_bound() {
+        use crate::flow::{RACE_MAX_ROUNDS, RACE_MISS, race_plan};
+        // 10 at once: a round misses a race of p = 0.1 with 0.9^9 ≈ 0.387; 8 rounds ≤ 1e-3.
+        let (rounds, miss) = race_plan(10);
+        assert_eq!(rounds, 8);
+        assert!(miss <= RACE_MISS && miss > 5.0e-4, "{miss}");
+        // Fewer at once need more rounds, up to the cap (the bound is then weaker and reported as such).
+        let (rounds, miss) = race_plan(2);
+        assert_eq!(rounds, RACE_MAX_ROUNDS);
+        assert!(miss > RACE_MISS, "{miss}");
+        assert_eq!(race_plan(32).0, 3);
+    }
+
+    #[test]
+    fn where_code_and_tokens_land_for_each_response_type() {
+        let ev = |rt: &str, mode: Option<&str>, got: &str, query: &[&str]| Evidence {
+            request: [("response_type".to_owned(), rt.to_owned())]
+                .into_iter()
+                .chain(mode.map(|m| ("response_mode".to_owned(), m.to_owned())))
+                .collect(),
+            response_mode: Some(got.to_owned()),
+            query_params: query.iter().map(|s| s.to_string()).collect(),
+            ..Evidence::default()
+        };
+        let status = |e: Evidence| response_encoding(&e).map(|c| c.status);
+        // `code` alone: the query is its default, not judged here.
+        assert_eq!(status(ev("code", None, "query", &["code", "state"])), None);
+        for rt in [
+            "token",
+            "id_token",
+            "id_token token",
+            "code id_token",
+            "code token",
+            "code id_token token",
+        ] {
+            assert_eq!(status(ev(rt, None, "fragment", &[])), Some(Status::Pass), "{rt}");
+            // The registered redirect URI's own query does not count (left out by the engine).
+            assert_eq!(status(ev(rt, None, "fragment", &["iss"])), Some(Status::Pass), "{rt}");
+            assert_eq!(status(ev(rt, Some("fragment"), "fragment", &["state"])), Some(Status::Pass), "{rt}");
+            assert_eq!(status(ev(rt, None, "query", &["access_token"])), Some(Status::Fail), "{rt}");
+            assert_eq!(status(ev(rt, None, "fragment", &["code"])), Some(Status::Fail), "{rt}");
+            assert_eq!(status(ev(rt, None, "query", &["id_token", "state"])), Some(Status::Fail), "{rt}");
+            // Asked for query or form_post: `flow.response_mode` judges those.
+            assert_eq!(status(ev(rt, Some("query"), "query", &["access_token"])), None, "{rt}");
+            assert_eq!(status(ev(rt, None, "form_post", &[])), None, "{rt}");
+        }
+        let msg = response_encoding(&ev("code token", None, "fragment", &["access_token"])).unwrap();
+        assert!(msg.message.contains("MUST NOT") && msg.message.contains("§5"), "{}", msg.message);
+    }
+
+    #[test]
     fn code_oracles() {
-        assert_eq!(single_use(1, 10).status, Status::Pass);
-        assert_eq!(single_use(2, 10).status, Status::Fail);
-        assert_eq!(single_use(0, 10).status, Status::Skip);
+        assert_eq!(single_use(1, 10, 8).status, Status::Pass);
+        assert_eq!(single_use(2, 10, 3).status, Status::Fail);
+        assert_eq!(single_use(0, 10, 1).status, Status::Skip);
+        // 8 rounds of 10: a race of p = 0.1 goes unseen with probability 0.9^72 ≈ 5.1e-4.
+        assert!(
+            single_use(1, 10, 8).message.contains("at most 5.1e-4"),
+            "{}",
+            single_use(1, 10, 8).message
+        );
         assert_eq!(reuse_revokes(401).status, Status::Pass);
         assert_eq!(reuse_revokes(200).status, Status::Fail);
         assert_eq!(reuse_revokes(200).level, catalogue::Requirement::Should);

@@ -51,6 +51,11 @@ const DOCS: &[(&str, &str, &str)] = &[
         "OAuth 2.0 Form Post Response Mode",
         "https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html",
     ),
+    (
+        "OAuth-MultipleResponseTypes",
+        "OAuth 2.0 Multiple Response Type Encoding Practices",
+        "https://openid.net/specs/oauth-v2-multiple-response-types-1_0.html",
+    ),
     ("RFC6749", "RFC 6749", "https://www.rfc-editor.org/rfc/rfc6749"),
     ("RFC6750", "RFC 6750", "https://www.rfc-editor.org/rfc/rfc6750"),
     ("RFC7517", "RFC 7517", "https://www.rfc-editor.org/rfc/rfc7517"),

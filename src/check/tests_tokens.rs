@@ -311,3 +311,84 @@ fn access_token_claims_audience_and_scope() {
         Status::Fail
     );
 }
+
+/// `id_token.auth_time` on a case that began at `started`, for `claims`, with
+/// the default 300 s skew; `max_age`: whether the request carried one.
+fn auth_time_status(started: i64, claims: Value, max_age: bool) -> (Status, String) {
+    let mut request: std::collections::BTreeMap<String, String> = [("response_type".to_owned(), "code".to_owned())].into();
+    if max_age {
+        request.insert("max_age".into(), "60".into());
+    }
+    let ev = Evidence {
+        started: Some(started),
+        request,
+        ..Evidence::default()
+    };
+    let d = super::jwt::Decoded {
+        header: Default::default(),
+        claims: claims.as_object().unwrap().clone(),
+    };
+    let mut out = Vec::new();
+    tokens::auth_time(&ev, &d, "from the token endpoint", 300, now(), &mut out);
+    match out.as_slice() {
+        [one] => (one.status, format!("{} {:?}", one.message, one.expected)),
+        [] => (Status::Skip, String::new()),
+        more => panic!("one verdict: {more:?}"),
+    }
+}
+
+#[test]
+fn auth_time_lies_in_the_cases_own_window_with_the_clock_skew() {
+    let n = now();
+    let started = n - 2;
+    let at = |t: i64| with(good_id_claims(), "auth_time", json!(t));
+    // The login of this case, a second after it began.
+    assert_eq!(auth_time_status(started, at(started + 1), true).0, Status::Pass);
+    // A session signed in earlier in the same case, and a provider clock 4 minutes behind.
+    assert_eq!(auth_time_status(started, at(started - 240), false).0, Status::Pass);
+    // 0 (1970), or a sign-in before the skew allows: not this case's sign-in.
+    let (status, message) = auth_time_status(started, at(0), true);
+    assert_eq!(status, Status::Fail);
+    assert!(
+        message.contains("OIDC Core §2") && message.contains("before this case began"),
+        "{message}"
+    );
+    assert!(message.contains(&format!("between {}", started - 300)), "{message}");
+    assert_eq!(auth_time_status(started, at(started - 301), false).0, Status::Fail);
+    // After iat (beyond the skew): fails; within it: passes.
+    assert_eq!(auth_time_status(started, at(n + 301), false).0, Status::Fail);
+    assert_eq!(auth_time_status(started, at(n + 299), false).0, Status::Pass);
+    // Absent: required only with max_age. A string is malformed.
+    assert_eq!(auth_time_status(started, good_id_claims(), false).0, Status::Skip);
+    assert_eq!(auth_time_status(started, good_id_claims(), true).0, Status::Fail);
+    let text = with(good_id_claims(), "auth_time", json!(started.to_string()));
+    assert_eq!(auth_time_status(started, text, false).0, Status::Fail);
+}
+
+#[test]
+fn scope_values_are_not_resource_indicators() {
+    let aud = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let scope = "openid profile read:messages https://api.test/read";
+    assert_eq!(tokens::scope_values_in_aud(scope, &aud(&["openid"])), ["openid"]);
+    assert_eq!(
+        tokens::scope_values_in_aud(scope, &aud(&["https://op.example.test/userinfo", "profile"])),
+        ["profile"]
+    );
+    assert_eq!(tokens::scope_values_in_aud(scope, &aud(&["read:messages"])), ["read:messages"]);
+    // A scope that is a URL of its resource, an API, or a value not requested: not judged here.
+    assert!(tokens::scope_values_in_aud(scope, &aud(&["https://api.test/read"])).is_empty());
+    assert!(tokens::scope_values_in_aud(scope, &aud(&["https://api.test", "email"])).is_empty());
+}
+
+#[test]
+fn an_access_token_for_the_openid_scope_fails_the_default_audience() {
+    let n = now();
+    let at = sign(
+        Some("at+jwt"),
+        &json!({"iss": ISSUER, "sub": "user-1", "aud": "openid", "client_id": "web", "exp": n + 60, "iat": n, "jti": "j"}),
+    );
+    let out = run(&case("openid", None), Some(good_id_claims()), Some(at));
+    let c = out.iter().find(|c| c.id == "access_token.default_audience").expect("judged");
+    assert_eq!(c.status, Status::Fail, "{c:?}");
+    assert!(c.message.contains("RFC 9068 §3") && c.message.contains("`openid`"), "{}", c.message);
+}

@@ -442,6 +442,85 @@ fn refreshed_id_token(original: &Decoded, new: &Decoded) -> CheckResult {
 }
 
 /// Signature and algorithm (OIDC Core §3.1.3.7 steps 6–8; RFC 9068 §4).
+/// The values of `aud` that are scope values the request asked for, other than
+/// URLs with a host (a scope spelled as such a URL may name its resource too;
+/// `read:messages` parses as a URI but names no resource).
+pub(super) fn scope_values_in_aud<'a>(requested: &str, aud: &'a [String]) -> Vec<&'a str> {
+    aud.iter()
+        .map(String::as_str)
+        .filter(|a| requested.split_whitespace().any(|s| s == *a) && !url::Url::parse(a).is_ok_and(|u| u.has_host()))
+        .collect()
+}
+
+/// `id_token.auth_time`: present where max_age asks for it; a number of seconds
+/// within the case's own time window (from its start to now, widened by the
+/// clock skew) and not after `iat`.
+pub(super) fn auth_time(ev: &Evidence, d: &Decoded, origin: &str, skew: i64, now: i64, out: &mut Vec<CheckResult>) {
+    let max_age = ev.request.contains_key("max_age");
+    let iat = num(d, "iat");
+    let value = match d.claims.get("auth_time") {
+        None if max_age => {
+            out.push(
+                CheckResult::fail(
+                    "id_token.auth_time",
+                    format!(
+                        "the ID token {origin} has no `auth_time`, although the request carried max_age (OIDC Core §3.1.2.1: then REQUIRED)"
+                    ),
+                )
+                .ef("auth_time present", "absent"),
+            );
+            return;
+        }
+        None => return,
+        Some(Value::Number(n)) if n.as_i64().is_some() || n.as_f64().is_some_and(f64::is_finite) => {
+            n.as_i64().unwrap_or_else(|| n.as_f64().unwrap_or_default() as i64)
+        }
+        Some(other) => {
+            out.push(
+                CheckResult::fail(
+                    "id_token.auth_time",
+                    format!("the ID token {origin} has a malformed `auth_time` (OIDC Core §2: a JSON number of seconds)"),
+                )
+                .ef("seconds since the epoch", short(other)),
+            );
+            return;
+        }
+    };
+    let earliest = ev.started.map(|s| s - skew);
+    let latest = iat.map_or(now, |iat| iat.min(now)) + skew;
+    let window = match earliest {
+        Some(e) => format!("between {e} and {latest} (this case's sign-in, with {skew} s clock skew)"),
+        None => format!("at most {latest} (not after iat, with {skew} s clock skew)"),
+    };
+    if earliest.is_some_and(|e| value < e) {
+        out.push(
+            CheckResult::fail(
+                "id_token.auth_time",
+                format!(
+                    "the ID token {origin} says the user signed in at {value}, before this case began, though every sign-in it rests on happened in the case (OIDC Core §2: `auth_time` is the time the authentication occurred)"
+                ),
+            )
+            .ef(format!("auth_time {window}"), value.to_string()),
+        );
+    } else if value > latest {
+        out.push(
+            CheckResult::fail(
+                "id_token.auth_time",
+                format!("the ID token {origin} says the user signed in at {value}, after it was issued (OIDC Core §2)"),
+            )
+            .ef(format!("auth_time {window}"), value.to_string()),
+        );
+    } else {
+        out.push(CheckResult::pass(
+            "id_token.auth_time",
+            format!(
+                "`auth_time` {value} falls in this case's sign-in window{}",
+                if max_age { ", as max_age asks" } else { "" }
+            ),
+        ));
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn signature(
     p: &Provider,
@@ -653,26 +732,10 @@ fn id_token_claims(p: &Provider, case: &Case, ev: &Evidence, set: &TokenSet, d: 
                 .ef("sub", other.map(short).unwrap_or("(missing)".into())),
         ),
     }
-    // OIDC Core §2 and §3.1.2.1: a request with max_age gets an ID token with auth_time.
-    if ev.request.contains_key("max_age") {
-        let iat = d.claims.get("iat").and_then(Value::as_i64);
-        match d.claims.get("auth_time") {
-            Some(Value::Number(n)) if n.as_i64().is_some_and(|t| iat.is_none_or(|iat| t <= iat + 300)) => {
-                out.push(CheckResult::pass("id_token.auth_time", "`auth_time` is present, as max_age asks"))
-            }
-            Some(other) => out.push(
-                CheckResult::fail("id_token.auth_time", format!("the ID token {origin} has a malformed `auth_time`"))
-                    .ef("seconds since the epoch, not after iat", short(other)),
-            ),
-            None => out.push(
-                CheckResult::fail(
-                    "id_token.auth_time",
-                    format!("the ID token {origin} has no `auth_time`, although the request carried max_age"),
-                )
-                .ef("auth_time present", "absent"),
-            ),
-        }
-    }
+    // OIDC Core §2: `auth_time` is the time the user authenticated, REQUIRED for a
+    // request with max_age (§3.1.2.1). Every sign-in of a case, a session's too,
+    // happens while the case runs: a value outside that window is not the sign-in's.
+    auth_time(ev, d, origin, skew, now, out);
     // §3.2.2.9 / §3.3.2.11: at_hash and c_hash.
     let alg = d.alg().unwrap_or("");
     let response_type = ev.request.get("response_type").map(String::as_str).unwrap_or("");
@@ -806,7 +869,26 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
     if case.api.is_none() {
         let aud = d.audiences();
         let apis: Vec<&crate::profile::Api> = p.profile.apis.values().collect();
+        let scopes = scope_values_in_aud(&case.request.scope, &aud);
         match p.profile.default_api.as_ref().map(|k| &p.profile.apis[k]) {
+            // RFC 8707 §2: a resource indicator is an absolute URI; RFC 9068 §3: without
+            // `resource`, `aud` MUST hold a default resource indicator. A scope value is neither.
+            _ if !scopes.is_empty() => out.push(
+                CheckResult::fail(
+                    "access_token.default_audience",
+                    format!(
+                        "no API was requested and the access token {origin} names the requested scope value {} in `aud`: a scope is not a resource indicator (RFC 9068 §3: the aud MUST be a default resource indicator; RFC 8707 §2: an absolute URI)",
+                        scopes.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .ef(
+                    match p.profile.default_api.as_ref().map(|k| &p.profile.apis[k]) {
+                        Some(default) => format!("aud contains `{}`, the default API", default.identifier),
+                        None => "a resource indicator (an API or the userinfo URL), or no aud".to_owned(),
+                    },
+                    format!("{aud:?}"),
+                ),
+            ),
             Some(default) if aud.contains(&default.identifier) => out.push(CheckResult::pass(
                 "access_token.default_audience",
                 format!("no API requested: the token is for the default API `{}`", default.identifier),

@@ -119,12 +119,18 @@ pub struct UserinfoResponse {
 /// Everything a flow observed; the checks read only this.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
+    /// When the case's flow began (seconds since the epoch): every sign-in of
+    /// the case, its session's included, happened after it.
+    pub started: Option<i64>,
     /// Parameters of the authorization request (no secrets in it).
     pub request: BTreeMap<String, String>,
     pub nonce: Option<String>,
     pub state: Option<String>,
     /// The response mode the engine read the answer from.
     pub response_mode: Option<String>,
+    /// The response parameters that came in the query of the redirect (the
+    /// registered redirect URI's own query left out), when it was a redirect.
+    pub query_params: Vec<String>,
     /// Parameters of the authorization response (code and tokens left out).
     pub authorization_response: Option<BTreeMap<String, String>>,
     pub token_sets: Vec<TokenSet>,
@@ -150,6 +156,11 @@ pub struct Evidence {
     pub code_usable_after_refusal: bool,
     /// Parallel redemptions of one code: how many succeeded, of how many sent.
     pub parallel_redemptions: Option<(usize, usize)>,
+    /// Successes of each round of parallel redemptions (a new code each round),
+    /// the first round's included; the rounds stop at the first that is not one.
+    pub parallel_rounds: Vec<usize>,
+    /// Further codes and tokens of the same flow, run again (`request.samples`).
+    pub samples: Vec<TokenSet>,
     /// After refusing a second redemption of a code, userinfo's HTTP status for
     /// the access token of the first one (RFC 6749 §4.1.2: SHOULD be revoked).
     pub first_token_after_reuse: Option<u16>,
@@ -230,7 +241,10 @@ pub fn pkce_challenge(verifier: &str) -> String {
 
 /// Runs the case's flow against the provider. Never fails: problems are in the evidence.
 pub async fn run(provider: &Provider, case: &Case) -> Evidence {
-    let mut ev = Evidence::default();
+    let mut ev = Evidence {
+        started: Some(crate::check::now()),
+        ..Evidence::default()
+    };
     // Mistakes made in the first request are attempted from the start.
     let later = [
         Misuse::ReuseCode,
@@ -330,7 +344,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     tokio::time::sleep(wait).await;
                 }
                 let exchanged = if case.request.token_parallel > 1 {
-                    parallel_exchange(p, case, &code, &sent_verifier, ev).await?
+                    let first = parallel_exchange(p, case, &code, &sent_verifier, ev).await?;
+                    race_rounds(p, case, &browser, ev).await?;
+                    first
                 } else {
                     exchange_code(p, case, &code, &sent_verifier, ev).await?
                 };
@@ -411,6 +427,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     }
                 }
             }
+            if case.request.samples > 1 {
+                collect_samples(p, case, &browser, ev).await?;
+            }
             let access = ev.token_sets.iter().rev().find_map(|s| s.access_token.clone()).or(front_access);
             let skipped = if case.request.token_parallel > 1 {
                 Some(
@@ -445,6 +464,44 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             Ok(())
         }
     }
+}
+
+/// Runs the authorization and the code exchange again, in the same browser,
+/// until the case has `request.samples` sets of codes and tokens; a refusal on
+/// the way ends the sampling (the check judges what it has).
+async fn collect_samples(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, ev: &mut Evidence) -> Result<(), String> {
+    let wanted = case.request.samples;
+    for i in 2..=wanted {
+        let mut scratch = Evidence::default();
+        let verifier = make_verifier(&case.request.pkce);
+        let params = authorize(p, case, browser, &verifier, &mut scratch).await?;
+        let mut set = match params {
+            Some(params) => front_channel_tokens(&params),
+            None => {
+                ev.step(format!("sample {i} of {wanted}: the authorization was refused; sampling stops"));
+                break;
+            }
+        };
+        if let Some(code) = set.code.clone() {
+            match exchange_code(p, case, &code, &verifier, &mut scratch).await? {
+                Some(mut tokens) => {
+                    tokens.code = Some(code);
+                    set = tokens;
+                }
+                None => {
+                    ev.step(format!("sample {i} of {wanted}: the code exchange was refused; sampling stops"));
+                    break;
+                }
+            }
+        }
+        ev.samples.push(set);
+    }
+    ev.step(format!(
+        "{} further authorizations and code exchanges, for {} samples of the codes and tokens",
+        ev.samples.len(),
+        ev.samples.len() + 1
+    ));
+    Ok(())
 }
 
 /// Request parameters as reports keep them: credential-bearing values
@@ -982,6 +1039,15 @@ fn redirected(ev: &mut Evidence, url: &Url, registered: &str, form: Option<BTree
             f
         }
         None => {
+            let registered_pairs: Vec<(String, String)> = Url::parse(registered)
+                .map(|u| u.query_pairs().into_owned().collect())
+                .unwrap_or_default();
+            ev.query_params = url
+                .query_pairs()
+                .into_owned()
+                .filter(|pair| !registered_pairs.contains(pair))
+                .map(|(k, _)| k)
+                .collect();
             let mut m: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
             if let Some(frag) = url.fragment() {
                 m.extend(url::form_urlencoded::parse(frag.as_bytes()).into_owned());
@@ -1313,6 +1379,64 @@ async fn parallel_exchange(
         ev.error = refusal;
     }
     Ok(first)
+}
+
+/// How many rounds of `n` parallel redemptions the race probe runs, and the
+/// chance it misses a race: a racing provider lets each redemption besides the
+/// first through with probability at least [`RACE_P`], so a round shows no race
+/// with probability at most (1 − p)^(n−1); rounds are added until the miss is
+/// at most [`RACE_MISS`] (capped at [`RACE_MAX_ROUNDS`]).
+pub fn race_plan(n: usize) -> (usize, f64) {
+    let per_round = (1.0 - RACE_P).powi(n.saturating_sub(1) as i32);
+    let rounds = if per_round <= 0.0 {
+        1
+    } else {
+        (RACE_MISS.ln() / per_round.ln()).ceil().max(1.0) as usize
+    };
+    let rounds = rounds.min(RACE_MAX_ROUNDS);
+    (rounds, per_round.powi(rounds as i32))
+}
+
+/// The smallest share of racing redemptions the race probe is sized to catch.
+pub const RACE_P: f64 = 0.1;
+/// The chance of missing such a race the probe aims at.
+pub const RACE_MISS: f64 = 1e-3;
+/// At most this many rounds (each a new authorization and `n` redemptions).
+pub const RACE_MAX_ROUNDS: usize = 16;
+
+/// After the first round of parallel redemptions: further rounds, each with a
+/// new code from the same browser, while every round lets exactly one through,
+/// up to [`race_plan`]'s count.
+async fn race_rounds(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, ev: &mut Evidence) -> Result<(), String> {
+    let n = case.request.token_parallel;
+    let (rounds, _) = race_plan(n);
+    ev.parallel_rounds = ev.parallel_redemptions.map(|(ok, _)| ok).into_iter().collect();
+    for round in 2..=rounds {
+        if ev.parallel_rounds.last() != Some(&1) {
+            break;
+        }
+        let mut scratch = Evidence::default();
+        let verifier = make_verifier(&case.request.pkce);
+        let code = authorize(p, case, browser, &verifier, &mut scratch)
+            .await?
+            .and_then(|params| params.get("code").cloned());
+        let Some(code) = code else {
+            ev.step(format!(
+                "round {round} of {rounds}: the authorization gave no code; the rounds stop"
+            ));
+            break;
+        };
+        parallel_exchange(p, case, &Secret::new(code), &verifier, &mut scratch).await?;
+        let (ok, sent) = scratch.parallel_redemptions.unwrap_or((0, n));
+        ev.step(format!(
+            "round {round} of {rounds}: {ok} of {sent} redemptions of a new code sent at once succeeded"
+        ));
+        ev.parallel_rounds.push(ok);
+        if ok > 1 {
+            ev.parallel_redemptions = Some((ok, sent));
+        }
+    }
+    Ok(())
 }
 
 /// The PKCE verifier of a case: a random 43-character one (RFC 7636 §4.1), or of

@@ -172,6 +172,12 @@ impl Reply<'_> {
                 url.query_pairs_mut().extend_pairs(&fields);
             }
             ResponseMode::Fragment => {
+                if shared.quirk(Quirk::AccessTokenInQuery) {
+                    for (k, v) in fields.iter().filter(|(k, _)| k == "access_token") {
+                        url.query_pairs_mut().append_pair(k, v);
+                    }
+                    fields.retain(|(k, _)| k != "access_token");
+                }
                 let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish();
                 url.set_fragment(Some(&encoded));
             }
@@ -834,7 +840,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
     let mut fields = Vec::new();
 
     let code = if rt.code {
-        let mut code = random_token()?;
+        let mut code = super::opaque_value(shared)?;
         if shared.quirk(Quirk::ShortCodes) {
             code.truncate(10);
         }

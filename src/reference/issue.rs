@@ -215,7 +215,8 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
     claims.insert("iat".into(), json!(iat));
     claims.insert("exp".into(), json!(exp));
     if !q(Quirk::AuthTimeMissing) {
-        claims.insert("auth_time".into(), json!(input.grant.auth_time));
+        let auth_time = if q(Quirk::AuthTimeZero) { 0 } else { input.grant.auth_time };
+        claims.insert("auth_time".into(), json!(auth_time));
     }
     if let Some(nonce) = input.nonce {
         if q(Quirk::NonceWrong) {
@@ -318,7 +319,13 @@ pub(crate) fn access_token(
             add_roles(shared, user, &mut claims);
             sign_access_token(shared, claims)?
         }
-        None => random_token()?,
+        // The quirk: with no API requested, a JWT for the first scope value.
+        None if shared.quirk(Quirk::ScopeAsAudience) && !scopes.is_empty() => {
+            let mut claims = jwt_claims(shared, &shared.subject(user), vec![scopes[0].clone()], &grant.client_id, scopes)?;
+            add_roles(shared, user, &mut claims);
+            sign_access_token(shared, claims)?
+        }
+        None => super::opaque_value(shared)?,
     };
     remember(
         shared,

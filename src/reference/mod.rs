@@ -544,6 +544,33 @@ pub(crate) fn random_token() -> Result<String, InternalError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A random UUID version 4 (RFC 9562 §5.4): 36 characters, of which the version
+/// nibble, the variant bits and the hyphens are fixed (122 random bits).
+pub(crate) fn uuid_v4() -> Result<String, InternalError> {
+    let mut b = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| InternalError("random number generator failed".into()))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
+/// A code or opaque token: [`random_token`], or a UUID v4 under `uuid-tokens`.
+pub(crate) fn opaque_value(shared: &Shared) -> Result<String, InternalError> {
+    if shared.quirk(Quirk::UuidTokens) {
+        uuid_v4()
+    } else {
+        random_token()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::testkit::*;

@@ -92,6 +92,8 @@ quirks! {
         "access token aud lacks the userinfo URL even though openid was requested";
     ApiTokenWithoutAudience => "api-token-without-audience",
         "with no audience requested, the access token is a JWT for the first API anyway";
+    ScopeAsAudience => "scope-as-audience",
+        "with no API requested, the access token is a JWT whose aud is the first requested scope value (e.g. \"openid\")";
     AudienceIgnored => "audience-ignored",
         "the requested audience is ignored and an opaque access token is issued";
     ScopeOverGrant => "scope-over-grant",
@@ -176,6 +178,8 @@ quirks! {
         "the code exchange does not compare redirect_uri with the authorization request's (missing or different is accepted)";
     CodeRedemptionRace => "code-redemption-race",
         "code redemption checks the code, waits 100 ms, then marks it used: redemptions sent at once all succeed (one after another is still refused)";
+    CodeRedemptionRacePartial => "code-redemption-race-partial",
+        "as code-redemption-race, but each redemption racing the first gets through only one time in four (about 3 of 10 parallel redemptions succeed)";
     CodeReuseKeepsTokens => "code-reuse-keeps-tokens",
         "a refused second redemption of a code leaves the tokens of the first one working";
     RedirectUriPrefixMatch => "redirect-uri-prefix-match",
@@ -184,6 +188,8 @@ quirks! {
         "a redirect_uri equal to a registered one after RFC 3986 normalisation (host case, default port, percent-encoding) is taken as registered";
     RedirectUriHostIgnored => "redirect-uri-host-ignored",
         "a redirect_uri with the registered path and query is taken as registered, whatever its scheme, host and port";
+    AccessTokenInQuery => "access-token-in-query",
+        "an authorization response in the fragment carries its access_token in the query instead (the other parameters stay in the fragment)";
     AuthorizationErrorsInQuery => "authorization-errors-in-query",
         "authorization errors for implicit and hybrid response types go in the query instead of the fragment";
     UserinfoTokenInQueryAccepted => "userinfo-token-in-query-accepted",
@@ -206,6 +212,8 @@ quirks! {
         "discovery lists an end_session_endpoint on plain http at another host";
     ShortCodes => "short-codes",
         "authorization codes are 10 characters of base64url (at most 60 bits)";
+    UuidTokens => "uuid-tokens",
+        "authorization codes, opaque access tokens and refresh tokens are UUID v4 strings (hex with hyphens: 122 random bits)";
     RefreshClientUnbound => "refresh-client-unbound",
         "a refresh token is accepted from any authenticated client registered for refresh, not only the one it was issued to";
     RefreshReuseKeepsFamily => "refresh-reuse-keeps-family",
@@ -222,6 +230,8 @@ quirks! {
         "discovery lists only ES256 in id_token_signing_alg_values_supported (ID tokens are still RS256)";
     AuthTimeMissing => "auth-time-missing",
         "ID tokens never carry auth_time, even for a request with max_age";
+    AuthTimeZero => "auth-time-zero",
+        "ID tokens carry auth_time 0 (1970) instead of the time the user signed in";
     ResponseTypeMissingDefaultsToCode => "response-type-missing-defaults-to-code",
         "an authorization request without response_type is taken as a code request";
     NoSso => "no-sso",
@@ -321,7 +331,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 115);
+        assert_eq!(Quirk::ALL.len(), 120);
     }
 
     #[test]

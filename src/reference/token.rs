@@ -127,7 +127,7 @@ pub(crate) async fn token_get(State(shared): State<Arc<Shared>>, uri: Uri, mut h
 }
 
 async fn respond(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response {
-    if shared.quirk(Quirk::CodeRedemptionRace) {
+    if shared.quirk(Quirk::CodeRedemptionRace) || shared.quirk(Quirk::CodeRedemptionRacePartial) {
         race_window(shared, body).await;
     }
     match handle(shared, headers, body) {
@@ -171,6 +171,16 @@ async fn race_window(shared: &Shared, body: &[u8]) {
             _ => return,
         }
     }
+}
+
+/// Under `code-redemption-race-partial`: a racer that finds the code redeemed
+/// is refused three times in four (one in four gets through).
+fn partial_race_refuses(shared: &Shared) -> bool {
+    if !shared.quirk(Quirk::CodeRedemptionRacePartial) {
+        return false;
+    }
+    let mut b = [0u8; 1];
+    aws_lc_rs::rand::fill(&mut b).is_err() || b[0] >= 64
 }
 
 const RACE_QUIET: Duration = Duration::from_millis(400);
@@ -322,7 +332,10 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
         match store.codes.get_mut(code, now) {
             None => CodeLookup::Missing,
             Some(record) if record.grant.client_id != client.id && !shared.quirk(Quirk::CodeClientUnbound) => CodeLookup::OtherClient,
-            Some(record) if record.redeemed.is_some() && !reuse_ok && record.racing == 0 => CodeLookup::Replayed(record.redeemed),
+            Some(record) if record.redeemed.is_some() && !reuse_ok && (record.racing == 0 || partial_race_refuses(shared)) => {
+                record.racing = record.racing.saturating_sub(1);
+                CodeLookup::Replayed(record.redeemed)
+            }
             Some(record) => {
                 record.racing = record.racing.saturating_sub(1);
                 record.redeemed = Some(family);
@@ -615,7 +628,7 @@ fn token_body(shared: &Shared, access_token: &str, scopes: &[String]) -> Map<Str
 }
 
 fn new_refresh_token(shared: &Shared, grant: &Grant, family: u64) -> Result<String, TokenError> {
-    let token = random_token()?;
+    let token = super::opaque_value(shared)?;
     let now = Instant::now();
     let record = Refresh {
         grant: grant.clone(),

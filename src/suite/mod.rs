@@ -253,6 +253,8 @@ pub struct Request {
     pub token_client: Option<String>,
     /// The code is redeemed this many times at once (0: once, as usual).
     pub token_parallel: usize,
+    /// The authorization and code exchange run this many times (0 or 1: once).
+    pub samples: usize,
     /// The profile's key of another client that presents the refresh token.
     pub refresh_client: Option<String>,
     /// The profile's declared code lifetime, to wait out before the exchange.
@@ -763,6 +765,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         token_duplicate: r.token.duplicate.clone(),
         token_client,
         token_parallel: r.token.parallel.unwrap_or(0),
+        samples: r.samples.unwrap_or(0),
         refresh_client,
         code_lifetime: if r.token.after_code_lifetime { profile.code_lifetime } else { None },
         session,
@@ -849,6 +852,18 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
                 format!("`request.token.parallel: {n}` is out of range"),
             )
             .with_hint("redeem the code 2 to 32 times at once"),
+        );
+    }
+    if let Some(n) = r.samples
+        && !(2..=32).contains(&n)
+    {
+        diags.push(
+            src.error_at(
+                spanned_pos(&raw.name),
+                raw.name.value.chars().count(),
+                format!("`request.samples: {n}` is out of range"),
+            )
+            .with_hint("take 2 to 32 samples"),
         );
     }
     let check = raw.check.as_ref().and_then(|c| {

@@ -348,6 +348,10 @@ pub struct RawRequest {
     /// and `${pkce.challenge}` are this case's values.
     #[serde(default)]
     pub token: RawTokenEdits,
+    /// Run the authorization and the code exchange this many times in all (2 to
+    /// 32), in the same browser, keeping every code and token (`tokens.entropy`
+    /// judges them character position by character position).
+    pub samples: Option<usize>,
 }
 
 /// PKCE as the engine does it (RFC 7636): by default a random 43-character
