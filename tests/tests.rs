@@ -21,5 +21,6 @@ mod reports;
 mod rerun;
 mod secrets;
 mod security;
+mod selection;
 mod session;
 mod variants;

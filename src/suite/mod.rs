@@ -1240,6 +1240,15 @@ impl Ctx<'_> {
 
     fn lookup(&self, name: &str) -> Lookup {
         use Lookup::{Found, Missing, Refused, Unknown};
+        // `${NAME|WORDS}`: NAME's value, or WORDS where the profile has none
+        // (e.g. `${api.scope|profile}`: a plain OAuth scope without an API).
+        if let Some((var, fallback)) = name.split_once('|') {
+            return match self.lookup(var.trim()) {
+                Found(v) if !v.trim().is_empty() => Found(v),
+                Found(_) | Missing(_) => Found(fallback.trim().to_owned()),
+                other => other,
+            };
+        }
         let p = self.profile;
         let parts: Vec<&str> = name.split('.').collect();
         let api = || self.api.and_then(|a| p.apis.get(a).map(|x| (a, x)));
@@ -1418,6 +1427,24 @@ mod tests {
             "suite: s\ncases:\n  - name: c\n    needs: { api: optional }\n    request: { scope: \"openid ${api.scope}\" }\n",
         );
         assert_eq!((c[0].skip.as_deref(), c[0].request.scope.as_str()), (None, "openid"));
+    }
+
+    #[test]
+    fn a_fallback_stands_in_for_a_value_the_profile_lacks() {
+        let p = profile(ONE_CLIENT);
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: c\n    needs: { api: optional }\n    request: { scope: \"${api.scope|profile}\" }\n",
+        );
+        assert_eq!((c[0].skip.as_deref(), c[0].request.scope.as_str()), (None, "profile"));
+        let p = profile(&format!(
+            "{ONE_CLIENT}apis:\n  a: {{ identifier: https://api.test/, scopes: [read:a] }}\n"
+        ));
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: c\n    needs: { api: optional }\n    request: { scope: \"${api.scope|profile}\" }\n",
+        );
+        assert_eq!(c[0].request.scope, "read:a");
     }
 
     fn load_errors(profile: &Profile, suite: &str) -> Vec<String> {

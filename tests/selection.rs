@@ -1,0 +1,46 @@
+//! Cases run wherever the profile can run them: a case that does not need an
+//! API runs on a profile without one, a probe picks the client it needs.
+
+use oidc_conform::check::Status;
+use oidc_conform::profile::{AudienceParam, Profile};
+use oidc_conform::reference::Quirk;
+use oidc_conform::report::CaseReport;
+
+use crate::util::{run_suite_case, with_quirks};
+
+fn no_api(p: &mut Profile) {
+    p.audience_param = AudienceParam::None;
+    p.apis.clear();
+    p.default_api = None;
+}
+
+fn ids(r: &CaseReport, status: Status) -> Vec<&str> {
+    r.checks.iter().filter(|c| c.status == status).map(|c| c.id.as_str()).collect()
+}
+
+async fn once(suite: &str, quirks: &[Quirk], edit: impl FnOnce(&mut Profile), name: &str) -> CaseReport {
+    run_suite_case(suite, with_quirks(quirks), edit, name, 1).await.remove(0)
+}
+
+/// Plain OAuth without `openid` needs no API: on a profile without one the case
+/// runs (with `profile`), and an ID token issued all the same is found.
+#[tokio::test]
+async fn no_openid_runs_without_an_api() {
+    let clean = once("scopes", &[], no_api, "no-openid-no-id-token").await;
+    assert_eq!(clean.status, Status::Pass, "{:#?}", clean.checks);
+    assert_eq!(clean.request.get("scope").map(String::as_str), Some("profile"));
+    let quirk = once("scopes", &[Quirk::IdTokenWithoutOpenid], no_api, "no-openid-no-id-token").await;
+    assert!(ids(&quirk, Status::Warn).contains(&"id_token.unrequested"), "{:#?}", quirk.checks);
+    assert!(ids(&quirk, Status::Fail).contains(&"assert.token_response"), "{:#?}", quirk.checks);
+}
+
+/// A scope nobody defines is narrowed away without an API too, and the
+/// response must say so.
+#[tokio::test]
+async fn a_narrowed_grant_is_judged_without_an_api() {
+    let clean = once("scopes", &[], no_api, "api-scope-narrowed").await;
+    assert_eq!(clean.status, Status::Pass, "{:#?}", clean.checks);
+    let quirk = once("scopes", &[Quirk::ScopeNotEchoed], no_api, "api-scope-narrowed").await;
+    assert_eq!(quirk.status, Status::Fail, "{:#?}", quirk.checks);
+    assert!(ids(&quirk, Status::Fail).contains(&"assert.token_response"), "{:#?}", quirk.checks);
+}
