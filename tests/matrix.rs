@@ -134,6 +134,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("refresh-reuse-keeps-family", &["refresh_token.reuse_revokes"]),
     // No rotation: the reuse case does not apply (a skip), the public client's check fails.
     ("refresh-no-rotation", &["refresh_token.public_rotation"]),
+    // Legitimate: the reuse probe runs with the public client, which rotates.
+    ("confidential-refresh-no-rotation", &[]),
     ("jwks-duplicate-kid", &["jwks.kid"]),
     ("jwks-private-member", &["jwks.private_members"]),
     ("jwks-short-rsa-key", &["jwks.rsa_size"]),

@@ -44,3 +44,28 @@ async fn a_narrowed_grant_is_judged_without_an_api() {
     assert_eq!(quirk.status, Status::Fail, "{:#?}", quirk.checks);
     assert!(ids(&quirk, Status::Fail).contains(&"assert.token_response"), "{:#?}", quirk.checks);
 }
+
+/// The refresh-reuse probe needs a refresh token that rotates: where the
+/// confidential client's does not (as it may), the public client's does, and
+/// a reuse that does not revoke the family is found there.
+#[tokio::test]
+async fn the_refresh_reuse_probe_runs_with_a_client_that_rotates() {
+    let quirks = [Quirk::ConfidentialRefreshNoRotation, Quirk::RefreshReuseKeepsFamily];
+    let r = once("negative", &quirks, |_| {}, "refresh-token-reuse").await;
+    assert_eq!(r.status, Status::Warn, "{:#?}", r.checks);
+    assert!(ids(&r, Status::Warn).contains(&"refresh_token.reuse_revokes"), "{:#?}", r.checks);
+    assert!(ids(&r, Status::Pass).contains(&"negative.refused"), "{:#?}", r.checks);
+    // A public client that gets no refresh token: the confidential one is tried next.
+    let mut config = with_quirks(&[]);
+    let spa = config.clients.iter_mut().find(|c| c.id == "spa-app").unwrap();
+    spa.grant_types.retain(|g| g != "refresh_token");
+    let r = run_suite_case("negative", config, |_| {}, "refresh-token-reuse", 1).await.remove(0);
+    assert_eq!(r.status, Status::Pass, "{:#?}", r.checks);
+    assert!(
+        r.trace
+            .iter()
+            .any(|l| l.contains("client `spa` got no refresh token: the case runs again with client `web`")),
+        "{:#?}",
+        r.trace
+    );
+}

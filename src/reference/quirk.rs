@@ -212,6 +212,8 @@ quirks! {
         "reusing a rotated-out refresh token is refused, but the refresh token that replaced it keeps working";
     RefreshNoRotation => "refresh-no-rotation",
         "refresh responses return the presented refresh token again (no rotation), public clients included";
+    ConfidentialRefreshNoRotation => "confidential-refresh-no-rotation",
+        "confidential clients get the presented refresh token back on refresh (no rotation, which RFC 9700 §4.14.2 allows them); public clients' tokens rotate";
     CodeLifetimeUnbounded => "code-lifetime-unbounded",
         "authorization codes live an hour, whatever the configured code lifetime";
     PromptNoneShowsLogin => "prompt-none-shows-login",
@@ -319,7 +321,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 114);
+        assert_eq!(Quirk::ALL.len(), 115);
     }
 
     #[test]

@@ -451,7 +451,7 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
                     format!("scope {extra:?} was not granted originally"),
                 )),
                 None => {
-                    if !shared.quirk(Quirk::RefreshReuseAccepted) && !shared.quirk(Quirk::RefreshNoRotation) {
+                    if !shared.quirk(Quirk::RefreshReuseAccepted) && !no_rotation(shared, client) {
                         // Rotation: the presented token is spent.
                         record.spent = true;
                     }
@@ -488,13 +488,18 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
         )?;
         body.insert("id_token".into(), json!(token));
     }
-    let refresh = if shared.quirk(Quirk::RefreshNoRotation) {
+    let refresh = if no_rotation(shared, client) {
         presented.to_owned()
     } else {
         new_refresh_token(shared, grant, record.family)?
     };
     body.insert("refresh_token".into(), json!(refresh));
     Ok(body)
+}
+
+/// Whether refreshing hands the presented refresh token back (no rotation).
+fn no_rotation(shared: &Shared, client: &ClientReg) -> bool {
+    shared.quirk(Quirk::RefreshNoRotation) || (shared.quirk(Quirk::ConfidentialRefreshNoRotation) && !client.is_public())
 }
 
 fn client_credentials(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<String, Value>, TokenError> {
