@@ -69,3 +69,25 @@ async fn the_refresh_reuse_probe_runs_with_a_client_that_rotates() {
         r.trace
     );
 }
+
+/// The profile puts its custom claim in every token: the access-token case
+/// needs no API (the reference provider's access tokens without one are
+/// opaque, so it says it cannot judge them rather than skipping for want of an API).
+#[tokio::test]
+async fn the_custom_claim_case_runs_without_an_api_where_every_access_token_has_it() {
+    let r = once("namespacing", &[], no_api, "custom-claim-in-access-token").await;
+    assert!(!r.request.contains_key("audience"), "{:?}", r.request);
+    let opaque = r.checks.iter().find(|c| c.id == "assert.access_token").unwrap();
+    assert!(opaque.message.contains("opaque"), "{opaque:?}");
+    // Where the profile keeps the claim out of access tokens, the case has nothing to judge without an API.
+    let mut profile = oidc_conform::run::reference_profile("http://127.0.0.1:1").unwrap();
+    no_api(&mut profile);
+    profile.namespaces.claims[0].places = Some(vec![oidc_conform::profile::ClaimPlace::IdToken]);
+    let cases = oidc_conform::run::load_cases(&[crate::util::root().join("suites/namespacing.yaml")], &profile).unwrap();
+    let case = cases.iter().find(|c| c.name == "custom-claim-in-access-token").unwrap();
+    assert!(
+        case.skip.as_deref().unwrap().contains("none of its custom claims in access tokens"),
+        "{:?}",
+        case.skip
+    );
+}

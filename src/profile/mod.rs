@@ -198,6 +198,16 @@ pub enum ClaimPlace {
     Userinfo,
 }
 
+impl ClaimPlace {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ClaimPlace::IdToken => "ID tokens",
+            ClaimPlace::AccessToken => "access tokens",
+            ClaimPlace::Userinfo => "userinfo",
+        }
+    }
+}
+
 /// How the run registers clients dynamically.
 #[derive(Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

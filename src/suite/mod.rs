@@ -656,6 +656,18 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     if needs.custom_claims && profile.namespaces.claims.is_empty() {
         skip_because("the profile declares no custom claims (`namespaces.claims`)".to_owned());
     }
+    if let Some(place) = needs.custom_claim_in
+        && !profile
+            .namespaces
+            .claims
+            .iter()
+            .any(|c| c.places.as_ref().is_none_or(|p| p.contains(&place)))
+    {
+        skip_because(format!(
+            "the profile puts none of its custom claims in {} (`namespaces.claims[].in`)",
+            place.describe()
+        ));
+    }
 
     let ctx = Ctx {
         profile,
