@@ -91,3 +91,25 @@ async fn the_custom_claim_case_runs_without_an_api_where_every_access_token_has_
         case.skip
     );
 }
+
+/// Client credentials without an API send the machine client's declared
+/// scopes; with none, a provider that wants a scope makes the case a skip.
+#[tokio::test]
+async fn client_credentials_without_an_api_send_the_declared_scopes_or_skip() {
+    let none = once("flows", &[], no_api, "client-credentials-post").await;
+    assert_eq!(none.status, Status::Skip, "{:#?}", none.checks);
+    assert!(ids(&none, Status::Fail).is_empty(), "{:#?}", none.checks);
+    let why = &none.checks.iter().find(|c| c.id == "flow.supported").unwrap().message;
+    assert!(
+        why.contains("`invalid_scope`") && why.contains("no `scopes` for client `m2m`"),
+        "{why}"
+    );
+    let declared = |p: &mut Profile| {
+        no_api(p);
+        p.clients["m2m"].scopes = vec!["reports.read".into()];
+    };
+    let ok = once("flows", &[], declared, "client-credentials-post").await;
+    assert_eq!(ok.request.get("scope").map(String::as_str), Some("reports.read"));
+    assert!(ids(&ok, Status::Pass).contains(&"flow.token"), "{:#?}", ok.checks);
+    assert!(ids(&ok, Status::Fail).is_empty(), "{:#?}", ok.checks);
+}

@@ -278,6 +278,11 @@ struct RawClient {
     /// The algorithm the client is registered for signed userinfo responses.
     #[serde(default)]
     userinfo_signed_response_alg: Option<String>,
+    /// Scopes the client may ask for, sent with client credentials when the
+    /// case selects no API (a provider may refuse a request without a scope,
+    /// RFC 6749 §3.3).
+    #[serde(default)]
+    scopes: Vec<String>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -476,6 +481,8 @@ pub struct Client {
     pub id_token_signed_response_alg: Option<String>,
     /// The algorithm registered for signed userinfo responses (default: plain JSON).
     pub userinfo_signed_response_alg: Option<String>,
+    /// Scopes sent with client credentials when no API is selected.
+    pub scopes: Vec<String>,
 }
 
 /// The grants a client can be asked for, and how a profile says so.
@@ -632,6 +639,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 third_party: c.third_party,
                 id_token_signed_response_alg: c.id_token_signed_response_alg.clone(),
                 userinfo_signed_response_alg: c.userinfo_signed_response_alg.clone(),
+                scopes: c.scopes.clone(),
             };
             (name.clone(), client)
         })

@@ -15,7 +15,8 @@ use serde_json::{Map, Value, json};
 
 use super::authorize::pkce_syntax_ok;
 use super::issue::{
-    IdTokenInput, access_token, client_access_token, grant_scopes, has, id_token, parse_scope, scope_syntax_ok, wants_id_token,
+    IdTokenInput, access_token, client_access_token, client_opaque_token, grant_scopes, has, id_token, parse_scope, scope_syntax_ok,
+    wants_id_token,
 };
 use super::keys::sha256;
 use super::params::{Params, is_form, secret_eq};
@@ -517,7 +518,17 @@ fn client_credentials(shared: &Shared, client: &ClientReg, params: &Params) -> R
         (Some(a), _) => (a, false),
         (None, Some(r)) => (r, true),
         (None, None) => {
-            return Err(TokenError::new("invalid_request", "audience (or resource) is required"));
+            // No API: an opaque token for the scopes asked, which this provider
+            // requires then (RFC 6749 §3.3 lets it refuse a missing scope).
+            let requested = parse_scope(params.get("scope"));
+            if requested.is_empty() || !scope_syntax_ok(&requested) {
+                return Err(TokenError::new(
+                    "invalid_scope",
+                    "client credentials without an audience (or resource) need a scope",
+                ));
+            }
+            let access = client_opaque_token(shared, &client.id, &requested)?;
+            return Ok(token_body(shared, &access, &requested));
         }
     };
     let api = shared.api(target);
@@ -729,7 +740,7 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
 
         for (extra, error) in [
-            (vec![], "invalid_request"),
+            (vec![], "invalid_scope"),
             (vec![("audience", "https://nope.test")], "access_denied"),
             (vec![("resource", "https://nope.test")], "invalid_target"),
             (vec![("audience", HEALTH), ("scope", "read:invoices")], "invalid_scope"),

@@ -742,6 +742,11 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         None if matches!(flow, Flow::ClientCredentials | Flow::Metadata) => String::new(),
         None => "openid".into(),
     };
+    // Client credentials without an API: the scopes the profile declares for the client.
+    let scope = match profile.clients.get(&client) {
+        Some(c) if flow == Flow::ClientCredentials && api.is_none() && scope.is_empty() => c.scopes.join(" "),
+        _ => scope,
+    };
     // Another client to redeem the code (or refresh) with: registered for the grant, not the case's.
     let mut other_client = |asked: Option<model::OtherClient>, grant: &str, what: &str| -> Option<String> {
         asked?;
