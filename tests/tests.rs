@@ -3,6 +3,7 @@
 mod fixture;
 mod util;
 
+mod attribution;
 mod browser;
 mod cli;
 mod diagnostics;

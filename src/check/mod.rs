@@ -288,6 +288,17 @@ pub fn apply_levels(profile: &crate::profile::Profile, checks: Vec<CheckResult>)
                 Some(c)
             }
             Some(Level::Fail) => Some(c),
+            // A rule that binds only the client: what the provider did is noted, never a finding.
+            _ if matches!(c.status, Status::Fail | Status::Warn)
+                && catalogue::find(&c.id).is_some_and(|d| d.binds == catalogue::Binds::Client) =>
+            {
+                c.status = Status::Skip;
+                c.message.push_str(&format!(
+                    " (noted, not a finding: {} binds the client, not the provider)",
+                    spec::title(&c.spec)
+                ));
+                Some(c)
+            }
             _ if c.status == Status::Fail && c.level != catalogue::Requirement::Must => {
                 c.status = Status::Warn;
                 c.message
@@ -357,8 +368,13 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
             }
         }
         // A refusal case that does not apply (e.g. no rotation to reuse) is a skip:
-        // what else passed on the way does not make it a pass.
-        if verdict.status == Status::Skip {
+        // what else passed on the way does not make it a pass. So is one whose
+        // rule binds the client only, where the provider went along (noted by
+        // `apply_levels`, unless the profile holds the check to `fail`).
+        let client_rule = verdict.status == Status::Fail
+            && catalogue::find(&verdict.id).is_some_and(|d| d.binds == catalogue::Binds::Client)
+            && p.profile.checks.get(&verdict.id) != Some(&crate::profile::Level::Fail);
+        if verdict.status == Status::Skip || client_rule {
             keep_findings(&mut out);
         }
         out.push(verdict);
@@ -1360,6 +1376,24 @@ mod level_tests {
         // The profile can hold a SHOULD to `fail`.
         let out = apply_levels(&profile("checks: { id_token.alg: fail }"), checks);
         assert_eq!(out[0].status, Status::Fail);
+    }
+
+    #[test]
+    fn a_rule_that_binds_the_client_is_noted_never_failed() {
+        let checks = vec![
+            CheckResult::fail("token_endpoint.post_only", "the provider answered a GET"),
+            CheckResult::fail("userinfo.token_in_query", "answered"),
+        ];
+        let out = apply_levels(&profile(""), checks.clone());
+        assert!(out.iter().all(|c| c.status == Status::Skip), "{out:?}");
+        assert!(
+            out[0].message.contains("noted, not a finding: RFC 6749 §3.2 binds the client"),
+            "{}",
+            out[0].message
+        );
+        let out = apply_levels(&profile("checks: { token_endpoint.post_only: fail }"), checks);
+        assert_eq!(out[0].status, Status::Fail);
+        assert!(catalogue::CATALOGUE.iter().any(|c| c.binds == catalogue::Binds::Client));
     }
 
     #[test]
