@@ -104,7 +104,7 @@ checks! {
     "token_response.scope", Scopes, Must, Provider, "RFC6749-5.1", "When the granted scope differs from the requested one, the token response says so in `scope`.";
     "scopes.requested_claims", Scopes, Should, Provider, "OIDC-Core-5.4", "The claims of each requested standard scope (profile, email, address, phone) that the user has are returned where the profile's policy puts them.";
     "scopes.unrequested_claims", Scopes, Must, Provider, "OIDC-Core-5.4", "No claims of standard scopes that were not requested.";
-    "namespacing.plain_claim", Namespacing, Must, Provider, "OIDC-Core-5.1.2", "Every claim outside the registered set (and the profile's `allowed_plain`) is namespaced by an http(s) URL.";
+    "namespacing.plain_claim", Namespacing, Must, Provider, "Brief", "Every claim outside the registered set (and the profile's `allowed_plain`) is namespaced by an http(s) URL: the product brief's MUST (\"Custom claims MUST be namespaced with an http/https URL\"). OIDC Core §5.1.2 only recommends collision-resistant names (\"it is RECOMMENDED that collision-resistant names be used for the Claim Names\").";
     "namespacing.provider_domain", Namespacing, Must, Provider, "Brief", "No custom claim is namespaced under one of the provider's own domains.";
     "namespacing.declared", Namespacing, Must, Provider, "Brief", "The custom claims the profile declares appear under its namespace.";
     "userinfo.status", Userinfo, Must, Provider, "OIDC-Core-5.3.2", "Userinfo answers a valid access token with claims.";
@@ -177,6 +177,13 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_rule_is_cited_where_its_level_comes_from() {
+        // OIDC Core §5.1.2 only recommends collision-resistant names: the MUST is the brief's.
+        let plain = find("namespacing.plain_claim").unwrap();
+        assert_eq!((plain.spec, plain.level), ("Brief", Requirement::Must));
+    }
 
     #[test]
     fn ids_are_unique_and_specs_resolve() {
