@@ -150,7 +150,7 @@ checks! {
     "refresh_token.public_rotation", Security, Must, Provider, "RFC9700-4.14.2", "A public client's refresh token is rotated on every refresh (this harness sends no sender constraint, so rotation is the defence it can see).";
     "code.lifetime", Security, Should, Provider, "RFC6749-4.1.2", "A code redeemed after the lifetime the profile declares is refused, and that lifetime is at most the 10 minutes RFC 6749 recommends (opt-in: the probe waits).";
     "prompt.none_no_ui", Flows, Must, Provider, "OIDC-Core-3.1.2.1", "With `prompt=none` no login or consent page is shown: the response comes at once for a signed-in user who consented, else an error such as login_required at the redirect URI.";
-    "prompt.login_reauth", Flows, Must, Provider, "OIDC-Core-3.1.2.1", "With `prompt=login` a signed-in user is asked to sign in again (the login form shown, `auth_time` moved) before a positive answer; a provider that cannot re-authenticate MUST refuse instead.";
+    "prompt.login_reauth", Flows, Should, Provider, "OIDC-Core-3.1.2.1", "With `prompt=login` a signed-in user is asked to sign in again (the login form shown, `auth_time` moved) before a positive answer. OIDC Core §3.1.2.1: \"The Authorization Server SHOULD prompt the End-User for reauthentication. If it cannot reauthenticate the End-User, it MUST return an error, typically login_required.\" A positive answer without re-authentication is the SHOULD not met.";
     "max_age.reauth", Flows, Must, Provider, "OIDC-Core-3.1.2.1", "When the session is older than the request's `max_age`, the provider re-authenticates the user (the login form shown, `auth_time` moved) before a positive answer.";
     "session.sso", Flows, Should, Provider, "Brief", "A second authorization in the same browser session, for another client, completes without a login form (single sign-on; a consent page may still come). A deployment may turn SSO off, hence a SHOULD.";
     "session.same_sub", IdToken, Must, Provider, "OIDC-Core-2", "In the same browser session the same client gets the same `sub` for the user (a `sub` is never reassigned), and an `id_token_hint` answer names the hinted user (OIDC Core §3.1.2.1).";
@@ -183,6 +183,8 @@ mod tests {
         // OIDC Core §5.1.2 only recommends collision-resistant names: the MUST is the brief's.
         let plain = find("namespacing.plain_claim").unwrap();
         assert_eq!((plain.spec, plain.level), ("Brief", Requirement::Must));
+        // prompt=login: the re-authentication is a SHOULD; only refusing instead is a MUST.
+        assert_eq!(find("prompt.login_reauth").unwrap().level, Requirement::Should);
     }
 
     #[test]
