@@ -53,3 +53,21 @@ async fn a_rule_that_binds_the_client_is_no_provider_finding() {
     let line = run.stdout().lines().find(|l| l.starts_with("id_token.iss")).unwrap().to_owned();
     assert!(line.contains(" provider "), "{line}");
 }
+
+/// A code bound to its redirect URI but refused with the wrong error code is
+/// two verdicts: the binding holds, the error code is its own finding.
+#[tokio::test]
+async fn a_wrong_error_code_is_not_an_unenforced_binding() {
+    let r = once("security", &[Quirk::CodeRedirectUriWrongError], |_| {}, "code-redirect-uri-changed").await;
+    assert_eq!(r.status, Status::Fail, "{:#?}", r.checks);
+    let binding = check(&r, "code.redirect_uri_binding");
+    assert_eq!(binding.status, Status::Pass, "{binding:?}");
+    let code = check(&r, "negative.error_code");
+    assert_eq!(code.status, Status::Fail, "{code:?}");
+    assert_eq!(code.found.as_deref(), Some("invalid_client"));
+    let r = once("security", &[Quirk::CodeRedirectUriUnbound], |_| {}, "code-redirect-uri-changed").await;
+    let binding = check(&r, "code.redirect_uri_binding");
+    assert_eq!(binding.status, Status::Fail, "{binding:?}");
+    assert!(binding.message.contains("accepted"), "{binding:?}");
+    assert!(r.checks.iter().all(|c| c.id != "negative.error_code"), "{:#?}", r.checks);
+}

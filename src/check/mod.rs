@@ -367,6 +367,27 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
                 }
             }
         }
+        // A probe refused with another error code than its rule gives: the rule
+        // itself is met (the request was refused); the code is a finding of its own.
+        if let Some(def) = case.check.as_deref().and_then(catalogue::find)
+            && verdict.status == Status::Fail
+            && verdict.message.starts_with(UNEXPECTED_CODE)
+            && let Some(e) = &ev.error
+        {
+            out.push(CheckResult::pass(
+                def.id,
+                format!("refused at the {} endpoint (with `{}`)", e.stage, e.error),
+            ));
+            verdict = CheckResult::fail(
+                "negative.error_code",
+                format!(
+                    "refused as {} requires, but with another error code at the {} endpoint",
+                    spec::title(def.spec),
+                    e.stage
+                ),
+            )
+            .ef(expected.join(" or "), e.error.clone());
+        }
         // A refusal case that does not apply (e.g. no rotation to reuse) is a skip:
         // what else passed on the way does not make it a pass. So is one whose
         // rule binds the client only, where the provider went along (noted by
@@ -1048,6 +1069,9 @@ fn refusal_page(status: u16, page: &str) -> CheckResult {
     }
 }
 
+/// The start of the verdict on a refusal with an error code the case does not expect.
+const UNEXPECTED_CODE: &str = "refused, but with an unexpected error code";
+
 /// A case that expects the provider to refuse.
 fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     let list = if expected.iter().any(|x| x == "*") {
@@ -1161,11 +1185,9 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             "negative.refused",
             format!("refused with `{}` at the {} endpoint", e.error, e.stage),
         ),
-        Some(e) => CheckResult::fail(
-            "negative.refused",
-            format!("refused, but with an unexpected error code at the {} endpoint", e.stage),
-        )
-        .ef(list, e.error.clone()),
+        Some(e) => {
+            CheckResult::fail("negative.refused", format!("{UNEXPECTED_CODE} at the {} endpoint", e.stage)).ef(list, e.error.clone())
+        }
         None if ev.harness_error.is_some() => CheckResult::error(
             "negative.refused",
             "the flow did not complete, so the refusal could not be observed",

@@ -174,6 +174,8 @@ quirks! {
         "a code is redeemed for any authenticated client, not only the one it was issued to";
     CodeRedirectUriUnbound => "code-redirect-uri-unbound",
         "the code exchange does not compare redirect_uri with the authorization request's (missing or different is accepted)";
+    CodeRedirectUriWrongError => "code-redirect-uri-wrong-error",
+        "a code exchange whose redirect_uri differs from the authorization request's is refused, but with invalid_client instead of invalid_grant";
     CodeRedemptionRace => "code-redemption-race",
         "code redemption checks the code, waits 100 ms, then marks it used: redemptions sent at once all succeed (one after another is still refused)";
     CodeReuseKeepsTokens => "code-reuse-keeps-tokens",
@@ -321,7 +323,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 115);
+        assert_eq!(Quirk::ALL.len(), 116);
     }
 
     #[test]

@@ -351,6 +351,12 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
     };
 
     if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) && !shared.quirk(Quirk::CodeRedirectUriUnbound) {
+        if shared.quirk(Quirk::CodeRedirectUriWrongError) {
+            return Err(TokenError::new(
+                "invalid_client",
+                "redirect_uri does not match the authorization request",
+            ));
+        }
         return Err(TokenError::invalid_grant("redirect_uri does not match the authorization request"));
     }
     let pkce_lax = shared.quirk(Quirk::PkceNotEnforced);
