@@ -71,3 +71,15 @@ async fn a_wrong_error_code_is_not_an_unenforced_binding() {
     assert!(binding.message.contains("accepted"), "{binding:?}");
     assert!(r.checks.iter().all(|c| c.id != "negative.error_code"), "{:#?}", r.checks);
 }
+
+/// Userinfo by form body is a MAY (RFC 6750 §2.2): a provider that refuses it
+/// does not offer it, which is neither a failure nor a warning.
+#[tokio::test]
+async fn a_may_the_provider_does_not_offer_is_not_offered() {
+    let r = once("userinfo", &[Quirk::UserinfoRejectsAccessToken], |_| {}, "userinfo-post-body").await;
+    assert_eq!(r.status, Status::Skip, "{:#?}", r.checks);
+    let c = check(&r, "userinfo.status");
+    assert!(c.message.starts_with("not offered"), "{c:?}");
+    let clean = once("userinfo", &[], |_| {}, "userinfo-post-body").await;
+    assert_eq!(clean.status, Status::Pass, "{:#?}", clean.checks);
+}

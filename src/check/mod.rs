@@ -493,9 +493,19 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         token_in_query(ev, &mut out);
     }
     if case.request.userinfo == crate::suite::UserinfoMethod::PostBody {
-        // RFC 6750 §2.2: a resource server MAY support the form-encoded body parameter.
+        // RFC 6750 §2.2: a resource server MAY support the form-encoded body
+        // parameter. A provider that refuses it does not offer it: not a finding.
+        let refused = ev.userinfo.as_ref().filter(|u| (400..500).contains(&u.status)).map(|u| u.status);
         for c in out.iter_mut().filter(|c| c.id == "userinfo.status" || c.id == "assert.userinfo") {
             *c = c.clone().at_level(catalogue::Requirement::May, "RFC6750-2.2");
+            if let (Some(status), Status::Fail) = (refused, c.status) {
+                c.status = Status::Skip;
+                c.message = format!(
+                    "not offered: userinfo refused the access token in a form body (HTTP {status}); RFC 6750 §2.2: \"Resource servers MAY support this method.\""
+                );
+                c.expected = None;
+                c.found = None;
+            }
         }
     }
     if let Some(e) = &ev.harness_error {
