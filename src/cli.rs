@@ -393,10 +393,11 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
         Command::Checks => {
             for c in CATALOGUE {
                 crate::outln!(
-                    "{:<24} {:<13} {:<6} {:<22} {}",
+                    "{:<24} {:<13} {:<6} {:<8} {:<22} {}",
                     c.id,
                     c.area.as_str(),
                     c.level.as_str(),
+                    c.binds.as_str(),
                     spec::title(c.spec),
                     c.rationale
                 );

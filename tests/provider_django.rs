@@ -82,11 +82,6 @@ const EXPECTED_WARNINGS: &[(&str, &str, &str)] = &[
         "DOT offers the implicit and hybrid response types that put an access token in the front channel (and the password grant), which RFC 9700 §2.1.2 and §2.4 deprecate; its own startup notice says the same",
     ),
     (
-        "security::userinfo-token-in-query",
-        "userinfo.token_in_query",
-        "DOT (oauthlib) takes an access token from the URL query at userinfo (RFC 6750 §2.3 allows it; RFC 9700 §4.3.2 forbids clients to send it)",
-    ),
-    (
         "negative::code-reuse",
         "code.reuse_revokes",
         "DOT deletes a code when it is redeemed, so a second redemption is refused as unknown and the first one's tokens stay valid (RFC 6749 §4.1.2: SHOULD revoke them)",

@@ -3,6 +3,7 @@
 mod fixture;
 mod util;
 
+mod attribution;
 mod browser;
 mod cli;
 mod diagnostics;
@@ -23,5 +24,6 @@ mod reports;
 mod rerun;
 mod secrets;
 mod security;
+mod selection;
 mod session;
 mod variants;

@@ -46,10 +46,6 @@ fn reviewed_warnings(provider: &str) -> &'static [(&'static str, &'static str)] 
             ),
             ("metadata.deprecated_flows", DEPRECATED_FLOWS),
             (
-                "userinfo.token_in_query",
-                "django-oauth-toolkit (oauthlib) takes an access token from the URL query at userinfo (RFC 6750 §2.3 allows it; RFC 9700 §4.3.2 forbids clients to send it)",
-            ),
-            (
                 "pages.framing",
                 "the minimal deployment goes without Django's clickjacking middleware, as a bare project would: its login and consent pages can be framed",
             ),

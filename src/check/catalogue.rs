@@ -24,125 +24,152 @@ impl Requirement {
     }
 }
 
+/// Whom the rule a check cites binds, read in its section. A rule that binds
+/// only the client is never a provider finding: a provider going along with a
+/// client that breaks it is noted, not failed (see [`super::apply_levels`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Binds {
+    /// The OP, authorization server or resource server.
+    #[default]
+    Provider,
+    /// The client (relying party) alone.
+    Client,
+    /// Both parties, each with its share.
+    Both,
+}
+
+impl Binds {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Binds::Provider => "provider",
+            Binds::Client => "client",
+            Binds::Both => "both",
+        }
+    }
+}
+
 /// One built-in check.
 #[derive(Clone, Copy, Debug)]
 pub struct CheckDef {
     pub id: &'static str,
     pub area: Area,
     pub level: Requirement,
+    pub binds: Binds,
     pub spec: &'static str,
     pub rationale: &'static str,
 }
 
 macro_rules! checks {
-    ($($id:literal, $area:ident, $level:ident, $spec:literal, $why:literal;)*) => {
+    ($($id:literal, $area:ident, $level:ident, $binds:ident, $spec:literal, $why:literal;)*) => {
         /// Every built-in check, in report order.
-        pub const CATALOGUE: &[CheckDef] = &[$(CheckDef { id: $id, area: Area::$area, level: Requirement::$level, spec: $spec, rationale: $why }),*];
+        pub const CATALOGUE: &[CheckDef] = &[$(CheckDef { id: $id, area: Area::$area, level: Requirement::$level, binds: Binds::$binds, spec: $spec, rationale: $why }),*];
     };
 }
 
 checks! {
-    "flow.supported", Flows, Must, "OIDC-Discovery-3", "A case runs only when discovery advertises its grant, response type, response mode and scopes; otherwise it is skipped with the reason.";
-    "flow.authorization", Flows, Must, "RFC6749-4.1.2", "A valid authorization request is answered with a redirect carrying the response, not an error.";
-    "flow.state", Flows, Must, "RFC6749-4.1.2", "The `state` sent is returned unchanged, so the client can tie the response to its request.";
-    "flow.token", Flows, Must, "RFC6749-5.1", "A valid token request is answered with tokens, not an error.";
-    "id_token.refresh", IdToken, Must, "OIDC-Core-12.2", "A refreshed ID token keeps the original's `iss`, `sub`, `aud`, `azp` and `auth_time`, has a new `iat`, and any `nonce` equals the original's.";
-    "flow.response_mode", Flows, Must, "OAuth-FormPost", "The response arrives in the response mode the client asked for (query, fragment or form_post).";
-    "flow.id_token_issued", IdToken, Must, "OIDC-Core-3.1.3.3", "A request with the `openid` scope gets an ID token.";
-    "id_token.unrequested", Scopes, Should, "OIDC-Core-3.1.2.1", "Without the `openid` scope the request is plain OAuth: no ID token.";
-    "id_token.decode", IdToken, Must, "RFC7519-7.2", "The ID token is a well-formed JWT.";
-    "id_token.signature", IdToken, Must, "OIDC-Core-3.1.3.7", "The signature verifies with the provider's JWKS key chosen by `kid` (HS* with the client secret); never `alg: none`.";
-    "id_token.registered_alg", IdToken, Must, "OIDC-Registration-2", "A client registered with `id_token_signed_response_alg` gets ID tokens signed with that algorithm; `none` (unsigned) only from the token endpoint, never from the authorization endpoint.";
-    "id_token.alg", IdToken, Should, "OIDC-Core-3.1.3.7", "The signing algorithm is one the discovery document lists in `id_token_signing_alg_values_supported`.";
-    "id_token.iss", IdToken, Must, "OIDC-Core-3.1.3.7", "`iss` exactly equals the issuer from discovery.";
-    "id_token.aud", Audience, Must, "OIDC-Core-3.1.3.7", "`aud` contains the client id: the ID token is for the client, never for an API.";
-    "id_token.azp", Audience, Should, "OIDC-Core-3.1.3.7", "With several audiences `azp` is present, and when present it equals the client id.";
-    "id_token.exp", IdToken, Must, "OIDC-Core-3.1.3.7", "The token has not expired (`exp` after now, with the allowed clock skew).";
-    "id_token.iat", IdToken, Must, "OIDC-Core-3.1.3.7", "`iat` is present and not in the future beyond the allowed clock skew.";
-    "id_token.nonce", IdToken, Must, "OIDC-Core-3.1.3.7", "The `nonce` sent in the request comes back unchanged in the ID token.";
-    "id_token.sub", IdToken, Must, "OIDC-Core-2", "`sub` is present, at most 255 ASCII characters.";
-    "id_token.auth_time", IdToken, Must, "OIDC-Core-2", "`auth_time` is the time the user signed in: a number within the case's own window (from its start, a session signed in earlier in the case included, to `iat`, widened by the clock skew); REQUIRED for a request with `max_age` (OIDC Core §3.1.2.1).";
-    "id_token.at_hash", IdToken, Must, "OIDC-Core-3.2.2.9", "`at_hash` matches the access token issued with the ID token (required from the authorization endpoint).";
-    "id_token.c_hash", IdToken, Must, "OIDC-Core-3.3.2.11", "`c_hash` matches the code issued with the ID token in hybrid responses.";
-    "access_token.format", Audience, Must, "RFC9068-3", "An access token requested for an API is a JWT for that API when the profile says the provider issues JWTs (an opaque one means the API selection was ignored).";
-    "access_token.decode", AccessToken, Must, "RFC9068-2", "A JWT access token is well formed (opaque tokens are reported as such).";
-    "access_token.signature", AccessToken, Must, "RFC9068-4", "A JWT access token's signature verifies with the provider's keys; never `alg: none`.";
-    "access_token.typ", AccessToken, Must, "RFC9068-2.1", "A JWT access token's header `typ` is `at+jwt`.";
-    "access_token.iss", AccessToken, Must, "RFC9068-2.2", "`iss` exactly equals the issuer.";
-    "access_token.exp", AccessToken, Must, "RFC9068-2.2", "`exp` is present and in the future.";
-    "access_token.aud", Audience, Must, "RFC9068-3", "`aud` contains the API the token was requested for (and the userinfo URL when the profile says so).";
-    "access_token.default_audience", Audience, Must, "RFC9068-3", "Without an API in the request the access token is for the profile's `default_api`, or for no API at all; a requested scope value (e.g. `openid`) in `aud` is no resource indicator (RFC 9068 §3: the default resource indicator MUST be used; RFC 8707 §2).";
-    "access_token.azp", Audience, Must, "Brief", "`azp` names the client the access token was issued to (required where the profile's `access_token_azp` says the provider issues it).";
-    "access_token.claims", AccessToken, Must, "RFC9068-2.2", "`sub`, `client_id`, `iat` and `jti` are present.";
-    "access_token.scope", Scopes, Must, "RFC9068-2.2.3", "The `scope` claim carries the granted API scopes, and none that were not requested or the API does not define.";
-    "token_response.scope", Scopes, Must, "RFC6749-5.1", "When the granted scope differs from the requested one, the token response says so in `scope`.";
-    "scopes.requested_claims", Scopes, Should, "OIDC-Core-5.4", "The claims of each requested standard scope (profile, email, address, phone) that the user has are returned where the profile's policy puts them.";
-    "scopes.unrequested_claims", Scopes, Must, "OIDC-Core-5.4", "No claims of standard scopes that were not requested.";
-    "namespacing.plain_claim", Namespacing, Must, "OIDC-Core-5.1.2", "Every claim outside the registered set (and the profile's `allowed_plain`) is namespaced by an http(s) URL.";
-    "namespacing.provider_domain", Namespacing, Must, "Brief", "No custom claim is namespaced under one of the provider's own domains.";
-    "namespacing.declared", Namespacing, Must, "Brief", "The custom claims the profile declares appear under its namespace.";
-    "userinfo.status", Userinfo, Must, "OIDC-Core-5.3.2", "Userinfo answers a valid access token with claims.";
-    "userinfo.sub", Userinfo, Must, "OIDC-Core-5.3.2", "Userinfo `sub` equals the ID token's `sub`.";
-    "userinfo.signed", Userinfo, Must, "OIDC-Core-5.3.2", "A client registered with `userinfo_signed_response_alg` gets userinfo as a JWT (`application/jwt`) signed with that algorithm and verifying with the provider's keys, with `iss` the issuer and `aud` including its client id.";
-    "userinfo.rejects_id_token", Audience, Must, "OIDC-Core-5.3.1", "Userinfo refuses an ID token presented as a bearer token: APIs take access tokens, never ID tokens.";
-    "userinfo.requires_token", Userinfo, Must, "RFC6750-3.1", "Userinfo refuses a request that carries no access token.";
-    "pkce.downgrade", Security, Must, "RFC9700-4.8", "PKCE cannot be downgraded: a verifier for a request that had no challenge, and a missing verifier for one that had, are refused.";
-    "pkce.plain_for_s256", Security, Must, "RFC7636-4.6", "An S256 challenge is not satisfied by sending the challenge itself as the verifier (no silent `plain` fallback).";
-    "pkce.verifier_syntax", Security, Should, "RFC7636-4.1", "A verifier shorter than 43, longer than 128 characters or with characters outside `[A-Za-z0-9-._~]` is refused.";
-    "authorization_response.iss", Security, Must, "RFC9207-2", "Where discovery advertises `authorization_response_iss_parameter_supported`, every authorization response (errors too) carries `iss` equal to the issuer (mix-up defence).";
-    "token_response.no_store", Security, Must, "RFC6749-5.1", "A token response carries `Cache-Control: no-store`, so no cache keeps the tokens.";
-    "token_response.pragma", Security, Should, "RFC6749-5.1", "A token response carries `Pragma: no-cache` too (RFC 6749 §5.1 asks for it; RFC 9111 deprecates `Pragma`, hence a SHOULD here).";
-    "token_endpoint.client_auth_challenge", Security, Must, "RFC6749-5.2", "A failed HTTP Basic client authentication is answered 401 with a `WWW-Authenticate` challenge.";
-    "userinfo.www_authenticate", Security, Must, "RFC6750-3", "A userinfo 401 carries a `WWW-Authenticate: Bearer` challenge.";
-    "token_endpoint.post_only", Security, Should, "RFC6749-3.2", "A code exchange sent as a GET, its code and verifier in the URL, is refused (token requests are POSTs; a URL ends up in logs and histories).";
-    "token_endpoint.credentials_in_query", Security, Should, "RFC6749-2.3.1", "Client credentials in the URL query of a token request are not accepted (they MUST NOT be sent in the request URI).";
-    "token_endpoint.duplicate_params", Security, Must, "RFC6749-5.2", "A token request that repeats a parameter is refused (`invalid_request`: the request repeats a parameter).";
-    "code.client_binding", Security, Must, "RFC6749-4.1.3", "A code is redeemed only by the client it was issued to: another client of the same provider is refused.";
-    "code.redirect_uri_binding", Security, Must, "RFC6749-4.1.3", "A code exchange whose `redirect_uri` is missing or differs from the authorization request's is refused.";
-    "code.single_use", Security, Must, "RFC6749-4.1.2", "Of several redemptions of one code sent at the same moment, at most one succeeds (no race in the single-use rule), in rounds with a new code each until a race letting one redemption in ten through would be missed with a chance of at most 10^-3; the verdict states the bound.";
-    "code.reuse_revokes", Security, Should, "RFC6749-4.1.2", "After a second redemption of a code is refused, the access token of its first redemption no longer works.";
-    "redirect_uri.required", Security, Must, "RFC6749-3.1.2.3", "An authorization request without `redirect_uri` from a client registered with several is refused, never answered at one of them (RFC 6749 §3.1.2.3: the client MUST then include it; OIDC Core §3.1.2.1 makes it REQUIRED).";
-    "redirect_uri.exact_match", Security, Must, "RFC9700-2.1", "An authorization request whose redirect_uri is a variant of the registered one naming another resource (path, query, port, scheme, host) is refused, never redirected there: exact string matching (loopback ports of native apps aside).";
-    "redirect_uri.equivalent_spelling", Security, Should, "RFC9700-2.1", "A variant of the registered redirect URI that RFC 3986 calls equivalent (host case, default port written out, a percent-encoded letter) or that adds a fragment is refused too. Exact matching is a MUST; accepting such a spelling still sends the response to the registered endpoint, hence a SHOULD here.";
-    "redirect_uri.query_retained", Flows, Must, "RFC6749-3.1.2", "When the registered redirect URI has a query, the response keeps it and adds its parameters (the query MUST be retained; oidcc-redirect-uri-query-OK).";
-    "authorization_response.error_mode", Security, Must, "RFC6749-4.2.2.1", "An authorization error is delivered where the response would have been: in the fragment for implicit and hybrid response types (OIDC Core §3.2.2.6, §3.3.2.6), as form_post when asked, in the query for `code`.";
-    "authorization_response.encoding", Security, Must, "OAuth-MultipleResponseTypes-5", "A response type that returns an access token or an ID token (`token`, `id_token` and their combinations with `code`), with no `response_mode` sent or `fragment` asked for, comes in the fragment: no code or token in the query, where it would leak through logs and `Referer` (the query encoding MUST NOT be used; §3, §5; RFC 6749 §4.2.2).";
-    "userinfo.token_in_query", Security, Should, "RFC9700-4.3.2", "Userinfo refuses an access token in the URL query, where it leaks into logs and histories (clients MUST NOT send it there; RFC 6750 §2.3 lets a resource server accept it, hence a SHOULD).";
-    "token_response.client_credentials_refresh", Security, Should, "RFC6749-4.4.3", "A client-credentials token response carries no refresh token (the client can always ask again).";
-    "pages.framing", Security, Should, "RFC9700-4.16", "Login and consent pages are sent with `X-Frame-Options` (DENY or SAMEORIGIN) or a CSP `frame-ancestors` directive, so no other site can frame them (clickjacking; RFC 9700 asks servers to prevent it and names these headers; frame-busting script cannot be seen here, hence a SHOULD).";
-    "pages.login_post_redirect", Security, Must, "RFC9700-4.12", "The POST that carries the password is never answered with 307 or 308, which would make the browser post the credentials on to the next site.";
-    "metadata.required", Flows, Must, "OIDC-Discovery-3", "Discovery has every REQUIRED member (issuer, authorization_endpoint, token_endpoint unless only implicit is offered, jwks_uri, response_types_supported, subject_types_supported, id_token_signing_alg_values_supported), and the issuer has no query or fragment.";
-    "metadata.rs256", IdToken, Must, "OIDC-Discovery-3", "`id_token_signing_alg_values_supported` includes RS256.";
-    "metadata.https", Security, Must, "OIDC-Discovery-3", "The issuer, `jwks_uri` and every endpoint in discovery use https (TLS on the authorization and token endpoints: RFC 6749 §3.1, §3.2); http on a loopback address is a local set-up and not judged.";
-    "metadata.deprecated_flows", Security, Should, "RFC9700-2.1.2", "Discovery offers no response type that puts an access token in the front channel (`token`, `id_token token`, `code token`, `code id_token token`) and no password grant (RFC 9700 §2.4); both stay legal OIDC, hence a warning.";
-    "jwks.kid", Security, Should, "RFC7517-4.5", "Keys of the JWK Set have distinct `kid` values, and every key has one when there are several (OIDC Core §10.1 picks the key by `kid`).";
-    "jwks.private_members", Security, Must, "OIDC-Discovery-3", "The published JWK Set carries public keys only: no private (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`) or symmetric (`k`) key members.";
-    "jwks.rsa_size", Security, Must, "RFC7518-3.3", "Every RSA key of the JWK Set has a modulus of 2048 bits or more.";
-    "tokens.entropy", Security, Must, "RFC6749-10.10", "Authorization codes and opaque access and refresh tokens carry 128 bits, so a guess succeeds with at most a 2^-128 chance (the MUST of RFC 6749 §10.10). Estimated over a sample of codes and tokens, character position by character position (an upper bound: positions that never change count nothing, positions drawn from fewer characters count less; a UUID v4 is 122 bits); a single value by length × bits per character.";
-    "tokens.entropy_160", Security, Should, "RFC6749-10.10", "The same values can carry 160 bits, the strength RFC 6749 §10.10 recommends.";
-    "refresh_token.client_binding", Security, Must, "RFC6749-10.4", "A refresh token works only for the client it was issued to: another client of the provider presenting it is refused.";
-    "refresh_token.reuse_revokes", Security, Should, "RFC9700-4.14.2", "When a rotated-out refresh token comes back, the refresh token that replaced it is revoked too (one of the two holders is an attacker).";
-    "refresh_token.public_rotation", Security, Must, "RFC9700-4.14.2", "A public client's refresh token is rotated on every refresh (this harness sends no sender constraint, so rotation is the defence it can see).";
-    "code.lifetime", Security, Should, "RFC6749-4.1.2", "A code redeemed after the lifetime the profile declares is refused, and that lifetime is at most the 10 minutes RFC 6749 recommends (opt-in: the probe waits).";
-    "prompt.none_no_ui", Flows, Must, "OIDC-Core-3.1.2.1", "With `prompt=none` no login or consent page is shown: the response comes at once for a signed-in user who consented, else an error such as login_required at the redirect URI.";
-    "prompt.login_reauth", Flows, Must, "OIDC-Core-3.1.2.1", "With `prompt=login` a signed-in user is asked to sign in again (the login form shown, `auth_time` moved) before a positive answer; a provider that cannot re-authenticate MUST refuse instead.";
-    "max_age.reauth", Flows, Must, "OIDC-Core-3.1.2.1", "When the session is older than the request's `max_age`, the provider re-authenticates the user (the login form shown, `auth_time` moved) before a positive answer.";
-    "session.sso", Flows, Should, "Brief", "A second authorization in the same browser session, for another client, completes without a login form (single sign-on; a consent page may still come). A deployment may turn SSO off, hence a SHOULD.";
-    "session.same_sub", IdToken, Must, "OIDC-Core-2", "In the same browser session the same client gets the same `sub` for the user (a `sub` is never reassigned), and an `id_token_hint` answer names the hinted user (OIDC Core §3.1.2.1).";
-    "claims_parameter.returned", Scopes, Should, "OIDC-Core-5.5", "A claim asked for with the `claims` request parameter (where discovery offers it), essential or voluntary, comes back where it was asked (ID token or userinfo) when the user has it; an essential `acr` always. Not returning one is no error (§5.5.1), hence a SHOULD.";
-    "registration.register", Flows, Must, "RFC7591-3.2.1", "A valid dynamic registration is answered 201 Created with a client_id, the client_secret its authentication method needs and the metadata as registered; the client then completes a flow.";
-    "registration.metadata", Security, Must, "OIDC-Registration-2", "Invalid client metadata is refused (invalid_redirect_uri, invalid_client_metadata) or replaced by a valid value: a web client using implicit registers https redirect URIs only, never localhost (OIDC Dynamic Registration §2); an unknown token_endpoint_auth_method is not registered as asked (RFC 7591 §2, §3.2.2).";
-    "consent.denied", Flows, Must, "RFC6749-4.1.2.1", "When the user denies consent, the provider answers `access_denied` at the redirect URI (no tokens, no error page).";
-    "request_object.processed", Flows, Must, "OIDC-Core-6.3.3", "Parameters sent only inside a request object (by value or by reference) are used: the response carries its `state` and the ID token its `nonce`. A provider may refuse an unsigned object as unsupported only where discovery does not list `none` for request objects.";
-    "request_object.signature", Security, Must, "OIDC-Core-6.3.2", "A signed request object whose signature does not verify with the client's registered key is refused.";
-    "consent.partial", Flows, Must, "RFC6749-3.3", "When the user approves only some of the requested scopes (unticks the others on the consent page), the grant holds only those: the response's `scope` names no scope left out (RFC 6749 §3.3: `scope` MUST be sent when the grant differs from the request), and no claims of a scope left out are released.";
-    "consent.third_party", Flows, Must, "Brief", "A third-party client (`third_party: true` in the profile, and every client registered dynamically) always gets a consent page: it cannot skip consent.";
-    "negative.refused", Negative, Must, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
-    "authorization.error_to_client", Negative, Should, "RFC6749-4.1.2.1", "When the client and redirect URI are valid, an authorization error is returned to the client at its redirect URI (`error`, `state`), not shown on a page (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6 — stated without a requirement keyword, and the OpenID Foundation's tests accept an error page, hence a warning).";
-    "assert.id_token", IdToken, Must, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
-    "assert.access_token", AccessToken, Must, "RFC9068-2.2", "The suite's assertions on the access token hold.";
-    "assert.userinfo", Userinfo, Must, "OIDC-Core-5.3.2", "The suite's assertions on the userinfo response hold.";
-    "assert.token_response", Flows, Must, "RFC6749-5.1", "The suite's assertions on the token response hold.";
+    "flow.supported", Flows, Must, Provider, "OIDC-Discovery-3", "A case runs only when discovery advertises its grant, response type, response mode and scopes; otherwise it is skipped with the reason.";
+    "flow.authorization", Flows, Must, Provider, "RFC6749-4.1.2", "A valid authorization request is answered with a redirect carrying the response, not an error.";
+    "flow.state", Flows, Must, Provider, "RFC6749-4.1.2", "The `state` sent is returned unchanged, so the client can tie the response to its request.";
+    "flow.token", Flows, Must, Provider, "RFC6749-5.1", "A valid token request is answered with tokens, not an error.";
+    "id_token.refresh", IdToken, Must, Provider, "OIDC-Core-12.2", "A refreshed ID token keeps the original's `iss`, `sub`, `aud`, `azp` and `auth_time`, has a new `iat`, and any `nonce` equals the original's.";
+    "flow.response_mode", Flows, Must, Provider, "OAuth-FormPost", "The response arrives in the response mode the client asked for (query, fragment or form_post).";
+    "flow.id_token_issued", IdToken, Must, Provider, "OIDC-Core-3.1.3.3", "A request with the `openid` scope gets an ID token.";
+    "id_token.unrequested", Scopes, Should, Provider, "OIDC-Core-3.1.2.1", "Without the `openid` scope the request is plain OAuth: no ID token.";
+    "id_token.decode", IdToken, Must, Provider, "RFC7519-7.2", "The ID token is a well-formed JWT.";
+    "id_token.signature", IdToken, Must, Provider, "OIDC-Core-3.1.3.7", "The signature verifies with the provider's JWKS key chosen by `kid` (HS* with the client secret); never `alg: none`.";
+    "id_token.registered_alg", IdToken, Must, Provider, "OIDC-Registration-2", "A client registered with `id_token_signed_response_alg` gets ID tokens signed with that algorithm; `none` (unsigned) only from the token endpoint, never from the authorization endpoint.";
+    "id_token.alg", IdToken, Should, Provider, "OIDC-Core-3.1.3.7", "The signing algorithm is one the discovery document lists in `id_token_signing_alg_values_supported`.";
+    "id_token.iss", IdToken, Must, Provider, "OIDC-Core-3.1.3.7", "`iss` exactly equals the issuer from discovery.";
+    "id_token.aud", Audience, Must, Provider, "OIDC-Core-3.1.3.7", "`aud` contains the client id: the ID token is for the client, never for an API.";
+    "id_token.azp", Audience, Should, Provider, "OIDC-Core-3.1.3.7", "With several audiences `azp` is present, and when present it equals the client id.";
+    "id_token.exp", IdToken, Must, Provider, "OIDC-Core-3.1.3.7", "The token has not expired (`exp` after now, with the allowed clock skew).";
+    "id_token.iat", IdToken, Must, Provider, "OIDC-Core-3.1.3.7", "`iat` is present and not in the future beyond the allowed clock skew.";
+    "id_token.nonce", IdToken, Must, Provider, "OIDC-Core-3.1.3.7", "The `nonce` sent in the request comes back unchanged in the ID token.";
+    "id_token.sub", IdToken, Must, Provider, "OIDC-Core-2", "`sub` is present, at most 255 ASCII characters.";
+    "id_token.auth_time", IdToken, Must, Provider, "OIDC-Core-2", "`auth_time` is the time the user signed in: a number within the case's own window (from its start, a session signed in earlier in the case included, to `iat`, widened by the clock skew); REQUIRED for a request with `max_age` (OIDC Core §3.1.2.1).";
+    "id_token.at_hash", IdToken, Must, Provider, "OIDC-Core-3.2.2.9", "`at_hash` matches the access token issued with the ID token (required from the authorization endpoint).";
+    "id_token.c_hash", IdToken, Must, Provider, "OIDC-Core-3.3.2.11", "`c_hash` matches the code issued with the ID token in hybrid responses.";
+    "access_token.format", Audience, Must, Provider, "RFC9068-3", "An access token requested for an API is a JWT for that API when the profile says the provider issues JWTs (an opaque one means the API selection was ignored).";
+    "access_token.decode", AccessToken, Must, Provider, "RFC9068-2", "A JWT access token is well formed (opaque tokens are reported as such).";
+    "access_token.signature", AccessToken, Must, Provider, "RFC9068-4", "A JWT access token's signature verifies with the provider's keys; never `alg: none`.";
+    "access_token.typ", AccessToken, Must, Provider, "RFC9068-2.1", "A JWT access token's header `typ` is `at+jwt`.";
+    "access_token.iss", AccessToken, Must, Provider, "RFC9068-2.2", "`iss` exactly equals the issuer.";
+    "access_token.exp", AccessToken, Must, Provider, "RFC9068-2.2", "`exp` is present and in the future.";
+    "access_token.aud", Audience, Must, Provider, "RFC9068-3", "`aud` contains the API the token was requested for (and the userinfo URL when the profile says so).";
+    "access_token.default_audience", Audience, Must, Provider, "RFC9068-3", "Without an API in the request the access token is for the profile's `default_api`, or for no API at all; a requested scope value (e.g. `openid`) in `aud` is no resource indicator (RFC 9068 §3: the default resource indicator MUST be used; RFC 8707 §2).";
+    "access_token.azp", Audience, Must, Provider, "Brief", "`azp` names the client the access token was issued to (required where the profile's `access_token_azp` says the provider issues it).";
+    "access_token.claims", AccessToken, Must, Provider, "RFC9068-2.2", "`sub`, `client_id`, `iat` and `jti` are present.";
+    "access_token.scope", Scopes, Must, Provider, "RFC9068-2.2.3", "The `scope` claim carries the granted API scopes, and none that were not requested or the API does not define.";
+    "token_response.scope", Scopes, Must, Provider, "RFC6749-5.1", "When the granted scope differs from the requested one, the token response says so in `scope`.";
+    "scopes.requested_claims", Scopes, Should, Provider, "OIDC-Core-5.4", "The claims of each requested standard scope (profile, email, address, phone) that the user has are returned where the profile's policy puts them.";
+    "scopes.unrequested_claims", Scopes, Must, Provider, "OIDC-Core-5.4", "No claims of standard scopes that were not requested.";
+    "namespacing.plain_claim", Namespacing, Must, Provider, "Brief", "Every claim outside the registered set (and the profile's `allowed_plain`) is namespaced by an http(s) URL: the product brief's MUST (\"Custom claims MUST be namespaced with an http/https URL\"). OIDC Core §5.1.2 only recommends collision-resistant names (\"it is RECOMMENDED that collision-resistant names be used for the Claim Names\").";
+    "namespacing.provider_domain", Namespacing, Must, Provider, "Brief", "No custom claim is namespaced under one of the provider's own domains.";
+    "namespacing.declared", Namespacing, Must, Provider, "Brief", "The custom claims the profile declares appear under its namespace.";
+    "userinfo.status", Userinfo, Must, Provider, "OIDC-Core-5.3.2", "Userinfo answers a valid access token with claims.";
+    "userinfo.sub", Userinfo, Must, Provider, "OIDC-Core-5.3.2", "Userinfo `sub` equals the ID token's `sub`.";
+    "userinfo.signed", Userinfo, Must, Provider, "OIDC-Core-5.3.2", "A client registered with `userinfo_signed_response_alg` gets userinfo as a JWT (`application/jwt`) signed with that algorithm and verifying with the provider's keys, with `iss` the issuer and `aud` including its client id.";
+    "userinfo.rejects_id_token", Audience, Must, Provider, "OIDC-Core-5.3.1", "Userinfo refuses an ID token presented as a bearer token: APIs take access tokens, never ID tokens.";
+    "userinfo.requires_token", Userinfo, Must, Provider, "RFC6750-3.1", "Userinfo refuses a request that carries no access token.";
+    "pkce.downgrade", Security, Must, Provider, "RFC9700-4.8", "PKCE cannot be downgraded: a verifier for a request that had no challenge, and a missing verifier for one that had, are refused.";
+    "pkce.plain_for_s256", Security, Must, Provider, "RFC7636-4.6", "An S256 challenge is not satisfied by sending the challenge itself as the verifier (no silent `plain` fallback).";
+    "pkce.verifier_syntax", Security, Should, Provider, "RFC7636-4.1", "A verifier shorter than 43, longer than 128 characters or with characters outside `[A-Za-z0-9-._~]` is refused.";
+    "authorization_response.iss", Security, Must, Provider, "RFC9207-2", "Where discovery advertises `authorization_response_iss_parameter_supported`, every authorization response (errors too) carries `iss` equal to the issuer (mix-up defence).";
+    "token_response.no_store", Security, Must, Provider, "RFC6749-5.1", "A token response carries `Cache-Control: no-store`, so no cache keeps the tokens.";
+    "token_response.pragma", Security, Should, Provider, "RFC6749-5.1", "A token response carries `Pragma: no-cache` too (RFC 6749 §5.1 asks for it; RFC 9111 deprecates `Pragma`, hence a SHOULD here).";
+    "token_endpoint.client_auth_challenge", Security, Must, Provider, "RFC6749-5.2", "A failed HTTP Basic client authentication is answered 401 with a `WWW-Authenticate` challenge.";
+    "userinfo.www_authenticate", Security, Must, Provider, "RFC6750-3", "A userinfo 401 carries a `WWW-Authenticate: Bearer` challenge.";
+    "token_endpoint.post_only", Security, Must, Client, "RFC6749-3.2", "A code exchange sent as a GET, its code and verifier in the URL. RFC 6749 §3.2: \"The client MUST use the HTTP \"POST\" method when making access token requests.\" The rule binds the client: a provider that answers the GET is noted, not failed.";
+    "token_endpoint.credentials_in_query", Security, Must, Client, "RFC6749-2.3.1", "Client credentials in the URL query of a token request. RFC 6749 §2.3.1: \"The parameters can only be transmitted in the request-body and MUST NOT be included in the request URI.\" The rule binds the client that sends them: a provider that takes them is noted, not failed.";
+    "token_endpoint.duplicate_params", Security, Must, Provider, "RFC6749-5.2", "A token request that repeats a parameter is refused (`invalid_request`: the request repeats a parameter).";
+    "code.client_binding", Security, Must, Provider, "RFC6749-4.1.3", "A code is redeemed only by the client it was issued to: another client of the same provider is refused.";
+    "code.redirect_uri_binding", Security, Must, Provider, "RFC6749-4.1.3", "A code exchange whose `redirect_uri` is missing or differs from the authorization request's is refused.";
+    "code.single_use", Security, Must, Provider, "RFC6749-4.1.2", "Of several redemptions of one code sent at the same moment, at most one succeeds (no race in the single-use rule), in rounds with a new code each until a race letting one redemption in ten through would be missed with a chance of at most 10^-3; the verdict states the bound.";
+    "code.reuse_revokes", Security, Should, Provider, "RFC6749-4.1.2", "After a second redemption of a code is refused, the access token of its first redemption no longer works.";
+    "redirect_uri.required", Security, Must, Provider, "RFC6749-3.1.2.3", "An authorization request without `redirect_uri` from a client registered with several is refused, never answered at one of them (RFC 6749 §3.1.2.3: the client MUST then include it; OIDC Core §3.1.2.1 makes it REQUIRED).";
+    "redirect_uri.exact_match", Security, Must, Provider, "RFC9700-2.1", "An authorization request whose redirect_uri is a variant of the registered one naming another resource (path, query, port, scheme, host) is refused, never redirected there: exact string matching (loopback ports of native apps aside).";
+    "redirect_uri.equivalent_spelling", Security, Should, Provider, "RFC9700-2.1", "A variant of the registered redirect URI that RFC 3986 calls equivalent (host case, default port written out, a percent-encoded letter) or that adds a fragment is refused too. Exact matching is a MUST; accepting such a spelling still sends the response to the registered endpoint, hence a SHOULD here.";
+    "redirect_uri.query_retained", Flows, Must, Provider, "RFC6749-3.1.2", "When the registered redirect URI has a query, the response keeps it and adds its parameters (the query MUST be retained; oidcc-redirect-uri-query-OK).";
+    "authorization_response.error_mode", Security, Must, Provider, "RFC6749-4.2.2.1", "An authorization error is delivered where the response would have been: in the fragment for implicit and hybrid response types (OIDC Core §3.2.2.6, §3.3.2.6), as form_post when asked, in the query for `code`.";
+    "userinfo.token_in_query", Security, Must, Client, "RFC9700-4.3.2", "Userinfo with the access token in the URL query. RFC 9700 §4.3.2: \"Clients MUST NOT pass access tokens in a URI query parameter\"; RFC 6750 §2.3: \"Resource servers MAY support this method.\" The rule binds the client: a provider that answers is noted, not failed.";
+    "token_response.client_credentials_refresh", Security, Should, Provider, "RFC6749-4.4.3", "A client-credentials token response carries no refresh token (the client can always ask again).";
+    "pages.framing", Security, Should, Provider, "RFC9700-4.16", "Login and consent pages are sent with `X-Frame-Options` (DENY or SAMEORIGIN) or a CSP `frame-ancestors` directive, so no other site can frame them (clickjacking; RFC 9700 asks servers to prevent it and names these headers; frame-busting script cannot be seen here, hence a SHOULD).";
+    "pages.login_post_redirect", Security, Must, Provider, "RFC9700-4.12", "The POST that carries the password is never answered with 307 or 308, which would make the browser post the credentials on to the next site.";
+    "metadata.required", Flows, Must, Provider, "OIDC-Discovery-3", "Discovery has every REQUIRED member (issuer, authorization_endpoint, token_endpoint unless only implicit is offered, jwks_uri, response_types_supported, subject_types_supported, id_token_signing_alg_values_supported), and the issuer has no query or fragment.";
+    "metadata.rs256", IdToken, Must, Provider, "OIDC-Discovery-3", "`id_token_signing_alg_values_supported` includes RS256.";
+    "metadata.https", Security, Must, Provider, "OIDC-Discovery-3", "The issuer, `jwks_uri` and every endpoint in discovery use https (TLS on the authorization and token endpoints: RFC 6749 §3.1, §3.2); http on a loopback address is a local set-up and not judged.";
+    "metadata.deprecated_flows", Security, Should, Provider, "RFC9700-2.1.2", "Discovery offers no response type that puts an access token in the front channel (`token`, `id_token token`, `code token`, `code id_token token`) and no password grant (RFC 9700 §2.4); both stay legal OIDC, hence a warning.";
+    "jwks.kid", Security, Should, Provider, "RFC7517-4.5", "Keys of the JWK Set have distinct `kid` values, and every key has one when there are several (OIDC Core §10.1 picks the key by `kid`).";
+    "jwks.private_members", Security, Must, Provider, "OIDC-Discovery-3", "The published JWK Set carries public keys only: no private (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`) or symmetric (`k`) key members.";
+    "jwks.rsa_size", Security, Must, Provider, "RFC7518-3.3", "Every RSA key of the JWK Set has a modulus of 2048 bits or more.";
+    "tokens.entropy", Security, Must, Provider, "RFC6749-10.10", "Authorization codes and opaque access and refresh tokens carry 128 bits, so a guess succeeds with at most a 2^-128 chance (the MUST of RFC 6749 §10.10). Estimated over a sample of codes and tokens, character position by character position (an upper bound: positions that never change count nothing, positions drawn from fewer characters count less; a UUID v4 is 122 bits); a single value by length × bits per character.";
+    "tokens.entropy_160", Security, Should, Provider, "RFC6749-10.10", "The same values can carry 160 bits, the strength RFC 6749 §10.10 recommends.";
+    "refresh_token.client_binding", Security, Must, Provider, "RFC6749-10.4", "A refresh token works only for the client it was issued to: another client of the provider presenting it is refused.";
+    "refresh_token.reuse_revokes", Security, Should, Provider, "RFC9700-4.14.2", "When a rotated-out refresh token comes back, the refresh token that replaced it is revoked too (one of the two holders is an attacker).";
+    "refresh_token.public_rotation", Security, Must, Provider, "RFC9700-4.14.2", "A public client's refresh token is rotated on every refresh (this harness sends no sender constraint, so rotation is the defence it can see).";
+    "code.lifetime", Security, Should, Provider, "RFC6749-4.1.2", "A code redeemed after the lifetime the profile declares is refused, and that lifetime is at most the 10 minutes RFC 6749 recommends (opt-in: the probe waits).";
+    "prompt.none_no_ui", Flows, Must, Provider, "OIDC-Core-3.1.2.1", "With `prompt=none` no login or consent page is shown: the response comes at once for a signed-in user who consented, else an error such as login_required at the redirect URI.";
+    "prompt.login_reauth", Flows, Should, Provider, "OIDC-Core-3.1.2.1", "With `prompt=login` a signed-in user is asked to sign in again (the login form shown, `auth_time` moved) before a positive answer. OIDC Core §3.1.2.1: \"The Authorization Server SHOULD prompt the End-User for reauthentication. If it cannot reauthenticate the End-User, it MUST return an error, typically login_required.\" A positive answer without re-authentication is the SHOULD not met.";
+    "max_age.reauth", Flows, Must, Provider, "OIDC-Core-3.1.2.1", "When the session is older than the request's `max_age`, the provider re-authenticates the user (the login form shown, `auth_time` moved) before a positive answer.";
+    "session.sso", Flows, Should, Provider, "Brief", "A second authorization in the same browser session, for another client, completes without a login form (single sign-on; a consent page may still come). A deployment may turn SSO off, hence a SHOULD.";
+    "session.same_sub", IdToken, Must, Provider, "OIDC-Core-2", "In the same browser session the same client gets the same `sub` for the user (a `sub` is never reassigned), and an `id_token_hint` answer names the hinted user (OIDC Core §3.1.2.1).";
+    "claims_parameter.returned", Scopes, Should, Provider, "OIDC-Core-5.5", "A claim asked for with the `claims` request parameter (where discovery offers it), essential or voluntary, comes back where it was asked (ID token or userinfo) when the user has it; an essential `acr` always. Not returning one is no error (§5.5.1), hence a SHOULD.";
+    "registration.register", Flows, Must, Provider, "RFC7591-3.2.1", "A valid dynamic registration is answered 201 Created with a client_id, the client_secret its authentication method needs and the metadata as registered; the client then completes a flow.";
+    "registration.metadata", Security, Must, Provider, "OIDC-Registration-2", "Invalid client metadata is refused (invalid_redirect_uri, invalid_client_metadata) or replaced by a valid value: a web client using implicit registers https redirect URIs only, never localhost (OIDC Dynamic Registration §2); an unknown token_endpoint_auth_method is not registered as asked (RFC 7591 §2, §3.2.2).";
+    "consent.denied", Flows, Must, Provider, "RFC6749-4.1.2.1", "When the user denies consent, the provider answers `access_denied` at the redirect URI (no tokens, no error page).";
+    "request_object.processed", Flows, Must, Provider, "OIDC-Core-6.3.3", "Parameters sent only inside a request object (by value or by reference) are used: the response carries its `state` and the ID token its `nonce`. A provider may refuse an unsigned object as unsupported only where discovery does not list `none` for request objects.";
+    "request_object.signature", Security, Must, Provider, "OIDC-Core-6.3.2", "A signed request object whose signature does not verify with the client's registered key is refused.";
+    "consent.partial", Flows, Must, Provider, "RFC6749-3.3", "When the user approves only some of the requested scopes (unticks the others on the consent page), the grant holds only those: the response's `scope` names no scope left out (RFC 6749 §3.3: `scope` MUST be sent when the grant differs from the request), and no claims of a scope left out are released.";
+    "consent.third_party", Flows, Must, Provider, "Brief", "A third-party client (`third_party: true` in the profile, and every client registered dynamically) always gets a consent page: it cannot skip consent.";
+    "negative.error_code", Negative, Must, Provider, "RFC6749-5.2", "A probe's request that the provider refuses is refused with the error code its rule gives (e.g. `invalid_grant` for a code exchange whose redirect_uri differs: RFC 6749 §5.2 \"does not match the redirection URI used in the authorization request\"). A refusal with another code is this finding, apart from the probe's own rule, which the refusal meets.";
+    "negative.refused", Negative, Must, Provider, "RFC6749-4.1.2.1", "An invalid request is refused with one of the expected errors, and never redirected to an unregistered redirect URI.";
+    "authorization.error_to_client", Negative, Should, Provider, "RFC6749-4.1.2.1", "When the client and redirect URI are valid, an authorization error is returned to the client at its redirect URI (`error`, `state`), not shown on a page (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6 — stated without a requirement keyword, and the OpenID Foundation's tests accept an error page, hence a warning).";
+    "authorization_response.encoding", Security, Must, Provider, "OAuth-MultipleResponseTypes-5", "A response type that returns an access token or an ID token (`token`, `id_token` and their combinations with `code`), with no `response_mode` sent or `fragment` asked for, comes in the fragment: no code or token in the query, where it would leak through logs and `Referer` (the query encoding MUST NOT be used; §3, §5; RFC 6749 §4.2.2).";
+    "assert.id_token", IdToken, Must, Provider, "OIDC-Core-2", "The suite's assertions on the ID token hold.";
+    "assert.access_token", AccessToken, Must, Provider, "RFC9068-2.2", "The suite's assertions on the access token hold.";
+    "assert.userinfo", Userinfo, Must, Provider, "OIDC-Core-5.3.2", "The suite's assertions on the userinfo response hold.";
+    "assert.token_response", Flows, Must, Provider, "RFC6749-5.1", "The suite's assertions on the token response hold.";
 }
 
 /// The definition of a check id.
@@ -153,6 +180,15 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_rule_is_cited_where_its_level_comes_from() {
+        // OIDC Core §5.1.2 only recommends collision-resistant names: the MUST is the brief's.
+        let plain = find("namespacing.plain_claim").unwrap();
+        assert_eq!((plain.spec, plain.level), ("Brief", Requirement::Must));
+        // prompt=login: the re-authentication is a SHOULD; only refusing instead is a MUST.
+        assert_eq!(find("prompt.login_reauth").unwrap().level, Requirement::Should);
+    }
 
     #[test]
     fn ids_are_unique_and_specs_resolve() {

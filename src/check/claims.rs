@@ -1,6 +1,6 @@
 //! Claim-level checks shared by ID tokens, access tokens and userinfo: scope →
-//! claims (OIDC Core §5.4) and custom-claim namespacing (OIDC Core §5.1.2 and
-//! the product brief's rules).
+//! claims (OIDC Core §5.4) and custom-claim namespacing (the product brief's
+//! rules; OIDC Core §5.1.2 only recommends collision-resistant names).
 
 use serde_json::{Map, Value};
 

@@ -288,6 +288,17 @@ pub fn apply_levels(profile: &crate::profile::Profile, checks: Vec<CheckResult>)
                 Some(c)
             }
             Some(Level::Fail) => Some(c),
+            // A rule that binds only the client: what the provider did is noted, never a finding.
+            _ if matches!(c.status, Status::Fail | Status::Warn)
+                && catalogue::find(&c.id).is_some_and(|d| d.binds == catalogue::Binds::Client) =>
+            {
+                c.status = Status::Skip;
+                c.message.push_str(&format!(
+                    " (noted, not a finding: {} binds the client, not the provider)",
+                    spec::title(&c.spec)
+                ));
+                Some(c)
+            }
             _ if c.status == Status::Fail && c.level != catalogue::Requirement::Must => {
                 c.status = Status::Warn;
                 c.message
@@ -356,9 +367,35 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
                 }
             }
         }
+        // A probe refused with another error code than its rule gives: the rule
+        // itself is met (the request was refused); the code is a finding of its own.
+        if let Some(def) = case.check.as_deref().and_then(catalogue::find)
+            && verdict.status == Status::Fail
+            && verdict.message.starts_with(UNEXPECTED_CODE)
+            && let Some(e) = &ev.error
+        {
+            out.push(CheckResult::pass(
+                def.id,
+                format!("refused at the {} endpoint (with `{}`)", e.stage, e.error),
+            ));
+            verdict = CheckResult::fail(
+                "negative.error_code",
+                format!(
+                    "refused as {} requires, but with another error code at the {} endpoint",
+                    spec::title(def.spec),
+                    e.stage
+                ),
+            )
+            .ef(expected.join(" or "), e.error.clone());
+        }
         // A refusal case that does not apply (e.g. no rotation to reuse) is a skip:
-        // what else passed on the way does not make it a pass.
-        if verdict.status == Status::Skip {
+        // what else passed on the way does not make it a pass. So is one whose
+        // rule binds the client only, where the provider went along (noted by
+        // `apply_levels`, unless the profile holds the check to `fail`).
+        let client_rule = verdict.status == Status::Fail
+            && catalogue::find(&verdict.id).is_some_and(|d| d.binds == catalogue::Binds::Client)
+            && p.profile.checks.get(&verdict.id) != Some(&crate::profile::Level::Fail);
+        if verdict.status == Status::Skip || client_rule {
             keep_findings(&mut out);
         }
         out.push(verdict);
@@ -462,9 +499,19 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         token_in_query(ev, &mut out);
     }
     if case.request.userinfo == crate::suite::UserinfoMethod::PostBody {
-        // RFC 6750 §2.2: a resource server MAY support the form-encoded body parameter.
+        // RFC 6750 §2.2: a resource server MAY support the form-encoded body
+        // parameter. A provider that refuses it does not offer it: not a finding.
+        let refused = ev.userinfo.as_ref().filter(|u| (400..500).contains(&u.status)).map(|u| u.status);
         for c in out.iter_mut().filter(|c| c.id == "userinfo.status" || c.id == "assert.userinfo") {
             *c = c.clone().at_level(catalogue::Requirement::May, "RFC6750-2.2");
+            if let (Some(status), Status::Fail) = (refused, c.status) {
+                c.status = Status::Skip;
+                c.message = format!(
+                    "not offered: userinfo refused the access token in a form body (HTTP {status}); RFC 6750 §2.2: \"Resource servers MAY support this method.\""
+                );
+                c.expected = None;
+                c.found = None;
+            }
         }
     }
     if let Some(e) = &ev.harness_error {
@@ -1127,6 +1174,9 @@ fn error_on_page(case: &Case, ev: &Evidence) -> Option<CheckResult> {
     )
 }
 
+/// The start of the verdict on a refusal with an error code the case does not expect.
+const UNEXPECTED_CODE: &str = "refused, but with an unexpected error code";
+
 /// A case that expects the provider to refuse.
 fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     let list = if expected.iter().any(|x| x == "*") {
@@ -1240,11 +1290,9 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             "negative.refused",
             format!("refused with `{}` at the {} endpoint", e.error, e.stage),
         ),
-        Some(e) => CheckResult::fail(
-            "negative.refused",
-            format!("refused, but with an unexpected error code at the {} endpoint", e.stage),
-        )
-        .ef(list, e.error.clone()),
+        Some(e) => {
+            CheckResult::fail("negative.refused", format!("{UNEXPECTED_CODE} at the {} endpoint", e.stage)).ef(list, e.error.clone())
+        }
         None if ev.harness_error.is_some() => CheckResult::error(
             "negative.refused",
             "the flow did not complete, so the refusal could not be observed",
@@ -1455,6 +1503,24 @@ mod level_tests {
         // The profile can hold a SHOULD to `fail`.
         let out = apply_levels(&profile("checks: { id_token.alg: fail }"), checks);
         assert_eq!(out[0].status, Status::Fail);
+    }
+
+    #[test]
+    fn a_rule_that_binds_the_client_is_noted_never_failed() {
+        let checks = vec![
+            CheckResult::fail("token_endpoint.post_only", "the provider answered a GET"),
+            CheckResult::fail("userinfo.token_in_query", "answered"),
+        ];
+        let out = apply_levels(&profile(""), checks.clone());
+        assert!(out.iter().all(|c| c.status == Status::Skip), "{out:?}");
+        assert!(
+            out[0].message.contains("noted, not a finding: RFC 6749 §3.2 binds the client"),
+            "{}",
+            out[0].message
+        );
+        let out = apply_levels(&profile("checks: { token_endpoint.post_only: fail }"), checks);
+        assert_eq!(out[0].status, Status::Fail);
+        assert!(catalogue::CATALOGUE.iter().any(|c| c.binds == catalogue::Binds::Client));
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn case(scope: &str, api: Option<&str>) -> Case {
         flow: Flow::Code,
         client: "web".into(),
         auth: crate::profile::ClientAuth::ClientSecretBasic,
+        other_clients: vec![],
         user: Some("u".into()),
         api: api.map(str::to_owned),
         skip: None,

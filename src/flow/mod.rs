@@ -1509,6 +1509,16 @@ async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Res
     ev.request = form.iter().cloned().collect();
     if let Some(set) = token_request(p, case, form, Origin::ClientCredentials, ev).await? {
         ev.token_sets.push(set);
+    } else if case.request.scope.is_empty()
+        && let Some(e) = ev.error.as_ref().filter(|e| e.error == "invalid_scope")
+    {
+        // RFC 6749 §3.3: a provider may refuse a request without a scope.
+        let desc = e.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+        ev.not_applicable = Some(format!(
+            "the provider wants a scope for client credentials (`invalid_scope`{desc}, which RFC 6749 §3.3 allows), and the case selects no API and the profile declares no `scopes` for client `{}`",
+            case.client
+        ));
+        ev.error = None;
     }
     Ok(())
 }

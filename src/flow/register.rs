@@ -204,5 +204,6 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         id_token_signed_response_alg: registered_str(&answer, &body, "id_token_signed_response_alg"),
         userinfo_signed_response_alg: registered_str(&answer, &body, "userinfo_signed_response_alg"),
         declared_at: None,
+        scopes: Vec::new(),
     }))
 }

@@ -198,6 +198,16 @@ pub enum ClaimPlace {
     Userinfo,
 }
 
+impl ClaimPlace {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ClaimPlace::IdToken => "ID tokens",
+            ClaimPlace::AccessToken => "access tokens",
+            ClaimPlace::Userinfo => "userinfo",
+        }
+    }
+}
+
 /// How the run registers clients dynamically.
 #[derive(Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -268,6 +278,11 @@ struct RawClient {
     /// The algorithm the client is registered for signed userinfo responses.
     #[serde(default)]
     userinfo_signed_response_alg: Option<String>,
+    /// Scopes the client may ask for, sent with client credentials when the
+    /// case selects no API (a provider may refuse a request without a scope,
+    /// RFC 6749 §3.3).
+    #[serde(default)]
+    scopes: Vec<String>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -469,6 +484,8 @@ pub struct Client {
     /// Where the profile declares the client's `id` and `redirect_uri` (for
     /// `doctor`'s profile errors); `None` for clients the run registered.
     pub declared_at: Option<(Option<Pos>, Option<Pos>)>,
+    /// Scopes sent with client credentials when no API is selected.
+    pub scopes: Vec<String>,
 }
 
 /// The grants a client can be asked for, and how a profile says so.
@@ -626,6 +643,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 id_token_signed_response_alg: c.id_token_signed_response_alg.clone(),
                 userinfo_signed_response_alg: c.userinfo_signed_response_alg.clone(),
                 declared_at: Some((spanned_pos(&c.id), c.redirect_uri.as_ref().and_then(spanned_pos))),
+                scopes: c.scopes.clone(),
             };
             (name.clone(), client)
         })

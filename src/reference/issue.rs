@@ -347,6 +347,25 @@ pub(crate) fn access_token(
     Ok(token)
 }
 
+/// Mints an opaque client-credentials access token (no API asked for).
+pub(crate) fn client_opaque_token(shared: &Shared, client_id: &str, scopes: &[String]) -> Result<String, InternalError> {
+    let token = random_token()?;
+    remember(
+        shared,
+        &token,
+        Token {
+            kind: TokenKind::Access,
+            client_id: client_id.to_owned(),
+            username: None,
+            scopes: scopes.to_vec(),
+            asked: vec![],
+            family: None,
+            expires: Instant::now() + Duration::from_secs(shared.config.access_token_ttl_secs),
+        },
+    )?;
+    Ok(token)
+}
+
 /// Mints a client-credentials access token: a JWT whose subject is the
 /// client itself.
 pub(crate) fn client_access_token(shared: &Shared, client_id: &str, audience: &str, scopes: &[String]) -> Result<String, InternalError> {

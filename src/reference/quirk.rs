@@ -176,6 +176,8 @@ quirks! {
         "a code is redeemed for any authenticated client, not only the one it was issued to";
     CodeRedirectUriUnbound => "code-redirect-uri-unbound",
         "the code exchange does not compare redirect_uri with the authorization request's (missing or different is accepted)";
+    CodeRedirectUriWrongError => "code-redirect-uri-wrong-error",
+        "a code exchange whose redirect_uri differs from the authorization request's is refused, but with invalid_client instead of invalid_grant";
     CodeRedemptionRace => "code-redemption-race",
         "code redemption checks the code, waits 100 ms, then marks it used: redemptions sent at once all succeed (one after another is still refused)";
     CodeRedemptionRacePartial => "code-redemption-race-partial",
@@ -220,6 +222,8 @@ quirks! {
         "reusing a rotated-out refresh token is refused, but the refresh token that replaced it keeps working";
     RefreshNoRotation => "refresh-no-rotation",
         "refresh responses return the presented refresh token again (no rotation), public clients included";
+    ConfidentialRefreshNoRotation => "confidential-refresh-no-rotation",
+        "confidential clients get the presented refresh token back on refresh (no rotation, which RFC 9700 §4.14.2 allows them); public clients' tokens rotate";
     CodeLifetimeUnbounded => "code-lifetime-unbounded",
         "authorization codes live an hour, whatever the configured code lifetime";
     PromptNoneShowsLogin => "prompt-none-shows-login",
@@ -331,7 +335,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 120);
+        assert_eq!(Quirk::ALL.len(), 122);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use serde_json::{Map, Value, json};
 
 use super::authorize::pkce_syntax_ok;
 use super::issue::{
-    IdTokenInput, access_token, client_access_token, grant_scopes, has, id_token, parse_scope, scope_syntax_ok, wants_id_token,
+    IdTokenInput, access_token, client_access_token, client_opaque_token, grant_scopes, has, id_token, parse_scope, scope_syntax_ok,
+    wants_id_token,
 };
 use super::keys::sha256;
 use super::params::{Params, is_form, secret_eq};
@@ -363,6 +364,12 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
     };
 
     if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) && !shared.quirk(Quirk::CodeRedirectUriUnbound) {
+        if shared.quirk(Quirk::CodeRedirectUriWrongError) {
+            return Err(TokenError::new(
+                "invalid_client",
+                "redirect_uri does not match the authorization request",
+            ));
+        }
         return Err(TokenError::invalid_grant("redirect_uri does not match the authorization request"));
     }
     let pkce_lax = shared.quirk(Quirk::PkceNotEnforced);
@@ -464,7 +471,7 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
                     format!("scope {extra:?} was not granted originally"),
                 )),
                 None => {
-                    if !shared.quirk(Quirk::RefreshReuseAccepted) && !shared.quirk(Quirk::RefreshNoRotation) {
+                    if !shared.quirk(Quirk::RefreshReuseAccepted) && !no_rotation(shared, client) {
                         // Rotation: the presented token is spent.
                         record.spent = true;
                     }
@@ -501,13 +508,18 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
         )?;
         body.insert("id_token".into(), json!(token));
     }
-    let refresh = if shared.quirk(Quirk::RefreshNoRotation) {
+    let refresh = if no_rotation(shared, client) {
         presented.to_owned()
     } else {
         new_refresh_token(shared, grant, record.family)?
     };
     body.insert("refresh_token".into(), json!(refresh));
     Ok(body)
+}
+
+/// Whether refreshing hands the presented refresh token back (no rotation).
+fn no_rotation(shared: &Shared, client: &ClientReg) -> bool {
+    shared.quirk(Quirk::RefreshNoRotation) || (shared.quirk(Quirk::ConfidentialRefreshNoRotation) && !client.is_public())
 }
 
 fn client_credentials(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<String, Value>, TokenError> {
@@ -525,7 +537,17 @@ fn client_credentials(shared: &Shared, client: &ClientReg, params: &Params) -> R
         (Some(a), _) => (a, false),
         (None, Some(r)) => (r, true),
         (None, None) => {
-            return Err(TokenError::new("invalid_request", "audience (or resource) is required"));
+            // No API: an opaque token for the scopes asked, which this provider
+            // requires then (RFC 6749 §3.3 lets it refuse a missing scope).
+            let requested = parse_scope(params.get("scope"));
+            if requested.is_empty() || !scope_syntax_ok(&requested) {
+                return Err(TokenError::new(
+                    "invalid_scope",
+                    "client credentials without an audience (or resource) need a scope",
+                ));
+            }
+            let access = client_opaque_token(shared, &client.id, &requested)?;
+            return Ok(token_body(shared, &access, &requested));
         }
     };
     let api = shared.api(target);
@@ -737,7 +759,7 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
 
         for (extra, error) in [
-            (vec![], "invalid_request"),
+            (vec![], "invalid_scope"),
             (vec![("audience", "https://nope.test")], "access_denied"),
             (vec![("resource", "https://nope.test")], "invalid_target"),
             (vec![("audience", HEALTH), ("scope", "read:invoices")], "invalid_scope"),

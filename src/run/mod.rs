@@ -804,6 +804,25 @@ fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
     }
 }
 
+/// Why the run of a probe with its client did not reach the request under
+/// test for want of what another client may have: no refresh token, or one a
+/// confidential client does not rotate (RFC 9700 §4.14.2 requires rotation, or
+/// a sender constraint, of public clients only).
+fn lacks_what_the_probe_needs(p: &Provider, case: &Case, ev: &Evidence) -> Option<String> {
+    if ev.misuse_attempted || !case.request.misuses(crate::suite::Misuse::ReuseRefreshToken) {
+        return None;
+    }
+    let public = p.profile.clients.get(&case.client).is_some_and(|c| c.is_public());
+    match ev.refresh_rotated {
+        Some(false) if !public => Some(format!(
+            "client `{}` is confidential and its refresh token was not rotated (which RFC 9700 §4.14.2 allows it)",
+            case.client
+        )),
+        None if ev.not_applicable.is_some() && ev.harness_error.is_none() => Some(format!("client `{}` got no refresh token", case.client)),
+        _ => None,
+    }
+}
+
 /// Runs one case: flow, then checks; always produces a report.
 pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
     let started = Instant::now();
@@ -860,16 +879,34 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
                 Some((view, own)) => (view, own),
                 None => (provider, case),
             };
+            let mut switched: Option<Case> = None;
             let ev = if case.request.register.is_some() && registered.is_none() {
                 first
             } else {
                 let mut ev = flow::run(provider, case).await;
+                // A client without what the probe needs: the next one that fits.
+                for next in &case.other_clients {
+                    let Some(why) = lacks_what_the_probe_needs(provider, switched.as_ref().unwrap_or(case), &ev) else {
+                        break;
+                    };
+                    let mut other = case.clone();
+                    other.client = next.clone();
+                    other.auth = provider.profile.clients[next].auth;
+                    other.other_clients.clear();
+                    let mut again = flow::run(provider, &other).await;
+                    ev.trace.push(format!("{why}: the case runs again with client `{next}`"));
+                    ev.trace.append(&mut again.trace);
+                    again.trace = std::mem::take(&mut ev.trace);
+                    ev = again;
+                    switched = Some(other);
+                }
                 let mut trace = std::mem::take(&mut first.trace);
                 trace.append(&mut ev.trace);
                 ev.trace = trace;
                 ev.registration = first.registration.take();
                 ev
             };
+            let case = switched.as_ref().unwrap_or(case);
             // Judged only with a client the profile knows (a registration that
             // failed leaves the case with none).
             let unregistered = case.request.register.is_some() && registered.is_none() && !case.judges_registration();

@@ -348,6 +348,9 @@ pub struct Case {
     pub client: String,
     /// How the client authenticates at the token endpoint in this case.
     pub auth: ClientAuth,
+    /// Other clients that fit, tried in turn when `client` turns out not to
+    /// have what the probe needs (a refresh token that rotates).
+    pub other_clients: Vec<String>,
     /// Key of the user in the profile (flows with a login).
     pub user: Option<String>,
     /// Key of the API in the profile; selects it with the profile's parameter.
@@ -525,6 +528,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     // The client: named, or the first that fits what the case needs.
     let named_client = raw.client.as_ref().or(defaults.client.as_ref());
     let mut client = String::new();
+    let mut other_fits: Vec<String> = Vec::new();
     if flow == Flow::Metadata || raw.request.register.is_some() {
         // Judges the provider's documents, or registers its own client: none of the profile's.
     } else if let Some(named) = named_client {
@@ -536,13 +540,27 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         }
     } else {
         let mut reasons = Vec::new();
-        for (key, c) in &profile.clients {
+        // The reuse of a rotated-out refresh token needs a client whose tokens
+        // rotate: a public one must rotate them (RFC 9700 §4.14.2), a
+        // confidential one may not. Public clients are tried first, the
+        // others in turn where one turns out not to rotate.
+        let reuses_refresh = raw.request.misuse.contains(&Misuse::ReuseRefreshToken) && needs.client.is_none();
+        let mut order: Vec<(&String, &Client)> = profile.clients.iter().collect();
+        if reuses_refresh {
+            order.sort_by_key(|(_, c)| !c.is_public());
+        }
+        for (key, c) in order {
             match client_fits(key, c, &needs, flow, response_type.as_deref(), expects_error) {
-                Ok(()) => {
-                    client = key.clone();
-                    break;
+                Ok(()) if client.is_empty() => client = key.clone(),
+                Ok(()) if reuses_refresh && !std::iter::once(&client).chain(&other_fits).any(|k| profile.clients[k].id == c.id) => {
+                    other_fits.push(key.clone())
                 }
-                Err(why) => reasons.push(why),
+                Ok(()) => {}
+                Err(why) if client.is_empty() => reasons.push(why),
+                Err(_) => {}
+            }
+            if !client.is_empty() && !reuses_refresh {
+                break;
             }
         }
         if client.is_empty() {
@@ -640,6 +658,18 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
     if needs.custom_claims && profile.namespaces.claims.is_empty() {
         skip_because("the profile declares no custom claims (`namespaces.claims`)".to_owned());
     }
+    if let Some(place) = needs.custom_claim_in
+        && !profile
+            .namespaces
+            .claims
+            .iter()
+            .any(|c| c.places.as_ref().is_none_or(|p| p.contains(&place)))
+    {
+        skip_because(format!(
+            "the profile puts none of its custom claims in {} (`namespaces.claims[].in`)",
+            place.describe()
+        ));
+    }
 
     let ctx = Ctx {
         profile,
@@ -713,6 +743,11 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         }
         None if matches!(flow, Flow::ClientCredentials | Flow::Metadata) => String::new(),
         None => "openid".into(),
+    };
+    // Client credentials without an API: the scopes the profile declares for the client.
+    let scope = match profile.clients.get(&client) {
+        Some(c) if flow == Flow::ClientCredentials && api.is_none() && scope.is_empty() => c.scopes.join(" "),
+        _ => scope,
     };
     // Another client to redeem the code (or refresh) with: registered for the grant, not the case's.
     let mut other_client = |asked: Option<model::OtherClient>, grant: &str, what: &str| -> Option<String> {
@@ -922,6 +957,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         user,
         api,
         skip,
+        other_clients: other_fits,
         features: needs.features.clone(),
         check,
         request,
@@ -1255,6 +1291,15 @@ impl Ctx<'_> {
 
     fn lookup(&self, name: &str) -> Lookup {
         use Lookup::{Found, Missing, Refused, Unknown};
+        // `${NAME|WORDS}`: NAME's value, or WORDS where the profile has none
+        // (e.g. `${api.scope|profile}`: a plain OAuth scope without an API).
+        if let Some((var, fallback)) = name.split_once('|') {
+            return match self.lookup(var.trim()) {
+                Found(v) if !v.trim().is_empty() => Found(v),
+                Found(_) | Missing(_) => Found(fallback.trim().to_owned()),
+                other => other,
+            };
+        }
         let p = self.profile;
         let parts: Vec<&str> = name.split('.').collect();
         let api = || self.api.and_then(|a| p.apis.get(a).map(|x| (a, x)));
@@ -1433,6 +1478,39 @@ mod tests {
             "suite: s\ncases:\n  - name: c\n    needs: { api: optional }\n    request: { scope: \"openid ${api.scope}\" }\n",
         );
         assert_eq!((c[0].skip.as_deref(), c[0].request.scope.as_str()), (None, "openid"));
+    }
+
+    #[test]
+    fn the_refresh_reuse_probe_tries_public_clients_first_then_the_others() {
+        let p = profile(
+            "clients:\n  web: { id: w, secret: s, redirect_uri: https://a.test/cb }\n  web2: { id: w, secret: s, auth: client_secret_post, redirect_uri: https://a.test/cb }\n  spa: { id: s, auth: none, redirect_uri: https://a.test/cb }\n  conf: { id: c, secret: s, redirect_uri: https://a.test/cb }\nusers:\n  u: { username: u, password: p }\n",
+        );
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: reuse\n    flow: refresh\n    request: { misuse: [reuse_refresh_token] }\n  - name: plain\n    flow: refresh\n",
+        );
+        assert_eq!(c[0].client, "spa");
+        // `web2` is `web` under another key: one registration is tried once.
+        assert_eq!(c[0].other_clients, ["web", "conf"]);
+        assert_eq!((c[1].client.as_str(), c[1].other_clients.len()), ("web", 0));
+    }
+
+    #[test]
+    fn a_fallback_stands_in_for_a_value_the_profile_lacks() {
+        let p = profile(ONE_CLIENT);
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: c\n    needs: { api: optional }\n    request: { scope: \"${api.scope|profile}\" }\n",
+        );
+        assert_eq!((c[0].skip.as_deref(), c[0].request.scope.as_str()), (None, "profile"));
+        let p = profile(&format!(
+            "{ONE_CLIENT}apis:\n  a: {{ identifier: https://api.test/, scopes: [read:a] }}\n"
+        ));
+        let c = cases(
+            &p,
+            "suite: s\ncases:\n  - name: c\n    needs: { api: optional }\n    request: { scope: \"${api.scope|profile}\" }\n",
+        );
+        assert_eq!(c[0].request.scope, "read:a");
     }
 
     fn load_errors(profile: &Profile, suite: &str) -> Vec<String> {

@@ -156,6 +156,10 @@ pub struct RawNeeds {
     /// The profile declares custom claims (`namespaces.claims`).
     #[serde(default)]
     pub custom_claims: bool,
+    /// A declared custom claim the profile puts here (`namespaces.claims[].in`,
+    /// default everywhere), e.g. `access_token`: with `api: optional`, a case
+    /// about access tokens then runs without an API where the profile selects none.
+    pub custom_claim_in: Option<crate::profile::ClaimPlace>,
     /// A client whose registered redirect URI has a query.
     #[serde(default)]
     pub redirect_uri_query: bool,

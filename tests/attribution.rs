@@ -1,0 +1,85 @@
+//! Each verdict answers to the right rule, at its level, against the party it binds.
+
+use oidc_conform::check::Status;
+use oidc_conform::profile::Profile;
+use oidc_conform::reference::Quirk;
+use oidc_conform::report::CaseReport;
+
+use crate::util::{oidc_conform, run_suite_case, with_quirks};
+
+fn check<'a>(r: &'a CaseReport, id: &str) -> &'a oidc_conform::check::CheckResult {
+    r.checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("{id} in {:#?}", r.checks))
+}
+
+async fn once(suite: &str, quirks: &[Quirk], edit: impl FnOnce(&mut Profile), name: &str) -> CaseReport {
+    run_suite_case(suite, with_quirks(quirks), edit, name, 1).await.remove(0)
+}
+
+/// RFC 6749 §3.2 binds the client: a provider that answers a GET at the token
+/// endpoint is noted, never failed; `oidc-conform checks` says whom each rule binds.
+#[tokio::test]
+async fn a_rule_that_binds_the_client_is_no_provider_finding() {
+    let r = once("security", &[Quirk::TokenEndpointGetAccepted], |_| {}, "token-get-refused").await;
+    assert_eq!(r.status, Status::Skip, "{:#?}", r.checks);
+    let c = check(&r, "token_endpoint.post_only");
+    assert!(c.message.contains("noted, not a finding"), "{c:?}");
+    let r = once(
+        "security",
+        &[Quirk::UserinfoTokenInQueryAccepted],
+        |_| {},
+        "userinfo-token-in-query",
+    )
+    .await;
+    assert!(
+        r.checks.iter().all(|c| c.status != Status::Fail && c.status != Status::Warn),
+        "{:#?}",
+        r.checks
+    );
+    let clean = once("security", &[], |_| {}, "token-get-refused").await;
+    assert_eq!(clean.status, Status::Pass, "{:#?}", clean.checks);
+
+    let run = oidc_conform(&["checks"]);
+    run.expect_code(0);
+    let line = run
+        .stdout()
+        .lines()
+        .find(|l| l.starts_with("token_endpoint.post_only"))
+        .unwrap()
+        .to_owned();
+    assert!(line.contains(" client "), "{line}");
+    let line = run.stdout().lines().find(|l| l.starts_with("id_token.iss")).unwrap().to_owned();
+    assert!(line.contains(" provider "), "{line}");
+}
+
+/// A code bound to its redirect URI but refused with the wrong error code is
+/// two verdicts: the binding holds, the error code is its own finding.
+#[tokio::test]
+async fn a_wrong_error_code_is_not_an_unenforced_binding() {
+    let r = once("security", &[Quirk::CodeRedirectUriWrongError], |_| {}, "code-redirect-uri-changed").await;
+    assert_eq!(r.status, Status::Fail, "{:#?}", r.checks);
+    let binding = check(&r, "code.redirect_uri_binding");
+    assert_eq!(binding.status, Status::Pass, "{binding:?}");
+    let code = check(&r, "negative.error_code");
+    assert_eq!(code.status, Status::Fail, "{code:?}");
+    assert_eq!(code.found.as_deref(), Some("invalid_client"));
+    let r = once("security", &[Quirk::CodeRedirectUriUnbound], |_| {}, "code-redirect-uri-changed").await;
+    let binding = check(&r, "code.redirect_uri_binding");
+    assert_eq!(binding.status, Status::Fail, "{binding:?}");
+    assert!(binding.message.contains("accepted"), "{binding:?}");
+    assert!(r.checks.iter().all(|c| c.id != "negative.error_code"), "{:#?}", r.checks);
+}
+
+/// Userinfo by form body is a MAY (RFC 6750 §2.2): a provider that refuses it
+/// does not offer it, which is neither a failure nor a warning.
+#[tokio::test]
+async fn a_may_the_provider_does_not_offer_is_not_offered() {
+    let r = once("userinfo", &[Quirk::UserinfoRejectsAccessToken], |_| {}, "userinfo-post-body").await;
+    assert_eq!(r.status, Status::Skip, "{:#?}", r.checks);
+    let c = check(&r, "userinfo.status");
+    assert!(c.message.starts_with("not offered"), "{c:?}");
+    let clean = once("userinfo", &[], |_| {}, "userinfo-post-body").await;
+    assert_eq!(clean.status, Status::Pass, "{:#?}", clean.checks);
+}
