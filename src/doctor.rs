@@ -155,18 +155,7 @@ async fn token_request(p: &Provider, client: &Client, mut form: Vec<(String, Str
         }
         p.check_transport(&url, "client secret")?;
     }
-    let mut basic = None;
-    match (client.auth, &client.secret) {
-        (ClientAuth::ClientSecretBasic, Some(secret)) => {
-            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            basic = Some((enc(&client.id), enc(secret.expose())));
-        }
-        (ClientAuth::ClientSecretPost, Some(secret)) => {
-            form.push(("client_id".into(), client.id.clone()));
-            form.push(("client_secret".into(), secret.expose().to_owned()));
-        }
-        _ => form.push(("client_id".into(), client.id.clone())),
-    }
+    let basic = crate::flow::client_authentication(&client.id, client.auth, client.secret.as_ref(), &mut form);
     let mut req = p.http.post(url.clone()).form(&form);
     if let Some((id, secret)) = basic {
         req = req.basic_auth(id, Some(secret));

@@ -477,44 +477,37 @@ impl Browser {
     /// from the origins the policy admits. `secrets` are blanked on the page
     /// before the screenshot.
     pub async fn snapshot(&self, url: &Url, html: &[u8], secrets: &[&str]) -> (Option<Vec<u8>>, Option<String>) {
-        let Ok(context) = self
-            .conn
-            .call(None, "Target.createBrowserContext", json!({"disposeOnDetach": true}))
-            .await
-        else {
+        let Ok(context) = self.new_context().await else {
             return (None, None);
         };
-        let context = context["browserContextId"].as_str().unwrap_or_default().to_owned();
         let shot = tokio::time::timeout(Duration::from_secs(20), self.snapshot_in(&context, url, html, secrets))
             .await
             .unwrap_or((None, None));
+        self.dispose_context(&context).await;
+        shot
+    }
+
+    /// A browser context of its own (cookies, storage), for one page.
+    async fn new_context(&self) -> Result<String, String> {
+        let context = self
+            .conn
+            .call(None, "Target.createBrowserContext", json!({"disposeOnDetach": true}))
+            .await?;
+        Ok(context["browserContextId"].as_str().unwrap_or_default().to_owned())
+    }
+
+    async fn dispose_context(&self, context: &str) {
         let _ = self
             .conn
             .call(None, "Target.disposeBrowserContext", json!({"browserContextId": context}))
             .await;
-        shot
     }
 
     async fn snapshot_in(&self, context: &str, url: &Url, html: &[u8], secrets: &[&str]) -> (Option<Vec<u8>>, Option<String>) {
-        let guard = Arc::new(Guard {
-            // Nothing of the snapshot's goes anywhere the policy does not admit.
-            armed: AtomicBool::new(true),
-            serve: std::sync::Mutex::new(Some((
-                url.as_str().split('#').next().unwrap_or_default().to_owned(),
-                base64::engine::general_purpose::STANDARD.encode(html),
-            ))),
-            snapshot: true,
-            ..Guard::default()
-        });
-        let Ok(opened) = self.open_page(context, guard).await else {
+        let Ok(opened) = self.open_page(context, Guard::serving(url, html)).await else {
             return (None, None);
         };
-        let page = Page {
-            conn: self.conn.clone(),
-            session: opened.session.clone(),
-            secrets: needles(secrets),
-            guard: opened.guard.clone(),
-        };
+        let page = Page::of(&self.conn, &opened, secrets);
         let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
         // A moment for styles and images.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -531,36 +524,15 @@ impl Browser {
     /// login or identifier step, the approving control of a consent page). The
     /// same detection the driver acts on, for a corpus of real products' pages.
     pub async fn classify(&self, url: &Url, html: &[u8]) -> Result<Value, String> {
-        let context = self
-            .conn
-            .call(None, "Target.createBrowserContext", json!({"disposeOnDetach": true}))
-            .await?;
-        let context = context["browserContextId"].as_str().unwrap_or_default().to_owned();
+        let context = self.new_context().await?;
         let result = self.classify_in(&context, url, html).await;
-        let _ = self
-            .conn
-            .call(None, "Target.disposeBrowserContext", json!({"browserContextId": context}))
-            .await;
+        self.dispose_context(&context).await;
         result
     }
 
     async fn classify_in(&self, context: &str, url: &Url, html: &[u8]) -> Result<Value, String> {
-        let guard = Arc::new(Guard {
-            armed: AtomicBool::new(true),
-            serve: std::sync::Mutex::new(Some((
-                url.as_str().split('#').next().unwrap_or_default().to_owned(),
-                base64::engine::general_purpose::STANDARD.encode(html),
-            ))),
-            snapshot: true,
-            ..Guard::default()
-        });
-        let opened = self.open_page(context, guard).await?;
-        let page = Page {
-            conn: self.conn.clone(),
-            session: opened.session.clone(),
-            secrets: Vec::new(),
-            guard: opened.guard.clone(),
-        };
+        let opened = self.open_page(context, Guard::serving(url, html)).await?;
+        let page = Page::of(&self.conn, &opened, &[]);
         let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
         let script = detect(&crate::flow::form::Selectors::default());
         let deadline = Instant::now() + IDLE_TIMEOUT;
@@ -689,17 +661,9 @@ impl Browser {
 
     /// Runs one front channel from `task`'s page to the redirect back to the client.
     pub async fn front_channel(&self, task: Task<'_>) -> Result<Redirect, Failure> {
-        let context = self
-            .conn
-            .call(None, "Target.createBrowserContext", json!({"disposeOnDetach": true}))
-            .await
-            .map_err(Failure::plain)?;
-        let context = context["browserContextId"].as_str().unwrap_or_default().to_owned();
+        let context = self.new_context().await.map_err(Failure::plain)?;
         let result = self.in_context(&context, task).await;
-        let _ = self
-            .conn
-            .call(None, "Target.disposeBrowserContext", json!({"browserContextId": context}))
-            .await;
+        self.dispose_context(&context).await;
         result
     }
 
@@ -722,12 +686,7 @@ impl Browser {
             ..Guard::default()
         });
         let opened = self.open_page(context, guard.clone()).await.map_err(Failure::plain)?;
-        let page = Page {
-            conn: conn.clone(),
-            session: opened.session.clone(),
-            secrets: needles(&[task.password.expose()]),
-            guard: guard.clone(),
-        };
+        let page = Page::of(conn, &opened, &[task.password.expose()]);
         // Not awaited here: the navigation waits for its request, which the interceptor answers.
         let navigate = {
             let (conn, session, url) = (conn.clone(), opened.session.clone(), task.url.to_string());
@@ -1099,6 +1058,21 @@ struct Guard {
 }
 
 impl Guard {
+    /// The guard of a page served from `html` at `url` (a snapshot, a page to
+    /// classify): the document served once, nothing sent anywhere the policy
+    /// does not admit.
+    fn serving(url: &Url, html: &[u8]) -> Arc<Guard> {
+        Arc::new(Guard {
+            armed: AtomicBool::new(true),
+            serve: std::sync::Mutex::new(Some((
+                url.as_str().split('#').next().unwrap_or_default().to_owned(),
+                base64::engine::general_purpose::STANDARD.encode(html),
+            ))),
+            snapshot: true,
+            ..Guard::default()
+        })
+    }
+
     fn note(&self, line: String) {
         if let Ok(mut l) = self.log.lock() {
             l.push(line);
@@ -1498,6 +1472,16 @@ struct Page {
 }
 
 impl Page {
+    /// The page `opened`, with `secrets` to blank before a screenshot.
+    fn of(conn: &Arc<Connection>, opened: &Opened, secrets: &[&str]) -> Page {
+        Page {
+            conn: conn.clone(),
+            session: opened.session.clone(),
+            secrets: needles(secrets),
+            guard: opened.guard.clone(),
+        }
+    }
+
     async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
         self.conn.call(Some(&self.session), method, params).await
     }

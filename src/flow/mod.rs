@@ -966,6 +966,32 @@ async fn authorize(
     ))
 }
 
+/// A token request's client authentication as `auth` (RFC 6749 §2.3.1): the
+/// fields it adds to `form`, or the Basic credentials to send (id and secret
+/// form-urlencoded before Basic encoding).
+pub(crate) fn client_authentication(
+    client_id: &str,
+    auth: ClientAuth,
+    secret: Option<&Secret>,
+    form: &mut Vec<(String, String)>,
+) -> Option<(String, String)> {
+    match (auth, secret) {
+        (ClientAuth::ClientSecretBasic, Some(secret)) => {
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            Some((enc(client_id), enc(secret.expose())))
+        }
+        (ClientAuth::ClientSecretPost, Some(secret)) => {
+            form.push(("client_id".into(), client_id.to_owned()));
+            form.push(("client_secret".into(), secret.expose().to_owned()));
+            None
+        }
+        _ => {
+            form.push(("client_id".into(), client_id.to_owned()));
+            None
+        }
+    }
+}
+
 /// Whether the case's authorization request says `prompt=consent`.
 fn q_prompt_consent(case: &Case) -> bool {
     case.request
@@ -1195,25 +1221,16 @@ async fn token_request_shaped(
         &client.secret
     };
     let mut basic = None;
-    match (auth, secret) {
-        (_, Some(secret)) if shape.credentials_in_query => {
+    match secret {
+        Some(secret) if shape.credentials_in_query => {
             url.query_pairs_mut()
                 .append_pair("client_id", &client.id)
                 .append_pair("client_secret", secret.expose());
         }
-        (ClientAuth::ClientSecretBasic, Some(secret)) => {
-            // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            basic = Some((enc(&client.id), enc(secret.expose())));
-        }
-        (ClientAuth::ClientSecretPost, Some(secret)) => {
-            form.push(("client_id".into(), client.id.clone()));
-            form.push(("client_secret".into(), secret.expose().to_owned()));
-        }
-        _ if shape.credentials_in_query => {
+        None if shape.credentials_in_query => {
             url.query_pairs_mut().append_pair("client_id", &client.id);
         }
-        _ => form.push(("client_id".into(), client.id.clone())),
+        _ => basic = client_authentication(&client.id, auth, secret.as_ref(), &mut form),
     }
     for name in shape.duplicate {
         if let Some(pair) = form.iter().find(|(k, _)| k == name).cloned() {

@@ -349,7 +349,11 @@ pub(crate) fn access_token(
 
 /// Mints an opaque client-credentials access token (no API asked for).
 pub(crate) fn client_opaque_token(shared: &Shared, client_id: &str, scopes: &[String]) -> Result<String, InternalError> {
-    let token = random_token()?;
+    remember_client_token(shared, random_token()?, client_id, scopes)
+}
+
+/// Stores a client-credentials access token (no user) and hands it back.
+fn remember_client_token(shared: &Shared, token: String, client_id: &str, scopes: &[String]) -> Result<String, InternalError> {
     remember(
         shared,
         &token,
@@ -370,21 +374,7 @@ pub(crate) fn client_opaque_token(shared: &Shared, client_id: &str, scopes: &[St
 /// client itself.
 pub(crate) fn client_access_token(shared: &Shared, client_id: &str, audience: &str, scopes: &[String]) -> Result<String, InternalError> {
     let claims = jwt_claims(shared, client_id, vec![audience.to_owned()], client_id, scopes)?;
-    let token = sign_access_token(shared, claims)?;
-    remember(
-        shared,
-        &token,
-        Token {
-            kind: TokenKind::Access,
-            client_id: client_id.to_owned(),
-            username: None,
-            scopes: scopes.to_vec(),
-            asked: vec![],
-            family: None,
-            expires: Instant::now() + Duration::from_secs(shared.config.access_token_ttl_secs),
-        },
-    )?;
-    Ok(token)
+    remember_client_token(shared, sign_access_token(shared, claims)?, client_id, scopes)
 }
 
 /// The registered claims of a JWT access token (RFC 9068 §2.2).

@@ -605,29 +605,9 @@ fn panicked(case: &Case, panic: &(dyn std::any::Any + Send)) -> CaseReport {
         .unwrap_or_else(|| "a panic".into());
     let checks = vec![check::CheckResult::error(
         "harness.panic",
-        crate::secret::scrub(&format!(
-            "the harness failed inside this case ({what}); the case could not be judged: please report it with the case's data"
-        )),
+        format!("the harness failed inside this case ({what}); the case could not be judged: please report it with the case's data"),
     )];
-    CaseReport {
-        id: case.id(),
-        suite: case.suite.clone(),
-        name: case.name.clone(),
-        about: case.about.clone(),
-        area: case.area.as_str().into(),
-        flow: case.flow.as_str().into(),
-        spec: case.spec.clone(),
-        location: case.location.clone(),
-        status: check::case_status(&checks),
-        duration_ms: 0,
-        checks,
-        request: Default::default(),
-        authorization_response: None,
-        tokens: vec![],
-        userinfo: None,
-        trace: vec![],
-        page: None,
-    }
+    case_report(case, Evidence::default(), checks, 0)
 }
 
 /// The profile's credentials too short to be scrubbed by value from report
@@ -939,7 +919,11 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
             (ev, check::apply_levels(&provider.profile, checks))
         }
     };
-    let status = check::case_status(&checks);
+    case_report(case, ev, checks, started.elapsed().as_millis() as u64)
+}
+
+/// A case's report from its evidence and checks, scrubbed.
+fn case_report(case: &Case, ev: Evidence, checks: Vec<check::CheckResult>, duration_ms: u64) -> CaseReport {
     let own = case_secrets(&ev);
     let mut report = CaseReport {
         id: case.id(),
@@ -950,8 +934,8 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
         flow: case.flow.as_str().into(),
         spec: case.spec.clone(),
         location: case.location.clone(),
-        status,
-        duration_ms: started.elapsed().as_millis() as u64,
+        status: check::case_status(&checks),
+        duration_ms,
         checks,
         request: ev.request.clone(),
         authorization_response: ev.authorization_response.clone(),
