@@ -157,6 +157,10 @@ const MATRIX: &[(&str, &[&str])] = &[
     // RFC 9700 §4.3.2 binds the client, and RFC 6750 §2.3 lets the provider accept it: noted, not failed.
     ("userinfo-token-in-query-accepted", &[]),
     ("client-credentials-refresh-token", &["token_response.client_credentials_refresh"]),
+    ("client-credentials-sub-null", &["access_token.claims"]),
+    ("public-client-secret-ignored", &["token_endpoint.public_client_secret"]),
+    ("userinfo-invalid-request", &["userinfo.invalid_token_error"]),
+    ("discovery-response-types-as-grant-types", &["metadata.values"]),
     ("form-post-ignored", &["flow.response_mode"]),
     ("token-response-no-id-token", &["flow.id_token_issued"]),
     ("id-token-malformed", &["id_token.decode"]),

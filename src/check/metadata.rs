@@ -22,6 +22,7 @@ pub fn check(discovery: &Value, jwks: &Value) -> Vec<CheckResult> {
         rs256_offered(discovery),
         https_endpoints(discovery),
         deprecated_flows(discovery),
+        member_values(discovery),
         key_ids(&keys),
         private_members(&keys),
         rsa_sizes(&keys),
@@ -165,6 +166,115 @@ fn deprecated_flows(d: &Value) -> CheckResult {
     }
 }
 
+/// The kinds of value discovery's list members hold (OIDC Discovery §3,
+/// RFC 8414 §2), each with the values known to be of that kind. Extensions
+/// define more values, so only a value known to be of *another* kind, and
+/// not of the member's own, is a mistake (`code` among the grant types).
+const KINDS: &[(&str, &str, &[&str])] = &[
+    (
+        "grant_types_supported",
+        "grant type",
+        &["authorization_code", "implicit", "refresh_token", "client_credentials", "password"],
+    ),
+    ("response_types_supported", "response type", &["code", "token", "id_token", "none"]),
+    (
+        "response_modes_supported",
+        "response mode",
+        &["query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt"],
+    ),
+    (
+        "token_endpoint_auth_methods_supported",
+        "client authentication method",
+        &[
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+            "private_key_jwt",
+            "none",
+            "tls_client_auth",
+            "self_signed_tls_client_auth",
+        ],
+    ),
+    ("code_challenge_methods_supported", "PKCE method", &["S256", "plain"]),
+    ("subject_types_supported", "subject type", &["public", "pairwise"]),
+];
+
+/// Other list members whose values are strings (OIDC Discovery §3).
+const STRING_LISTS: &[&str] = &[
+    "scopes_supported",
+    "claims_supported",
+    "acr_values_supported",
+    "id_token_signing_alg_values_supported",
+    "userinfo_signing_alg_values_supported",
+    "request_object_signing_alg_values_supported",
+    "token_endpoint_auth_signing_alg_values_supported",
+    "display_values_supported",
+    "claim_types_supported",
+    "ui_locales_supported",
+    "claims_locales_supported",
+];
+
+/// Whether `value` is of the kind `kind` (an index into [`KINDS`]): a
+/// response type is a set of response-type words; a grant type may also be
+/// an extension URI (RFC 6749 §4.5).
+fn of_kind(kind: usize, value: &str) -> bool {
+    let (member, _, known) = KINDS[kind];
+    match member {
+        "response_types_supported" => {
+            let words: Vec<&str> = value.split(' ').collect();
+            !words.is_empty() && words.iter().all(|w| known.contains(w))
+        }
+        "grant_types_supported" => known.contains(&value) || value.starts_with("urn:"),
+        _ => known.contains(&value),
+    }
+}
+
+/// OIDC Discovery §3: each list member holds strings of its own kind.
+fn member_values(d: &Value) -> CheckResult {
+    let mut found = Vec::new();
+    let mut judged = 0;
+    for (i, (member, kind, _)) in KINDS.iter().enumerate() {
+        let Some(v) = d.get(*member) else { continue };
+        let Some(values) = string_list(v) else {
+            found.push(format!("`{member}` is not an array of strings"));
+            continue;
+        };
+        judged += 1;
+        for value in values {
+            if of_kind(i, value) {
+                continue;
+            }
+            if let Some((_, other, _)) = KINDS.iter().enumerate().find(|(j, _)| *j != i && of_kind(*j, value)).map(|(_, k)| k) {
+                found.push(format!(
+                    "`{member}` lists `{}`, a {other}, not a {kind}",
+                    crate::report::escape::escape_controls(value)
+                ));
+            }
+        }
+    }
+    for member in STRING_LISTS {
+        let Some(v) = d.get(*member) else { continue };
+        judged += 1;
+        if string_list(v).is_none() {
+            found.push(format!("`{member}` is not an array of strings"));
+        }
+    }
+    if found.is_empty() {
+        CheckResult::pass(
+            "metadata.values",
+            format!("the {judged} list members of discovery hold values of their own kind"),
+        )
+    } else {
+        CheckResult::fail("metadata.values", "discovery lists values under a member they do not belong to")
+            .ef("each member's own kind of value", found.join("; "))
+    }
+}
+
+/// The strings of a JSON array of strings; `None` for anything else.
+fn string_list(v: &Value) -> Option<Vec<&str>> {
+    v.as_array()?.iter().map(Value::as_str).collect()
+}
+
 /// RFC 7517 §4.5: distinct `kid` values within a JWK Set (and one on every key when there are several).
 fn key_ids(keys: &[&Value]) -> CheckResult {
     if keys.is_empty() {
@@ -302,6 +412,41 @@ mod tests {
         );
         let d = json!({"response_types_supported": ["code", "id_token", "code id_token"]});
         assert_eq!(deprecated_flows(&d).status, Status::Pass);
+    }
+
+    #[test]
+    fn member_values_of_another_kind_are_named() {
+        let good = json!({
+            "grant_types_supported": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "custom_grant"],
+            "response_types_supported": ["code", "id_token", "code id_token", "none", "code custom"],
+            "response_modes_supported": ["query", "fragment", "form_post", "web_message"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "none", "attest_jwt_client_auth"],
+            "scopes_supported": ["openid"],
+        });
+        assert_eq!(member_values(&good).status, Status::Pass, "{:?}", member_values(&good).found);
+        let bad = json!({
+            "grant_types_supported": ["authorization_code", "code", "id_token"],
+            "response_types_supported": ["code", "authorization_code"],
+            "response_modes_supported": ["query", "client_secret_post"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "form_post"],
+            "scopes_supported": "openid profile",
+            "subject_types_supported": ["public", 3],
+        });
+        let r = member_values(&bad);
+        assert_eq!(r.status, Status::Fail);
+        let found = r.found.unwrap();
+        for part in [
+            "`grant_types_supported` lists `code`, a response type",
+            "`grant_types_supported` lists `id_token`, a response type",
+            "`response_types_supported` lists `authorization_code`, a grant type",
+            "`response_modes_supported` lists `client_secret_post`, a client authentication method",
+            "`token_endpoint_auth_methods_supported` lists `form_post`, a response mode",
+            "`scopes_supported` is not an array of strings",
+            "`subject_types_supported` is not an array of strings",
+        ] {
+            assert!(found.contains(part), "{part} in {found}");
+        }
+        assert!(!found.contains("`authorization_code`, a grant type, not a grant"), "{found}");
     }
 
     #[test]

@@ -261,6 +261,29 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
             ));
         }
     }
+    // RFC 6750 §3.1: a token that is not accepted is `invalid_token`, and
+    // §3: a refused request that carried a token SHOULD name its error.
+    if let Some(u) = &ev.userinfo_with_id_token
+        && !(200..300).contains(&u.status)
+    {
+        out.push(match u.error.as_deref() {
+            Some("invalid_token") => CheckResult::pass(
+                "userinfo.invalid_token_error",
+                format!("the ID token presented as a bearer token is refused with invalid_token (HTTP {})", u.status),
+            ),
+            other => CheckResult::fail(
+                "userinfo.invalid_token_error",
+                "userinfo refused a token it does not accept (the ID token presented as a bearer token) without the error code RFC 6750 §3.1 gives it",
+            )
+            .ef(
+                "error=\"invalid_token\" (HTTP 401)",
+                match other {
+                    Some(code) => format!("error=\"{code}\" (HTTP {})", u.status),
+                    None => format!("no error code (HTTP {})", u.status),
+                },
+            ),
+        });
+    }
     if let Some(u) = &ev.userinfo_without_token {
         if (200..300).contains(&u.status) {
             out.push(
@@ -798,6 +821,39 @@ fn hash_check(
     }
 }
 
+/// What is wrong with the REQUIRED claims of RFC 9068 §2.2 in a JWT access
+/// token: absent ones, and ones of the wrong JSON type (RFC 7519 §4.1.2 `sub`
+/// and §4.1.7 `jti` are strings, §4.1.6 `iat` a NumericDate; RFC 8693 §4.3
+/// `client_id` a string). An empty string is no identifier either.
+fn access_token_claim_problems(claims: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for name in ["sub", "client_id", "jti"] {
+        match claims.get(name) {
+            None => problems.push(format!("`{name}` missing")),
+            Some(Value::String(s)) if !s.is_empty() => {}
+            Some(Value::String(_)) => problems.push(format!("`{name}` is an empty string")),
+            Some(other) => problems.push(format!("`{name}` is {} (`{}`), not a string", json_type(other), short(other))),
+        }
+    }
+    match claims.get("iat") {
+        None => problems.push("`iat` missing".to_owned()),
+        Some(Value::Number(_)) => {}
+        Some(other) => problems.push(format!("`iat` is {} (`{}`), not a NumericDate", json_type(other), short(other))),
+    }
+    problems
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// RFC 9068 access-token claims, audience and scope.
 fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, out: &mut Vec<CheckResult>) {
     let origin = set.origin.describe();
@@ -830,19 +886,25 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
             out.push(CheckResult::fail("access_token.exp", format!("the access token {origin} has no numeric `exp`")).ef("exp", "absent"))
         }
     }
-    let missing: Vec<&str> = ["sub", "client_id", "iat", "jti"]
-        .into_iter()
-        .filter(|c| !d.claims.contains_key(*c))
-        .collect();
-    if missing.is_empty() {
-        out.push(CheckResult::pass("access_token.claims", "sub, client_id, iat and jti present"));
+    // RFC 9068 §2.2: sub, client_id, iat and jti are REQUIRED, with the types
+    // RFC 7519 §4.1 gives them: `sub` and `jti` strings (a `"sub": null` for a
+    // client-credentials token is no subject), `iat` a NumericDate.
+    let problems = access_token_claim_problems(&d.claims);
+    if problems.is_empty() {
+        out.push(CheckResult::pass(
+            "access_token.claims",
+            "sub, client_id and jti are strings, iat a number",
+        ));
     } else {
         out.push(
             CheckResult::fail(
                 "access_token.claims",
-                format!("the access token {origin} lacks required RFC 9068 claims"),
+                format!("the access token {origin} lacks required RFC 9068 claims or has them with the wrong type"),
             )
-            .ef("sub, client_id, iat, jti", format!("missing: {}", missing.join(", "))),
+            .ef(
+                "sub, client_id and jti strings, iat a NumericDate",
+                problems.join("; "),
+            ),
         );
     }
     // azp names the client the token was issued to (the brief's model; RFC 9068 has client_id).

@@ -109,6 +109,10 @@ pub struct UserinfoResponse {
     pub status: u16,
     pub claims: Option<serde_json::Map<String, serde_json::Value>>,
     pub www_authenticate: Option<String>,
+    /// The error code of a refusal: the `error` of the Bearer challenge
+    /// (RFC 6750 §3), else the `error` member of a JSON body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// The media type of a successful answer (`application/json`, or `application/jwt` when signed).
     pub content_type: Option<String>,
     /// A signed answer as it came (OIDC Core §5.3.2); `claims` are its payload.
@@ -1622,6 +1626,19 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
     let mut signed = None;
+    let www_authenticate = resp.header("www-authenticate").map(str::to_owned);
+    let error = if resp.status.is_success() {
+        None
+    } else {
+        www_authenticate
+            .as_deref()
+            .and_then(|h| challenge_param(h, "error"))
+            .or_else(|| match resp.json() {
+                Ok(serde_json::Value::Object(o)) => o.get("error").and_then(|e| e.as_str()).map(str::to_owned),
+                _ => None,
+            })
+            .map(|e| crate::report::escape::escape_controls(&e).chars().take(100).collect())
+    };
     let claims = if !resp.status.is_success() {
         None
     } else if content_type.as_deref() == Some("application/jwt") {
@@ -1641,10 +1658,62 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
     Ok(UserinfoResponse {
         status: resp.status.as_u16(),
         claims,
-        www_authenticate: resp.header("www-authenticate").map(str::to_owned),
+        www_authenticate,
+        error,
         content_type,
         signed,
     })
+}
+
+/// The value of the auth-param `name` of a `WWW-Authenticate` challenge
+/// (RFC 9110 §11.2: a token or a quoted string), e.g. `error` of
+/// `Bearer error="invalid_token", error_description="…"`.
+pub fn challenge_param(header: &str, name: &str) -> Option<String> {
+    let rest = header.trim_start();
+    // Skip the scheme.
+    let rest = rest.split_once(char::is_whitespace).map(|(_, r)| r).unwrap_or("");
+    let bytes = rest;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Parameter name.
+        let tail = &bytes[i..];
+        let tail_trim = tail.trim_start_matches([' ', '\t', ',']);
+        i += tail.len() - tail_trim.len();
+        let eq = tail_trim.find('=')?;
+        let key = tail_trim[..eq].trim();
+        i += eq + 1;
+        let value_start = &bytes[i..];
+        let value_trim = value_start.trim_start();
+        i += value_start.len() - value_trim.len();
+        let (value, used) = if let Some(quoted) = value_trim.strip_prefix('"') {
+            let mut out = String::new();
+            let mut escaped = false;
+            let mut end = None;
+            for (k, c) in quoted.char_indices() {
+                if escaped {
+                    out.push(c);
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    end = Some(k);
+                    break;
+                } else {
+                    out.push(c);
+                }
+            }
+            let end = end?;
+            (out, end + 2)
+        } else {
+            let end = value_trim.find([',', ' ', '\t']).unwrap_or(value_trim.len());
+            (value_trim[..end].to_owned(), end)
+        };
+        i += used;
+        if key.eq_ignore_ascii_case(name) {
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// The clickjacking defence a page is sent with (RFC 9700 §4.16): an
@@ -1685,4 +1754,20 @@ fn page_summary(resp: &http::Response) -> String {
     pick("h1")
         .or_else(|| pick("title"))
         .unwrap_or_else(|| html.chars().take(120).collect())
+}
+
+#[cfg(test)]
+mod challenge_tests {
+    use super::challenge_param;
+
+    #[test]
+    fn challenge_params_are_read_quoted_or_not() {
+        let h = r#"Bearer realm="example", error="invalid_token", error_description="The \"token\" expired""#;
+        assert_eq!(challenge_param(h, "error").as_deref(), Some("invalid_token"));
+        assert_eq!(challenge_param(h, "error_description").as_deref(), Some(r#"The "token" expired"#));
+        assert_eq!(challenge_param("Bearer error=invalid_request,realm=x", "ERROR").as_deref(), Some("invalid_request"));
+        assert_eq!(challenge_param("Bearer realm=\"a, error=fake\"", "error"), None);
+        assert_eq!(challenge_param("Bearer", "error"), None);
+        assert_eq!(challenge_param("Bearer error=\"unterminated", "error"), None);
+    }
 }

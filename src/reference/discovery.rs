@@ -83,6 +83,11 @@ pub(crate) fn document(shared: &Shared) -> Value {
     if shared.quirk(Quirk::DiscoveryHttpEndpoint) {
         doc["end_session_endpoint"] = json!("http://op.example.test/logout");
     }
+    if shared.quirk(Quirk::DiscoveryResponseTypesAsGrantTypes)
+        && let Some(grants) = doc["grant_types_supported"].as_array_mut()
+    {
+        grants.extend([json!("code"), json!("id_token")]);
+    }
     if shared.quirk(Quirk::DiscoveryMinimal) {
         doc["response_types_supported"] = json!(["code", "id_token", "id_token token"]);
         doc["response_modes_supported"] = json!(["query", "fragment"]);

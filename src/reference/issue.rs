@@ -373,7 +373,10 @@ fn remember_client_token(shared: &Shared, token: String, client_id: &str, scopes
 /// Mints a client-credentials access token: a JWT whose subject is the
 /// client itself.
 pub(crate) fn client_access_token(shared: &Shared, client_id: &str, audience: &str, scopes: &[String]) -> Result<String, InternalError> {
-    let claims = jwt_claims(shared, client_id, vec![audience.to_owned()], client_id, scopes)?;
+    let mut claims = jwt_claims(shared, client_id, vec![audience.to_owned()], client_id, scopes)?;
+    if shared.quirk(Quirk::ClientCredentialsSubNull) {
+        claims.insert("sub".into(), Value::Null);
+    }
     remember_client_token(shared, sign_access_token(shared, claims)?, client_id, scopes)
 }
 

@@ -198,6 +198,14 @@ quirks! {
         "userinfo accepts an access token in the URL query (access_token=…)";
     ClientCredentialsRefreshToken => "client-credentials-refresh-token",
         "client-credentials token responses carry a refresh token";
+    ClientCredentialsSubNull => "client-credentials-sub-null",
+        "client-credentials JWT access tokens carry `\"sub\": null` instead of the client's identifier";
+    PublicClientSecretIgnored => "public-client-secret-ignored",
+        "a public client's token request that also sends a client_secret (any value) is accepted, the secret ignored";
+    UserinfoInvalidRequest => "userinfo-invalid-request",
+        "userinfo answers a token it does not accept with 401 error=\"invalid_request\" instead of invalid_token";
+    DiscoveryResponseTypesAsGrantTypes => "discovery-response-types-as-grant-types",
+        "discovery's grant_types_supported lists the response types `code` and `id_token` instead of grant types";
     StateTruncated => "state-truncated",
         "a state longer than 64 characters comes back cut to its first 64";
     LoginPageFrameable => "login-page-frameable",
@@ -335,7 +343,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 122);
+        assert_eq!(Quirk::ALL.len(), 126);
     }
 
     #[test]

@@ -285,6 +285,7 @@ fn authenticate<'a>(shared: &'a Shared, headers: &HeaderMap, params: &Params) ->
     };
     match (&client.secret, secret) {
         (None, None) => Ok(client),
+        (None, Some(_)) if shared.quirk(Quirk::PublicClientSecretIgnored) => Ok(client),
         (None, Some(_)) => Err(TokenError::invalid_client("public client must not send a client secret")),
         (Some(_), None) => Err(TokenError::invalid_client("client authentication is required for this client")),
         (Some(expected), Some(given)) => {

@@ -48,7 +48,18 @@ pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, uri: Uri, he
 }
 
 /// Quirk `userinfo-no-challenge`: 401s go out without `WWW-Authenticate`.
+/// Quirk `userinfo-invalid-request`: an `invalid_token` error goes out as
+/// `invalid_request`.
 fn without_challenge_by_quirk(shared: &Shared, mut response: Response) -> Response {
+    if shared.quirk(Quirk::UserinfoInvalidRequest)
+        && response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains(r#"error="invalid_token""#))
+    {
+        response = error(StatusCode::UNAUTHORIZED, "invalid_request", "the access token is not accepted");
+    }
     if shared.quirk(Quirk::UserinfoNoChallenge) && response.status() == StatusCode::UNAUTHORIZED {
         response.headers_mut().remove(WWW_AUTHENTICATE);
     }
