@@ -180,7 +180,15 @@ const KINDS: &[(&str, &str, &[&str])] = &[
     (
         "response_modes_supported",
         "response mode",
-        &["query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt"],
+        &[
+            "query",
+            "fragment",
+            "form_post",
+            "query.jwt",
+            "fragment.jwt",
+            "form_post.jwt",
+            "jwt",
+        ],
     ),
     (
         "token_endpoint_auth_methods_supported",
@@ -244,7 +252,12 @@ fn member_values(d: &Value) -> CheckResult {
             if of_kind(i, value) {
                 continue;
             }
-            if let Some((_, other, _)) = KINDS.iter().enumerate().find(|(j, _)| *j != i && of_kind(*j, value)).map(|(_, k)| k) {
+            if let Some((_, other, _)) = KINDS
+                .iter()
+                .enumerate()
+                .find(|(j, _)| *j != i && of_kind(*j, value))
+                .map(|(_, k)| k)
+            {
                 found.push(format!(
                     "`{member}` lists `{}`, a {other}, not a {kind}",
                     crate::report::escape::escape_controls(value)

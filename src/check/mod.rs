@@ -1309,6 +1309,27 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     }
 }
 
+/// A suite assertion that a standard-scope claim is present restates the
+/// built-in rule `scopes.requested_claims` (OIDC Core §5.4, a SHOULD): its
+/// failure takes that rule's level and section, so the same missing claim is
+/// never a warning from the check and a MUST failure from the assertion.
+fn restating(mut c: CheckResult, claim: &str) -> CheckResult {
+    const RULE: &str = "scopes.requested_claims";
+    if claims::standard_scope_of(claim).is_none() {
+        return c;
+    }
+    if let Some(def) = catalogue::find(RULE) {
+        c.level = def.level;
+        c.spec = def.spec.to_owned();
+        c.message.push_str(&format!(
+            " (the assertion restates `{RULE}`: {}, a {})",
+            spec::title(def.spec),
+            def.level.as_str()
+        ));
+    }
+    c
+}
+
 /// Applies a suite's assertions to a JSON object (token claims or a response).
 /// `present_waived` says why a `present` claim is not due here (the profile's
 /// user lacks it, or the profile's policy puts it elsewhere), or `None`.
@@ -1329,7 +1350,10 @@ pub fn assert_object(
         } else if let Some(why) = present_waived(k) {
             waived.push(format!("`{k}` present: {why}"));
         } else {
-            failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` is missing")).ef(format!("`{k}` present"), "absent"));
+            failures.push(restating(
+                CheckResult::fail(id, format!("{what}: claim `{k}` is missing")).ef(format!("`{k}` present"), "absent"),
+                k,
+            ));
         }
     }
     for k in &t.absent {
@@ -1352,7 +1376,10 @@ pub fn assert_object(
             Some(v) => failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` has another value")).ef(short(want), short(v))),
             None => match present_waived(k) {
                 Some(why) => waived.push(format!("`{k}` equals: {why}")),
-                None => failures.push(CheckResult::fail(id, format!("{what}: claim `{k}` is missing")).ef(short(want), "absent")),
+                None => failures.push(restating(
+                    CheckResult::fail(id, format!("{what}: claim `{k}` is missing")).ef(short(want), "absent"),
+                    k,
+                )),
             },
         }
     }
@@ -1521,6 +1548,24 @@ mod level_tests {
         let out = apply_levels(&profile("checks: { token_endpoint.post_only: fail }"), checks);
         assert_eq!(out[0].status, Status::Fail);
         assert!(catalogue::CATALOGUE.iter().any(|c| c.binds == catalogue::Binds::Client));
+    }
+
+    #[test]
+    fn an_assertion_restating_a_rule_takes_its_level() {
+        let t = TokenExpect {
+            present: vec!["email".into(), "https://example.test/roles".into()],
+            ..Default::default()
+        };
+        let mut out = vec![];
+        assert_object("assert.userinfo", "userinfo", &Map::new(), &t, &|_| None, &mut out);
+        let out = apply_levels(&profile(""), out);
+        // A standard-scope claim: the SHOULD of scopes.requested_claims, a warning.
+        assert_eq!(out[0].status, Status::Warn, "{out:?}");
+        assert_eq!(out[0].spec, "OIDC-Core-5.4");
+        assert!(out[0].message.contains("restates `scopes.requested_claims`"), "{}", out[0].message);
+        // Any other claim: the assertion's own MUST.
+        assert_eq!(out[1].status, Status::Fail, "{out:?}");
+        assert_eq!(out[1].spec, "OIDC-Core-5.3.2");
     }
 
     #[test]

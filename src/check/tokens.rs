@@ -901,10 +901,7 @@ fn access_token_claims(p: &Provider, case: &Case, set: &TokenSet, d: &Decoded, o
                 "access_token.claims",
                 format!("the access token {origin} lacks required RFC 9068 claims or has them with the wrong type"),
             )
-            .ef(
-                "sub, client_id and jti strings, iat a NumericDate",
-                problems.join("; "),
-            ),
+            .ef("sub, client_id and jti strings, iat a NumericDate", problems.join("; ")),
         );
     }
     // azp names the client the token was issued to (the brief's model; RFC 9068 has client_id).

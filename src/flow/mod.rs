@@ -1765,7 +1765,10 @@ mod challenge_tests {
         let h = r#"Bearer realm="example", error="invalid_token", error_description="The \"token\" expired""#;
         assert_eq!(challenge_param(h, "error").as_deref(), Some("invalid_token"));
         assert_eq!(challenge_param(h, "error_description").as_deref(), Some(r#"The "token" expired"#));
-        assert_eq!(challenge_param("Bearer error=invalid_request,realm=x", "ERROR").as_deref(), Some("invalid_request"));
+        assert_eq!(
+            challenge_param("Bearer error=invalid_request,realm=x", "ERROR").as_deref(),
+            Some("invalid_request")
+        );
         assert_eq!(challenge_param("Bearer realm=\"a, error=fake\"", "error"), None);
         assert_eq!(challenge_param("Bearer", "error"), None);
         assert_eq!(challenge_param("Bearer error=\"unterminated", "error"), None);
