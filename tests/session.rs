@@ -71,3 +71,33 @@ fn a_code_reused_after_30_seconds_is_refused() {
     assert_eq!(clean.status, Status::Pass, "{}", clean.message);
     assert_eq!(faulty.status, Status::Fail, "{}", faulty.message);
 }
+
+/// A provider that refuses its own faulty ID token as `id_token_hint` (here:
+/// one whose signature does not verify) did not refuse a valid request: the
+/// refusal is not a finding, and the fault is the ID token checks'. A sound
+/// hint refused is still the provider's failure.
+#[test]
+fn a_refused_faulty_id_token_hint_is_not_a_finding() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let verdicts = |quirks: &[Quirk]| {
+        let config = crate::util::with_quirks(quirks);
+        let report = rt.block_on(run_suite_case("session", config, |_| {}, "id-token-hint", 1)).remove(0);
+        report
+            .checks
+            .iter()
+            .filter(|c| c.id == "flow.authorization" || c.id == "assert.id_token")
+            .map(|c| (c.id.clone(), c.status, c.message.clone()))
+            .collect::<Vec<_>>()
+    };
+    let faulty = verdicts(&[Quirk::IdTokenBadSignature]);
+    assert!(!faulty.is_empty(), "the hint was refused, so the refusal has a verdict");
+    for (id, status, message) in &faulty {
+        assert_eq!(*status, Status::Skip, "{id}: {message}");
+        assert!(
+            message.contains("not a finding") && message.contains("its signature does not verify"),
+            "{id}: {message}"
+        );
+    }
+    let sound = verdicts(&[]);
+    assert!(sound.iter().all(|(_, s, _)| *s == Status::Pass), "{sound:?}");
+}

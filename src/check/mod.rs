@@ -489,6 +489,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     if case.check.as_deref() == Some("tokens.entropy") {
         out.extend(entropy::check(ev));
     }
+    let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);
     third_party_consent(p, case, ev, &mut out);
     partial_consent(case, ev, &mut out);
@@ -514,10 +515,68 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
             }
         }
     }
+    // A provider that refuses its own faulty ID token as `id_token_hint` did
+    // not refuse a valid request: the fault is the ID token's, judged where
+    // the ID token is.
+    if let Some(fault) = &hint_fault {
+        for c in out
+            .iter_mut()
+            .filter(|c| matches!(c.status, Status::Fail | Status::Warn) && (c.id == "flow.authorization" || c.id.starts_with("assert.")))
+        {
+            c.status = Status::Skip;
+            c.message = format!(
+                "not a finding: the provider refused the session's own ID token as `id_token_hint`, and that ID token is faulty ({fault}); the fault is reported by the ID token checks, and a provider may refuse such a hint (was: {})",
+                c.message
+            );
+            c.expected = None;
+            c.found = None;
+        }
+    }
     if let Some(e) = &ev.harness_error {
         out.push(CheckResult::error(ev.stage.check_id(), e.clone()));
     }
     out
+}
+
+/// When the authorization request of `case` sent the session's ID token as
+/// `id_token_hint` and was refused: what is wrong with that ID token, if
+/// anything (not a JWT, another `iss`, an `aud` without the client, expired,
+/// a signature that does not verify).
+async fn hint_fault(p: &Provider, case: &Case, ev: &Evidence) -> Option<String> {
+    let refused = ev.error.as_ref().is_some_and(|e| e.stage == "authorization") || ev.refused_without_redirect.is_some();
+    if !refused
+        || !case
+            .request
+            .params
+            .get("id_token_hint")
+            .is_some_and(|v| v.contains("${session.id_token}"))
+    {
+        return None;
+    }
+    let signin = ev.signin.as_ref()?;
+    let raw = signin.id_token.as_ref()?;
+    let d = match jwt::decode(raw.expose()) {
+        Ok(d) => d,
+        Err(e) => return Some(format!("it is not a valid JWT: {e}")),
+    };
+    if d.str_claim("iss") != Some(p.discovery.issuer.as_str()) {
+        return Some(format!(
+            "its `iss` is {}, not the issuer",
+            d.claims.get("iss").map(short).unwrap_or_else(|| "absent".into())
+        ));
+    }
+    let client = p.profile.clients.get(&signin.client)?;
+    if !d.audiences().iter().any(|a| a == &client.id) {
+        return Some("its `aud` does not contain the client id".into());
+    }
+    let skew = p.profile.clock_skew.as_secs() as i64;
+    if d.claims.get("exp").and_then(Value::as_i64).is_none_or(|exp| exp + skew < now()) {
+        return Some("it has expired or has no `exp`".into());
+    }
+    match jwt::verify(raw.expose(), &d, &*p.jwks().await, client.secret.as_ref().map(|s| s.expose())) {
+        jwt::Verified::Ok => None,
+        jwt::Verified::Bad(why) => Some(format!("its signature does not verify: {why}")),
+    }
 }
 
 fn flow_checks(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {

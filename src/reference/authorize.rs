@@ -433,6 +433,14 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
         Some(None) => return fail("invalid_request", "claims must be a JSON object with userinfo and id_token members"),
     };
     let session = live_session(shared, headers, &prompts, max_age);
+    if let Some(hint) = params.get("id_token_hint")
+        && let Err(why) = own_id_token(shared, hint)
+    {
+        return fail(
+            "invalid_request",
+            &format!("id_token_hint is not an ID token this provider issued: {why}"),
+        );
+    }
     if let Some(hinted) = params.get("id_token_hint").and_then(hinted_subject) {
         let current = session
             .as_ref()
@@ -547,6 +555,25 @@ fn live_session(shared: &Shared, headers: &HeaderMap, prompts: &[&str], max_age:
         return None;
     }
     Some((id, session))
+}
+
+/// Whether a JWT `id_token_hint` is one of this provider's ID tokens: its
+/// `iss` and a signature that verifies with the provider's own keys (its
+/// expiry does not matter: a hint names a user, it grants nothing). A hint
+/// that is not a JWT is ignored, as before.
+fn own_id_token(shared: &Shared, hint: &str) -> Result<(), String> {
+    let Ok(decoded) = crate::check::jwt::decode(hint) else {
+        return Ok(());
+    };
+    if decoded.str_claim("iss") != Some(shared.issuer.as_str()) {
+        return Err("another issuer".into());
+    }
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(shared.keys.jwks()).map_err(|e| format!("the provider's own key set: {e}"))?;
+    match crate::check::jwt::verify(hint, &decoded, &jwks, None) {
+        crate::check::jwt::Verified::Ok => Ok(()),
+        crate::check::jwt::Verified::Bad(why) => Err(why),
+    }
 }
 
 /// The `sub` an `id_token_hint` names. A hint only narrows who may be answered
