@@ -83,3 +83,22 @@ async fn a_may_the_provider_does_not_offer_is_not_offered() {
     let clean = once("userinfo", &[], |_| {}, "userinfo-post-body").await;
     assert_eq!(clean.status, Status::Pass, "{:#?}", clean.checks);
 }
+
+/// A request object ignored (here by reference, while discovery says
+/// `request_uri_parameter_supported: true`) leaves the request without its
+/// redirect URI, so the provider can only refuse, here on an error page
+/// answered 200: that is `request_object.processed`'s finding, never an
+/// error of the run. A provider that reads the object still passes with
+/// such pages.
+#[tokio::test]
+async fn an_ignored_request_object_is_the_finding_not_a_harness_error() {
+    for name in ["by-reference-unsigned", "by-value-unsigned"] {
+        let r = once("request_object", &[Quirk::RequestObjectIgnored, Quirk::ErrorPages200], |_| {}, name).await;
+        assert_eq!(r.status, Status::Fail, "{name}: {:#?}", r.checks);
+        let c = check(&r, "request_object.processed");
+        assert_eq!(c.status, Status::Fail, "{name}: {c:?}");
+        assert!(r.checks.iter().all(|c| c.status != Status::Error), "{name}: {:#?}", r.checks);
+        let r = once("request_object", &[Quirk::ErrorPages200], |_| {}, name).await;
+        assert_eq!(r.status, Status::Pass, "{name}: {:#?}", r.checks);
+    }
+}

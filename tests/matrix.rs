@@ -183,6 +183,9 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("registered-id-token-alg-ignored", &["id_token.registered_alg"]),
     ("signed-userinfo-ignored", &["userinfo.signed"]),
     ("request-object-ignored", &["request_object.processed"]),
+    // Error pages answered 200 OK: refusals are judged by where the user agent
+    // went, not by the status of the page, so nothing fails.
+    ("error-pages-200", &[]),
     ("request-object-query-wins", &["request_object.processed"]),
     ("request-object-signature-unchecked", &["request_object.signature"]),
     ("consent-deny-ignored", &["consent.denied"]),

@@ -803,13 +803,13 @@ fn request_object_refused(p: &Provider, case: &Case, ev: &Evidence) -> Option<Ch
         (None, Some((status, page))) => (None, format!("an error page (HTTP {status}: {page})")),
         _ => return None,
     };
-    let decoy_state = ev
-        .authorization_response
-        .as_ref()
-        .and_then(|r| r.get("state"))
-        .is_some_and(|s| *s == decoys.state);
+    let state = ev.authorization_response.as_ref().and_then(|r| r.get("state"));
+    let decoy_state = state.is_some_and(|s| *s == decoys.state);
+    // An error without any `state` was not built from the object either: the
+    // object's state is echoed in errors too (RFC 6749 §4.1.2.1).
+    let no_state = code.is_some() && state.is_none();
     let not_supported = code.is_some_and(|c| NOT_SUPPORTED.contains(&c));
-    if code.is_some() && !not_supported && !decoy_state {
+    if code.is_some() && !not_supported && !decoy_state && !no_state {
         return None;
     }
     let unsigned = ro.alg == crate::suite::RequestObjectAlg::None;
@@ -843,6 +843,8 @@ fn request_object_refused(p: &Provider, case: &Case, ev: &Evidence) -> Option<Ch
     };
     let what = if decoy_state {
         "the error came with the request's own `state`, not the request object's: the provider read the query and ignored the object"
+    } else if no_state && !not_supported {
+        "the error came without the request object's `state`: the provider did not read the object"
     } else {
         "the request object was refused or not read (outside it, the request had only client_id, response_type, scope and decoy state and nonce)"
     };

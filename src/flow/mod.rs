@@ -868,7 +868,7 @@ async fn authorize(
                 // A case that expects a refusal, at a page that is an end: the user
                 // agent never reached the redirect URI, so the provider refused
                 // (the page is the evidence).
-                Err(f) if f.terminal.is_some() && case.expect.error.is_some() => {
+                Err(f) if f.terminal.is_some() && refusal_judged(case) => {
                     for s in f.steps {
                         ev.step(s);
                     }
@@ -949,7 +949,7 @@ async fn authorize(
                 }
                 (method, url, form_fields) = submission(sub);
             }
-            Page::Unknown { summary } if case.expect.error.is_some() => {
+            Page::Unknown { summary } if refusal_judged(case) => {
                 // RFC 6749 §4.1.2.1: an invalid redirect URI is answered with an error
                 // page and no redirect; a negative case judges the page (see `negative`).
                 ev.refused_without_redirect = Some((resp.status.as_u16(), summary));
@@ -994,6 +994,15 @@ pub(crate) fn client_authentication(
             None
         }
     }
+}
+
+/// Whether a page the user cannot act on ends `case` as a refusal the checks
+/// judge (the page is the evidence) rather than as an error of the run: a case
+/// that expects a refusal, and a request-object case, whose redirect URI,
+/// state and nonce are only in the object, so that a provider ignoring the
+/// object can only refuse, often on a page (`request_object.processed`).
+fn refusal_judged(case: &Case) -> bool {
+    case.expect.error.is_some() || case.request.request_object.is_some()
 }
 
 /// Whether the case's authorization request says `prompt=consent`.

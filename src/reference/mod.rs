@@ -413,7 +413,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn new(issuer: String, config: Config, keys: keys::Keys) -> Result<Shared, Error> {
-        let pages = pages::Pages::new().map_err(|e| Error::Templates(e.to_string()))?;
+        let mut pages = pages::Pages::new().map_err(|e| Error::Templates(e.to_string()))?;
+        pages.errors_ok = config.quirks.contains(&Quirk::ErrorPages200);
         let mut shared = Shared {
             issuer,
             config,

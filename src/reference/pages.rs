@@ -90,6 +90,8 @@ const FORM_POST: &str = r#"<!doctype html>
 /// The loaded templates.
 pub(crate) struct Pages {
     env: Environment<'static>,
+    /// Quirk `error-pages-200`: error pages are answered 200 OK.
+    pub(crate) errors_ok: bool,
 }
 
 impl Pages {
@@ -101,7 +103,7 @@ impl Pages {
         env.add_template("login.html", LOGIN)?;
         env.add_template("consent.html", CONSENT)?;
         env.add_template("form_post.html", FORM_POST)?;
-        Ok(Pages { env })
+        Ok(Pages { env, errors_ok: false })
     }
 
     fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
@@ -111,6 +113,7 @@ impl Pages {
     /// The HTML error page (never a redirect).
     pub(crate) fn error(&self, status: StatusCode, error: &str, description: &str) -> Response {
         let ctx = minijinja::context! { error, description };
+        let status = if self.errors_ok { StatusCode::OK } else { status };
         self.page(status, "error.html", ctx)
     }
 

@@ -288,6 +288,8 @@ quirks! {
         "the password grant issues tokens whatever password is sent";
     ErrorsOnPage => "errors-on-page",
         "invalid_request, invalid_scope and unsupported_response_type for a valid client and redirect URI are shown on an error page instead of being returned to the client";
+    ErrorPages200 => "error-pages-200",
+        "error pages (an unknown client, a redirect URI not registered, a missing parameter) are answered 200 OK, as many products' script-rendered error pages are";
     DiscoveryMinimal => "discovery-minimal",
         "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
 }
@@ -343,7 +345,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 126);
+        assert_eq!(Quirk::ALL.len(), 127);
     }
 
     #[test]
