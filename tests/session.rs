@@ -101,3 +101,54 @@ fn a_refused_faulty_id_token_hint_is_not_a_finding() {
     let sound = verdicts(&[]);
     assert!(sound.iter().all(|(_, s, _)| *s == Status::Pass), "{sound:?}");
 }
+
+/// While a session case runs (its sign-in to its judgement), no other case
+/// signs the same user in; cases that are not session cases share the user;
+/// client credentials take no lock.
+#[test]
+fn a_session_case_signs_its_user_in_alone() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let rp = oidc_conform::reference::ReferenceProvider::start(Default::default()).await.unwrap();
+        let profile = run::reference_profile(rp.issuer()).unwrap();
+        let suites = ["session", "basics", "flows"].map(|s| root().join(format!("suites/{s}.yaml")));
+        let cases = run::load_cases(&suites, &profile).unwrap();
+        let p = Arc::new(
+            oidc_conform::flow::Provider::connect(profile, Default::default(), false, None)
+                .await
+                .unwrap(),
+        );
+        let session = cases.iter().find(|c| c.request.session.is_some()).expect("a session case").clone();
+        let signs_in: Vec<_> = cases
+            .iter()
+            .filter(|c| c.request.session.is_none() && c.user == session.user && c.flow == oidc_conform::suite::Flow::Code)
+            .take(2)
+            .cloned()
+            .collect();
+        assert_eq!(signs_in.len(), 2);
+        let machine = cases
+            .iter()
+            .find(|c| c.flow == oidc_conform::suite::Flow::ClientCredentials)
+            .expect("a client-credentials case");
+        assert!(p.session_hold(machine).await.is_none(), "client credentials sign no one in");
+
+        // Two ordinary cases hold the user at once.
+        let a = p.session_hold(&signs_in[0]).await.expect("a sign-in case takes the lock");
+        let b = tokio::time::timeout(Duration::from_secs(30), p.session_hold(&signs_in[1])).await;
+        assert!(b.as_ref().is_ok_and(Option::is_some), "ordinary cases share the user");
+        drop((a, b));
+
+        // A session case holds it alone: an ordinary case waits until it ends.
+        let alone = p.session_hold(&session).await.expect("a session case takes the lock");
+        let waiting = tokio::spawn({
+            let (p, case) = (p.clone(), signs_in[0].clone());
+            async move { p.session_hold(&case).await.is_some() }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "no other sign-in of the user while a session case runs");
+        drop(alone);
+        assert!(waiting.await.unwrap(), "the ordinary case goes on once the session case ends");
+    });
+}

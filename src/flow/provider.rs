@@ -92,6 +92,31 @@ pub struct Provider {
     /// The run's headless browser, started at the first page that needs it
     /// (shared by every view of the provider).
     browser: Arc<tokio::sync::OnceCell<Result<Arc<super::browser::Browser>, String>>>,
+    /// Who may sign a user in while a session case runs (shared by every view).
+    sessions: Arc<SessionLocks>,
+}
+
+/// One lock per user of the profile. A case whose verdict depends on the
+/// user's session (a `session` case: sign in, then judge a second
+/// authorization, e.g. `max_age`, `prompt=login`, `prompt=none`) holds its
+/// user's lock alone from its sign-in to its judgement; every other case that
+/// signs the user in shares it. So no other case signs the same user in
+/// meanwhile, which would move the authentication time or replace the session
+/// on providers that keep one per user.
+#[derive(Default)]
+pub struct SessionLocks(std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::RwLock<()>>>>);
+
+/// A held [`SessionLocks`] lock: shared or alone.
+pub enum SessionHold {
+    Shared(#[allow(dead_code)] tokio::sync::OwnedRwLockReadGuard<()>),
+    Alone(#[allow(dead_code)] tokio::sync::OwnedRwLockWriteGuard<()>),
+}
+
+impl SessionLocks {
+    fn of(&self, user: &str) -> Arc<tokio::sync::RwLock<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(user.to_owned()).or_default().clone()
+    }
 }
 
 /// The provider could not be reached or described itself wrongly at start.
@@ -136,6 +161,7 @@ impl Provider {
             guard,
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
             browser: Arc::default(),
+            sessions: Arc::default(),
         };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
         Ok(provider)
@@ -156,6 +182,7 @@ impl Provider {
             guard: self.guard.clone(),
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
+            sessions: self.sessions.clone(),
         }
     }
 
@@ -172,6 +199,7 @@ impl Provider {
             guard: Arc::new(http::Guard::with_rate(None)),
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
+            sessions: self.sessions.clone(),
         }
     }
 
@@ -189,6 +217,23 @@ impl Provider {
             guard: Arc::default(),
             jwks: RwLock::new(Arc::new(jwks)),
             browser: Arc::default(),
+            sessions: Arc::default(),
+        })
+    }
+
+    /// Waits for and takes the session lock `case` needs (see [`SessionLocks`]):
+    /// alone for a `session` case, shared for any other case that signs a
+    /// user in, none for a case that signs no one in.
+    pub async fn session_hold(&self, case: &crate::suite::Case) -> Option<SessionHold> {
+        use crate::suite::Flow;
+        if matches!(case.flow, Flow::ClientCredentials | Flow::Metadata) {
+            return None;
+        }
+        let lock = self.sessions.of(case.user.as_deref().unwrap_or(""));
+        Some(if case.request.session.is_some() {
+            SessionHold::Alone(lock.write_owned().await)
+        } else {
+            SessionHold::Shared(lock.read_owned().await)
         })
     }
 

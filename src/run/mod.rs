@@ -860,6 +860,8 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
                 None => (provider, case),
             };
             let mut switched: Option<Case> = None;
+            // No other sign-in of the user between a session case's sign-in and its end.
+            let hold = provider.session_hold(case).await;
             let ev = if case.request.register.is_some() && registered.is_none() {
                 first
             } else {
@@ -886,6 +888,7 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
                 ev.registration = first.registration.take();
                 ev
             };
+            drop(hold);
             let case = switched.as_ref().unwrap_or(case);
             // Judged only with a client the profile knows (a registration that
             // failed leaves the case with none).
