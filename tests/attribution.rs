@@ -102,3 +102,22 @@ async fn an_ignored_request_object_is_the_finding_not_a_harness_error() {
         assert_eq!(r.status, Status::Pass, "{name}: {:#?}", r.checks);
     }
 }
+
+/// Where the spec allows a refusal (`or_error`), a refusal is judged by where
+/// the user agent went: at the redirect URI with an allowed code it passes; on
+/// a page it passes too, and showing the error to the user instead of
+/// returning it to the client is `authorization.error_to_client`'s warning.
+#[tokio::test]
+async fn an_allowed_refusal_on_a_page_is_a_refusal() {
+    let at_redirect = once("scopes", &[Quirk::OpenidRequired], |_| {}, "no-openid-no-id-token").await;
+    assert_eq!(at_redirect.status, Status::Pass, "{:#?}", at_redirect.checks);
+    for quirks in [
+        &[Quirk::OpenidRequired, Quirk::ErrorsOnPage][..],
+        &[Quirk::OpenidRequired, Quirk::ErrorsOnPage, Quirk::ErrorPages200][..],
+    ] {
+        let on_page = once("scopes", quirks, |_| {}, "no-openid-no-id-token").await;
+        assert_eq!(on_page.status, Status::Warn, "{quirks:?}: {:#?}", on_page.checks);
+        assert_eq!(check(&on_page, "flow.authorization").status, Status::Pass);
+        assert_eq!(check(&on_page, "authorization.error_to_client").status, Status::Warn);
+    }
+}

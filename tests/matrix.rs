@@ -186,6 +186,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     // Error pages answered 200 OK: refusals are judged by where the user agent
     // went, not by the status of the page, so nothing fails.
     ("error-pages-200", &[]),
+    // Refusing a request without openid is a conformant choice.
+    ("openid-required", &[]),
     ("request-object-query-wins", &["request_object.processed"]),
     ("request-object-signature-unchecked", &["request_object.signature"]),
     ("consent-deny-ignored", &["consent.denied"]),

@@ -452,6 +452,25 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         out.push(refusal);
         return out;
     }
+    // A case where the spec allows a refusal (`or_error`), refused on a page:
+    // the user agent never reached the redirect URI with a code or tokens, so
+    // the provider refused, which is allowed; that it showed the error to the
+    // user instead of returning it to the client is a finding of its own.
+    if let Some((status, page)) = &ev.refused_without_redirect
+        && !case.expect.or_error.is_empty()
+        && *status < 500
+        && ev.error.is_none()
+    {
+        out.push(CheckResult::pass(
+            "flow.authorization",
+            format!(
+                "refused on a page (HTTP {status}: {}), which the spec allows here: the user agent never reached the redirect URI with a code or tokens",
+                page.chars().take(200).collect::<String>()
+            ),
+        ));
+        out.push(page_refusal(*status, page));
+        return out;
+    }
     if let Some(e) = &ev.error
         && case.expect.or_error.contains(&e.error)
     {
@@ -1223,16 +1242,20 @@ fn error_on_page(case: &Case, ev: &Evidence) -> Option<CheckResult> {
     if touched("redirect_uri") || touched("client_id") || !ev.misuse_attempted {
         return None;
     }
-    Some(
-        CheckResult::fail(
-            "authorization.error_to_client",
-            format!(
-                "the client and its redirect URI were valid, but the error was shown to the user (HTTP {status}: {}) instead of being returned to the client at the redirect URI",
-                page.chars().take(200).collect::<String>()
-            ),
-        )
-        .ef("`error` (and `state`) at the redirect URI", "an error page"),
+    Some(page_refusal(*status, page))
+}
+
+/// `authorization.error_to_client` for a refusal shown on a page although the
+/// client and redirect URI were valid.
+fn page_refusal(status: u16, page: &str) -> CheckResult {
+    CheckResult::fail(
+        "authorization.error_to_client",
+        format!(
+            "the client and its redirect URI were valid, but the error was shown to the user (HTTP {status}: {}) instead of being returned to the client at the redirect URI",
+            page.chars().take(200).collect::<String>()
+        ),
     )
+    .ef("`error` (and `state`) at the redirect URI", "an error page")
 }
 
 /// The start of the verdict on a refusal with an error code the case does not expect.

@@ -1002,7 +1002,7 @@ pub(crate) fn client_authentication(
 /// state and nonce are only in the object, so that a provider ignoring the
 /// object can only refuse, often on a page (`request_object.processed`).
 fn refusal_judged(case: &Case) -> bool {
-    case.expect.error.is_some() || case.request.request_object.is_some()
+    case.expect.error.is_some() || !case.expect.or_error.is_empty() || case.request.request_object.is_some()
 }
 
 /// Whether the case's authorization request says `prompt=consent`.

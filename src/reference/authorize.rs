@@ -353,6 +353,12 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
         return fail("invalid_scope", "scope contains characters not allowed");
     }
     let openid = has(&requested, "openid");
+    if !openid && shared.quirk(Quirk::OpenidRequired) {
+        return fail(
+            "invalid_scope",
+            "this provider serves OpenID Connect requests only: the scope must include openid",
+        );
+    }
     if response_type.id_token && !openid && !shared.quirk(Quirk::IdTokenWithoutOpenid) {
         return fail("invalid_scope", "response_type id_token needs the openid scope");
     }

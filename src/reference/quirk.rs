@@ -288,6 +288,8 @@ quirks! {
         "the password grant issues tokens whatever password is sent";
     ErrorsOnPage => "errors-on-page",
         "invalid_request, invalid_scope and unsupported_response_type for a valid client and redirect URI are shown on an error page instead of being returned to the client";
+    OpenidRequired => "openid-required",
+        "authorization requests without the openid scope are refused with invalid_scope (OIDC Core §3.1.2.1 leaves such requests to the provider: a conformant choice)";
     ErrorPages200 => "error-pages-200",
         "error pages (an unknown client, a redirect URI not registered, a missing parameter) are answered 200 OK, as many products' script-rendered error pages are";
     DiscoveryMinimal => "discovery-minimal",
@@ -345,7 +347,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 127);
+        assert_eq!(Quirk::ALL.len(), 128);
     }
 
     #[test]
