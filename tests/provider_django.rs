@@ -125,7 +125,8 @@ pub(crate) fn venv(dir: &Path) -> Result<PathBuf, String> {
     let version = fixture::tool_version("python3").map_err(|e| format!("{e}: {PYTHON_HINT}"))?;
     let venv = dir.join(".venv");
     let python = venv.join(if cfg!(windows) { "Scripts/python.exe" } else { "bin/python" });
-    let requirements = std::fs::read(dir.join("requirements.txt")).map_err(|e| format!("cannot read {}: {e}", dir.join("requirements.txt").display()))?;
+    let requirements =
+        std::fs::read(dir.join("requirements.txt")).map_err(|e| format!("cannot read {}: {e}", dir.join("requirements.txt").display()))?;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &requirements);
     let hash: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     let stamp = venv.join("requirements.sha256");

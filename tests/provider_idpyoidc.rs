@@ -93,7 +93,11 @@ const FULL: &[Reviewed] = &[
     fail("flows::client-credentials-post", "assert.access_token", CC_CLAIMS),
     fail("flows::client-credentials-post", "assert.token_response", CC_TOKEN_TYPE),
     fail("flows::client-credentials-basic", "access_token.claims", CC_CLAIMS),
-    error("redirect_uri::missing-with-several-registered", "registration.register", REGISTRATION_CRASH),
+    error(
+        "redirect_uri::missing-with-several-registered",
+        "registration.register",
+        REGISTRATION_CRASH,
+    ),
     error("registration::register-and-sign-in", "registration.register", REGISTRATION_CRASH),
     error("registration::id-token-rs256", "registration.register", REGISTRATION_CRASH),
     error("registration::userinfo-signed-rs256", "registration.register", REGISTRATION_CRASH),
@@ -114,7 +118,11 @@ const FULL: &[Reviewed] = &[
     warn("request_object::bad-signature", "authorization.error_to_client", ERROR_PAGE),
     warn("security::pkce-verifier-too-short", "pkce.verifier_syntax", VERIFIER_SYNTAX),
     warn("security::pkce-verifier-too-long", "pkce.verifier_syntax", VERIFIER_SYNTAX),
-    warn("security::pkce-verifier-illegal-characters", "pkce.verifier_syntax", VERIFIER_SYNTAX),
+    warn(
+        "security::pkce-verifier-illegal-characters",
+        "pkce.verifier_syntax",
+        VERIFIER_SYNTAX,
+    ),
     warn("redirect_uri::percent-encoded", "redirect_uri.equivalent_spelling", PERCENT_ENCODED),
     warn(
         "security::provider-metadata",
@@ -140,7 +148,11 @@ const MINIMAL: &[Reviewed] = &[
     warn("negative::response-type-missing", "authorization.error_to_client", ERROR_PAGE),
     warn("security::pkce-verifier-too-short", "pkce.verifier_syntax", VERIFIER_SYNTAX),
     warn("security::pkce-verifier-too-long", "pkce.verifier_syntax", VERIFIER_SYNTAX),
-    warn("security::pkce-verifier-illegal-characters", "pkce.verifier_syntax", VERIFIER_SYNTAX),
+    warn(
+        "security::pkce-verifier-illegal-characters",
+        "pkce.verifier_syntax",
+        VERIFIER_SYNTAX,
+    ),
     warn("redirect_uri::percent-encoded", "redirect_uri.equivalent_spelling", PERCENT_ENCODED),
 ];
 
@@ -258,9 +270,8 @@ fn shipped_suites(variant: &'static str, profile: &str, reviewed: &[Reviewed], c
     let report = read_report(out.path());
     eprintln!("idpyoidc ({variant}): {}", report["summary"]);
 
-    let matches = |r: &Reviewed, id: &str, check: &str, status: &str| {
-        (r.case == "*" || r.case == id) && r.check == check && r.status == status
-    };
+    let matches =
+        |r: &Reviewed, id: &str, check: &str, status: &str| (r.case == "*" || r.case == id) && r.check == check && r.status == status;
     let mut problems = Vec::new();
     let mut seen = vec![false; reviewed.len()];
     for c in report["cases"].as_array().unwrap() {
@@ -295,12 +306,7 @@ fn shipped_suites(variant: &'static str, profile: &str, reviewed: &[Reviewed], c
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{}\n--- provider output\n{}",
-        problems.join("\n"),
-        p.output()
-    );
+    assert!(problems.is_empty(), "{}\n--- provider output\n{}", problems.join("\n"), p.output());
 }
 
 #[test]
