@@ -112,18 +112,21 @@ pub(crate) fn dot() -> &'static Fixture {
 }
 
 const PYTHON_HINT: &str =
-    "the django-oauth-toolkit fixture needs Python 3 with venv and pip (Debian: `apt-get install python3 python3-venv python3-pip`)";
+    "the Python fixture providers need Python 3 with venv and pip (Debian: `apt-get install python3 python3-venv python3-pip`)";
 
 /// `.venv` with the pinned requirements: created or reinstalled only when
 /// missing or when `requirements.txt` changed (its hash is kept in a stamp).
+/// Any Python fixture's directory (`dir`) with a `requirements.txt`.
 pub(crate) fn venv(dir: &Path) -> Result<PathBuf, String> {
-    // One installer at a time: several fixtures of this provider share the virtualenv.
+    // One installer at a time: several fixtures of a provider share its
+    // virtualenv, and two installs at once would only compete for the cores.
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let version = fixture::tool_version("python3").map_err(|e| format!("{e}: {PYTHON_HINT}"))?;
     let venv = dir.join(".venv");
     let python = venv.join(if cfg!(windows) { "Scripts/python.exe" } else { "bin/python" });
-    let requirements = std::fs::read(dir.join("requirements.txt")).map_err(|e| format!("cannot read {DIR}/requirements.txt: {e}"))?;
+    let requirements =
+        std::fs::read(dir.join("requirements.txt")).map_err(|e| format!("cannot read {}: {e}", dir.join("requirements.txt").display()))?;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &requirements);
     let hash: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     let stamp = venv.join("requirements.sha256");

@@ -19,6 +19,7 @@ mod page_corpus;
 mod probes;
 mod profiles;
 mod provider_django;
+mod provider_idpyoidc;
 mod provider_node;
 mod reports;
 mod rerun;
