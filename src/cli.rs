@@ -122,9 +122,13 @@ pub struct RunArgs {
     /// List the cases instead of running them.
     #[arg(long)]
     pub list: bool,
-    /// Run only shard K of N (a stable slice of the cases, for CI matrices), e.g. `2/3`.
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
-    pub shard: Option<(u32, u32)>,
+    /// Run only shard K of N (a stable slice of the cases, for CI matrices), e.g. `2/3`;
+    /// `auto` reads the CI system's parallelism variables (GitLab's CI_NODE_INDEX/CI_NODE_TOTAL,
+    /// Buildkite's, CircleCI's, a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with
+    /// OIDC_CONFORM_SHARD_TOTAL, or OIDC_CONFORM_SHARD_INDEX/OIDC_CONFORM_SHARD_TOTAL set by the
+    /// workflow, e.g. from GitHub's strategy.job-index and strategy.job-total).
+    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
     /// Known failures (`{case, check, reason}` entries): the run exits 0 when they are the only ones.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -211,8 +215,35 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let err = || format!("`{s}` is not a shard: write K/N with 1 <= K <= N, e.g. `2/3`");
+/// `--shard`: a fixed slice, or `auto` (read from the CI's variables at run time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    Fixed(u32, u32),
+    Auto,
+}
+
+fn parse_shard(s: &str) -> Result<ShardArg, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(ShardArg::Auto);
+    }
+    parse_fixed_shard(s).map(|(k, n)| ShardArg::Fixed(k, n))
+}
+
+/// The shard `--shard` names: as written, or read from the CI's variables.
+fn resolve_shard(arg: Option<ShardArg>) -> Result<Option<(u32, u32)>, RunError> {
+    match arg {
+        None => Ok(None),
+        Some(ShardArg::Fixed(k, n)) => Ok(Some((k, n))),
+        Some(ShardArg::Auto) => {
+            let d = crate::shard::detect(|k| std::env::var(k).ok()).map_err(|e| RunError::Input(crate::diag::Diagnostic::new(e).into()))?;
+            eprintln!("shard {}/{} (from {})", d.shard.0, d.shard.1, d.from);
+            Ok(Some(d.shard))
+        }
+    }
+}
+
+fn parse_fixed_shard(s: &str) -> Result<(u32, u32), String> {
+    let err = || format!("`{s}` is not a shard: write K/N with 1 <= K <= N, e.g. `2/3`, or `auto`");
     let (k, n) = s.split_once('/').ok_or_else(err)?;
     let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
     if k == 0 || n == 0 || k > n {
@@ -366,7 +397,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 exact: a.exact,
                 skip: a.skip,
                 list: a.list,
-                shard: a.shard,
+                shard: resolve_shard(a.shard)?,
                 baseline: a.baseline,
                 strict_baseline: a.strict_baseline,
                 formats: a.format,

@@ -19,5 +19,6 @@ pub mod reference;
 pub mod report;
 pub mod run;
 pub mod secret;
+pub mod shard;
 pub mod suite;
 pub mod vars;

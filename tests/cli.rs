@@ -221,3 +221,33 @@ fn a_stdout_that_cannot_be_written_is_said_and_the_run_goes_on() {
         "{stderr}"
     );
 }
+
+/// `--shard auto` takes the shard from the CI system's variables (here GitLab's,
+/// which count from 1) and selects the same cases as `--shard K/N`; a wrong
+/// variable is an input error that names it.
+#[test]
+fn shard_auto_reads_the_ci_variables() {
+    let fixed = crate::util::oidc_conform(&["run", "--list", "--shard", "2/3"]);
+    fixed.expect_code(0);
+    let auto = crate::fixture::oidc_conform_env(
+        &["run", "--list", "--shard", "auto"],
+        &[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3"), ("OIDC_CONFORM_SHARD_INDEX", "")],
+    );
+    auto.expect_code(0);
+    assert_eq!(auto.stdout(), fixed.stdout());
+    assert!(
+        auto.stderr().contains("shard 2/3 (from CI_NODE_INDEX/CI_NODE_TOTAL (GitLab CI))"),
+        "{}",
+        auto.describe()
+    );
+    let wrong = crate::fixture::oidc_conform_env(
+        &["run", "--list", "--shard", "auto"],
+        &[("CI_NODE_INDEX", "4"), ("CI_NODE_TOTAL", "3"), ("OIDC_CONFORM_SHARD_INDEX", "")],
+    );
+    wrong.expect_code(2);
+    assert!(
+        wrong.stderr().contains("`CI_NODE_INDEX` = 4 is not a shard"),
+        "{}",
+        wrong.describe()
+    );
+}
