@@ -188,6 +188,16 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("error-pages-200", &[]),
     // Refusing a request without openid is a conformant choice.
     ("openid-required", &[]),
+    (
+        "revocation-ignored",
+        &["revocation.access_token", "revocation.hint", "revocation.refresh_token"],
+    ),
+    ("revocation-hint-strict", &["revocation.hint"]),
+    ("revocation-unknown-token-error", &["revocation.invalid_token"]),
+    ("revocation-without-client-auth", &["revocation.client_auth"]),
+    ("introspection-without-auth", &["introspection.requires_auth"]),
+    ("introspection-inactive-details", &["introspection.inactive_members"]),
+    ("introspection-active-string", &["introspection.active"]),
     ("request-object-query-wins", &["request_object.processed"]),
     ("request-object-signature-unchecked", &["request_object.signature"]),
     ("consent-deny-ignored", &["consent.denied"]),

@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod claims;
 pub mod entropy;
 pub mod jwt;
+pub mod lifecycle;
 pub mod metadata;
 mod session;
 pub mod spec;
@@ -508,6 +509,13 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     if case.check.as_deref() == Some("tokens.entropy") {
         out.extend(entropy::check(ev));
     }
+    let access_is_jwt = ev
+        .token_sets
+        .iter()
+        .rev()
+        .find_map(|s| s.access_token.as_ref())
+        .is_some_and(|t| jwt::looks_like_jwt(t.expose()));
+    lifecycle::check(ev, access_is_jwt, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);
     third_party_consent(p, case, ev, &mut out);

@@ -205,6 +205,39 @@ pub struct Evidence {
     /// The browser driver could not get through: the page's screenshot (PNG)
     /// and visible text (credentials scrubbed) when it gave up.
     pub browser_page: Option<(Option<Vec<u8>>, Option<String>)>,
+    /// What a token-lifecycle probe (revocation, introspection) saw.
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// An answer of the revocation or introspection endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointAnswer {
+    pub status: u16,
+    /// The `error` of a JSON error body.
+    pub error: Option<String>,
+    /// The JSON object answered, if any (introspection).
+    pub json: Option<serde_json::Map<String, serde_json::Value>>,
+    pub www_authenticate: Option<String>,
+}
+
+/// What a token-lifecycle probe saw (RFC 7009, RFC 7662).
+#[derive(Clone, Debug, Default)]
+pub struct Lifecycle {
+    pub probe: Option<crate::suite::LifecycleProbe>,
+    /// The revocation request's answer.
+    pub revocation: Option<EndpointAnswer>,
+    /// After the revocation, the refresh with the revoked (or not) refresh
+    /// token: `Some(true)` when it issued tokens.
+    pub refreshed_after: Option<bool>,
+    /// After revoking the access token: whether the provider still takes it,
+    /// and how that was seen (introspection or userinfo).
+    pub access_alive_after: Option<(bool, String)>,
+    /// Introspection of the live access token.
+    pub introspection: Option<EndpointAnswer>,
+    /// Introspection of a token never issued.
+    pub introspection_unknown: Option<EndpointAnswer>,
+    /// Introspection of the live access token without client authentication.
+    pub introspection_unauthenticated: Option<EndpointAnswer>,
 }
 
 /// What the sign-in before a session case left: the session's user and time.
@@ -430,6 +463,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                         }
                     }
                 }
+            }
+            if let Some(probe) = case.request.lifecycle {
+                return lifecycle(p, case, probe, ev).await;
             }
             if case.request.samples > 1 {
                 collect_samples(p, case, &browser, ev).await?;
@@ -1523,6 +1559,152 @@ async fn refresh_tokens(p: &Provider, case: &Case, rt: &Secret, ev: &mut Evidenc
         ev.misuse_attempted = true;
     }
     token_request_shaped(p, case, form, Origin::Refresh, shape, ev).await
+}
+
+/// A token-lifecycle probe on the tokens the case was issued: revocation
+/// (RFC 7009) then whether the token is still taken, or introspection (RFC 7662).
+async fn lifecycle(p: &Provider, case: &Case, probe: crate::suite::LifecycleProbe, ev: &mut Evidence) -> Result<(), String> {
+    use crate::suite::LifecycleProbe as L;
+    let last = |pick: fn(&TokenSet) -> Option<Secret>| ev.token_sets.iter().rev().find_map(pick);
+    let access = last(|s| s.access_token.clone());
+    let refresh = last(|s| s.refresh_token.clone());
+    let mut seen = Lifecycle {
+        probe: Some(probe),
+        ..Lifecycle::default()
+    };
+    let needs_refresh = matches!(
+        probe,
+        L::RevokeRefreshToken | L::RevokeRefreshTokenWrongHint | L::RevokeWithoutClientAuth
+    );
+    if needs_refresh && refresh.is_none() {
+        ev.not_applicable = Some(
+            "the provider issued no refresh token to revoke (it may not grant `offline_access` to this client, or the client is not registered for the refresh_token grant)"
+                .into(),
+        );
+        return Ok(());
+    }
+    let Some(access) = access else {
+        ev.not_applicable = Some("the provider issued no access token".into());
+        return Ok(());
+    };
+    match probe {
+        L::RevokeRefreshToken | L::RevokeRefreshTokenWrongHint | L::RevokeWithoutClientAuth => {
+            let rt = refresh.unwrap_or_default();
+            let hint = if probe == L::RevokeRefreshTokenWrongHint {
+                "access_token"
+            } else {
+                "refresh_token"
+            };
+            let authenticated = probe != L::RevokeWithoutClientAuth;
+            if !authenticated {
+                ev.misuse_attempted = true;
+            }
+            let form = vec![
+                ("token".to_owned(), rt.expose().to_owned()),
+                ("token_type_hint".to_owned(), hint.to_owned()),
+            ];
+            seen.revocation = Some(lifecycle_request(p, case, "revocation_endpoint", form, authenticated, ev).await?);
+            ev.step(if authenticated {
+                "refreshing with the refresh token just revoked"
+            } else {
+                "refreshing with the refresh token the unauthenticated request asked to revoke"
+            });
+            let refusal = ev.error.take();
+            seen.refreshed_after = Some(refresh_tokens(p, case, &rt, ev).await?.is_some());
+            ev.error = refusal;
+        }
+        L::RevokeAccessToken => {
+            let form = vec![
+                ("token".to_owned(), access.expose().to_owned()),
+                ("token_type_hint".to_owned(), "access_token".to_owned()),
+            ];
+            seen.revocation = Some(lifecycle_request(p, case, "revocation_endpoint", form, true, ev).await?);
+            if p.discovery.introspection_endpoint.is_some() && client_of(p, case).secret.is_some() {
+                let form = vec![("token".to_owned(), access.expose().to_owned())];
+                let answer = lifecycle_request(p, case, "introspection_endpoint", form, true, ev).await?;
+                let active = answer
+                    .json
+                    .as_ref()
+                    .and_then(|j| j.get("active"))
+                    .and_then(serde_json::Value::as_bool);
+                if let Some(active) = active {
+                    seen.access_alive_after = Some((active, format!("introspection says `active: {active}`")));
+                }
+            }
+            if seen.access_alive_after.is_none() && case.request.openid() && p.discovery.userinfo_endpoint.is_some() {
+                let answer = userinfo(p, Some(&access), UserinfoMethod::Get, ev).await?;
+                seen.access_alive_after = Some((
+                    (200..300).contains(&answer.status),
+                    format!("userinfo answered HTTP {}", answer.status),
+                ));
+            }
+        }
+        L::RevokeUnknownToken => {
+            let form = vec![("token".to_owned(), format!("oidc-conform-never-issued-{}", random_token()))];
+            seen.revocation = Some(lifecycle_request(p, case, "revocation_endpoint", form, true, ev).await?);
+        }
+        L::Introspect => {
+            let form = vec![("token".to_owned(), access.expose().to_owned())];
+            seen.introspection = Some(lifecycle_request(p, case, "introspection_endpoint", form.clone(), true, ev).await?);
+            let unknown = vec![("token".to_owned(), format!("oidc-conform-never-issued-{}", random_token()))];
+            seen.introspection_unknown = Some(lifecycle_request(p, case, "introspection_endpoint", unknown, true, ev).await?);
+            seen.introspection_unauthenticated = Some(lifecycle_request(p, case, "introspection_endpoint", form, false, ev).await?);
+        }
+    }
+    ev.lifecycle = Some(seen);
+    Ok(())
+}
+
+/// A POST to the revocation or introspection endpoint, the case's client
+/// authenticating as at the token endpoint (or not at all).
+async fn lifecycle_request(
+    p: &Provider,
+    case: &Case,
+    endpoint: &str,
+    mut form: Vec<(String, String)>,
+    authenticated: bool,
+    ev: &mut Evidence,
+) -> Result<EndpointAnswer, String> {
+    let url = p.endpoint(endpoint)?;
+    let client = client_of(p, case);
+    let mut basic = None;
+    if authenticated {
+        if client.secret.is_some() && case.auth != ClientAuth::None {
+            p.check_transport(&url, "client secret")?;
+            if !p.trusted_origin(&url) {
+                return Err(format!(
+                    "the {endpoint} is on {}, another origin than the issuer's: the client secret was not sent (list the origin under `http.trusted_origins` in the profile if it belongs to the provider)",
+                    url.origin().ascii_serialization()
+                ));
+            }
+        }
+        basic = client_authentication(&client.id, case.auth, client.secret.as_ref(), &mut form);
+    }
+    let mut req = p.http.post(url.clone()).form(&form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    ev.step(format!(
+        "POST {}{} → {}",
+        http::redact_url(&url),
+        if authenticated { "" } else { " (no client authentication)" },
+        resp.status.as_u16()
+    ));
+    let json = match resp.json() {
+        Ok(serde_json::Value::Object(o)) => Some(o),
+        _ => None,
+    };
+    Ok(EndpointAnswer {
+        status: resp.status.as_u16(),
+        error: json
+            .as_ref()
+            .and_then(|o| o.get("error"))
+            .and_then(|e| e.as_str())
+            .map(|e| crate::report::escape::escape_controls(e).chars().take(100).collect()),
+        json,
+        www_authenticate: resp.header("www-authenticate").map(str::to_owned),
+    })
 }
 
 async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {

@@ -54,6 +54,12 @@ pub struct Discovery {
     /// OIDC Discovery §3 / RFC 7591: where clients register.
     #[serde(default)]
     pub registration_endpoint: Option<String>,
+    /// RFC 8414 §2 / RFC 7009: where tokens are revoked.
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// RFC 8414 §2 / RFC 7662: where tokens are introspected.
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
 }
 
 impl Discovery {
@@ -68,6 +74,8 @@ impl Discovery {
             Feature::UnsignedIdToken => self.id_token_signing_alg_values_supported.iter().any(|a| a == "none"),
             Feature::SignedUserinfo => lists(&self.userinfo_signing_alg_values_supported, "RS256"),
             Feature::SignedRequestObject => lists(&self.request_object_signing_alg_values_supported, "RS256"),
+            Feature::Revocation => self.revocation_endpoint.is_some(),
+            Feature::Introspection => self.introspection_endpoint.is_some(),
         }
     }
 }
@@ -285,6 +293,8 @@ impl Provider {
             "token_endpoint" => &d.token_endpoint,
             "userinfo_endpoint" => &d.userinfo_endpoint,
             "registration_endpoint" => &d.registration_endpoint,
+            "revocation_endpoint" => &d.revocation_endpoint,
+            "introspection_endpoint" => &d.introspection_endpoint,
             _ => &None,
         };
         let v = value.as_deref().ok_or_else(|| format!("the discovery document has no `{which}`"))?;

@@ -46,6 +46,10 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "userinfo_endpoint": shared.userinfo_url(),
         "jwks_uri": shared.url("/.well-known/jwks.json"),
         "registration_endpoint": shared.url("/register"),
+        "revocation_endpoint": shared.url("/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": shared.url("/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": [

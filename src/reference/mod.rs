@@ -11,6 +11,7 @@ mod authorize;
 mod discovery;
 mod issue;
 pub(crate) mod keys;
+mod lifecycle;
 mod pages;
 mod params;
 mod quirk;
@@ -514,6 +515,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/oauth/token", post(token::token).get(token::token_get))
         .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
         .route("/register", post(register::register))
+        .route("/revoke", post(lifecycle::revoke))
+        .route("/introspect", post(lifecycle::introspect))
         .fallback(not_found)
         .with_state(shared)
 }

@@ -288,6 +288,20 @@ quirks! {
         "the password grant issues tokens whatever password is sent";
     ErrorsOnPage => "errors-on-page",
         "invalid_request, invalid_scope and unsupported_response_type for a valid client and redirect URI are shown on an error page instead of being returned to the client";
+    RevocationIgnored => "revocation-ignored",
+        "the revocation endpoint answers 200 and revokes nothing";
+    RevocationHintStrict => "revocation-hint-strict",
+        "the revocation endpoint looks only among the tokens of the type the token_type_hint names (a refresh token hinted as an access token is not revoked)";
+    RevocationUnknownTokenError => "revocation-unknown-token-error",
+        "the revocation endpoint answers an unknown token with 400 invalid_request instead of 200";
+    RevocationWithoutClientAuth => "revocation-without-client-auth",
+        "the revocation endpoint revokes whatever token it is sent, without client authentication";
+    IntrospectionWithoutAuth => "introspection-without-auth",
+        "the introspection endpoint answers anyone, without client authentication";
+    IntrospectionInactiveDetails => "introspection-inactive-details",
+        "an inactive token's introspection response carries more than `active` (an error_description and iss)";
+    IntrospectionActiveString => "introspection-active-string",
+        "an active token's introspection response has `\"active\": \"true\"` (a string, not a JSON boolean)";
     OpenidRequired => "openid-required",
         "authorization requests without the openid scope are refused with invalid_scope (OIDC Core §3.1.2.1 leaves such requests to the provider: a conformant choice)";
     ErrorPages200 => "error-pages-200",
@@ -347,7 +361,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 128);
+        assert_eq!(Quirk::ALL.len(), 135);
     }
 
     #[test]

@@ -34,6 +34,16 @@ pub(crate) struct TokenError {
 }
 
 impl TokenError {
+    /// A 400 error of a revocation or introspection request.
+    pub(crate) fn request(error: &'static str, description: impl Into<String>) -> Self {
+        Self::new(error, description)
+    }
+
+    /// A 401 `invalid_client` of a revocation or introspection request.
+    pub(crate) fn unauthenticated(description: impl Into<String>) -> Self {
+        Self::invalid_client(description)
+    }
+
     fn new(error: &'static str, description: impl Into<String>) -> Self {
         TokenError {
             status: StatusCode::BAD_REQUEST,
@@ -88,7 +98,7 @@ impl IntoResponse for TokenError {
     }
 }
 
-fn no_store_json(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn no_store_json(status: StatusCode, body: &Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -255,7 +265,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
 
 /// Authenticates the client: `client_secret_basic` or `client_secret_post`
 /// for every confidential client, `client_id` alone for public ones.
-fn authenticate<'a>(shared: &'a Shared, headers: &HeaderMap, params: &Params) -> Result<&'a ClientReg, TokenError> {
+pub(crate) fn authenticate<'a>(shared: &'a Shared, headers: &HeaderMap, params: &Params) -> Result<&'a ClientReg, TokenError> {
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
     let (client_id, secret) = match basic_credentials(headers) {

@@ -21,8 +21,8 @@ use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnos
 use crate::vars;
 
 pub use model::{
-    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Misuse, RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg,
-    RequestObjectBy, UserinfoMethod,
+    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Lifecycle as LifecycleProbe, Misuse, RawNeeds, RawPkce, RawSession,
+    RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
 };
 use model::{RawCase, RawExpect, RawTokenExpect};
 
@@ -269,6 +269,8 @@ pub struct Request {
     pub consent: model::ConsentDecision,
     /// The authorization parameters go in a request object.
     pub request_object: Option<model::RawRequestObject>,
+    /// A token-lifecycle probe after the tokens are issued.
+    pub lifecycle: Option<model::Lifecycle>,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -808,6 +810,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         register: r.register.as_ref().map(|reg| reg.metadata.clone()),
         consent: r.consent.clone().unwrap_or_default(),
         request_object: r.request_object.clone(),
+        lifecycle: r.lifecycle,
     };
     if let Some(ro) = &r.request_object {
         let problem = if ro.alg == model::RequestObjectAlg::RS256 && r.register.is_none() {

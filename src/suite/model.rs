@@ -189,6 +189,10 @@ pub enum Feature {
     SignedUserinfo,
     /// RS256-signed request objects (discovery `request_object_signing_alg_values_supported`).
     SignedRequestObject,
+    /// Token revocation (RFC 7009; discovery `revocation_endpoint`, RFC 8414 §2).
+    Revocation,
+    /// Token introspection (RFC 7662; discovery `introspection_endpoint`, RFC 8414 §2).
+    Introspection,
 }
 
 impl Feature {
@@ -201,6 +205,8 @@ impl Feature {
             Feature::UnsignedIdToken => "unsigned_id_token",
             Feature::SignedUserinfo => "signed_userinfo",
             Feature::SignedRequestObject => "signed_request_object",
+            Feature::Revocation => "revocation",
+            Feature::Introspection => "introspection",
         }
     }
 
@@ -214,6 +220,8 @@ impl Feature {
             Feature::UnsignedIdToken => "`none` in id_token_signing_alg_values_supported",
             Feature::SignedUserinfo => "RS256 in userinfo_signing_alg_values_supported",
             Feature::SignedRequestObject => "RS256 in request_object_signing_alg_values_supported",
+            Feature::Revocation => "a revocation_endpoint",
+            Feature::Introspection => "an introspection_endpoint",
         }
     }
 }
@@ -339,6 +347,9 @@ pub struct RawRequest {
     /// and run the case with it; `metadata` overrides the registration request's
     /// members (`null` leaves one out).
     pub register: Option<RawRegister>,
+    /// After the tokens are issued: a token-lifecycle probe at the provider's
+    /// revocation (RFC 7009) or introspection (RFC 7662) endpoint.
+    pub lifecycle: Option<Lifecycle>,
     /// Sign the user in first, in the same browser, with a complete code flow; the
     /// case's own authorization then runs in that session (SSO, `prompt`, `max_age`,
     /// `id_token_hint`: `${session.id_token}` is the ID token of that sign-in).
@@ -401,6 +412,26 @@ pub struct RawTokenEdits {
     /// With `misuse: [reuse_code]`: seconds (0 to 60) between the redemption and the reuse.
     #[serde(default)]
     pub reuse_wait: u64,
+}
+
+/// A token-lifecycle probe, run once the case's tokens are issued.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// Revoke the refresh token (hinted as one), then refresh with it.
+    RevokeRefreshToken,
+    /// Revoke the refresh token hinted as an access token, then refresh with it.
+    RevokeRefreshTokenWrongHint,
+    /// Revoke the refresh token without client authentication, then refresh with it.
+    RevokeWithoutClientAuth,
+    /// Revoke the access token, then ask whether it is still taken
+    /// (introspection where offered, else userinfo).
+    RevokeAccessToken,
+    /// Revoke a token the provider never issued.
+    RevokeUnknownToken,
+    /// Introspect the access token, a token never issued, and the access token
+    /// without authentication.
+    Introspect,
 }
 
 /// How a case sends its request object (OIDC Core §6.1, §6.2).
