@@ -1512,7 +1512,7 @@ impl Page {
 
     /// Whether the page has settled: its document loaded, no navigation under
     /// way, and its DOM still for a while with no request of its own under way
-    /// (or still for longer, for a page that keeps a connection open).
+    /// (or still for 8 s, within the 10 s a page may idle, for one that keeps a connection open).
     async fn settled(&self, guard: &Guard) -> bool {
         if guard.loading.load(Ordering::SeqCst) {
             return false;
@@ -1529,7 +1529,10 @@ impl Page {
         .unwrap_or(Value::Null);
         let quiet = state["quiet"].as_f64().unwrap_or(0.0);
         let idle = guard.inflight.lock().map(|f| f.is_empty()).unwrap_or(false);
-        state["ready"] == "complete" && ((idle && quiet >= 700.0) || quiet >= 2500.0)
+        // A request of the page still under way (an answer the app waits for,
+        // slow on a loaded machine) holds the verdict much longer than the DOM
+        // alone: a page is an end only when nothing is coming.
+        state["ready"] == "complete" && ((idle && quiet >= 700.0) || quiet >= 8_000.0)
     }
 
     /// Presses the marked button (or submits the field's form when there is none).
