@@ -733,10 +733,20 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 declared_at: UserAt {
                     username: spanned_pos(&u.username),
                     password: spanned_pos(&u.password),
+                    // At the claim's name, where its line has it before the value.
                     claims: u
                         .claims
                         .iter()
-                        .filter_map(|(k, v)| Some((k.clone(), spanned_pos(v)?)))
+                        .filter_map(|(k, v)| {
+                            let at = spanned_pos(v)?;
+                            let line = source.text.lines().nth(at.line as usize - 1).unwrap_or_default();
+                            let col = line
+                                .find(k.as_str())
+                                .map(|b| line[..b].chars().count() as u32 + 1)
+                                .filter(|c| *c < at.col)
+                                .unwrap_or(at.col);
+                            Some((k.clone(), Pos { line: at.line, col }))
+                        })
                         .collect(),
                 },
             };
