@@ -195,10 +195,12 @@ async fn probe_facts(text: &str, output: &Path, tls: &Tls, offered: &[String]) -
             Finding::Proven(w) => ("ok  ", w.clone()),
             Finding::Contradicted { what, .. } if refused_method => ("--  ", format!("not taken: {what}")),
             Finding::Contradicted { what, fix, .. } => {
-                problems.push(Diagnostic::new(format!("the provider contradicts the environment: {what}")).with_hint(format!(
-                    "{fix} (`init --probe` reads the client and the user from {})",
-                    ENV_VARS.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", ")
-                )));
+                problems.push(
+                    Diagnostic::new(format!("the provider contradicts the environment: {what}")).with_hint(format!(
+                        "{fix} (`init --probe` reads the client and the user from {})",
+                        ENV_VARS.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", ")
+                    )),
+                );
                 ("FAIL", what.clone())
             }
             Finding::NotProven(w) => ("??  ", format!("not proven: {w}")),
@@ -439,10 +441,12 @@ pub fn render(issuer_url: &Url, d: &Discovery, facts: Option<&Facts>) -> Rendere
     let _ = writeln!(w, "    redirect_uri: \"${{env:OIDC_REDIRECT_URI}}\"");
     match facts.and_then(|f| f.consent) {
         Some(c) => _ = writeln!(w, "    consent: {}   {OBSERVED}", c.as_str()),
-        None => _ = writeln!(
-            w,
-            "    # consent: remembered   # or every_time: whether a second authorization shows the consent page again"
-        ),
+        None => {
+            _ = writeln!(
+                w,
+                "    # consent: remembered   # or every_time: whether a second authorization shows the consent page again"
+            )
+        }
     }
     let _ = writeln!(
         w,

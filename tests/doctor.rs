@@ -14,7 +14,9 @@ fn reference() -> (tokio::runtime::Runtime, ReferenceProvider) {
 
 fn reference_with(config: Config) -> (tokio::runtime::Runtime, ReferenceProvider) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let rp = rt.block_on(ReferenceProvider::start(config)).expect("the reference provider starts");
+    let rp = rt
+        .block_on(ReferenceProvider::start(config))
+        .expect("the reference provider starts");
     (rt, rp)
 }
 
@@ -32,7 +34,10 @@ fn doctor(config: Config, replace: &[(&str, &str)]) -> (crate::util::Run, String
 
 /// The 1-based number of the line of `text` that contains `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} is in the profile")) + 1
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} is in the profile"))
+        + 1
 }
 
 #[test]
@@ -67,10 +72,16 @@ fn a_truthful_profile_is_proven() {
 #[test]
 fn a_wrong_password_is_a_profile_error_at_the_password_with_what_the_page_said() {
     const WRONG: &str = "not-janes-password-2c7d";
-    let (run, file, text) = doctor(Config::default(), &[("password: jane-password-5e8b", &format!("password: {WRONG}"))]);
+    let (run, file, text) = doctor(
+        Config::default(),
+        &[("password: jane-password-5e8b", &format!("password: {WRONG}"))],
+    );
     assert_eq!(run.code(), 2, "{}", run.describe());
     let err = run.stderr();
-    assert!(err.contains(&format!("{file}:{}:15", line_of(&text, WRONG))), "at the password: {err}");
+    assert!(
+        err.contains(&format!("{file}:{}:15", line_of(&text, WRONG))),
+        "at the password: {err}"
+    );
     assert!(err.contains("user `jane` could not sign in"), "{err}");
     assert!(err.contains("the page says: Wrong username or password."), "{err}");
     assert!(err.contains("hint:"), "{err}");
@@ -104,16 +115,21 @@ fn jwt_api_tokens_declared_where_the_provider_issues_opaque_ones_is_a_profile_er
 fn declared_claims_the_provider_does_not_return_are_profile_errors_at_each_claim() {
     let (run, file, text) = doctor(
         with_quirks(&[Quirk::CustomClaimMissing]),
-        &[("      phone_number_verified: false", "      phone_number_verified: false\n      birthdate: \"1990-01-01\"")],
+        &[(
+            "      phone_number_verified: false",
+            "      phone_number_verified: false\n      birthdate: \"1990-01-01\"",
+        )],
     );
     assert_eq!(run.code(), 2, "{}", run.describe());
     let err = run.stderr();
     assert!(
-        err.contains(&format!("{file}:{}:7", line_of(&text, "birthdate:"))) && err.contains("no `birthdate` for user `jane` with scope `profile`"),
+        err.contains(&format!("{file}:{}:7", line_of(&text, "birthdate:")))
+            && err.contains("no `birthdate` for user `jane` with scope `profile`"),
         "the user's claim, at its name: {err}"
     );
     assert!(
-        err.contains(&format!("{file}:{}:", line_of(&text, "claims: [roles]"))) && err.contains("`https://example.test/roles` did not come in"),
+        err.contains(&format!("{file}:{}:", line_of(&text, "claims: [roles]")))
+            && err.contains("`https://example.test/roles` did not come in"),
         "the custom claim, at its declaration: {err}"
     );
     // The claims that do come back are proven all the same.
@@ -127,11 +143,18 @@ fn consent_declared_remembered_but_shown_again_is_a_profile_error() {
     let (run, file, text) = doctor(Config::default(), &[("consent: every_time", "consent: remembered")]);
     assert_eq!(run.code(), 2, "{}", run.describe());
     let err = run.stderr();
-    assert!(err.contains(&format!("{file}:{}:14", line_of(&text, "consent: remembered"))), "{err}");
+    assert!(
+        err.contains(&format!("{file}:{}:14", line_of(&text, "consent: remembered"))),
+        "{err}"
+    );
     assert!(err.contains("showed client `web`'s consent page again"), "{err}");
     assert!(err.contains("consent: every_time"), "the fix: {err}");
     // The third-party client is proven to ask every time.
-    assert!(run.stdout().contains("ok   client `partner`'s consent is every_time"), "{}", run.stdout());
+    assert!(
+        run.stdout().contains("ok   client `partner`'s consent is every_time"),
+        "{}",
+        run.stdout()
+    );
 }
 
 /// A provider that is merely broken (HTTP 500 at every code exchange)
@@ -160,7 +183,12 @@ fn a_broken_token_endpoint_is_not_a_profile_error() {
         "basics::openid-only",
     ]);
     assert!(run.stderr().contains("not settled"), "{}", run.describe());
-    assert_eq!(crate::util::read_report(&out)["cases"].as_array().unwrap().len(), 1, "{}", run.describe());
+    assert_eq!(
+        crate::util::read_report(&out)["cases"].as_array().unwrap().len(),
+        1,
+        "{}",
+        run.describe()
+    );
     rt.block_on(rp.shutdown());
 }
 
@@ -169,7 +197,11 @@ fn a_broken_token_endpoint_is_not_a_profile_error() {
 fn a_run_stops_at_a_wrong_password_before_the_cases() {
     let (rt, rp) = reference();
     let dir = tempfile::tempdir().unwrap();
-    let profile = write_profile(dir.path(), rp.issuer(), &[("password: jane-password-5e8b", "password: not-janes-password-2c7d")]);
+    let profile = write_profile(
+        dir.path(),
+        rp.issuer(),
+        &[("password: jane-password-5e8b", "password: not-janes-password-2c7d")],
+    );
     let out = dir.path().join("out");
     let run = oidc_conform(&["run", "--provider", profile.to_str().unwrap(), "--output", out.to_str().unwrap()]);
     assert_eq!(run.code(), 2, "{}", run.describe());

@@ -264,7 +264,11 @@ fn init_probe_writes_what_the_pre_flight_observed() {
     let dir = tempfile::tempdir().unwrap();
     let run = oidc_conform_in_env(dir.path(), &["init", rp.issuer(), "--probe"], ENV);
     run.expect_code(0);
-    assert!(run.stdout().contains("ok   user `tester` signs in through client `web`"), "{}", run.describe());
+    assert!(
+        run.stdout().contains("ok   user `tester` signs in through client `web`"),
+        "{}",
+        run.describe()
+    );
     let text = std::fs::read_to_string(dir.path().join("profile.yaml")).unwrap();
     for fact in [
         "claims_in_id_token: always   # observed by the pre-flight\n",
@@ -281,16 +285,27 @@ fn init_probe_writes_what_the_pre_flight_observed() {
     assert!(text.contains("\n# api_access_tokens: jwt\n"), "{text}");
     assert!(!text.contains("jane-password") && !text.contains("web-app-secret"), "{text}");
     let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
-    assert_eq!(v["users"]["tester"]["claims"]["phone_number_verified"], serde_json::json!(false), "{text}");
+    assert_eq!(
+        v["users"]["tester"]["claims"]["phone_number_verified"],
+        serde_json::json!(false),
+        "{text}"
+    );
     oidc_conform_in_env(dir.path(), &["validate", "profile.yaml"], ENV).expect_code(0);
     let doctor = oidc_conform_in_env(dir.path(), &["doctor", "--provider", "profile.yaml"], ENV);
     doctor.expect_code(0);
-    assert!(doctor.stdout().contains("ok   user `tester`'s declared claims come back"), "{}", doctor.describe());
+    assert!(
+        doctor.stdout().contains("ok   user `tester`'s declared claims come back"),
+        "{}",
+        doctor.describe()
+    );
     // Without --probe nothing is observed: the choices stay comments.
     let plain = tempfile::tempdir().unwrap();
     oidc_conform_in_env(plain.path(), &["init", rp.issuer()], ENV).expect_code(0);
     let text = std::fs::read_to_string(plain.path().join("profile.yaml")).unwrap();
-    assert!(!text.contains("observed") && text.contains("# claims_in_id_token: always") && text.contains("claims: {}"), "{text}");
+    assert!(
+        !text.contains("observed") && text.contains("# claims_in_id_token: always") && text.contains("claims: {}"),
+        "{text}"
+    );
     rt.block_on(rp.shutdown());
 }
 

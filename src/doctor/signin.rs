@@ -90,26 +90,40 @@ fn case(client: &str, p: &Provider, user: &str, api: Option<&str>, scope: String
 }
 
 /// One authorization in `browser`: the redirect's parameters, or why it stopped.
-async fn authorize(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, verifier: &str, ev: &mut Evidence) -> Result<BTreeMap<String, String>, Stop> {
+async fn authorize(
+    p: &Provider,
+    case: &Case,
+    browser: &reqwest::cookie::Jar,
+    verifier: &str,
+    ev: &mut Evidence,
+) -> Result<BTreeMap<String, String>, Stop> {
     match flow::authorize(p, case, browser, verifier, ev).await {
         Ok(Some(params)) => Ok(params),
-        Ok(None) => Err(Stop::Unsettled(match (&ev.error, &ev.refused_without_redirect, &ev.not_applicable) {
-            (Some(e), _, _) => format!(
-                "the provider refused the authorization with `{}`{}",
-                e.error,
-                e.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
-            ),
-            (None, Some((status, page)), _) => format!("the provider answered the authorization with HTTP {status}: {page}"),
-            (None, None, Some(why)) => why.clone(),
-            (None, None, None) => "the authorization ended without an answer".into(),
-        })),
+        Ok(None) => Err(Stop::Unsettled(
+            match (&ev.error, &ev.refused_without_redirect, &ev.not_applicable) {
+                (Some(e), _, _) => format!(
+                    "the provider refused the authorization with `{}`{}",
+                    e.error,
+                    e.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+                ),
+                (None, Some((status, page)), _) => format!("the provider answered the authorization with HTTP {status}: {page}"),
+                (None, None, Some(why)) => why.clone(),
+                (None, None, None) => "the authorization ended without an answer".into(),
+            },
+        )),
         Err(e) if e.contains(flow::LOGIN_REFUSED) => Err(Stop::LoginRefused(e)),
         Err(e) => Err(Stop::Unsettled(e)),
     }
 }
 
 /// An authorization, its code redeemed and (with an access token for it) userinfo called.
-async fn sign_in(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, with_userinfo: bool, ev: &mut Evidence) -> Result<Signed, Stop> {
+async fn sign_in(
+    p: &Provider,
+    case: &Case,
+    browser: &reqwest::cookie::Jar,
+    with_userinfo: bool,
+    ev: &mut Evidence,
+) -> Result<Signed, Stop> {
     let verifier = flow::make_verifier(&case.request.pkce);
     let params = authorize(p, case, browser, &verifier, ev).await?;
     let Some(code) = params.get("code") else {
@@ -144,7 +158,8 @@ async fn sign_in(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, with
 
 /// Whether the provider offers `scope` (discovery, or the profile's `supports:`).
 fn offered(p: &Provider, scope: &str) -> bool {
-    p.discovery.scopes_supported.as_ref().is_none_or(|s| s.iter().any(|x| x == scope)) || p.profile.supports.scopes.iter().any(|s| s == scope)
+    p.discovery.scopes_supported.as_ref().is_none_or(|s| s.iter().any(|x| x == scope))
+        || p.profile.supports.scopes.iter().any(|s| s == scope)
 }
 
 /// The standard scope whose claims include `claim`.
@@ -262,7 +277,11 @@ async fn run(
         finding: if ev.logins > 0 {
             Finding::Proven(format!(
                 "the login form took them{}, and the code was redeemed",
-                if ev.consents > 0 { " (and the consent page was approved)" } else { "" }
+                if ev.consents > 0 {
+                    " (and the consent page was approved)"
+                } else {
+                    ""
+                }
             ))
         } else {
             Finding::NotProven("no login form was shown (the code was redeemed all the same)".into())
@@ -281,7 +300,9 @@ async fn run(
     }
     // The other clients that declare consent (a third-party client, say).
     for (key, c) in &profile.clients {
-        let Some(said) = c.consent.filter(|_| key != client_key) else { continue };
+        let Some(said) = c.consent.filter(|_| key != client_key) else {
+            continue;
+        };
         if c.redirect_uri.is_none() || c.grant(key, "authorization_code").is_err() || c.response_type(key, "code").is_err() {
             continue;
         }
@@ -339,7 +360,9 @@ fn user_claims(
     for (claim, scope) in unoffered {
         out.push(Line {
             declaration: format!("user `{user_key}` has claim `{claim}`"),
-            finding: Finding::NotProven(format!("the provider does not offer scope `{scope}` (discovery, or `supports.scopes`)")),
+            finding: Finding::NotProven(format!(
+                "the provider does not offer scope `{scope}` (discovery, or `supports.scopes`)"
+            )),
         });
     }
     let declared: Vec<(&String, &'static str)> = user
@@ -440,7 +463,14 @@ fn custom_claims(p: &Provider, signed: &Signed, requested: &[&str], out: &mut Ve
     custom_claims_in(p, &places, requested, at_issued, "the sign-in", out);
 }
 
-fn custom_claims_in(p: &Provider, places: &[(ClaimPlace, &Map<String, Value>)], requested: &[&str], at_issued: bool, whose: &str, out: &mut Vec<Line>) {
+fn custom_claims_in(
+    p: &Provider,
+    places: &[(ClaimPlace, &Map<String, Value>)],
+    requested: &[&str],
+    at_issued: bool,
+    whose: &str,
+    out: &mut Vec<Line>,
+) {
     let profile = &p.profile;
     for (place, claims) in places {
         let due = Due {
@@ -540,7 +570,9 @@ async fn api_token(
     if profile.audience_param.param_name().is_none() && profile.default_api.is_none() {
         out.push(Line {
             declaration,
-            finding: Finding::NotProven("the profile names no way to ask for a token for it (`audience_param: none`, no `default_api`)".into()),
+            finding: Finding::NotProven(
+                "the profile names no way to ask for a token for it (`audience_param: none`, no `default_api`)".into(),
+            ),
         });
         return;
     }
@@ -571,7 +603,9 @@ async fn api_token(
     let default = if at.is_none() { " (the default)" } else { "" };
     let finding = match (format, is_jwt) {
         (TokenFormat::Jwt, false) => Finding::Contradicted {
-            what: format!("the profile says{default} `api_access_tokens: jwt`, and the provider's access token for API `{key}` is not a JWT (an opaque string)"),
+            what: format!(
+                "the profile says{default} `api_access_tokens: jwt`, and the provider's access token for API `{key}` is not a JWT (an opaque string)"
+            ),
             fix: "write `api_access_tokens: opaque`".into(),
             at,
         },
@@ -590,7 +624,14 @@ async fn api_token(
                     _ => Vec::new(),
                 };
                 let requested: Vec<&str> = case.request.scope.split_whitespace().collect();
-                custom_claims_in(p, &[(ClaimPlace::AccessToken, &d.claims)], &requested, true, &format!("the token for API `{key}`"), out);
+                custom_claims_in(
+                    p,
+                    &[(ClaimPlace::AccessToken, &d.claims)],
+                    &requested,
+                    true,
+                    &format!("the token for API `{key}`"),
+                    out,
+                );
                 if aud.iter().any(|a| a == &api.identifier) {
                     Finding::Proven(format!("the token for it is a JWT whose aud names {}", api.identifier))
                 } else {

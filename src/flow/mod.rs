@@ -929,7 +929,9 @@ pub(crate) async fn authorize(
                     } else {
                         format!("; the page says: {}", crate::secret::scrub(&said.join(" / ")))
                     };
-                    return Err(format!("{LOGIN_REFUSED}: the credentials were not accepted (check the user's username and password in the profile){said}"));
+                    return Err(format!(
+                        "{LOGIN_REFUSED}: the credentials were not accepted (check the user's username and password in the profile){said}"
+                    ));
                 }
                 ev.page_framing.push(("login", framing_defence(&resp)));
                 if sub.contains_secret() {
@@ -1331,7 +1333,13 @@ async fn token_request_shaped(
     }))
 }
 
-pub(crate) async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+pub(crate) async fn exchange_code(
+    p: &Provider,
+    case: &Case,
+    code: &Secret,
+    verifier: &str,
+    ev: &mut Evidence,
+) -> Result<Option<TokenSet>, String> {
     let redirect_uri = ev.request.get("redirect_uri").cloned().unwrap_or_default();
     let mut form = vec![
         ("grant_type".to_owned(), "authorization_code".to_owned()),

@@ -936,8 +936,14 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         {
             diags.push(
                 source
-                    .error_at(spanned_pos(k), "remembered".len(), format!("client `{key}` is third-party, whose consent is never remembered"))
-                    .with_hint("a third-party client sees the consent page every time: write `consent: every_time`, or drop `third_party: true`"),
+                    .error_at(
+                        spanned_pos(k),
+                        "remembered".len(),
+                        format!("client `{key}` is third-party, whose consent is never remembered"),
+                    )
+                    .with_hint(
+                        "a third-party client sees the consent page every time: write `consent: every_time`, or drop `third_party: true`",
+                    ),
             );
         }
     }
