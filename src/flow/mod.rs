@@ -840,14 +840,17 @@ pub(crate) async fn authorize(
                 },
             };
             let outcome = b.front_channel(task).await;
-            b.record(
-                &resp.url,
-                outcome
-                    .as_ref()
-                    .err()
-                    .filter(|f| !f.not_applicable && f.terminal.is_none())
-                    .map(|f| f.message.as_str()),
-            );
+            // The pre-flight's pages are not counted against the cases.
+            if !p.preflight {
+                b.record(
+                    &resp.url,
+                    outcome
+                        .as_ref()
+                        .err()
+                        .filter(|f| !f.not_applicable && f.terminal.is_none())
+                        .map(|f| f.message.as_str()),
+                );
+            }
             return match outcome {
                 Ok(r) => {
                     for s in r.steps {

@@ -92,6 +92,9 @@ pub struct Provider {
     /// The run's headless browser, started at the first page that needs it
     /// (shared by every view of the provider).
     browser: Arc<tokio::sync::OnceCell<Result<Arc<super::browser::Browser>, String>>>,
+    /// The pre-flight's view: a page that defeats the browser here is not
+    /// counted against the run's cases (see [`super::browser::Browser::record`]).
+    pub(crate) preflight: bool,
 }
 
 /// The provider could not be reached or described itself wrongly at start.
@@ -136,6 +139,7 @@ impl Provider {
             guard,
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
             browser: Arc::default(),
+            preflight: false,
         };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
         Ok(provider)
@@ -156,11 +160,12 @@ impl Provider {
             guard: self.guard.clone(),
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
+            preflight: self.preflight,
         }
     }
 
     /// The same provider with a breaker of its own (the pre-flight's requests
-    /// do not count against the run's).
+    /// do not count against the run's, nor do the pages that defeat its browser).
     pub async fn with_own_guard(&self) -> Provider {
         Provider {
             profile: self.profile.clone(),
@@ -172,6 +177,7 @@ impl Provider {
             guard: Arc::new(http::Guard::with_rate(None)),
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
+            preflight: true,
         }
     }
 
@@ -189,6 +195,7 @@ impl Provider {
             guard: Arc::default(),
             jwks: RwLock::new(Arc::new(jwks)),
             browser: Arc::default(),
+            preflight: false,
         })
     }
 
