@@ -1386,6 +1386,37 @@ mod tests {
     }
 
     #[test]
+    fn the_pre_flights_declarations_keep_their_positions() {
+        let src = Source::new(
+            "p.yaml",
+            "name: x\nissuer: http://127.0.0.1/\napi_access_tokens: opaque\nnamespaces:\n  custom: https://x.test/\n  claims:\n    - roles\n    - { name: tier, scope: loyalty }\nclients:\n  web: { id: w, redirect_uri: https://x.test/cb, consent: remembered }\n  partner: { id: p, redirect_uri: https://x.test/cb, third_party: true }\napis:\n  a: { identifier: https://api.x.test }\nusers:\n  u:\n    username: u\n    password: pw-1234567\n    claims:\n      name: U\n      address: { formatted: here }\n",
+        );
+        let p = parse(&src).unwrap();
+        let at = |line, col| Some(Pos { line, col });
+        assert_eq!(p.declared_at.api_access_tokens, at(3, 20));
+        assert_eq!(p.declared_at.claims_in_id_token, None);
+        let claims: Vec<_> = p.namespaces.claims.iter().map(|c| c.declared_at.map(|p| p.line)).collect();
+        assert_eq!(claims, [Some(7), Some(8)]);
+        assert_eq!(
+            p.clients["web"].consent.map(|(c, at)| (c, at.map(|p| p.line))),
+            Some((Consent::Remembered, Some(10)))
+        );
+        assert_eq!(p.clients["partner"].consent.map(|(c, _)| c), Some(Consent::EveryTime));
+        assert_eq!(p.apis["a"].declared_at.map(|p| p.line), Some(13));
+        let u = &p.users["u"].declared_at;
+        assert_eq!((u.password.map(|p| p.line), u.claims.get("name").copied()), (Some(17), at(19, 7)));
+        assert_eq!(u.claims.get("address").copied(), at(20, 7));
+        // A third-party client cannot remember consent.
+        let both = Source::new(
+            "p.yaml",
+            "name: x\nissuer: http://127.0.0.1/\nclients:\n  partner:\n    id: p\n    third_party: true\n    consent: remembered\n",
+        );
+        let err = parse(&both).unwrap_err();
+        assert_eq!(err.0[0].pos, at(7, 14), "{}", err.0[0]);
+        assert!(err.0[0].message.contains("third-party"), "{}", err.0[0]);
+    }
+
+    #[test]
     fn undefined_env_variable_points_at_it() {
         let src = Source::new(
             "p.yaml",
