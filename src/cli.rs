@@ -72,6 +72,11 @@ pub enum Command {
         /// Trust the CA certificates in this PEM file too (a private CA).
         #[arg(long, value_name = "PEM")]
         ca_file: Option<PathBuf>,
+        /// Run the pre-flight first, with the client and user in the
+        /// environment (OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI,
+        /// OIDC_USERNAME, OIDC_PASSWORD), and write what it observed as facts.
+        #[arg(long)]
+        probe: bool,
     },
     /// Prove a profile's declarations against its provider before a run trusts
     /// them: each client's authentication and redirect URI (exit 2 when the
@@ -442,6 +447,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             output,
             force,
             ca_file,
+            probe,
         } => {
             let ca_pem = match ca_file {
                 Some(f) => Some(std::sync::Arc::new(crate::flow::http::read_ca_file(&f).map_err(|why| {
@@ -452,7 +458,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                 None => None,
             };
             let tls = crate::flow::http::Tls { ca_pem, insecure: false };
-            crate::out!("{}", crate::init::init(&issuer, &output, force, &tls)?);
+            crate::out!("{}", crate::init::init_with(&issuer, &output, force, &tls, probe)?);
             Ok(0)
         }
         Command::Report(ReportCommand::Merge { files, output, format }) => {

@@ -1,6 +1,8 @@
 //! `oidc-conform init ISSUER`: a starting profile from the provider's discovery
 //! document (OIDC Discovery 1.0 §4), with `${env:…}` placeholders for every
-//! secret and commented choices where discovery cannot tell.
+//! secret and commented choices where discovery cannot tell. With `--probe`
+//! and the credentials in the environment, the pre-flight signs the user in and
+//! what it observed is written as facts (`# observed by the pre-flight`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,6 +12,7 @@ use url::Url;
 use crate::diag::Diagnostic;
 use crate::flow::http::{self, Guard, Limits, Tls};
 use crate::flow::provider::Discovery;
+use crate::profile::{ClaimsInIdToken, TokenFormat};
 use crate::run::RunError;
 
 /// The environment variables the written profile reads.
@@ -27,8 +30,29 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("OIDC_PASSWORD", "that user's password"),
 ];
 
+/// What the pre-flight observed (`init --probe`), written as facts.
+#[derive(Debug, Default, Clone)]
+pub struct Facts {
+    /// The authentication methods the provider took from the client, in the order tried.
+    pub auth_methods: Vec<String>,
+    pub claims_in_id_token: Option<crate::profile::ClaimsInIdToken>,
+    pub api_access_tokens: Option<crate::profile::TokenFormat>,
+    pub consent: Option<crate::profile::Consent>,
+    /// The user's claims of the standard scopes the provider returned.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The comment that marks a value `init --probe` observed.
+pub const OBSERVED: &str = "# observed by the pre-flight";
+
 /// Fetches discovery and writes the profile; returns what to do next.
 pub fn init(issuer: &str, output: &Path, force: bool, tls: &Tls) -> Result<String, RunError> {
+    init_with(issuer, output, force, tls, false)
+}
+
+/// [`init`]; with `probe`, the pre-flight runs with the credentials in the
+/// environment first, and what it observed is written as facts.
+pub fn init_with(issuer: &str, output: &Path, force: bool, tls: &Tls, probe: bool) -> Result<String, RunError> {
     let issuer_url = Url::parse(issuer).map_err(|e| {
         RunError::Input(
             Diagnostic::new(format!("`{}` is not an absolute URL: {e}", shown(issuer)))
@@ -64,23 +88,136 @@ pub fn init(issuer: &str, output: &Path, force: bool, tls: &Tls) -> Result<Strin
     let d: Discovery = serde_json::from_value(json)
         .map_err(|e| RunError::Provider(format!("the discovery document is not OIDC Discovery metadata: {e}")))?;
     check_issuer(issuer, &d.issuer)?;
-    let rendered = render(&issuer_url, &d);
+    let mut rendered = render(&issuer_url, &d, None);
     for w in &rendered.warnings {
         eprintln!("warning: {w}");
     }
     verify(&rendered.text, &d.issuer)?;
+    let mut observed = String::new();
+    if probe {
+        let offered = d
+            .token_endpoint_auth_methods_supported
+            .clone()
+            .unwrap_or_else(|| vec!["client_secret_basic".into()]);
+        let (facts, said) = rt.block_on(probe_facts(&rendered.text, output, tls, &offered))?;
+        rendered = render(&issuer_url, &d, Some(&facts));
+        verify(&rendered.text, &d.issuer)?;
+        observed = said;
+    }
     std::fs::write(output, &rendered.text)
         .map_err(|e| RunError::Input(Diagnostic::new(format!("cannot write `{}`: {e}", output.display())).into()))?;
-    let mut next = format!("wrote {}\n\nnext:\n", output.display());
+    let mut next = format!("{observed}wrote {}\n\nnext:\n", output.display());
     for (var, what) in ENV_VARS {
         let _ = writeln!(next, "  export {var}=…   # {what}");
     }
     let _ = writeln!(
         next,
-        "  oidc-conform run --provider {}\n\nReview the profile first: add an API under `apis:`, a machine or public client, and the claims your test user has.",
-        output.display()
+        "  oidc-conform run --provider {}\n\nReview the profile first: add an API under `apis:`, a machine or public client, and {}.",
+        output.display(),
+        if probe {
+            "any claim of your test user the pre-flight did not request"
+        } else {
+            "the claims your test user has (or run `init --probe` with the credentials above set: the pre-flight writes what it observes)"
+        }
     );
     Ok(next)
+}
+
+/// The pre-flight against the profile just rendered, with the credentials of
+/// the environment: the facts it observed, and its findings as lines to show.
+/// A declaration the provider contradicts (a wrong password, say) stops here:
+/// nothing is written.
+async fn probe_facts(text: &str, output: &Path, tls: &Tls, offered: &[String]) -> Result<(Facts, String), RunError> {
+    use crate::doctor::Finding;
+    let missing: Vec<&str> = ENV_VARS
+        .iter()
+        .map(|(v, _)| *v)
+        .filter(|v| std::env::var(v).map_or(true, |x| x.is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        let mut hint = String::from("set them, then run `init --probe` again (or leave out `--probe`):");
+        for (var, what) in ENV_VARS.iter().filter(|(v, _)| missing.contains(v)) {
+            let _ = write!(hint, "\n  export {var}=…   # {what}");
+        }
+        return Err(RunError::Input(
+            Diagnostic::new(format!(
+                "`init --probe` signs the test user in with the credentials in the environment, and {} not set",
+                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+            ))
+            .with_hint(hint)
+            .into(),
+        ));
+    }
+    let source = crate::diag::Source::new(output, text);
+    let mut profile = crate::profile::parse(&source).map_err(RunError::Input)?;
+    // Every method discovery offers is tried: the ones the provider takes are the client's.
+    let offered: Vec<crate::profile::ClientAuth> = [
+        crate::profile::ClientAuth::ClientSecretBasic,
+        crate::profile::ClientAuth::ClientSecretPost,
+    ]
+    .into_iter()
+    .filter(|m| offered.iter().any(|o| o == m.as_str()))
+    .collect();
+    if let Some(web) = profile.clients.get_mut("web") {
+        for m in offered {
+            if !web.auth_methods.contains(&m) {
+                web.auth_methods.push(m);
+            }
+        }
+    }
+    let provider = crate::flow::Provider::connect(profile, tls.clone(), false, None)
+        .await
+        .map_err(|e| RunError::Provider(crate::secret::scrub(&format!("the pre-flight: {e}"))))?;
+    let (lines, observed) = crate::doctor::check_with(&provider, true).await;
+    let facts = Facts {
+        auth_methods: observed
+            .auth_methods
+            .get("web")
+            .map(|m| m.iter().map(|a| a.as_str().to_owned()).collect())
+            .unwrap_or_default(),
+        claims_in_id_token: observed.signin.claims_in_id_token,
+        api_access_tokens: observed.signin.api_access_tokens,
+        consent: observed.signin.consent.filter(|_| observed.signin.client.as_deref() == Some("web")),
+        // Nothing that holds a credential is written.
+        claims: observed
+            .signin
+            .claims
+            .into_iter()
+            .filter(|(_, v)| crate::secret::credential_spans(&v.to_string()).is_empty())
+            .collect(),
+    };
+    let mut said = String::from("the pre-flight, with the credentials in the environment:\n");
+    let mut problems = crate::diag::Diagnostics::default();
+    for l in &lines {
+        // A method the provider does not take, while another works, is an observation.
+        let refused_method = l.declaration.starts_with("client `web` authenticates with") && !facts.auth_methods.is_empty();
+        let (mark, why) = match &l.finding {
+            Finding::Proven(w) => ("ok  ", w.clone()),
+            Finding::Contradicted { what, .. } if refused_method => ("--  ", format!("not taken: {what}")),
+            Finding::Contradicted { what, fix, .. } => {
+                problems.push(
+                    Diagnostic::new(format!("the provider contradicts the environment: {what}")).with_hint(format!(
+                        "{fix} (`init --probe` reads the client and the user from {})",
+                        ENV_VARS.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", ")
+                    )),
+                );
+                ("FAIL", what.clone())
+            }
+            Finding::NotProven(w) => ("??  ", format!("not proven: {w}")),
+        };
+        let _ = writeln!(
+            said,
+            "  {mark} {}: {}",
+            crate::report::escape_controls(&l.declaration),
+            crate::report::escape_controls(&crate::secret::scrub(&why))
+        );
+    }
+    if !problems.is_empty() {
+        eprint!("{}", crate::secret::scrub(&said));
+        return Err(RunError::Input(problems));
+    }
+    said.push('\n');
+    Ok((facts, crate::secret::scrub(&said)))
 }
 
 /// OIDC Discovery 1.0 §4.3: the document's `issuer` must be the URL it was
@@ -182,7 +319,7 @@ fn valid_values<'a>(member: &str, values: &'a [String], valid: fn(&str) -> bool,
 /// The profile text for this discovery document. Every value from the
 /// provider is checked against what the spec allows (a bad one is left out,
 /// with a warning) and written as a quoted YAML scalar, never spliced raw.
-pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
+pub fn render(issuer_url: &Url, d: &Discovery, facts: Option<&Facts>) -> Rendered {
     let mut warnings = Vec::new();
     let host = issuer_url.host_str().unwrap_or("provider");
     let mut y = String::new();
@@ -203,19 +340,28 @@ pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
         w,
         "# resource_at_token_endpoint: true     # RFC 8707 §2.2: repeat `resource` at the token endpoint"
     );
-    // Choices discovery cannot tell: commented, never written as facts.
+    // Choices discovery cannot tell: commented, never written as facts unless
+    // the pre-flight observed them.
     let _ = writeln!(
         w,
         "# Not known from discovery — choices for you to make (the defaults apply while commented):"
     );
     let _ = writeln!(w, "# What API access tokens look like: jwt (RFC 9068) or opaque.");
-    let _ = writeln!(w, "# api_access_tokens: jwt");
+    match facts.and_then(|f| f.api_access_tokens) {
+        Some(TokenFormat::Jwt) => _ = writeln!(w, "api_access_tokens: jwt   {OBSERVED}"),
+        Some(TokenFormat::Opaque) => _ = writeln!(w, "api_access_tokens: opaque   {OBSERVED}"),
+        None => _ = writeln!(w, "# api_access_tokens: jwt"),
+    }
     let _ = writeln!(w, "# Where scope claims (profile, email, …) go: always (ID token and userinfo), or");
     let _ = writeln!(
         w,
         "# when_no_access_token (in the ID token only for response_type=id_token; userinfo otherwise)."
     );
-    let _ = writeln!(w, "# claims_in_id_token: always");
+    match facts.and_then(|f| f.claims_in_id_token) {
+        Some(ClaimsInIdToken::Always) => _ = writeln!(w, "claims_in_id_token: always   {OBSERVED}"),
+        Some(ClaimsInIdToken::WhenNoAccessToken) => _ = writeln!(w, "claims_in_id_token: when_no_access_token   {OBSERVED}"),
+        None => _ = writeln!(w, "# claims_in_id_token: always"),
+    }
     let _ = writeln!(w, "# access_token_aud_includes_userinfo: false");
 
     let auth_methods = d
@@ -268,12 +414,23 @@ pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
     let _ = writeln!(w, "  web:");
     let _ = writeln!(w, "    id: \"${{env:OIDC_CLIENT_ID}}\"");
     let _ = writeln!(w, "    secret: \"${{env:OIDC_CLIENT_SECRET}}\"");
-    let _ = writeln!(
-        w,
-        "    auth: {}   # the method the client is registered for; `oidc-conform doctor` proves it",
-        scalar(auth)
-    );
-    if auths.len() > 1 {
+    let taken: Vec<&str> = facts
+        .map(|f| f.auth_methods.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    if let Some(first) = taken.first() {
+        let _ = writeln!(w, "    auth: {}   {OBSERVED}", scalar(first));
+        if taken.len() > 1 {
+            let list: Vec<String> = taken.iter().map(|a| scalar(a)).collect();
+            let _ = writeln!(w, "    auth_methods: [{}]   {OBSERVED}", list.join(", "));
+        }
+    } else {
+        let _ = writeln!(
+            w,
+            "    auth: {}   # the method the client is registered for; `oidc-conform doctor` proves it",
+            scalar(auth)
+        );
+    }
+    if auths.len() > 1 && taken.is_empty() {
         let list: Vec<String> = auths.iter().map(|a| scalar(a)).collect();
         let _ = writeln!(
             w,
@@ -282,6 +439,15 @@ pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
         );
     }
     let _ = writeln!(w, "    redirect_uri: \"${{env:OIDC_REDIRECT_URI}}\"");
+    match facts.and_then(|f| f.consent) {
+        Some(c) => _ = writeln!(w, "    consent: {}   {OBSERVED}", c.as_str()),
+        None => {
+            _ = writeln!(
+                w,
+                "    # consent: remembered   # or every_time: whether a second authorization shows the consent page again"
+            )
+        }
+    }
     let _ = writeln!(
         w,
         "    # grant_types: [{}]   # discovery: the provider offers these; list those the client is registered for",
@@ -319,7 +485,15 @@ pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
     let _ = writeln!(w, "    password: \"${{env:OIDC_PASSWORD}}\"");
     let _ = writeln!(w, "    # Every claim the provider returns for this user: assertions on claims");
     let _ = writeln!(w, "    # the user lacks are skipped, so list them for a complete verdict.");
-    let _ = writeln!(w, "    claims: {{}}");
+    match facts.map(|f| &f.claims).filter(|c| !c.is_empty()) {
+        Some(claims) => {
+            let _ = writeln!(w, "    claims:   {OBSERVED} (the scopes it requested)");
+            for (k, v) in claims {
+                let _ = writeln!(w, "      {}: {}", scalar(k), flow_json(v));
+            }
+        }
+        None => _ = writeln!(w, "    claims: {{}}"),
+    }
     // The endpoints, for review; one on another origin than the issuer's gets no secret until trusted.
     let issuer_origin = issuer_url.origin().ascii_serialization();
     let mut endpoints = Vec::new();
@@ -387,6 +561,16 @@ pub fn render(issuer_url: &Url, d: &Discovery) -> Rendered {
 /// characters YAML 1.1 readers take as line breaks escaped too.
 fn scalar(s: &str) -> String {
     serde_json::to_string(s)
+        .unwrap_or_default()
+        .replace('\u{85}', "\\u0085")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// A JSON value as a YAML flow value (JSON is YAML), with the characters YAML
+/// 1.1 readers take as line breaks escaped.
+fn flow_json(v: &serde_json::Value) -> String {
+    serde_json::to_string(v)
         .unwrap_or_default()
         .replace('\u{85}', "\\u0085")
         .replace('\u{2028}', "\\u2028")

@@ -49,8 +49,10 @@ fn the_browser_driver_gets_through_server_rendered_pages_too() {
 }
 
 /// A login the form driver cannot get past (the password is refused three
-/// times) is an error with the page as the user would have seen it: its
-/// screenshot from the run's browser, next to the report and in report.html.
+/// times) is, before the cases, a profile error at the password (the
+/// pre-flight); without the pre-flight, the case's error with the page as the
+/// user would have seen it: its screenshot from the run's browser, next to the
+/// report and in report.html.
 #[test]
 fn a_refused_login_is_an_error_with_a_screenshot_of_the_page() {
     let f = crate::provider_django::dot();
@@ -65,6 +67,18 @@ fn a_refused_login_is_an_error_with_a_screenshot_of_the_page() {
         &profile,
         "flows::code-client-secret-basic",
         &[("DJANGO_OIDC_ISSUER", &f.issuer)],
+    );
+    assert_eq!(run.code(), 2, "{}", run.describe());
+    let line = profile.lines().position(|l| l.contains(WRONG)).unwrap() + 1;
+    assert!(run.stderr().contains(&format!("profile.yaml:{line}:15")), "{}", run.describe());
+    assert!(run.stderr().contains("user `jane` could not sign in"), "{}", run.describe());
+    assert!(!run.stderr().contains(WRONG) && !out.join("run.json").exists());
+    let (run, out) = crate::fixture::run_one_case_with(
+        work.path(),
+        &profile,
+        "flows::code-client-secret-basic",
+        &[("DJANGO_OIDC_ISSUER", &f.issuer)],
+        &["--no-preflight"],
     );
     assert_eq!(run.code(), 1, "{}", run.describe());
     let report = read_report(&out);

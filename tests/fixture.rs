@@ -297,20 +297,24 @@ pub fn oidc_conform_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 /// text of a profile, written into `work`), with `env` (the issuer); returns
 /// the run and its output directory.
 pub fn run_one_case(work: &Path, profile: &str, case: &str, env: &[(&str, &str)]) -> (Run, PathBuf) {
+    run_one_case_with(work, profile, case, env, &[])
+}
+
+/// [`run_one_case`] with more arguments.
+pub fn run_one_case_with(work: &Path, profile: &str, case: &str, env: &[(&str, &str)], extra: &[&str]) -> (Run, PathBuf) {
     let path = work.join("profile.yaml");
     std::fs::write(&path, profile).unwrap();
     let out = work.join("out");
-    let run = oidc_conform_env(
-        &[
-            "run",
-            case,
-            "--exact",
-            "--provider",
-            path.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ],
-        env,
-    );
+    let mut args = vec![
+        "run",
+        case,
+        "--exact",
+        "--provider",
+        path.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let run = oidc_conform_env(&args, env);
     (run, out)
 }

@@ -251,3 +251,85 @@ fn init_refuses_a_discovery_document_that_names_another_issuer() {
     let text = std::fs::read_to_string(dir.path().join("profile.yaml")).unwrap();
     assert!(text.contains(&format!("issuer: \"http://{addr}/hostile\"\n")), "{text}");
 }
+
+/// `init --probe` with the credentials in the environment: the pre-flight
+/// signs the user in and what it observed is written as facts, each marked
+/// `# observed by the pre-flight`; the profile validates and `doctor` agrees.
+#[test]
+fn init_probe_writes_what_the_pre_flight_observed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rp = rt
+        .block_on(oidc_conform::reference::ReferenceProvider::start(Default::default()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = oidc_conform_in_env(dir.path(), &["init", rp.issuer(), "--probe"], ENV);
+    run.expect_code(0);
+    assert!(
+        run.stdout().contains("ok   user `tester` signs in through client `web`"),
+        "{}",
+        run.describe()
+    );
+    let text = std::fs::read_to_string(dir.path().join("profile.yaml")).unwrap();
+    for fact in [
+        "claims_in_id_token: always   # observed by the pre-flight\n",
+        "    auth: \"client_secret_basic\"   # observed by the pre-flight\n",
+        "    auth_methods: [\"client_secret_basic\", \"client_secret_post\"]   # observed by the pre-flight\n",
+        "    consent: every_time   # observed by the pre-flight\n",
+        "    claims:   # observed by the pre-flight",
+        "      \"email\": \"jane@example.test\"\n",
+        "      \"address\": {\"formatted\":\"1 Main St, Springfield\"}\n",
+    ] {
+        assert!(text.contains(fact), "{fact}\n{text}");
+    }
+    // No API in the profile: the token format stays a commented choice. No secret is written.
+    assert!(text.contains("\n# api_access_tokens: jwt\n"), "{text}");
+    assert!(!text.contains("jane-password") && !text.contains("web-app-secret"), "{text}");
+    let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(
+        v["users"]["tester"]["claims"]["phone_number_verified"],
+        serde_json::json!(false),
+        "{text}"
+    );
+    oidc_conform_in_env(dir.path(), &["validate", "profile.yaml"], ENV).expect_code(0);
+    let doctor = oidc_conform_in_env(dir.path(), &["doctor", "--provider", "profile.yaml"], ENV);
+    doctor.expect_code(0);
+    assert!(
+        doctor.stdout().contains("ok   user `tester`'s declared claims come back"),
+        "{}",
+        doctor.describe()
+    );
+    // Without --probe nothing is observed: the choices stay comments.
+    let plain = tempfile::tempdir().unwrap();
+    oidc_conform_in_env(plain.path(), &["init", rp.issuer()], ENV).expect_code(0);
+    let text = std::fs::read_to_string(plain.path().join("profile.yaml")).unwrap();
+    assert!(
+        !text.contains("observed") && text.contains("# claims_in_id_token: always") && text.contains("claims: {}"),
+        "{text}"
+    );
+    rt.block_on(rp.shutdown());
+}
+
+/// `init --probe` with a password the provider refuses writes nothing and
+/// says so, naming the environment; without the credentials it says which are missing.
+#[test]
+fn init_probe_with_a_refused_password_writes_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rp = rt
+        .block_on(oidc_conform::reference::ReferenceProvider::start(Default::default()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = ENV.to_vec();
+    env.retain(|(k, _)| *k != "OIDC_PASSWORD");
+    env.push(("OIDC_PASSWORD", "not-janes-password-2c7d"));
+    let run = oidc_conform_in_env(dir.path(), &["init", rp.issuer(), "--probe"], &env);
+    run.expect_code(2);
+    assert!(run.stderr().contains("user `tester` could not sign in"), "{}", run.describe());
+    assert!(run.stderr().contains("OIDC_PASSWORD"), "{}", run.describe());
+    assert!(!run.stderr().contains("not-janes-password") && !run.stdout().contains("not-janes-password"));
+    assert!(!dir.path().join("profile.yaml").exists());
+    let run = oidc_conform_in_env(dir.path(), &["init", rp.issuer(), "--probe"], &[("OIDC_PASSWORD", "")]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("`OIDC_PASSWORD`"), "{}", run.describe());
+    assert!(!dir.path().join("profile.yaml").exists());
+    rt.block_on(rp.shutdown());
+}

@@ -155,19 +155,7 @@ pub fn namespacing(profile: &Profile, issuer: &str, what: &str, claims: &Map<Str
         );
     }
     if let (Some(due), Some(ns)) = (due, &profile.namespaces.custom) {
-        let expected: Vec<&crate::profile::CustomClaim> = profile
-            .namespaces
-            .claims
-            .iter()
-            .filter(|c| match &c.places {
-                // Declared places win; else the ID token follows the scope-claims policy.
-                Some(places) => places.contains(&due.place) && c.scope.as_deref().is_none_or(|s| due.requested.contains(&s)),
-                None => {
-                    c.due(due.place, due.requested)
-                        && (due.place != ClaimPlace::IdToken || scope_claims_due(profile, due.place, due.access_token_issued))
-                }
-            })
-            .collect();
+        let expected = declared_due(profile, due);
         let missing: Vec<String> = expected
             .iter()
             .map(|c| profile.namespaces.namespaced(c))
@@ -189,6 +177,23 @@ pub fn namespacing(profile: &Profile, issuer: &str, what: &str, claims: &Map<Str
             );
         }
     }
+}
+
+/// The custom claims the profile declares due in `due.place` for this request:
+/// declared places win; else the ID token follows the scope-claims policy.
+pub fn declared_due<'a>(profile: &'a Profile, due: Due) -> Vec<&'a crate::profile::CustomClaim> {
+    profile
+        .namespaces
+        .claims
+        .iter()
+        .filter(|c| match &c.places {
+            Some(places) => places.contains(&due.place) && c.scope.as_deref().is_none_or(|s| due.requested.contains(&s)),
+            None => {
+                c.due(due.place, due.requested)
+                    && (due.place != ClaimPlace::IdToken || scope_claims_due(profile, due.place, due.access_token_issued))
+            }
+        })
+        .collect()
 }
 
 fn namespaced_keys(claims: &Map<String, Value>) -> String {

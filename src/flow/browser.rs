@@ -825,7 +825,13 @@ impl Browser {
                     if kind == "login" {
                         logins += 1;
                         if logins > 3 {
-                            return Err(page.failure("the login form came back after 3 attempts: the credentials were not accepted (check the user's username and password in the profile)").await.with_steps(&steps));
+                            return Err(page
+                                .failure(&format!(
+                                    "{}: the credentials were not accepted (check the user's username and password in the profile)",
+                                    super::LOGIN_REFUSED
+                                ))
+                                .await
+                                .with_steps(&steps));
                         }
                     }
                     if found["user"] == true {

@@ -295,6 +295,28 @@ pub fn analyse(
     analyse_for(html, page_url, username, password, selectors, redirect_uri, &ConsentChoice::Approve)
 }
 
+/// The error or alert messages a page shows (what a login form that came back
+/// says, such as "Wrong username or password"), at most three, each cut short.
+pub fn page_errors(html: &str, page_url: &Url) -> Vec<String> {
+    let Ok(compiled) = Compiled::new(&Selectors::default()) else {
+        return Vec::new();
+    };
+    let source = neutralise_noscript(html);
+    let document = Html::parse_document(&source);
+    let doc = Doc::build(&document, page_url, &compiled);
+    let mut errors: Vec<String> = Vec::new();
+    for alert in &doc.alerts {
+        let text = text_of(*alert);
+        if text.is_empty() || errors.iter().any(|seen| seen.contains(&text)) {
+            continue;
+        }
+        errors.retain(|seen| !text.contains(seen.as_str()));
+        errors.push(text);
+    }
+    errors.truncate(3);
+    errors.into_iter().map(|e| truncate(&e, 200)).collect()
+}
+
 /// [`analyse`], with the decision to take on a consent page.
 pub fn analyse_for(
     html: &str,

@@ -264,6 +264,10 @@ impl Evidence {
     }
 }
 
+/// How a login that the provider refused begins (the form driver's and the
+/// browser driver's words): the pre-flight tells it from other failures.
+pub const LOGIN_REFUSED: &str = "the login form came back after 3 attempts";
+
 /// Random URL-safe value of 32 bytes.
 pub fn random_token() -> String {
     let mut b = [0u8; 32];
@@ -677,7 +681,7 @@ fn client_of<'a>(p: &'a Provider, case: &Case) -> &'a crate::profile::Client {
 
 /// The authorization request, followed through login and consent up to the
 /// redirect back to the client. `None` when the provider refused (evidence says how).
-async fn authorize(
+pub(crate) async fn authorize(
     p: &Provider,
     case: &Case,
     browser: &reqwest::cookie::Jar,
@@ -876,14 +880,17 @@ async fn authorize(
                 },
             };
             let outcome = b.front_channel(task).await;
-            b.record(
-                &resp.url,
-                outcome
-                    .as_ref()
-                    .err()
-                    .filter(|f| !f.not_applicable && f.terminal.is_none())
-                    .map(|f| f.message.as_str()),
-            );
+            // The pre-flight's pages are not counted against the cases.
+            if !p.preflight {
+                b.record(
+                    &resp.url,
+                    outcome
+                        .as_ref()
+                        .err()
+                        .filter(|f| !f.not_applicable && f.terminal.is_none())
+                        .map(|f| f.message.as_str()),
+                );
+            }
             return match outcome {
                 Ok(r) => {
                     for s in r.steps {
@@ -959,7 +966,15 @@ async fn authorize(
                 ev.logins = logins;
                 if logins > 3 {
                     ev.browser_page = snapshot(p, &resp.url, &resp.body, &password).await;
-                    return Err("the login form came back after 3 attempts: the credentials were not accepted (check the user's username and password in the profile)".into());
+                    let said = form::page_errors(&html, &resp.url);
+                    let said = if said.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; the page says: {}", crate::secret::scrub(&said.join(" / ")))
+                    };
+                    return Err(format!(
+                        "{LOGIN_REFUSED}: the credentials were not accepted (check the user's username and password in the profile){said}"
+                    ));
                 }
                 ev.page_framing.push(("login", framing_defence(&resp)));
                 if sub.contains_secret() {
@@ -1370,7 +1385,13 @@ async fn token_request_shaped(
     }))
 }
 
-async fn exchange_code(p: &Provider, case: &Case, code: &Secret, verifier: &str, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+pub(crate) async fn exchange_code(
+    p: &Provider,
+    case: &Case,
+    code: &Secret,
+    verifier: &str,
+    ev: &mut Evidence,
+) -> Result<Option<TokenSet>, String> {
     let redirect_uri = ev.request.get("redirect_uri").cloned().unwrap_or_default();
     let mut form = vec![
         ("grant_type".to_owned(), "authorization_code".to_owned()),
@@ -1507,7 +1528,7 @@ async fn race_rounds(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, 
 
 /// The PKCE verifier of a case: a random 43-character one (RFC 7636 §4.1), or of
 /// the length and alphabet a probe asks for.
-fn make_verifier(spec: &crate::suite::RawPkce) -> String {
+pub(crate) fn make_verifier(spec: &crate::suite::RawPkce) -> String {
     if spec.verifier_length.is_none() && !spec.verifier_illegal {
         return random_token();
     }

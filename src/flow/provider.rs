@@ -102,6 +102,9 @@ pub struct Provider {
     browser: Arc<tokio::sync::OnceCell<Result<Arc<super::browser::Browser>, String>>>,
     /// Who may sign a user in while a session case runs (shared by every view).
     sessions: Arc<SessionLocks>,
+    /// The pre-flight's view: a page that defeats the browser here is not
+    /// counted against the run's cases (see [`super::browser::Browser::record`]).
+    pub(crate) preflight: bool,
 }
 
 /// One lock per user of the profile. A case whose verdict depends on the
@@ -169,7 +172,8 @@ impl Provider {
             guard,
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
             browser: Arc::default(),
-            sessions: Arc::default(),
+sessions: Arc::default(),
+            preflight: false,
         };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
         Ok(provider)
@@ -190,12 +194,13 @@ impl Provider {
             guard: self.guard.clone(),
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
-            sessions: self.sessions.clone(),
+sessions: self.sessions.clone(),
+            preflight: self.preflight,
         }
     }
 
     /// The same provider with a breaker of its own (the pre-flight's requests
-    /// do not count against the run's).
+    /// do not count against the run's, nor do the pages that defeat its browser).
     pub async fn with_own_guard(&self) -> Provider {
         Provider {
             profile: self.profile.clone(),
@@ -207,7 +212,8 @@ impl Provider {
             guard: Arc::new(http::Guard::with_rate(None)),
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
-            sessions: self.sessions.clone(),
+sessions: self.sessions.clone(),
+            preflight: true,
         }
     }
 
@@ -226,6 +232,7 @@ impl Provider {
             jwks: RwLock::new(Arc::new(jwks)),
             browser: Arc::default(),
             sessions: Arc::default(),
+            preflight: false,
         })
     }
 

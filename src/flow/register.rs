@@ -201,6 +201,7 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         grant_types: strings(answer.get("grant_types")).or_else(|| strings(body.get("grant_types"))),
         response_types: strings(answer.get("response_types")).or_else(|| strings(body.get("response_types"))),
         third_party: true,
+        consent: Some((crate::profile::Consent::EveryTime, None)),
         id_token_signed_response_alg: registered_str(&answer, &body, "id_token_signed_response_alg"),
         userinfo_signed_response_alg: registered_str(&answer, &body, "userinfo_signed_response_alg"),
         declared_at: None,

@@ -96,6 +96,25 @@ impl ClientAuth {
     }
 }
 
+/// Whether the provider remembers a user's consent to a client.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Consent {
+    /// a second authorization in the same browser shows no consent page
+    Remembered,
+    /// every authorization shows the consent page (a third-party client)
+    EveryTime,
+}
+
+impl Consent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consent::Remembered => "remembered",
+            Consent::EveryTime => "every_time",
+        }
+    }
+}
+
 // ---------------------------------------------------------------- raw YAML
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -109,9 +128,11 @@ struct RawProfile {
     #[serde(default)]
     access_token_aud_includes_userinfo: bool,
     #[serde(default)]
-    claims_in_id_token: ClaimsInIdToken,
+    #[schemars(with = "Option<ClaimsInIdToken>")]
+    claims_in_id_token: Option<Spanned<ClaimsInIdToken>>,
     #[serde(default)]
-    api_access_tokens: TokenFormat,
+    #[schemars(with = "Option<TokenFormat>")]
+    api_access_tokens: Option<Spanned<TokenFormat>>,
     #[serde(default)]
     access_token_azp: bool,
     /// RFC 8707 §2.2: with `audience_param: resource`, repeat `resource` at the
@@ -167,7 +188,8 @@ struct RawNamespaces {
     #[serde(default)]
     allowed_plain: Vec<String>,
     #[serde(default)]
-    claims: Vec<RawCustomClaim>,
+    #[schemars(with = "Vec<RawCustomClaim>")]
+    claims: Vec<Spanned<RawCustomClaim>>,
 }
 
 /// A custom claim the provider emits: its name alone, or where and when it appears.
@@ -270,7 +292,16 @@ struct RawClient {
     response_types: Option<Vec<String>>,
     /// A third-party client: it can never skip consent (the brief).
     #[serde(default)]
-    third_party: bool,
+    #[schemars(with = "bool")]
+    third_party: Option<Spanned<bool>>,
+    /// Whether a second authorization in the same browser shows the consent
+    /// page again: `remembered` (it does not) or `every_time` (it does).
+    /// `third_party: true` is not such a declaration: that a third-party
+    /// client gets consent every time is the brief's rule, which the
+    /// `consent.third_party` check judges as the provider's.
+    #[serde(default)]
+    #[schemars(with = "Option<Consent>")]
+    consent: Option<Spanned<Consent>>,
     /// The algorithm the client is registered for its ID tokens (OIDC Dynamic
     /// Registration §2; `none` for an unsigned ID token from the token endpoint).
     #[serde(default)]
@@ -302,7 +333,8 @@ struct RawUser {
     #[schemars(with = "String")]
     password: Spanned<String>,
     #[serde(default)]
-    claims: serde_json::Map<String, serde_json::Value>,
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    claims: IndexMap<String, Spanned<serde_json::Value>>,
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]
@@ -423,6 +455,16 @@ pub struct Profile {
     pub trusted_origins: Vec<String>,
     /// Where the profile came from, for messages.
     pub source: String,
+    /// Where the profile declares what the pre-flight proves.
+    pub declared_at: DeclaredAt,
+}
+
+/// Positions in the profile of declarations the pre-flight proves (`None`:
+/// not written, the default applies).
+#[derive(Clone, Debug, Default)]
+pub struct DeclaredAt {
+    pub api_access_tokens: Option<Pos>,
+    pub claims_in_id_token: Option<Pos>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -446,6 +488,8 @@ pub struct CustomClaim {
     pub scope: Option<String>,
     /// Where it appears; `None`: every token and userinfo.
     pub places: Option<Vec<ClaimPlace>>,
+    /// Where the profile declares it.
+    pub declared_at: Option<Pos>,
 }
 
 impl CustomClaim {
@@ -484,6 +528,9 @@ pub struct Client {
     /// Where the profile declares the client's `id` and `redirect_uri` (for
     /// `doctor`'s profile errors); `None` for clients the run registered.
     pub declared_at: Option<(Option<Pos>, Option<Pos>)>,
+    /// What the profile says of the consent page on a second authorization
+    /// (`consent:`), and where; `None`: not said.
+    pub consent: Option<(Consent, Option<Pos>)>,
     /// Scopes sent with client credentials when no API is selected.
     pub scopes: Vec<String>,
 }
@@ -558,6 +605,8 @@ pub fn same_words(a: &str, b: &str) -> bool {
 pub struct Api {
     pub identifier: String,
     pub scopes: Vec<String>,
+    /// Where the profile declares its identifier.
+    pub declared_at: Option<Pos>,
 }
 
 #[derive(Clone, Debug)]
@@ -565,6 +614,16 @@ pub struct User {
     pub username: String,
     pub password: Secret,
     pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Where the profile declares the user's password, and each claim.
+    pub declared_at: UserAt,
+}
+
+/// Positions of a user's declarations in the profile.
+#[derive(Clone, Debug, Default)]
+pub struct UserAt {
+    pub username: Option<Pos>,
+    pub password: Option<Pos>,
+    pub claims: BTreeMap<String, Pos>,
 }
 
 /// The JSON Schema of profile files (for editor completion and validation).
@@ -639,7 +698,8 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 redirect_uri: c.redirect_uri.as_ref().map(|s| text(s, "redirect_uri")),
                 grant_types: c.grant_types.clone(),
                 response_types: c.response_types.clone(),
-                third_party: c.third_party,
+                third_party: c.third_party.as_ref().is_some_and(|t| t.value),
+                consent: c.consent.as_ref().map(|k| (k.value, spanned_pos(k))),
                 id_token_signed_response_alg: c.id_token_signed_response_alg.clone(),
                 userinfo_signed_response_alg: c.userinfo_signed_response_alg.clone(),
                 declared_at: Some((spanned_pos(&c.id), c.redirect_uri.as_ref().and_then(spanned_pos))),
@@ -655,6 +715,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             let api = Api {
                 identifier: text(&a.identifier, "API identifier"),
                 scopes: a.scopes.clone(),
+                declared_at: spanned_pos(&a.identifier),
             };
             (name.clone(), api)
         })
@@ -666,7 +727,26 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             let user = User {
                 username: text(&u.username, "username"),
                 password: Secret::credential(text(&u.password, "password")),
-                claims: u.claims.clone(),
+                claims: u.claims.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+                declared_at: UserAt {
+                    username: spanned_pos(&u.username),
+                    password: spanned_pos(&u.password),
+                    // At the claim's name, where its line has it before the value.
+                    claims: u
+                        .claims
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            let at = spanned_pos(v)?;
+                            let line = source.text.lines().nth(at.line as usize - 1).unwrap_or_default();
+                            let col = line
+                                .find(k.as_str())
+                                .map(|b| line[..b].chars().count() as u32 + 1)
+                                .filter(|c| *c < at.col)
+                                .unwrap_or(at.col);
+                            Some((k.clone(), Pos { line: at.line, col }))
+                        })
+                        .collect(),
+                },
             };
             (name.clone(), user)
         })
@@ -847,6 +927,24 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             );
         }
     }
+    // A third-party client never skips consent: it cannot remember it.
+    for (key, c) in &raw.clients {
+        if let (Some(k), Some(_)) = (&c.consent, c.third_party.as_ref().filter(|t| t.value))
+            && k.value == Consent::Remembered
+        {
+            diags.push(
+                source
+                    .error_at(
+                        spanned_pos(k),
+                        "remembered".len(),
+                        format!("client `{key}` is third-party, whose consent is never remembered"),
+                    )
+                    .with_hint(
+                        "a third-party client sees the consent page every time: write `consent: every_time`, or drop `third_party: true`",
+                    ),
+            );
+        }
+    }
     // Redirect URIs: absolute URLs (the harness recognises the redirect back by them).
     let expanded_ok = |written: &Spanned<String>| vars::expand(&written.value, |name| vars::external(name, &base).ok()).is_ok();
     for (key, c) in &raw.clients {
@@ -956,8 +1054,8 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         issuer,
         audience_param: raw.audience_param,
         access_token_aud_includes_userinfo: raw.access_token_aud_includes_userinfo,
-        claims_in_id_token: raw.claims_in_id_token,
-        api_access_tokens: raw.api_access_tokens,
+        claims_in_id_token: raw.claims_in_id_token.as_ref().map(|c| c.value).unwrap_or_default(),
+        api_access_tokens: raw.api_access_tokens.as_ref().map(|c| c.value).unwrap_or_default(),
         access_token_azp: raw.access_token_azp,
         resource_at_token_endpoint: raw.resource_at_token_endpoint.unwrap_or(true),
         code_lifetime: raw.code_lifetime.as_ref().map(|v| {
@@ -984,17 +1082,22 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 .namespaces
                 .claims
                 .into_iter()
-                .map(|c| match c {
-                    RawCustomClaim::Name(name) => CustomClaim {
-                        name,
-                        scope: None,
-                        places: None,
-                    },
-                    RawCustomClaim::Full(f) => CustomClaim {
-                        name: f.name,
-                        scope: f.scope,
-                        places: f.places,
-                    },
+                .map(|c| {
+                    let declared_at = spanned_pos(&c);
+                    match c.value {
+                        RawCustomClaim::Name(name) => CustomClaim {
+                            name,
+                            scope: None,
+                            places: None,
+                            declared_at,
+                        },
+                        RawCustomClaim::Full(f) => CustomClaim {
+                            name: f.name,
+                            scope: f.scope,
+                            places: f.places,
+                            declared_at,
+                        },
+                    }
                 })
                 .collect(),
         },
@@ -1040,6 +1143,10 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             .collect(),
         ca_file,
         source: source.path.display().to_string(),
+        declared_at: DeclaredAt {
+            api_access_tokens: raw.api_access_tokens.as_ref().and_then(spanned_pos),
+            claims_in_id_token: raw.claims_in_id_token.as_ref().and_then(spanned_pos),
+        },
     };
     diags.into_result(profile)
 }
@@ -1274,6 +1381,37 @@ mod tests {
         assert_eq!(parse_duration("ten s"), None);
         assert_eq!(parse_duration("99999999999999999999s"), None);
         assert!(parse_duration_number_too_big("99999999999999999999s"));
+    }
+
+    #[test]
+    fn the_pre_flights_declarations_keep_their_positions() {
+        let src = Source::new(
+            "p.yaml",
+            "name: x\nissuer: http://127.0.0.1/\napi_access_tokens: opaque\nnamespaces:\n  custom: https://x.test/\n  claims:\n    - roles\n    - { name: tier, scope: loyalty }\nclients:\n  web: { id: w, redirect_uri: https://x.test/cb, consent: remembered }\n  partner: { id: p, redirect_uri: https://x.test/cb, third_party: true }\napis:\n  a: { identifier: https://api.x.test }\nusers:\n  u:\n    username: u\n    password: pw-1234567\n    claims:\n      name: U\n      address: { formatted: here }\n",
+        );
+        let p = parse(&src).unwrap();
+        let at = |line, col| Some(Pos { line, col });
+        assert_eq!(p.declared_at.api_access_tokens, at(3, 20));
+        assert_eq!(p.declared_at.claims_in_id_token, None);
+        let claims: Vec<_> = p.namespaces.claims.iter().map(|c| c.declared_at.map(|p| p.line)).collect();
+        assert_eq!(claims, [Some(7), Some(8)]);
+        assert_eq!(
+            p.clients["web"].consent.map(|(c, at)| (c, at.map(|p| p.line))),
+            Some((Consent::Remembered, Some(10)))
+        );
+        assert_eq!(p.clients["partner"].consent.map(|(c, _)| c), Some(Consent::EveryTime));
+        assert_eq!(p.apis["a"].declared_at.map(|p| p.line), Some(13));
+        let u = &p.users["u"].declared_at;
+        assert_eq!((u.password.map(|p| p.line), u.claims.get("name").copied()), (Some(17), at(19, 7)));
+        assert_eq!(u.claims.get("address").copied(), at(20, 7));
+        // A third-party client cannot remember consent.
+        let both = Source::new(
+            "p.yaml",
+            "name: x\nissuer: http://127.0.0.1/\nclients:\n  partner:\n    id: p\n    third_party: true\n    consent: remembered\n",
+        );
+        let err = parse(&both).unwrap_err();
+        assert_eq!(err.0[0].pos, at(7, 14), "{}", err.0[0]);
+        assert!(err.0[0].message.contains("third-party"), "{}", err.0[0]);
     }
 
     #[test]

@@ -14,10 +14,15 @@
 //!   URI answers at the redirect URI (`login_required`, or anything else), one
 //!   that does not shows an error with a 4xx status.
 //!
+//! Then the profile's test user signs in ([`signin`]): the login, the user's
+//! claims, the custom claims, consent and the first API's tokens.
+//!
 //! A declaration the provider contradicts is a profile error: `file:line:col` of
 //! the declaration, what the provider did, and the fix (exit code 2). One the
 //! requests cannot settle (a page instead of an answer, a server error) is said
 //! as not proven, never as an error of the profile.
+
+pub mod signin;
 
 use std::collections::BTreeMap;
 
@@ -48,12 +53,29 @@ pub struct Line {
     pub finding: Finding,
 }
 
-/// Tries every client of the profile.
+/// Tries every client of the profile, then signs the user in.
 pub async fn check(p: &Provider) -> Vec<Line> {
+    check_with(p, false).await.0
+}
+
+/// What the pre-flight observed, beside its findings (for `init --probe`).
+#[derive(Debug, Default, Clone)]
+pub struct Observed {
+    /// Per client, the authentication methods the provider took.
+    pub auth_methods: BTreeMap<String, Vec<ClientAuth>>,
+    pub signin: signin::Observed,
+}
+
+/// [`check`]; with `probe`, the sign-in observes what the profile does not
+/// declare too (every standard scope offered, consent).
+pub async fn check_with(p: &Provider, probe: bool) -> (Vec<Line>, Observed) {
     // Its own breaker: what the pre-flight meets does not count against the cases.
     let own = p.with_own_guard().await;
     let p = &own;
     let mut out = Vec::new();
+    let mut observed = Observed::default();
+    // Clients whose authentication or redirect URI the provider contradicts: nobody signs in through them.
+    let mut contradicted: Vec<String> = Vec::new();
     for (key, client) in &p.profile.clients {
         let (id_at, redirect_at) = client.declared_at.unwrap_or((None, None));
         // Every method the client is declared for, the one it uses first.
@@ -68,6 +90,12 @@ pub async fn check(p: &Provider) -> Vec<Line> {
                 auth: method,
                 ..client.clone()
             };
+            let finding = authentication(p, key, &as_declared, id_at).await;
+            match &finding {
+                Finding::Proven(_) => observed.auth_methods.entry(key.clone()).or_default().push(method),
+                Finding::Contradicted { .. } => contradicted.push(key.clone()),
+                Finding::NotProven(_) => {}
+            }
             out.push(Line {
                 declaration: format!(
                     "client `{key}` authenticates with `{}`{}",
@@ -78,7 +106,7 @@ pub async fn check(p: &Provider) -> Vec<Line> {
                         ""
                     }
                 ),
-                finding: authentication(p, key, &as_declared, id_at).await,
+                finding,
             });
         }
         // What the client is declared registered for, against what the provider offers at all.
@@ -134,13 +162,18 @@ pub async fn check(p: &Provider) -> Vec<Line> {
             });
         }
         if let Some(uri) = &client.redirect_uri {
+            let finding = redirect_uri(p, key, client, uri, redirect_at.or(id_at)).await;
+            if matches!(finding, Finding::Contradicted { .. }) {
+                contradicted.push(key.clone());
+            }
             out.push(Line {
                 declaration: format!("client `{key}` is registered with redirect URI {uri}"),
-                finding: redirect_uri(p, key, client, uri, redirect_at.or(id_at)).await,
+                finding,
             });
         }
     }
-    out
+    observed.signin = signin::check(p, &contradicted, probe, &mut out).await;
+    (out, observed)
 }
 
 /// The token request of a client, authenticated as declared.
