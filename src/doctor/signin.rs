@@ -539,8 +539,7 @@ fn consent(key: &str, declared: Option<(Consent, Option<Pos>)>, answer: Result<u
                 what: format!(
                     "the provider showed no consent page on a second authorization of client `{key}` in the same browser: it remembered the consent"
                 ),
-                fix: "write `consent: remembered` for the client, or register it at the provider so that it always asks"
-                    .into(),
+                fix: "write `consent: remembered` for the client, or register it at the provider so that it always asks".into(),
                 at,
             },
         },

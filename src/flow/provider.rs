@@ -172,7 +172,7 @@ impl Provider {
             guard,
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
             browser: Arc::default(),
-sessions: Arc::default(),
+            sessions: Arc::default(),
             preflight: false,
         };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
@@ -194,7 +194,7 @@ sessions: Arc::default(),
             guard: self.guard.clone(),
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
-sessions: self.sessions.clone(),
+            sessions: self.sessions.clone(),
             preflight: self.preflight,
         }
     }
@@ -212,7 +212,7 @@ sessions: self.sessions.clone(),
             guard: Arc::new(http::Guard::with_rate(None)),
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
-sessions: self.sessions.clone(),
+            sessions: self.sessions.clone(),
             preflight: true,
         }
     }

@@ -1399,7 +1399,8 @@ mod tests {
             p.clients["web"].consent.map(|(c, at)| (c, at.map(|p| p.line))),
             Some((Consent::Remembered, Some(10)))
         );
-        assert_eq!(p.clients["partner"].consent.map(|(c, _)| c), Some(Consent::EveryTime));
+        // `third_party: true` is no consent declaration (the provider's rule, `consent.third_party`).
+        assert_eq!(p.clients["partner"].consent, None);
         assert_eq!(p.apis["a"].declared_at.map(|p| p.line), Some(13));
         let u = &p.users["u"].declared_at;
         assert_eq!((u.password.map(|p| p.line), u.claims.get("name").copied()), (Some(17), at(19, 7)));
