@@ -198,6 +198,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("introspection-without-auth", &["introspection.requires_auth"]),
     ("introspection-inactive-details", &["introspection.inactive_members"]),
     ("introspection-active-string", &["introspection.active"]),
+    ("introspection-unknown-token-error", &["introspection.inactive"]),
     ("request-object-query-wins", &["request_object.processed"]),
     ("request-object-signature-unchecked", &["request_object.signature"]),
     ("consent-deny-ignored", &["consent.denied"]),

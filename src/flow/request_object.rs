@@ -53,33 +53,45 @@ pub struct Server {
     served: Arc<Served>,
 }
 
-/// The server, started on first use (127.0.0.1, a free port).
+/// The server, started on first use (127.0.0.1, a free port). It runs on a
+/// thread and runtime of its own for the life of the process: it outlives
+/// the runtime of whichever caller started it (a library user, or a test,
+/// may run several runtimes one after another).
 pub async fn server() -> Result<&'static Server, String> {
-    static SERVER: tokio::sync::OnceCell<Result<Server, String>> = tokio::sync::OnceCell::const_new();
-    SERVER
-        .get_or_init(|| async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| format!("cannot open the request-object server on 127.0.0.1: {e}"))?;
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            let served = Arc::new(Served {
-                objects: Mutex::new(HashMap::new()),
-                ids: Mutex::new(HashMap::new()),
+    static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+    SERVER.get_or_init(start).as_ref().map_err(Clone::clone)
+}
+
+fn start() -> Result<Server, String> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot open the request-object server on 127.0.0.1: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let served = Arc::new(Served {
+        objects: Mutex::new(HashMap::new()),
+        ids: Mutex::new(HashMap::new()),
+    });
+    let app = axum::Router::new()
+        .route("/ro/{id}", axum::routing::get(serve))
+        .with_state(served.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the request-object server: {e}"))?;
+    std::thread::Builder::new()
+        .name("request-objects".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                    let _ = axum::serve(listener, app).await;
+                }
             });
-            let app = axum::Router::new()
-                .route("/ro/{id}", axum::routing::get(serve))
-                .with_state(served.clone());
-            tokio::spawn(async move {
-                let _ = axum::serve(listener, app).await;
-            });
-            Ok(Server {
-                base: format!("http://{addr}"),
-                served,
-            })
         })
-        .await
-        .as_ref()
-        .map_err(Clone::clone)
+        .map_err(|e| format!("cannot start the request-object server: {e}"))?;
+    Ok(Server {
+        base: format!("http://{addr}"),
+        served,
+    })
 }
 
 async fn serve(State(served): State<Arc<Served>>, Path(id): Path<String>) -> Response {

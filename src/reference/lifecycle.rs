@@ -95,6 +95,9 @@ pub(crate) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
     // A client introspects its own tokens only (§2.2: "not allowed to introspect
     // this particular token" is inactive).
     let Some(record) = record.filter(|r| client.as_deref().is_none_or(|c| c == r.client_id)) else {
+        if shared.quirk(Quirk::IntrospectionUnknownTokenError) {
+            return TokenError::request("invalid_token", "the token is unknown, expired or revoked").into_response();
+        }
         return inactive();
     };
     let left = record.expires.saturating_duration_since(now).as_secs();

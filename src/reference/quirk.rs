@@ -300,6 +300,8 @@ quirks! {
         "the introspection endpoint answers anyone, without client authentication";
     IntrospectionInactiveDetails => "introspection-inactive-details",
         "an inactive token's introspection response carries more than `active` (an error_description and iss)";
+    IntrospectionUnknownTokenError => "introspection-unknown-token-error",
+        "the introspection endpoint answers a token it does not know with 400 invalid_token instead of {\"active\": false}";
     IntrospectionActiveString => "introspection-active-string",
         "an active token's introspection response has `\"active\": \"true\"` (a string, not a JSON boolean)";
     OpenidRequired => "openid-required",
@@ -361,7 +363,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 135);
+        assert_eq!(Quirk::ALL.len(), 136);
     }
 
     #[test]
