@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use oidc_conform::flow::browser::{Browser, OriginPolicy};
-use oidc_conform::flow::form::{self, ConsentChoice, Page, Selectors};
+use oidc_conform::login::browser::{Browser, OriginPolicy};
+use oidc_conform::login::form::{self, ConsentChoice, Page, Selectors};
 use oidc_conform::secret::Secret;
 use serde::Deserialize;
 use serde_json::Value;

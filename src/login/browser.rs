@@ -159,7 +159,7 @@ pub struct Task<'a> {
     pub username: &'a str,
     pub password: &'a Secret,
     /// The profile's selectors, tried before detection.
-    pub selectors: &'a crate::flow::form::Selectors,
+    pub selectors: &'a crate::login::form::Selectors,
     /// Approve (true) or deny consent.
     pub approve: bool,
     /// The scopes the authorization request asks for (a consent page's boxes
@@ -534,7 +534,7 @@ impl Browser {
         let opened = self.open_page(context, Guard::serving(url, html)).await?;
         let page = Page::of(&self.conn, &opened, &[]);
         let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
-        let script = detect(&crate::flow::form::Selectors::default());
+        let script = detect(&crate::login::form::Selectors::default());
         let deadline = Instant::now() + IDLE_TIMEOUT;
         while Instant::now() < deadline {
             tokio::time::sleep(POLL).await;
@@ -1444,12 +1444,12 @@ const CONSENT_BOXES: &str = r#"((requested, approved) => {
 
 /// [`DETECT`] with the profile's selectors (`login.username`, `login.password`,
 /// `login.consent`), which go before detection.
-fn detect(selectors: &crate::flow::form::Selectors) -> String {
+fn detect(selectors: &crate::login::form::Selectors) -> String {
     detect_for(selectors, None)
 }
 
 /// [`detect`], knowing the user's username (for an account chooser).
-fn detect_for(selectors: &crate::flow::form::Selectors, account: Option<&str>) -> String {
+fn detect_for(selectors: &crate::login::form::Selectors, account: Option<&str>) -> String {
     let cfg = json!({
         "username": selectors.username,
         "password": selectors.password,
