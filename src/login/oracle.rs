@@ -1323,3 +1323,256 @@ pub(super) fn neutralise_noscript(html: &str) -> std::borrow::Cow<'_, str> {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// The live page
+
+/// The attribute the browser driver's snapshot gives every element: its index
+/// in the snapshot, by which the driver reaches the element the oracle chose.
+pub const LIVE_ID: &str = "data-oidc-conform-id";
+/// The attribute the snapshot adds to a control, link or widget that is not
+/// shown (no box, `display: none`, `visibility: hidden`, off the page).
+pub const LIVE_HIDDEN: &str = "data-oidc-conform-hidden";
+/// The attribute the snapshot adds to a control with its text as rendered.
+pub const LIVE_TEXT: &str = "data-oidc-conform-text";
+
+/// What the oracle makes of a live page (the browser driver's snapshot: the
+/// document after its scripts ran, open shadow roots inline, every element
+/// numbered with [`LIVE_ID`], hidden controls marked with [`LIVE_HIDDEN`],
+/// fields' current values as their `value`, passwords' never): the kind of
+/// page and the elements to type into and press, by their [`LIVE_ID`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Live {
+    /// `login`, `identifier`, `consent`, `account` (an account chooser with a
+    /// tile that names the user), or `none` (nothing to act on).
+    pub kind: &'static str,
+    /// The username field, when it is to be filled in (empty).
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// The submit of a login or identifier step.
+    pub submit: Option<String>,
+    /// The approving / denying control of a consent page.
+    pub approve: Option<String>,
+    pub deny: Option<String>,
+    /// The account tile to press.
+    pub account: Option<String>,
+    /// What the control the driver would press says (for evidence).
+    pub press: Option<String>,
+    /// A summary of the page's controls, to tell a page that came back.
+    pub signature: String,
+}
+
+/// Whether `text` (lower case) starts with one of `words` followed by the
+/// end or a character that is not a word character.
+fn starts_with_word(text: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| {
+        text.strip_prefix(w)
+            .is_some_and(|rest| rest.chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_')))
+    })
+}
+
+const LIVE_SUBMIT: &[&str] = &[
+    "sign in", "signin", "sign on", "signon", "log in", "login", "log on", "logon", "continue", "next", "submit", "verify", "ok", "go",
+];
+const LIVE_APPROVE: &[&str] = &[
+    "allow",
+    "accept",
+    "approve",
+    "authorize",
+    "authorise",
+    "consent",
+    "yes",
+    "grant",
+    "continue",
+    "agree",
+    "confirm",
+];
+
+fn live_denies(text: &str) -> bool {
+    [
+        "deny",
+        "cancel",
+        "reject",
+        "decline",
+        "don't allow",
+        "don’t allow",
+        "do not allow",
+        "refuse",
+    ]
+    .iter()
+    .any(|w| text.starts_with(w))
+        || starts_with_word(text, &["no"])
+}
+
+fn live_shown(e: &ElementRef<'_>) -> bool {
+    e.attr(LIVE_HIDDEN).is_none()
+}
+
+fn live_input_type(e: &ElementRef<'_>) -> String {
+    if e.value().name() == "textarea" {
+        return "textarea".into();
+    }
+    let t = e.attr("type").unwrap_or("").trim().to_ascii_lowercase();
+    if t.is_empty() { "text".into() } else { t }
+}
+
+/// What a control says: its text, else its value, label or title.
+fn live_text(e: &ElementRef<'_>) -> String {
+    let inner = e.attr(LIVE_TEXT).map_or_else(|| text_of(*e), str::to_owned);
+    let t = [Some(inner.as_str()), e.attr("value"), e.attr("aria-label"), e.attr("title")]
+        .into_iter()
+        .flatten()
+        .find(|t| !t.trim().is_empty())
+        .unwrap_or("");
+    collapse_whitespace(t)
+}
+
+/// The submit for a field: its form's own submit button, one that does not
+/// name another way through ("Sign in with Google") first, else a control
+/// that reads as a sign-in, else any submit button.
+fn live_submit_for<'a>(document: &'a Html, buttons: &[ElementRef<'a>], field: ElementRef<'a>) -> Option<ElementRef<'a>> {
+    let form = match field.attr("form") {
+        Some(owner) => Selector::parse("form")
+            .ok()
+            .and_then(|s| document.select(&s).find(|f| f.attr("id") == Some(owner))),
+        None => field.ancestors().filter_map(ElementRef::wrap).find(|a| a.value().name() == "form"),
+    };
+    let own: Vec<ElementRef<'a>> = form
+        .map(|f| {
+            Selector::parse("button:not([type=button]):not([type=reset]), input[type=submit]")
+                .map(|s| f.select(&s).filter(live_shown).collect())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    own.iter()
+        .copied()
+        .find(|b| !words(&live_text(b)).iter().any(|w| w == "with"))
+        .or_else(|| own.first().copied())
+        .or_else(|| {
+            buttons
+                .iter()
+                .copied()
+                .find(|b| starts_with_word(&live_text(b).to_lowercase(), LIVE_SUBMIT))
+        })
+        .or_else(|| {
+            buttons.iter().copied().find(|b| {
+                let t = live_input_type(b);
+                match b.value().name() {
+                    "button" => !matches!(t.as_str(), "button" | "reset" | "menu"),
+                    "input" => t == "submit",
+                    _ => false,
+                }
+            })
+        })
+}
+
+/// Classifies a live page (see [`Live`]). `selectors` go before detection;
+/// `account` is the user's username, for an account chooser.
+pub fn live(html: &str, selectors: &Selectors, account: Option<&str>) -> Live {
+    let document = Html::parse_document(html);
+    let id = |e: ElementRef<'_>| e.attr(LIVE_ID).map(str::to_owned);
+    let shown = live_shown;
+    let enabled = |e: &ElementRef<'_>| e.attr("disabled").is_none();
+    let pick = |source: &Option<String>| -> Option<ElementRef<'_>> {
+        let selector = Selector::parse(source.as_deref()?).ok()?;
+        document.select(&selector).next()
+    };
+    let all = |source: &str| -> Vec<ElementRef<'_>> { Selector::parse(source).map(|s| document.select(&s).collect()).unwrap_or_default() };
+    let input_type = live_input_type;
+    let text = live_text;
+    let said = |e: &ElementRef<'_>| text(e).chars().take(80).collect::<String>();
+
+    let inputs: Vec<ElementRef<'_>> = all("input, textarea")
+        .into_iter()
+        .filter(|e| enabled(e) && e.attr("readonly").is_none() && input_type(e) != "hidden" && shown(e))
+        .collect();
+    let password = pick(&selectors.password).or_else(|| inputs.iter().copied().find(|e| input_type(e) == "password"));
+    let label = |e: &ElementRef<'_>| {
+        format!(
+            "{} {} {}",
+            label_text(*e),
+            e.attr("aria-label").unwrap_or(""),
+            e.attr("placeholder").unwrap_or("")
+        )
+    };
+    let autocomplete = |e: &ElementRef<'_>| {
+        e.attr("autocomplete")
+            .unwrap_or("")
+            .split_whitespace()
+            .last()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let user_like = |e: &ElementRef<'_>| {
+        let hay = format!("{} {} {}", e.attr("name").unwrap_or(""), e.attr("id").unwrap_or(""), label(e)).to_lowercase();
+        ["user", "email", "e-mail", "login", "identifier", "account", "name", "phone"]
+            .iter()
+            .any(|w| hay.contains(w))
+    };
+    let user = pick(&selectors.username)
+        .or_else(|| {
+            inputs
+                .iter()
+                .copied()
+                .find(|e| matches!(autocomplete(e).as_str(), "username" | "email"))
+        })
+        .or_else(|| inputs.iter().copied().find(|e| input_type(e) == "email"))
+        .or_else(|| {
+            inputs
+                .iter()
+                .copied()
+                .find(|e| matches!(input_type(e).as_str(), "text" | "tel") && Some(*e) != password && user_like(e))
+        });
+    let buttons: Vec<ElementRef<'_>> = all("button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]")
+        .into_iter()
+        .filter(|e| enabled(e) && shown(e))
+        .collect();
+    let find = |test: &dyn Fn(&str) -> bool| buttons.iter().copied().find(|b| test(&text(b).to_lowercase()));
+    // The form's own submit button, one that does not name another way through ("Sign in with Google") first.
+    let blank = |e: &ElementRef<'_>| e.attr("value").unwrap_or("").is_empty();
+
+    let mut out = Live {
+        kind: "none",
+        ..Live::default()
+    };
+    if let Some(password) = password {
+        out.kind = "login";
+        out.user = user.filter(blank).and_then(id);
+        out.password = id(password);
+        let submit = live_submit_for(&document, &buttons, password);
+        out.submit = submit.and_then(id);
+        out.press = submit.as_ref().map(said);
+    } else if let Some(user) = user {
+        out.kind = "identifier";
+        out.user = Some(user).filter(blank).and_then(id);
+        let submit = live_submit_for(&document, &buttons, user);
+        out.submit = submit.and_then(id);
+        out.press = submit.as_ref().map(said);
+    } else {
+        let approve = pick(&selectors.consent).or_else(|| find(&|t| starts_with_word(t, LIVE_APPROVE)));
+        let deny = find(&live_denies);
+        if approve.is_some() || deny.is_some() {
+            out.kind = "consent";
+            out.press = approve.as_ref().map(said);
+            out.approve = approve.and_then(id);
+            out.deny = deny.and_then(id);
+        } else if let Some(who) = account.filter(|a| a.chars().count() >= 3).map(str::to_lowercase) {
+            // An account chooser: the control that names the user is the account to go on with.
+            let tile = all("button, a[href], [role=button], [role=link], [role=option], [role=listitem], li[tabindex], [data-test-id]")
+                .into_iter()
+                .filter(|e| shown(e) && enabled(e))
+                .find(|e| {
+                    let t = text(e).to_lowercase();
+                    t.contains(&who) && t.chars().count() < 200
+                });
+            if let Some(tile) = tile {
+                out.kind = "account";
+                out.press = Some(said(&tile));
+                out.account = id(tile);
+            }
+        }
+    }
+    let title = all("title").first().map(|t| text_of(*t)).unwrap_or_default();
+    out.signature = format!("{}:{}:{}:{title}", out.kind, inputs.len(), buttons.len());
+    out
+}
