@@ -531,13 +531,20 @@ impl Browser {
     /// login or identifier step, the approving control of a consent page). The
     /// same detection the driver acts on, for a corpus of real products' pages.
     pub async fn classify(&self, url: &Url, html: &[u8]) -> Result<Value, String> {
+        self.classify_as(url, html, None).await
+    }
+
+    /// [`Browser::classify`] for the user `username`: an account chooser with
+    /// a tile that names the user is a step to go on from (`consent`, its
+    /// approving control the tile, `account: true`), as the driver goes on.
+    pub async fn classify_as(&self, url: &Url, html: &[u8], username: Option<&str>) -> Result<Value, String> {
         let context = self.new_context().await?;
-        let result = self.classify_in(&context, url, html).await;
+        let result = self.classify_in(&context, url, html, username).await;
         self.dispose_context(&context).await;
         result
     }
 
-    async fn classify_in(&self, context: &str, url: &Url, html: &[u8]) -> Result<Value, String> {
+    async fn classify_in(&self, context: &str, url: &Url, html: &[u8], username: Option<&str>) -> Result<Value, String> {
         let opened = self.open_page(context, Guard::serving(url, html)).await?;
         let page = Page::of(&self.conn, &opened, &[]);
         let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
@@ -545,11 +552,14 @@ impl Browser {
         let deadline = Instant::now() + IDLE_TIMEOUT;
         while Instant::now() < deadline {
             tokio::time::sleep(POLL).await;
-            let found = page.look(&selectors, None).await;
+            let found = page.look(&selectors, username).await;
             if found.is_null() {
                 continue;
             }
             let kind = found["kind"].as_str().unwrap_or("none");
+            if kind == "account" {
+                return Ok(json!({"kind": "consent", "account": true, "approve": true, "deny": false, "press": found["press"]}));
+            }
             if kind != "none" {
                 return Ok(
                     json!({"kind": kind, "approve": found["approve"], "deny": found["deny"], "user": found["user"], "press": found["press"]}),
