@@ -161,7 +161,7 @@ pub struct RunArgs {
     /// Which driver gets through login and consent pages (overrides the profile's `login.driver`):
     /// `auto` (the form driver; the browser for pages that need JavaScript), `form`, `browser`.
     #[arg(long, value_enum, value_name = "DRIVER")]
-    pub login_driver: Option<crate::flow::browser::Driver>,
+    pub login_driver: Option<crate::login::browser::Driver>,
     /// The closing summary lists every failing check of every case, after the findings.
     #[arg(long, short)]
     pub verbose: bool,

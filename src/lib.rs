@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module per stage: [`suite`] and [`profile`] load the YAML
 //! input (with [`diag`]nostics for bad input), [`flow`] drives the provider
-//! through a flow and collects evidence, [`check`] turns evidence into check
+//! through a flow and collects evidence ([`login`] gets it through the login
+//! and consent pages), [`check`] turns evidence into check
 //! results, [`run`] runs the cases as libtest trials, and [`report`] writes what
 //! happened. [`reference`] is the embedded reference provider. The command
 //! line entry point is [`cli::main`].
@@ -13,6 +14,7 @@ pub mod diag;
 pub mod doctor;
 pub mod flow;
 pub mod init;
+pub mod login;
 pub mod output;
 pub mod profile;
 pub mod reference;

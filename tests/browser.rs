@@ -101,7 +101,7 @@ fn a_refused_login_is_an_error_with_a_screenshot_of_the_page() {
 fn stop_all_stops_the_browsers_of_the_process() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let browser = rt
-        .block_on(oidc_conform::flow::browser::Browser::start(Default::default()))
+        .block_on(oidc_conform::login::browser::Browser::start(Default::default()))
         .expect("Chromium starts (scripts/install-chromium)");
     let pid = browser.pid().expect("it runs");
     let alive = |pid: u32| {
@@ -110,7 +110,7 @@ fn stop_all_stops_the_browsers_of_the_process() {
             .unwrap_or(false)
     };
     assert!(alive(pid));
-    oidc_conform::flow::browser::stop_all();
+    oidc_conform::login::browser::stop_all();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while alive(pid) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -126,7 +126,7 @@ fn stop_all_stops_the_browsers_of_the_process() {
 fn classify_leaves_out_a_password_field_placed_off_the_page() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let browser = rt
-        .block_on(oidc_conform::flow::browser::Browser::start(Default::default()))
+        .block_on(oidc_conform::login::browser::Browser::start(Default::default()))
         .expect("Chromium starts (scripts/install-chromium)");
     let url = url::Url::parse("https://idp.example.test/login").unwrap();
     let page = |left: &str| {

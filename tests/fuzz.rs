@@ -3,7 +3,7 @@
 
 use oidc_conform::check::jwt;
 use oidc_conform::diag::Source;
-use oidc_conform::flow::form;
+use oidc_conform::login::form;
 use oidc_conform::secret::Secret;
 use proptest::prelude::*;
 

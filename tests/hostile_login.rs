@@ -304,7 +304,7 @@ fn no_driver_types_the_password_into_another_origins_page() {
 
 #[test]
 fn the_origin_policy_admits_only_the_issuer_and_trusted_origins() {
-    use oidc_conform::flow::browser::OriginPolicy;
+    use oidc_conform::login::browser::OriginPolicy;
     let p = OriginPolicy {
         origins: vec![
             "http://127.0.0.1:8080".into(),
@@ -344,7 +344,7 @@ fn dialogs_are_dismissed_and_a_busy_page_ends_with_its_url_and_screenshot() {
 
 #[test]
 fn a_page_that_defeats_the_browser_again_and_again_is_given_up() {
-    let n = oidc_conform::flow::browser::GIVE_UP_AFTER as usize + 2;
+    let n = oidc_conform::login::browser::GIVE_UP_AFTER as usize + 2;
     let (run, dir) = run_mode("ticking", "browser", n, &["--jobs", "1"]);
     assert_eq!(run.code(), 1, "{}", run.describe());
     let report = read_report(&dir.path().join("out"));
@@ -424,7 +424,7 @@ fn a_snapshot_blanks_every_form_of_the_password() {
     );
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let browser = rt
-        .block_on(oidc_conform::flow::browser::Browser::start(Default::default()))
+        .block_on(oidc_conform::login::browser::Browser::start(Default::default()))
         .expect("Chromium starts (scripts/install-chromium)");
     let url = url::Url::parse("http://127.0.0.1:9/error").unwrap();
     let (png, text) = rt.block_on(browser.snapshot(&url, html.as_bytes(), &[pw]));

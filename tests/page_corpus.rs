@@ -13,14 +13,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use oidc_conform::flow::browser::{Browser, OriginPolicy};
-use oidc_conform::flow::form::{self, ConsentChoice, Page, Selectors};
+use oidc_conform::login::browser::{Browser, OriginPolicy};
+use oidc_conform::login::form::{self, ConsentChoice, Page, Selectors};
 use oidc_conform::secret::Secret;
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
 const REDIRECT_URI: &str = "https://app.example.test/cb";
+/// The user both drivers sign in as.
+const USERNAME: &str = "jane";
 /// The browser classifies this many pages at a time.
 const AT_ONCE: usize = 3;
 
@@ -119,7 +121,7 @@ fn form_answer(name: &str, html: &str) -> (String, Option<form::Submission>) {
     let page = form::analyse_for(
         html,
         &page_url(name),
-        "jane",
+        USERNAME,
         &Secret::new("jane-password-corpus-7a1c"),
         &Selectors::default(),
         REDIRECT_URI,
@@ -190,7 +192,7 @@ fn browser_answers() -> &'static BTreeMap<String, Value> {
                     async move {
                         let url = page_url(name);
                         let answer = browser
-                            .classify(&url, html.as_bytes())
+                            .classify_as(&url, html.as_bytes(), Some(USERNAME))
                             .await
                             .unwrap_or_else(|e| serde_json::json!({"kind": format!("error: {e}")}));
                         (name.clone(), answer)

@@ -299,15 +299,15 @@ async fn redirect_uri(p: &Provider, key: &str, client: &Client, uri: &str, at: O
                 .filter(|c| !c.is_control())
                 .take(4000)
                 .collect();
-            let shown = match crate::flow::form::analyse(
+            let shown = match crate::login::form::analyse(
                 &page,
                 &at_url,
                 "",
                 &crate::secret::Secret::default(),
-                &crate::flow::form::Selectors::default(),
+                &crate::login::form::Selectors::default(),
                 uri,
             ) {
-                Ok(crate::flow::form::Page::Unknown { summary }) => summary,
+                Ok(crate::login::form::Page::Unknown { summary }) => summary,
                 _ => String::new(),
             };
             Finding::Contradicted {

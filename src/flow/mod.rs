@@ -2,8 +2,6 @@
 //! redirects and filling its forms, and collects the [`Evidence`] the checks
 //! judge. It judges nothing itself.
 
-pub mod browser;
-pub mod form;
 pub mod http;
 pub mod provider;
 pub mod redirect;
@@ -18,10 +16,11 @@ use reqwest::Method;
 use serde::Serialize;
 use url::Url;
 
+use crate::login::browser;
+use crate::login::form::{self, FieldValue, Page};
 use crate::profile::ClientAuth;
 use crate::secret::Secret;
 use crate::suite::{Case, ConsentDecision, Flow, Misuse, UserinfoMethod};
-use form::{FieldValue, Page};
 use http::HttpError;
 pub use provider::Provider;
 

@@ -99,7 +99,7 @@ pub struct Provider {
     jwks: RwLock<Arc<JwkSet>>,
     /// The run's headless browser, started at the first page that needs it
     /// (shared by every view of the provider).
-    browser: Arc<tokio::sync::OnceCell<Result<Arc<super::browser::Browser>, String>>>,
+    browser: Arc<tokio::sync::OnceCell<Result<Arc<crate::login::browser::Browser>, String>>>,
     /// Who may sign a user in while a session case runs (shared by every view).
     sessions: Arc<SessionLocks>,
     /// The pre-flight's view: a page that defeats the browser here is not
@@ -253,9 +253,9 @@ impl Provider {
     }
 
     /// The run's headless browser: started once, at the first call.
-    pub async fn browser(&self) -> Result<Arc<super::browser::Browser>, String> {
+    pub async fn browser(&self) -> Result<Arc<crate::login::browser::Browser>, String> {
         self.browser
-            .get_or_init(|| async { super::browser::Browser::start(self.origin_policy()).await.map(Arc::new) })
+            .get_or_init(|| async { crate::login::browser::Browser::start(self.origin_policy()).await.map(Arc::new) })
             .await
             .clone()
     }
@@ -329,12 +329,12 @@ impl Provider {
     /// Where the run's browser may send anything once credentials are typed:
     /// the issuer's origin and the profile's trusted origins, over https or
     /// loopback http (any http with `--allow-http`).
-    pub fn origin_policy(&self) -> super::browser::OriginPolicy {
+    pub fn origin_policy(&self) -> crate::login::browser::OriginPolicy {
         let mut origins = self.profile.trusted_origins.clone();
         if let Ok(i) = Url::parse(&self.profile.issuer) {
             origins.push(i.origin().ascii_serialization());
         }
-        super::browser::OriginPolicy {
+        crate::login::browser::OriginPolicy {
             origins,
             allow_http: self.allow_http,
         }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics, Pos, Source};
-use crate::flow::form::Selectors;
+use crate::login::form::Selectors;
 use crate::secret::Secret;
 use crate::vars;
 
@@ -348,7 +348,7 @@ struct RawLogin {
     consent: Option<Spanned<String>>,
     /// `auto` (the default: the form driver, and the browser for a page with
     /// no usable form but with scripts), `form` or `browser`.
-    #[schemars(with = "Option<crate::flow::browser::Driver>")]
+    #[schemars(with = "Option<crate::login::browser::Driver>")]
     driver: Option<Spanned<String>>,
     /// For an odd login page, what the browser driver does there first, in
     /// order: `fill` a field (`with: username | password`), `click` a
@@ -813,7 +813,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         .map(|m| number(source, Some(m), "http.max_concurrency", 1, (1, MAX_JOBS as u64), &mut diags) as usize);
     let mut steps = Vec::new();
     for (i, step) in raw.login.steps.iter().enumerate() {
-        use crate::flow::browser::{Credential, Step};
+        use crate::login::browser::{Credential, Step};
         let n = i + 1;
         let given: Vec<&Spanned<String>> = [&step.fill, &step.click, &step.wait_for].into_iter().flatten().collect();
         let Some(first) = given.first() else {
@@ -890,11 +890,11 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
         }
     }
     let driver = match &raw.login.driver {
-        None => crate::flow::browser::Driver::Auto,
+        None => crate::login::browser::Driver::Auto,
         Some(d) => match d.value.as_str() {
-            "auto" => crate::flow::browser::Driver::Auto,
-            "form" => crate::flow::browser::Driver::Form,
-            "browser" => crate::flow::browser::Driver::Browser,
+            "auto" => crate::login::browser::Driver::Auto,
+            "form" => crate::login::browser::Driver::Form,
+            "browser" => crate::login::browser::Driver::Browser,
             other => {
                 diags.push(
                     source
@@ -905,7 +905,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                         )
                         .with_hint("write `auto` (the form driver, the browser for pages that need JavaScript), `form` or `browser`"),
                 );
-                crate::flow::browser::Driver::Auto
+                crate::login::browser::Driver::Auto
             }
         },
     };
@@ -1172,8 +1172,8 @@ fn redirect_uri_problem(uri: &str) -> Option<String> {
 fn selector_message(selector: &str, e: &scraper::error::SelectorErrorKind) -> String {
     format!(
         "`{}` is not a valid CSS selector: {}",
-        crate::flow::form::shown_selector(selector),
-        crate::flow::form::selector_error_reason(e)
+        crate::login::form::shown_selector(selector),
+        crate::login::form::selector_error_reason(e)
     )
 }
 

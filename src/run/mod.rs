@@ -49,7 +49,7 @@ pub struct RunOptions {
     /// Run the cases that wait (`slow: true`), whatever the profile says.
     pub waits: bool,
     /// `--login-driver`: overrides the profile's `login.driver`.
-    pub login_driver: Option<crate::flow::browser::Driver>,
+    pub login_driver: Option<crate::login::browser::Driver>,
     /// The closing summary lists every failing check of every case.
     pub verbose: bool,
     /// `--no-preflight`: skip proving the profile's declarations (`doctor`)
@@ -458,7 +458,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         eprintln!("\ninterrupted: finishing the cases under way, then writing the reports (press Ctrl-C again to quit now)");
         interrupted().await;
         // Exiting now skips destructors: the browser is stopped by hand.
-        crate::flow::browser::stop_all();
+        crate::login::browser::stop_all();
         std::process::exit(130);
     });
     // The profile is proven before it is trusted: a declaration the provider

@@ -20,6 +20,13 @@
 //! hand-over, with the case's cookies for the provider copied in and back out,
 //! so cases never share a session unless they share a cookie jar.
 //!
+//! What the page is, and which of its fields and buttons to use, is the
+//! oracle's decision ([`crate::login::oracle::live`]) on a snapshot of the live
+//! page (the document after its scripts ran, open shadow roots inline, which
+//! controls are shown): JavaScript only takes the snapshot (including whether
+//! each control is visible, as laid out), marks the elements the oracle chose,
+//! types into them and presses them, and ticks the consent page's scope boxes.
+//!
 //! The password is typed into its field (`Input.insertText`), never put in a
 //! URL; on a failure the page's screenshot and text are kept as evidence, with
 //! every credential scrubbed from the text.
@@ -159,7 +166,7 @@ pub struct Task<'a> {
     pub username: &'a str,
     pub password: &'a Secret,
     /// The profile's selectors, tried before detection.
-    pub selectors: &'a crate::flow::form::Selectors,
+    pub selectors: &'a crate::login::form::Selectors,
     /// Approve (true) or deny consent.
     pub approve: bool,
     /// The scopes the authorization request asks for (a consent page's boxes
@@ -524,25 +531,35 @@ impl Browser {
     /// login or identifier step, the approving control of a consent page). The
     /// same detection the driver acts on, for a corpus of real products' pages.
     pub async fn classify(&self, url: &Url, html: &[u8]) -> Result<Value, String> {
+        self.classify_as(url, html, None).await
+    }
+
+    /// [`Browser::classify`] for the user `username`: an account chooser with
+    /// a tile that names the user is a step to go on from (`consent`, its
+    /// approving control the tile, `account: true`), as the driver goes on.
+    pub async fn classify_as(&self, url: &Url, html: &[u8], username: Option<&str>) -> Result<Value, String> {
         let context = self.new_context().await?;
-        let result = self.classify_in(&context, url, html).await;
+        let result = self.classify_in(&context, url, html, username).await;
         self.dispose_context(&context).await;
         result
     }
 
-    async fn classify_in(&self, context: &str, url: &Url, html: &[u8]) -> Result<Value, String> {
+    async fn classify_in(&self, context: &str, url: &Url, html: &[u8], username: Option<&str>) -> Result<Value, String> {
         let opened = self.open_page(context, Guard::serving(url, html)).await?;
         let page = Page::of(&self.conn, &opened, &[]);
         let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
-        let script = detect(&crate::flow::form::Selectors::default());
+        let selectors = crate::login::form::Selectors::default();
         let deadline = Instant::now() + IDLE_TIMEOUT;
         while Instant::now() < deadline {
             tokio::time::sleep(POLL).await;
-            let found = match tokio::time::timeout(Duration::from_secs(3), page.evaluate(&script)).await {
-                Ok(Ok(v)) if !v.is_null() => v,
-                _ => continue,
-            };
+            let found = page.look(&selectors, username).await;
+            if found.is_null() {
+                continue;
+            }
             let kind = found["kind"].as_str().unwrap_or("none");
+            if kind == "account" {
+                return Ok(json!({"kind": "consent", "account": true, "approve": true, "deny": false, "press": found["press"]}));
+            }
             if kind != "none" {
                 return Ok(
                     json!({"kind": kind, "approve": found["approve"], "deny": found["deny"], "user": found["user"], "press": found["press"]}),
@@ -700,7 +717,6 @@ impl Browser {
         let mut idle_since = Instant::now();
         let mut looked = Instant::now() - POLL;
         let deadline = Instant::now() + IDLE_TIMEOUT * 6;
-        let script = detect_for(task.selectors, Some(task.username));
         let mut steps_left: Vec<Step> = task.selectors.steps.clone();
         let mut step_number = 1;
         let mut framing: Vec<(&'static str, Option<String>)> = Vec::new();
@@ -803,10 +819,7 @@ impl Browser {
             }
             // Then the page: what is there to do?
             // A page in the middle of a navigation may not answer at once: look again later.
-            let found = match tokio::time::timeout(Duration::from_secs(3), page.evaluate(&script)).await {
-                Ok(Ok(v)) => v,
-                _ => Value::Null,
-            };
+            let found = page.look(task.selectors, Some(task.username)).await;
             let kind = found["kind"].as_str().unwrap_or("none").to_owned();
             let href = found["href"].as_str().unwrap_or_default().to_owned();
             let signature = format!("{href}|{}", found["signature"].as_str().unwrap_or_default());
@@ -1353,69 +1366,67 @@ async fn cookies_of(conn: &Arc<Connection>, context: &str) -> Vec<(Url, String)>
         .unwrap_or_default()
 }
 
-/// The script that looks at the page: which fields and buttons it has, marked
-/// with `data-oidc-conform` so that the driver can reach them.
-const DETECT: &str = r#"((cfg) => {
-  const pick = (sel) => { try { return sel ? document.querySelector(sel) : null; } catch (e) { return null; } };
-  // Shown, and not placed off the page to the left or above, where no scrolling reaches it.
+/// The script that snapshots the page for the oracle
+/// ([`crate::login::oracle::live`]): the document serialised after its scripts
+/// ran, open shadow roots inline (before the host's own children), each element
+/// numbered (`data-oidc-conform-id`, kept in a list on the window, not in the
+/// DOM, so that looking does not disturb the page), controls that are not
+/// shown marked `data-oidc-conform-hidden`, their text as rendered
+/// (`data-oidc-conform-text`: CSS text transforms applied), fields' current values as their
+/// `value` (never a password's), checkboxes' current state. Scripts, styles
+/// and templates are left out.
+const SNAPSHOT: &str = r#"(() => {
   const visible = (e) => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e); return r.width > 0 && r.height > 0 && r.right + scrollX > 0 && r.bottom + scrollY > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
-  document.querySelectorAll('[data-oidc-conform]').forEach((e) => e.removeAttribute('data-oidc-conform'));
-  const label = (e) => [...(e.labels || [])].map((l) => l.innerText).join(' ') + ' ' + (e.getAttribute('aria-label') || '') + ' ' + (e.placeholder || '');
-  const inputs = [...document.querySelectorAll('input, textarea')].filter((e) => !e.disabled && !e.readOnly && e.type !== 'hidden' && visible(e));
-  const password = pick(cfg.password) || inputs.find((e) => e.type === 'password');
-  const userRe = /user|e-?mail|login|identifier|account|name|phone/i;
-  const auto = (e) => (e.getAttribute('autocomplete') || '').split(/\s+/).pop();
-  const user = pick(cfg.username) || inputs.find((e) => ['username', 'email'].includes(auto(e)))
-    || inputs.find((e) => e.type === 'email')
-    || inputs.find((e) => ['text', 'tel', ''].includes(e.type) && e !== password && userRe.test((e.name || '') + ' ' + (e.id || '') + ' ' + label(e)));
-  const buttons = [...document.querySelectorAll('button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]')].filter((e) => !e.disabled && visible(e));
-  const text = (e) => ((e.innerText || e.value || e.getAttribute('aria-label') || e.title || '') + '').trim();
-  const find = (re) => buttons.find((b) => re.test(text(b)));
-  const submitRe = /^(sign ?in|sign ?on|log ?in|log ?on|login|logon|continue|next|submit|verify|ok|go)\b/i;
-  const approveRe = /^(allow|accept|approve|authori[sz]e|consent|yes|grant|continue|agree|confirm)\b/i;
-  const denyRe = /^(deny|cancel|reject|decline|no\b|don.t allow|do not allow|refuse)/i;
-  const mark = (e, name) => { if (e) e.setAttribute('data-oidc-conform', name); return !!e; };
-  const out = { href: location.href, kind: 'none', press: null };
-  // What the control to press says, for evidence.
-  const said = (e) => (e ? text(e).replace(/\s+/g, ' ').slice(0, 80) : null);
-  // The form's own submit button, one that does not name another way through ("Sign in with Google") first.
-  const ownSubmits = (field) => (field && field.form ? [...field.form.querySelectorAll('button:not([type=button]):not([type=reset]), input[type=submit]')].filter(visible) : []);
-  const submitFor = (field) => ownSubmits(field).find((b) => !/\bwith\b/i.test(text(b))) || ownSubmits(field)[0] || find(submitRe) || buttons.find((b) => b.type === 'submit');
-  if (password) {
-    out.kind = 'login';
-    out.user = mark(user && !user.value ? user : null, 'user');
-    mark(password, 'password');
-    const submit = submitFor(password);
-    out.submit = mark(submit, 'submit');
-    out.press = said(submit);
-  } else if (user) {
-    out.kind = 'identifier';
-    out.user = mark(user.value ? null : user, 'user');
-    const submit = submitFor(user);
-    out.submit = mark(submit, 'submit');
-    out.press = said(submit);
-  } else {
-    const approve = pick(cfg.consent) || find(approveRe);
-    const deny = find(denyRe);
-    if (approve || deny) {
-      out.kind = 'consent';
-      out.press = said(approve);
-      out.approve = mark(approve, 'approve');
-      out.deny = mark(deny, 'deny');
-    } else if (cfg.account) {
-      // An account chooser: the control that names the user is the account to go on with.
-      const who = cfg.account.toLowerCase();
-      const tiles = [...document.querySelectorAll('button, a[href], [role=button], [role=link], [role=option], [role=listitem], li[tabindex], [data-test-id]')].filter((e) => visible(e) && !e.disabled);
-      const tile = tiles.find((e) => text(e).toLowerCase().includes(who) && text(e).length < 200);
-      if (tile) {
-        out.kind = 'account';
-        out.press = said(tile);
-        mark(tile, 'account');
-      }
+  const esc = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const q = (t) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+  const SKIP = new Set(['script', 'style', 'template', 'noscript']);
+  const CONTROL = 'input, textarea, select, button, a, [role], li[tabindex], [data-test-id]';
+  const nodes = [];
+  const out = [];
+  const walk = (node) => {
+    if (node.nodeType === 3) { out.push(esc(node.nodeValue)); return; }
+    if (node.nodeType !== 1) return;
+    const tag = node.localName;
+    if (SKIP.has(tag) || !/^[a-z][a-z0-9-]*$/.test(tag)) return;
+    const id = nodes.length;
+    nodes.push(node);
+    let attrs = '';
+    for (const a of node.attributes) {
+      if (a.name.startsWith('data-oidc-conform') || !/^[a-z_:][-a-z0-9_:.]*$/i.test(a.name)) continue;
+      if ((tag === 'input' || tag === 'textarea') && (a.name === 'value' || a.name === 'checked')) continue;
+      attrs += ' ' + a.name + '="' + q(a.value) + '"';
     }
-  }
-  out.signature = out.kind + ':' + inputs.length + ':' + buttons.length + ':' + document.title;
-  return out;
+    attrs += ' data-oidc-conform-id="' + id + '"';
+    if (tag === 'input' && node.type !== 'password' && node.value) attrs += ' value="' + q(node.value) + '"';
+    if (tag === 'input' && node.checked) attrs += ' checked';
+    if (node.disabled && !node.hasAttribute('disabled')) attrs += ' disabled';
+    if (node.matches(CONTROL)) { if (!visible(node)) attrs += ' data-oidc-conform-hidden'; if (node.innerText) attrs += ' data-oidc-conform-text="' + q(node.innerText) + '"'; }
+    out.push('<' + tag + attrs + '>');
+    if (tag === 'textarea') out.push(esc(node.value || ''));
+    else {
+      if (node.shadowRoot) for (const c of node.shadowRoot.childNodes) walk(c);
+      for (const c of node.childNodes) walk(c);
+    }
+    if (!VOID.has(tag)) out.push('</' + tag + '>');
+  };
+  if (document.documentElement) walk(document.documentElement);
+  try { Object.defineProperty(window, '__oidcConformNodes', { value: nodes, writable: true, configurable: true }); } catch (e) {}
+  return { href: location.href, html: out.join('') };
+})()"#;
+
+/// Finds an element by CSS selector in the document or any open shadow root.
+const DEEP: &str = r#"const deep = (sel) => { const look = (root) => { const e = root.querySelector(sel); if (e) return e; for (const h of root.querySelectorAll('*')) { if (h.shadowRoot) { const f = look(h.shadowRoot); if (f) return f; } } return null; }; return look(document); };"#;
+
+/// Marks the elements the oracle chose (name → snapshot number) with
+/// `data-oidc-conform`, for typing and pressing; old marks go first.
+const MARK: &str = r#"((marks) => {
+  const clear = (root) => { root.querySelectorAll('[data-oidc-conform]').forEach((e) => e.removeAttribute('data-oidc-conform')); root.querySelectorAll('*').forEach((h) => { if (h.shadowRoot) clear(h.shadowRoot); }); };
+  clear(document);
+  const nodes = window.__oidcConformNodes || [];
+  let all = true;
+  for (const [name, id] of Object.entries(marks)) { const e = nodes[Number(id)]; if (e && e.isConnected) e.setAttribute('data-oidc-conform', name); else all = false; }
+  return all;
 })"#;
 
 /// Sets the consent page's scope boxes: (requested scopes, approved scopes or
@@ -1447,23 +1458,6 @@ const CONSENT_BOXES: &str = r#"((requested, approved) => {
   if (approved === null) others.forEach((e) => { if (!checked(e)) { e.click(); out.others_ticked = (out.others_ticked || 0) + 1; } });
   return out;
 })"#;
-
-/// [`DETECT`] with the profile's selectors (`login.username`, `login.password`,
-/// `login.consent`), which go before detection.
-fn detect(selectors: &crate::flow::form::Selectors) -> String {
-    detect_for(selectors, None)
-}
-
-/// [`detect`], knowing the user's username (for an account chooser).
-fn detect_for(selectors: &crate::flow::form::Selectors, account: Option<&str>) -> String {
-    let cfg = json!({
-        "username": selectors.username,
-        "password": selectors.password,
-        "consent": selectors.consent,
-        "account": account.filter(|a| a.chars().count() >= 3),
-    });
-    format!("{DETECT}({cfg})")
-}
 
 /// The text of the page, for evidence.
 const PAGE_TEXT: &str = r#"(() => ((document.title ? document.title + ' — ' : '') + (document.body ? document.body.innerText : '')).replace(/\s+/g, ' ').trim().slice(0, 2000))()"#;
@@ -1502,11 +1496,54 @@ impl Page {
         Ok(v["result"]["value"].clone())
     }
 
+    /// What is on the page: the oracle's answer on a snapshot of it, the
+    /// elements it chose marked for typing and pressing, as JSON (`href`,
+    /// `kind`, `user`, `submit`, `approve`, `deny`, `press`, `signature`);
+    /// null when the page does not answer.
+    async fn look(&self, selectors: &crate::login::form::Selectors, account: Option<&str>) -> Value {
+        let snap = match tokio::time::timeout(Duration::from_secs(3), self.evaluate(SNAPSHOT)).await {
+            Ok(Ok(v)) if v.is_object() => v,
+            _ => return Value::Null,
+        };
+        let html = snap["html"].as_str().unwrap_or_default();
+        let live = crate::login::oracle::live(html, selectors, account);
+        let mut marks = serde_json::Map::new();
+        for (name, id) in [
+            ("user", &live.user),
+            ("password", &live.password),
+            ("submit", &live.submit),
+            ("approve", &live.approve),
+            ("deny", &live.deny),
+            ("account", &live.account),
+        ] {
+            if let Some(id) = id {
+                marks.insert(name.to_owned(), json!(id));
+            }
+        }
+        if live.kind != "none" {
+            let call = format!("({MARK})({})", Value::Object(marks));
+            match tokio::time::timeout(Duration::from_secs(3), self.evaluate(&call)).await {
+                Ok(Ok(Value::Bool(true))) => {}
+                _ => return Value::Null,
+            }
+        }
+        json!({
+            "href": snap["href"],
+            "kind": live.kind,
+            "user": live.user.is_some(),
+            "submit": live.submit.is_some(),
+            "approve": live.approve.is_some(),
+            "deny": live.deny.is_some(),
+            "press": live.press,
+            "signature": live.signature,
+        })
+    }
+
     /// Types `text` into the marked field, replacing what is there.
     async fn type_into(&self, mark: &str, text: &str) -> Result<(), String> {
         let focused = self
             .evaluate(&format!(
-                "(() => {{ const e = document.querySelector('[data-oidc-conform={mark}]'); if (!e) return false; e.focus(); e.select && e.select(); return true; }})()"
+                "(() => {{ {DEEP} const e = deep('[data-oidc-conform={mark}]'); if (!e) return false; e.focus(); e.select && e.select(); return true; }})()"
             ))
             .await?;
         if focused != true {
@@ -1545,7 +1582,7 @@ impl Page {
     /// Forms and links lose their `target` first: nothing opens another window.
     async fn press(&self, mark: &str) -> Result<(), String> {
         self.evaluate(&format!(
-            "(() => {{ document.querySelectorAll('form[target], a[target], button[formtarget], input[formtarget]').forEach((x) => {{ x.removeAttribute('target'); x.removeAttribute('formtarget'); }}); const e = document.querySelector('[data-oidc-conform={mark}]'); if (e) {{ e.click(); return true; }} const f = document.querySelector('[data-oidc-conform=password], [data-oidc-conform=user]'); if (f && f.form) {{ f.form.requestSubmit ? f.form.requestSubmit() : f.form.submit(); return true; }} return false; }})()"
+            "(() => {{ document.querySelectorAll('form[target], a[target], button[formtarget], input[formtarget]').forEach((x) => {{ x.removeAttribute('target'); x.removeAttribute('formtarget'); }}); {DEEP} const e = deep('[data-oidc-conform={mark}]'); if (e) {{ e.click(); return true; }} const f = deep('[data-oidc-conform=password], [data-oidc-conform=user]'); if (f && f.form) {{ f.form.requestSubmit ? f.form.requestSubmit() : f.form.submit(); return true; }} return false; }})()"
         ))
         .await?;
         Ok(())
