@@ -841,7 +841,7 @@ impl Browser {
                             return Err(page
                                 .failure(&format!(
                                     "{}: the credentials were not accepted (check the user's username and password in the profile)",
-                                    super::LOGIN_REFUSED
+                                    crate::flow::LOGIN_REFUSED
                                 ))
                                 .await
                                 .with_steps(&steps));

@@ -25,7 +25,8 @@ use url::Url;
 pub use super::consent::ConsentChoice;
 use super::consent::{OPT_IN_EXTRA, checkbox_words, deny_link};
 use super::oracle::{
-    ButtonType, Compiled, Doc, InputType, Kind, LoginStep, collapse_whitespace, neutralise_noscript, trim_ascii_whitespace,
+    ButtonType, Compiled, Doc, InputType, Kind, LoginStep, collapse_whitespace, neutralise_noscript, text_of, trim_ascii_whitespace,
+    truncate,
 };
 pub use super::oracle::{Selectors, selector_error_reason, shown_selector};
 use crate::secret::Secret;
