@@ -549,7 +549,9 @@ impl Browser {
         let page = Page::of(&self.conn, &opened, &[]);
         let _ = page.call("Page.navigate", json!({"url": url.as_str()})).await;
         let selectors = crate::login::form::Selectors::default();
-        let deadline = Instant::now() + IDLE_TIMEOUT;
+        // Longer than the 8 s a page with a request still under way needs to
+        // count as settled, with room for a loaded machine.
+        let deadline = Instant::now() + IDLE_TIMEOUT + Duration::from_secs(5);
         while Instant::now() < deadline {
             tokio::time::sleep(POLL).await;
             let found = page.look(&selectors, username).await;
@@ -975,7 +977,12 @@ impl Browser {
                 _ => {
                     // Settled with nothing to act on: the page is an end (an error
                     // page, or another page a user cannot go on from), at once.
-                    if !found.is_null() && kind == "none" && page.settled(&guard).await {
+                    if !found.is_null()
+                        && kind == "none"
+                        && page.settled(&guard).await
+                        && !page.posts_to(&task.redirect_uris).await
+                        && captured.is_empty()
+                    {
                         let status = guard.last_status.lock().ok().and_then(|s| *s).unwrap_or(200);
                         let mut f = page
                             .failure(&format!(
@@ -1576,6 +1583,18 @@ impl Page {
         // slow on a loaded machine) holds the verdict much longer than the DOM
         // alone: a page is an end only when nothing is coming.
         state["ready"] == "complete" && ((idle && quiet >= 700.0) || quiet >= 8_000.0)
+    }
+
+    /// Whether the page holds a form that posts to one of `redirect_uris` (a
+    /// form_post response page about to submit itself): never an end.
+    async fn posts_to(&self, redirect_uris: &[String]) -> bool {
+        let uris = serde_json::to_string(redirect_uris).unwrap_or_else(|_| "[]".into());
+        let call =
+            format!("((uris) => [...document.forms].some((f) => uris.some((u) => u && String(f.action || '').startsWith(u))))({uris})");
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), self.evaluate(&call)).await,
+            Ok(Ok(Value::Bool(true)))
+        )
     }
 
     /// Presses the marked button (or submits the field's form when there is none).
