@@ -717,6 +717,9 @@ impl Browser {
         let (mut logins, mut consents, mut accounts) = (0usize, 0usize, 0usize);
         let mut last_action: Option<(String, Instant)> = None;
         let mut idle_since = Instant::now();
+        // Looks in a row that found the settled page with nothing to act on:
+        // one look can catch a page mid-render; an end is seen twice.
+        let mut ends_seen = 0u32;
         let mut looked = Instant::now() - POLL;
         let deadline = Instant::now() + IDLE_TIMEOUT * 6;
         let mut steps_left: Vec<Step> = task.selectors.steps.clone();
@@ -823,6 +826,9 @@ impl Browser {
             // A page in the middle of a navigation may not answer at once: look again later.
             let found = page.look(task.selectors, Some(task.username)).await;
             let kind = found["kind"].as_str().unwrap_or("none").to_owned();
+            if kind != "none" {
+                ends_seen = 0;
+            }
             let href = found["href"].as_str().unwrap_or_default().to_owned();
             let signature = format!("{href}|{}", found["signature"].as_str().unwrap_or_default());
             let repeat = last_action
@@ -977,12 +983,13 @@ impl Browser {
                 _ => {
                     // Settled with nothing to act on: the page is an end (an error
                     // page, or another page a user cannot go on from), at once.
-                    if !found.is_null()
+                    let end = !found.is_null()
                         && kind == "none"
                         && page.settled(&guard).await
                         && !page.posts_to(&task.redirect_uris).await
-                        && captured.is_empty()
-                    {
+                        && captured.is_empty();
+                    ends_seen = if end { ends_seen + 1 } else { 0 };
+                    if end && ends_seen >= 2 {
                         let status = guard.last_status.lock().ok().and_then(|s| *s).unwrap_or(200);
                         let mut f = page
                             .failure(&format!(
