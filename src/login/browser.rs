@@ -1388,8 +1388,11 @@ async fn cookies_of(conn: &Arc<Connection>, context: &str) -> Vec<(Url, String)>
 /// shown marked `data-oidc-conform-hidden`, their text as rendered
 /// (`data-oidc-conform-text`: CSS text transforms applied), fields' current values as their
 /// `value` (never a password's), checkboxes' current state. Scripts, styles
-/// and templates are left out.
+/// and templates are left out. A document still being parsed gives no
+/// snapshot: its controls may not all be there yet (a login whose submit link
+/// comes after its fields would look like a login with nothing to press).
 const SNAPSHOT: &str = r#"(() => {
+  if (document.readyState === 'loading') return null;
   const visible = (e) => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e); return r.width > 0 && r.height > 0 && r.right + scrollX > 0 && r.bottom + scrollY > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
   const esc = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const q = (t) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
