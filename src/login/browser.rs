@@ -1523,7 +1523,10 @@ impl Page {
             _ => return Value::Null,
         };
         let html = snap["html"].as_str().unwrap_or_default();
-        let live = crate::login::oracle::live(html, selectors, account);
+        let Ok(page_url) = Url::parse(snap["href"].as_str().unwrap_or_default()) else {
+            return Value::Null;
+        };
+        let live = crate::login::oracle::live(html, &page_url, selectors, account);
         let mut marks = serde_json::Map::new();
         for (name, id) in [
             ("user", &live.user),

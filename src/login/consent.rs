@@ -25,7 +25,7 @@ pub(super) const DENY: Lexicon = Lexicon {
     prefixes: &[
         "deny", "denied", "cancel", "reject", "declin", "refus", "abort", "disallow", "disagree",
     ],
-    exact: &["no"],
+    exact: &["no", "don", "dont"],
 };
 
 /// A same-origin link that denies (node oidc-provider's "[ Cancel ]" → `…/abort`):

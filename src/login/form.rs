@@ -26,7 +26,7 @@ pub use super::consent::ConsentChoice;
 use super::consent::{OPT_IN_EXTRA, checkbox_words, deny_link};
 use super::oracle::{
     ButtonType, Compiled, Doc, InputType, Kind, LoginStep, collapse_whitespace, neutralise_noscript, text_of, trim_ascii_whitespace,
-    truncate,
+    truncate, way_on_link,
 };
 pub use super::oracle::{Selectors, selector_error_reason, shown_selector};
 use crate::secret::Secret;
@@ -308,6 +308,11 @@ pub fn analyse_for(
         return Ok(page);
     }
     if let Some(step) = doc.login() {
+        if let Some(reason) = doc.login_needs_script(&step) {
+            return Ok(Page::Unknown {
+                summary: doc.summary_saying(Some(reason)),
+            });
+        }
         return doc.login_submission(step, username, password).map(Page::Login);
     }
     if let Some((form, button)) = doc.consent()? {
@@ -342,6 +347,16 @@ pub fn analyse_for(
             }
         }
         return Ok(Page::Consent(submission));
+    }
+    // An interstitial whose only way on is a link (a connector choice, an
+    // expired page's "continue"): followed as a browser would.
+    if let Some((_, target)) = way_on_link(&document, &doc.base, false) {
+        return Ok(Page::Consent(Submission {
+            method: Method::Get,
+            action: target,
+            enctype: Enctype::UrlEncoded,
+            fields: Vec::new(),
+        }));
     }
     Ok(Page::Unknown { summary: doc.summary() })
 }
@@ -669,6 +684,67 @@ mod tests {
             &ConsentChoice::Deny,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_link_is_followed_only_where_it_goes_on_with_signing_in() {
+        let page = |body: &str| format!("<html><head><title>t</title></head><body>{body}</body></html>");
+        let followed = |body: &str| match analyse_page(&page(body), "https://op.test/flow/step") {
+            Page::Consent(sub) if sub.method == Method::Get && sub.fields.is_empty() => Some(sub.action.path().to_owned()),
+            Page::Unknown { .. } => None,
+            other => panic!("{body}: {other:?}"),
+        };
+        // A connector choice: the password's way, never another provider's.
+        assert_eq!(
+            followed(
+                r#"<a href="/auth/github"><button>Log in with GitHub</button></a><a href="/auth/local"><button>Log in with Email</button></a>"#
+            ),
+            Some("/auth/local".into())
+        );
+        assert_eq!(followed(r#"<a href="/auth/github">Log in with GitHub</a>"#), None);
+        // "Continue" before "restart"; a click-here link read by its id.
+        assert_eq!(
+            followed(
+                r#"<a id="loginRestartLink" href="/restart">Click here</a> <a id="loginContinueLink" href="/continue">Click here</a>"#
+            ),
+            Some("/continue".into())
+        );
+        // Ends: back, again, home, another origin, a script, the page itself, hidden.
+        for end in [
+            r#"<p>Unauthorized URL</p><a href="/portal">Go to portal</a>"#,
+            r#"<a href="/login">Back to login</a>"#,
+            r#"<a href="/login">Log in again</a>"#,
+            r#"<a href="/">Return to sign in</a>"#,
+            r#"<a href="https://elsewhere.test/login">Continue to sign in</a>"#,
+            r#"<a href="javascript:go()">Continue</a>"#,
+            r#"<a href="/flow/step#top">Continue to sign in</a>"#,
+            r#"<a href="/next" style="display:none">Continue</a>"#,
+            r#"<a href="/register">Sign in or register</a>"#,
+        ] {
+            assert_eq!(followed(end), None, "{end}");
+        }
+    }
+
+    #[test]
+    fn a_login_form_only_a_script_can_send_is_handed_over() {
+        // Two fields and no submit button: Enter cannot send it (HTML implicit submission).
+        let linked = r#"<form method="post" action="/login"><input name="u"><input type="password" name="p"><input type="hidden" name="ok"><a href="javascript:void(0)" onclick="go()">Sign On</a></form>"#;
+        match analyse_page(linked, "https://op.test/login") {
+            Page::Unknown { summary } => assert!(summary.contains("no submit button"), "{summary}"),
+            other => panic!("{other:?}"),
+        }
+        // One field and no button: Enter sends it.
+        let single = r#"<form method="post" action="/login"><input type="password" name="p"></form>"#;
+        assert!(matches!(analyse_page(single, "https://op.test/login"), Page::Login(_)));
+        // The username copied into an empty hidden field by the submit handler.
+        let copied = r#"<form method="post" action="/login" onsubmit="return copy()"><input name="userInput" autocomplete="username"><input type="hidden" name="username" value=""><input type="password" name="password"><button>Sign in</button></form>"#;
+        match analyse_page(copied, "https://op.test/login") {
+            Page::Unknown { summary } => assert!(summary.contains("hidden field"), "{summary}"),
+            other => panic!("{other:?}"),
+        }
+        // Without the handler (a hidden field the server fills), the form is sent.
+        let plain = copied.replace(r#" onsubmit="return copy()""#, "");
+        assert!(matches!(analyse_page(&plain, "https://op.test/login"), Page::Login(_)));
     }
 
     #[test]
@@ -1182,7 +1258,7 @@ mod tests {
     fn get_form_puts_fields_in_the_query() {
         let html = r#"<form action="/login?old=query#top">
             <input name="user"><input type="password" name="pass">
-            <input type="hidden" name="flow" value="a b&c"></form>"#;
+            <input type="hidden" name="flow" value="a b&c"><button>Sign in</button></form>"#;
         let submission = login(analyse_page(html, "https://op.test/start"));
         assert_eq!(submission.method, Method::Get);
         assert_eq!(submission.action, url("https://op.test/login?old=query"));
@@ -1410,11 +1486,15 @@ line two</textarea>
             .map(|_| ())
             .expect_err("bad action")
         };
-        let error = analyse_error(r#"<form action="javascript:void(0)"><input name="u"><input type="password" name="p"></form>"#);
+        let error = analyse_error(
+            r#"<form action="javascript:void(0)"><input name="u"><input type="password" name="p"><button>Sign in</button></form>"#,
+        );
         assert!(matches!(error, FormError::UnsupportedAction { .. }), "{error}");
         assert!(error.to_string().contains("javascript:void(0)"), "{error}");
 
-        let error = analyse_error(r#"<form action="http://[::1/login"><input name="u"><input type="password" name="p"></form>"#);
+        let error = analyse_error(
+            r#"<form action="http://[::1/login"><input name="u"><input type="password" name="p"><button>Sign in</button></form>"#,
+        );
         assert!(matches!(error, FormError::InvalidAction { .. }), "{error}");
         let message = error.to_string();
         assert!(message.starts_with("form action `http://[::1/login`"), "{message}");

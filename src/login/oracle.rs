@@ -13,6 +13,15 @@
 //!    denying control and per-scope boxes);
 //! 4. anything else: a summary of the page for error messages.
 //!
+//! One rule set serves both drivers. The form driver applies it to the page
+//! as served ([`super::form::analyse_for`]); the browser driver applies the
+//! same rules to a snapshot of the live page ([`live`]), with what is not
+//! shown left out, and only then looks, with the same words, at what no form
+//! rule can reach (fields outside a form or without a name, controls a script
+//! handles). Where the form driver cannot act as a browser would (a login form
+//! only its script can send), it says so and the page goes to the browser.
+//! A link is followed only where it goes on with signing in ([`way_on_link`]).
+//!
 //! There is no per-provider code: forms are read the way a browser with
 //! JavaScript disabled reads them (form owners, the `form` attribute,
 //! disabled fieldsets, checked boxes, selected options, `formaction` and
@@ -26,6 +35,7 @@ use std::collections::HashMap;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
+use super::consent::DENY;
 use super::form::{FormError, Page};
 
 /// Optional CSS selectors from the provider profile that override detection.
@@ -330,6 +340,8 @@ pub(super) struct LoginStep {
 /// Builds a [`Doc`] in one iterative walk over the tree (no recursion, so
 /// deeply nested garbage cannot overflow the stack).
 pub(super) struct Walker<'a> {
+    /// Reading a live page's snapshot: its [`LIVE_HIDDEN`] marks count.
+    live: bool,
     doc: Doc<'a>,
     stack: Vec<Frame>,
     hidden: usize,
@@ -349,7 +361,18 @@ pub(super) struct Walker<'a> {
 
 impl<'a> Doc<'a> {
     pub(super) fn build(document: &'a Html, page_url: &'a Url, compiled: &'a Compiled) -> Self {
+        Self::build_from(document, page_url, compiled, false)
+    }
+
+    /// [`Doc::build`] over a live page's snapshot: a control the snapshot
+    /// marks as not shown ([`LIVE_HIDDEN`]) is hidden.
+    pub(super) fn build_live(document: &'a Html, page_url: &'a Url, compiled: &'a Compiled) -> Self {
+        Self::build_from(document, page_url, compiled, true)
+    }
+
+    fn build_from(document: &'a Html, page_url: &'a Url, compiled: &'a Compiled, live: bool) -> Self {
         let mut walker = Walker {
+            live,
             doc: Doc {
                 page_url,
                 base: page_url.clone(),
@@ -417,7 +440,7 @@ impl<'a> Walker<'a> {
         if name == "svg" || name == "math" {
             frame.foreign = true;
         }
-        if hides(element) {
+        if hides(element) || (self.live && element.attr(LIVE_HIDDEN).is_some()) {
             frame.hidden = true;
         }
         if name == "fieldset" && element.attr("disabled").is_some() {
@@ -1049,8 +1072,46 @@ impl<'a> Doc<'a> {
         })
     }
 
+    /// Why a login form the oracle found cannot be sent as a browser without
+    /// scripts would send it, if it cannot: then only a script can go on.
+    /// - No submit button and more than one field to type into: the HTML
+    ///   standard's implicit submission (Enter in a field) needs a single
+    ///   field, so the form's own script (a "Sign On" link) must send it.
+    /// - An empty hidden field named for the username beside the visible
+    ///   one, in a form with a submit handler: the handler copies it over.
+    pub(super) fn login_needs_script(&self, step: &LoginStep) -> Option<&'static str> {
+        let blocking = self
+            .form_controls(step.form)
+            .filter(|(_, c)| c.enabled() && c.is_typed() && c.kind != Kind::Textarea)
+            .count();
+        if step.submitter.is_none() && blocking > 1 {
+            return Some("its login form has no submit button and more than one field, so only its script can send it");
+        }
+        let handler = self
+            .forms
+            .get(step.form)
+            .is_some_and(|f| f.element.attr("onsubmit").is_some_and(|h| !h.trim().is_empty()));
+        let hidden_username = self.form_controls(step.form).any(|(index, c)| {
+            Some(index) != step.username
+                && c.kind == Kind::Input(InputType::Hidden)
+                && c.element.attr("value").unwrap_or("").is_empty()
+                && matches!(
+                    c.name.to_ascii_lowercase().as_str(),
+                    "username" | "user" | "login" | "email" | "userid" | "user_id"
+                )
+        });
+        (handler && hidden_username && step.username.is_some())
+            .then_some("its login form sends the username in an empty hidden field that its submit handler fills in")
+    }
+
     /// Rule 4: what the page is, for an error message.
     pub(super) fn summary(&self) -> String {
+        self.summary_saying(None)
+    }
+
+    /// [`Doc::summary`], with `forms` said of the page's forms instead of
+    /// that none is a login, consent or form post form.
+    pub(super) fn summary_saying(&self, forms: Option<&str>) -> String {
         let mut parts = Vec::new();
         if let Some(title) = self.title.map(text_of).filter(|text| !text.is_empty()) {
             parts.push(format!("title {:?}", truncate(&title, 120)));
@@ -1085,11 +1146,14 @@ impl<'a> Doc<'a> {
             parts.push(format!("meta refresh {:?}", truncate(refresh.trim(), 200)));
         }
 
-        let forms = self.forms.len();
+        let count = self.forms.len();
         parts.push(match forms {
-            0 => "no form".to_owned(),
-            1 => "1 form, not a login, consent or form post form".to_owned(),
-            _ => format!("{forms} forms, none a login, consent or form post form"),
+            Some(said) => said.to_owned(),
+            None => match count {
+                0 => "no form".to_owned(),
+                1 => "1 form, not a login, consent or form post form".to_owned(),
+                _ => format!("{count} forms, none a login, consent or form post form"),
+            },
         });
         if self
             .controls
@@ -1114,6 +1178,80 @@ impl<'a> Doc<'a> {
         }
         parts.join("; ")
     }
+}
+
+/// Words of a link that goes on with signing in: "Log in with Email", a
+/// "Click here" whose id says `loginContinueLink`, "Proceed to sign-in".
+pub(super) const WAY_ON: Lexicon = Lexicon {
+    prefixes: &["login", "logon", "signin", "continu", "proceed"],
+    exact: &[],
+};
+
+/// Words that name a way of signing in with the password the harness holds,
+/// as opposed to another provider's ("Log in with GitHub").
+pub(super) const LOCAL_METHOD: &[&str] = &["email", "mail", "password", "username", "local", "ldap", "credentials"];
+
+/// On a page with nothing else to act on, the same-origin link that goes on
+/// with signing in (a connector choice, "To continue the login process click
+/// here"): one whose text, id, title or label reads as going on with the
+/// login (two words "log in" / "sign in" count as one), and not as going back,
+/// out or again ("Back to login", "Log in again", "Go to portal" are ends).
+/// A "with" names another way through: only one naming the password is taken.
+/// Links to the same page, scripts' links and links hidden are left out.
+pub(super) fn way_on_link<'a>(document: &'a Html, base: &Url, live: bool) -> Option<(ElementRef<'a>, Url)> {
+    let links = Selector::parse("a[href]").ok()?;
+    let mut best: Option<(bool, ElementRef<'a>, Url)> = None;
+    for link in document.select(&links) {
+        let hidden = hides(link) || link.ancestors().filter_map(ElementRef::wrap).any(hides) || (live && link.attr(LIVE_HIDDEN).is_some());
+        if hidden {
+            continue;
+        }
+        let href = link.attr("href").unwrap_or("").trim();
+        if href.is_empty() || href.starts_with('#') || href.to_ascii_lowercase().starts_with("javascript:") {
+            continue;
+        }
+        let Ok(mut target) = base.join(href) else { continue };
+        target.set_fragment(None);
+        let mut here = base.clone();
+        here.set_fragment(None);
+        if target.origin() != base.origin() || target == here {
+            continue;
+        }
+        let mut text = link.attr(LIVE_TEXT).map_or_else(|| text_of(link), str::to_owned);
+        for attr in ["id", "title", "aria-label"] {
+            if let Some(value) = link.attr(attr) {
+                text.push(' ');
+                text.push_str(value);
+            }
+        }
+        let mut said = words(&text);
+        // "log in" / "sign in" / "sign on" read as one word.
+        let mut joined = Vec::with_capacity(said.len());
+        let mut i = 0;
+        while i < said.len() {
+            if matches!(said[i].as_str(), "log" | "sign") && said.get(i + 1).is_some_and(|w| matches!(w.as_str(), "in" | "on")) {
+                joined.push(format!("{}in", said[i]));
+                i += 2;
+            } else {
+                joined.push(std::mem::take(&mut said[i]));
+                i += 1;
+            }
+        }
+        if !WAY_ON.matches(&joined)
+            || REFUSE.matches(&joined)
+            || joined.iter().any(|w| matches!(w.as_str(), "restart" | "register" | "help"))
+        {
+            continue;
+        }
+        if joined.iter().any(|w| w == "with") && !joined.iter().any(|w| LOCAL_METHOD.contains(&w.as_str())) {
+            continue;
+        }
+        let goes_on = joined.iter().any(|w| w.starts_with("continu") || w.starts_with("proceed"));
+        if best.as_ref().is_none_or(|(b, _, _)| goes_on && !b) {
+            best = Some((goes_on, link, target));
+        }
+    }
+    best.map(|(_, link, target)| (link, target))
 }
 
 /// The submit buttons of a form: the best approving one, the best one that
@@ -1362,50 +1500,12 @@ pub struct Live {
     pub signature: String,
 }
 
-/// Whether `text` (lower case) starts with one of `words` followed by the
-/// end or a character that is not a word character.
-fn starts_with_word(text: &str, words: &[&str]) -> bool {
-    words.iter().any(|w| {
-        text.strip_prefix(w)
-            .is_some_and(|rest| rest.chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_')))
-    })
-}
-
-const LIVE_SUBMIT: &[&str] = &[
-    "sign in", "signin", "sign on", "signon", "log in", "login", "log on", "logon", "continue", "next", "submit", "verify", "ok", "go",
-];
-const LIVE_APPROVE: &[&str] = &[
-    "allow",
-    "accept",
-    "approve",
-    "authorize",
-    "authorise",
-    "consent",
-    "yes",
-    "grant",
-    "continue",
-    "agree",
-    "confirm",
-];
-
-fn live_denies(text: &str) -> bool {
-    [
-        "deny",
-        "cancel",
-        "reject",
-        "decline",
-        "don't allow",
-        "don’t allow",
-        "do not allow",
-        "refuse",
-    ]
-    .iter()
-    .any(|w| text.starts_with(w))
-        || starts_with_word(text, &["no"])
-}
-
 fn live_shown(e: &ElementRef<'_>) -> bool {
-    e.attr(LIVE_HIDDEN).is_none()
+    e.attr(LIVE_HIDDEN).is_none() && !hides(*e)
+}
+
+fn live_enabled(e: &ElementRef<'_>) -> bool {
+    e.attr("disabled").is_none() && e.attr("aria-disabled").is_none_or(|v| !v.trim().eq_ignore_ascii_case("true"))
 }
 
 fn live_input_type(e: &ElementRef<'_>) -> String {
@@ -1427,87 +1527,190 @@ fn live_text(e: &ElementRef<'_>) -> String {
     collapse_whitespace(t)
 }
 
-/// The submit for a field: its form's own submit button, one that does not
-/// name another way through ("Sign in with Google") first, else a control
-/// that reads as a sign-in, else any submit button.
-fn live_submit_for<'a>(document: &'a Html, buttons: &[ElementRef<'a>], field: ElementRef<'a>) -> Option<ElementRef<'a>> {
-    let form = match field.attr("form") {
-        Some(owner) => Selector::parse("form")
-            .ok()
-            .and_then(|s| document.select(&s).find(|f| f.attr("id") == Some(owner))),
-        None => field.ancestors().filter_map(ElementRef::wrap).find(|a| a.value().name() == "form"),
-    };
-    let own: Vec<ElementRef<'a>> = form
-        .map(|f| {
-            Selector::parse("button:not([type=button]):not([type=reset]), input[type=submit]")
-                .map(|s| f.select(&s).filter(live_shown).collect())
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-    own.iter()
-        .copied()
-        .find(|b| !words(&live_text(b)).iter().any(|w| w == "with"))
-        .or_else(|| own.first().copied())
-        .or_else(|| {
-            buttons
-                .iter()
-                .copied()
-                .find(|b| starts_with_word(&live_text(b).to_lowercase(), LIVE_SUBMIT))
-        })
-        .or_else(|| {
-            buttons.iter().copied().find(|b| {
-                let t = live_input_type(b);
-                match b.value().name() {
-                    "button" => !matches!(t.as_str(), "button" | "reset" | "menu"),
-                    "input" => t == "submit",
-                    _ => false,
-                }
-            })
-        })
+/// The words a pressable control is judged by: what it says first, then its
+/// name, id, label and title (as [`Control::button_words`] reads a form's
+/// buttons).
+fn live_words(e: &ElementRef<'_>) -> Vec<String> {
+    let mut text = live_text(e);
+    for attr in ["name", "value", "aria-label", "id", "title", "alt"] {
+        if let Some(value) = e.attr(attr) {
+            text.push(' ');
+            text.push_str(value);
+        }
+    }
+    words(&text)
 }
 
-/// Classifies a live page (see [`Live`]). `selectors` go before detection;
-/// `account` is the user's username, for an account chooser.
-pub fn live(html: &str, selectors: &Selectors, account: Option<&str>) -> Live {
+/// Among `candidates`, the first control whose words read as `positive` and
+/// not as `negative`, one that does not name another way through ("Sign in
+/// with Google") before one that does: the rule [`Doc::pick_button`] applies
+/// to a form's buttons.
+fn live_pick<'a>(candidates: &[ElementRef<'a>], positive: &Lexicon, negative: &Lexicon) -> Option<ElementRef<'a>> {
+    let fitting: Vec<(ElementRef<'a>, Vec<String>)> = candidates
+        .iter()
+        .map(|e| (*e, live_words(e)))
+        .filter(|(_, w)| positive.matches(w) && !negative.matches(w))
+        .collect();
+    fitting
+        .iter()
+        .find(|(_, w)| !w.iter().any(|w| w == "with"))
+        .or_else(|| fitting.first())
+        .map(|(e, _)| *e)
+}
+
+/// The pressable controls of a live page a script may act on: buttons (of any
+/// type but reset), submit and button inputs, `role=button` widgets and links,
+/// each shown and enabled.
+fn live_pressables<'a>(document: &'a Html) -> Vec<ElementRef<'a>> {
+    Selector::parse("button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]")
+        .map(|s| {
+            document
+                .select(&s)
+                .filter(|e| live_shown(e) && live_enabled(e) && e.attr("type").is_none_or(|t| !t.trim().eq_ignore_ascii_case("reset")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a pressable is a link that is only a link: a way to another
+/// address, never the control that approves. A link a script handles (its
+/// address `javascript:…` or a bare `#`, or a click handler of its own) or a
+/// widget with a role is a button.
+fn plain_link(e: &ElementRef<'_>) -> bool {
+    let href = e.attr("href").unwrap_or("").trim().to_ascii_lowercase();
+    let scripted = href.is_empty() || href.starts_with('#') || href.starts_with("javascript:") || e.attr("onclick").is_some();
+    e.value().name() == "a" && e.attr("role").is_none() && !scripted
+}
+
+/// Classifies a live page (see [`Live`]) with the rules the form driver
+/// applies to a served page ([`Doc::login`], [`Doc::consent`], [`Doc::deny`]),
+/// read on the snapshot with what is not shown left out; then, for what only a
+/// browser can act on (fields outside any form or without a name, controls a
+/// script handles), the same words ([`SIGN_IN`], [`APPROVE`], [`DENY`])
+/// applied to every control shown. `selectors` go before detection; `account`
+/// is the user's username, for an account chooser. `page_url` is the page's
+/// address (where its forms post, for the form rules).
+pub fn live(html: &str, page_url: &Url, selectors: &Selectors, account: Option<&str>) -> Live {
     let document = Html::parse_document(html);
-    let id = |e: ElementRef<'_>| e.attr(LIVE_ID).map(str::to_owned);
-    let shown = live_shown;
-    let enabled = |e: &ElementRef<'_>| e.attr("disabled").is_none();
+    let compiled = Compiled::new(selectors).unwrap_or(Compiled {
+        selectors: [None, None, None],
+    });
+    let doc = Doc::build_live(&document, page_url, &compiled);
+    let pressables = live_pressables(&document);
+    let mut out =
+        live_by_form_rules(&doc, &pressables).unwrap_or_else(|| live_by_controls(&document, &doc.base, &pressables, selectors, account));
+    let inputs = Selector::parse("input, textarea")
+        .map(|s| {
+            document
+                .select(&s)
+                .filter(|e| live_shown(e) && live_enabled(e) && live_input_type(e) != "hidden")
+                .count()
+        })
+        .unwrap_or(0);
+    let title = doc.title.map(text_of).unwrap_or_default();
+    out.signature = format!("{}:{inputs}:{}:{title}", out.kind, pressables.len());
+    out
+}
+
+fn live_id(e: ElementRef<'_>) -> Option<String> {
+    e.attr(LIVE_ID).map(str::to_owned)
+}
+
+fn live_said(e: &ElementRef<'_>) -> String {
+    live_text(e).chars().take(80).collect()
+}
+
+/// The form rules on a live page: a login or identifier step, or a consent
+/// form, whose fields and approving button are shown.
+fn live_by_form_rules(doc: &Doc<'_>, pressables: &[ElementRef<'_>]) -> Option<Live> {
+    let shown = |index: usize| doc.controls.get(index).is_some_and(|c| c.visible() && c.enabled());
+    let element = |index: usize| doc.controls[index].element;
+    if let Some(step) = doc.login() {
+        let password = step.password.filter(|&i| shown(i));
+        let user = step.username.filter(|&i| shown(i));
+        if step.password.is_some() == password.is_some() && (password.is_some() || user.is_some()) {
+            // A form whose submit is a script's link or widget ("Sign On" that
+            // sets a field and submits): the control that reads as a sign-in.
+            let submit = step
+                .submitter
+                .filter(|&i| shown(i))
+                .map(element)
+                .or_else(|| live_pick(pressables, &SIGN_IN, &NOT_SIGN_IN));
+            return Some(Live {
+                kind: if password.is_some() { "login" } else { "identifier" },
+                user: user
+                    .map(element)
+                    .filter(|e| e.attr("value").unwrap_or("").is_empty())
+                    .and_then(live_id),
+                password: password.map(element).and_then(live_id),
+                submit: submit.and_then(live_id),
+                press: submit.as_ref().map(live_said),
+                ..Live::default()
+            });
+        }
+    }
+    if let Ok(Some((_, button))) = doc.consent()
+        && shown(button)
+    {
+        let approve = element(button);
+        let deny = doc
+            .deny()
+            .map(|(_, b)| b)
+            .filter(|&b| shown(b))
+            .map(element)
+            .or_else(|| live_pick(pressables, &DENY, &NONE));
+        return Some(Live {
+            kind: "consent",
+            press: Some(live_said(&approve)),
+            approve: live_id(approve),
+            deny: deny.and_then(live_id),
+            ..Live::default()
+        });
+    }
+    None
+}
+
+/// No word is negative.
+const NONE: Lexicon = Lexicon { prefixes: &[], exact: &[] };
+
+/// What only a browser can act on: fields outside any form or without a
+/// name, and controls a script handles.
+fn live_by_controls(document: &Html, base: &Url, pressables: &[ElementRef<'_>], selectors: &Selectors, account: Option<&str>) -> Live {
     let pick = |source: &Option<String>| -> Option<ElementRef<'_>> {
         let selector = Selector::parse(source.as_deref()?).ok()?;
         document.select(&selector).next()
     };
     let all = |source: &str| -> Vec<ElementRef<'_>> { Selector::parse(source).map(|s| document.select(&s).collect()).unwrap_or_default() };
-    let input_type = live_input_type;
-    let text = live_text;
-    let said = |e: &ElementRef<'_>| text(e).chars().take(80).collect::<String>();
-
     let inputs: Vec<ElementRef<'_>> = all("input, textarea")
         .into_iter()
-        .filter(|e| enabled(e) && e.attr("readonly").is_none() && input_type(e) != "hidden" && shown(e))
+        .filter(|e| live_enabled(e) && e.attr("readonly").is_none() && live_input_type(e) != "hidden" && live_shown(e))
         .collect();
-    let password = pick(&selectors.password).or_else(|| inputs.iter().copied().find(|e| input_type(e) == "password"));
-    let label = |e: &ElementRef<'_>| {
-        format!(
-            "{} {} {}",
-            label_text(*e),
-            e.attr("aria-label").unwrap_or(""),
-            e.attr("placeholder").unwrap_or("")
-        )
-    };
+    let password = pick(&selectors.password).or_else(|| inputs.iter().copied().find(|e| live_input_type(e) == "password"));
     let autocomplete = |e: &ElementRef<'_>| {
         e.attr("autocomplete")
             .unwrap_or("")
             .split_whitespace()
             .last()
             .unwrap_or("")
-            .to_owned()
+            .to_ascii_lowercase()
     };
+    // What a field is for: its name, id, label, aria-label and placeholder
+    // (a script's field often has only a label).
     let user_like = |e: &ElementRef<'_>| {
-        let hay = format!("{} {} {}", e.attr("name").unwrap_or(""), e.attr("id").unwrap_or(""), label(e)).to_lowercase();
-        ["user", "email", "e-mail", "login", "identifier", "account", "name", "phone"]
-            .iter()
-            .any(|w| hay.contains(w))
+        let hay = format!(
+            "{} {} {} {} {}",
+            e.attr("name").unwrap_or(""),
+            e.attr("id").unwrap_or(""),
+            label_text(*e),
+            e.attr("aria-label").unwrap_or(""),
+            e.attr("placeholder").unwrap_or("")
+        )
+        .to_lowercase();
+        let negative = NOT_USERNAME_HINTS.iter().any(|w| words(&hay).iter().any(|x| x == w));
+        !negative
+            && ["user", "email", "e-mail", "login", "identifier", "account", "name", "phone"]
+                .iter()
+                .any(|w| hay.contains(w))
     };
     let user = pick(&selectors.username)
         .or_else(|| {
@@ -1516,63 +1719,91 @@ pub fn live(html: &str, selectors: &Selectors, account: Option<&str>) -> Live {
                 .copied()
                 .find(|e| matches!(autocomplete(e).as_str(), "username" | "email"))
         })
-        .or_else(|| inputs.iter().copied().find(|e| input_type(e) == "email"))
+        .or_else(|| inputs.iter().copied().find(|e| live_input_type(e) == "email"))
         .or_else(|| {
             inputs
                 .iter()
                 .copied()
-                .find(|e| matches!(input_type(e).as_str(), "text" | "tel") && Some(*e) != password && user_like(e))
+                .find(|e| matches!(live_input_type(e).as_str(), "text" | "tel") && Some(*e) != password && user_like(e))
         });
-    let buttons: Vec<ElementRef<'_>> = all("button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]")
-        .into_iter()
-        .filter(|e| enabled(e) && shown(e))
-        .collect();
-    let find = |test: &dyn Fn(&str) -> bool| buttons.iter().copied().find(|b| test(&text(b).to_lowercase()));
-    // The form's own submit button, one that does not name another way through ("Sign in with Google") first.
     let blank = |e: &ElementRef<'_>| e.attr("value").unwrap_or("").is_empty();
-
     let mut out = Live {
         kind: "none",
         ..Live::default()
     };
-    if let Some(password) = password {
-        out.kind = "login";
-        out.user = user.filter(blank).and_then(id);
-        out.password = id(password);
-        let submit = live_submit_for(&document, &buttons, password);
-        out.submit = submit.and_then(id);
-        out.press = submit.as_ref().map(said);
-    } else if let Some(user) = user {
-        out.kind = "identifier";
-        out.user = Some(user).filter(blank).and_then(id);
-        let submit = live_submit_for(&document, &buttons, user);
-        out.submit = submit.and_then(id);
-        out.press = submit.as_ref().map(said);
-    } else {
-        let approve = pick(&selectors.consent).or_else(|| find(&|t| starts_with_word(t, LIVE_APPROVE)));
-        let deny = find(&live_denies);
-        if approve.is_some() || deny.is_some() {
-            out.kind = "consent";
-            out.press = approve.as_ref().map(said);
-            out.approve = approve.and_then(id);
-            out.deny = deny.and_then(id);
-        } else if let Some(who) = account.filter(|a| a.chars().count() >= 3).map(str::to_lowercase) {
-            // An account chooser: the control that names the user is the account to go on with.
-            let tile = all("button, a[href], [role=button], [role=link], [role=option], [role=listitem], li[tabindex], [data-test-id]")
-                .into_iter()
-                .filter(|e| shown(e) && enabled(e))
-                .find(|e| {
-                    let t = text(e).to_lowercase();
-                    t.contains(&who) && t.chars().count() < 200
-                });
-            if let Some(tile) = tile {
-                out.kind = "account";
-                out.press = Some(said(&tile));
-                out.account = id(tile);
-            }
+    let field = password.or(user);
+    if let Some(field) = field {
+        out.kind = if password.is_some() { "login" } else { "identifier" };
+        out.user = user.filter(blank).and_then(live_id);
+        out.password = password.and_then(live_id);
+        let submit = live_submit_for(document, pressables, field);
+        out.submit = submit.and_then(live_id);
+        out.press = submit.as_ref().map(live_said);
+        return out;
+    }
+    let buttons: Vec<ElementRef<'_>> = pressables.iter().copied().filter(|e| !plain_link(e)).collect();
+    let approve = pick(&selectors.consent).or_else(|| live_pick(&buttons, &APPROVE, &REFUSE));
+    let deny = live_pick(pressables, &DENY, &NONE);
+    if approve.is_some() || deny.is_some() {
+        out.kind = "consent";
+        out.press = approve.as_ref().map(live_said);
+        out.approve = approve.and_then(live_id);
+        out.deny = deny.and_then(live_id);
+        return out;
+    }
+    if let Some((link, _)) = way_on_link(document, base, true) {
+        out.kind = "consent";
+        out.press = Some(live_said(&link));
+        out.approve = live_id(link);
+        return out;
+    }
+    if let Some(who) = account.filter(|a| a.chars().count() >= 3).map(str::to_lowercase) {
+        // An account chooser: the control that names the user is the account to go on with.
+        let tile = all("button, a[href], [role=button], [role=link], [role=option], [role=listitem], li[tabindex], [data-test-id]")
+            .into_iter()
+            .filter(|e| live_shown(e) && live_enabled(e))
+            .find(|e| {
+                let t = live_text(e).to_lowercase();
+                t.contains(&who) && t.chars().count() < 200
+            });
+        if let Some(tile) = tile {
+            out.kind = "account";
+            out.press = Some(live_said(&tile));
+            out.account = live_id(tile);
         }
     }
-    let title = all("title").first().map(|t| text_of(*t)).unwrap_or_default();
-    out.signature = format!("{}:{}:{}:{title}", out.kind, inputs.len(), buttons.len());
     out
+}
+
+/// The submit for a field: its form's own submit button, one that does not
+/// name another way through ("Sign in with Google") first, else a control
+/// that reads as a sign-in, else any submit button.
+fn live_submit_for<'a>(document: &'a Html, pressables: &[ElementRef<'a>], field: ElementRef<'a>) -> Option<ElementRef<'a>> {
+    let form = match field.attr("form") {
+        Some(owner) => Selector::parse("form")
+            .ok()
+            .and_then(|s| document.select(&s).find(|f| f.attr("id") == Some(owner))),
+        None => field.ancestors().filter_map(ElementRef::wrap).find(|a| a.value().name() == "form"),
+    };
+    let own: Vec<ElementRef<'a>> = form
+        .map(|f| {
+            Selector::parse("button:not([type=button]):not([type=reset]), input[type=submit], input[type=image]")
+                .map(|s| f.select(&s).filter(|e| live_shown(e) && live_enabled(e)).collect())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    live_pick(&own, &SIGN_IN, &NOT_SIGN_IN)
+        .or_else(|| own.iter().copied().find(|b| !NOT_SIGN_IN.matches(&live_words(b))))
+        .or_else(|| live_pick(pressables, &SIGN_IN, &NOT_SIGN_IN))
+        .or_else(|| {
+            pressables.iter().copied().find(|b| {
+                let t = live_input_type(b);
+                !NOT_SIGN_IN.matches(&live_words(b))
+                    && match b.value().name() {
+                        "button" => !matches!(t.as_str(), "button" | "reset" | "menu"),
+                        "input" => matches!(t.as_str(), "submit" | "image"),
+                        _ => false,
+                    }
+            })
+        })
 }
