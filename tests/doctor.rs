@@ -264,3 +264,54 @@ fn grant_names_as_response_types_are_a_profile_error() {
     assert!(out.contains("ok   client `web` authenticates with `client_secret_post`"), "{out}");
     rt.block_on(rp.shutdown());
 }
+
+/// Scope claims declared to come in every ID token (`claims_in_id_token:
+/// always`), where the provider keeps them to userinfo when it issues an
+/// access token (as OIDC Core §5.4 lets it): a profile error at the
+/// declaration, with the value to write.
+#[test]
+fn claims_declared_in_every_id_token_but_kept_to_userinfo_is_a_profile_error() {
+    let config = Config {
+        scope_claims_at_userinfo: true,
+        ..Config::default()
+    };
+    let (run, file, text) = doctor(config, &[]);
+    assert_eq!(run.code(), 2, "{}", run.describe());
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!("{file}:{}:", line_of(&text, "claims_in_id_token: always"))),
+        "the place of the declaration: {err}"
+    );
+    assert!(err.contains("claims_in_id_token: when_no_access_token"), "the fix: {err}");
+    // The same profile with the truthful value is proven.
+    let (run, _, _) = doctor(
+        Config {
+            scope_claims_at_userinfo: true,
+            ..Config::default()
+        },
+        &[("claims_in_id_token: always", "claims_in_id_token: when_no_access_token")],
+    );
+    assert_eq!(run.code(), 0, "{}", run.describe());
+}
+
+/// Consent declared asked at every authorization, where the provider
+/// remembers it: a profile error at `consent:`, with the value to write; the
+/// truthful declaration is proven.
+#[test]
+fn consent_declared_every_time_but_remembered_is_a_profile_error() {
+    let remembering = || Config {
+        remember_consent: true,
+        ..Config::default()
+    };
+    let (run, file, text) = doctor(remembering(), &[]);
+    assert_eq!(run.code(), 2, "{}", run.describe());
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!("{file}:{}:", line_of(&text, "consent: every_time"))),
+        "the place of the declaration: {err}"
+    );
+    assert!(err.contains("remembered the consent"), "{err}");
+    assert!(err.contains("consent: remembered"), "the fix: {err}");
+    let (run, _, _) = doctor(remembering(), &[("consent: every_time", "consent: remembered")]);
+    assert_eq!(run.code(), 0, "{}", run.describe());
+}

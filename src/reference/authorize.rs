@@ -493,6 +493,20 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
             };
         }
     }
+    // A provider that remembers consent (`Config::remember_consent`): a
+    // signed-in user who already approved these scopes for this client is
+    // not asked again, unless `prompt=consent` or the client is third-party.
+    if shared.config.remember_consent
+        && !prompts.contains(&"consent")
+        && !shared.third_party(&request.client_id)
+        && let (Some((_, session)), Some(login)) = (&session, &login)
+        && session.consented(&request.client_id, &request.scopes)
+    {
+        return match respond(shared, &request, login) {
+            Ok(fields) => reply.deliver(shared, fields),
+            Err(e) => reply.error(shared, "server_error", &e.to_string()),
+        };
+    }
     let (tx, login_nonce) = match (random_token(), random_token()) {
         (Ok(tx), Ok(nonce)) => (tx, nonce),
         (Err(e), _) | (_, Err(e)) => return fail("server_error", &e.to_string()),

@@ -240,7 +240,9 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
         };
         claims.insert("c_hash".into(), json!(hashed));
     }
-    claims.extend(user_claims(shared, input.user, input.scopes));
+    if !(shared.config.scope_claims_at_userinfo && input.access_token.is_some()) {
+        claims.extend(user_claims(shared, input.user, input.scopes));
+    }
     if !q(Quirk::ClaimsParameterIgnored) {
         claims.extend(asked_claims(input.user, &input.grant.asked.id_token));
         if input.grant.asked.essential_acr {

@@ -62,6 +62,15 @@ pub struct Config {
     /// Ids of third-party clients: they always get the consent page (so do
     /// clients registered at `/register`).
     pub third_party: Vec<String>,
+    /// Keep the claims of the requested scopes out of an ID token issued with
+    /// an access token: they come from userinfo (OIDC Core §5.4 lets a
+    /// provider do either). Off by default: the reference puts them in both.
+    pub scope_claims_at_userinfo: bool,
+    /// Remember a user's consent in their session: a later authorization of
+    /// the same client for the same scopes skips the consent page (unless
+    /// `prompt=consent`, or the client is third-party). Off by default: the
+    /// reference asks at every authorization with a page.
+    pub remember_consent: bool,
 }
 
 /// A registered client.
@@ -249,6 +258,8 @@ impl Default for Config {
             id_token_ttl_secs: 300,
             code_ttl_secs: 60,
             third_party: strings(&["partner-app"]),
+            scope_claims_at_userinfo: false,
+            remember_consent: false,
         }
     }
 }
