@@ -65,7 +65,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("userinfo-accepts-id-token", &["userinfo.rejects_id_token"]),
     ("userinfo-sub-differs", &["userinfo.sub"]),
     ("unknown-audience-accepted", &["negative.refused"]),
-    ("wrong-secret-accepted", &["negative.refused"]),
+    // The pushed authorization request endpoint authenticates clients as the token endpoint does.
+    ("wrong-secret-accepted", &["negative.refused", "par.client_auth"]),
     (
         "unregistered-redirect-followed",
         &["negative.refused", "redirect_uri.equivalent_spelling", "redirect_uri.exact_match"],
@@ -170,7 +171,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("userinfo-rejects-access-token", &["userinfo.status"]),
     // A provider that refuses valid requests: negative cases cannot reach their step (error, not fail).
     ("token-endpoint-error", &["flow.token"]),
-    ("authorization-error", &["flow.authorization"]),
+    ("authorization-error", &["flow.authorization", "par.authorization"]),
     ("refresh-id-token-azp-added", &["id_token.refresh"]),
     ("claims-parameter-ignored", &["claims_parameter.returned"]),
     ("redirect-query-dropped", &["redirect_uri.query_retained"]),
@@ -199,6 +200,14 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("introspection-inactive-details", &["introspection.inactive_members"]),
     ("introspection-active-string", &["introspection.active"]),
     ("introspection-unknown-token-error", &["introspection.inactive"]),
+    ("par-status-200", &["par.push"]),
+    ("par-secret-unchecked", &["par.client_auth"]),
+    ("par-request-uri-in-body-accepted", &["par.request_uri_in_body"]),
+    ("par-unvalidated", &["par.validated"]),
+    ("par-reusable", &["par.one_time"]),
+    ("par-get-400", &["par.method"]),
+    // The pushed request's request_uri ignored: the request arrives with no response_type.
+    ("par-request-uri-ignored", &["flow.authorization", "par.authorization"]),
     ("request-object-query-wins", &["request_object.processed"]),
     ("request-object-signature-unchecked", &["request_object.signature"]),
     ("consent-deny-ignored", &["consent.denied"]),

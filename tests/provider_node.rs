@@ -177,6 +177,10 @@ fn stale(installed: &Path, lock: &Path) -> bool {
     }
 }
 
+/// oidc-provider's pushed authorization request endpoint routes POST only: a
+/// GET is answered 404, where RFC 9126 §2.3 gives 405.
+pub const NODE_PAR_GET: &str = "oidc-provider routes its pushed authorization request endpoint for POST only: a GET gets 404 Not Found, where RFC 9126 §2.3 gives 405 Method Not Allowed";
+
 /// Reviewed SHOULD-level findings, allowed as warnings in any case: (check, why).
 const REVIEWED_WARNINGS: &[(&str, &str)] = &[
     (
@@ -184,6 +188,7 @@ const REVIEWED_WARNINGS: &[(&str, &str)] = &[
         "oidc-provider 9 sends `Cache-Control: no-store` but no `Pragma: no-cache` (RFC 6749 §5.1 asks for both; RFC 9111 deprecates `Pragma`)",
     ),
     ("pages.framing", NODE_DEV_PAGES),
+    ("par.method", NODE_PAR_GET),
     (
         "claims_parameter.returned",
         "an essential `acr` asked for with the `claims` parameter gets none: oidc-provider puts in `acr` what the login interaction recorded, and its development interactions record none (a deployment's own login sets `acr`)",

@@ -33,6 +33,7 @@ fn reviewed_warnings(provider: &str) -> &'static [(&'static str, &'static str)] 
             ),
             ("pages.framing", crate::provider_node::NODE_DEV_PAGES),
             ("metadata.deprecated_flows", DEPRECATED_FLOWS),
+            ("par.method", crate::provider_node::NODE_PAR_GET),
         ],
         _ => &[
             (

@@ -7,6 +7,7 @@ pub mod entropy;
 pub mod jwt;
 pub mod lifecycle;
 pub mod metadata;
+pub mod par;
 mod session;
 pub mod spec;
 mod tokens;
@@ -516,6 +517,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         .find_map(|s| s.access_token.as_ref())
         .is_some_and(|t| jwt::looks_like_jwt(t.expose()));
     lifecycle::check(ev, access_is_jwt, &mut out);
+    par::check(ev, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);
     third_party_consent(p, case, ev, &mut out);

@@ -64,6 +64,7 @@ const DOCS: &[(&str, &str, &str)] = &[
     ("RFC7591", "RFC 7591", "https://www.rfc-editor.org/rfc/rfc7591"),
     ("RFC7009", "RFC 7009", "https://www.rfc-editor.org/rfc/rfc7009"),
     ("RFC7662", "RFC 7662", "https://www.rfc-editor.org/rfc/rfc7662"),
+    ("RFC9126", "RFC 9126", "https://www.rfc-editor.org/rfc/rfc9126"),
     ("RFC7636", "RFC 7636", "https://www.rfc-editor.org/rfc/rfc7636"),
     ("RFC8707", "RFC 8707", "https://www.rfc-editor.org/rfc/rfc8707"),
     ("RFC8725", "RFC 8725", "https://www.rfc-editor.org/rfc/rfc8725"),

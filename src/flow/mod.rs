@@ -3,6 +3,7 @@
 //! judge. It judges nothing itself.
 
 pub mod http;
+pub mod par;
 pub mod provider;
 pub mod redirect;
 pub mod register;
@@ -206,6 +207,8 @@ pub struct Evidence {
     pub browser_page: Option<(Option<Vec<u8>>, Option<String>)>,
     /// What a token-lifecycle probe (revocation, introspection) saw.
     pub lifecycle: Option<Lifecycle>,
+    /// What a pushed-authorization-request probe (RFC 9126) saw.
+    pub par: Option<par::ParSeen>,
 }
 
 /// An answer of the revocation or introspection endpoint.
@@ -331,7 +334,21 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 }
             }
             let verifier = make_verifier(&case.request.pkce);
-            let Some(params) = authorize(p, case, &browser, &verifier, ev).await? else {
+            let authorized = authorize(p, case, &browser, &verifier, ev).await?;
+            if let Some(seen) = ev.par.as_mut() {
+                seen.authorized = Some(
+                    authorized
+                        .as_ref()
+                        .is_some_and(|a| ["code", "access_token", "id_token"].iter().any(|k| a.contains_key(*k))),
+                );
+            }
+            if case.request.par == Some(crate::suite::ParProbe::Reuse)
+                && authorized.is_some()
+                && let Some(uri) = ev.par.as_ref().and_then(|s| s.request_uri.clone())
+            {
+                par::reuse(p, case, &browser, &uri, ev).await?;
+            }
+            let Some(params) = authorized else {
                 // A denial right after the harness approved a consent page is most
                 // likely the harness's approval not being taken as one: never
                 // report it as the provider refusing.
@@ -767,6 +784,11 @@ pub(crate) async fn authorize(
         ev.step(format!("the authorization parameters go in a request object, {shown}"));
         ev.request.insert("request_object".into(), shown);
         ev.request_object_decoys = Some(decoys);
+    }
+    if let Some(probe) = case.request.par
+        && !par::push(p, case, probe, &mut q, ev).await?
+    {
+        return Ok(None);
     }
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut().extend_pairs(q.iter());
@@ -1711,11 +1733,18 @@ async fn lifecycle_request(
         if authenticated { "" } else { " (no client authentication)" },
         resp.status.as_u16()
     ));
+    Ok(endpoint_answer(&resp))
+}
+
+/// An endpoint's answer as the checks read it: its status, the `error` of a
+/// JSON error body (control characters escaped, cut short), the JSON object
+/// and the `WWW-Authenticate` challenge.
+fn endpoint_answer(resp: &http::Response) -> EndpointAnswer {
     let json = match resp.json() {
         Ok(serde_json::Value::Object(o)) => Some(o),
         _ => None,
     };
-    Ok(EndpointAnswer {
+    EndpointAnswer {
         status: resp.status.as_u16(),
         error: json
             .as_ref()
@@ -1724,7 +1753,7 @@ async fn lifecycle_request(
             .map(|e| crate::report::escape::escape_controls(e).chars().take(100).collect()),
         json,
         www_authenticate: resp.header("www-authenticate").map(str::to_owned),
-    })
+    }
 }
 
 async fn client_credentials(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {

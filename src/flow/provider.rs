@@ -60,6 +60,13 @@ pub struct Discovery {
     /// RFC 8414 §2 / RFC 7662: where tokens are introspected.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// RFC 9126 §5: where authorization requests are pushed.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126 §5: whether every authorization request must be pushed (a
+    /// boolean; anything else is kept as it came, to be judged).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<serde_json::Value>,
 }
 
 impl Discovery {
@@ -76,6 +83,7 @@ impl Discovery {
             Feature::SignedRequestObject => lists(&self.request_object_signing_alg_values_supported, "RS256"),
             Feature::Revocation => self.revocation_endpoint.is_some(),
             Feature::Introspection => self.introspection_endpoint.is_some(),
+            Feature::Par => self.pushed_authorization_request_endpoint.is_some(),
         }
     }
 }
@@ -302,6 +310,7 @@ impl Provider {
             "registration_endpoint" => &d.registration_endpoint,
             "revocation_endpoint" => &d.revocation_endpoint,
             "introspection_endpoint" => &d.introspection_endpoint,
+            "pushed_authorization_request_endpoint" => &d.pushed_authorization_request_endpoint,
             _ => &None,
         };
         let v = value.as_deref().ok_or_else(|| format!("the discovery document has no `{which}`"))?;

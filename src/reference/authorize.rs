@@ -218,6 +218,7 @@ fn internal(shared: &Shared, error: &InternalError) -> Response {
 
 pub(crate) async fn authorize_get(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let params = super::par::resolve(&shared, params);
     let params = super::request_object::resolve(&shared, params).await;
     authorize(&shared, &params, &headers)
 }
@@ -226,7 +227,8 @@ pub(crate) async fn authorize_post(State(shared): State<Arc<Shared>>, headers: H
     if !is_form(&headers) {
         return bad_request(&shared, "POST /authorize needs an application/x-www-form-urlencoded body");
     }
-    let params = super::request_object::resolve(&shared, Params::parse(&body)).await;
+    let params = super::par::resolve(&shared, Params::parse(&body));
+    let params = super::request_object::resolve(&shared, params).await;
     authorize(&shared, &params, &headers)
 }
 
@@ -283,7 +285,8 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
             || (shared.quirk(Quirk::RedirectUriNormalised) && crate::flow::redirect::equivalent(redirect_uri, r))
             || (shared.quirk(Quirk::RedirectUriHostIgnored) && same_path_and_query(redirect_uri, r))
     });
-    let followed = shared.quirk(Quirk::UnregisteredRedirectFollowed) && followable(redirect_uri);
+    let followed = (shared.quirk(Quirk::UnregisteredRedirectFollowed) || (params.pushed && shared.quirk(Quirk::ParUnvalidated)))
+        && followable(redirect_uri);
     if !registered && !followed {
         return bad_request(
             shared,

@@ -49,6 +49,8 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "revocation_endpoint": shared.url("/revoke"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": shared.url("/introspect"),
+        "pushed_authorization_request_endpoint": shared.url("/par"),
+        "require_pushed_authorization_requests": false,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query", "fragment", "form_post"],

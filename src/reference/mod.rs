@@ -13,6 +13,7 @@ mod issue;
 pub(crate) mod keys;
 mod lifecycle;
 mod pages;
+mod par;
 mod params;
 mod quirk;
 mod register;
@@ -528,6 +529,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/register", post(register::register))
         .route("/revoke", post(lifecycle::revoke))
         .route("/introspect", post(lifecycle::introspect))
+        .route("/par", post(par::push).get(par::get))
         .fallback(not_found)
         .with_state(shared)
 }

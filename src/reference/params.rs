@@ -17,6 +17,8 @@ pub(crate) struct Params {
     /// A request object that could not be used (OIDC Core §6): error code
     /// and description, answered once the client and redirect URI are known.
     pub(crate) request_object_error: Option<(&'static str, String)>,
+    /// The parameters came from a pushed authorization request (RFC 9126).
+    pub(crate) pushed: bool,
 }
 
 impl Params {

@@ -304,6 +304,20 @@ quirks! {
         "the introspection endpoint answers a token it does not know with 400 invalid_token instead of {\"active\": false}";
     IntrospectionActiveString => "introspection-active-string",
         "an active token's introspection response has `\"active\": \"true\"` (a string, not a JSON boolean)";
+    ParStatus200 => "par-status-200",
+        "a pushed authorization request is answered 200 OK instead of 201 Created";
+    ParSecretUnchecked => "par-secret-unchecked",
+        "the pushed authorization request endpoint takes the client named in the request without checking its secret";
+    ParRequestUriInBodyAccepted => "par-request-uri-in-body-accepted",
+        "a pushed authorization request carrying a request_uri is taken (the request_uri is dropped)";
+    ParUnvalidated => "par-unvalidated",
+        "pushed authorization requests are not validated: an unregistered redirect_uri is taken, and the user is sent there";
+    ParReusable => "par-reusable",
+        "a pushed request's request_uri can be used again after the authorization completed";
+    ParGet400 => "par-get-400",
+        "a GET to the pushed authorization request endpoint is answered 400 invalid_request instead of 405";
+    ParRequestUriIgnored => "par-request-uri-ignored",
+        "the authorization endpoint ignores a pushed request's request_uri (it sees only client_id)";
     OpenidRequired => "openid-required",
         "authorization requests without the openid scope are refused with invalid_scope (OIDC Core §3.1.2.1 leaves such requests to the provider: a conformant choice)";
     ErrorPages200 => "error-pages-200",
@@ -363,7 +377,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 136);
+        assert_eq!(Quirk::ALL.len(), 143);
     }
 
     #[test]

@@ -245,6 +245,8 @@ pub(crate) struct Store {
     pub(crate) codes: Bounded<String, Code>,
     pub(crate) tokens: Bounded<TokenKey, Token>,
     pub(crate) refresh: Bounded<TokenKey, Refresh>,
+    /// Pushed authorization requests by `request_uri` (RFC 9126).
+    pub(crate) pushed: Bounded<String, super::par::Pushed>,
     next_family: u64,
     last_sweep: Instant,
 }
@@ -261,6 +263,7 @@ impl Store {
             codes: Bounded::new(cap),
             tokens: Bounded::new(cap),
             refresh: Bounded::new(cap),
+            pushed: Bounded::new(cap),
             next_family: 1,
             last_sweep: Instant::now(),
         }
@@ -275,6 +278,7 @@ impl Store {
             self.codes.sweep(now);
             self.tokens.sweep(now);
             self.refresh.sweep(now);
+            self.pushed.sweep(now);
         }
     }
 

@@ -21,8 +21,8 @@ use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnos
 use crate::vars;
 
 pub use model::{
-    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Lifecycle as LifecycleProbe, Misuse, RawNeeds, RawPkce, RawSession,
-    RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
+    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Lifecycle as LifecycleProbe, Misuse, Par as ParProbe, RawNeeds, RawPkce,
+    RawSession, RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
 };
 use model::{RawCase, RawExpect, RawTokenExpect};
 
@@ -271,6 +271,8 @@ pub struct Request {
     pub request_object: Option<model::RawRequestObject>,
     /// A token-lifecycle probe after the tokens are issued.
     pub lifecycle: Option<model::Lifecycle>,
+    /// The authorization request is pushed first (RFC 9126), with this probe.
+    pub par: Option<model::Par>,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -811,6 +813,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         consent: r.consent.clone().unwrap_or_default(),
         request_object: r.request_object.clone(),
         lifecycle: r.lifecycle,
+        par: r.par,
     };
     if let Some(ro) = &r.request_object {
         let problem = if ro.alg == model::RequestObjectAlg::RS256 && r.register.is_none() {

@@ -193,6 +193,9 @@ pub enum Feature {
     Revocation,
     /// Token introspection (RFC 7662; discovery `introspection_endpoint`, RFC 8414 §2).
     Introspection,
+    /// Pushed authorization requests (RFC 9126; discovery
+    /// `pushed_authorization_request_endpoint`, RFC 9126 §5).
+    Par,
 }
 
 impl Feature {
@@ -207,6 +210,7 @@ impl Feature {
             Feature::SignedRequestObject => "signed_request_object",
             Feature::Revocation => "revocation",
             Feature::Introspection => "introspection",
+            Feature::Par => "par",
         }
     }
 
@@ -222,6 +226,7 @@ impl Feature {
             Feature::SignedRequestObject => "RS256 in request_object_signing_alg_values_supported",
             Feature::Revocation => "a revocation_endpoint",
             Feature::Introspection => "an introspection_endpoint",
+            Feature::Par => "a pushed_authorization_request_endpoint",
         }
     }
 }
@@ -350,6 +355,10 @@ pub struct RawRequest {
     /// After the tokens are issued: a token-lifecycle probe at the provider's
     /// revocation (RFC 7009) or introspection (RFC 7662) endpoint.
     pub lifecycle: Option<Lifecycle>,
+    /// Send the authorization request by pushing it to the provider's
+    /// pushed authorization request endpoint (RFC 9126) first, with the
+    /// probe's deliberate mistake before the correct push.
+    pub par: Option<Par>,
     /// Sign the user in first, in the same browser, with a complete code flow; the
     /// case's own authorization then runs in that session (SSO, `prompt`, `max_age`,
     /// `id_token_hint`: `${session.id_token}` is the ID token of that sign-in).
@@ -412,6 +421,29 @@ pub struct RawTokenEdits {
     /// With `misuse: [reuse_code]`: seconds (0 to 60) between the redemption and the reuse.
     #[serde(default)]
     pub reuse_wait: u64,
+}
+
+/// A pushed-authorization-request probe (RFC 9126). Each one ends with a
+/// correct push whose `request_uri` the authorization then uses, so a refusal
+/// of the mistake is told apart from a provider that refuses everything.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Par {
+    /// Only the correct push, then the authorization with `client_id` and `request_uri`.
+    Push,
+    /// First a push with a wrong client secret.
+    WrongSecret,
+    /// First a push without client authentication (a confidential client).
+    WithoutClientAuth,
+    /// First a push whose body carries a `request_uri`.
+    RequestUriInBody,
+    /// First a push with a redirect URI the client never registered, and its
+    /// `request_uri` at the authorization endpoint if the push is taken.
+    UnregisteredRedirect,
+    /// After the authorization completed, the same `request_uri` again.
+    Reuse,
+    /// First a GET to the endpoint.
+    Get,
 }
 
 /// A token-lifecycle probe, run once the case's tokens are issued.

@@ -1,0 +1,285 @@
+//! Pushed authorization requests (RFC 9126), judged on what a PAR probe saw.
+
+use super::CheckResult;
+use crate::flow::par::{ParSeen, Taken};
+use crate::flow::{EndpointAnswer, Evidence};
+use crate::suite::ParProbe as P;
+
+/// Every PAR check the probe of `ev` can judge.
+pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
+    let Some(seen) = &ev.par else { return };
+    let Some(probe) = seen.probe else { return };
+    let Some(push) = &seen.push else { return };
+    out.push(pushed(push));
+    if let Some(result) = authorized(seen) {
+        out.push(result);
+    }
+    match probe {
+        P::Push => {}
+        P::WrongSecret | P::WithoutClientAuth => {
+            if let Some(m) = &seen.mistake {
+                out.push(client_auth(m, probe == P::WrongSecret));
+            }
+        }
+        P::RequestUriInBody => {
+            if let Some(m) = &seen.mistake {
+                out.push(if taken(m) {
+                    CheckResult::fail("par.request_uri_in_body", "a pushed request carrying a `request_uri` was taken").ef(
+                        "HTTP 400 `invalid_request` (RFC 9126 §2.1: the server MUST reject a pushed request with a `request_uri`)",
+                        answer(m),
+                    )
+                } else {
+                    CheckResult::pass(
+                        "par.request_uri_in_body",
+                        format!("a pushed request carrying a `request_uri` was refused ({})", answer(m)),
+                    )
+                });
+            }
+        }
+        P::UnregisteredRedirect => {
+            if let Some(m) = &seen.mistake {
+                out.push(validated(m, seen.mistake_taken.as_ref()));
+            }
+        }
+        P::Reuse => {
+            if let Some(again) = &seen.reuse {
+                out.push(match again {
+                    Taken::Refused(how) => CheckResult::pass(
+                        "par.one_time",
+                        format!("the `request_uri` of a completed authorization was refused when sent again ({how})"),
+                    ),
+                    Taken::Issued | Taken::Page(_) => {
+                        CheckResult::warn("par.one_time", "the `request_uri` of a completed authorization was taken again").ef(
+                            "a refusal (RFC 9126 §4: request_uri values SHOULD be one-time use)",
+                            describe(again),
+                        )
+                    }
+                    Taken::ToUnregistered => CheckResult::fail(
+                        "par.one_time",
+                        "sent again, the `request_uri` sent the user to a redirect URI the client never registered",
+                    )
+                    .ef("a refusal", describe(again)),
+                });
+            }
+        }
+        P::Get => {
+            if let Some(m) = &seen.mistake {
+                out.push(if m.status == 405 {
+                    CheckResult::pass("par.method", "a GET to the endpoint was answered HTTP 405")
+                } else if taken(m) {
+                    CheckResult::fail("par.method", "a GET to the endpoint was taken as a pushed request").ef(
+                        "HTTP 405 Method Not Allowed (RFC 9126 §2.3; the endpoint takes POST, §2.1)",
+                        answer(m),
+                    )
+                } else {
+                    CheckResult::warn("par.method", "a GET to the endpoint was refused, but not with HTTP 405")
+                        .ef("HTTP 405 Method Not Allowed (RFC 9126 §2.3)", answer(m))
+                });
+            }
+        }
+    }
+}
+
+/// The correct push: HTTP 201 with a `request_uri` string and a positive
+/// integer `expires_in` (RFC 9126 §2.2).
+fn pushed(push: &EndpointAnswer) -> CheckResult {
+    let json = push.json.as_ref();
+    let uri = json.and_then(|j| j.get("request_uri"));
+    let expires = json.and_then(|j| j.get("expires_in"));
+    let mut problems = Vec::new();
+    if !(200..300).contains(&push.status) {
+        return CheckResult::fail("par.push", "a valid pushed authorization request was refused")
+            .ef("HTTP 201 with `request_uri` and `expires_in`", answer(push));
+    }
+    if push.status != 201 {
+        problems.push(format!("HTTP {} instead of 201 Created", push.status));
+    }
+    if uri.is_none_or(|u| u.as_str().is_none_or(str::is_empty)) {
+        problems.push(match uri {
+            None => "no `request_uri`".to_owned(),
+            Some(v) => format!("`request_uri` is not a string but {}", kind(v)),
+        });
+    }
+    if expires.is_none_or(|e| e.as_u64().is_none_or(|n| n == 0)) {
+        problems.push(match expires {
+            None => "no `expires_in`".to_owned(),
+            Some(v) => format!("`expires_in` is not a positive integer but {}", kind(v)),
+        });
+    }
+    if problems.is_empty() {
+        let secs = expires.and_then(serde_json::Value::as_u64).unwrap_or_default();
+        CheckResult::pass(
+            "par.push",
+            format!("the push was answered HTTP 201 with a `request_uri` good for {secs} s"),
+        )
+    } else {
+        CheckResult::fail("par.push", "the answer to a valid push departs from RFC 9126 §2.2").ef(
+            "HTTP 201 Created, `request_uri` (a string) and `expires_in` (a positive integer)",
+            problems.join("; "),
+        )
+    }
+}
+
+/// The authorization with only `client_id` and the pushed `request_uri`
+/// (RFC 9126 §4).
+fn authorized(seen: &ParSeen) -> Option<CheckResult> {
+    seen.request_uri.as_ref()?;
+    Some(match seen.authorized? {
+        true => CheckResult::pass(
+            "par.authorization",
+            "the authorization request with only `client_id` and the pushed `request_uri` was answered with a code or tokens",
+        ),
+        false => CheckResult::fail(
+            "par.authorization",
+            "the authorization request with only `client_id` and the pushed `request_uri` was not answered with a code or tokens",
+        )
+        .ef(
+            "the pushed request processed as if sent at the authorization endpoint (RFC 9126 §4)",
+            "no code or tokens at the redirect URI (see the trace)",
+        ),
+    })
+}
+
+fn client_auth(m: &EndpointAnswer, wrong_secret: bool) -> CheckResult {
+    let what = if wrong_secret {
+        "a push with a wrong client secret"
+    } else {
+        "a confidential client's push without client authentication"
+    };
+    if taken(m) {
+        return CheckResult::fail("par.client_auth", format!("{what} was taken")).ef(
+            "refused with `invalid_client` (RFC 9126 §2: the client authenticates as at the token endpoint; RFC 6749 §5.2)",
+            answer(m),
+        );
+    }
+    match m.error.as_deref() {
+        Some("invalid_client") => CheckResult::pass("par.client_auth", format!("{what} was refused ({})", answer(m))),
+        _ if !wrong_secret && m.error.as_deref() == Some("invalid_request") => {
+            CheckResult::pass("par.client_auth", format!("{what} was refused ({})", answer(m)))
+        }
+        _ => CheckResult::warn("par.client_auth", format!("{what} was refused, but not with `invalid_client`"))
+            .ef("HTTP 401 (or 400) `invalid_client` (RFC 6749 §5.2)", answer(m)),
+    }
+}
+
+fn validated(m: &EndpointAnswer, then: Option<&Taken>) -> CheckResult {
+    let id = "par.validated";
+    if !taken(m) {
+        return CheckResult::pass(
+            id,
+            format!("a push with a redirect URI the client never registered was refused ({})", answer(m)),
+        );
+    }
+    match then {
+        Some(Taken::Refused(how)) => CheckResult::pass(
+            id,
+            format!("a push with an unregistered redirect URI was taken, and its `request_uri` refused at the authorization endpoint ({how})"),
+        ),
+        Some(t) => CheckResult::fail(
+            id,
+            "a pushed request with a redirect URI the client never registered was taken, and so was its `request_uri`",
+        )
+        .ef(
+            "refused at the endpoint (HTTP 400 `invalid_request`) or at the authorization endpoint, never redirected there (RFC 9126 §2.1: validated as an authorization request)",
+            describe(t),
+        ),
+        None => CheckResult::fail(
+            id,
+            "a pushed request with a redirect URI the client never registered was taken",
+        )
+        .ef("HTTP 400 `invalid_request` (RFC 9126 §2.1)", answer(m)),
+    }
+}
+
+/// The endpoint took the request: a success carrying a `request_uri`.
+fn taken(m: &EndpointAnswer) -> bool {
+    (200..300).contains(&m.status) && m.json.as_ref().is_some_and(|j| j.contains_key("request_uri"))
+}
+
+fn describe(t: &Taken) -> String {
+    match t {
+        Taken::Issued => "a code or tokens at the redirect URI".into(),
+        Taken::Page(which) => format!("the provider's {which} page (the request was taken)"),
+        Taken::ToUnregistered => "a redirect to the unregistered redirect URI".into(),
+        Taken::Refused(how) => how.clone(),
+    }
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// `HTTP 400 error=invalid_request`, for a verdict.
+fn answer(r: &EndpointAnswer) -> String {
+    match &r.error {
+        Some(e) => format!("HTTP {} `{e}`", r.status),
+        None => format!("HTTP {}", r.status),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Status;
+    use serde_json::json;
+
+    fn ans(status: u16, body: serde_json::Value) -> EndpointAnswer {
+        EndpointAnswer {
+            status,
+            error: body.get("error").and_then(|e| e.as_str()).map(str::to_owned),
+            json: body.as_object().cloned(),
+            www_authenticate: None,
+        }
+    }
+
+    #[test]
+    fn a_push_is_201_with_a_request_uri_and_a_positive_lifetime() {
+        let good = ans(
+            201,
+            json!({"request_uri": "urn:ietf:params:oauth:request_uri:abc", "expires_in": 60}),
+        );
+        assert_eq!(pushed(&good).status, Status::Pass);
+        for bad in [
+            ans(200, json!({"request_uri": "urn:x", "expires_in": 60})),
+            ans(201, json!({"request_uri": 5, "expires_in": 60})),
+            ans(201, json!({"request_uri": "urn:x", "expires_in": "60"})),
+            ans(201, json!({"request_uri": "urn:x", "expires_in": 0})),
+            ans(201, json!({"request_uri": "urn:x"})),
+            ans(400, json!({"error": "invalid_request"})),
+        ] {
+            assert_eq!(pushed(&bad).status, Status::Fail, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn client_authentication_and_method_verdicts() {
+        let taken = ans(201, json!({"request_uri": "urn:x", "expires_in": 60}));
+        assert_eq!(client_auth(&taken, true).status, Status::Fail);
+        assert_eq!(
+            client_auth(&ans(401, json!({"error": "invalid_client"})), true).status,
+            Status::Pass
+        );
+        assert_eq!(
+            client_auth(&ans(400, json!({"error": "invalid_request"})), true).status,
+            Status::Warn
+        );
+        assert_eq!(
+            client_auth(&ans(400, json!({"error": "invalid_request"})), false).status,
+            Status::Pass
+        );
+        assert_eq!(validated(&ans(400, json!({"error": "invalid_request"})), None).status, Status::Pass);
+        assert_eq!(
+            validated(&taken, Some(&Taken::Refused("an error page".into()))).status,
+            Status::Pass
+        );
+        assert_eq!(validated(&taken, Some(&Taken::ToUnregistered)).status, Status::Fail);
+        assert_eq!(validated(&taken, Some(&Taken::Page("sign-in"))).status, Status::Fail);
+    }
+}

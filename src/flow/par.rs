@@ -1,0 +1,354 @@
+//! Pushed authorization requests (RFC 9126): the case's authorization
+//! parameters are pushed to the provider's endpoint first, and the
+//! authorization request then carries only `client_id` and the `request_uri`
+//! the push returned (§4). A probe makes its deliberate mistake first (a wrong
+//! secret, no client authentication, a `request_uri` in the pushed body, an
+//! unregistered redirect URI, a GET) and then pushes correctly, so a refusal of
+//! the mistake is told apart from a provider that refuses every push; `reuse`
+//! sends the same `request_uri` again once the authorization completed.
+
+use std::collections::BTreeMap;
+
+use super::{EndpointAnswer, Evidence, OAuthError, Provider, client_authentication, client_of, http, random_token};
+use crate::login::form::{self, Page};
+use crate::profile::ClientAuth;
+use crate::secret::Secret;
+use crate::suite::{Case, ParProbe as P};
+use reqwest::Method;
+
+/// The `request_uri` prefix RFC 9126 §2.2 gives as an example; a provider may
+/// use any URI. The harness's own made-up one (a `request_uri` in the pushed
+/// body) uses it.
+const URN: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// A redirect URI no client registers (`.invalid`, RFC 6761): where a
+/// provider that does not validate pushed requests would send the user.
+pub const UNREGISTERED: &str = "https://unregistered.oidc-conform.invalid/callback";
+
+/// What the authorization endpoint did with a pushed request's `request_uri`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// Redirected to the client with a code or tokens.
+    Issued,
+    /// Showed a sign-in or consent page: the request was taken.
+    Page(&'static str),
+    /// Redirected to the unregistered redirect URI.
+    ToUnregistered,
+    /// Refused: an error at the redirect URI, or an error page (how, for the verdict).
+    Refused(String),
+}
+
+/// What a pushed-authorization-request probe saw.
+#[derive(Clone, Debug, Default)]
+pub struct ParSeen {
+    pub probe: Option<P>,
+    /// The probe's mistaken push (or GET).
+    pub mistake: Option<EndpointAnswer>,
+    /// A push with an unregistered redirect URI that was taken: what the
+    /// authorization endpoint then did with its `request_uri`.
+    pub mistake_taken: Option<Taken>,
+    /// The correct push.
+    pub push: Option<EndpointAnswer>,
+    /// The authorization with the correct push's `request_uri` reached the
+    /// redirect URI with a code or tokens.
+    pub authorized: Option<bool>,
+    /// The same `request_uri` sent again after the authorization completed.
+    pub reuse: Option<Taken>,
+    /// The correct push's `request_uri`.
+    pub request_uri: Option<Secret>,
+}
+
+/// How a push authenticates the client.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    AsDeclared,
+    WrongSecret,
+    Without,
+}
+
+/// Pushes the authorization parameters `q` (after the probe's mistake) and
+/// leaves in `q` only `client_id` and the `request_uri`. `Ok(false)`: the
+/// correct push was refused (recorded as the provider's error); the
+/// authorization is not sent.
+pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<String, String>, ev: &mut Evidence) -> Result<bool, String> {
+    let mut seen = ParSeen {
+        probe: Some(probe),
+        ..ParSeen::default()
+    };
+    let body: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| *k != "client_id")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    match probe {
+        P::Push | P::Reuse => {}
+        P::WrongSecret => {
+            ev.misuse_attempted = true;
+            seen.mistake = Some(post(p, case, body.clone(), Auth::WrongSecret, "with a wrong client secret", ev).await?);
+        }
+        P::WithoutClientAuth => {
+            ev.misuse_attempted = true;
+            seen.mistake = Some(post(p, case, body.clone(), Auth::Without, "without client authentication", ev).await?);
+        }
+        P::RequestUriInBody => {
+            ev.misuse_attempted = true;
+            let mut with = body.clone();
+            with.push(("request_uri".into(), format!("{URN}oidc-conform-{}", random_token())));
+            seen.mistake = Some(post(p, case, with, Auth::AsDeclared, "with a `request_uri` in the body", ev).await?);
+        }
+        P::UnregisteredRedirect => {
+            ev.misuse_attempted = true;
+            let mut with: Vec<(String, String)> = body.iter().filter(|(k, _)| k != "redirect_uri").cloned().collect();
+            with.push(("redirect_uri".into(), UNREGISTERED.into()));
+            let answer = post(
+                p,
+                case,
+                with,
+                Auth::AsDeclared,
+                "with a redirect URI the client never registered",
+                ev,
+            )
+            .await?;
+            if let Some(uri) = pushed_uri(&answer) {
+                ev.step("the push was taken: sending its request_uri to the authorization endpoint (no session)");
+                seen.mistake_taken = Some(take(p, case, &uri, None, ev).await?);
+            }
+            seen.mistake = Some(answer);
+        }
+        P::Get => {
+            ev.misuse_attempted = true;
+            seen.mistake = Some(get(p, &body, ev).await?);
+        }
+    }
+    let answer = post(p, case, body, Auth::AsDeclared, "", ev).await?;
+    let uri = pushed_uri(&answer);
+    if uri.is_none() {
+        ev.error = Some(OAuthError {
+            stage: "authorization",
+            error: answer.error.clone().unwrap_or_else(|| format!("HTTP {}", answer.status)),
+            description: Some(
+                match answer
+                    .json
+                    .as_ref()
+                    .and_then(|j| j.get("error_description"))
+                    .and_then(|d| d.as_str())
+                {
+                    Some(d) => format!(
+                        "the pushed authorization request was not taken ({})",
+                        crate::report::escape::escape_controls(d).chars().take(200).collect::<String>()
+                    ),
+                    None => "the pushed authorization request was not taken".into(),
+                },
+            ),
+            status: Some(answer.status),
+            www_authenticate: None,
+        });
+    }
+    seen.push = Some(answer);
+    seen.request_uri = uri.clone();
+    ev.par = Some(seen);
+    let Some(uri) = uri else { return Ok(false) };
+    let client_id = q.get("client_id").cloned().unwrap_or_default();
+    q.clear();
+    q.insert("client_id".into(), client_id);
+    q.insert("request_uri".into(), uri.expose().to_owned());
+    ev.request.insert("request_uri".into(), "(the pushed request's)".into());
+    Ok(true)
+}
+
+/// After the authorization completed: the same `request_uri` again, in the
+/// same browser.
+pub(super) async fn reuse(
+    p: &Provider,
+    case: &Case,
+    browser: &reqwest::cookie::Jar,
+    uri: &Secret,
+    ev: &mut Evidence,
+) -> Result<(), String> {
+    ev.step("sending the same request_uri again, now that the authorization completed");
+    let taken = take(p, case, uri, Some(browser), ev).await?;
+    if let Some(seen) = ev.par.as_mut() {
+        seen.reuse = Some(taken);
+    }
+    Ok(())
+}
+
+/// The `request_uri` of a successful push (RFC 9126 §2.2), if it was one.
+fn pushed_uri(answer: &EndpointAnswer) -> Option<Secret> {
+    if !(200..300).contains(&answer.status) {
+        return None;
+    }
+    let uri = answer.json.as_ref()?.get("request_uri")?.as_str()?;
+    (!uri.is_empty()).then(|| Secret::new(uri))
+}
+
+/// A POST to the pushed authorization request endpoint, the client
+/// authenticating as declared, with a wrong secret, or not at all.
+async fn post(
+    p: &Provider,
+    case: &Case,
+    mut form: Vec<(String, String)>,
+    auth: Auth,
+    how: &str,
+    ev: &mut Evidence,
+) -> Result<EndpointAnswer, String> {
+    let url = p.endpoint("pushed_authorization_request_endpoint")?;
+    let client = client_of(p, case);
+    let wrong = Secret::new(format!("oidc-conform-wrong-{}", random_token()));
+    let (method, secret) = match auth {
+        Auth::AsDeclared => (case.auth, client.secret.as_ref()),
+        // A wrong secret is sent the way the client sends its own (Basic unless it posts it).
+        Auth::WrongSecret => (
+            if case.auth == ClientAuth::ClientSecretPost {
+                ClientAuth::ClientSecretPost
+            } else {
+                ClientAuth::ClientSecretBasic
+            },
+            Some(&wrong),
+        ),
+        Auth::Without => (ClientAuth::None, None),
+    };
+    if secret.is_some() && method != ClientAuth::None && auth == Auth::AsDeclared {
+        p.check_transport(&url, "client secret")?;
+        if !p.trusted_origin(&url) {
+            return Err(format!(
+                "the pushed_authorization_request_endpoint is on {}, another origin than the issuer's: the client secret was not sent (list the origin under `http.trusted_origins` in the profile if it belongs to the provider)",
+                url.origin().ascii_serialization()
+            ));
+        }
+    }
+    let basic = client_authentication(&client.id, method, secret, &mut form);
+    // `client_id` is an authorization request parameter (RFC 6749 §4.1.1) as
+    // well as the client's name: the pushed request carries it whatever the
+    // authentication (products require it beside HTTP Basic too).
+    if !form.iter().any(|(k, _)| k == "client_id") {
+        form.push(("client_id".into(), client.id.clone()));
+    }
+    let mut req = p.http.post(url.clone()).form(&form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    ev.step(format!(
+        "POST {}{}{} → {}",
+        http::redact_url(&url),
+        if how.is_empty() { "" } else { " " },
+        how,
+        resp.status.as_u16()
+    ));
+    Ok(super::endpoint_answer(&resp))
+}
+
+/// A GET to the endpoint with the authorization parameters (never a secret) in the query.
+async fn get(p: &Provider, body: &[(String, String)], ev: &mut Evidence) -> Result<EndpointAnswer, String> {
+    let mut url = p.endpoint("pushed_authorization_request_endpoint")?;
+    url.query_pairs_mut().extend_pairs(body.iter());
+    let resp = http::send(&p.guard, p.http.get(url.clone()), &url, &p.limits)
+        .await
+        .map_err(|e| e.to_string())?;
+    ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
+    Ok(super::endpoint_answer(&resp))
+}
+
+/// Sends `client_id` and `uri` to the authorization endpoint and follows the
+/// provider's own redirects (never a login): what it did with the request.
+async fn take(p: &Provider, case: &Case, uri: &Secret, browser: Option<&reqwest::cookie::Jar>, ev: &mut Evidence) -> Result<Taken, String> {
+    let client = client_of(p, case);
+    let registered = client.redirect_uri.clone().unwrap_or_default();
+    let mut url = p.endpoint("authorization_endpoint")?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &client.id)
+        .append_pair("request_uri", uri.expose());
+    let provider = url.origin();
+    for _ in 0..p.limits.max_redirects {
+        let mut req = p.http.request(Method::GET, url.clone());
+        if let Some(jar) = browser
+            && let Some(cookies) = reqwest::cookie::CookieStore::cookies(jar, &url)
+        {
+            req = req.header(reqwest::header::COOKIE, cookies);
+        }
+        let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+        if let Some(jar) = browser {
+            reqwest::cookie::CookieStore::set_cookies(jar, &mut resp.headers.get_all(reqwest::header::SET_COOKIE).iter(), &url);
+        }
+        ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
+        let location = resp
+            .header("location")
+            .and_then(|l| url.join(l).ok())
+            .filter(|_| resp.status.is_redirection());
+        let Some(next) = location else {
+            let html = String::from_utf8_lossy(&resp.body).into_owned();
+            if resp.status.is_success() {
+                let page = form::analyse(&html, &url, "", &Secret::new(String::new()), &p.profile.login, &registered);
+                match page {
+                    Ok(Page::Login(_)) => return Ok(Taken::Page("sign-in")),
+                    Ok(Page::Consent(_) | Page::ConsentWithoutDeny | Page::ConsentWithoutScopeChoice) => {
+                        return Ok(Taken::Page("consent"));
+                    }
+                    // A form_post answer: judged by what it carries.
+                    Ok(Page::FormPost { action, fields }) => {
+                        return Ok(answered(action.as_str(), &registered, fields.into_iter().collect()));
+                    }
+                    _ => {}
+                }
+            }
+            return Ok(Taken::Refused(format!("an error page (HTTP {})", resp.status.as_u16())));
+        };
+        if next.as_str().starts_with(UNREGISTERED) {
+            return Ok(Taken::ToUnregistered);
+        }
+        if next.origin() != provider || (!registered.is_empty() && next.as_str().starts_with(&registered)) {
+            let mut params: BTreeMap<String, String> = next.query_pairs().into_owned().collect();
+            if let Some(fragment) = next.fragment() {
+                params.extend(url::form_urlencoded::parse(fragment.as_bytes()).into_owned());
+            }
+            return Ok(answered(next.as_str(), &registered, params));
+        }
+        url = next;
+    }
+    Ok(Taken::Refused("too many redirects".into()))
+}
+
+/// What an answer at `target` with `params` says.
+fn answered(target: &str, registered: &str, params: BTreeMap<String, String>) -> Taken {
+    if target.starts_with(UNREGISTERED) {
+        return Taken::ToUnregistered;
+    }
+    if params.contains_key("code") || params.contains_key("access_token") || params.contains_key("id_token") {
+        return Taken::Issued;
+    }
+    match params.get("error") {
+        Some(e) => Taken::Refused(format!("error `{}` at the redirect URI", crate::report::escape::escape_controls(e))),
+        None if !registered.is_empty() && target.starts_with(registered) => Taken::Refused("a redirect without a code".into()),
+        None => Taken::Refused("a redirect away from the provider".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn an_answer_is_judged_by_where_it_goes_and_what_it_carries() {
+        let cb = "https://app.test/cb";
+        assert_eq!(answered("https://app.test/cb?code=x", cb, params(&[("code", "x")])), Taken::Issued);
+        assert_eq!(
+            answered("https://app.test/cb#id_token=x", cb, params(&[("id_token", "x")])),
+            Taken::Issued
+        );
+        assert_eq!(
+            answered(&format!("{UNREGISTERED}?code=x"), cb, params(&[("code", "x")])),
+            Taken::ToUnregistered
+        );
+        assert!(matches!(
+            answered("https://app.test/cb?error=invalid_request_uri", cb, params(&[("error", "invalid_request_uri")])),
+            Taken::Refused(how) if how.contains("invalid_request_uri")
+        ));
+        assert!(matches!(answered("https://app.test/cb", cb, params(&[])), Taken::Refused(_)));
+        assert!(matches!(answered("https://elsewhere.test/", cb, params(&[])), Taken::Refused(_)));
+    }
+}
