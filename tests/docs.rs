@@ -1,4 +1,5 @@
-//! The manual: its generated pages are current.
+//! The manual: its generated pages are current, and what it says of the
+//! shipped suites is true.
 //!
 //! `OIDC_CONFORM_BLESS=1` rewrites the generated pages (`docs/checks.md`,
 //! `docs/cli.md`) from the binary.
@@ -52,4 +53,31 @@ fn cli_reference_page_is_current() {
     let printed: Vec<&str> = stdout.lines().map(str::trim_end).collect();
     assert!(page.contains(&printed.join("\n")), "`run --help` differs from the page's");
     compare_with_page(&page, "docs/cli.md", "the command definitions");
+}
+
+/// The manual says the shipped suites are built into the binary: every file of
+/// `suites/` is, as it is in the repository.
+#[test]
+fn every_shipped_suite_is_built_in() {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("suites"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    for name in &files {
+        let path = format!("suites/{name}");
+        let text = std::fs::read_to_string(root().join(&path)).unwrap();
+        let built_in = oidc_conform::suite::BUILTIN.iter().find(|(p, _)| *p == path);
+        assert!(
+            built_in.is_some(),
+            "{path} is not built into the binary (add it to `suite::BUILTIN`)"
+        );
+        assert!(built_in.is_some_and(|(_, t)| *t == text), "{path} differs from its built-in copy");
+    }
+    assert_eq!(
+        files.len(),
+        oidc_conform::suite::BUILTIN.len(),
+        "a built-in suite that is not in suites/"
+    );
 }
