@@ -1,8 +1,11 @@
-//! The manual: its generated pages are current, and what it says of the
-//! shipped suites is true.
+//! The manual: its generated pages are current, and every relative link of
+//! `docs/`, `README.md` and `ARCHITECTURE.md` resolves.
 //!
 //! `OIDC_CONFORM_BLESS=1` rewrites the generated pages (`docs/checks.md`,
 //! `docs/cli.md`) from the binary.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use crate::util::{oidc_conform, root};
 
@@ -80,4 +83,212 @@ fn every_shipped_suite_is_built_in() {
         oidc_conform::suite::BUILTIN.len(),
         "a built-in suite that is not in suites/"
     );
+}
+
+/// Every relative link (and its `#anchor`) of the manual, the README and
+/// ARCHITECTURE.md resolves to a file (and a heading of it).
+#[test]
+fn relative_links_resolve() {
+    let root = root();
+    let mut files = vec![root.join("README.md"), root.join("ARCHITECTURE.md")];
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 8, "the manual has its pages: {pages:?}");
+    files.extend(pages);
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for (line, target) in links(&text) {
+            if is_external(&target) {
+                continue;
+            }
+            checked += 1;
+            let shown = format!("{}:{line}: `{target}`", file.strip_prefix(&root).unwrap_or(file).display());
+            let (path, anchor) = match target.split_once('#') {
+                Some((p, a)) => (p, Some(a)),
+                None => (target.as_str(), None),
+            };
+            let dest = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(percent_decode(path))
+            };
+            if !dest.exists() {
+                broken.push(format!("{shown}: no such file"));
+                continue;
+            }
+            if let Some(anchor) = anchor {
+                if dest.extension().is_none_or(|x| x != "md") {
+                    broken.push(format!("{shown}: an anchor into a file that is not Markdown"));
+                    continue;
+                }
+                let target_text = std::fs::read_to_string(&dest).unwrap();
+                if !anchors(&target_text).contains(anchor) {
+                    broken.push(format!("{shown}: no heading `#{anchor}` in {}", dest.display()));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} relative links found: is the link reader broken?");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+/// The link checker's reader: inline links outside code, headings' anchors.
+#[test]
+fn link_reader_reads_what_a_repository_browser_shows() {
+    let text = "# Getting started\n\nSee [the CLI](cli.md#oidc-conform-run) and ![img](a.png \"t\").\n\
+                ```yaml\n# not a heading\n[not](a-link.md)\n```\n`[code](span.md)` [x](<b c.md>)\n\
+                ## Exit codes\n## Exit codes\n### `--shard auto`: CI variables\n<a id=\"here\"></a>\n";
+    let found: Vec<String> = links(text).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(found, ["cli.md#oidc-conform-run", "a.png", "b c.md"]);
+    let a = anchors(text);
+    for want in ["getting-started", "exit-codes", "exit-codes-1", "--shard-auto-ci-variables", "here"] {
+        assert!(a.contains(want), "{want} in {a:?}");
+    }
+    assert!(!a.contains("not-a-heading"));
+}
+
+fn is_external(target: &str) -> bool {
+    let scheme = target.split(':').next().unwrap_or("");
+    (target.contains(':') && !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)))
+        || target.starts_with("//")
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Lines of the text outside fenced code blocks, with their numbers.
+fn prose(text: &str) -> Vec<(usize, &str)> {
+    let mut fence: Option<&str> = None;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        match fence {
+            Some(f) if t.starts_with(f) => fence = None,
+            Some(_) => {}
+            None if t.starts_with("```") || t.starts_with("~~~") => fence = Some(&t[..3]),
+            None => out.push((i + 1, line)),
+        }
+    }
+    out
+}
+
+/// Inline code spans blanked out of a line.
+fn without_code_spans(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].chars().take_while(|&c| c == '`').count();
+        let fence = &rest[start..start + ticks];
+        out.push_str(&rest[..start]);
+        match rest[start + ticks..].find(fence) {
+            Some(end) => rest = &rest[start + ticks + end + ticks..],
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The targets of the inline links and images (`[text](target)`), with line numbers.
+fn links(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in prose(text) {
+        let line = without_code_spans(line);
+        let mut rest = line.as_str();
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let (target, next) = if let Some(inner) = after.strip_prefix('<') {
+                match inner.find('>') {
+                    Some(end) => (inner[..end].to_owned(), &inner[end..]),
+                    None => break,
+                }
+            } else {
+                // Up to the closing parenthesis, balanced; a title after a space is left out.
+                let mut depth = 0;
+                let mut end = after.len();
+                for (i, c) in after.char_indices() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' if depth == 0 => {
+                            end = i;
+                            break;
+                        }
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                }
+                let inside = &after[..end];
+                (inside.split_whitespace().next().unwrap_or("").to_owned(), &after[end..])
+            };
+            if !target.is_empty() {
+                out.push((n, target));
+            }
+            rest = next;
+        }
+    }
+    out
+}
+
+/// The anchors a repository browser gives a page: one per heading (GitHub's
+/// slug, `-1`, `-2` for repeats) and any `<a id>`/`<a name>`.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (_, line) in prose(text) {
+        let t = line.trim_start();
+        if t.starts_with('#') {
+            let heading = t.trim_start_matches('#');
+            if heading.starts_with(' ') || heading.is_empty() {
+                let base = oidc_conform::docs::slug(heading.trim_end_matches('#').trim());
+                let mut slug = base.clone();
+                let mut n = 0;
+                while out.contains(&slug) {
+                    n += 1;
+                    slug = format!("{base}-{n}");
+                }
+                out.insert(slug);
+            }
+        }
+        for attr in ["id=\"", "name=\""] {
+            let mut rest = line;
+            while let Some(at) = rest.find(attr) {
+                let value = &rest[at + attr.len()..];
+                if let Some(end) = value.find('"') {
+                    if rest[..at].contains("<a ") {
+                        out.insert(value[..end].to_owned());
+                    }
+                    rest = &value[end..];
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
