@@ -138,6 +138,94 @@ fn relative_links_resolve() {
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
+/// The manual's YAML examples are what they say: every profile and suite example
+/// passes `oidc-conform validate`, login fragments inside a profile too, and the
+/// CI files are YAML.
+#[test]
+fn yaml_examples_are_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pages: Vec<PathBuf> = Vec::new();
+    for sub in ["docs", "docs/profiles"] {
+        for e in std::fs::read_dir(root().join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "md") {
+                pages.push(p);
+            }
+        }
+    }
+    pages.sort();
+    let (mut profiles, mut suites, mut other) = (0, 0, 0);
+    let mut wrong = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let name = page.strip_prefix(root()).unwrap().display().to_string();
+        for (line, block) in yaml_blocks(&text) {
+            let first = block
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .unwrap_or("");
+            let (kind, file_text) = if block.lines().any(|l| l.starts_with("issuer:")) {
+                ("profile", block.clone())
+            } else if first.starts_with("login:") {
+                ("profile", format!("name: example\nissuer: https://login.example.com/\n{block}"))
+            } else if first.starts_with("suite:") {
+                ("suite", block.clone())
+            } else if first.starts_with("cases:") {
+                ("suite", format!("suite: example\n{block}"))
+            } else if first.starts_with("  - name:") {
+                ("suite", format!("suite: example\ncases:\n{block}"))
+            } else {
+                if let Err(e) = serde_saphyr::from_str::<serde_json::Value>(&block) {
+                    wrong.push(format!("{name}:{line}: not YAML: {e}"));
+                }
+                other += 1;
+                continue;
+            };
+            let file = dir.path().join(format!("example-{line}.yaml"));
+            std::fs::write(&file, &file_text).unwrap();
+            // Every `${env:NAME}` the example reads, with a value of a real secret's length.
+            let vars: Vec<String> = file_text
+                .split("${env:")
+                .skip(1)
+                .filter_map(|rest| rest.split('}').next().map(str::to_owned))
+                .collect();
+            let env: Vec<(&str, &str)> = vars.iter().map(|v| (v.as_str(), "example-value-0123456789")).collect();
+            let out = crate::util::oidc_conform_in_env(dir.path(), &["validate", file.to_str().unwrap()], &env);
+            if out.code() != 0 {
+                wrong.push(format!("{name}:{line} ({kind}): {}", out.describe()));
+            }
+            if kind == "profile" {
+                profiles += 1;
+            } else {
+                suites += 1;
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "examples that are not valid:\n{}", wrong.join("\n"));
+    assert!(
+        profiles >= 8 && suites >= 3 && other >= 4,
+        "{profiles} profiles, {suites} suites, {other} other"
+    );
+}
+
+/// The ```yaml blocks of a page, with the line each starts on.
+fn yaml_blocks(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        match &mut current {
+            None if line.trim_start() == "```yaml" => current = Some((i + 1, String::new())),
+            None => {}
+            Some(_) if line.trim_start().starts_with("```") => out.extend(current.take()),
+            Some((_, block)) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+    }
+    out
+}
+
 /// The link checker's reader: inline links outside code, headings' anchors.
 #[test]
 fn link_reader_reads_what_a_repository_browser_shows() {
