@@ -58,6 +58,21 @@ fn cli_reference_page_is_current() {
     compare_with_page(&page, "docs/cli.md", "the command definitions");
 }
 
+/// The README stays an entrance: what the project is, the two commands, the
+/// way to one's own provider and links; the rest is in the manual.
+#[test]
+fn readme_is_short() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 150,
+        "README.md has {lines} lines: move the detail into docs/ and link to it"
+    );
+    for command in ["cargo run --release -- run", "scripts/test"] {
+        assert!(readme.contains(command), "the README shows `{command}`");
+    }
+}
+
 /// The manual says the shipped suites are built into the binary: every file of
 /// `suites/` is, as it is in the repository.
 #[test]
