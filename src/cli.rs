@@ -38,8 +38,12 @@ pub enum Command {
         #[arg(long)]
         provider: Option<PathBuf>,
     },
-    /// Print the catalogue of built-in checks.
-    Checks,
+    /// Print the catalogue of built-in checks: id, area, level, whom the rule binds, spec section, why.
+    Checks {
+        /// `text` (a line per check) or `markdown` (the manual's catalogue page, docs/checks.md).
+        #[arg(long, value_enum, default_value = "text")]
+        format: ChecksFormat,
+    },
     /// Render or merge saved reports.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -258,6 +262,14 @@ fn parse_fixed_shard(s: &str) -> Result<(u32, u32), String> {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ChecksFormat {
+    /// A line per check.
+    Text,
+    /// The catalogue page of the manual: a table per area.
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum SchemaKind {
     /// Suite files.
     Suite,
@@ -426,7 +438,15 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             Ok(0)
         }
         Command::Validate { files, provider } => validate(default_suites(files), provider),
-        Command::Checks => {
+        Command::Checks {
+            format: ChecksFormat::Markdown,
+        } => {
+            crate::out!("{}", crate::docs::checks_markdown());
+            Ok(0)
+        }
+        Command::Checks {
+            format: ChecksFormat::Text,
+        } => {
             for c in CATALOGUE {
                 crate::outln!(
                     "{:<24} {:<13} {:<6} {:<8} {:<22} {}",

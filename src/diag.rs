@@ -680,7 +680,7 @@ fn explain_yaml_message(msg: &str, source: &Source, pos: Option<Pos>) -> (String
     if msg.starts_with("invalid type") || msg.starts_with("expected ") {
         return (
             msg.to_owned(),
-            Some("check the value's type against the format in README.md".into()),
+            Some("check the value's type against the format in docs/suites.md or docs/profiles.md (`oidc-conform schema suite|profile` prints the JSON Schema)".into()),
             word_at(pos),
         );
     }

@@ -11,6 +11,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod docs;
 pub mod doctor;
 pub mod flow;
 pub mod init;

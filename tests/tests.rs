@@ -7,6 +7,7 @@ mod attribution;
 mod browser;
 mod cli;
 mod diagnostics;
+mod docs;
 mod doctor;
 mod flows;
 mod fuzz;

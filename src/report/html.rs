@@ -331,7 +331,7 @@ struct Tail<'a> {
 /// Statuses in the order the report shows them: worst first.
 const ORDER: [Status; 5] = [Status::Fail, Status::Error, Status::Warn, Status::Skip, Status::Pass];
 
-/// Known areas and flows, in the order the README lists them; others follow by name.
+/// Known areas and flows, in the order the manual lists them; others follow by name.
 const AREAS: &[&str] = &[
     "scopes",
     "namespacing",

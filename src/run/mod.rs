@@ -661,7 +661,7 @@ fn keep_screenshot(report: &mut CaseReport, output: &std::path::Path) {
     }
 }
 
-/// Exit code of a run that selected no case (documented in the README).
+/// Exit code of a run that selected no case (documented in docs/reports.md).
 pub const EXIT_NOTHING_RUN: i32 = 4;
 
 /// The output directory exists (or can be made) and takes files.

@@ -108,6 +108,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/basics.yaml", include_str!("../../suites/basics.yaml")),
     ("suites/consent.yaml", include_str!("../../suites/consent.yaml")),
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
+    ("suites/lifecycle.yaml", include_str!("../../suites/lifecycle.yaml")),
     ("suites/namespacing.yaml", include_str!("../../suites/namespacing.yaml")),
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
     ("suites/parameters.yaml", include_str!("../../suites/parameters.yaml")),
