@@ -251,3 +251,22 @@ fn shard_auto_reads_the_ci_variables() {
         wrong.describe()
     );
 }
+
+/// The benchmark's completeness rule (`bench/bench.py`): a run whose cases all
+/// ran to a verdict other than `error` is a measurement, warnings and findings
+/// included; an error, a skip or a missing case drops it, as a failure.
+#[test]
+fn the_bench_takes_a_run_with_warnings_as_complete() {
+    let out = std::process::Command::new("python3")
+        .arg(crate::util::root().join("bench/bench.py"))
+        .arg("--self-test")
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bench self-test: ok"));
+}

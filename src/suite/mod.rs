@@ -111,6 +111,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/lifecycle.yaml", include_str!("../../suites/lifecycle.yaml")),
     ("suites/namespacing.yaml", include_str!("../../suites/namespacing.yaml")),
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
+    ("suites/par.yaml", include_str!("../../suites/par.yaml")),
     ("suites/parameters.yaml", include_str!("../../suites/parameters.yaml")),
     ("suites/redirect_uri.yaml", include_str!("../../suites/redirect_uri.yaml")),
     ("suites/request_object.yaml", include_str!("../../suites/request_object.yaml")),
