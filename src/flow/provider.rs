@@ -76,6 +76,8 @@ impl Discovery {
             Feature::SignedRequestObject => lists(&self.request_object_signing_alg_values_supported, "RS256"),
             Feature::Revocation => self.revocation_endpoint.is_some(),
             Feature::Introspection => self.introspection_endpoint.is_some(),
+            Feature::PrivateKeyJwt => lists(&self.token_endpoint_auth_methods_supported, "private_key_jwt"),
+            Feature::ClientSecretJwt => lists(&self.token_endpoint_auth_methods_supported, "client_secret_jwt"),
         }
     }
 }

@@ -271,6 +271,8 @@ pub struct Request {
     pub request_object: Option<model::RawRequestObject>,
     /// A token-lifecycle probe after the tokens are issued.
     pub lifecycle: Option<model::Lifecycle>,
+    /// Client-assertion probes after the tokens are issued.
+    pub client_assertions: bool,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -811,6 +813,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         consent: r.consent.clone().unwrap_or_default(),
         request_object: r.request_object.clone(),
         lifecycle: r.lifecycle,
+        client_assertions: r.client_assertions,
     };
     if let Some(ro) = &r.request_object {
         let problem = if ro.alg == model::RequestObjectAlg::RS256 && r.register.is_none() {

@@ -193,6 +193,12 @@ pub enum Feature {
     Revocation,
     /// Token introspection (RFC 7662; discovery `introspection_endpoint`, RFC 8414 §2).
     Introspection,
+    /// `private_key_jwt` client authentication (OIDC Core §9; discovery
+    /// `token_endpoint_auth_methods_supported`).
+    PrivateKeyJwt,
+    /// `client_secret_jwt` client authentication (OIDC Core §9; discovery
+    /// `token_endpoint_auth_methods_supported`).
+    ClientSecretJwt,
 }
 
 impl Feature {
@@ -207,6 +213,8 @@ impl Feature {
             Feature::SignedRequestObject => "signed_request_object",
             Feature::Revocation => "revocation",
             Feature::Introspection => "introspection",
+            Feature::PrivateKeyJwt => "private_key_jwt",
+            Feature::ClientSecretJwt => "client_secret_jwt",
         }
     }
 
@@ -222,6 +230,8 @@ impl Feature {
             Feature::SignedRequestObject => "RS256 in request_object_signing_alg_values_supported",
             Feature::Revocation => "a revocation_endpoint",
             Feature::Introspection => "an introspection_endpoint",
+            Feature::PrivateKeyJwt => "`private_key_jwt` in token_endpoint_auth_methods_supported",
+            Feature::ClientSecretJwt => "`client_secret_jwt` in token_endpoint_auth_methods_supported",
         }
     }
 }
@@ -350,6 +360,11 @@ pub struct RawRequest {
     /// After the tokens are issued: a token-lifecycle probe at the provider's
     /// revocation (RFC 7009) or introspection (RFC 7662) endpoint.
     pub lifecycle: Option<Lifecycle>,
+    /// After the tokens are issued (the case's client authenticating with a
+    /// JWT method): client assertions with one fault each at the token
+    /// endpoint, each followed by a conformant one (OIDC Core §9, RFC 7523 §3).
+    #[serde(default)]
+    pub client_assertions: bool,
     /// Sign the user in first, in the same browser, with a complete code flow; the
     /// case's own authorization then runs in that session (SSO, `prompt`, `max_age`,
     /// `id_token_hint`: `${session.id_token}` is the ID token of that sign-in).
