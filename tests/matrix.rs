@@ -208,6 +208,21 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("par-get-400", &["par.method"]),
     // The pushed request's request_uri ignored: the request arrives with no response_type.
     ("par-request-uri-ignored", &["flow.authorization", "par.authorization"]),
+    // A provider that takes no assertion: the family's code exchanges are refused.
+    ("client-assertion-refused", &["client_auth.accepted", "flow.token"]),
+    // The harness then sends the issuer as the audience: a warning, and the family runs on.
+    (
+        "client-assertion-token-endpoint-audience-refused",
+        &["client_auth.token_endpoint_audience"],
+    ),
+    ("client-assertion-issuer-audience-refused", &["client_auth.issuer_audience"]),
+    ("client-assertion-audience-unchecked", &["client_auth.audience"]),
+    ("client-assertion-expiry-unchecked", &["client_auth.expired"]),
+    ("client-assertion-subject-unchecked", &["client_auth.subject"]),
+    ("client-assertion-issuer-unchecked", &["client_auth.issuer"]),
+    ("client-assertion-signature-unchecked", &["client_auth.signature"]),
+    // RFC 7523 §3 item 7 is a MAY: a warning.
+    ("client-assertion-replay-accepted", &["client_auth.replay"]),
     ("request-object-query-wins", &["request_object.processed"]),
     ("request-object-signature-unchecked", &["request_object.signature"]),
     ("consent-deny-ignored", &["consent.denied"]),

@@ -420,3 +420,51 @@ fn oidc_provider_fixture_exits_when_its_stdin_closes() {
         f.output()
     );
 }
+
+/// The client-authentication family (`suites/client-auth.yaml`): the profile's
+/// `private_key_jwt` client (the fixture key) and `client_secret_jwt` client,
+/// and one registered for each, pass every check; the provider's only
+/// departures are the reviewed warnings.
+#[test]
+fn client_auth_family_against_oidc_provider() {
+    install().unwrap_or_else(|e| panic!("{e}"));
+    let p = provider();
+    let out = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let run = fixture::oidc_conform_env(
+        &[
+            "run",
+            "suites/client-auth.yaml",
+            "--provider",
+            PROFILE,
+            "--output",
+            out.path().to_str().unwrap(),
+        ],
+        &[("NODE_OIDC_ISSUER", &p.issuer)],
+    );
+    eprintln!("node-oidc-provider: the client-auth family ran in {:.1?}", started.elapsed());
+    assert_eq!(run.code(), 0, "{}", run.describe());
+    let report = read_report(out.path());
+    for id in [
+        "client-auth::private-key-jwt",
+        "client-auth::client-secret-jwt",
+        "client-auth::private-key-jwt-registered",
+        "client-auth::client-secret-jwt-registered",
+    ] {
+        let c = case(&report, id);
+        assert!(problems(c).is_empty(), "{id}: {:?}", problems(c));
+        for check in [
+            "client_auth.accepted",
+            "client_auth.token_endpoint_audience",
+            "client_auth.issuer_audience",
+            "client_auth.audience",
+            "client_auth.expired",
+            "client_auth.subject",
+            "client_auth.issuer",
+            "client_auth.signature",
+            "client_auth.replay",
+        ] {
+            assert_eq!(check_status(c, check), ["pass"], "{id} {check}: {:#}", c["checks"]);
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod util;
 mod attribution;
 mod browser;
 mod cli;
+mod client_auth;
 mod diagnostics;
 mod docs;
 mod doctor;

@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod claims;
+pub mod client_auth;
 pub mod entropy;
 pub mod jwt;
 pub mod lifecycle;
@@ -518,6 +519,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         .is_some_and(|t| jwt::looks_like_jwt(t.expose()));
     lifecycle::check(ev, access_is_jwt, &mut out);
     par::check(ev, &mut out);
+    client_auth::check(case, ev, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);
     third_party_consent(p, case, ev, &mut out);

@@ -83,7 +83,8 @@ pub async fn check_with(p: &Provider, probe: bool) -> (Vec<Line>, Observed) {
         methods.extend(client.auth_methods.iter().copied().filter(|m| *m != client.auth));
         for method in methods {
             // A method without a secret to send is not the secret's to prove.
-            if method != ClientAuth::None && client.secret.is_none() {
+            let keyless = method == ClientAuth::PrivateKeyJwt && client.private_key.is_none();
+            if keyless || (!matches!(method, ClientAuth::None | ClientAuth::PrivateKeyJwt) && client.secret.is_none()) {
                 continue;
             }
             let as_declared = Client {
@@ -188,7 +189,8 @@ async fn token_request(p: &Provider, client: &Client, mut form: Vec<(String, Str
         }
         p.check_transport(&url, "client secret")?;
     }
-    let basic = crate::flow::client_authentication(&client.id, client.auth, client.secret.as_ref(), &mut form);
+    let aud = crate::flow::assertion::Audiences::new(url.as_str(), &p.discovery.issuer, false);
+    let basic = crate::flow::client_authentication(client, client.auth, client.secret.as_ref(), &aud, &mut form)?;
     let mut req = p.http.post(url.clone()).form(&form);
     if let Some((id, secret)) = basic {
         req = req.basic_auth(id, Some(secret));

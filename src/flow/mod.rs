@@ -2,6 +2,8 @@
 //! redirects and filling its forms, and collects the [`Evidence`] the checks
 //! judge. It judges nothing itself.
 
+pub mod assertion;
+pub mod client_auth;
 pub mod http;
 pub mod par;
 pub mod provider;
@@ -209,6 +211,13 @@ pub struct Evidence {
     pub lifecycle: Option<Lifecycle>,
     /// What a pushed-authorization-request probe (RFC 9126) saw.
     pub par: Option<par::ParSeen>,
+    /// What the client-assertion probes (OIDC Core §9, RFC 7523) saw.
+    pub client_assertions: Option<client_auth::ClientAssertions>,
+    /// The client assertions sent (credentials: the case's report is scrubbed of them).
+    pub sent_assertions: Vec<Secret>,
+    /// The provider refused a conformant client assertion whose audience was
+    /// its token endpoint URL (this answer); later ones name its issuer.
+    pub assertion_audience_refused: Option<String>,
 }
 
 /// An answer of the revocation or introspection endpoint.
@@ -486,6 +495,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             }
             if let Some(probe) = case.request.lifecycle {
                 return lifecycle(p, case, probe, ev).await;
+            }
+            if case.request.client_assertions {
+                return client_auth::probe(p, case, ev).await;
             }
             if case.request.samples > 1 {
                 collect_samples(p, case, &browser, ev).await?;
@@ -1042,16 +1054,20 @@ pub(crate) async fn authorize(
     ))
 }
 
-/// A token request's client authentication as `auth` (RFC 6749 §2.3.1): the
-/// fields it adds to `form`, or the Basic credentials to send (id and secret
-/// form-urlencoded before Basic encoding).
+/// A token request's client authentication as `auth` (RFC 6749 §2.3.1; OIDC
+/// Core §9): the fields it adds to `form`, or the Basic credentials to send
+/// (id and secret form-urlencoded before Basic encoding). A JWT method sends
+/// a conformant assertion for `aud.base`, signed with `secret` for
+/// `client_secret_jwt`.
 pub(crate) fn client_authentication(
-    client_id: &str,
+    client: &crate::profile::Client,
     auth: ClientAuth,
     secret: Option<&Secret>,
+    aud: &assertion::Audiences,
     form: &mut Vec<(String, String)>,
-) -> Option<(String, String)> {
-    match (auth, secret) {
+) -> Result<Option<(String, String)>, String> {
+    let client_id = client.id.as_str();
+    Ok(match (auth, secret) {
         (ClientAuth::ClientSecretBasic, Some(secret)) => {
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             Some((enc(client_id), enc(secret.expose())))
@@ -1061,10 +1077,26 @@ pub(crate) fn client_authentication(
             form.push(("client_secret".into(), secret.expose().to_owned()));
             None
         }
+        (ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt, _) => {
+            let signer = crate::profile::Client {
+                secret: secret.cloned(),
+                ..client.clone()
+            };
+            let jwt = assertion::make(&signer, auth, aud, assertion::Fault::None)?;
+            form.extend(assertion::form_fields(Some(client_id), &jwt));
+            None
+        }
         _ => {
             form.push(("client_id".into(), client_id.to_owned()));
             None
         }
+    })
+}
+
+/// Keeps the client assertion of `form`, if any, with the case's secrets.
+fn keep_assertion(form: &[(String, String)], ev: &mut Evidence) {
+    if let Some((_, jwt)) = form.iter().find(|(k, _)| k == "client_assertion") {
+        ev.sent_assertions.push(Secret::new(jwt.clone()));
     }
 }
 
@@ -1273,6 +1305,7 @@ async fn token_request_shaped(
     ev: &mut Evidence,
 ) -> Result<Option<TokenSet>, String> {
     ev.stage = Stage::Token;
+    let unauthenticated_form = form.clone();
     let (client, auth) = match shape.client {
         Some(key) => {
             let c = &p.profile.clients[key];
@@ -1315,7 +1348,11 @@ async fn token_request_shaped(
         None if shape.credentials_in_query => {
             url.query_pairs_mut().append_pair("client_id", &client.id);
         }
-        _ => basic = client_authentication(&client.id, auth, secret.as_ref(), &mut form),
+        _ => {
+            let aud = assertion::Audiences::new(url.as_str(), &p.discovery.issuer, ev.assertion_audience_refused.is_some());
+            basic = client_authentication(client, auth, secret.as_ref(), &aud, &mut form)?;
+            keep_assertion(&form, ev);
+        }
     }
     for name in shape.duplicate {
         if let Some(pair) = form.iter().find(|(k, _)| k == name).cloned() {
@@ -1383,6 +1420,19 @@ async fn token_request_shaped(
         Err(e) => return Err(e),
     };
     if !resp.status.is_success() || obj.contains_key("error") {
+        // A provider that takes only its issuer as the audience of a client
+        // assertion (as draft revisions of RFC 7523 and OIDC Core ask): the
+        // request once more with the issuer, and every later one with it.
+        let error = obj.get("error").and_then(|v| v.as_str());
+        if auth.is_jwt()
+            && error == Some("invalid_client")
+            && ev.assertion_audience_refused.is_none()
+            && !case.request.misuses(Misuse::WrongClientSecret)
+        {
+            ev.assertion_audience_refused = Some(format!("HTTP {} error=invalid_client", resp.status.as_u16()));
+            ev.step("the assertion for the token endpoint URL was refused: the request again with the issuer as its audience");
+            return Box::pin(token_request_shaped(p, case, unauthenticated_form, origin, shape, ev)).await;
+        }
         ev.error = Some(OAuthError {
             stage: "token",
             error: obj.get("error").and_then(|v| v.as_str()).unwrap_or("(no error code)").to_owned(),
@@ -1720,7 +1770,14 @@ async fn lifecycle_request(
                 ));
             }
         }
-        basic = client_authentication(&client.id, case.auth, client.secret.as_ref(), &mut form);
+        let token_endpoint = p.endpoint("token_endpoint")?;
+        let aud = assertion::Audiences::new(
+            token_endpoint.as_str(),
+            &p.discovery.issuer,
+            ev.assertion_audience_refused.is_some(),
+        );
+        basic = client_authentication(client, case.auth, client.secret.as_ref(), &aud, &mut form)?;
+        keep_assertion(&form, ev);
     }
     let mut req = p.http.post(url.clone()).form(&form);
     if let Some((id, secret)) = basic {

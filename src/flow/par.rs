@@ -217,7 +217,14 @@ async fn post(
             ));
         }
     }
-    let basic = client_authentication(&client.id, method, secret, &mut form);
+    let token_endpoint = p.endpoint("token_endpoint")?;
+    let aud = super::assertion::Audiences::new(
+        token_endpoint.as_str(),
+        &p.discovery.issuer,
+        ev.assertion_audience_refused.is_some(),
+    );
+    let basic = client_authentication(client, method, secret, &aud, &mut form)?;
+    super::keep_assertion(&form, ev);
     // `client_id` is an authorization request parameter (RFC 6749 §4.1.1) as
     // well as the client's name: the pushed request carries it whatever the
     // authentication (products require it beside HTTP Basic too).

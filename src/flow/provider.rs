@@ -84,6 +84,8 @@ impl Discovery {
             Feature::Revocation => self.revocation_endpoint.is_some(),
             Feature::Introspection => self.introspection_endpoint.is_some(),
             Feature::Par => self.pushed_authorization_request_endpoint.is_some(),
+            Feature::PrivateKeyJwt => lists(&self.token_endpoint_auth_methods_supported, "private_key_jwt"),
+            Feature::ClientSecretJwt => lists(&self.token_endpoint_auth_methods_supported, "client_secret_jwt"),
         }
     }
 }

@@ -96,6 +96,11 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
     let mut body = request_body(p, case);
     // A case that signs its request objects registers the harness's key; one
     // that sends them by reference registers its request_uri (OIDC Registration §2).
+    // A client that signs its assertions registers the harness's key (OIDC
+    // Registration §2 `jwks`; RFC 7591 §2).
+    if body.get("token_endpoint_auth_method").and_then(Value::as_str) == Some("private_key_jwt") {
+        body.entry("jwks").or_insert(super::request_object::jwks()?);
+    }
     if let Some(ro) = &case.request.request_object {
         if ro.alg == RequestObjectAlg::RS256 {
             body.entry("jwks").or_insert(super::request_object::jwks()?);
@@ -159,17 +164,12 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         .and_then(Value::as_str)
         .unwrap_or("client_secret_basic")
         .to_owned();
-    let auth = match method.as_str() {
-        "client_secret_basic" => Some(ClientAuth::ClientSecretBasic),
-        "client_secret_post" => Some(ClientAuth::ClientSecretPost),
-        "none" => Some(ClientAuth::None),
-        _ => None,
-    };
+    let auth = ClientAuth::from_name(&method);
     let secret = answer
         .get("client_secret")
         .and_then(Value::as_str)
         .map(|s| Secret::credential(s.to_owned()));
-    if secret.is_none() && auth != Some(ClientAuth::None) {
+    if secret.is_none() && !matches!(auth, Some(ClientAuth::None | ClientAuth::PrivateKeyJwt)) {
         problems.push(format!("no client_secret for a client registered for `{method}`"));
     }
     let redirect_uris = strings(answer.get("redirect_uris")).unwrap_or_default();
@@ -195,6 +195,9 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
     Ok(Some(Client {
         id: client_id.to_owned(),
         secret,
+        private_key: (auth == ClientAuth::PrivateKeyJwt)
+            .then(super::request_object::shared_keys)
+            .transpose()?,
         auth,
         auth_methods: vec![auth],
         redirect_uri: Some(ours.clone()),

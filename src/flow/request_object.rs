@@ -20,12 +20,22 @@ use crate::suite::{Case, RequestObjectAlg, RequestObjectBy};
 /// The media type of a request object (RFC 9101 §10.2 registers it for `typ`).
 const TYP: &str = "oauth-authz-req+jwt";
 
-/// The harness's signing key for request objects, made once per run.
+/// The harness's signing key for request objects (and the client assertions
+/// of the clients it registers), made once per run.
 fn keys() -> Result<&'static Keys, String> {
-    static KEYS: OnceLock<Result<Keys, String>> = OnceLock::new();
-    KEYS.get_or_init(|| Keys::generate().map_err(|e| e.to_string()))
+    shared_keys_ref().map(|k| &**k)
+}
+
+fn shared_keys_ref() -> Result<&'static Arc<Keys>, String> {
+    static KEYS: OnceLock<Result<Arc<Keys>, String>> = OnceLock::new();
+    KEYS.get_or_init(|| Keys::generate().map(Arc::new).map_err(|e| e.to_string()))
         .as_ref()
-        .map_err(|e| format!("cannot make the request-object signing key: {e}"))
+        .map_err(|e| format!("cannot make the harness's signing key: {e}"))
+}
+
+/// The harness's key, for a registered client's `private_key_jwt` assertions.
+pub(crate) fn shared_keys() -> Result<Arc<Keys>, String> {
+    shared_keys_ref().cloned()
 }
 
 /// The public key set the harness registers for a client that signs its

@@ -84,6 +84,11 @@ pub enum ClientAuth {
     ClientSecretBasic,
     ClientSecretPost,
     None,
+    /// A JWT signed with the client's private key (OIDC Core §9, RFC 7523):
+    /// the profile gives the key (`private_key`), or the run registers its own.
+    PrivateKeyJwt,
+    /// A JWT with an HMAC of the client secret (OIDC Core §9, RFC 7523).
+    ClientSecretJwt,
 }
 
 impl ClientAuth {
@@ -92,7 +97,26 @@ impl ClientAuth {
             ClientAuth::ClientSecretBasic => "client_secret_basic",
             ClientAuth::ClientSecretPost => "client_secret_post",
             ClientAuth::None => "none",
+            ClientAuth::PrivateKeyJwt => "private_key_jwt",
+            ClientAuth::ClientSecretJwt => "client_secret_jwt",
         }
+    }
+
+    /// The method a discovery or registration value names.
+    pub fn from_name(name: &str) -> Option<ClientAuth> {
+        Some(match name {
+            "client_secret_basic" => ClientAuth::ClientSecretBasic,
+            "client_secret_post" => ClientAuth::ClientSecretPost,
+            "none" => ClientAuth::None,
+            "private_key_jwt" => ClientAuth::PrivateKeyJwt,
+            "client_secret_jwt" => ClientAuth::ClientSecretJwt,
+            _ => return None,
+        })
+    }
+
+    /// A method that sends a JWT assertion (`client_assertion`).
+    pub fn is_jwt(self) -> bool {
+        matches!(self, ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt)
     }
 }
 
@@ -277,6 +301,10 @@ struct RawClient {
     id: Spanned<String>,
     #[schemars(with = "Option<String>")]
     secret: Option<Spanned<String>>,
+    /// The client's RSA private key, PEM (`PRIVATE KEY` or `RSA PRIVATE KEY`),
+    /// for `private_key_jwt`: take it from `${file:…}` or `${env:…}`.
+    #[schemars(with = "Option<String>")]
+    private_key: Option<Spanned<String>>,
     #[serde(default)]
     auth: Option<ClientAuth>,
     /// Every authentication method the client is registered for (default: `auth`).
@@ -510,6 +538,8 @@ impl Namespaces {
 pub struct Client {
     pub id: String,
     pub secret: Option<Secret>,
+    /// The key its `private_key_jwt` assertions are signed with.
+    pub(crate) private_key: Option<std::sync::Arc<crate::reference::keys::Keys>>,
     /// The method used unless a case needs another registered one.
     pub auth: ClientAuth,
     /// Every method the client is registered for.
@@ -677,10 +707,24 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             .map(|u| text(u, "registration redirect URI"))
             .unwrap_or_else(|| REGISTERED_REDIRECT_URI.to_owned()),
     };
+    let mut key_problems = Vec::new();
     let clients: IndexMap<String, Client> = raw
         .clients
         .iter()
         .map(|(name, c)| {
+            let private_key = c.private_key.as_ref().and_then(|k| {
+                let pem = text(k, "client private key");
+                // The key is a credential: never shown, whatever path it takes.
+                let _ = Secret::credential(pem.clone());
+                match crate::reference::keys::Keys::from_private_pem(&pem) {
+                    Ok(keys) => Some(std::sync::Arc::new(keys)),
+                    Err(e) if !pem.is_empty() => {
+                        key_problems.push((spanned_pos(k), format!("client `{name}`'s private_key: {e}")));
+                        None
+                    }
+                    Err(_) => None,
+                }
+            });
             let auth = c.auth.unwrap_or(if c.secret.is_some() {
                 ClientAuth::ClientSecretBasic
             } else {
@@ -693,6 +737,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             let client = Client {
                 id: text(&c.id, "client id"),
                 secret: c.secret.as_ref().map(|s| Secret::credential(text(s, "client secret"))),
+                private_key,
                 auth,
                 auth_methods,
                 redirect_uri: c.redirect_uri.as_ref().map(|s| text(s, "redirect_uri")),
@@ -708,6 +753,34 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             (name.clone(), client)
         })
         .collect();
+    let mut client_problems = Vec::new();
+    for (at, message) in key_problems {
+        client_problems.push(source.error_at(at, 1, message).with_hint(
+            "give the client's RSA private key as PEM (`-----BEGIN PRIVATE KEY-----`), e.g. `private_key: ${file:client-key.pem}`",
+        ));
+    }
+    for (name, c) in &clients {
+        let Some(raw_client) = raw.clients.get(name) else { continue };
+        let at = spanned_pos(&raw_client.id);
+        if c.auth_methods.contains(&ClientAuth::PrivateKeyJwt) && c.private_key.is_none() && raw_client.private_key.is_none() {
+            client_problems.push(
+                source
+                    .error_at(at, raw_client.id.value.chars().count().max(1), format!("client `{name}` authenticates with `private_key_jwt` but has no `private_key`"))
+                    .with_hint("add `private_key: ${file:client-key.pem}` (the RSA private key whose public key the provider holds for the client)"),
+            );
+        }
+        if c.auth_methods.contains(&ClientAuth::ClientSecretJwt) && c.secret.is_none() {
+            client_problems.push(
+                source
+                    .error_at(
+                        at,
+                        raw_client.id.value.chars().count().max(1),
+                        format!("client `{name}` authenticates with `client_secret_jwt` but has no `secret`"),
+                    )
+                    .with_hint("add the client's `secret`: client_secret_jwt signs with it (HS256)"),
+            );
+        }
+    }
     let apis = raw
         .apis
         .iter()
@@ -1148,6 +1221,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             claims_in_id_token: raw.claims_in_id_token.as_ref().and_then(spanned_pos),
         },
     };
+    diags.0.extend(client_problems);
     diags.into_result(profile)
 }
 
@@ -1413,6 +1487,40 @@ mod tests {
         let err = parse(&both).unwrap_err();
         assert_eq!(err.0[0].pos, at(7, 14), "{}", err.0[0]);
         assert!(err.0[0].message.contains("third-party"), "{}", err.0[0]);
+    }
+
+    #[test]
+    fn a_jwt_client_needs_its_key_or_secret() {
+        let src = Source::new(
+            "p.yaml",
+            "name: x\nissuer: http://127.0.0.1/\nclients:\n  keyed: { id: k, auth: private_key_jwt }\n  maced: { id: m, auth: client_secret_jwt }\n  bad: { id: b, auth: private_key_jwt, private_key: not a key }\n",
+        );
+        let err = parse(&src).unwrap_err();
+        let messages: Vec<&str> = err.0.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`keyed` authenticates with `private_key_jwt` but has no `private_key`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`maced` authenticates with `client_secret_jwt` but has no `secret`")),
+            "{messages:?}"
+        );
+        assert!(messages.iter().any(|m| m.contains("`bad`'s private_key")), "{messages:?}");
+        // The error names no part of the key.
+        assert!(!messages.iter().any(|m| m.contains("not a key")), "{messages:?}");
+        let pem = include_str!("../../fixtures/keys/client-private-key.pem");
+        let text = format!(
+            "name: x\nissuer: http://127.0.0.1/\nclients:\n  keyed:\n    id: k\n    auth: private_key_jwt\n    private_key: |\n{}",
+            pem.lines().map(|l| format!("      {l}\n")).collect::<String>()
+        );
+        let p = parse(&Source::new("p.yaml", &text)).unwrap();
+        let c = &p.clients["keyed"];
+        assert_eq!(c.auth, ClientAuth::PrivateKeyJwt);
+        assert!(c.private_key.is_some() && c.secret.is_none());
     }
 
     #[test]

@@ -68,8 +68,11 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
-            "none"
+            "none",
+            "client_secret_jwt",
+            "private_key_jwt"
         ],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "HS256"],
         "scopes_supported": OIDC_SCOPES,
         "claims_supported": claims,
         "code_challenge_methods_supported": ["S256"],
@@ -99,6 +102,10 @@ pub(crate) fn document(shared: &Shared) -> Value {
         doc["response_modes_supported"] = json!(["query", "fragment"]);
         doc["grant_types_supported"] = json!(["authorization_code", "implicit", "refresh_token"]);
         doc["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
+        doc["token_endpoint_auth_methods_supported"] = json!(["client_secret_basic", "client_secret_post", "none"]);
+        if let Some(o) = doc.as_object_mut() {
+            o.remove("token_endpoint_auth_signing_alg_values_supported");
+        }
     }
     doc
 }

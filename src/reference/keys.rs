@@ -49,10 +49,34 @@ pub(crate) struct Keys {
     pkcs1_der: Vec<u8>,
 }
 
+impl std::fmt::Debug for Keys {
+    /// The key id only: nothing private.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
 impl Keys {
     /// Generates a fresh RSA 2048 key pair.
     pub(crate) fn generate() -> Result<Keys, KeyError> {
         let key_pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
+        Self::from_key_pair(key_pair)
+    }
+
+    /// An RSA private key given as PEM: `PRIVATE KEY` (PKCS#8) or
+    /// `RSA PRIVATE KEY` (PKCS#1). The error names no part of the key.
+    pub(crate) fn from_private_pem(text: &str) -> Result<Keys, KeyError> {
+        let (label, der) = pem_body(text).ok_or(KeyError::Serialise("not a PEM private key"))?;
+        let key_pair = match label.as_str() {
+            "PRIVATE KEY" => KeyPair::from_pkcs8(&der),
+            "RSA PRIVATE KEY" => KeyPair::from_der(&der),
+            _ => return Err(KeyError::Serialise("not an RSA private key (PRIVATE KEY or RSA PRIVATE KEY)")),
+        }
+        .map_err(|_| KeyError::Serialise("the RSA private key does not parse"))?;
+        Self::from_key_pair(key_pair)
+    }
+
+    fn from_key_pair(key_pair: KeyPair) -> Result<Keys, KeyError> {
         #[cfg(test)]
         let pkcs1_der = {
             let pkcs8: aws_lc_rs::encoding::Pkcs8V1Der<'static> = key_pair.as_der().map_err(|_| KeyError::Serialise("pkcs#8 export"))?;
@@ -190,6 +214,19 @@ pub(crate) fn half_hash(value: &str) -> String {
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len().saturating_sub(1));
     &bytes[start..]
+}
+
+/// The label and DER of the first PEM block of `text`.
+fn pem_body(text: &str) -> Option<(String, Vec<u8>)> {
+    let start = text.find("-----BEGIN ")?;
+    let rest = &text[start + "-----BEGIN ".len()..];
+    let label_end = rest.find("-----")?;
+    let label = rest[..label_end].to_owned();
+    let rest = &rest[label_end + 5..];
+    let end = rest.find(&format!("-----END {label}-----"))?;
+    let body: String = rest[..end].chars().filter(|c| !c.is_whitespace()).collect();
+    let der = STANDARD.decode(body).ok()?;
+    Some((label, der))
 }
 
 fn pem(label: &str, der: &[u8]) -> String {
@@ -368,6 +405,17 @@ mod tests {
     fn half_hash_matches_oidc_example() {
         // OIDC Core, appendix A.3/A.4 example access token and at_hash.
         assert_eq!(half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+    }
+
+    #[test]
+    fn a_private_key_is_read_from_pem() {
+        let pem = include_str!("../../fixtures/keys/client-private-key.pem");
+        let keys = Keys::from_private_pem(pem).unwrap();
+        let published: Value = serde_json::from_str(include_str!("../../fixtures/keys/client-jwks.json")).unwrap();
+        assert_eq!(keys.jwks(), published, "the fixture's JWKS is the public half of its key");
+        assert!(Keys::from_private_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").is_err());
+        assert!(Keys::from_private_pem("garbage").is_err());
+        assert!(format!("{keys:?}").starts_with("Keys { kid:"));
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub(crate) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
     } else {
         match authenticate(&shared, &headers, &params) {
             // RFC 7662 §2.1: the caller must be authorized; a client_id alone is not.
-            Ok(c) if c.secret.is_none() => {
+            Ok(c) if c.is_public() => {
                 return TokenError::unauthenticated("a public client cannot authenticate to introspect").into_response();
             }
             Ok(c) => Some(c.id.clone()),

@@ -8,6 +8,7 @@
 //! `/oauth/token` (POST), `/userinfo` (GET, POST).
 
 mod authorize;
+mod client_auth;
 mod discovery;
 mod issue;
 pub(crate) mod keys;
@@ -83,8 +84,10 @@ pub struct ClientReg {
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub response_types: Vec<String>,
-    /// "client_secret_basic" | "client_secret_post" | "none". The token
-    /// endpoint accepts both secret methods from every confidential client.
+    /// "client_secret_basic" | "client_secret_post" | "none" |
+    /// "client_secret_jwt" | "private_key_jwt". The token endpoint accepts
+    /// both secret methods and client_secret_jwt from every client with a
+    /// secret, and private_key_jwt from every client with `jwks`.
     pub auth_method: String,
     /// What a dynamically registered client asked for beyond the basics.
     pub meta: ClientMeta,
@@ -130,7 +133,7 @@ impl ClientReg {
     }
 
     fn is_public(&self) -> bool {
-        self.secret.is_none()
+        self.secret.is_none() && self.auth_method != "private_key_jwt"
     }
 }
 
@@ -381,15 +384,26 @@ fn validate_config(config: &Config) -> Result<(), Error> {
         if !ids.insert(client.id.as_str()) {
             return Err(Error::Config(format!("duplicate client id {:?}", client.id)));
         }
-        if !matches!(client.auth_method.as_str(), "client_secret_basic" | "client_secret_post" | "none") {
+        if !matches!(
+            client.auth_method.as_str(),
+            "client_secret_basic" | "client_secret_post" | "none" | "client_secret_jwt" | "private_key_jwt"
+        ) {
             return Err(Error::Config(format!(
                 "client {:?}: unsupported auth_method {:?}",
                 client.id, client.auth_method
             )));
         }
-        if (client.auth_method == "none") != client.secret.is_none() {
+        // private_key_jwt: the client's registered keys instead of a secret.
+        let keyed = client.auth_method == "private_key_jwt";
+        if keyed && client.meta.jwks.is_none() {
             return Err(Error::Config(format!(
-                "client {:?}: a secret is needed exactly when auth_method is not \"none\"",
+                "client {:?}: private_key_jwt needs the client's jwks",
+                client.id
+            )));
+        }
+        if (client.auth_method == "none" || keyed) != client.secret.is_none() {
+            return Err(Error::Config(format!(
+                "client {:?}: a secret is needed exactly when auth_method is not \"none\" or \"private_key_jwt\"",
                 client.id
             )));
         }
@@ -422,6 +436,8 @@ pub(crate) struct Shared {
     /// Clients registered at `/register` (append-only, third-party).
     pub(crate) registered: Vec<std::sync::OnceLock<ClientReg>>,
     pub(crate) registered_next: std::sync::atomic::AtomicUsize,
+    /// The `jti`s of the client assertions taken.
+    seen_jtis: Mutex<client_auth::SeenJtis>,
 }
 
 impl Shared {
@@ -438,6 +454,7 @@ impl Shared {
             store: Mutex::new(store::Store::new()),
             registered: (0..register::MAX_REGISTERED).map(|_| std::sync::OnceLock::new()).collect(),
             registered_next: std::sync::atomic::AtomicUsize::new(0),
+            seen_jtis: Mutex::new(client_auth::SeenJtis::default()),
         };
         shared.discovery_json = discovery::document(&shared).to_string();
         shared.jwks_json = discovery::jwks_document(&shared).to_string();
@@ -467,6 +484,11 @@ impl Shared {
 
     pub(crate) fn user(&self, username: &str) -> Option<&UserReg> {
         self.config.users.iter().find(|u| u.username == username)
+    }
+
+    /// The `jti`s of the client assertions taken.
+    fn seen_jtis(&self) -> std::sync::MutexGuard<'_, client_auth::SeenJtis> {
+        self.seen_jtis.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

@@ -318,12 +318,30 @@ quirks! {
         "a GET to the pushed authorization request endpoint is answered 400 invalid_request instead of 405";
     ParRequestUriIgnored => "par-request-uri-ignored",
         "the authorization endpoint ignores a pushed request's request_uri (it sees only client_id)";
+    ClientAssertionRefused => "client-assertion-refused",
+        "the token endpoint refuses every client assertion (client_secret_jwt, private_key_jwt), though discovery lists both methods";
+    ClientAssertionTokenEndpointAudienceRefused => "client-assertion-token-endpoint-audience-refused",
+        "a client assertion must name the issuer as its audience: the token endpoint URL is refused (as draft revisions of RFC 7523 ask)";
+    ClientAssertionIssuerAudienceRefused => "client-assertion-issuer-audience-refused",
+        "a client assertion must name an endpoint URL as its audience: the issuer identifier is refused";
+    ClientAssertionAudienceUnchecked => "client-assertion-audience-unchecked",
+        "a client assertion is taken whatever its audience";
+    ClientAssertionExpiryUnchecked => "client-assertion-expiry-unchecked",
+        "a client assertion is taken after its exp";
+    ClientAssertionSubjectUnchecked => "client-assertion-subject-unchecked",
+        "a client assertion is taken whatever its sub (the client is the client_id sent, else the assertion's iss)";
+    ClientAssertionIssuerUnchecked => "client-assertion-issuer-unchecked",
+        "a client assertion is taken whatever its iss";
+    ClientAssertionSignatureUnchecked => "client-assertion-signature-unchecked",
+        "a client assertion is taken without verifying its signature or MAC";
+    ClientAssertionReplayAccepted => "client-assertion-replay-accepted",
+        "a client assertion is taken again with a jti already used";
     OpenidRequired => "openid-required",
         "authorization requests without the openid scope are refused with invalid_scope (OIDC Core §3.1.2.1 leaves such requests to the provider: a conformant choice)";
     ErrorPages200 => "error-pages-200",
         "error pages (an unknown client, a redirect URI not registered, a missing parameter) are answered 200 OK, as many products' script-rendered error pages are";
     DiscoveryMinimal => "discovery-minimal",
-        "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials and no address/phone scopes (behaviour unchanged)";
+        "discovery advertises only the code and implicit response types, query and fragment modes, no client credentials, no address/phone scopes and no JWT client authentication (behaviour unchanged)";
 }
 
 impl fmt::Display for Quirk {
@@ -377,7 +395,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 143);
+        assert_eq!(Quirk::ALL.len(), 152);
     }
 
     #[test]

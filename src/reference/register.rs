@@ -20,7 +20,13 @@ use crate::secret::Secret;
 /// How many clients one provider run registers at most.
 pub(crate) const MAX_REGISTERED: usize = 1000;
 
-const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+const AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "none",
+    "client_secret_jwt",
+    "private_key_jwt",
+];
 const GRANTS: &[&str] = &["authorization_code", "implicit", "refresh_token"];
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -164,11 +170,16 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
             "id_token_signed_response_alg none is only for response types that return no ID token from the authorization endpoint",
         );
     }
+    // private_key_jwt: the client's keys verify its assertions (OIDC Registration §2 `jwks`).
+    if auth_method == "private_key_jwt" && meta.jwks.is_none() {
+        return bad("invalid_client_metadata", "private_key_jwt needs the client's jwks");
+    }
     let (id, secret) = match (random_token(), random_token()) {
         (Ok(id), Ok(secret)) => (id, secret),
         _ => return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "no randomness"),
     };
-    let public = auth_method == "none";
+    // No secret for a client that has none to use.
+    let public = auth_method == "none" || auth_method == "private_key_jwt";
     let client = ClientReg {
         id: format!("dyn-{}", &id[..16]),
         secret: (!public).then(|| Secret::new(secret.clone())),

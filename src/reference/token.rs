@@ -264,8 +264,12 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
 }
 
 /// Authenticates the client: `client_secret_basic` or `client_secret_post`
-/// for every confidential client, `client_id` alone for public ones.
+/// for every confidential client, `client_id` alone for public ones, or a
+/// client assertion (`client_secret_jwt`, `private_key_jwt`).
 pub(crate) fn authenticate<'a>(shared: &'a Shared, headers: &HeaderMap, params: &Params) -> Result<&'a ClientReg, TokenError> {
+    if super::client_auth::present(params) {
+        return super::client_auth::authenticate(shared, headers, params);
+    }
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
     let (client_id, secret) = match basic_credentials(headers) {
@@ -294,6 +298,9 @@ pub(crate) fn authenticate<'a>(shared: &'a Shared, headers: &HeaderMap, params: 
         return Err(TokenError::invalid_client("unknown client"));
     };
     match (&client.secret, secret) {
+        (None, _) if client.auth_method == "private_key_jwt" => Err(TokenError::invalid_client(
+            "this client authenticates with private_key_jwt: a client assertion is required",
+        )),
         (None, None) => Ok(client),
         (None, Some(_)) if shared.quirk(Quirk::PublicClientSecretIgnored) => Ok(client),
         (None, Some(_)) => Err(TokenError::invalid_client("public client must not send a client secret")),

@@ -812,6 +812,8 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
         panic!("a panic injected by OIDC_CONFORM_TEST_PANIC_IN");
     }
     let supported = match &case.skip {
+        // A family the provider does not offer is that, before any want of the profile's.
+        Some(why) if case.request.client_assertions => check::unsupported(provider, case).and(Err(why.clone())),
         Some(why) => Err(why.clone()),
         None => check::unsupported(provider, case),
     };
@@ -1015,6 +1017,7 @@ fn case_secrets(ev: &Evidence) -> Vec<String> {
     if let Some(code) = ev.authorization_response.as_ref().and_then(|r| r.get("code")) {
         own.push(code.clone());
     }
+    own.extend(ev.sent_assertions.iter().map(|a| a.expose().to_owned()));
     own.retain(|v| v.len() >= crate::secret::MIN_SCRUBBED);
     // Longest first: a token that contains another is removed whole.
     own.sort_by_key(|v| std::cmp::Reverse(v.len()));

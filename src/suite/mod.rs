@@ -106,6 +106,7 @@ fn valid_name(s: &str) -> bool {
 pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/audience.yaml", include_str!("../../suites/audience.yaml")),
     ("suites/basics.yaml", include_str!("../../suites/basics.yaml")),
+    ("suites/client-auth.yaml", include_str!("../../suites/client-auth.yaml")),
     ("suites/consent.yaml", include_str!("../../suites/consent.yaml")),
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
     ("suites/lifecycle.yaml", include_str!("../../suites/lifecycle.yaml")),
@@ -275,6 +276,8 @@ pub struct Request {
     pub lifecycle: Option<model::Lifecycle>,
     /// The authorization request is pushed first (RFC 9126), with this probe.
     pub par: Option<model::Par>,
+    /// Client-assertion probes after the tokens are issued.
+    pub client_assertions: bool,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -816,6 +819,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         request_object: r.request_object.clone(),
         lifecycle: r.lifecycle,
         par: r.par,
+        client_assertions: r.client_assertions,
     };
     if let Some(ro) = &r.request_object {
         let problem = if ro.alg == model::RequestObjectAlg::RS256 && r.register.is_none() {

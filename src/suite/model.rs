@@ -196,6 +196,12 @@ pub enum Feature {
     /// Pushed authorization requests (RFC 9126; discovery
     /// `pushed_authorization_request_endpoint`, RFC 9126 §5).
     Par,
+    /// `private_key_jwt` client authentication (OIDC Core §9; discovery
+    /// `token_endpoint_auth_methods_supported`).
+    PrivateKeyJwt,
+    /// `client_secret_jwt` client authentication (OIDC Core §9; discovery
+    /// `token_endpoint_auth_methods_supported`).
+    ClientSecretJwt,
 }
 
 impl Feature {
@@ -211,6 +217,8 @@ impl Feature {
             Feature::Revocation => "revocation",
             Feature::Introspection => "introspection",
             Feature::Par => "par",
+            Feature::PrivateKeyJwt => "private_key_jwt",
+            Feature::ClientSecretJwt => "client_secret_jwt",
         }
     }
 
@@ -227,6 +235,8 @@ impl Feature {
             Feature::Revocation => "a revocation_endpoint",
             Feature::Introspection => "an introspection_endpoint",
             Feature::Par => "a pushed_authorization_request_endpoint",
+            Feature::PrivateKeyJwt => "`private_key_jwt` in token_endpoint_auth_methods_supported",
+            Feature::ClientSecretJwt => "`client_secret_jwt` in token_endpoint_auth_methods_supported",
         }
     }
 }
@@ -359,6 +369,11 @@ pub struct RawRequest {
     /// pushed authorization request endpoint (RFC 9126) first, with the
     /// probe's deliberate mistake before the correct push.
     pub par: Option<Par>,
+    /// After the tokens are issued (the case's client authenticating with a
+    /// JWT method): client assertions with one fault each at the token
+    /// endpoint, each followed by a conformant one (OIDC Core §9, RFC 7523 §3).
+    #[serde(default)]
+    pub client_assertions: bool,
     /// Sign the user in first, in the same browser, with a complete code flow; the
     /// case's own authorization then runs in that session (SSO, `prompt`, `max_age`,
     /// `id_token_hint`: `${session.id_token}` is the ID token of that sign-in).
