@@ -44,6 +44,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: ChecksFormat,
     },
+    /// Explain one check: the rule, its level and the party it binds, the spec section, what a conformant provider does, the cases that probe it and the faults that make it fire.
+    Explain {
+        /// The check's id, as reports name it (e.g. `id_token.aud`).
+        check: String,
+        /// Also show a real verdict: the shipped cases against the embedded provider with a fault that makes the check fire.
+        #[arg(long)]
+        example: bool,
+    },
     /// Render or merge saved reports.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -457,6 +465,19 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
                     spec::title(c.spec),
                     c.rationale
                 );
+            }
+            Ok(0)
+        }
+        Command::Explain { check, example } => {
+            let def = crate::explain::find(&check).map_err(|why| RunError::Input(crate::diag::Diagnostic::new(why).into()))?;
+            crate::out!("{}", crate::explain::explain(def, &crate::explain::aimed_cases(def.id)));
+            if example {
+                let rt = crate::run::runtime()?;
+                match rt.block_on(crate::explain::example(def)) {
+                    Ok(Some(text)) => crate::out!("\n{text}"),
+                    Ok(None) => {}
+                    Err(why) => return Err(RunError::Input(crate::diag::Diagnostic::new(why).into())),
+                }
             }
             Ok(0)
         }

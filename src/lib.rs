@@ -13,6 +13,7 @@ pub mod cli;
 pub mod diag;
 pub mod docs;
 pub mod doctor;
+pub mod explain;
 pub mod flow;
 pub mod init;
 pub mod login;

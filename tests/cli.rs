@@ -270,3 +270,27 @@ fn the_bench_takes_a_run_with_warnings_as_complete() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("bench self-test: ok"));
 }
+
+/// `explain`: a check's rule, level, cases and faults; `--example` runs the
+/// embedded provider with a fault and shows the check firing; an unknown id
+/// is bad input that names the nearest ones.
+#[test]
+fn explain_shows_the_rule_and_a_real_verdict() {
+    let run = oidc_conform(&["explain", "id_token.nonce", "--example"]);
+    assert_eq!(run.code(), 0, "{}", run.describe());
+    let out = run.stdout();
+    for want in [
+        "id_token.nonce",
+        "MUST",
+        "OIDC Core §3.1.3.7",
+        "nonce-not-echoed:",
+        "Example: case ",
+        "fail id_token.nonce:",
+        "the exchange:",
+    ] {
+        assert!(out.contains(want), "{want}\n{out}");
+    }
+    let run = oidc_conform(&["explain", "id_token.nonse"]);
+    assert_eq!(run.code(), 2, "{}", run.describe());
+    assert!(run.stderr().contains("`id_token.nonce`"), "{}", run.stderr());
+}

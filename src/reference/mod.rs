@@ -9,6 +9,7 @@
 
 mod authorize;
 mod client_auth;
+mod detects;
 mod discovery;
 mod issue;
 pub(crate) mod keys;
@@ -43,6 +44,7 @@ use tokio::task::JoinHandle;
 
 use crate::secret::Secret;
 
+pub use detects::DETECTS;
 pub use quirk::{Quirk, UnknownQuirk};
 
 /// What the reference provider serves: its registry of clients, APIs and
