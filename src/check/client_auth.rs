@@ -63,9 +63,11 @@ pub fn check(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
         return;
     }
     let Some(seen) = &ev.client_assertions else {
-        // The case's own code exchange or refresh, with a conformant assertion, was refused.
+        // The case's own code exchange or refresh, with a conformant assertion,
+        // was refused as a failed client authentication (any other refusal is
+        // `flow.token`'s).
         if ev.not_applicable.is_none()
-            && let Some(e) = ev.error.as_ref().filter(|e| e.stage == "token")
+            && let Some(e) = ev.error.as_ref().filter(|e| e.stage == "token" && e.error == "invalid_client")
         {
             out.push(
                 CheckResult::fail(
