@@ -199,6 +199,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("introspection-inactive-details", &["introspection.inactive_members"]),
     ("introspection-active-string", &["introspection.active"]),
     ("introspection-unknown-token-error", &["introspection.inactive"]),
+    ("discovery-auth-signing-alg-none", &["metadata.auth_signing_algs"]),
     // A provider that takes no assertion: the family's code exchanges are refused.
     ("client-assertion-refused", &["client_auth.accepted", "flow.token"]),
     // The harness then sends the issuer as the audience: a warning, and the family runs on.

@@ -304,6 +304,8 @@ quirks! {
         "the introspection endpoint answers a token it does not know with 400 invalid_token instead of {\"active\": false}";
     IntrospectionActiveString => "introspection-active-string",
         "an active token's introspection response has `\"active\": \"true\"` (a string, not a JSON boolean)";
+    DiscoveryAuthSigningAlgNone => "discovery-auth-signing-alg-none",
+        "discovery lists `none` among the token endpoint's client-authentication signing algorithms";
     ClientAssertionRefused => "client-assertion-refused",
         "the token endpoint refuses every client assertion (client_secret_jwt, private_key_jwt), though discovery lists both methods";
     ClientAssertionTokenEndpointAudienceRefused => "client-assertion-token-endpoint-audience-refused",
@@ -381,7 +383,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 145);
+        assert_eq!(Quirk::ALL.len(), 146);
     }
 
     #[test]
