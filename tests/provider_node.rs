@@ -464,7 +464,12 @@ fn client_auth_family_against_oidc_provider() {
             "client_auth.signature",
             "client_auth.replay",
         ] {
-            assert_eq!(check_status(c, check), ["pass"], "{id} {check}: {:#}", c["checks"]);
+            let statuses = check_status(c, check);
+            assert!(
+                !statuses.is_empty() && statuses.iter().all(|s| *s == "pass"),
+                "{id} {check}: {:#}",
+                c["checks"]
+            );
         }
     }
 }

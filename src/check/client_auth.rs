@@ -37,6 +37,14 @@ fn rule(t: &AssertionTry) -> (&'static str, &'static str) {
             "client_auth.signature",
             "RFC 7523 §3 item 9: the server MUST reject JWTs with an invalid signature or MAC",
         ),
+        Fault::AlgNone => (
+            "client_auth.signature",
+            "RFC 7523 §3 item 9: the server MUST reject JWTs with an invalid signature or MAC, and an unsigned one has neither; OIDC Discovery §3: `none` MUST NOT be used",
+        ),
+        Fault::NoExpiry => (
+            "client_auth.expired",
+            "RFC 7523 §3 item 4: the JWT MUST contain an `exp` claim (OIDC Core §9: `exp` REQUIRED)",
+        ),
         Fault::IssuerAudience => (
             "client_auth.issuer_audience",
             "RFC 7523 §3 item 3: the issuer identifier identifies the server as an intended audience",
@@ -63,9 +71,11 @@ pub fn check(case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
         return;
     }
     let Some(seen) = &ev.client_assertions else {
-        // The case's own code exchange or refresh, with a conformant assertion, was refused.
+        // The case's own code exchange or refresh, with a conformant assertion,
+        // was refused as a failed client authentication (any other refusal is
+        // `flow.token`'s).
         if ev.not_applicable.is_none()
-            && let Some(e) = ev.error.as_ref().filter(|e| e.stage == "token")
+            && let Some(e) = ev.error.as_ref().filter(|e| e.stage == "token" && e.error == "invalid_client")
         {
             out.push(
                 CheckResult::fail(
@@ -260,6 +270,8 @@ mod tests {
             (Fault::WrongSubject, "client_auth.subject"),
             (Fault::WrongIssuer, "client_auth.issuer"),
             (Fault::BadSignature, "client_auth.signature"),
+            (Fault::AlgNone, "client_auth.signature"),
+            (Fault::NoExpiry, "client_auth.expired"),
         ] {
             let v = verdicts(vec![tried(fault, true, None, None)]);
             assert_eq!(v[0], (id.to_owned(), Status::Fail), "{fault:?}");

@@ -20,6 +20,7 @@ pub fn check(discovery: &Value, jwks: &Value) -> Vec<CheckResult> {
     vec![
         required_members(discovery),
         rs256_offered(discovery),
+        auth_signing_algs(discovery),
         https_endpoints(discovery),
         deprecated_flows(discovery),
         member_values(discovery),
@@ -90,6 +91,47 @@ fn rs256_offered(d: &Value) -> CheckResult {
     } else {
         CheckResult::fail("metadata.rs256", "RS256 is not among the ID token signing algorithms")
             .ef("RS256 listed", format!("[{}]", algs.join(", ")))
+    }
+}
+
+/// OIDC Discovery §3: `none` MUST NOT be among the algorithms of JWT client
+/// authentication; RFC 8414 §2: the list MUST be present when
+/// `private_key_jwt` or `client_secret_jwt` is offered (OIDC Discovery has no
+/// such MUST: a missing list is a warning).
+fn auth_signing_algs(d: &Value) -> CheckResult {
+    const ID: &str = "metadata.auth_signing_algs";
+    let strings = |k: &str| -> Option<Vec<&str>> {
+        d.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+    };
+    let methods = strings("token_endpoint_auth_methods_supported").unwrap_or_default();
+    let jwt: Vec<&str> = methods
+        .iter()
+        .copied()
+        .filter(|m| *m == "private_key_jwt" || *m == "client_secret_jwt")
+        .collect();
+    if jwt.is_empty() {
+        return CheckResult::skip(ID, "not offered: token_endpoint_auth_methods_supported lists no JWT method");
+    }
+    match strings("token_endpoint_auth_signing_alg_values_supported") {
+        Some(algs) if algs.iter().any(|a| a.eq_ignore_ascii_case("none")) => CheckResult::fail(
+            ID,
+            "token_endpoint_auth_signing_alg_values_supported lists `none` (OIDC Discovery §3: \"The value none MUST NOT be used\")",
+        )
+        .ef("signing algorithms without `none`", format!("[{}]", algs.join(", "))),
+        Some(algs) => CheckResult::pass(
+            ID,
+            format!("{} offered with the signing algorithms [{}]", jwt.join(" and "), algs.join(", ")),
+        ),
+        None => CheckResult::warn(
+            ID,
+            format!(
+                "{} offered, but discovery has no token_endpoint_auth_signing_alg_values_supported (RFC 8414 §2: it MUST be present then; OIDC Discovery §3 makes it OPTIONAL)",
+                jwt.join(" and ")
+            ),
+        )
+        .ef("token_endpoint_auth_signing_alg_values_supported", "absent"),
     }
 }
 
@@ -460,6 +502,31 @@ mod tests {
             assert!(found.contains(part), "{part} in {found}");
         }
         assert!(!found.contains("`authorization_code`, a grant type, not a grant"), "{found}");
+    }
+
+    #[test]
+    fn jwt_client_authentication_algorithms() {
+        let d = |v: Value| auth_signing_algs(&v).status;
+        assert_eq!(
+            d(json!({"token_endpoint_auth_methods_supported": ["client_secret_basic"]})),
+            Status::Skip
+        );
+        assert_eq!(
+            d(
+                json!({"token_endpoint_auth_methods_supported": ["private_key_jwt"], "token_endpoint_auth_signing_alg_values_supported": ["RS256"]})
+            ),
+            Status::Pass
+        );
+        assert_eq!(
+            d(
+                json!({"token_endpoint_auth_methods_supported": ["client_secret_jwt"], "token_endpoint_auth_signing_alg_values_supported": ["HS256", "none"]})
+            ),
+            Status::Fail
+        );
+        assert_eq!(
+            d(json!({"token_endpoint_auth_methods_supported": ["private_key_jwt"]})),
+            Status::Warn
+        );
     }
 
     #[test]

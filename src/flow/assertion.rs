@@ -39,6 +39,10 @@ pub enum Fault {
     WrongIssuer,
     /// The signature (or MAC) does not verify.
     BadSignature,
+    /// `alg: none`, no signature.
+    AlgNone,
+    /// No `exp` claim.
+    NoExpiry,
 }
 
 impl Fault {
@@ -53,6 +57,8 @@ impl Fault {
             Fault::WrongSubject => "an assertion whose `sub` is not the client id",
             Fault::WrongIssuer => "an assertion whose `iss` is not the client id",
             Fault::BadSignature => "an assertion whose signature does not verify",
+            Fault::AlgNone => "an unsigned assertion (`alg: none`)",
+            Fault::NoExpiry => "an assertion without `exp`",
         }
     }
 }
@@ -100,7 +106,13 @@ pub fn claims(client_id: &str, aud: &Audiences, fault: Fault, jti: &str, now: u6
     } else {
         (now, now + 60)
     };
-    json!({"iss": iss, "sub": sub, "aud": aud, "jti": jti, "iat": iat, "exp": exp})
+    let mut claims = json!({"iss": iss, "sub": sub, "aud": aud, "jti": jti, "iat": iat, "exp": exp});
+    if fault == Fault::NoExpiry
+        && let Some(o) = claims.as_object_mut()
+    {
+        o.remove("exp");
+    }
+    claims
 }
 
 /// A new `jti`: 128 random bits.
@@ -116,7 +128,24 @@ fn unix_now() -> u64 {
 pub fn make(client: &Client, method: ClientAuth, aud: &Audiences, fault: Fault) -> Result<Secret, String> {
     let jti = new_jti();
     let claims = claims(&client.id, aud, fault, &jti, unix_now());
+    if fault == Fault::AlgNone {
+        return unsigned(&claims);
+    }
     sign(client, method, &claims, fault == Fault::BadSignature)
+}
+
+/// `claims` as an unsecured JWT (RFC 7519 §6: `alg: none`, an empty signature).
+fn unsigned(claims: &Value) -> Result<Secret, String> {
+    use base64::Engine as _;
+    let part = |v: &Value| -> Result<String, String> {
+        let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    };
+    Ok(Secret::new(format!(
+        "{}.{}.",
+        part(&json!({"alg": "none", "typ": "JWT"}))?,
+        part(claims)?
+    )))
 }
 
 /// `claims` signed as `method` asks: RS256 with the client's private key, or
@@ -239,6 +268,9 @@ mod tests {
         let expired = claims("c1", &a, Fault::Expired, "j", 10_000);
         assert!(expired["exp"].as_u64().unwrap() + 300 <= 10_000);
         assert_eq!(claims("c1", &a, Fault::BadSignature, "j", 10_000), base);
+        assert_eq!(claims("c1", &a, Fault::AlgNone, "j", 10_000), base);
+        let no_exp = claims("c1", &a, Fault::NoExpiry, "j", 10_000);
+        assert!(no_exp.get("exp").is_none() && no_exp["iat"] == base["iat"]);
         assert_eq!(claims("c1", &a, Fault::TokenEndpointAudience, "j", 10_000), base);
     }
 
@@ -253,6 +285,9 @@ mod tests {
         assert!(data.claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
         let bad = make(&c, ClientAuth::PrivateKeyJwt, &aud(), Fault::BadSignature).unwrap();
         assert!(jsonwebtoken::decode::<Value>(bad.expose(), &key, &v).is_err());
+        let none = make(&c, ClientAuth::PrivateKeyJwt, &aud(), Fault::AlgNone).unwrap();
+        assert!(none.expose().ends_with('.') && none.expose().split('.').count() == 3);
+        assert!(jsonwebtoken::decode::<Value>(none.expose(), &key, &v).is_err());
     }
 
     #[test]

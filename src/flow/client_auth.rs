@@ -38,9 +38,11 @@ pub const FAULTS: &[Fault] = &[
     Fault::IssuerAudience,
     Fault::WrongAudience,
     Fault::Expired,
+    Fault::NoExpiry,
     Fault::WrongIssuer,
     Fault::WrongSubject,
     Fault::BadSignature,
+    Fault::AlgNone,
 ];
 
 /// The probes, on the case's latest refresh token.

@@ -97,6 +97,9 @@ pub(crate) fn document(shared: &Shared) -> Value {
     {
         grants.extend([json!("code"), json!("id_token")]);
     }
+    if shared.quirk(Quirk::DiscoveryAuthSigningAlgNone) {
+        doc["token_endpoint_auth_signing_alg_values_supported"] = json!(["RS256", "HS256", "none"]);
+    }
     if shared.quirk(Quirk::DiscoveryMinimal) {
         doc["response_types_supported"] = json!(["code", "id_token", "id_token token"]);
         doc["response_modes_supported"] = json!(["query", "fragment"]);

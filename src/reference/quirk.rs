@@ -318,6 +318,8 @@ quirks! {
         "a GET to the pushed authorization request endpoint is answered 400 invalid_request instead of 405";
     ParRequestUriIgnored => "par-request-uri-ignored",
         "the authorization endpoint ignores a pushed request's request_uri (it sees only client_id)";
+    DiscoveryAuthSigningAlgNone => "discovery-auth-signing-alg-none",
+        "discovery lists `none` among the token endpoint's client-authentication signing algorithms";
     ClientAssertionRefused => "client-assertion-refused",
         "the token endpoint refuses every client assertion (client_secret_jwt, private_key_jwt), though discovery lists both methods";
     ClientAssertionTokenEndpointAudienceRefused => "client-assertion-token-endpoint-audience-refused",
@@ -395,7 +397,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 152);
+        assert_eq!(Quirk::ALL.len(), 153);
     }
 
     #[test]
