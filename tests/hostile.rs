@@ -3,7 +3,6 @@
 //! within the configured bounds — never a panic or a hang.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -27,7 +26,10 @@ const HOSTILE_TEXT: &str = "denied\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}]52;c;ZXZpbA
 
 #[derive(Default)]
 struct Counters {
-    token_calls: AtomicU32,
+    /// The codes `token-429-once` has already answered 429 for: the server is
+    /// shared by tests running in parallel, so the first call is told by its
+    /// code, never by a global count.
+    busy_once: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn server() -> SocketAddr {
@@ -255,7 +257,10 @@ async fn token(Path(mode): Path<String>, State(c): State<Arc<Counters>>, headers
         .and_then(|c| B64.decode(c).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let n = c.token_calls.fetch_add(1, Ordering::SeqCst);
+    let first_call = |c: &Counters| {
+        let code = form.get("code").cloned().unwrap_or_default();
+        c.busy_once.lock().unwrap().insert(code)
+    };
     match mode.as_str() {
         "token-not-json" => return (StatusCode::OK, "<html>surprise</html>").into_response(),
         "token-huge" => return huge(),
@@ -263,7 +268,7 @@ async fn token(Path(mode): Path<String>, State(c): State<Arc<Counters>>, headers
             tokio::time::sleep(Duration::from_secs(120)).await;
         }
         "token-array" => return axum::Json(json!([1, 2, 3])).into_response(),
-        "token-429-once" if n % 2 == 0 => {
+        "token-429-once" if first_call(&c) => {
             let mut r = (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return r;
