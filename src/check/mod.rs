@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod entropy;
 pub mod jwt;
 pub mod lifecycle;
+pub mod logout;
 pub mod metadata;
 pub mod par;
 mod session;
@@ -519,6 +520,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         .is_some_and(|t| jwt::looks_like_jwt(t.expose()));
     lifecycle::check(ev, access_is_jwt, &mut out);
     par::check(ev, &mut out);
+    logout::check(ev, &mut out);
     client_auth::check(case, ev, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);
@@ -563,6 +565,26 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
             c.found = None;
         }
     }
+    // The same for a logout whose `id_token_hint` was the case's own faulty
+    // ID token (an expired hint is no fault here: §2 says the OP SHOULD take it).
+    if ev.logout.is_some()
+        && let Some(raw) = ev.token_sets.iter().rev().find_map(|s| s.id_token.clone())
+        && let Some(client) = p.profile.clients.get(&case.client)
+        && let Some(fault) = faulty_id_token(p, raw.expose(), client, false).await
+    {
+        for c in out
+            .iter_mut()
+            .filter(|c| matches!(c.status, Status::Fail | Status::Warn | Status::Error) && c.id.starts_with("logout."))
+        {
+            c.status = Status::Skip;
+            c.message = format!(
+                "not a finding: the logout's id_token_hint was the case's own ID token, and it is faulty ({fault}); the fault is reported by the ID token checks, and a provider may refuse such a hint (was: {})",
+                c.message
+            );
+            c.expected = None;
+            c.found = None;
+        }
+    }
     if let Some(e) = &ev.harness_error {
         out.push(CheckResult::error(ev.stage.check_id(), e.clone()));
     }
@@ -586,7 +608,15 @@ async fn hint_fault(p: &Provider, case: &Case, ev: &Evidence) -> Option<String> 
     }
     let signin = ev.signin.as_ref()?;
     let raw = signin.id_token.as_ref()?;
-    let d = match jwt::decode(raw.expose()) {
+    let client = p.profile.clients.get(&signin.client)?;
+    faulty_id_token(p, raw.expose(), client, true).await
+}
+
+/// What is wrong with `raw`, one of the provider's ID tokens for `client`, as a
+/// hint (not a JWT, another `iss`, an `aud` without the client, a signature
+/// that does not verify; expired, where `expiry` matters): `None` if nothing.
+async fn faulty_id_token(p: &Provider, raw: &str, client: &crate::profile::Client, expiry: bool) -> Option<String> {
+    let d = match jwt::decode(raw) {
         Ok(d) => d,
         Err(e) => return Some(format!("it is not a valid JWT: {e}")),
     };
@@ -596,15 +626,14 @@ async fn hint_fault(p: &Provider, case: &Case, ev: &Evidence) -> Option<String> 
             d.claims.get("iss").map(short).unwrap_or_else(|| "absent".into())
         ));
     }
-    let client = p.profile.clients.get(&signin.client)?;
     if !d.audiences().iter().any(|a| a == &client.id) {
         return Some("its `aud` does not contain the client id".into());
     }
     let skew = p.profile.clock_skew.as_secs() as i64;
-    if d.claims.get("exp").and_then(Value::as_i64).is_none_or(|exp| exp + skew < now()) {
+    if expiry && d.claims.get("exp").and_then(Value::as_i64).is_none_or(|exp| exp + skew < now()) {
         return Some("it has expired or has no `exp`".into());
     }
-    match jwt::verify(raw.expose(), &d, &*p.jwks().await, client.secret.as_ref().map(|s| s.expose())) {
+    match jwt::verify(raw, &d, &*p.jwks().await, client.secret.as_ref().map(|s| s.expose())) {
         jwt::Verified::Ok => None,
         jwt::Verified::Bad(why) => Some(format!("its signature does not verify: {why}")),
     }

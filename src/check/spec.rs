@@ -78,6 +78,11 @@ const DOCS: &[(&str, &str, &str)] = &[
         "OIDC Dynamic Registration",
         "https://openid.net/specs/openid-connect-registration-1_0.html",
     ),
+    (
+        "OIDC-RPInitiated",
+        "OIDC RP-Initiated Logout",
+        "https://openid.net/specs/openid-connect-rpinitiated-1_0.html",
+    ),
     ("Brief", "Product brief", ""),
 ];
 

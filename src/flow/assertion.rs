@@ -206,6 +206,7 @@ mod tests {
             auth: method,
             auth_methods: vec![method],
             redirect_uri: None,
+            post_logout_redirect_uri: None,
             grant_types: None,
             response_types: None,
             third_party: false,

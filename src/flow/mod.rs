@@ -5,6 +5,7 @@
 pub mod assertion;
 pub mod client_auth;
 pub mod http;
+pub mod logout;
 pub mod par;
 pub mod provider;
 pub mod redirect;
@@ -211,6 +212,8 @@ pub struct Evidence {
     pub lifecycle: Option<Lifecycle>,
     /// What a pushed-authorization-request probe (RFC 9126) saw.
     pub par: Option<par::ParSeen>,
+    /// What an RP-initiated logout probe saw.
+    pub logout: Option<logout::LogoutSeen>,
     /// What the client-assertion probes (OIDC Core §9, RFC 7523) saw.
     pub client_assertions: Option<client_auth::ClientAssertions>,
     /// The client assertions sent (credentials: the case's report is scrubbed of them).
@@ -495,6 +498,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             }
             if let Some(probe) = case.request.lifecycle {
                 return lifecycle(p, case, probe, ev).await;
+            }
+            if let Some(probe) = case.request.logout {
+                return logout::probe(p, case, probe, &browser, ev).await;
             }
             if case.request.client_assertions {
                 return client_auth::probe(p, case, ev).await;

@@ -261,11 +261,26 @@ async fn get(p: &Provider, body: &[(String, String)], ev: &mut Evidence) -> Resu
 /// provider's own redirects (never a login): what it did with the request.
 async fn take(p: &Provider, case: &Case, uri: &Secret, browser: Option<&reqwest::cookie::Jar>, ev: &mut Evidence) -> Result<Taken, String> {
     let client = client_of(p, case);
-    let registered = client.redirect_uri.clone().unwrap_or_default();
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut()
         .append_pair("client_id", &client.id)
         .append_pair("request_uri", uri.expose());
+    follow(p, case, url, browser, ev).await
+}
+
+/// Sends the authorization request `url` and follows the provider's own
+/// redirects (never a login, never the client's redirect URI): what the
+/// provider did with the request. Used by every probe that only needs to know
+/// whether a request is taken (a pushed request's `request_uri`, `prompt=none`
+/// after a logout).
+pub(super) async fn follow(
+    p: &Provider,
+    case: &Case,
+    mut url: url::Url,
+    browser: Option<&reqwest::cookie::Jar>,
+    ev: &mut Evidence,
+) -> Result<Taken, String> {
+    let registered = client_of(p, case).redirect_uri.clone().unwrap_or_default();
     let provider = url.origin();
     for _ in 0..p.limits.max_redirects {
         let mut req = p.http.request(Method::GET, url.clone());

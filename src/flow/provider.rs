@@ -60,6 +60,9 @@ pub struct Discovery {
     /// RFC 8414 §2 / RFC 7662: where tokens are introspected.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// OIDC RP-Initiated Logout §2.1: where the client sends the browser to log out.
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
     /// RFC 9126 §5: where authorization requests are pushed.
     #[serde(default)]
     pub pushed_authorization_request_endpoint: Option<String>,
@@ -86,6 +89,7 @@ impl Discovery {
             Feature::Par => self.pushed_authorization_request_endpoint.is_some(),
             Feature::PrivateKeyJwt => lists(&self.token_endpoint_auth_methods_supported, "private_key_jwt"),
             Feature::ClientSecretJwt => lists(&self.token_endpoint_auth_methods_supported, "client_secret_jwt"),
+            Feature::Logout => self.end_session_endpoint.is_some(),
         }
     }
 }
@@ -313,6 +317,7 @@ impl Provider {
             "revocation_endpoint" => &d.revocation_endpoint,
             "introspection_endpoint" => &d.introspection_endpoint,
             "pushed_authorization_request_endpoint" => &d.pushed_authorization_request_endpoint,
+            "end_session_endpoint" => &d.end_session_endpoint,
             _ => &None,
         };
         let v = value.as_deref().ok_or_else(|| format!("the discovery document has no `{which}`"))?;

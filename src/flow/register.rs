@@ -201,6 +201,7 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         auth,
         auth_methods: vec![auth],
         redirect_uri: Some(ours.clone()),
+        post_logout_redirect_uri: None,
         grant_types: strings(answer.get("grant_types")).or_else(|| strings(body.get("grant_types"))),
         response_types: strings(answer.get("response_types")).or_else(|| strings(body.get("response_types"))),
         third_party: true,

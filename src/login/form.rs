@@ -25,8 +25,8 @@ use url::Url;
 pub use super::consent::ConsentChoice;
 use super::consent::{OPT_IN_EXTRA, checkbox_words, deny_link};
 use super::oracle::{
-    ButtonType, Compiled, Doc, InputType, Kind, LoginStep, collapse_whitespace, neutralise_noscript, text_of, trim_ascii_whitespace,
-    truncate, way_on_link,
+    ButtonType, Compiled, Doc, InputType, Kind, LoginStep, SIGN_OUT, STAY_SIGNED_IN, collapse_whitespace, neutralise_noscript, text_of,
+    trim_ascii_whitespace, truncate, way_on_link,
 };
 pub use super::oracle::{Selectors, selector_error_reason, shown_selector};
 use crate::secret::Secret;
@@ -361,6 +361,24 @@ pub fn analyse_for(
     Ok(Page::Unknown { summary: doc.summary() })
 }
 
+/// A logout confirmation page (OIDC RP-Initiated Logout §2: the provider
+/// "SHOULD ask the End-User whether to log out"): the submission of the button
+/// that says yes ("Yes, sign me out", "Log out", "Confirm"), never one that
+/// keeps the user signed in, and never a form with a password field. `None`:
+/// the page has no such button.
+pub fn logout_confirmation(html: &str, page_url: &Url) -> Option<Submission> {
+    let compiled = Compiled::new(&Selectors::default()).ok()?;
+    let source = neutralise_noscript(html);
+    let document = Html::parse_document(&source);
+    let doc = Doc::build(&document, page_url, &compiled);
+    (0..doc.forms.len())
+        .filter(|&form| !doc.has_password_field(form) && !doc.is_utility_form(form))
+        .find_map(|form| {
+            let button = doc.pick_button(form, &SIGN_OUT, &STAY_SIGNED_IN).positive?;
+            doc.submission(form, Some(button), &Fills::default()).ok()
+        })
+}
+
 impl Doc<'_> {
     /// The submission of a login or identifier step: its fields filled in.
     fn login_submission(&self, step: LoginStep, username: &str, password: &Secret) -> Result<Submission, FormError> {
@@ -658,6 +676,36 @@ mod tests {
 
     fn url(text: &str) -> Url {
         Url::parse(text).expect("test url")
+    }
+
+    #[test]
+    fn a_logout_confirmation_is_answered_yes_and_never_stay_signed_in() {
+        let page = url("https://op.test/session/end?x=1");
+        // Buttons outside the form, tied to it by `form=`: the yes button's name and value go along.
+        let outside = r#"<h1>Do you want to sign-out from op.test?</h1>
+            <form id="lf" method="post" action="/session/end/confirm"><input type="hidden" name="xsrf" value="t1"></form>
+            <button type="submit" form="lf">No, stay signed in</button>
+            <button autofocus type="submit" form="lf" value="yes" name="logout">Yes, sign me out</button>"#;
+        let s = logout_confirmation(outside, &page).expect("a yes button");
+        assert_eq!(s.method, Method::Post);
+        assert_eq!(s.action.as_str(), "https://op.test/session/end/confirm");
+        assert_eq!(s.encoded(), "xsrf=t1&logout=yes");
+        // An input button that says what it does.
+        let input = r#"<form action="confirm" method="POST"><input type="hidden" name="session_code" value="c">
+            <input name="confirmLogout" id="do-logout" type="submit" value="Logout"></form>"#;
+        let s = logout_confirmation(input, &page).expect("a logout button");
+        assert_eq!(s.action.as_str(), "https://op.test/session/confirm");
+        assert_eq!(s.encoded(), "session_code=c&confirmLogout=Logout");
+        // Nothing that says yes: nothing pressed.
+        for html in [
+            r#"<form method="post" action="/x"><button name="logout" value="no">No, stay signed in</button></form>"#,
+            r#"<form method="post" action="/x"><button>Cancel</button></form>"#,
+            // A form that asks for the password again is not a confirmation.
+            r#"<form method="post" action="/x"><input type="password" name="password"><button>Confirm sign out</button></form>"#,
+            "<p>You are signed out.</p>",
+        ] {
+            assert!(logout_confirmation(html, &page).is_none(), "{html}");
+        }
     }
 
     fn password() -> Secret {

@@ -730,6 +730,18 @@ pub(super) const SIGN_IN: Lexicon = Lexicon {
     exact: &["log", "sign", "in", "go", "enter", "ok"],
 };
 
+/// Buttons that confirm a logout ("Yes, sign me out", "Log out", "Confirm").
+pub(super) const SIGN_OUT: Lexicon = Lexicon {
+    prefixes: &["logout", "logoff", "signout", "signoff", "yes", "confirm", "continu", "proceed"],
+    exact: &["out", "off", "ok", "okay"],
+};
+
+/// Buttons of a logout confirmation that keep the user signed in.
+pub(super) const STAY_SIGNED_IN: Lexicon = Lexicon {
+    prefixes: &["cancel", "stay", "abort", "keep", "remain", "declin", "refus"],
+    exact: &["no", "not", "don", "dont", "never", "back", "return", "home"],
+};
+
 /// Buttons of a login form that leave it or pick another way to sign in.
 pub(super) const NOT_SIGN_IN: Lexicon = Lexicon {
     prefixes: &[

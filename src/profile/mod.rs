@@ -312,6 +312,11 @@ struct RawClient {
     auth_methods: Option<Vec<ClientAuth>>,
     #[schemars(with = "Option<String>")]
     redirect_uri: Option<Spanned<String>>,
+    /// A `post_logout_redirect_uri` registered for the client (OIDC
+    /// RP-Initiated Logout §3.1): where the provider sends the browser after
+    /// a logout the client asked for. Without it the logout suite skips.
+    #[schemars(with = "Option<String>")]
+    post_logout_redirect_uri: Option<Spanned<String>>,
     /// The grant types the client is registered for.
     #[serde(default)]
     grant_types: Option<Vec<String>>,
@@ -545,6 +550,8 @@ pub struct Client {
     /// Every method the client is registered for.
     pub auth_methods: Vec<ClientAuth>,
     pub redirect_uri: Option<String>,
+    /// A registered `post_logout_redirect_uri` (OIDC RP-Initiated Logout §3.1).
+    pub post_logout_redirect_uri: Option<String>,
     /// Registered grant types; `None`: not declared (see [`Client::grant`]).
     pub grant_types: Option<Vec<String>>,
     /// Registered response types; `None`: not declared (whatever the provider offers).
@@ -741,6 +748,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
                 auth,
                 auth_methods,
                 redirect_uri: c.redirect_uri.as_ref().map(|s| text(s, "redirect_uri")),
+                post_logout_redirect_uri: c.post_logout_redirect_uri.as_ref().map(|s| text(s, "post_logout_redirect_uri")),
                 grant_types: c.grant_types.clone(),
                 response_types: c.response_types.clone(),
                 third_party: c.third_party.as_ref().is_some_and(|t| t.value),

@@ -188,7 +188,7 @@ impl Reply<'_> {
 }
 
 /// A 302 to `location`, optionally setting a cookie.
-fn found(shared: &Shared, location: &str, set_cookie: Option<String>) -> Response {
+pub(crate) fn found(shared: &Shared, location: &str, set_cookie: Option<String>) -> Response {
     let Ok(location) = HeaderValue::from_str(location) else {
         return shared.pages.error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -584,7 +584,7 @@ fn live_session(shared: &Shared, headers: &HeaderMap, prompts: &[&str], max_age:
 /// `iss` and a signature that verifies with the provider's own keys (its
 /// expiry does not matter: a hint names a user, it grants nothing). A hint
 /// that is not a JWT is ignored, as before.
-fn own_id_token(shared: &Shared, hint: &str) -> Result<(), String> {
+pub(crate) fn own_id_token(shared: &Shared, hint: &str) -> Result<(), String> {
     let Ok(decoded) = crate::check::jwt::decode(hint) else {
         return Ok(());
     };
@@ -641,7 +641,7 @@ pub(crate) async fn consent_get(state: State<Arc<Shared>>, query: RawQuery, head
 }
 
 /// Quirk `login-page-frameable` on the login and consent pages.
-fn page_quirks(shared: &Shared, response: Response) -> Response {
+pub(crate) fn page_quirks(shared: &Shared, response: Response) -> Response {
     if shared.quirk(Quirk::LoginPageFrameable) {
         super::pages::frameable(response)
     } else {

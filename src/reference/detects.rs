@@ -200,6 +200,14 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     // The pushed request's request_uri ignored: the request arrives with no response_type.
     ("par-request-uri-ignored", &["flow.authorization", "par.authorization"]),
     // A provider that takes no assertion: the family's code exchanges are refused.
+    // A missing state fails the GET and the POST logout alike.
+    ("logout-no-state", &["logout.post", "logout.redirect"]),
+    ("logout-session-kept", &["logout.session_ended"]),
+    ("logout-get-only", &["logout.post"]),
+    ("logout-redirect-prefix", &["logout.redirect_validated"]),
+    ("logout-hint-unverified", &["logout.hint_validated"]),
+    ("logout-client-id-ignored", &["logout.client_id_verified"]),
+    ("logout-without-confirmation", &["logout.asks_without_hint"]),
     ("discovery-auth-signing-alg-none", &["metadata.auth_signing_algs"]),
     ("client-assertion-refused", &["client_auth.accepted", "flow.token"]),
     // The harness then sends the issuer as the audience: a warning, and the family runs on.

@@ -50,6 +50,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": shared.url("/introspect"),
         "pushed_authorization_request_endpoint": shared.url("/par"),
+        "end_session_endpoint": shared.url("/logout"),
         "require_pushed_authorization_requests": false,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": RESPONSE_TYPES,
@@ -90,7 +91,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         doc["id_token_signing_alg_values_supported"] = json!(["ES256"]);
     }
     if shared.quirk(Quirk::DiscoveryHttpEndpoint) {
-        doc["end_session_endpoint"] = json!("http://op.example.test/logout");
+        doc["backchannel_authentication_endpoint"] = json!("http://op.example.test/bc-authorize");
     }
     if shared.quirk(Quirk::DiscoveryResponseTypesAsGrantTypes)
         && let Some(grants) = doc["grant_types_supported"].as_array_mut()

@@ -14,6 +14,7 @@ mod discovery;
 mod issue;
 pub(crate) mod keys;
 mod lifecycle;
+mod logout;
 mod pages;
 mod par;
 mod params;
@@ -108,6 +109,8 @@ pub struct ClientMeta {
     pub jwks: Option<serde_json::Value>,
     /// `request_uris`: where its request objects may be fetched from.
     pub request_uris: Vec<String>,
+    /// `post_logout_redirect_uris` (OIDC RP-Initiated Logout §3.1).
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// A registered API (resource server), named by its audience identifier.
@@ -180,7 +183,10 @@ impl Default for Config {
                         "code id_token token",
                     ]),
                     auth_method: "client_secret_basic".into(),
-                    meta: ClientMeta::default(),
+                    meta: ClientMeta {
+                        post_logout_redirect_uris: strings(&["https://app.example.test/logged-out"]),
+                        ..ClientMeta::default()
+                    },
                 },
                 ClientReg {
                     id: "spa-app".into(),
@@ -189,7 +195,10 @@ impl Default for Config {
                     grant_types: strings(&["authorization_code", "implicit", "refresh_token"]),
                     response_types: strings(&["code", "id_token", "id_token token"]),
                     auth_method: "none".into(),
-                    meta: ClientMeta::default(),
+                    meta: ClientMeta {
+                        post_logout_redirect_uris: strings(&["https://spa.example.test/logged-out"]),
+                        ..ClientMeta::default()
+                    },
                 },
                 ClientReg {
                     id: "m2m-service".into(),
@@ -554,6 +563,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/revoke", post(lifecycle::revoke))
         .route("/introspect", post(lifecycle::introspect))
         .route("/par", post(par::push).get(par::get))
+        .route("/logout", get(logout::end_session_get).post(logout::end_session_post))
+        .route("/logout/confirm", post(logout::confirm))
         .fallback(not_found)
         .with_state(shared)
 }

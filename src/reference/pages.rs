@@ -75,6 +75,27 @@ const CONSENT: &str = r#"{% extends "layout.html" %}
 {% endblock %}
 "#;
 
+const LOGOUT: &str = r#"{% extends "layout.html" %}
+{% block title %}Sign out{% endblock %}
+{% block body %}
+<h1>Sign out</h1>
+<p>Do you want to sign out of the reference provider{% if client_id %} (asked by <code>{{ client_id }}</code>){% endif %}?</p>
+<form method="post" action="/logout/confirm">
+<input type="hidden" name="tx" value="{{ tx }}">
+<button type="submit" name="logout" value="yes">Yes, sign me out</button>
+<button type="submit" name="logout" value="no">No, stay signed in</button>
+</form>
+{% endblock %}
+"#;
+
+const MESSAGE: &str = r#"{% extends "layout.html" %}
+{% block title %}{{ title }}{% endblock %}
+{% block body %}
+<h1>{{ title }}</h1>
+<p id="message">{{ message }}</p>
+{% endblock %}
+"#;
+
 const FORM_POST: &str = r#"<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Submit this form</title></head>
@@ -103,6 +124,8 @@ impl Pages {
         env.add_template("login.html", LOGIN)?;
         env.add_template("consent.html", CONSENT)?;
         env.add_template("form_post.html", FORM_POST)?;
+        env.add_template("logout.html", LOGOUT)?;
+        env.add_template("message.html", MESSAGE)?;
         Ok(Pages { env, errors_ok: false })
     }
 
@@ -123,6 +146,18 @@ impl Pages {
 
     pub(crate) fn consent(&self, ctx: ConsentPage<'_>) -> Response {
         not_framed(self.page(StatusCode::OK, "consent.html", ctx))
+    }
+
+    /// The logout confirmation (OIDC RP-Initiated Logout §2: the OP asks).
+    pub(crate) fn logout(&self, tx: &str, client_id: Option<&str>) -> Response {
+        let ctx = minijinja::context! { tx, client_id };
+        not_framed(self.page(StatusCode::OK, "logout.html", ctx))
+    }
+
+    /// A page that only says something (signed out, still signed in).
+    pub(crate) fn message(&self, title: &str, message: &str) -> Response {
+        let ctx = minijinja::context! { title, message };
+        self.page(StatusCode::OK, "message.html", ctx)
     }
 
     /// The OAuth 2.0 Form Post Response Mode page: an auto-submitting form

@@ -219,7 +219,7 @@ quirks! {
     JwksShortRsaKey => "jwks-short-rsa-key",
         "the JWKS also lists a 1024-bit RSA key (under its own kid)";
     DiscoveryHttpEndpoint => "discovery-http-endpoint",
-        "discovery lists an end_session_endpoint on plain http at another host";
+        "discovery lists a backchannel_authentication_endpoint on plain http at another host";
     ShortCodes => "short-codes",
         "authorization codes are 10 characters of base64url (at most 60 bits)";
     UuidTokens => "uuid-tokens",
@@ -318,6 +318,20 @@ quirks! {
         "a GET to the pushed authorization request endpoint is answered 400 invalid_request instead of 405";
     ParRequestUriIgnored => "par-request-uri-ignored",
         "the authorization endpoint ignores a pushed request's request_uri (it sees only client_id)";
+    LogoutNoState => "logout-no-state",
+        "the post-logout redirect leaves out the `state` the logout request sent";
+    LogoutSessionKept => "logout-session-kept",
+        "a confirmed logout redirects as asked but keeps the user's session";
+    LogoutGetOnly => "logout-get-only",
+        "the logout endpoint answers a POST with 405 (it takes GET only)";
+    LogoutRedirectPrefix => "logout-redirect-prefix",
+        "a post_logout_redirect_uri is taken when it starts with a registered one (no exact match)";
+    LogoutHintUnverified => "logout-hint-unverified",
+        "an id_token_hint is read without checking its signature";
+    LogoutClientIdIgnored => "logout-client-id-ignored",
+        "a client_id that differs from the id_token_hint's audience is ignored";
+    LogoutWithoutConfirmation => "logout-without-confirmation",
+        "the logout endpoint never asks the user: any request, without id_token_hint too, ends the session at once";
     DiscoveryAuthSigningAlgNone => "discovery-auth-signing-alg-none",
         "discovery lists `none` among the token endpoint's client-authentication signing algorithms";
     ClientAssertionRefused => "client-assertion-refused",
@@ -397,7 +411,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 153);
+        assert_eq!(Quirk::ALL.len(), 160);
     }
 
     #[test]

@@ -89,6 +89,7 @@ fn client_meta(body: &serde_json::Map<String, Value>) -> Result<ClientMeta, Box<
         request_object_alg: alg("request_object_signing_alg", &["RS256", "none"])?,
         jwks,
         request_uris,
+        post_logout_redirect_uris: strings(body, "post_logout_redirect_uris", &[])?,
     })
 }
 

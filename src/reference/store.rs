@@ -247,6 +247,8 @@ pub(crate) struct Store {
     pub(crate) refresh: Bounded<TokenKey, Refresh>,
     /// Pushed authorization requests by `request_uri` (RFC 9126).
     pub(crate) pushed: Bounded<String, super::par::Pushed>,
+    /// Logout requests waiting for the user's answer, by transaction.
+    pub(crate) logouts: Bounded<String, super::logout::PendingLogout>,
     next_family: u64,
     last_sweep: Instant,
 }
@@ -264,6 +266,7 @@ impl Store {
             tokens: Bounded::new(cap),
             refresh: Bounded::new(cap),
             pushed: Bounded::new(cap),
+            logouts: Bounded::new(cap),
             next_family: 1,
             last_sweep: Instant::now(),
         }
@@ -279,6 +282,7 @@ impl Store {
             self.tokens.sweep(now);
             self.refresh.sweep(now);
             self.pushed.sweep(now);
+            self.logouts.sweep(now);
         }
     }
 

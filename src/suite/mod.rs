@@ -21,8 +21,8 @@ use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnos
 use crate::vars;
 
 pub use model::{
-    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Lifecycle as LifecycleProbe, Misuse, Par as ParProbe, RawNeeds, RawPkce,
-    RawSession, RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
+    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Lifecycle as LifecycleProbe, Logout as LogoutProbe, Misuse, Par as ParProbe,
+    RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
 };
 use model::{RawCase, RawExpect, RawTokenExpect};
 
@@ -110,6 +110,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/consent.yaml", include_str!("../../suites/consent.yaml")),
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
     ("suites/lifecycle.yaml", include_str!("../../suites/lifecycle.yaml")),
+    ("suites/logout.yaml", include_str!("../../suites/logout.yaml")),
     ("suites/namespacing.yaml", include_str!("../../suites/namespacing.yaml")),
     ("suites/negative.yaml", include_str!("../../suites/negative.yaml")),
     ("suites/par.yaml", include_str!("../../suites/par.yaml")),
@@ -276,6 +277,8 @@ pub struct Request {
     pub lifecycle: Option<model::Lifecycle>,
     /// The authorization request is pushed first (RFC 9126), with this probe.
     pub par: Option<model::Par>,
+    /// An RP-initiated logout probe after the tokens are issued.
+    pub logout: Option<model::Logout>,
     /// Client-assertion probes after the tokens are issued.
     pub client_assertions: bool,
 }
@@ -475,6 +478,9 @@ fn client_fits(
     if needs.redirect_uri_query && !has_query {
         return Err(format!("client `{key}`'s registered redirect URI has no query"));
     }
+    if needs.post_logout_redirect_uri && c.post_logout_redirect_uri.as_deref().is_none_or(str::is_empty) {
+        return Err(format!("client `{key}` has no `post_logout_redirect_uri` in the profile"));
+    }
     if let Some(lack) = &needs.lacks_response_type {
         if !c.lacks_response_type(lack) {
             return Err(format!(
@@ -510,6 +516,9 @@ fn describe_need(needs: &RawNeeds, flow: Flow, response_type: Option<&str>) -> S
     }
     if needs.redirect_uri_query {
         s.push_str(" whose registered redirect URI has a query");
+    }
+    if needs.post_logout_redirect_uri {
+        s.push_str(" with a registered `post_logout_redirect_uri`");
     }
     s
 }
@@ -819,6 +828,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         request_object: r.request_object.clone(),
         lifecycle: r.lifecycle,
         par: r.par,
+        logout: r.logout,
         client_assertions: r.client_assertions,
     };
     if let Some(ro) = &r.request_object {

@@ -163,6 +163,9 @@ pub struct RawNeeds {
     /// A client whose registered redirect URI has a query.
     #[serde(default)]
     pub redirect_uri_query: bool,
+    /// A client the profile gives a registered `post_logout_redirect_uri`.
+    #[serde(default)]
+    pub post_logout_redirect_uri: bool,
     /// Optional provider features discovery must advertise (or the profile's
     /// `supports.features` declare), e.g. `[claims_parameter]`.
     #[serde(default)]
@@ -202,6 +205,9 @@ pub enum Feature {
     /// `client_secret_jwt` client authentication (OIDC Core §9; discovery
     /// `token_endpoint_auth_methods_supported`).
     ClientSecretJwt,
+    /// RP-initiated logout (OIDC RP-Initiated Logout §2.1; discovery
+    /// `end_session_endpoint`).
+    Logout,
 }
 
 impl Feature {
@@ -219,6 +225,7 @@ impl Feature {
             Feature::Par => "par",
             Feature::PrivateKeyJwt => "private_key_jwt",
             Feature::ClientSecretJwt => "client_secret_jwt",
+            Feature::Logout => "logout",
         }
     }
 
@@ -237,6 +244,7 @@ impl Feature {
             Feature::Par => "a pushed_authorization_request_endpoint",
             Feature::PrivateKeyJwt => "`private_key_jwt` in token_endpoint_auth_methods_supported",
             Feature::ClientSecretJwt => "`client_secret_jwt` in token_endpoint_auth_methods_supported",
+            Feature::Logout => "an end_session_endpoint",
         }
     }
 }
@@ -369,6 +377,10 @@ pub struct RawRequest {
     /// pushed authorization request endpoint (RFC 9126) first, with the
     /// probe's deliberate mistake before the correct push.
     pub par: Option<Par>,
+    /// After the tokens are issued: an RP-initiated logout probe at the
+    /// provider's `end_session_endpoint` (OIDC RP-Initiated Logout 1.0), in the
+    /// same browser, followed by `prompt=none` to see whether the session ended.
+    pub logout: Option<Logout>,
     /// After the tokens are issued (the case's client authenticating with a
     /// JWT method): client assertions with one fault each at the token
     /// endpoint, each followed by a conformant one (OIDC Core §9, RFC 7523 §3).
@@ -436,6 +448,31 @@ pub struct RawTokenEdits {
     /// With `misuse: [reuse_code]`: seconds (0 to 60) between the redemption and the reuse.
     #[serde(default)]
     pub reuse_wait: u64,
+}
+
+/// An RP-initiated logout probe (OIDC RP-Initiated Logout 1.0). Every probe
+/// runs after a complete code flow, in its browser; those that make a mistake
+/// end with a correct logout, so a refusal of the mistake is told apart from
+/// a provider whose logout never redirects.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Logout {
+    /// A GET with `id_token_hint`, the registered `post_logout_redirect_uri`
+    /// and `state`; any confirmation page is confirmed; then `prompt=none`.
+    Get,
+    /// The same as a POST with the parameters in a form body (§2).
+    Post,
+    /// First a `post_logout_redirect_uri` that differs from the registered one
+    /// (an added query parameter, §3: exact match).
+    UnregisteredRedirect,
+    /// First an `id_token_hint` the provider never issued (the real one with
+    /// its payload altered, so its signature no longer verifies, §2).
+    ForgedHint,
+    /// First a `client_id` that is not the one the hint was issued to (§2).
+    OtherClientId,
+    /// The logout URL without `id_token_hint`, never confirmed: the user must
+    /// be asked, so the session still stands (§2); then the correct logout.
+    Unconfirmed,
 }
 
 /// A pushed-authorization-request probe (RFC 9126). Each one ends with a

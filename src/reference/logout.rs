@@ -1,0 +1,178 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): `/logout`
+//! takes GET and POST (§2), validates an `id_token_hint` as one of its own ID
+//! tokens (its expiry aside), checks a `client_id` against the hint's
+//! audience, redirects only to a `post_logout_redirect_uri` registered for the
+//! client, exactly (§3), and always asks the user first (§2: it MUST when
+//! there is no hint, and SHOULD otherwise). `/logout/confirm` takes the answer:
+//! yes ends the session and redirects with `state`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use url::Url;
+
+use super::authorize::{SESSION_COOKIE, found, own_id_token, page_quirks};
+use super::params::{Params, cookie, is_form};
+use super::store::Expires;
+use super::{Quirk, Shared, random_token};
+
+/// How long a logout question waits for its answer.
+const LOGOUT_TTL: Duration = Duration::from_secs(300);
+
+/// A logout request waiting for the user's answer.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingLogout {
+    /// Where to send the browser afterwards (validated, `state` added).
+    redirect: Option<String>,
+    expires: Instant,
+}
+
+impl Expires for PendingLogout {
+    fn expires(&self) -> Instant {
+        self.expires
+    }
+}
+
+/// GET /logout.
+pub(crate) async fn end_session_get(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    page_quirks(&shared, end_session(&shared, &headers, &params))
+}
+
+/// POST /logout (§2: the OP MUST support GET and POST).
+pub(crate) async fn end_session_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    if shared.quirk(Quirk::LogoutGetOnly) {
+        return (StatusCode::METHOD_NOT_ALLOWED, [("allow", "GET")]).into_response();
+    }
+    if !is_form(&headers) {
+        return refuse(&shared, "the logout request must be a form (application/x-www-form-urlencoded)");
+    }
+    let params = Params::parse(&body);
+    page_quirks(&shared, end_session(&shared, &headers, &params))
+}
+
+fn refuse(shared: &Shared, description: &str) -> Response {
+    shared.pages.error(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
+fn end_session(shared: &Shared, headers: &HeaderMap, params: &Params) -> Response {
+    if let Some(name) = params.repeated() {
+        return refuse(shared, &format!("{name} is repeated"));
+    }
+    // §2: the OP MUST validate that it was the issuer of the ID Token.
+    let audience: Option<Vec<String>> = match params.get("id_token_hint") {
+        None => None,
+        Some(hint) => {
+            if !shared.quirk(Quirk::LogoutHintUnverified) {
+                match crate::check::jwt::decode(hint) {
+                    Err(_) => return refuse(shared, "id_token_hint is not a JWT"),
+                    Ok(_) => {
+                        if let Err(why) = own_id_token(shared, hint) {
+                            return refuse(shared, &format!("id_token_hint was not issued by this provider ({why})"));
+                        }
+                    }
+                }
+            }
+            let claims = crate::check::jwt::decode(hint).map(|d| d.claims).unwrap_or_default();
+            Some(match claims.get("aud") {
+                Some(serde_json::Value::String(a)) => vec![a.clone()],
+                Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                _ => Vec::new(),
+            })
+        }
+    };
+    let client_id = params.get("client_id");
+    // §2: a client_id given with a hint MUST be the hint's client.
+    if let (Some(id), Some(aud)) = (client_id, &audience)
+        && !aud.iter().any(|a| a == id)
+        && !shared.quirk(Quirk::LogoutClientIdIgnored)
+    {
+        return refuse(shared, "client_id is not the client the id_token_hint was issued to");
+    }
+    let client = audience
+        .as_ref()
+        .and_then(|aud| aud.first().map(String::as_str))
+        .or(client_id)
+        .and_then(|id| shared.client(id));
+    let redirect = match params.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => {
+            // §3: only for a client known from the hint or client_id, and an exact match.
+            let Some(client) = client else {
+                return refuse(shared, "post_logout_redirect_uri needs an id_token_hint or a client_id");
+            };
+            let registered = &client.meta.post_logout_redirect_uris;
+            let allowed = registered
+                .iter()
+                .any(|r| r == uri || (shared.quirk(Quirk::LogoutRedirectPrefix) && uri.starts_with(r.as_str())));
+            if !allowed {
+                return refuse(shared, "post_logout_redirect_uri is not registered for the client");
+            }
+            let Ok(mut url) = Url::parse(uri) else {
+                return refuse(shared, "post_logout_redirect_uri is not a URL");
+            };
+            if let Some(state) = params.get("state")
+                && !shared.quirk(Quirk::LogoutNoState)
+            {
+                url.query_pairs_mut().append_pair("state", state);
+            }
+            Some(url.to_string())
+        }
+    };
+    if shared.quirk(Quirk::LogoutWithoutConfirmation) {
+        return signed_out(shared, headers, redirect);
+    }
+    let tx = match random_token() {
+        Ok(t) => t,
+        Err(e) => return shared.pages.error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.0),
+    };
+    let pending = PendingLogout {
+        redirect,
+        expires: Instant::now() + LOGOUT_TTL,
+    };
+    if shared.store().logouts.insert(tx.clone(), pending, Instant::now()).is_err() {
+        return shared.pages.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "too many logouts under way",
+        );
+    }
+    shared.pages.logout(&tx, client.map(|c| c.id.as_str()))
+}
+
+/// POST /logout/confirm: the user's answer.
+pub(crate) async fn confirm(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = Params::parse(&body);
+    let Some(pending) = params.get("tx").and_then(|tx| shared.store().logouts.take(tx, Instant::now())) else {
+        return refuse(&shared, "no such logout request (it expired, or was answered)");
+    };
+    if params.get("logout") != Some("yes") {
+        return shared.pages.message("Still signed in", "You are still signed in.");
+    }
+    signed_out(&shared, &headers, pending.redirect)
+}
+
+/// Ends the browser's session and sends it on (or says it is signed out).
+fn signed_out(shared: &Shared, headers: &HeaderMap, redirect: Option<String>) -> Response {
+    let mut clear = None;
+    if !shared.quirk(Quirk::LogoutSessionKept) {
+        if let Some(id) = cookie(headers, SESSION_COOKIE) {
+            shared.store().sessions.take(&id, Instant::now());
+        }
+        clear = Some(format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+    }
+    match redirect {
+        Some(to) => found(shared, &to, clear),
+        None => {
+            let mut page = shared.pages.message("Signed out", "You are signed out.");
+            if let Some(c) = clear.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
+                page.headers_mut().insert(axum::http::header::SET_COOKIE, c);
+            }
+            page
+        }
+    }
+}
