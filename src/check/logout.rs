@@ -20,8 +20,19 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
         logout,
         seen,
     ));
+    // `prompt=none` shows a session only where it gets a code in one.
+    let start = seen.session_at_start.as_ref();
+    let unusable = start.filter(|t| **t != Taken::Issued).map(|t| {
+        format!(
+            "prompt=none got no code even before the logout, in the signed-in browser ({}), so it cannot show whether a session ended",
+            taken(t)
+        )
+    });
     if let Some(after) = &seen.session_after {
-        out.push(session_ended(logout, after));
+        out.push(match &unusable {
+            Some(why) => CheckResult::skip("logout.session_ended", why.clone()),
+            None => session_ended(logout, after),
+        });
     }
     let worked = logout.redirected();
     let Some((mistake, named)) = &seen.mistake else { return };
@@ -44,7 +55,10 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
         ),
         P::Unconfirmed => {
             if let Some(after) = &seen.session_after_mistake {
-                out.push(unconfirmed(mistake, after));
+                out.push(match &unusable {
+                    Some(why) => CheckResult::skip("logout.asks_without_hint", why.clone()),
+                    None => unconfirmed(mistake, after),
+                });
             }
             return;
         }
@@ -74,6 +88,16 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
             format!("a logout request with {what} was not redirected ({}); the correct logout then was", mistake.describe()),
         ),
     });
+}
+
+/// What `prompt=none` got, in words.
+fn taken(t: &Taken) -> String {
+    match t {
+        Taken::Issued => "a code".into(),
+        Taken::Refused(how) => how.clone(),
+        Taken::Page(page) => format!("a {page} page"),
+        Taken::ToUnregistered => "a redirect elsewhere".into(),
+    }
 }
 
 /// The correct logout: at the registered URI, exactly, with `state`.
@@ -164,11 +188,7 @@ fn unconfirmed(mistake: &Landing, after: &Taken) -> CheckResult {
             ),
         ),
         other => {
-            let how = match other {
-                Taken::Refused(how) => how.clone(),
-                Taken::Page(page) => format!("a {page} page"),
-                _ => "no code".into(),
-            };
+            let how = taken(other);
             CheckResult::fail(id, "a logout request without id_token_hint ended the session without asking the user").ef(
                 "the user is asked first (OIDC RP-Initiated Logout §2: the OP MUST ask when no id_token_hint was provided); unconfirmed, prompt=none still gets a code",
                 format!("{}; then prompt=none was answered with {how}", mistake.describe()),
@@ -189,6 +209,7 @@ mod tests {
                 state: "s1".into(),
                 registered: "https://app.test/out".into(),
                 logout: Some(logout),
+                session_at_start: Some(Taken::Issued),
                 session_after: Some(after),
                 ..LogoutSeen::default()
             }),
@@ -287,5 +308,11 @@ mod tests {
         assert_eq!(status_of(&ev, "logout.asks_without_hint"), Some(Status::Pass));
         ev.logout.as_mut().unwrap().session_after_mistake = Some(Taken::Refused("error `login_required` at the redirect URI".into()));
         assert_eq!(status_of(&ev, "logout.asks_without_hint"), Some(Status::Fail));
+        // A provider whose prompt=none never gets a code (it shows its sign-in
+        // page regardless): neither check can tell, so neither judges.
+        ev.logout.as_mut().unwrap().session_at_start = Some(Taken::Page("sign-in"));
+        ev.logout.as_mut().unwrap().session_after_mistake = Some(Taken::Page("sign-in"));
+        assert_eq!(status_of(&ev, "logout.asks_without_hint"), Some(Status::Skip));
+        assert_eq!(status_of(&ev, "logout.session_ended"), Some(Status::Skip));
     }
 }

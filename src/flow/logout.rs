@@ -76,6 +76,9 @@ pub struct LogoutSeen {
     /// The probe's mistaken logout request, and what it named as the
     /// post-logout redirect URI.
     pub mistake: Option<(Landing, String)>,
+    /// Before any logout: what `prompt=none` got (a code: the probe of the
+    /// session works on this provider and can show it ending).
+    pub session_at_start: Option<Taken>,
     /// After the unconfirmed logout: what `prompt=none` got.
     pub session_after_mistake: Option<Taken>,
     /// The correct logout (a POST for `P::Post`).
@@ -121,6 +124,8 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
         method,
         confirm: true,
     };
+    ev.step("prompt=none before the logout: the session is there to end");
+    seen.session_at_start = Some(session(p, case, browser, ev).await?);
     match probe {
         P::Get | P::Post => {}
         P::UnregisteredRedirect => {
