@@ -19,6 +19,7 @@ pub mod init;
 pub mod login;
 pub mod output;
 pub mod profile;
+pub mod project;
 pub mod reference;
 pub mod report;
 pub mod run;

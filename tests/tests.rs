@@ -20,6 +20,7 @@ mod matrix;
 mod page_corpus;
 mod probes;
 mod profiles;
+mod project;
 mod provider_django;
 mod provider_idpyoidc;
 mod provider_node;

@@ -26,6 +26,8 @@ pub const REFERENCE_PROFILE_PATH: &str = "fixtures/profiles/reference.yaml";
 pub struct RunOptions {
     pub suites: Vec<PathBuf>,
     pub provider: Option<PathBuf>,
+    /// The profile written inside a project file (`provider` is that file's path).
+    pub inline_profile: Option<Source>,
     pub quirks: Vec<Quirk>,
     pub output: PathBuf,
     pub jobs: Option<usize>,
@@ -289,7 +291,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                     .with_hint("drop `--provider` to run against the embedded provider, or drop `--quirk`")
                     .into());
             }
-            let p = profile::load(path)?;
+            let p = match &opts.inline_profile {
+                Some(source) => profile::parse(source)?,
+                None => profile::load(path)?,
+            };
             let info = ProviderInfo {
                 name: p.name.clone(),
                 issuer: p.issuer.clone(),
