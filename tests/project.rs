@@ -59,6 +59,14 @@ fn run_with_no_arguments_does_what_the_project_file_says() {
     assert_eq!(ids, ["one::b"]);
     assert!(dir.path().join("out/summary.md").is_file());
     assert!(!dir.path().join("out/report.html").exists(), "only the formats of the file");
+    // A directory of suites may hold the project file: it is not a suite.
+    std::fs::write(dir.path().join("oidc-conform.yaml"), "suites: [.]\nfilter: one::a\n").unwrap();
+    assert_eq!(listed(dir.path(), &[]), ["one::a"]);
+    std::fs::write(
+        dir.path().join("oidc-conform.yaml"),
+        "suites: [one.yaml]\nfilter: one::b\noutput: out\nformats: [json, markdown]\njobs: 2\n",
+    )
+    .unwrap();
     // `validate` with no arguments checks the same file and what it names.
     let run = oidc_conform_in(dir.path(), &["validate"]);
     run.expect_code(0);
