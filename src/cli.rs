@@ -17,6 +17,9 @@ use crate::run::{self, RunError, RunOptions};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour the console output: `auto` (a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` colours a pipe too), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: crate::color::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -372,10 +375,11 @@ pub fn main() -> i32 {
         }
     }));
     let cli = Cli::parse();
+    crate::color::init(cli.color);
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprint!("{e}");
+            eprint!("{}", crate::color::diagnostics(&e.to_string()));
             if !e.to_string().ends_with('\n') {
                 eprintln!();
             }
@@ -503,7 +507,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
         }
         Command::Report(ReportCommand::Summary { file, verbose }) => {
             let report = Report::read_json(&file).map_err(input)?;
-            crate::out!("{}", crate::report::console::summary(&report, verbose));
+            crate::out!("{}", crate::color::summary(&crate::report::console::summary(&report, verbose)));
             Ok(0)
         }
         Command::Report(ReportCommand::Render { file, output, format }) => {
@@ -784,7 +788,11 @@ fn finish_validate(diags: Diagnostics) -> i32 {
         return 0;
     }
     let n = diags.0.len();
-    eprintln!("{diags}\n{n} problem{} found", if n == 1 { "" } else { "s" });
+    eprintln!(
+        "{}\n{n} problem{} found",
+        crate::color::diagnostics(&diags.to_string()),
+        if n == 1 { "" } else { "s" }
+    );
     2
 }
 

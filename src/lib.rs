@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod color;
 pub mod diag;
 pub mod docs;
 pub mod doctor;

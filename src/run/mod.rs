@@ -539,6 +539,12 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let args = Arguments {
         test_threads: opts.jobs.or(max_concurrency),
         logfile: progress.as_ref().map(|(_, log)| log.display().to_string()),
+        // The colour decided for standard output (`--color`); never into the log file.
+        color: Some(if crate::color::stdout() && progress.is_none() {
+            libtest_mimic::ColorSetting::Always
+        } else {
+            libtest_mimic::ColorSetting::Never
+        }),
         // Filters were applied above; libtest-mimic only runs what it is given.
         ..Arguments::default()
     };
@@ -584,7 +590,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let written = report
         .write_all(&opts.output, &formats)
         .map_err(|e| RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into()))?;
-    crate::out!("{}", console::summary(&report, opts.verbose));
+    crate::out!("{}", crate::color::summary(&console::summary(&report, opts.verbose)));
     if INTERRUPTED.load(Ordering::SeqCst) {
         crate::outln!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
     }
