@@ -115,6 +115,18 @@ pub enum Command {
         #[arg(long)]
         allow_http: bool,
     },
+    /// Print a shell completion script, e.g. `oidc-conform completions bash > /etc/bash_completion.d/oidc-conform`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `oidc-conform man > oidc-conform.1`; `--dir` writes a page per command.
+    Man {
+        /// Write `oidc-conform.1` and a page per command (`oidc-conform-run.1`, …) into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Run the reference provider on its own (to try the tool or write suites).
     Serve {
         /// Port on 127.0.0.1.
@@ -435,6 +447,13 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             Ok(0)
         }
         Command::Serve { port, quirks } => serve(port, &quirks),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "oidc-conform", &mut buf);
+            crate::out!("{}", String::from_utf8_lossy(&buf));
+            Ok(0)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
         Command::Doctor { provider, allow_http } => doctor(&provider, allow_http),
         Command::Init {
             issuer,
@@ -871,6 +890,27 @@ fn doctor(path: &std::path::Path, allow_http: bool) -> Result<i32, RunError> {
     }
     eprintln!("{diags}");
     Ok(2)
+}
+
+/// `man`: the manual page on standard output, or a page per command in `dir`.
+fn man(dir: Option<&std::path::Path>) -> Result<i32, RunError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| input(format!("cannot create `{}`: {e}", dir.display())))?;
+            clap_mangen::generate_to(cmd, dir)
+                .map_err(|e| input(format!("cannot write the manual pages into `{}`: {e}", dir.display())))?;
+            crate::outln!("manual pages written to {}", dir.display());
+        }
+        None => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .map_err(|e| input(format!("cannot render the manual page: {e}")))?;
+            crate::out!("{}", String::from_utf8_lossy(&buf));
+        }
+    }
+    Ok(0)
 }
 
 fn serve(port: u16, quirks: &[String]) -> Result<i32, RunError> {

@@ -342,3 +342,61 @@ fn color_follows_the_flag_then_the_environment() {
     let summary = |s: &str| s[s.find("findings:").unwrap()..s.find("report:").unwrap()].to_owned();
     assert_eq!(summary(&strip(&always)), summary(&never));
 }
+
+/// `completions SHELL` and `man` are generated from the command definitions:
+/// every shell's script and the manual page name the commands.
+#[test]
+fn completions_and_the_manual_page_name_every_command() {
+    let commands = [
+        "run",
+        "validate",
+        "list",
+        "checks",
+        "explain",
+        "report",
+        "baseline",
+        "schema",
+        "compare",
+        "init",
+        "doctor",
+        "serve",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = oidc_conform(&["completions", shell]);
+        run.expect_code(0);
+        let script = run.stdout();
+        assert!(script.contains("oidc-conform"), "{shell}: {script}");
+        for c in commands {
+            assert!(script.contains(c), "{shell}'s completions name `{c}`");
+        }
+        assert!(
+            script.contains("provider") && script.contains("strict-baseline"),
+            "{shell}: the flags too"
+        );
+    }
+    oidc_conform(&["completions", "tcsh"]).expect_code(2);
+
+    let run = oidc_conform(&["man"]);
+    run.expect_code(0);
+    let page = run.stdout();
+    assert!(page.starts_with(".ie") || page.contains(".TH oidc-conform"), "roff: {page}");
+    assert!(page.contains(".TH oidc-conform 1"), "{page}");
+    for c in commands {
+        assert!(page.contains(c), "the manual page names `{c}`");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::oidc_conform(&["man", "--dir", dir.path().to_str().unwrap()]).expect_code(0);
+    for page in [
+        "oidc-conform.1",
+        "oidc-conform-run.1",
+        "oidc-conform-validate.1",
+        "oidc-conform-report-merge.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_else(|_| panic!("{page} is written"));
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let run_page = std::fs::read_to_string(dir.path().join("oidc-conform-run.1")).unwrap();
+    assert!(run_page.contains("strict\\-baseline"), "the run page has every flag");
+}
