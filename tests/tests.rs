@@ -17,6 +17,7 @@ mod hostile_login;
 mod html;
 mod init;
 mod matrix;
+mod package;
 mod page_corpus;
 mod probes;
 mod profiles;
