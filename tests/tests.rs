@@ -5,6 +5,7 @@ mod util;
 
 mod attribution;
 mod browser;
+mod ci;
 mod cli;
 mod client_auth;
 mod diagnostics;
