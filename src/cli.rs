@@ -17,19 +17,28 @@ use crate::run::{self, RunError, RunOptions};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour the console output: `auto` (a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` colours a pipe too), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: crate::color::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run suites against a provider (default: the embedded reference provider) and write reports.
-    Run(RunArgs),
-    /// Check suites and profiles for mistakes, without any network.
+    Run(Box<RunArgs>),
+    /// Check suites, profiles and project files for mistakes, without any network.
     Validate {
-        /// Suite and profile files or directories (default: suites/).
+        /// Suite, profile and project files or directories (default: the project file
+        /// `oidc-conform.yaml` here when there is one, else suites/). A file named
+        /// `oidc-conform.yaml` or `NAME.oidc-conform.yaml` is a project file: it is checked
+        /// with its profile, suites and baseline.
         files: Vec<PathBuf>,
         /// Bind suites to this profile (default: the reference provider's).
         #[arg(long)]
         provider: Option<PathBuf>,
+        /// Check this project file too, with its profile, suites and baseline.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// List the cases `run` would run.
     List {
@@ -58,7 +67,7 @@ pub enum Command {
     /// Baselines of known failures.
     #[command(subcommand)]
     Baseline(BaselineCommand),
-    /// Print a JSON Schema: of suites, profiles or `run.json` (for editors and other tools).
+    /// Print a JSON Schema: of suites, profiles, project files or `run.json` (for editors and other tools).
     Schema {
         #[arg(value_enum)]
         what: SchemaKind,
@@ -89,6 +98,11 @@ pub enum Command {
         /// OIDC_USERNAME, OIDC_PASSWORD), and write what it observed as facts.
         #[arg(long)]
         probe: bool,
+        /// Also write the project file `oidc-conform.yaml` in the current
+        /// directory, naming the profile, so that `oidc-conform run` with no
+        /// arguments runs against it.
+        #[arg(long)]
+        project: bool,
     },
     /// Prove a profile's declarations against its provider before a run trusts
     /// them: each client's authentication and redirect URI (exit 2 when the
@@ -100,6 +114,18 @@ pub enum Command {
         /// Allow secrets over plain http to hosts that are not loopback.
         #[arg(long)]
         allow_http: bool,
+    },
+    /// Print a shell completion script, e.g. `oidc-conform completions bash > /etc/bash_completion.d/oidc-conform`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `oidc-conform man > oidc-conform.1`; `--dir` writes a page per command.
+    Man {
+        /// Write `oidc-conform.1` and a page per command (`oidc-conform-run.1`, …) into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// Run the reference provider on its own (to try the tool or write suites).
     Serve {
@@ -118,15 +144,23 @@ pub struct RunArgs {
     /// an argument that is not an existing path runs only the cases whose id contains it.
     #[arg(value_name = "SUITES|FILTER")]
     pub suites: Vec<PathBuf>,
+    /// The project file (default: `oidc-conform.yaml` in the current directory, when there is
+    /// one): the profile, suites, filters, baseline, formats, output and run options; a flag
+    /// given here wins over the file's value.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Do not read `oidc-conform.yaml` from the current directory.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
     /// Provider profile (default: start the embedded reference provider).
     #[arg(long, value_name = "PROFILE")]
     pub provider: Option<PathBuf>,
     /// Switch on a fault of the embedded reference provider (repeatable).
     #[arg(long = "quirk", value_name = "NAME")]
     pub quirks: Vec<String>,
-    /// Directory for the reports.
-    #[arg(long, short, default_value = "reports")]
-    pub output: PathBuf,
+    /// Directory for the reports (default: `reports`).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
     /// Cases run at once, 1 to 1024 (default: the number of CPUs).
     #[arg(long, visible_alias = "test-threads", value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
@@ -144,13 +178,13 @@ pub struct RunArgs {
     /// Buildkite's, CircleCI's, a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with
     /// OIDC_CONFORM_SHARD_TOTAL, or OIDC_CONFORM_SHARD_INDEX/OIDC_CONFORM_SHARD_TOTAL set by the
     /// workflow, e.g. from GitHub's strategy.job-index and strategy.job-total).
-    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard)]
-    pub shard: Option<ShardArg>,
+    #[arg(long, value_name = "K/N|auto", value_parser = crate::shard::parse)]
+    pub shard: Option<crate::shard::ShardArg>,
     /// Known failures (`{case, check, reason}` entries): the run exits 0 when they are the only ones.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// With `--baseline`: also exit 1 when baseline entries now pass (stale).
-    #[arg(long, requires = "baseline")]
+    /// With a baseline: also exit 1 when baseline entries now pass (stale).
+    #[arg(long)]
     pub strict_baseline: bool,
     /// Report formats to write (default: all), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "FORMATS")]
@@ -232,41 +266,17 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
     }
 }
 
-/// `--shard`: a fixed slice, or `auto` (read from the CI's variables at run time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShardArg {
-    Fixed(u32, u32),
-    Auto,
-}
-
-fn parse_shard(s: &str) -> Result<ShardArg, String> {
-    if s.trim().eq_ignore_ascii_case("auto") {
-        return Ok(ShardArg::Auto);
-    }
-    parse_fixed_shard(s).map(|(k, n)| ShardArg::Fixed(k, n))
-}
-
 /// The shard `--shard` names: as written, or read from the CI's variables.
-fn resolve_shard(arg: Option<ShardArg>) -> Result<Option<(u32, u32)>, RunError> {
+fn resolve_shard(arg: Option<crate::shard::ShardArg>) -> Result<Option<(u32, u32)>, RunError> {
     match arg {
         None => Ok(None),
-        Some(ShardArg::Fixed(k, n)) => Ok(Some((k, n))),
-        Some(ShardArg::Auto) => {
+        Some(crate::shard::ShardArg::Fixed(k, n)) => Ok(Some((k, n))),
+        Some(crate::shard::ShardArg::Auto) => {
             let d = crate::shard::detect(|k| std::env::var(k).ok()).map_err(|e| RunError::Input(crate::diag::Diagnostic::new(e).into()))?;
             eprintln!("shard {}/{} (from {})", d.shard.0, d.shard.1, d.from);
             Ok(Some(d.shard))
         }
     }
-}
-
-fn parse_fixed_shard(s: &str) -> Result<(u32, u32), String> {
-    let err = || format!("`{s}` is not a shard: write K/N with 1 <= K <= N, e.g. `2/3`, or `auto`");
-    let (k, n) = s.split_once('/').ok_or_else(err)?;
-    let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
-    if k == 0 || n == 0 || k > n {
-        return Err(err());
-    }
-    Ok((k, n))
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -283,6 +293,8 @@ pub enum SchemaKind {
     Suite,
     /// Provider profile files.
     Profile,
+    /// Project files (`oidc-conform.yaml`).
+    Project,
     /// The report model (`run.json`).
     Report,
 }
@@ -375,10 +387,11 @@ pub fn main() -> i32 {
         }
     }));
     let cli = Cli::parse();
+    crate::color::init(cli.color);
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprint!("{e}");
+            eprint!("{}", crate::color::diagnostics(&e.to_string()));
             if !e.to_string().ends_with('\n') {
                 eprintln!();
             }
@@ -389,55 +402,7 @@ pub fn main() -> i32 {
 
 fn dispatch(cli: Cli) -> Result<i32, RunError> {
     match cli.command {
-        Command::Run(a) => {
-            // libtest style: an argument that is not a path is the name filter.
-            let (suites, filters): (Vec<PathBuf>, Vec<PathBuf>) = a.suites.into_iter().partition(|p| p.exists());
-            // A path that does not exist is a mistake, not a filter that runs nothing.
-            if let Some(missing) = filters.iter().find(|p| looks_like_path(p)) {
-                return Err(RunError::Input(missing_path(missing).into()));
-            }
-            if filters.len() > 1 {
-                let names: Vec<String> = filters.iter().map(|p| p.display().to_string()).collect();
-                return Err(RunError::Input(
-                    crate::diag::Diagnostic::new(format!(
-                        "more than one filter, or suite paths that do not exist: {}",
-                        names.join(", ")
-                    ))
-                    .with_hint("pass existing suite files or directories, and at most one name filter")
-                    .into(),
-                ));
-            }
-            let filter = filters.into_iter().next().map(|p| p.display().to_string());
-            let rerun = match &a.rerun_failed {
-                Some(path) => Some(run::Rerun::read(path, a.rerun_any_provider)?),
-                None => None,
-            };
-            let opts = RunOptions {
-                suites: default_suites(suites),
-                provider: a.provider,
-                quirks: parse_quirks(&a.quirks)?,
-                output: a.output,
-                jobs: a.jobs,
-                filter,
-                exact: a.exact,
-                skip: a.skip,
-                list: a.list,
-                shard: resolve_shard(a.shard)?,
-                baseline: a.baseline,
-                strict_baseline: a.strict_baseline,
-                formats: a.format,
-                ca_file: a.ca_file,
-                insecure: a.insecure,
-                allow_http: a.allow_http,
-                rate: a.rate,
-                waits: a.waits,
-                login_driver: a.login_driver,
-                verbose: a.verbose,
-                no_preflight: a.no_preflight,
-                rerun,
-            };
-            run::run(&opts)
-        }
+        Command::Run(a) => run::run(&run_options(a)?),
         Command::List { suites, provider } => {
             let profile = bind_profile(provider.as_ref())?;
             for c in run::load_cases(&default_suites(suites), &profile)? {
@@ -445,7 +410,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             }
             Ok(0)
         }
-        Command::Validate { files, provider } => validate(default_suites(files), provider),
+        Command::Validate { files, provider, config } => validate(files, provider, config),
         Command::Checks {
             format: ChecksFormat::Markdown,
         } => {
@@ -482,6 +447,13 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             Ok(0)
         }
         Command::Serve { port, quirks } => serve(port, &quirks),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "oidc-conform", &mut buf);
+            crate::out!("{}", String::from_utf8_lossy(&buf));
+            Ok(0)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
         Command::Doctor { provider, allow_http } => doctor(&provider, allow_http),
         Command::Init {
             issuer,
@@ -489,7 +461,15 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             force,
             ca_file,
             probe,
+            project,
         } => {
+            let project_file = std::path::Path::new(crate::project::FILE_NAME);
+            if project && project_file.exists() && !force {
+                return Err(input_hint(
+                    format!("`{}` exists", project_file.display()),
+                    "pass `--force` to overwrite it, or leave out `--project`",
+                ));
+            }
             let ca_pem = match ca_file {
                 Some(f) => Some(std::sync::Arc::new(crate::flow::http::read_ca_file(&f).map_err(|why| {
                     RunError::from(
@@ -500,6 +480,15 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             };
             let tls = crate::flow::http::Tls { ca_pem, insecure: false };
             crate::out!("{}", crate::init::init_with(&issuer, &output, force, &tls, probe)?);
+            if project {
+                let text = crate::project::template(Some(&output.display().to_string()));
+                std::fs::write(project_file, text).map_err(|e| input(format!("cannot write `{}`: {e}", project_file.display())))?;
+                crate::outln!(
+                    "wrote {}: `oidc-conform run` here runs against {}",
+                    project_file.display(),
+                    output.display()
+                );
+            }
             Ok(0)
         }
         Command::Report(ReportCommand::Merge { files, output, format }) => {
@@ -537,7 +526,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
         }
         Command::Report(ReportCommand::Summary { file, verbose }) => {
             let report = Report::read_json(&file).map_err(input)?;
-            crate::out!("{}", crate::report::console::summary(&report, verbose));
+            crate::out!("{}", crate::color::summary(&crate::report::console::summary(&report, verbose)));
             Ok(0)
         }
         Command::Report(ReportCommand::Render { file, output, format }) => {
@@ -564,6 +553,7 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
             let schema = match what {
                 SchemaKind::Suite => crate::suite::json_schema(),
                 SchemaKind::Profile => crate::profile::json_schema(),
+                SchemaKind::Project => crate::project::json_schema(),
                 SchemaKind::Report => crate::report::json_schema(),
             };
             crate::outln!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
@@ -580,6 +570,99 @@ fn dispatch(cli: Cli) -> Result<i32, RunError> {
 
 fn input(msg: impl Into<String>) -> RunError {
     RunError::Input(crate::diag::Diagnostic::new(msg).into())
+}
+
+fn input_hint(msg: impl Into<String>, hint: impl Into<String>) -> RunError {
+    RunError::Input(crate::diag::Diagnostic::new(msg).with_hint(hint).into())
+}
+
+/// The run's options: the project file's settings (`--config`, or
+/// `oidc-conform.yaml` here), with every flag given on the command line winning.
+fn run_options(a: Box<RunArgs>) -> Result<RunOptions, RunError> {
+    let a = *a;
+    use crate::project::{self, ProfileRef, Project};
+    let found = if a.no_config {
+        None
+    } else {
+        project::find(a.config.as_deref(), std::path::Path::new("."))?
+    };
+    let file = match &found {
+        Some(path) => {
+            let p = project::load(path)?;
+            eprintln!("project file: {}", path.display());
+            p
+        }
+        None => Project {
+            preflight: true,
+            ..Project::default()
+        },
+    };
+    // libtest style: an argument that is not a path is the name filter.
+    let (suites, filters): (Vec<PathBuf>, Vec<PathBuf>) = a.suites.into_iter().partition(|p| p.exists());
+    // A path that does not exist is a mistake, not a filter that runs nothing.
+    if let Some(missing) = filters.iter().find(|p| looks_like_path(p)) {
+        return Err(RunError::Input(missing_path(missing).into()));
+    }
+    if filters.len() > 1 {
+        let names: Vec<String> = filters.iter().map(|p| p.display().to_string()).collect();
+        return Err(input_hint(
+            format!("more than one filter, or suite paths that do not exist: {}", names.join(", ")),
+            "pass existing suite files or directories, and at most one name filter",
+        ));
+    }
+    let filter = filters.into_iter().next().map(|p| p.display().to_string()).or(file.filter);
+    let rerun = match &a.rerun_failed {
+        Some(path) => Some(run::Rerun::read(path, a.rerun_any_provider)?),
+        None => None,
+    };
+    let suites = if !suites.is_empty() { suites } else { default_suites(file.suites) };
+    let (provider, inline_profile) = match (a.provider.clone(), file.profile) {
+        (Some(flag), _) => (Some(flag), None),
+        (None, Some(ProfileRef::File(f))) => (Some(f), None),
+        (None, Some(ProfileRef::Inline(src))) => (Some(file.path.clone()), Some(src)),
+        (None, None) => (None, None),
+    };
+    // The file's quirks are the embedded provider's: `--provider` leaves them out.
+    let quirks = if !a.quirks.is_empty() {
+        parse_quirks(&a.quirks)?
+    } else if a.provider.is_some() {
+        Vec::new()
+    } else {
+        file.quirks
+    };
+    let baseline = a.baseline.or(file.baseline);
+    let strict_baseline = a.strict_baseline || file.strict_baseline;
+    if strict_baseline && baseline.is_none() {
+        return Err(input_hint(
+            "--strict-baseline without a baseline",
+            "pass `--baseline FILE` (or set `baseline:` in the project file)",
+        ));
+    }
+    Ok(RunOptions {
+        suites,
+        provider,
+        inline_profile,
+        quirks,
+        output: a.output.or(file.output).unwrap_or_else(|| PathBuf::from("reports")),
+        jobs: a.jobs.or(file.jobs),
+        filter,
+        exact: a.exact || file.exact,
+        skip: if a.skip.is_empty() { file.skip } else { a.skip },
+        list: a.list,
+        shard: resolve_shard(a.shard.or(file.shard))?,
+        baseline,
+        strict_baseline,
+        formats: if a.format.is_empty() { file.formats } else { a.format },
+        ca_file: a.ca_file.or(file.ca_file),
+        insecure: a.insecure,
+        allow_http: a.allow_http,
+        rate: a.rate.or(file.rate),
+        waits: a.waits || file.waits,
+        login_driver: a.login_driver.or(file.login_driver),
+        verbose: a.verbose || file.verbose,
+        no_preflight: a.no_preflight || !file.preflight,
+        rerun,
+    })
 }
 
 /// Copies a saved run's `screenshots/` into `output` (where the run.json written
@@ -620,15 +703,29 @@ fn bind_profile(provider: Option<&PathBuf>) -> Result<crate::profile::Profile, R
     })
 }
 
-/// `validate`: profiles first (suites are bound to one), then suites.
-fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunError> {
+/// `validate`: project files, then profiles (suites are bound to one), then suites.
+fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>, config: Option<PathBuf>) -> Result<i32, RunError> {
+    let mut projects: Vec<PathBuf> = Vec::new();
+    if let Some(c) = config {
+        projects.extend(crate::project::find(Some(&c), std::path::Path::new("."))?);
+    } else if files.is_empty() {
+        projects.extend(crate::project::find(None, std::path::Path::new("."))?);
+    }
+    let mut diags = Diagnostics::default();
+    if files.is_empty() && !projects.is_empty() {
+        for p in &projects {
+            validate_project(p, &mut diags)?;
+        }
+        return Ok(finish_validate(diags));
+    }
+    let files = default_suites(files);
     if files.is_empty() {
         // The built-in suites.
         let profile = bind_profile(provider.as_ref())?;
         return match run::load_cases(&[], &profile) {
             Ok(cases) => {
                 crate::outln!("ok: the built-in suites ({} cases)", cases.len());
-                Ok(0)
+                Ok(finish_validate(diags))
             }
             Err(d) => {
                 eprintln!("{d}");
@@ -646,9 +743,13 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
                 .into(),
         ));
     }
-    let mut diags = Diagnostics::default();
     let mut profiles = Vec::new();
     let mut suites = Vec::new();
+    let (named, files): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| crate::project::is_project_file(f));
+    projects.extend(named);
+    for p in &projects {
+        validate_project(p, &mut diags)?;
+    }
     for f in files {
         let src = Source::read(&f)?;
         // A profile names an issuer at the top level; a suite names its suite.
@@ -697,12 +798,63 @@ fn validate(files: Vec<PathBuf>, provider: Option<PathBuf>) -> Result<i32, RunEr
             }
         }
     }
+    Ok(finish_validate(diags))
+}
+
+/// `validate`'s verdict: 0, or the diagnostics on standard error and 2.
+fn finish_validate(diags: Diagnostics) -> i32 {
     if diags.is_empty() {
-        return Ok(0);
+        return 0;
     }
     let n = diags.0.len();
-    eprintln!("{diags}\n{n} problem{} found", if n == 1 { "" } else { "s" });
-    Ok(2)
+    eprintln!(
+        "{}\n{n} problem{} found",
+        crate::color::diagnostics(&diags.to_string()),
+        if n == 1 { "" } else { "s" }
+    );
+    2
+}
+
+/// A project file with what it names: its profile (a file, inline, or the
+/// embedded provider's), its baseline, and its suites bound to the profile.
+fn validate_project(path: &std::path::Path, diags: &mut Diagnostics) -> Result<(), RunError> {
+    use crate::project::ProfileRef;
+    let project = match crate::project::load(path) {
+        Ok(p) => p,
+        Err(d) => {
+            diags.0.extend(d.0);
+            return Ok(());
+        }
+    };
+    let profile = match &project.profile {
+        None => run::reference_profile("http://127.0.0.1:8787"),
+        Some(ProfileRef::File(f)) => crate::profile::load(f),
+        Some(ProfileRef::Inline(src)) => crate::profile::parse(src),
+    };
+    let profile = match profile {
+        Ok(p) => p,
+        Err(d) => {
+            diags.0.extend(d.0);
+            return Ok(());
+        }
+    };
+    if let Some(b) = &project.baseline
+        && let Err(d) = crate::report::baseline::load(b)
+    {
+        diags.0.extend(d.0);
+    }
+    match run::load_cases(&default_suites(project.suites.clone()), &profile) {
+        Ok(cases) => {
+            let against = match &project.profile {
+                None => "the embedded reference provider".to_owned(),
+                Some(ProfileRef::File(f)) => format!("profile {}", f.display()),
+                Some(ProfileRef::Inline(_)) => "its inline profile".to_owned(),
+            };
+            crate::outln!("ok: {} (project file: {} cases, {against})", path.display(), cases.len());
+        }
+        Err(d) => diags.0.extend(d.0),
+    }
+    Ok(())
 }
 
 /// `doctor`: each declaration of the profile with what the provider showed;
@@ -738,6 +890,27 @@ fn doctor(path: &std::path::Path, allow_http: bool) -> Result<i32, RunError> {
     }
     eprintln!("{diags}");
     Ok(2)
+}
+
+/// `man`: the manual page on standard output, or a page per command in `dir`.
+fn man(dir: Option<&std::path::Path>) -> Result<i32, RunError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| input(format!("cannot create `{}`: {e}", dir.display())))?;
+            clap_mangen::generate_to(cmd, dir)
+                .map_err(|e| input(format!("cannot write the manual pages into `{}`: {e}", dir.display())))?;
+            crate::outln!("manual pages written to {}", dir.display());
+        }
+        None => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .map_err(|e| input(format!("cannot render the manual page: {e}")))?;
+            crate::out!("{}", String::from_utf8_lossy(&buf));
+        }
+    }
+    Ok(0)
 }
 
 fn serve(port: u16, quirks: &[String]) -> Result<i32, RunError> {

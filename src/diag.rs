@@ -670,6 +670,13 @@ fn explain_yaml_message(msg: &str, source: &Source, pos: Option<Pos>) -> (String
             word_at(pos),
         );
     }
+    if msg.starts_with("mapping values are not allowed") {
+        return (
+            "a `:` where YAML does not allow one (it starts a mapping here)".into(),
+            Some("quote a value that contains `: ` or ends in `:`, e.g. `filter: \"basics::\"`".into()),
+            word_at(pos),
+        );
+    }
     if msg.starts_with("multiple YAML documents") {
         return (
             "a second YAML document (`---`) in one file".into(),

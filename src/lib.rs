@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod color;
 pub mod diag;
 pub mod docs;
 pub mod doctor;
@@ -19,6 +20,7 @@ pub mod init;
 pub mod login;
 pub mod output;
 pub mod profile;
+pub mod project;
 pub mod reference;
 pub mod report;
 pub mod run;

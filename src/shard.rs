@@ -68,6 +68,30 @@ pub fn detect(var: impl Fn(&str) -> Option<String>) -> Result<Detected, String> 
     ))
 }
 
+/// `--shard`: a fixed slice, or `auto` (read from the CI's variables at run time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    Fixed(u32, u32),
+    Auto,
+}
+
+pub fn parse(s: &str) -> Result<ShardArg, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(ShardArg::Auto);
+    }
+    parse_fixed(s).map(|(k, n)| ShardArg::Fixed(k, n))
+}
+
+pub fn parse_fixed(s: &str) -> Result<(u32, u32), String> {
+    let err = || format!("`{s}` is not a shard: write K/N with 1 <= K <= N, e.g. `2/3`, or `auto`");
+    let (k, n) = s.split_once('/').ok_or_else(err)?;
+    let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(err());
+    }
+    Ok((k, n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,3 +294,109 @@ fn explain_shows_the_rule_and_a_real_verdict() {
     assert_eq!(run.code(), 2, "{}", run.describe());
     assert!(run.stderr().contains("`id_token.nonce`"), "{}", run.stderr());
 }
+
+/// `--color`: `always` colours even a pipe (and wins over `NO_COLOR`), `never`
+/// never does; `auto` colours no pipe unless `CLICOLOR_FORCE` says so, and
+/// `NO_COLOR` wins over that. The report files are never coloured.
+#[test]
+fn color_follows_the_flag_then_the_environment() {
+    let out = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_oidc-conform"));
+        cmd.args(["run", "basics::openid-only", "--quirk", "nonce-wrong", "--format", "markdown,junit"])
+            .args(["--output", out.path().to_str().unwrap()])
+            .args(args)
+            .current_dir(crate::util::root())
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
+            .envs(env.iter().copied());
+        let output = cmd.output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let coloured = |s: &str| s.contains('\x1b');
+    let always = run(&["--color", "always"], &[("NO_COLOR", "1")]);
+    assert!(coloured(&always), "{always}");
+    assert!(always.contains("\x1b[1;31mfail\x1b[0m  id_token.nonce"), "{always}");
+    for file in ["summary.md", "junit.xml"] {
+        let text = std::fs::read_to_string(out.path().join(file)).unwrap();
+        assert!(!coloured(&text), "{file} is never coloured");
+    }
+    assert!(!coloured(&run(&["--color", "never"], &[("CLICOLOR_FORCE", "1")])));
+    assert!(!coloured(&run(&[], &[])), "a pipe is not a terminal");
+    assert!(coloured(&run(&[], &[("CLICOLOR_FORCE", "1")])));
+    assert!(!coloured(&run(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")])));
+    // The plain text is the same, coloured or not.
+    let strip = |s: &str| {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find('\x1b') {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            rest = rest.find('m').map_or("", |j| &rest[j + 1..]);
+        }
+        out + rest
+    };
+    let never = run(&["--color", "never"], &[]);
+    let summary = |s: &str| s[s.find("findings:").unwrap()..s.find("report:").unwrap()].to_owned();
+    assert_eq!(summary(&strip(&always)), summary(&never));
+}
+
+/// `completions SHELL` and `man` are generated from the command definitions:
+/// every shell's script and the manual page name the commands.
+#[test]
+fn completions_and_the_manual_page_name_every_command() {
+    let commands = [
+        "run",
+        "validate",
+        "list",
+        "checks",
+        "explain",
+        "report",
+        "baseline",
+        "schema",
+        "compare",
+        "init",
+        "doctor",
+        "serve",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = oidc_conform(&["completions", shell]);
+        run.expect_code(0);
+        let script = run.stdout();
+        assert!(script.contains("oidc-conform"), "{shell}: {script}");
+        for c in commands {
+            assert!(script.contains(c), "{shell}'s completions name `{c}`");
+        }
+        assert!(
+            script.contains("provider") && script.contains("strict-baseline"),
+            "{shell}: the flags too"
+        );
+    }
+    oidc_conform(&["completions", "tcsh"]).expect_code(2);
+
+    let run = oidc_conform(&["man"]);
+    run.expect_code(0);
+    let page = run.stdout();
+    assert!(page.starts_with(".ie") || page.contains(".TH oidc-conform"), "roff: {page}");
+    assert!(page.contains(".TH oidc-conform 1"), "{page}");
+    for c in commands {
+        assert!(page.contains(c), "the manual page names `{c}`");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::oidc_conform(&["man", "--dir", dir.path().to_str().unwrap()]).expect_code(0);
+    for page in [
+        "oidc-conform.1",
+        "oidc-conform-run.1",
+        "oidc-conform-validate.1",
+        "oidc-conform-report-merge.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_else(|_| panic!("{page} is written"));
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let run_page = std::fs::read_to_string(dir.path().join("oidc-conform-run.1")).unwrap();
+    assert!(run_page.contains("strict\\-baseline"), "the run page has every flag");
+}

@@ -5,7 +5,7 @@
 //! `docs/cli.md`) from the binary.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::util::{oidc_conform, root};
 
@@ -169,7 +169,7 @@ fn yaml_examples_are_valid() {
         }
     }
     pages.sort();
-    let (mut profiles, mut suites, mut other) = (0, 0, 0);
+    let (mut profiles, mut suites, mut other, mut projects) = (0, 0, 0, 0);
     let mut wrong = Vec::new();
     for page in &pages {
         let text = std::fs::read_to_string(page).unwrap();
@@ -179,6 +179,14 @@ fn yaml_examples_are_valid() {
                 .lines()
                 .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
                 .unwrap_or("");
+            if block.starts_with("# oidc-conform.yaml\n") {
+                let checked = project_example(dir.path(), line, &block);
+                if let Err(e) = checked {
+                    wrong.push(format!("{name}:{line} (project file): {e}"));
+                }
+                projects += 1;
+                continue;
+            }
             let (kind, file_text) = if block.lines().any(|l| l.starts_with("issuer:")) {
                 ("profile", block.clone())
             } else if first.starts_with("login:") {
@@ -218,9 +226,40 @@ fn yaml_examples_are_valid() {
     }
     assert!(wrong.is_empty(), "examples that are not valid:\n{}", wrong.join("\n"));
     assert!(
-        profiles >= 8 && suites >= 3 && other >= 4,
-        "{profiles} profiles, {suites} suites, {other} other"
+        profiles >= 8 && suites >= 3 && other >= 4 && projects >= 2,
+        "{profiles} profiles, {suites} suites, {other} other, {projects} project files"
     );
+}
+
+/// A project file example validates in a directory of its own, with the files
+/// it names: a profile (the reference provider's), a baseline (empty), suite
+/// directories (with a shipped suite).
+fn project_example(dir: &Path, line: usize, block: &str) -> Result<(), String> {
+    let dir = dir.join(format!("project-{line}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(block).map_err(|e| format!("not YAML: {e}"))?;
+    if let Some(p) = doc["profile"].as_str() {
+        std::fs::copy(root().join("fixtures/profiles/reference.yaml"), dir.join(p)).unwrap();
+    }
+    if let Some(b) = doc["baseline"].as_str() {
+        std::fs::write(dir.join(b), "entries: []\n").unwrap();
+    }
+    for s in doc["suites"].as_array().into_iter().flatten().filter_map(|s| s.as_str()) {
+        std::fs::create_dir_all(dir.join(s)).unwrap();
+        std::fs::copy(root().join("suites/basics.yaml"), dir.join(s).join("basics.yaml")).unwrap();
+    }
+    std::fs::write(dir.join("oidc-conform.yaml"), block).unwrap();
+    let vars: Vec<String> = block
+        .split("${env:")
+        .skip(1)
+        .filter_map(|rest| rest.split('}').next().map(str::to_owned))
+        .collect();
+    let env: Vec<(&str, &str)> = vars.iter().map(|v| (v.as_str(), "example-value-0123456789")).collect();
+    let out = crate::util::oidc_conform_in_env(&dir, &["validate"], &env);
+    if out.code() != 0 || !out.stdout().contains("ok: oidc-conform.yaml") {
+        return Err(out.describe());
+    }
+    Ok(())
 }
 
 /// The ```yaml blocks of a page, with the line each starts on.

@@ -26,6 +26,8 @@ pub const REFERENCE_PROFILE_PATH: &str = "fixtures/profiles/reference.yaml";
 pub struct RunOptions {
     pub suites: Vec<PathBuf>,
     pub provider: Option<PathBuf>,
+    /// The profile written inside a project file (`provider` is that file's path).
+    pub inline_profile: Option<Source>,
     pub quirks: Vec<Quirk>,
     pub output: PathBuf,
     pub jobs: Option<usize>,
@@ -289,7 +291,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                     .with_hint("drop `--provider` to run against the embedded provider, or drop `--quirk`")
                     .into());
             }
-            let p = profile::load(path)?;
+            let p = match &opts.inline_profile {
+                Some(source) => profile::parse(source)?,
+                None => profile::load(path)?,
+            };
             let info = ProviderInfo {
                 name: p.name.clone(),
                 issuer: p.issuer.clone(),
@@ -534,6 +539,12 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let args = Arguments {
         test_threads: opts.jobs.or(max_concurrency),
         logfile: progress.as_ref().map(|(_, log)| log.display().to_string()),
+        // The colour decided for standard output (`--color`); never into the log file.
+        color: Some(if crate::color::stdout() && progress.is_none() {
+            libtest_mimic::ColorSetting::Always
+        } else {
+            libtest_mimic::ColorSetting::Never
+        }),
         // Filters were applied above; libtest-mimic only runs what it is given.
         ..Arguments::default()
     };
@@ -579,7 +590,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let written = report
         .write_all(&opts.output, &formats)
         .map_err(|e| RunError::Input(Diagnostic::new(format!("cannot write the reports into `{}`: {e}", opts.output.display())).into()))?;
-    crate::out!("{}", console::summary(&report, opts.verbose));
+    crate::out!("{}", crate::color::summary(&console::summary(&report, opts.verbose)));
     if INTERRUPTED.load(Ordering::SeqCst) {
         crate::outln!("interrupted: {} case(s) finished; the others were not run", report.cases.len());
     }

@@ -139,6 +139,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.is_file() && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")))
+                // A project file in a directory of suites is not a suite.
+                .filter(|f| !crate::project::is_project_file(f))
                 .collect();
             files.sort();
             out.extend(files);
