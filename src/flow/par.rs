@@ -232,10 +232,17 @@ async fn post(
         form.push(("client_id".into(), client.id.clone()));
     }
     let mut req = p.http.post(url.clone()).form(&form);
-    if let Some((id, secret)) = basic {
+    if let Some((id, secret)) = &basic {
         req = req.basic_auth(id, Some(secret));
     }
-    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let sent = super::exchange::Sent {
+        form: &form,
+        basic: basic.as_ref(),
+        ..super::exchange::Sent::new("POST", &url)
+    };
+    let note = (!how.is_empty()).then_some(how);
+    let answer = http::send(&p.guard, req, &url, &p.limits).await;
+    let resp = super::exchange::recorded(p, ev, crate::report::exchange::Step::Par, note, &sent, answer)?;
     ev.step(format!(
         "POST {}{}{} → {}",
         http::redact_url(&url),
@@ -250,9 +257,15 @@ async fn post(
 async fn get(p: &Provider, body: &[(String, String)], ev: &mut Evidence) -> Result<EndpointAnswer, String> {
     let mut url = p.endpoint("pushed_authorization_request_endpoint")?;
     url.query_pairs_mut().extend_pairs(body.iter());
-    let resp = http::send(&p.guard, p.http.get(url.clone()), &url, &p.limits)
-        .await
-        .map_err(|e| e.to_string())?;
+    let answer = http::send(&p.guard, p.http.get(url.clone()), &url, &p.limits).await;
+    let resp = super::exchange::recorded(
+        p,
+        ev,
+        crate::report::exchange::Step::Par,
+        Some("the parameters in the URL query"),
+        &super::exchange::Sent::new("GET", &url),
+        answer,
+    )?;
     ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
     Ok(super::endpoint_answer(&resp))
 }
@@ -260,12 +273,32 @@ async fn get(p: &Provider, body: &[(String, String)], ev: &mut Evidence) -> Resu
 /// Sends `client_id` and `uri` to the authorization endpoint and follows the
 /// provider's own redirects (never a login): what it did with the request.
 async fn take(p: &Provider, case: &Case, uri: &Secret, browser: Option<&reqwest::cookie::Jar>, ev: &mut Evidence) -> Result<Taken, String> {
+    let out = take_steps(p, case, uri, browser, ev).await;
+    let said = match &out {
+        Ok(Taken::Issued) => "a redirect to the client with a code or tokens".to_owned(),
+        Ok(Taken::Page(page)) => format!("a {page} page: the request was taken"),
+        Ok(Taken::ToUnregistered) => "a redirect to the unregistered redirect URI of the push".to_owned(),
+        Ok(Taken::Refused(how)) => format!("refused: {how}"),
+        Err(e) => format!("the harness could not get through: {e}"),
+    };
+    super::exchange::front_channel_answer(ev, said);
+    out
+}
+
+async fn take_steps(
+    p: &Provider,
+    case: &Case,
+    uri: &Secret,
+    browser: Option<&reqwest::cookie::Jar>,
+    ev: &mut Evidence,
+) -> Result<Taken, String> {
     let client = client_of(p, case);
     let registered = client.redirect_uri.clone().unwrap_or_default();
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut()
         .append_pair("client_id", &client.id)
         .append_pair("request_uri", uri.expose());
+    super::exchange::front_channel(p, ev, &url);
     let provider = url.origin();
     for _ in 0..p.limits.max_redirects {
         let mut req = p.http.request(Method::GET, url.clone());

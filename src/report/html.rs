@@ -1024,6 +1024,7 @@ mod tests {
             tokens: vec![],
             userinfo: None,
             trace: vec!["GET http://127.0.0.1:8787/authorize → 302".into()],
+            exchanges: vec![],
             page: None,
         }
     }
