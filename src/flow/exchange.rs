@@ -239,16 +239,16 @@ fn field_var(name: &str) -> String {
 /// What to set a placeholder to.
 fn about(var: &str) -> &'static str {
     match var {
-        "ACCESS_TOKEN" => "an access token the provider issued to the client (the run's has likely expired: get a new one)",
-        "REFRESH_TOKEN" => "a refresh token the provider issued to the client (it may be single-use: get a new one)",
+        "ACCESS_TOKEN" => "an access token the provider issued to the client; the run's has likely expired, so get a new one",
+        "REFRESH_TOKEN" => "a refresh token the provider issued to the client; it may be single-use, so get a new one",
         "ID_TOKEN" => "an ID token the provider issued to the client",
-        "CODE" => "an authorization code: single-use, so get a new one from the authorization request",
+        "CODE" => "an authorization code; single-use, so get a new one from the authorization request",
         "CODE_VERIFIER" => "the PKCE code_verifier of the authorization request that issued the code",
         "CLIENT_SECRET" => "the client's secret",
         "PASSWORD" => "the user's password",
         "TOKEN" => "the token the request is about (an access or refresh token the provider issued)",
-        "CLIENT_ASSERTION" => "a client assertion: a JWT the client signs for the token endpoint (single-use: make a new one)",
-        "REQUEST_OBJECT" => "a request object: a JWT holding the authorization parameters",
+        "CLIENT_ASSERTION" => "a client assertion, a JWT the client signs for the token endpoint; single-use, so make a new one",
+        "REQUEST_OBJECT" => "a request object, a JWT holding the authorization parameters",
         _ => "the credential the request sent",
     }
 }
@@ -337,14 +337,17 @@ fn response(x: &mut Exchange, resp: &http::Response, known: &Known) {
     }
     let text = String::from_utf8_lossy(&resp.body);
     let trimmed = text.trim();
-    x.body = Some(match serde_json::from_slice::<Value>(&resp.body) {
+    let (whole, max) = match serde_json::from_slice::<Value>(&resp.body) {
         Ok(mut v) => {
             redact_json(&mut v, 0);
-            cut(&known.scrub(&v.to_string()), BODY_EXCERPT)
+            (known.scrub(&v.to_string()), BODY_EXCERPT)
         }
-        Err(_) if crate::check::jwt::looks_like_jwt(trimmed) => "[a JWT: redacted; its claims are in the report]".into(),
-        Err(_) => cut(&known.scrub(&text), 600),
-    });
+        Err(_) if crate::check::jwt::looks_like_jwt(trimmed) => ("[a JWT: redacted; its claims are in the report]".into(), BODY_EXCERPT),
+        Err(_) => (known.scrub(&text), 600),
+    };
+    let excerpt = cut(&whole, max);
+    x.body_cut = excerpt.len() < whole.len();
+    x.body = Some(excerpt);
 }
 
 /// Members whose values are credentials: redacted in bodies.

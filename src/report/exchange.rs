@@ -116,8 +116,11 @@ pub struct Exchange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// The body's whole length in bytes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub body_bytes: usize,
+    /// `body` is only the start of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_cut: bool,
     /// The front channel: what came back (the redirect's parameters, codes and
     /// tokens redacted, or the page the provider answered with).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,11 +165,15 @@ fn pieces<'a>(value: &'a str, vars: &'a [String]) -> Vec<Piece<'a>> {
     out
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// Longest response body excerpt kept, in bytes.
 pub const BODY_EXCERPT: usize = 2048;
 
 impl Exchange {
-    /// `METHOD URL → status` (with the URL's query, placeholders as `$NAME`).
+    /// `step: METHOD URL (note) → status` (the URL without its query).
     pub fn title(&self) -> String {
         let status = match (self.status, &self.answer) {
             (Some(s), _) => format!(" → {s}"),
@@ -175,7 +182,7 @@ impl Exchange {
         };
         let note = self.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
         let step = self.step.map(|s| format!("{}: ", s.as_str())).unwrap_or_default();
-        format!("{step}{} {}{note}{status}", self.method, self.full_url())
+        format!("{step}{} {}{note}{status}", self.method, self.url)
     }
 
     /// The URL with its query, placeholders written `$NAME`.
@@ -249,7 +256,7 @@ impl Exchange {
         }
         if let Some(b) = &self.body {
             out.push("<".into());
-            let cut = if self.body_bytes > b.len() {
+            let cut = if self.body_cut {
                 format!(" … ({} bytes in all)", self.body_bytes)
             } else {
                 String::new()
@@ -327,18 +334,52 @@ impl Exchange {
         Some(args.join(" \\\n  "))
     }
 
-    /// The line that says which variables to set (none: `None`).
-    pub fn vars_line(&self) -> Option<String> {
-        if self.vars.is_empty() {
-            return None;
-        }
-        let each: Vec<String> = self
-            .vars
+    /// The variables to set first, one line each: `NAME: what to set it to`.
+    pub fn vars_lines(&self) -> Vec<String> {
+        self.vars
             .iter()
-            .map(|v| format!("{} ({})", v.name, escape_controls(&v.about)))
-            .collect();
-        Some(format!("first set {}", each.join(", ")))
+            .map(|v| format!("{}: {}", escape_controls(&v.name), escape_controls(&v.about)))
+            .collect()
     }
+}
+
+/// The reproductions of a case's check: the exchanges of `exchanges` that show it.
+pub fn of_check<'a>(exchanges: &'a [Exchange], check: &'a str) -> impl Iterator<Item = (usize, &'a Exchange)> + 'a {
+    exchanges
+        .iter()
+        .enumerate()
+        .filter(move |(_, x)| x.checks.iter().any(|c| c == check))
+}
+
+impl Exchange {
+    /// The replay, as lines of a shell script: a comment saying which
+    /// variables to set, then the `curl` command (control characters written
+    /// out, so that it can be printed). `None` for the front channel.
+    pub fn replay(&self) -> Option<Vec<String>> {
+        let curl = self.curl()?;
+        let mut out = Vec::new();
+        if !self.vars.is_empty() {
+            out.push("# First set these environment variables:".to_owned());
+            out.extend(self.vars_lines().iter().map(|v| format!("#   {v}")));
+        }
+        out.extend(curl.lines().map(|l| escape_controls(l).into_owned()));
+        Some(out)
+    }
+}
+
+/// A Markdown code fence for `text`: longer than any run of backticks in it.
+pub fn fence(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
 }
 
 /// `--data-urlencode 'name=value'`: curl encodes the value; the name goes encoded already.
