@@ -1114,6 +1114,28 @@ mod tests {
             },
         ];
         failing.userinfo = Some(obj(json!({"sub": "jane", "nickname": "\"><img src=x onerror=alert(1)>"})));
+        failing.exchanges = vec![crate::report::exchange::Exchange {
+            step: Some(crate::report::exchange::Step::Token),
+            method: "POST".into(),
+            url: "http://127.0.0.1:8787/token".into(),
+            form: vec![
+                crate::report::exchange::Param::plain("grant_type", "authorization_code"),
+                crate::report::exchange::Param {
+                    name: "code".into(),
+                    value: "${CODE}".into(),
+                    vars: vec!["CODE".into()],
+                },
+            ],
+            status: Some(400),
+            body: Some(r#"{"error":"<script>alert('body')</script>"}"#.into()),
+            body_bytes: 41,
+            vars: vec![crate::report::exchange::Var {
+                name: "CODE".into(),
+                about: "an authorization code".into(),
+            }],
+            checks: vec!["id_token.aud".into()],
+            ..Default::default()
+        }];
         let cases = vec![
             case(
                 "basics::openid-only",
@@ -1278,6 +1300,19 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         assert!(claims.contains(r#""name": "<script>alert('x')</script>""#), "{claims}");
+        // The reproduction of the failing check: under its row, the body escaped.
+        assert!(!html.contains("<script>alert('body')"), "a body became markup");
+        let repro = d
+            .select(&sel("#case-basics--api-access-token tr[data-repro='id_token.aud'] details.repro"))
+            .next()
+            .expect("the failing check has its reproduction");
+        let shown = text(repro);
+        assert!(shown.contains("token request: POST http://127.0.0.1:8787/token → 400"), "{shown}");
+        assert!(shown.contains(r#"< {"error":"<script>alert('body')</script>"}"#), "{shown}");
+        assert!(
+            shown.contains("--data-urlencode 'code='\"$CODE\"") && shown.contains("CODE: an authorization code"),
+            "{shown}"
+        );
     }
 
     #[test]
