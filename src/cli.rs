@@ -208,7 +208,8 @@ pub struct RunArgs {
     /// `auto` (the form driver; the browser for pages that need JavaScript), `form`, `browser`.
     #[arg(long, value_enum, value_name = "DRIVER")]
     pub login_driver: Option<crate::login::browser::Driver>,
-    /// The closing summary lists every failing check of every case, after the findings.
+    /// The closing summary lists every failing and warning check of every case, after the
+    /// findings, each with the exchange that shows it and a `curl` command that replays it.
     #[arg(long, short)]
     pub verbose: bool,
     /// Do not prove the profile's client declarations against the provider
@@ -330,7 +331,8 @@ pub enum ReportCommand {
     /// conformance statement and the findings.
     Summary {
         file: PathBuf,
-        /// Every failing check of every case too, after the findings.
+        /// Every failing and warning check of every case too, after the findings, with its
+        /// exchange and `curl` command.
         #[arg(long, short)]
         verbose: bool,
     },

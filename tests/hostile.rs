@@ -474,13 +474,25 @@ fn a_panic_in_a_case_is_an_error_of_that_case() {
 }
 
 /// A provider that echoes the client secret and the access token back in ID
-/// token claims and userinfo: none of them in any report.
+/// token claims and userinfo: none of them in any report, nor in the
+/// reproductions of its failing checks (the exchanges, the curl commands) in
+/// the reports and on the console.
 #[test]
 fn secrets_echoed_in_claims_and_userinfo_are_in_no_report() {
-    let (run, dir) = run_mode("echo-secrets", &[]);
+    let (run, dir) = run_mode("echo-secrets", &["--verbose"]);
     let c = only_case(&dir);
     assert!(c["tokens"].to_string().contains("leak_upper"), "the claims are shown: {c:#}");
     assert!(c["userinfo"].is_object(), "userinfo is shown: {c:#}");
+    let exchanges = c["exchanges"].as_array().cloned().unwrap_or_default();
+    assert!(
+        exchanges.iter().any(|x| x["step"] == "token") && run.stdout().contains("curl -sS -i"),
+        "the failing checks come with their exchanges: {c:#}\n{}",
+        run.describe()
+    );
+    assert!(
+        c["exchanges"].to_string().contains("${CLIENT_SECRET}"),
+        "the secret is a placeholder: {c:#}"
+    );
     for f in ["run.json", "report.html", "summary.md", "junit.xml"] {
         let text = std::fs::read_to_string(dir.path().join("out").join(f)).unwrap().to_lowercase();
         assert!(!text.contains(&SECRET.to_lowercase()), "{f} holds the client secret");
@@ -797,7 +809,15 @@ fn failing_requests_leak_no_password_or_code() {
             .replace("password: pw", &format!("password: {PASSWORD}"));
         std::fs::write(dir.path().join("profile.yaml"), profile).unwrap();
         let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
-        let run = oidc_conform(&["run", &p("suite.yaml"), "--provider", &p("profile.yaml"), "--output", &p("out")]);
+        let run = oidc_conform(&[
+            "run",
+            &p("suite.yaml"),
+            "--provider",
+            &p("profile.yaml"),
+            "--output",
+            &p("out"),
+            "--verbose",
+        ]);
         assert_eq!(run.code(), 1, "{mode}\n{}", run.describe());
         let mut texts = vec![("console".to_owned(), format!("{}{}", run.stdout(), run.stderr()))];
         for f in ["run.json", "junit.xml", "report.html", "summary.md"] {

@@ -310,6 +310,16 @@ fn html_report_renders_in_headless_chromium() {
         row.contains("id_token.aud") && row.contains("fail") && row.contains("OIDC Core §3.1.3.7"),
         "{row}"
     );
+    // Its reproduction, under the check: the exchange and the curl command that replays it.
+    let repro = case
+        .select(&sel("tr[data-repro='id_token.aud'] details.repro"))
+        .map(text)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        repro.contains("token request: POST") && repro.contains("curl -sS -i") && repro.contains("\"$CLIENT_SECRET\""),
+        "{repro}"
+    );
     let passing = report.cases.iter().find(|c| c.status == Status::Pass).unwrap();
     let passing = doc.select(&sel(&format!("details.case#{}", anchor(&passing.id)))).next().unwrap();
     assert!(passing.value().attr("open").is_none(), "a passing case starts collapsed");

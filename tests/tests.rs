@@ -27,6 +27,7 @@ mod provider_django;
 mod provider_idpyoidc;
 mod provider_node;
 mod reports;
+mod reproduce;
 mod rerun;
 mod secrets;
 mod security;

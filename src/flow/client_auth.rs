@@ -154,7 +154,12 @@ async fn send(
     form.extend(assertion::form_fields(with_client_id.then_some(client.id.as_str()), jwt));
     ev.sent_assertions.push(jwt.clone());
     let req = p.http.post(url.clone()).form(&form);
-    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let sent = super::exchange::Sent {
+        form: &form,
+        ..super::exchange::Sent::new("POST", &url)
+    };
+    let answer = http::send(&p.guard, req, &url, &p.limits).await;
+    let resp = super::exchange::recorded(p, ev, crate::report::exchange::Step::Token, Some(what), &sent, answer)?;
     let status = resp.status.as_u16();
     let json = match resp.json() {
         Ok(serde_json::Value::Object(o)) => Some(o),

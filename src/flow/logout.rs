@@ -217,8 +217,25 @@ fn forge(id_token: &str) -> String {
 
 /// Sends one logout request in the browser and follows it: redirects, and
 /// confirmation pages (pressed when `request.confirm`), until the browser
-/// leaves the provider or a page has nothing to press.
+/// leaves the provider or a page has nothing to press. The request and where
+/// it ended are the case's exchange.
 async fn send(
+    p: &Provider,
+    request: &Request<'_>,
+    registered: &str,
+    browser: &reqwest::cookie::Jar,
+    ev: &mut Evidence,
+) -> Result<Landing, String> {
+    let out = send_steps(p, request, registered, browser, ev).await;
+    let said = match &out {
+        Ok(landing) => landing.describe(),
+        Err(e) => format!("the harness could not get through: {e}"),
+    };
+    super::exchange::front_channel_answer(ev, said);
+    out
+}
+
+async fn send_steps(
     p: &Provider,
     request: &Request<'_>,
     registered: &str,
@@ -243,9 +260,16 @@ async fn send(
     let mut method = request.method.clone();
     let mut body: Vec<(String, String)> = Vec::new();
     if method == Method::POST {
+        // Shown as the URL to open with the form's parameters (the body is not recorded).
+        let mut shown = url.clone();
+        shown.query_pairs_mut().extend_pairs(pairs.iter());
+        super::exchange::logout(p, ev, &shown, true);
         body = pairs;
-    } else if !pairs.is_empty() {
-        url.query_pairs_mut().extend_pairs(pairs.iter());
+    } else {
+        if !pairs.is_empty() {
+            url.query_pairs_mut().extend_pairs(pairs.iter());
+        }
+        super::exchange::logout(p, ev, &url, false);
     }
     let mut confirmed = 0;
     for _ in 0..p.limits.max_redirects * 2 {

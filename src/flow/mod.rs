@@ -4,6 +4,7 @@
 
 pub mod assertion;
 pub mod client_auth;
+pub mod exchange;
 pub mod http;
 pub mod logout;
 pub mod par;
@@ -150,6 +151,9 @@ pub struct Evidence {
     pub userinfo: Option<UserinfoResponse>,
     /// What happened, step by step (no secrets), for reports.
     pub trace: Vec<String>,
+    /// The HTTP exchanges, credentials replaced by placeholders (the last
+    /// [`exchange::MAX_PER_CASE`]): the reproductions of failing checks.
+    pub exchanges: Vec<crate::report::exchange::Exchange>,
     /// The harness could not complete the flow (network, login automation…).
     pub harness_error: Option<String>,
     /// Userinfo asked with the ID token as the bearer token (must be refused).
@@ -677,21 +681,34 @@ async fn sign_in(
 
 /// Fetches the discovery document and the JWK Set as they are served.
 async fn metadata(p: &Provider, ev: &mut Evidence) -> Result<(), String> {
-    let fetch = |url: Url| async move {
-        let resp = http::get(&p.http, &p.guard, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    async fn fetch(
+        p: &Provider,
+        ev: &mut Evidence,
+        step: crate::report::exchange::Step,
+        url: Url,
+    ) -> Result<(Url, serde_json::Value), String> {
+        let answer = http::get(&p.http, &p.guard, &url, &p.limits).await;
+        let resp = exchange::recorded(p, ev, step, None, &exchange::Sent::new("GET", &url), answer)?;
         if !resp.status.is_success() {
             return Err(format!("{} answered HTTP {}", http::redact_url(&url), resp.status));
         }
         resp.json().map(|v| (url, v))
-    };
-    let (url, discovery) = fetch(provider::discovery_url(&p.profile.issuer).map_err(|e| e.to_string())?).await?;
+    }
+    use crate::report::exchange::Step;
+    let (url, discovery) = fetch(
+        p,
+        ev,
+        Step::Discovery,
+        provider::discovery_url(&p.profile.issuer).map_err(|e| e.to_string())?,
+    )
+    .await?;
     ev.step(format!("GET {} → 200", http::redact_url(&url)));
     let jwks_uri = discovery
         .get("jwks_uri")
         .and_then(|v| v.as_str())
         .ok_or("the discovery document has no `jwks_uri`")?;
     let jwks_url = Url::parse(jwks_uri).map_err(|e| format!("`jwks_uri` is not a URL: {e}"))?;
-    let (url, jwks) = fetch(jwks_url).await?;
+    let (url, jwks) = fetch(p, ev, Step::Jwks, jwks_url).await?;
     ev.step(format!("GET {} → 200", http::redact_url(&url)));
     ev.metadata = Some((discovery, jwks));
     Ok(())
@@ -715,7 +732,44 @@ fn client_of<'a>(p: &'a Provider, case: &Case) -> &'a crate::profile::Client {
 
 /// The authorization request, followed through login and consent up to the
 /// redirect back to the client. `None` when the provider refused (evidence says how).
+/// The request's URL and what came back are kept as the front channel's exchange.
 pub(crate) async fn authorize(
+    p: &Provider,
+    case: &Case,
+    browser: &reqwest::cookie::Jar,
+    verifier: &str,
+    ev: &mut Evidence,
+) -> Result<Option<BTreeMap<String, String>>, String> {
+    let out = authorize_steps(p, case, browser, verifier, ev).await;
+    let redirect = |ev: &Evidence| {
+        let params: Vec<String> = ev
+            .authorization_response
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!(
+            "a redirect to the client ({}) with {}",
+            ev.response_mode.as_deref().unwrap_or("query"),
+            params.join("&")
+        )
+    };
+    let said = match &out {
+        Ok(Some(_)) => redirect(ev),
+        Ok(None) if ev.redirected_to_unregistered => format!("{}, to a redirect URI not registered for the client", redirect(ev)),
+        Ok(None) if ev.error.as_ref().is_some_and(|e| e.stage == "authorization") => redirect(ev),
+        Ok(None) => match (&ev.refused_without_redirect, &ev.not_applicable) {
+            (Some((status, page)), _) => format!("HTTP {status} and a page, no redirect: {page}"),
+            (None, Some(why)) => format!("not taken further: {why}"),
+            (None, None) => "no redirect back to the client".to_owned(),
+        },
+        Err(e) => format!("the harness could not get through: {e}"),
+    };
+    exchange::front_channel_answer(ev, said);
+    out
+}
+
+async fn authorize_steps(
     p: &Provider,
     case: &Case,
     browser: &reqwest::cookie::Jar,
@@ -811,6 +865,7 @@ pub(crate) async fn authorize(
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut().extend_pairs(q.iter());
     let start = url.clone();
+    exchange::front_channel(p, ev, &start);
     let issuer_origin = Url::parse(&p.profile.issuer).map(|u| u.origin()).map_err(|e| e.to_string())?;
     let user = case.user.as_ref().map(|u| &p.profile.users[u]);
     let mut method = Method::GET;
@@ -1377,10 +1432,16 @@ async fn token_request_shaped(
     } else {
         p.http.post(url.clone()).form(&form)
     };
-    if let Some((id, secret)) = basic {
+    if let Some((id, secret)) = &basic {
         req = req.basic_auth(id, Some(secret));
     }
-    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let sent = exchange::Sent {
+        form: if shape.get { &form[..0] } else { &form[..] },
+        basic: basic.as_ref(),
+        ..exchange::Sent::new(verb.as_str(), &url)
+    };
+    let answer = http::send(&p.guard, req, &url, &p.limits).await;
+    let resp = exchange::recorded(p, ev, crate::report::exchange::Step::Token, None, &sent, answer)?;
     let mut shown = url.clone();
     shown.set_query(None);
     ev.step(format!(
@@ -1523,6 +1584,12 @@ async fn parallel_exchange(
     for (answer, sub) in answers.into_iter().zip(subs) {
         for step in sub.trace {
             ev.step(step);
+        }
+        for x in sub.exchanges {
+            if ev.exchanges.len() >= exchange::MAX_PER_CASE {
+                ev.exchanges.remove(0);
+            }
+            ev.exchanges.push(x);
         }
         match answer {
             Ok(Some(set)) => {
@@ -1786,10 +1853,31 @@ async fn lifecycle_request(
         keep_assertion(&form, ev);
     }
     let mut req = p.http.post(url.clone()).form(&form);
-    if let Some((id, secret)) = basic {
+    if let Some((id, secret)) = &basic {
         req = req.basic_auth(id, Some(secret));
     }
-    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let step = if endpoint == "revocation_endpoint" {
+        crate::report::exchange::Step::Revocation
+    } else {
+        crate::report::exchange::Step::Introspection
+    };
+    let note = if !authenticated {
+        Some(crate::report::exchange::UNAUTHENTICATED)
+    } else if form
+        .iter()
+        .any(|(k, v)| k == "token" && v.starts_with("oidc-conform-never-issued-"))
+    {
+        Some(crate::report::exchange::UNKNOWN_TOKEN)
+    } else {
+        None
+    };
+    let sent = exchange::Sent {
+        form: &form,
+        basic: basic.as_ref(),
+        ..exchange::Sent::new("POST", &url)
+    };
+    let answer = http::send(&p.guard, req, &url, &p.limits).await;
+    let resp = exchange::recorded(p, ev, step, note, &sent, answer)?;
     ev.step(format!(
         "POST {}{} → {}",
         http::redact_url(&url),
@@ -1911,13 +1999,42 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
         (UserinfoMethod::Get | UserinfoMethod::Query, _) => p.http.get(url.clone()),
         (UserinfoMethod::PostHeader | UserinfoMethod::PostBody, _) => p.http.post(url.clone()),
     };
+    let mut body = Vec::new();
+    let mut bearer = None;
     match (token, how) {
-        (Some(t), UserinfoMethod::PostBody) => req = req.form(&[("access_token", t.expose())]),
+        (Some(t), UserinfoMethod::PostBody) => {
+            body.push(("access_token".to_owned(), t.expose().to_owned()));
+            req = req.form(&body);
+        }
         (Some(_), UserinfoMethod::Query) => {}
-        (Some(t), _) => req = req.bearer_auth(t.expose()),
+        (Some(t), _) => {
+            bearer = Some(t.expose());
+            req = req.bearer_auth(t.expose());
+        }
         (None, _) => {}
     }
-    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let mut sent_url = url.clone();
+    if let (Some(t), UserinfoMethod::Query) = (token, how) {
+        sent_url.query_pairs_mut().append_pair("access_token", t.expose());
+    }
+    let method = if matches!(how, UserinfoMethod::PostHeader | UserinfoMethod::PostBody) {
+        "POST"
+    } else {
+        "GET"
+    };
+    let sent = exchange::Sent {
+        form: &body,
+        bearer,
+        ..exchange::Sent::new(method, &sent_url)
+    };
+    // The probes' requests, told apart in the reproductions.
+    let note = match token {
+        None => Some(crate::report::exchange::NO_TOKEN),
+        Some(t) if ev.token_sets.iter().any(|s| s.id_token.as_ref() == Some(t)) => Some(crate::report::exchange::ID_TOKEN_AS_BEARER),
+        Some(_) => None,
+    };
+    let answer = http::send(&p.guard, req, &url, &p.limits).await;
+    let resp = exchange::recorded(p, ev, crate::report::exchange::Step::Userinfo, note, &sent, answer)?;
     let verb = match how {
         UserinfoMethod::Get => "GET",
         UserinfoMethod::Query => "GET (access_token in the URL query)",

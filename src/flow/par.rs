@@ -232,10 +232,17 @@ async fn post(
         form.push(("client_id".into(), client.id.clone()));
     }
     let mut req = p.http.post(url.clone()).form(&form);
-    if let Some((id, secret)) = basic {
+    if let Some((id, secret)) = &basic {
         req = req.basic_auth(id, Some(secret));
     }
-    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let sent = super::exchange::Sent {
+        form: &form,
+        basic: basic.as_ref(),
+        ..super::exchange::Sent::new("POST", &url)
+    };
+    let note = (!how.is_empty()).then_some(how);
+    let answer = http::send(&p.guard, req, &url, &p.limits).await;
+    let resp = super::exchange::recorded(p, ev, crate::report::exchange::Step::Par, note, &sent, answer)?;
     ev.step(format!(
         "POST {}{}{} → {}",
         http::redact_url(&url),
@@ -250,9 +257,15 @@ async fn post(
 async fn get(p: &Provider, body: &[(String, String)], ev: &mut Evidence) -> Result<EndpointAnswer, String> {
     let mut url = p.endpoint("pushed_authorization_request_endpoint")?;
     url.query_pairs_mut().extend_pairs(body.iter());
-    let resp = http::send(&p.guard, p.http.get(url.clone()), &url, &p.limits)
-        .await
-        .map_err(|e| e.to_string())?;
+    let answer = http::send(&p.guard, p.http.get(url.clone()), &url, &p.limits).await;
+    let resp = super::exchange::recorded(
+        p,
+        ev,
+        crate::report::exchange::Step::Par,
+        Some("the parameters in the URL query"),
+        &super::exchange::Sent::new("GET", &url),
+        answer,
+    )?;
     ev.step(format!("GET {} → {}", http::redact_url(&url), resp.status.as_u16()));
     Ok(super::endpoint_answer(&resp))
 }
@@ -272,8 +285,28 @@ async fn take(p: &Provider, case: &Case, uri: &Secret, browser: Option<&reqwest:
 /// redirects (never a login, never the client's redirect URI): what the
 /// provider did with the request. Used by every probe that only needs to know
 /// whether a request is taken (a pushed request's `request_uri`, `prompt=none`
-/// after a logout).
+/// around a logout). The request and its answer are the case's exchange.
 pub(super) async fn follow(
+    p: &Provider,
+    case: &Case,
+    url: url::Url,
+    browser: Option<&reqwest::cookie::Jar>,
+    ev: &mut Evidence,
+) -> Result<Taken, String> {
+    super::exchange::front_channel(p, ev, &url);
+    let out = follow_steps(p, case, url, browser, ev).await;
+    let said = match &out {
+        Ok(Taken::Issued) => "a redirect to the client with a code or tokens".to_owned(),
+        Ok(Taken::Page(page)) => format!("a {page} page: the request was taken"),
+        Ok(Taken::ToUnregistered) => "a redirect to a redirect URI the client never registered".to_owned(),
+        Ok(Taken::Refused(how)) => format!("refused: {how}"),
+        Err(e) => format!("the harness could not get through: {e}"),
+    };
+    super::exchange::front_channel_answer(ev, said);
+    out
+}
+
+async fn follow_steps(
     p: &Provider,
     case: &Case,
     mut url: url::Url,

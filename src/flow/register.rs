@@ -120,7 +120,14 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         p.check_transport(&url, "initial access token")?;
         req = req.bearer_auth(token.expose());
     }
-    let resp = http::send(&p.guard, req, &url, &p.limits).await.map_err(|e| e.to_string())?;
+    let json = Value::Object(body.clone());
+    let sent = super::exchange::Sent {
+        json: Some(&json),
+        bearer: p.profile.registration.initial_access_token.as_ref().map(|t| t.expose()),
+        ..super::exchange::Sent::new("POST", &url)
+    };
+    let answer = http::send(&p.guard, req, &url, &p.limits).await;
+    let resp = super::exchange::recorded(p, ev, crate::report::exchange::Step::Registration, None, &sent, answer)?;
     ev.step(format!(
         "POST {} (client registration) → {}",
         http::redact_url(&url),

@@ -42,19 +42,33 @@ pub fn summary(report: &Report, verbose: bool) -> String {
     let failing: Vec<_> = report
         .cases
         .iter()
-        .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+        .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
         .collect();
     if verbose && !failing.is_empty() {
-        let _ = writeln!(out, "\nfailures, case by case:");
+        let _ = writeln!(out, "\nfailures and warnings, case by case (with the exchanges that show them):");
         for c in failing {
             let known = if c.is_known_failure() { ", known failure" } else { "" };
             let _ = writeln!(out, "  {} [{}{known}] ({})", esc(&c.id), c.status.as_str(), esc(&c.location));
-            for k in c.problems() {
+            // The exchanges are in the whole case (on disk); without them, the checks alone.
+            let exchanges = c.load().map(|full| full.exchanges).unwrap_or_default();
+            let mut shown = std::collections::HashSet::new();
+            let notable = c
+                .notable
+                .iter()
+                .filter(|k| matches!(k.status, Status::Fail | Status::Error | Status::Warn));
+            for k in notable {
                 let _ = write!(out, "    {}", super::describe_check_with_rule(k));
                 if let Some(reason) = &k.known {
                     let _ = write!(out, " [baseline: {}]", esc(reason));
                 }
                 let _ = writeln!(out);
+                for (i, x) in super::exchange::of_check(&exchanges, &k.id) {
+                    if !shown.insert(i) {
+                        let _ = writeln!(out, "      shown by the exchange above: {}", esc(&x.title()));
+                        continue;
+                    }
+                    reproduction(&mut out, x);
+                }
             }
         }
     }
@@ -84,6 +98,20 @@ pub fn summary(report: &Report, verbose: bool) -> String {
     }
     let _ = writeln!(out, "\nresult: {}", counts(&report.summary));
     out
+}
+
+/// An exchange under its check: the request and answer, then the replay.
+fn reproduction(out: &mut String, x: &super::exchange::Exchange) {
+    let _ = writeln!(out, "      {}:", esc(&x.title()));
+    for line in x.lines() {
+        let _ = writeln!(out, "        {line}");
+    }
+    if let Some(replay) = x.replay() {
+        let _ = writeln!(out, "      replay:");
+        for line in replay {
+            let _ = writeln!(out, "        {line}");
+        }
+    }
 }
 
 fn counts(s: &Summary) -> String {

@@ -152,6 +152,7 @@ pub(crate) mod tests {
             tokens: vec![],
             userinfo: None,
             trace: vec![],
+            exchanges: vec![],
             page: None,
         }
     }

@@ -512,9 +512,46 @@ struct CheckView {
     level: &'static str,
     /// A baseline expects this failure: its reason.
     known: Option<String>,
+    /// The exchanges that show this check (a failing or warning one).
+    exchanges: Vec<ExchangeView>,
+}
+
+/// An exchange as the report shows it under its check: the request and the
+/// answer, and for a plain HTTP request the `curl` command that replays it.
+#[derive(Serialize)]
+struct ExchangeView {
+    title: String,
+    lines: String,
+    curl: Option<String>,
+    /// The environment variables to set first: `NAME: what to set it to`.
+    vars: Vec<String>,
+    /// The other checks it shows.
+    also: Vec<String>,
+}
+
+impl ExchangeView {
+    fn of(x: &super::exchange::Exchange, check: &str) -> Self {
+        ExchangeView {
+            title: x.title(),
+            lines: x.lines().join("\n"),
+            curl: x.curl(),
+            vars: x.vars_lines(),
+            also: x.checks.iter().filter(|c| *c != check).cloned().collect(),
+        }
+    }
 }
 
 impl CheckView {
+    fn with_exchanges(c: &CheckResult, exchanges: &[super::exchange::Exchange]) -> Self {
+        let mut view = CheckView::of(c);
+        if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
+            view.exchanges = super::exchange::of_check(exchanges, &c.id)
+                .map(|(_, x)| ExchangeView::of(x, &c.id))
+                .collect();
+        }
+        view
+    }
+
     fn of(c: &CheckResult) -> Self {
         CheckView {
             id: c.id.clone(),
@@ -526,6 +563,7 @@ impl CheckView {
             spec: SpecLink::of(&c.spec),
             level: c.level.as_str(),
             known: c.known.clone(),
+            exchanges: Vec::new(),
         }
     }
 }
@@ -696,7 +734,7 @@ impl CaseView {
             spec: c.spec.iter().filter_map(|s| SpecLink::of(s)).collect(),
             location: c.location.clone(),
             duration: duration(c.duration_ms),
-            checks: c.checks.iter().map(CheckView::of).collect(),
+            checks: c.checks.iter().map(|k| CheckView::with_exchanges(k, &c.exchanges)).collect(),
             check_counts: Counts::of(c.checks.iter().map(|k| &k.status)),
             gist: problems.first().map(|k| CheckView::of(k)),
             more_problems: problems.len().saturating_sub(1),
@@ -1024,6 +1062,7 @@ mod tests {
             tokens: vec![],
             userinfo: None,
             trace: vec!["GET http://127.0.0.1:8787/authorize → 302".into()],
+            exchanges: vec![],
             page: None,
         }
     }
@@ -1075,6 +1114,28 @@ mod tests {
             },
         ];
         failing.userinfo = Some(obj(json!({"sub": "jane", "nickname": "\"><img src=x onerror=alert(1)>"})));
+        failing.exchanges = vec![crate::report::exchange::Exchange {
+            step: Some(crate::report::exchange::Step::Token),
+            method: "POST".into(),
+            url: "http://127.0.0.1:8787/token".into(),
+            form: vec![
+                crate::report::exchange::Param::plain("grant_type", "authorization_code"),
+                crate::report::exchange::Param {
+                    name: "code".into(),
+                    value: "${CODE}".into(),
+                    vars: vec!["CODE".into()],
+                },
+            ],
+            status: Some(400),
+            body: Some(r#"{"error":"<script>alert('body')</script>"}"#.into()),
+            body_bytes: 41,
+            vars: vec![crate::report::exchange::Var {
+                name: "CODE".into(),
+                about: "an authorization code".into(),
+            }],
+            checks: vec!["id_token.aud".into()],
+            ..Default::default()
+        }];
         let cases = vec![
             case(
                 "basics::openid-only",
@@ -1239,6 +1300,19 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         assert!(claims.contains(r#""name": "<script>alert('x')</script>""#), "{claims}");
+        // The reproduction of the failing check: under its row, the body escaped.
+        assert!(!html.contains("<script>alert('body')"), "a body became markup");
+        let repro = d
+            .select(&sel("#case-basics--api-access-token tr[data-repro='id_token.aud'] details.repro"))
+            .next()
+            .expect("the failing check has its reproduction");
+        let shown = text(repro);
+        assert!(shown.contains("token request: POST http://127.0.0.1:8787/token → 400"), "{shown}");
+        assert!(shown.contains(r#"< {"error":"<script>alert('body')</script>"}"#), "{shown}");
+        assert!(
+            shown.contains("--data-urlencode 'code='\"$CODE\"") && shown.contains("CODE: an authorization code"),
+            "{shown}"
+        );
     }
 
     #[test]

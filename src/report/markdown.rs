@@ -113,14 +113,21 @@ pub fn render(report: &Report) -> String {
     let problems: Vec<_> = report
         .cases
         .iter()
-        .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+        .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
         .collect();
     if !problems.is_empty() {
-        let _ = writeln!(md, "\n### Failures, case by case\n");
+        let _ = writeln!(md, "\n### Failures and warnings, case by case\n");
+        let mut budget = REPRODUCTIONS;
+        let mut left_out = 0;
         for c in problems {
             let known = if c.is_known_failure() { " _(known, in the baseline)_" } else { "" };
             let _ = writeln!(md, "- **{}** ({}){known}", code(&c.id), c.status.as_str());
-            for k in c.problems() {
+            let notable: Vec<_> = c
+                .notable
+                .iter()
+                .filter(|k| matches!(k.status, Status::Fail | Status::Error | Status::Warn))
+                .collect();
+            for k in &notable {
                 let level = k.level.as_str();
                 let link = match spec::url(&k.spec) {
                     Some(u) => format!(" — {level} [{}]({u})", escape(&spec::title(&k.spec))),
@@ -133,9 +140,70 @@ pub fn render(report: &Report) -> String {
                 };
                 let _ = writeln!(md, "  - {}: {}{ef}{link}", code(&k.id), escape(&k.message));
             }
+            // The exchanges are in the whole case (on disk): each once, naming the checks it shows.
+            let exchanges = c.load().map(|full| full.exchanges).unwrap_or_default();
+            let mut shown = 0;
+            for x in &exchanges {
+                if budget == 0 {
+                    left_out += 1;
+                    continue;
+                }
+                budget -= 1;
+                shown += 1;
+                reproduction(&mut md, x);
+            }
+            if shown > 0 {
+                // An HTML block ends at a blank line.
+                md.push('\n');
+            }
+        }
+        if left_out > 0 {
+            let _ = writeln!(
+                md,
+                "\n{left_out} more reproductions are left out of this summary: they are in `report.html` and `run.json`."
+            );
         }
     }
     md
+}
+
+/// Reproductions (exchanges with their `curl` commands) the summary shows at
+/// most; the others are in `report.html` and `run.json`.
+const REPRODUCTIONS: usize = 100;
+
+/// An exchange that shows some of a case's checks, folded: the request and
+/// answer, then the replay as a shell block.
+fn reproduction(md: &mut String, x: &super::exchange::Exchange) {
+    let checks: Vec<String> = x.checks.iter().map(|c| format!("<code>{}</code>", html(c))).collect();
+    let _ = writeln!(
+        md,
+        "\n  <details><summary>Reproduction of {}: {}</summary>\n",
+        checks.join(", "),
+        html(&x.title())
+    );
+    let block = |md: &mut String, lang: &str, lines: &[String]| {
+        let text = lines.join("\n");
+        let fence = super::exchange::fence(&text);
+        let _ = writeln!(md, "  {fence}{lang}");
+        for line in lines {
+            let _ = writeln!(md, "  {line}");
+        }
+        let _ = writeln!(md, "  {fence}\n");
+    };
+    block(md, "text", &x.lines());
+    if let Some(replay) = x.replay() {
+        block(md, "sh", &replay);
+    }
+    let _ = writeln!(md, "  </details>");
+}
+
+/// Text inside the raw HTML of a `<details>` summary: escaped, control characters written out.
+fn html(s: &str) -> String {
+    escape_controls(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Cases a finding lists before "and N more".

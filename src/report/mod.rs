@@ -6,6 +6,7 @@ pub mod compare;
 pub mod conformance;
 pub mod console;
 pub mod escape;
+pub mod exchange;
 pub mod findings;
 pub mod html;
 pub mod junit;
@@ -249,6 +250,11 @@ pub struct CaseReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo: Option<Map<String, Value>>,
     pub trace: Vec<String>,
+    /// The HTTP exchanges that show the case's failing and warning checks
+    /// (each names the checks it shows), credentials replaced by placeholders:
+    /// the reproductions the other formats render.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<exchange::Exchange>,
     /// The login or consent page the browser driver could not get past, as it
     /// looked then.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -306,6 +306,7 @@ mod tests {
             tokens: vec![],
             userinfo: None,
             trace: vec!["GET /authorize → 302".into()],
+            exchanges: vec![],
             page: None,
         }
     }

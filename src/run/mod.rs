@@ -13,6 +13,7 @@ use crate::diag::{Diagnostic, Diagnostics, Source};
 use crate::flow::{self, Evidence, Provider};
 use crate::profile::{self, Profile};
 use crate::reference::{self, Quirk, ReferenceProvider};
+use crate::report::exchange::{self, Exchange, Step};
 use crate::report::{CaseReport, Format, ProviderInfo, Report, TokenView, console};
 use crate::suite::{self, Case};
 
@@ -898,6 +899,9 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
                 let mut trace = std::mem::take(&mut first.trace);
                 trace.append(&mut ev.trace);
                 ev.trace = trace;
+                let mut exchanges = std::mem::take(&mut first.exchanges);
+                exchanges.append(&mut ev.exchanges);
+                ev.exchanges = exchanges;
                 ev.registration = first.registration.take();
                 ev
             };
@@ -939,8 +943,14 @@ pub async fn run_case(provider: &Provider, case: &Case) -> CaseReport {
 }
 
 /// A case's report from its evidence and checks, scrubbed.
-fn case_report(case: &Case, ev: Evidence, checks: Vec<check::CheckResult>, duration_ms: u64) -> CaseReport {
+fn case_report(case: &Case, mut ev: Evidence, checks: Vec<check::CheckResult>, duration_ms: u64) -> CaseReport {
     let own = case_secrets(&ev);
+    let fallback = match ev.stage {
+        flow::Stage::Authorization => Step::Authorization,
+        flow::Stage::Token => Step::Token,
+        flow::Stage::Userinfo => Step::Userinfo,
+    };
+    let exchanges = link_exchanges(std::mem::take(&mut ev.exchanges), &checks, fallback);
     let mut report = CaseReport {
         id: case.id(),
         suite: case.suite.clone(),
@@ -958,6 +968,7 @@ fn case_report(case: &Case, ev: Evidence, checks: Vec<check::CheckResult>, durat
         tokens: token_views(&ev),
         userinfo: ev.userinfo.as_ref().and_then(|u| u.claims.clone()),
         trace: ev.trace,
+        exchanges,
         page: ev.browser_page.map(|(png, text)| crate::report::PageCapture {
             text,
             screenshot: None,
@@ -990,6 +1001,33 @@ fn scrub(report: &mut CaseReport, own: &[String]) {
     for line in &mut report.trace {
         *line = s(line);
     }
+    for x in &mut report.exchanges {
+        let params = x
+            .query
+            .iter_mut()
+            .chain(&mut x.form)
+            .chain(&mut x.headers)
+            .chain(x.basic.as_mut().map(|(_, p)| p));
+        for p in params {
+            p.name = s(&p.name);
+            p.value = s(&p.value);
+        }
+        if let Some((user, _)) = &mut x.basic {
+            *user = s(user);
+        }
+        for text in [&mut x.url, &mut x.method]
+            .into_iter()
+            .chain(x.json.as_mut())
+            .chain(x.body.as_mut())
+            .chain(x.answer.as_mut())
+            .chain(x.note.as_mut())
+        {
+            *text = s(text);
+        }
+        for (_, v) in &mut x.response_headers {
+            *v = s(v);
+        }
+    }
     if let Some(page) = &mut report.page {
         page.text = page.text.as_deref().map(s);
     }
@@ -1013,6 +1051,47 @@ fn scrub(report: &mut CaseReport, own: &[String]) {
     if let Some(u) = &mut report.userinfo {
         scrub_map(u, &s);
     }
+}
+
+/// The exchanges that show the failing and warning checks, each naming the
+/// checks it shows: for each check, the last [`exchange::PER_CHECK`] exchanges
+/// of the steps it judges ([`exchange::steps_of`]); a check of no such step,
+/// or whose steps left no exchange, gets the last exchange of the step the
+/// flow ended in (`fallback`). The other exchanges are not kept.
+fn link_exchanges(mut exchanges: Vec<Exchange>, checks: &[check::CheckResult], fallback: Step) -> Vec<Exchange> {
+    let notable = checks
+        .iter()
+        .filter(|c| matches!(c.status, check::Status::Fail | check::Status::Warn | check::Status::Error));
+    for c in notable {
+        let matches = |x: &Exchange, step: Step, note: Option<&str>| {
+            x.step == Some(step)
+                && match note {
+                    None => true,
+                    Some("") => x.note.is_none(),
+                    Some(n) => x.note.as_deref() == Some(n),
+                }
+        };
+        let mut linked: Vec<usize> = (0..exchanges.len())
+            .filter(|&i| {
+                exchange::steps_of(&c.id)
+                    .iter()
+                    .any(|(step, note)| matches(&exchanges[i], *step, *note))
+            })
+            .collect();
+        if linked.is_empty()
+            && let Some(i) = exchanges.iter().rposition(|x| x.step == Some(fallback))
+        {
+            linked.push(i);
+        }
+        let skip = linked.len().saturating_sub(exchange::PER_CHECK);
+        for &i in &linked[skip..] {
+            if !exchanges[i].checks.contains(&c.id) {
+                exchanges[i].checks.push(c.id.clone());
+            }
+        }
+    }
+    exchanges.retain(|x| !x.checks.is_empty());
+    exchanges
 }
 
 /// The case's own raw tokens and codes, longest first (a token that contains
