@@ -37,7 +37,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
     let worked = logout.redirected();
     let Some((mistake, named)) = &seen.mistake else { return };
     let (id, what) = match probe {
-        P::Get | P::Post => return,
+        P::Get | P::Post | P::Backchannel => return,
         P::UnregisteredRedirect => (
             "logout.redirect_validated",
             format!("a post_logout_redirect_uri that is not the registered one ({named})"),

@@ -1,6 +1,7 @@
 //! Checks: turn a flow's [`Evidence`] into [`CheckResult`]s. Built-in checks
 //! (the [`catalogue`]) run on every token; the suite's assertions run on top.
 
+pub mod backchannel;
 pub mod catalogue;
 pub mod claims;
 pub mod client_auth;
@@ -521,6 +522,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     lifecycle::check(ev, access_is_jwt, &mut out);
     par::check(ev, &mut out);
     logout::check(ev, &mut out);
+    backchannel::check(p, case, ev, &mut out).await;
     client_auth::check(case, ev, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);

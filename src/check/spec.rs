@@ -83,6 +83,11 @@ const DOCS: &[(&str, &str, &str)] = &[
         "OIDC RP-Initiated Logout",
         "https://openid.net/specs/openid-connect-rpinitiated-1_0.html",
     ),
+    (
+        "OIDC-BackChannel",
+        "OIDC Back-Channel Logout",
+        "https://openid.net/specs/openid-connect-backchannel-1_0.html",
+    ),
     ("Brief", "Product brief", ""),
 ];
 

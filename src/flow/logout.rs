@@ -85,7 +85,12 @@ pub struct LogoutSeen {
     pub logout: Option<Landing>,
     /// After the correct logout: what `prompt=none` got.
     pub session_after: Option<Taken>,
+    /// A back-channel probe: what the harness's receiver got after the logout.
+    pub backchannel: Option<Vec<super::backchannel::Received>>,
 }
+
+/// How long a back-channel probe waits for the provider's POST after the logout.
+pub const BACKCHANNEL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What one logout request sends.
 struct Request<'a> {
@@ -127,7 +132,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
     ev.step("prompt=none before the logout: the session is there to end");
     seen.session_at_start = Some(session(p, case, browser, ev).await?);
     match probe {
-        P::Get | P::Post => {}
+        P::Get | P::Post | P::Backchannel => {}
         P::UnregisteredRedirect => {
             ev.misuse_attempted = true;
             let wrong = unregistered_variant(&registered);
@@ -181,6 +186,17 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
         "logging out ({method}) with the ID token as id_token_hint, the registered post_logout_redirect_uri and a state"
     ));
     seen.logout = Some(send(p, &correct(method), &registered, browser, ev).await?);
+    if probe == P::Backchannel {
+        ev.step(format!(
+            "waiting up to {} s for the provider's POST to the client's backchannel_logout_uri",
+            BACKCHANNEL_WAIT.as_secs()
+        ));
+        let got = super::backchannel::receiver()?
+            .wait(&case.id(), &p.discovery.issuer, BACKCHANNEL_WAIT)
+            .await;
+        ev.step(format!("the backchannel_logout_uri received {} POST(s)", got.len()));
+        seen.backchannel = Some(got);
+    }
     ev.step("prompt=none after the logout: the session must be gone");
     seen.session_after = Some(session(p, case, browser, ev).await?);
     ev.logout = Some(seen);

@@ -3,6 +3,7 @@
 //! judge. It judges nothing itself.
 
 pub mod assertion;
+pub mod backchannel;
 pub mod client_auth;
 pub mod exchange;
 pub mod http;

@@ -60,6 +60,12 @@ pub struct Discovery {
     /// RFC 8414 §2 / RFC 7662: where tokens are introspected.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// OIDC Back-Channel Logout §2.1 (a boolean; anything else is kept as it came, to be judged).
+    #[serde(default)]
+    pub backchannel_logout_supported: Option<serde_json::Value>,
+    /// OIDC Back-Channel Logout §2.1: ID tokens and logout tokens carry `sid`.
+    #[serde(default)]
+    pub backchannel_logout_session_supported: Option<serde_json::Value>,
     /// OIDC RP-Initiated Logout §2.1: where the client sends the browser to log out.
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
@@ -90,6 +96,7 @@ impl Discovery {
             Feature::PrivateKeyJwt => lists(&self.token_endpoint_auth_methods_supported, "private_key_jwt"),
             Feature::ClientSecretJwt => lists(&self.token_endpoint_auth_methods_supported, "client_secret_jwt"),
             Feature::Logout => self.end_session_endpoint.is_some(),
+            Feature::BackchannelLogout => self.backchannel_logout_supported == Some(serde_json::Value::Bool(true)),
         }
     }
 }

@@ -101,6 +101,14 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
     if body.get("token_endpoint_auth_method").and_then(Value::as_str) == Some("private_key_jwt") {
         body.entry("jwks").or_insert(super::request_object::jwks()?);
     }
+    // A back-channel logout probe registers the harness's receiver (OIDC
+    // Back-Channel Logout §2.2) and a post-logout redirect URI to log out with.
+    if case.request.logout == Some(crate::suite::LogoutProbe::Backchannel) {
+        let uri = super::backchannel::receiver()?.uri_for(&case.id(), &p.discovery.issuer);
+        body.entry("backchannel_logout_uri").or_insert(json!(uri));
+        body.entry("post_logout_redirect_uris")
+            .or_insert(json!([p.profile.registration.redirect_uri]));
+    }
     if let Some(ro) = &case.request.request_object {
         if ro.alg == RequestObjectAlg::RS256 {
             body.entry("jwks").or_insert(super::request_object::jwks()?);
@@ -208,7 +216,9 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         auth,
         auth_methods: vec![auth],
         redirect_uri: Some(ours.clone()),
-        post_logout_redirect_uri: None,
+        post_logout_redirect_uri: strings(answer.get("post_logout_redirect_uris"))
+            .or_else(|| strings(body.get("post_logout_redirect_uris")))
+            .and_then(|u| u.into_iter().next()),
         grant_types: strings(answer.get("grant_types")).or_else(|| strings(body.get("grant_types"))),
         response_types: strings(answer.get("response_types")).or_else(|| strings(body.get("response_types"))),
         third_party: true,

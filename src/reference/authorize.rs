@@ -736,6 +736,7 @@ async fn login_post_inner(State(shared): State<Arc<Shared>>, headers: HeaderMap,
                         username: user.username.clone(),
                         auth_time,
                         consents: Vec::new(),
+                        clients: Vec::new(),
                         expires: now + SESSION_TTL,
                     },
                     now,
@@ -876,7 +877,15 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
     let user = shared
         .user(&login.username)
         .ok_or_else(|| InternalError("logged-in user vanished from the registry".into()))?;
+    // The session now has this client signed in: a logout tells it.
+    if let Some(session) = shared.store().sessions.get_mut(&login.session_id, Instant::now())
+        && !session.clients.contains(&request.client_id)
+        && session.clients.len() < super::store::SESSION_CONSENTS
+    {
+        session.clients.push(request.client_id.clone());
+    }
     let grant = Grant {
+        sid: Some(super::store::sid_of(&login.session_id)),
         client_id: request.client_id.clone(),
         username: user.username.clone(),
         scopes: request.scopes.clone(),

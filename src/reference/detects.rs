@@ -208,6 +208,13 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("logout-hint-unverified", &["logout.hint_validated"]),
     ("logout-client-id-ignored", &["logout.client_id_verified"]),
     ("logout-without-confirmation", &["logout.asks_without_hint"]),
+    ("backchannel-not-sent", &["backchannel.delivered"]),
+    ("backchannel-unsigned", &["backchannel.signature"]),
+    ("backchannel-no-jti", &["backchannel.claims"]),
+    ("backchannel-events-wrong", &["backchannel.events"]),
+    ("backchannel-nonce", &["backchannel.no_nonce"]),
+    ("backchannel-wrong-sid", &["backchannel.subject"]),
+    ("backchannel-no-sid-in-id-token", &["backchannel.sid_in_id_token"]),
     ("discovery-auth-signing-alg-none", &["metadata.auth_signing_algs"]),
     ("client-assertion-refused", &["client_auth.accepted", "flow.token"]),
     // The harness then sends the issuer as the audience: a warning, and the family runs on.

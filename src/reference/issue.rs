@@ -218,6 +218,9 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
         let auth_time = if q(Quirk::AuthTimeZero) { 0 } else { input.grant.auth_time };
         claims.insert("auth_time".into(), json!(auth_time));
     }
+    if let Some(sid) = input.grant.sid.as_ref().filter(|_| !q(Quirk::BackchannelNoSidInIdToken)) {
+        claims.insert("sid".into(), json!(sid));
+    }
     if let Some(nonce) = input.nonce {
         if q(Quirk::NonceWrong) {
             claims.insert("nonce".into(), json!(format!("not-{nonce}")));

@@ -18,7 +18,7 @@ use url::Url;
 use super::authorize::{SESSION_COOKIE, found, own_id_token, page_quirks};
 use super::params::{Params, cookie, is_form};
 use super::store::Expires;
-use super::{Quirk, Shared, random_token};
+use super::{InternalError, Quirk, Shared, random_token};
 
 /// How long a logout question waits for its answer.
 const LOGOUT_TTL: Duration = Duration::from_secs(300);
@@ -40,7 +40,7 @@ impl Expires for PendingLogout {
 /// GET /logout.
 pub(crate) async fn end_session_get(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    page_quirks(&shared, end_session(&shared, &headers, &params))
+    page_quirks(&shared, end_session(&shared, &headers, &params).await)
 }
 
 /// POST /logout (§2: the OP MUST support GET and POST).
@@ -52,14 +52,14 @@ pub(crate) async fn end_session_post(State(shared): State<Arc<Shared>>, headers:
         return refuse(&shared, "the logout request must be a form (application/x-www-form-urlencoded)");
     }
     let params = Params::parse(&body);
-    page_quirks(&shared, end_session(&shared, &headers, &params))
+    page_quirks(&shared, end_session(&shared, &headers, &params).await)
 }
 
 fn refuse(shared: &Shared, description: &str) -> Response {
     shared.pages.error(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
 
-fn end_session(shared: &Shared, headers: &HeaderMap, params: &Params) -> Response {
+async fn end_session(shared: &Shared, headers: &HeaderMap, params: &Params) -> Response {
     if let Some(name) = params.repeated() {
         return refuse(shared, &format!("{name} is repeated"));
     }
@@ -124,7 +124,7 @@ fn end_session(shared: &Shared, headers: &HeaderMap, params: &Params) -> Respons
         }
     };
     if shared.quirk(Quirk::LogoutWithoutConfirmation) {
-        return signed_out(shared, headers, redirect);
+        return signed_out(shared, headers, redirect).await;
     }
     let tx = match random_token() {
         Ok(t) => t,
@@ -153,17 +153,87 @@ pub(crate) async fn confirm(State(shared): State<Arc<Shared>>, headers: HeaderMa
     if params.get("logout") != Some("yes") {
         return shared.pages.message("Still signed in", "You are still signed in.");
     }
-    signed_out(&shared, &headers, pending.redirect)
+    signed_out(&shared, &headers, pending.redirect).await
 }
 
-/// Ends the browser's session and sends it on (or says it is signed out).
-fn signed_out(shared: &Shared, headers: &HeaderMap, redirect: Option<String>) -> Response {
+/// POSTs a logout token to each client of the ended session that registered
+/// a `backchannel_logout_uri` (§2.5), waiting at most a few seconds for each.
+async fn notify(shared: &Shared, session: &super::store::Session, session_id: &str) {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let http = HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default()
+    });
+    let Some(user) = shared.user(&session.username) else { return };
+    let sid = super::store::sid_of(session_id);
+    for client in session.clients.iter().filter_map(|id| shared.client(id)) {
+        let Some(uri) = client.meta.backchannel_logout_uri.as_deref() else {
+            continue;
+        };
+        let Ok(token) = logout_token(shared, &client.id, &shared.subject(user), &sid) else {
+            continue;
+        };
+        let _ = http.post(uri).form(&[("logout_token", token)]).send().await;
+    }
+}
+
+/// A logout token (OIDC Back-Channel Logout §2.4), with the quirks' faults.
+fn logout_token(shared: &Shared, client_id: &str, sub: &str, sid: &str) -> Result<String, InternalError> {
+    let q = |quirk| shared.quirk(quirk);
+    let now = super::unix_now();
+    let mut claims = serde_json::json!({
+        "iss": shared.issuer,
+        "aud": client_id,
+        "iat": now,
+        "exp": now + 120,
+        "jti": random_token()?,
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        "sub": sub,
+        "sid": if q(Quirk::BackchannelWrongSid) { super::store::sid_of("another session") } else { sid.to_owned() },
+    });
+    if q(Quirk::BackchannelNoJti)
+        && let Some(o) = claims.as_object_mut()
+    {
+        o.remove("jti");
+    }
+    if q(Quirk::BackchannelEventsWrong) {
+        claims["events"] = serde_json::json!({"http://schemas.openid.net/event/backchannel-logout": "logout"});
+    }
+    if q(Quirk::BackchannelNonce) {
+        claims["nonce"] = serde_json::json!(random_token()?);
+    }
+    let mode = if q(Quirk::BackchannelUnsigned) {
+        super::keys::SignMode::AlgNone
+    } else {
+        super::keys::SignMode::Normal
+    };
+    shared
+        .keys
+        .sign("logout+jwt", &claims, mode)
+        .map_err(|e| InternalError(e.to_string()))
+}
+
+/// Ends the browser's session, tells its clients on their back channel, and
+/// sends the browser on (or says it is signed out).
+async fn signed_out(shared: &Shared, headers: &HeaderMap, redirect: Option<String>) -> Response {
     let mut clear = None;
+    let session_id = cookie(headers, SESSION_COOKIE);
+    let ended = match &session_id {
+        Some(id) if !shared.quirk(Quirk::LogoutSessionKept) => shared.store().sessions.take(id, Instant::now()),
+        Some(id) => shared.store().sessions.get_mut(id, Instant::now()).map(|s| s.clone()),
+        None => None,
+    };
     if !shared.quirk(Quirk::LogoutSessionKept) {
-        if let Some(id) = cookie(headers, SESSION_COOKIE) {
-            shared.store().sessions.take(&id, Instant::now());
-        }
         clear = Some(format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+    }
+    // OIDC Back-Channel Logout §2.5, before the redirect (RP-Initiated Logout §3).
+    if let (Some(session), Some(id)) = (ended, session_id)
+        && !shared.quirk(Quirk::BackchannelNotSent)
+    {
+        notify(shared, &session, &id).await;
     }
     match redirect {
         Some(to) => found(shared, &to, clear),

@@ -111,6 +111,9 @@ pub struct ClientMeta {
     pub request_uris: Vec<String>,
     /// `post_logout_redirect_uris` (OIDC RP-Initiated Logout §3.1).
     pub post_logout_redirect_uris: Vec<String>,
+    /// `backchannel_logout_uri` (OIDC Back-Channel Logout §2.2): on a
+    /// loopback host only (the reference provider posts nowhere else).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// A registered API (resource server), named by its audience identifier.

@@ -332,6 +332,20 @@ quirks! {
         "a client_id that differs from the id_token_hint's audience is ignored";
     LogoutWithoutConfirmation => "logout-without-confirmation",
         "the logout endpoint never asks the user: any request, without id_token_hint too, ends the session at once";
+    BackchannelNotSent => "backchannel-not-sent",
+        "a logout never POSTs a logout token to the clients' backchannel_logout_uri";
+    BackchannelUnsigned => "backchannel-unsigned",
+        "logout tokens are unsigned (`alg: none`)";
+    BackchannelNoJti => "backchannel-no-jti",
+        "logout tokens have no `jti`";
+    BackchannelEventsWrong => "backchannel-events-wrong",
+        "a logout token's `events` holds the logout event as the string \"logout\", not a JSON object";
+    BackchannelNonce => "backchannel-nonce",
+        "logout tokens carry a `nonce`";
+    BackchannelWrongSid => "backchannel-wrong-sid",
+        "a logout token names another session's `sid` than the one that ended";
+    BackchannelNoSidInIdToken => "backchannel-no-sid-in-id-token",
+        "ID tokens carry no `sid`, though discovery says backchannel_logout_session_supported";
     DiscoveryAuthSigningAlgNone => "discovery-auth-signing-alg-none",
         "discovery lists `none` among the token endpoint's client-authentication signing algorithms";
     ClientAssertionRefused => "client-assertion-refused",
@@ -411,7 +425,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 160);
+        assert_eq!(Quirk::ALL.len(), 167);
     }
 
     #[test]

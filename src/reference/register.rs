@@ -90,7 +90,30 @@ fn client_meta(body: &serde_json::Map<String, Value>) -> Result<ClientMeta, Box<
         jwks,
         request_uris,
         post_logout_redirect_uris: strings(body, "post_logout_redirect_uris", &[])?,
+        backchannel_logout_uri: backchannel_logout_uri(body)?,
     })
+}
+
+/// `backchannel_logout_uri` (OIDC Back-Channel Logout §2.2): an absolute
+/// http(s) URL without a fragment; this provider delivers to loopback hosts only.
+fn backchannel_logout_uri(body: &serde_json::Map<String, Value>) -> Result<Option<String>, Box<Response>> {
+    let Some(v) = body.get("backchannel_logout_uri") else {
+        return Ok(None);
+    };
+    let refuse = |why: &str| Err(Box::new(bad("invalid_client_metadata", why)));
+    let Some(text) = v.as_str() else {
+        return refuse("backchannel_logout_uri must be a string");
+    };
+    let Ok(url) = Url::parse(text) else {
+        return refuse("backchannel_logout_uri must be an absolute URL");
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.fragment().is_some() {
+        return refuse("backchannel_logout_uri must be an http(s) URL without a fragment");
+    }
+    if !crate::flow::request_object::reachable_from(text) {
+        return refuse("this provider delivers back-channel logouts to loopback hosts only");
+    }
+    Ok(Some(text.to_owned()))
 }
 
 pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -119,7 +119,17 @@ pub(crate) struct Session {
     pub(crate) auth_time: u64,
     /// What the user consented to in this session: client id and scopes.
     pub(crate) consents: Vec<(String, Vec<String>)>,
+    /// The clients the session issued codes or tokens to (each is told of a
+    /// logout on its back channel, where it registered for it).
+    pub(crate) clients: Vec<String>,
     pub(crate) expires: Instant,
+}
+
+/// The `sid` of the session whose cookie is `session_id`: not the cookie
+/// itself (a logout token must not carry what signs the browser in).
+pub(crate) fn sid_of(session_id: &str) -> String {
+    let digest = sha256(format!("sid\n{session_id}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// At most this many consents are remembered per session (the oldest go first).
@@ -144,6 +154,9 @@ impl Session {
 /// What the user granted to a client: carried by codes and refresh tokens.
 #[derive(Clone, Debug)]
 pub(crate) struct Grant {
+    /// The session's `sid` (OIDC Back-Channel Logout §2.1), for ID tokens
+    /// issued from a browser session.
+    pub(crate) sid: Option<String>,
     pub(crate) client_id: String,
     pub(crate) username: String,
     /// Granted scopes, in request order.
@@ -308,6 +321,7 @@ mod tests {
             username: "u".into(),
             auth_time: 0,
             consents: Vec::new(),
+            clients: Vec::new(),
             expires,
         }
     }

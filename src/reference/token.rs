@@ -625,6 +625,7 @@ fn password(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<
     }
     let scopes = grant_scopes(shared, client, &requested, audience);
     let grant = Grant {
+        sid: None,
         client_id: client.id.clone(),
         username: user.username.clone(),
         scopes: scopes.clone(),
@@ -1151,6 +1152,7 @@ mod tests {
         assert_eq!(status, StatusCode::OK, "{body}");
         // Refresh works (the grant is minted directly: no code exchange succeeds).
         let grant = Grant {
+            sid: None,
             client_id: WEB.into(),
             username: "jane".into(),
             scopes: parse_scope(Some("openid offline_access read:patients")),

@@ -208,6 +208,9 @@ pub enum Feature {
     /// RP-initiated logout (OIDC RP-Initiated Logout §2.1; discovery
     /// `end_session_endpoint`).
     Logout,
+    /// Back-channel logout (OIDC Back-Channel Logout §2.1; discovery
+    /// `backchannel_logout_supported: true`).
+    BackchannelLogout,
 }
 
 impl Feature {
@@ -226,6 +229,7 @@ impl Feature {
             Feature::PrivateKeyJwt => "private_key_jwt",
             Feature::ClientSecretJwt => "client_secret_jwt",
             Feature::Logout => "logout",
+            Feature::BackchannelLogout => "backchannel_logout",
         }
     }
 
@@ -245,6 +249,7 @@ impl Feature {
             Feature::PrivateKeyJwt => "`private_key_jwt` in token_endpoint_auth_methods_supported",
             Feature::ClientSecretJwt => "`client_secret_jwt` in token_endpoint_auth_methods_supported",
             Feature::Logout => "an end_session_endpoint",
+            Feature::BackchannelLogout => "backchannel_logout_supported: true",
         }
     }
 }
@@ -473,6 +478,10 @@ pub enum Logout {
     /// The logout URL without `id_token_hint`, never confirmed: the user must
     /// be asked, so the session still stands (§2); then the correct logout.
     Unconfirmed,
+    /// The correct logout of a client registered with the harness's
+    /// `backchannel_logout_uri` (needs `register`): the logout token the
+    /// provider POSTs there (OIDC Back-Channel Logout 1.0).
+    Backchannel,
 }
 
 /// A pushed-authorization-request probe (RFC 9126). Each one ends with a
