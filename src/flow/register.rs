@@ -106,6 +106,11 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
     if case.request.logout == Some(crate::suite::LogoutProbe::Backchannel) {
         let uri = super::backchannel::receiver()?.uri_for(&case.id(), &p.discovery.issuer);
         body.entry("backchannel_logout_uri").or_insert(json!(uri));
+        // Where the provider supports sessions, ask for `sid` (§2.2), as a client that
+        // tells its sessions apart does.
+        if p.discovery.backchannel_logout_session_supported == Some(Value::Bool(true)) {
+            body.entry("backchannel_logout_session_required").or_insert(json!(true));
+        }
         body.entry("post_logout_redirect_uris")
             .or_insert(json!([p.profile.registration.redirect_uri]));
     }
