@@ -31,14 +31,14 @@ pub struct Received {
 #[derive(Default)]
 struct Inbox {
     by_id: Mutex<HashMap<String, Vec<Received>>>,
+    /// The path handed out last for each case and issuer.
+    latest: Mutex<HashMap<String, String>>,
 }
 
 /// The receiver: its address and what it received.
 pub struct Receiver {
     addr: SocketAddr,
     inbox: Arc<Inbox>,
-    /// Makes each run's URIs apart from another run's in this process.
-    salt: String,
 }
 
 /// The receiver, started on first use on 127.0.0.1 (a free port), on a thread
@@ -72,11 +72,7 @@ fn start() -> Result<Receiver, String> {
             });
         })
         .map_err(|e| format!("cannot start the back-channel logout receiver: {e}"))?;
-    Ok(Receiver {
-        addr,
-        inbox,
-        salt: super::random_token(),
-    })
+    Ok(Receiver { addr, inbox })
 }
 
 /// At most this many POSTs are kept per URI (a provider that floods is judged on these).
@@ -124,28 +120,37 @@ impl Receiver {
         self.addr
     }
 
-    /// The back-channel logout URI of `case` run against `issuer`: stable
-    /// within the run (it is registered before the logout), unguessable, and
-    /// ready to receive from the moment it is handed out.
+    /// A new back-channel logout URI for `case` run against `issuer` (the
+    /// registration of its client): unguessable, ready to receive from the
+    /// moment it is handed out, and never one handed out before (a provider
+    /// that later takes the same port is another provider).
     pub fn uri_for(&self, case_id: &str, issuer: &str) -> String {
-        let id = self.id_for(case_id, issuer);
+        let id = super::random_token();
         self.inbox
             .by_id
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(id.clone())
-            .or_default();
+            .insert(id.clone(), Vec::new());
+        self.inbox
+            .latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(format!("{case_id}\n{issuer}"), id.clone());
         format!("http://{}/backchannel-logout/{id}", self.addr)
     }
 
-    fn id_for(&self, case_id: &str, issuer: &str) -> String {
-        let digest = crate::reference::keys::sha256(format!("{}\n{case_id}\n{issuer}", self.salt).as_bytes());
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// What the URI of `case` received so far.
+    /// What the last URI handed out for `case` and `issuer` received so far.
     pub fn received(&self, case_id: &str, issuer: &str) -> Vec<Received> {
-        let id = self.id_for(case_id, issuer);
+        let Some(id) = self
+            .inbox
+            .latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&format!("{case_id}\n{issuer}"))
+            .cloned()
+        else {
+            return Vec::new();
+        };
         self.inbox
             .by_id
             .lock()
@@ -209,5 +214,14 @@ mod tests {
         assert_eq!(http.post(&other).form(&[("logout_token", "x")]).send().await.unwrap().status(), 404);
         // Another issuer's URI for the same case is another inbox.
         assert!(r.received(c, "http://127.0.0.1:2").is_empty());
+        // So is a new registration's (a provider that took the same port later).
+        let again = r.uri_for(c, "http://127.0.0.1:1");
+        assert_ne!(again, uri);
+        assert!(r.received(c, "http://127.0.0.1:1").is_empty());
+        assert_eq!(
+            http.post(&uri).form(&[("logout_token", "late")]).send().await.unwrap().status(),
+            200
+        );
+        assert!(r.received(c, "http://127.0.0.1:1").is_empty());
     }
 }
