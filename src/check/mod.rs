@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod claims;
 pub mod client_auth;
+pub mod dpop;
 pub mod entropy;
 pub mod jwt;
 pub mod lifecycle;
@@ -521,6 +522,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     lifecycle::check(ev, access_is_jwt, &mut out);
     par::check(ev, &mut out);
     logout::check(ev, &mut out);
+    dpop::check(ev, &mut out);
     client_auth::check(case, ev, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);
