@@ -51,6 +51,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "introspection_endpoint": shared.url("/introspect"),
         "pushed_authorization_request_endpoint": shared.url("/par"),
         "end_session_endpoint": shared.url("/logout"),
+        "dpop_signing_alg_values_supported": super::dpop::advertised(shared),
         "require_pushed_authorization_requests": false,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": RESPONSE_TYPES,
