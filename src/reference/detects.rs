@@ -158,7 +158,8 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("access-token-malformed", &["access_token.decode"]),
     ("access-token-wrong-iss", &["access_token.iss"]),
     ("profile-claims-missing", &["scopes.requested_claims"]),
-    ("userinfo-rejects-access-token", &["userinfo.status"]),
+    // Userinfo refuses the access token in the DPoP scheme too.
+    ("userinfo-rejects-access-token", &["dpop.userinfo", "userinfo.status"]),
     // A provider that refuses valid requests: negative cases cannot reach their step (error, not fail).
     // The client-authentication family's conformant assertions get no tokens either.
     ("token-endpoint-error", &["flow.token"]),
