@@ -1348,6 +1348,8 @@ struct Shape<'a> {
     duplicate: &'a [String],
     /// The profile key of another client to authenticate as.
     client: Option<&'a str>,
+    /// The request is already the retry with the server's DPoP nonce.
+    dpop_nonce_retry: bool,
 }
 
 impl<'a> Shape<'a> {
@@ -1357,6 +1359,7 @@ impl<'a> Shape<'a> {
             credentials_in_query: case.request.token_credentials_in_query,
             duplicate: &case.request.token_duplicate,
             client: case.request.token_client.as_deref(),
+            dpop_nonce_retry: false,
         }
     }
 }
@@ -1512,11 +1515,18 @@ async fn token_request_shaped(
         k.remember_nonce(&url, nonce);
         // RFC 9449 §8: a server that wants a nonce answers `use_dpop_nonce`
         // with one; the request once more, with a new proof carrying it.
-        if obj.get("error").and_then(|v| v.as_str()) == Some("use_dpop_nonce") && nonce_sent.as_deref() != Some(nonce) {
+        if obj.get("error").and_then(|v| v.as_str()) == Some("use_dpop_nonce")
+            && nonce_sent.as_deref() != Some(nonce)
+            && !shape.dpop_nonce_retry
+        {
             ev.step("the token endpoint asks for a DPoP nonce (use_dpop_nonce): the request again with a proof that carries it");
             if let Some(seen) = ev.dpop.as_mut() {
                 seen.nonce_used = true;
             }
+            let shape = Shape {
+                dpop_nonce_retry: true,
+                ..shape
+            };
             return Box::pin(token_request_shaped(p, case, unauthenticated_form, origin, shape, ev)).await;
         }
     }
