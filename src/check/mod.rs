@@ -5,6 +5,7 @@ pub mod backchannel;
 pub mod catalogue;
 pub mod claims;
 pub mod client_auth;
+pub mod dpop;
 pub mod entropy;
 pub mod jwt;
 pub mod lifecycle;
@@ -523,6 +524,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     par::check(ev, &mut out);
     logout::check(ev, &mut out);
     backchannel::check(p, case, ev, &mut out).await;
+    dpop::check(ev, &mut out);
     client_auth::check(case, ev, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);

@@ -72,6 +72,7 @@ const DOCS: &[(&str, &str, &str)] = &[
     ("RFC8725", "RFC 8725", "https://www.rfc-editor.org/rfc/rfc8725"),
     ("RFC9068", "RFC 9068", "https://www.rfc-editor.org/rfc/rfc9068"),
     ("RFC9207", "RFC 9207", "https://www.rfc-editor.org/rfc/rfc9207"),
+    ("RFC9449", "RFC 9449", "https://www.rfc-editor.org/rfc/rfc9449"),
     ("RFC9700", "RFC 9700", "https://www.rfc-editor.org/rfc/rfc9700"),
     (
         "OIDC-Registration",

@@ -24,6 +24,9 @@ pub(crate) struct Sent<'a> {
     pub basic: Option<&'a (String, String)>,
     pub bearer: Option<&'a str>,
     pub json: Option<&'a Value>,
+    /// A DPoP proof went in the `DPoP` header (RFC 9449 §4.1), and the
+    /// access token in the `DPoP` scheme (§7.1); the proof is never shown.
+    pub dpop: bool,
 }
 
 impl<'a> Sent<'a> {
@@ -35,6 +38,7 @@ impl<'a> Sent<'a> {
             basic: None,
             bearer: None,
             json: None,
+            dpop: false,
         }
     }
 }
@@ -261,6 +265,9 @@ fn about(var: &str) -> &'static str {
             "the id_token_hint the case sent, which is not an ID token the provider issued (a probe's: an ID token whose payload was altered, so its signature fails)"
         }
         "CODE" => "an authorization code; single-use, so get a new one from the authorization request",
+        "DPOP_PROOF" => {
+            "a DPoP proof (RFC 9449 §4.2) for this request, signed with a key the harness made for the case and never shows: sign one with your own key (tokens bound to the case's key need its proofs)"
+        }
         "CODE_VERIFIER" => "the PKCE code_verifier of the authorization request that issued the code",
         "CLIENT_SECRET" => "the client's secret",
         "PASSWORD" => "the user's password",
@@ -289,16 +296,25 @@ fn request(step: Step, note: Option<&str>, sent: &Sent<'_>, known: &Known) -> Ex
         p.name = String::new();
         (known.scrub(id), p)
     });
-    let headers = sent
+    let mut headers: Vec<Param> = sent
         .bearer
         .map(|t| {
             let mut p = known.param("access_token", t, &mut vars);
             p.name = "Authorization".into();
-            p.value = format!("Bearer {}", p.value);
+            p.value = format!("{} {}", if sent.dpop { "DPoP" } else { "Bearer" }, p.value);
             p
         })
         .into_iter()
         .collect();
+    if sent.dpop {
+        let mut used = Vec::new();
+        add(&mut vars, &mut used, "DPOP_PROOF", about("DPOP_PROOF"));
+        headers.push(Param {
+            name: "DPoP".into(),
+            value: "${DPOP_PROOF}".into(),
+            vars: used,
+        });
+    }
     let json = sent.json.map(|j| {
         let mut j = j.clone();
         redact_json(&mut j, 0);

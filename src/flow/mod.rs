@@ -5,6 +5,7 @@
 pub mod assertion;
 pub mod backchannel;
 pub mod client_auth;
+pub mod dpop;
 pub mod exchange;
 pub mod http;
 pub mod logout;
@@ -123,6 +124,9 @@ pub struct UserinfoResponse {
     /// A signed answer as it came (OIDC Core §5.3.2); `claims` are its payload.
     #[serde(skip)]
     pub signed: Option<Secret>,
+    /// A `DPoP-Nonce` header (RFC 9449 §9): the nonce the next proof carries.
+    #[serde(skip)]
+    pub dpop_nonce: Option<String>,
 }
 
 /// Everything a flow observed; the checks read only this.
@@ -219,6 +223,12 @@ pub struct Evidence {
     pub par: Option<par::ParSeen>,
     /// What an RP-initiated logout probe saw.
     pub logout: Option<logout::LogoutSeen>,
+    /// What a DPoP probe (RFC 9449) saw.
+    pub dpop: Option<dpop::DpopSeen>,
+    /// The case's DPoP key: token requests carry its proofs while it is set.
+    pub dpop_key: Option<std::sync::Arc<dpop::Prover>>,
+    /// A fault the next token requests' proofs carry (a probe's mistake).
+    pub dpop_fault: Option<dpop::Fault>,
     /// What the client-assertion probes (OIDC Core §9, RFC 7523) saw.
     pub client_assertions: Option<client_auth::ClientAssertions>,
     /// The client assertions sent (credentials: the case's report is scrubbed of them).
@@ -421,6 +431,8 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     let first = parallel_exchange(p, case, &code, &sent_verifier, ev).await?;
                     race_rounds(p, case, &browser, ev).await?;
                     first
+                } else if let Some(probe) = case.request.dpop {
+                    dpop::exchange(p, case, probe, &code, &sent_verifier, ev).await?
                 } else {
                     exchange_code(p, case, &code, &sent_verifier, ev).await?
                 };
@@ -506,6 +518,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
             }
             if let Some(probe) = case.request.logout {
                 return logout::probe(p, case, probe, &browser, ev).await;
+            }
+            if let Some(probe) = case.request.dpop {
+                return dpop::probe(p, case, probe, ev).await;
             }
             if case.request.client_assertions {
                 return client_auth::probe(p, case, ev).await;
@@ -1334,6 +1349,8 @@ struct Shape<'a> {
     duplicate: &'a [String],
     /// The profile key of another client to authenticate as.
     client: Option<&'a str>,
+    /// The request is already the retry with the server's DPoP nonce.
+    dpop_nonce_retry: bool,
 }
 
 impl<'a> Shape<'a> {
@@ -1343,6 +1360,7 @@ impl<'a> Shape<'a> {
             credentials_in_query: case.request.token_credentials_in_query,
             duplicate: &case.request.token_duplicate,
             client: case.request.token_client.as_deref(),
+            dpop_nonce_retry: false,
         }
     }
 }
@@ -1436,9 +1454,16 @@ async fn token_request_shaped(
     if let Some((id, secret)) = &basic {
         req = req.basic_auth(id, Some(secret));
     }
+    let prover = ev.dpop_key.clone();
+    let mut nonce_sent = None;
+    if let Some(k) = &prover {
+        nonce_sent = k.nonce_for(&url);
+        req = req.header("DPoP", k.proof(verb.as_str(), &url, None, ev.dpop_fault)?);
+    }
     let sent = exchange::Sent {
         form: if shape.get { &form[..0] } else { &form[..] },
         basic: basic.as_ref(),
+        dpop: prover.is_some(),
         ..exchange::Sent::new(verb.as_str(), &url)
     };
     let answer = http::send(&p.guard, req, &url, &p.limits).await;
@@ -1487,6 +1512,25 @@ async fn token_request_shaped(
         }
         Err(e) => return Err(e),
     };
+    if let (Some(k), Some(nonce)) = (&prover, resp.header("dpop-nonce")) {
+        k.remember_nonce(&url, nonce);
+        // RFC 9449 §8: a server that wants a nonce answers `use_dpop_nonce`
+        // with one; the request once more, with a new proof carrying it.
+        if obj.get("error").and_then(|v| v.as_str()) == Some("use_dpop_nonce")
+            && nonce_sent.as_deref() != Some(nonce)
+            && !shape.dpop_nonce_retry
+        {
+            ev.step("the token endpoint asks for a DPoP nonce (use_dpop_nonce): the request again with a proof that carries it");
+            if let Some(seen) = ev.dpop.as_mut() {
+                seen.nonce_used = true;
+            }
+            let shape = Shape {
+                dpop_nonce_retry: true,
+                ..shape
+            };
+            return Box::pin(token_request_shaped(p, case, unauthenticated_form, origin, shape, ev)).await;
+        }
+    }
     if !resp.status.is_success() || obj.contains_key("error") {
         // A provider that takes only its issuer as the audience of a client
         // assertion (as draft revisions of RFC 7523 and OIDC Core ask): the
@@ -1989,6 +2033,19 @@ async fn password_grant(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<
 
 /// Userinfo with a Bearer token (OIDC Core §5.3.1; RFC 6750 §2.1 header, §2.2 form body), or with none.
 pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod, ev: &mut Evidence) -> Result<UserinfoResponse, String> {
+    userinfo_with(p, token, how, None, ev).await
+}
+
+/// Userinfo as [`userinfo`], or, with `dpop` (a proof), a GET with the token
+/// in the `DPoP` authentication scheme and the proof in the `DPoP` header
+/// (RFC 9449 §7.1).
+pub(crate) async fn userinfo_with(
+    p: &Provider,
+    token: Option<&Secret>,
+    how: UserinfoMethod,
+    dpop: Option<&str>,
+    ev: &mut Evidence,
+) -> Result<UserinfoResponse, String> {
     ev.stage = Stage::Userinfo;
     let url = p.endpoint("userinfo_endpoint")?;
     let mut req = match (how, token) {
@@ -2010,7 +2067,12 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
         (Some(_), UserinfoMethod::Query) => {}
         (Some(t), _) => {
             bearer = Some(t.expose());
-            req = req.bearer_auth(t.expose());
+            req = match dpop {
+                Some(proof) => req
+                    .header(reqwest::header::AUTHORIZATION, format!("DPoP {}", t.expose()))
+                    .header("DPoP", proof),
+                None => req.bearer_auth(t.expose()),
+            };
         }
         (None, _) => {}
     }
@@ -2026,6 +2088,7 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
     let sent = exchange::Sent {
         form: &body,
         bearer,
+        dpop: dpop.is_some(),
         ..exchange::Sent::new(method, &sent_url)
     };
     // The probes' requests, told apart in the reproductions.
@@ -2083,6 +2146,7 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
         error,
         content_type,
         signed,
+        dpop_nonce: resp.header("dpop-nonce").map(str::to_owned),
     })
 }
 

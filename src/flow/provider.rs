@@ -69,6 +69,10 @@ pub struct Discovery {
     /// OIDC RP-Initiated Logout §2.1: where the client sends the browser to log out.
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// RFC 9449 §5.1: the JWS algorithms taken for DPoP proofs (their
+    /// presence says the provider offers DPoP).
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// RFC 9126 §5: where authorization requests are pushed.
     #[serde(default)]
     pub pushed_authorization_request_endpoint: Option<String>,
@@ -97,6 +101,7 @@ impl Discovery {
             Feature::ClientSecretJwt => lists(&self.token_endpoint_auth_methods_supported, "client_secret_jwt"),
             Feature::Logout => self.end_session_endpoint.is_some(),
             Feature::BackchannelLogout => self.backchannel_logout_supported == Some(serde_json::Value::Bool(true)),
+            Feature::Dpop => self.dpop_signing_alg_values_supported.is_some(),
         }
     }
 }

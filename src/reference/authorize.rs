@@ -894,6 +894,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
         auth_time: login.auth_time,
         sso: login.reused,
         asked: request.asked.clone(),
+        jkt: None,
     };
     let rt = request.response_type;
     let mut fields = Vec::new();

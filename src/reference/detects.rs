@@ -158,7 +158,8 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("access-token-malformed", &["access_token.decode"]),
     ("access-token-wrong-iss", &["access_token.iss"]),
     ("profile-claims-missing", &["scopes.requested_claims"]),
-    ("userinfo-rejects-access-token", &["userinfo.status"]),
+    // Userinfo refuses the access token in the DPoP scheme too.
+    ("userinfo-rejects-access-token", &["dpop.userinfo", "userinfo.status"]),
     // A provider that refuses valid requests: negative cases cannot reach their step (error, not fail).
     // The client-authentication family's conformant assertions get no tokens either.
     ("token-endpoint-error", &["flow.token"]),
@@ -215,6 +216,16 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("backchannel-nonce", &["backchannel.no_nonce"]),
     ("backchannel-wrong-sid", &["backchannel.subject"]),
     ("backchannel-no-sid-in-id-token", &["backchannel.sid_in_id_token"]),
+    ("dpop-alg-hs256", &["dpop.metadata"]),
+    ("dpop-token-type-bearer", &["dpop.token_type"]),
+    ("dpop-jkt-wrong", &["dpop.bound"]),
+    ("dpop-userinfo-refused", &["dpop.userinfo"]),
+    ("dpop-bearer-accepted", &["dpop.bearer_refused"]),
+    ("dpop-htu-unchecked", &["dpop.proof_htu"]),
+    ("dpop-htm-unchecked", &["dpop.proof_htm"]),
+    ("dpop-signature-unchecked", &["dpop.proof_signature"]),
+    ("dpop-replay-accepted", &["dpop.replay"]),
+    ("dpop-refresh-unbound", &["dpop.refresh_bound"]),
     ("discovery-auth-signing-alg-none", &["metadata.auth_signing_algs"]),
     ("client-assertion-refused", &["client_auth.accepted", "flow.token"]),
     // The harness then sends the issuer as the audience: a warning, and the family runs on.

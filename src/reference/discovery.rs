@@ -53,6 +53,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "end_session_endpoint": shared.url("/logout"),
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
+        "dpop_signing_alg_values_supported": super::dpop::advertised(shared),
         "require_pushed_authorization_requests": false,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": RESPONSE_TYPES,

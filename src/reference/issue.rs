@@ -289,6 +289,7 @@ pub(crate) fn id_token(shared: &Shared, input: IdTokenInput<'_>) -> Result<Strin
                 asked: vec![],
                 family: None,
                 expires: Instant::now() + Duration::from_secs(ttl),
+                jkt: None,
             },
         )?;
     }
@@ -309,6 +310,15 @@ pub(crate) fn access_token(
     // The quirk: with no API requested, a token for the first API anyway.
     let leaked = shared.config.apis.first().map(|a| a.identifier.clone());
     let audience = audience.or(leaked.as_deref().filter(|_| shared.quirk(Quirk::ApiTokenWithoutAudience)));
+    // RFC 9449 §6.1: a bound JWT access token names the key in `cnf.jkt`.
+    let cnf = grant.jkt.as_ref().map(|jkt| {
+        let named = if shared.quirk(Quirk::DpopJktWrong) {
+            super::dpop::other_thumbprint(jkt)
+        } else {
+            jkt.clone()
+        };
+        json!({ "jkt": named })
+    });
     let token = match audience {
         Some(api) => {
             let mut aud = Vec::new();
@@ -322,12 +332,27 @@ pub(crate) fn access_token(
             }
             let mut claims = jwt_claims(shared, &shared.subject(user), aud, &grant.client_id, scopes)?;
             add_roles(shared, user, &mut claims);
+            if let Some(cnf) = &cnf {
+                claims.insert("cnf".into(), cnf.clone());
+            }
             sign_access_token(shared, claims)?
         }
         // The quirk: with no API requested, a JWT for the first scope value.
         None if shared.quirk(Quirk::ScopeAsAudience) && !scopes.is_empty() => {
             let mut claims = jwt_claims(shared, &shared.subject(user), vec![scopes[0].clone()], &grant.client_id, scopes)?;
             add_roles(shared, user, &mut claims);
+            if let Some(cnf) = &cnf {
+                claims.insert("cnf".into(), cnf.clone());
+            }
+            sign_access_token(shared, claims)?
+        }
+        // A bound token for userinfo: a JWT, so that it carries its binding.
+        None if cnf.is_some() => {
+            let mut claims = jwt_claims(shared, &shared.subject(user), vec![shared.userinfo_url()], &grant.client_id, scopes)?;
+            add_roles(shared, user, &mut claims);
+            if let Some(cnf) = &cnf {
+                claims.insert("cnf".into(), cnf.clone());
+            }
             sign_access_token(shared, claims)?
         }
         None => super::opaque_value(shared)?,
@@ -347,6 +372,7 @@ pub(crate) fn access_token(
             },
             family,
             expires: Instant::now() + Duration::from_secs(shared.config.access_token_ttl_secs),
+            jkt: grant.jkt.clone(),
         },
     )?;
     Ok(token)
@@ -370,6 +396,7 @@ fn remember_client_token(shared: &Shared, token: String, client_id: &str, scopes
             asked: vec![],
             family: None,
             expires: Instant::now() + Duration::from_secs(shared.config.access_token_ttl_secs),
+            jkt: None,
         },
     )?;
     Ok(token)

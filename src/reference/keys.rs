@@ -176,6 +176,16 @@ impl Keys {
         Ok(token)
     }
 
+    /// Signs `claims` as a compact RS256 JWS under exactly `header` (a DPoP
+    /// proof's, whose key travels in the header).
+    pub(crate) fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, KeyError> {
+        let mut token = signing_input(header, claims)?;
+        let signature = self.rs256(token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(token)
+    }
+
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`, with the cached key
     /// pair (jsonwebtoken's backend re-parses and re-validates the DER on
     /// every call, which costs more than the signature itself).

@@ -11,6 +11,7 @@ mod authorize;
 mod client_auth;
 mod detects;
 mod discovery;
+mod dpop;
 mod issue;
 pub(crate) mod keys;
 mod lifecycle;

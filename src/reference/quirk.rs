@@ -346,6 +346,26 @@ quirks! {
         "a logout token names another session's `sid` than the one that ended";
     BackchannelNoSidInIdToken => "backchannel-no-sid-in-id-token",
         "ID tokens carry no `sid`, though discovery says backchannel_logout_session_supported";
+    DpopAlgHs256 => "dpop-alg-hs256",
+        "discovery lists HS256 among the DPoP proof algorithms (dpop_signing_alg_values_supported)";
+    DpopTokenTypeBearer => "dpop-token-type-bearer",
+        "a DPoP-bound access token is issued with token_type Bearer";
+    DpopJktWrong => "dpop-jkt-wrong",
+        "a DPoP-bound JWT access token's cnf.jkt is the thumbprint of another key";
+    DpopUserinfoRefused => "dpop-userinfo-refused",
+        "userinfo refuses the DPoP authentication scheme (it takes Bearer tokens only)";
+    DpopBearerAccepted => "dpop-bearer-accepted",
+        "userinfo takes a DPoP-bound access token sent as a plain Bearer token, without proof";
+    DpopHtuUnchecked => "dpop-htu-unchecked",
+        "the token endpoint takes a DPoP proof whatever URL its htu names";
+    DpopHtmUnchecked => "dpop-htm-unchecked",
+        "the token endpoint takes a DPoP proof whatever method its htm names";
+    DpopSignatureUnchecked => "dpop-signature-unchecked",
+        "the token endpoint takes a DPoP proof without verifying its signature";
+    DpopReplayAccepted => "dpop-replay-accepted",
+        "the jti of DPoP proofs is not remembered: a proof is taken again";
+    DpopRefreshUnbound => "dpop-refresh-unbound",
+        "a public client's refresh token is not bound to the DPoP key it was issued with";
     DiscoveryAuthSigningAlgNone => "discovery-auth-signing-alg-none",
         "discovery lists `none` among the token endpoint's client-authentication signing algorithms";
     ClientAssertionRefused => "client-assertion-refused",
@@ -425,7 +445,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 167);
+        assert_eq!(Quirk::ALL.len(), 177);
     }
 
     #[test]

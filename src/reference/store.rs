@@ -170,6 +170,8 @@ pub(crate) struct Grant {
     pub(crate) sso: bool,
     /// Claims asked for by name with the `claims` parameter (OIDC Core §5.5).
     pub(crate) asked: Asked,
+    /// The thumbprint of the DPoP key the tokens are bound to (RFC 9449).
+    pub(crate) jkt: Option<String>,
 }
 
 /// The `claims` request parameter, as the provider keeps it.
@@ -220,6 +222,14 @@ pub(crate) struct Token {
     /// Token family (one per redeemed code), for revocation on code replay.
     pub(crate) family: Option<u64>,
     pub(crate) expires: Instant,
+    /// The thumbprint of the DPoP key an access token is bound to (RFC 9449 §6).
+    pub(crate) jkt: Option<String>,
+}
+
+/// The `jti` of a DPoP proof the provider took (RFC 9449 §11.1).
+#[derive(Clone, Debug)]
+pub(crate) struct SeenJti {
+    pub(crate) expires: Instant,
 }
 
 /// A refresh token, keyed by the SHA-256 of its value.
@@ -242,7 +252,7 @@ macro_rules! expires {
         })+
     };
 }
-expires!(Pending, Session, Code, Token, Refresh);
+expires!(Pending, Session, Code, Token, Refresh, SeenJti);
 
 /// Key of a token map: the SHA-256 of the token (raw tokens are not kept).
 pub(crate) type TokenKey = [u8; 32];
@@ -262,6 +272,8 @@ pub(crate) struct Store {
     pub(crate) pushed: Bounded<String, super::par::Pushed>,
     /// Logout requests waiting for the user's answer, by transaction.
     pub(crate) logouts: Bounded<String, super::logout::PendingLogout>,
+    /// The `jti`s of the DPoP proofs taken, by `htu` and `jti`.
+    pub(crate) dpop_jtis: Bounded<String, SeenJti>,
     next_family: u64,
     last_sweep: Instant,
 }
@@ -280,6 +292,7 @@ impl Store {
             refresh: Bounded::new(cap),
             pushed: Bounded::new(cap),
             logouts: Bounded::new(cap),
+            dpop_jtis: Bounded::new(cap),
             next_family: 1,
             last_sweep: Instant::now(),
         }
@@ -296,6 +309,7 @@ impl Store {
             self.refresh.sweep(now);
             self.pushed.sweep(now);
             self.logouts.sweep(now);
+            self.dpop_jtis.sweep(now);
         }
     }
 
@@ -370,6 +384,7 @@ mod tests {
             asked: vec![],
             family,
             expires: now + Duration::from_secs(60),
+            jkt: None,
         };
         store.tokens.insert(token_key("a"), token(Some(family)), now).unwrap();
         store.tokens.insert(token_key("b"), token(None), now).unwrap();

@@ -209,10 +209,12 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<Strin
         return Err(TokenError::new("invalid_request", format!("parameter {name} is repeated")));
     }
     let client = authenticate(shared, headers, &params)?;
+    // RFC 9449 §5: a DPoP proof binds the tokens to its key; an invalid one is refused.
+    let jkt = super::dpop::check(shared, headers, "POST", "/oauth/token", None).map_err(|e| TokenError::new("invalid_dpop_proof", e))?;
     match params.get("grant_type") {
         None => Err(TokenError::new("invalid_request", "grant_type is missing")),
-        Some("authorization_code") => authorization_code(shared, client, &params),
-        Some("refresh_token") => refresh_token(shared, client, &params),
+        Some("authorization_code") => authorization_code(shared, client, &params, jkt),
+        Some("refresh_token") => refresh_token(shared, client, &params, jkt),
         Some("client_credentials") => client_credentials(shared, client, &params),
         Some("password") => password(shared, client, &params),
         Some(other) => Err(TokenError::new(
@@ -334,7 +336,7 @@ enum CodeLookup {
     Redeemed(Box<super::store::Code>, u64),
 }
 
-fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<String, Value>, TokenError> {
+fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params, jkt: Option<String>) -> Result<Map<String, Value>, TokenError> {
     require_grant(client, "authorization_code")?;
     let Some(code) = params.get("code") else {
         return Err(TokenError::new("invalid_request", "code is missing"));
@@ -413,7 +415,11 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
         _ => {}
     }
 
-    let grant = &record.grant;
+    let bound = Grant {
+        jkt: jkt.clone(),
+        ..record.grant.clone()
+    };
+    let grant = &bound;
     let user = shared
         .user(&grant.username)
         .ok_or_else(|| TokenError::invalid_grant("the user of this code no longer exists"))?;
@@ -430,6 +436,7 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
     let scopes = &grant.scopes;
     let access = access_token(shared, grant, user, scopes, Some(family))?;
     let mut body = token_body(shared, &access, scopes);
+    dpop_token_type(shared, grant, &mut body);
     if wants_id_token(shared, scopes) && !shared.quirk(Quirk::TokenResponseNoIdToken) {
         let token = id_token(
             shared,
@@ -446,13 +453,13 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params) -> R
         body.insert("id_token".into(), json!(token));
     }
     if has(scopes, "offline_access") && client.has_grant("refresh_token") {
-        let refresh = new_refresh_token(shared, grant, family)?;
+        let refresh = new_refresh_token(shared, &refresh_grant(shared, client, grant), family)?;
         body.insert("refresh_token".into(), json!(refresh));
     }
     Ok(body)
 }
 
-fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<String, Value>, TokenError> {
+fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params, jkt: Option<String>) -> Result<Map<String, Value>, TokenError> {
     require_grant(client, "refresh_token")?;
     let Some(presented) = params.get("refresh_token") else {
         return Err(TokenError::new("invalid_request", "refresh_token is missing"));
@@ -483,6 +490,10 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
                     "refresh_token was already used; the tokens issued from it are revoked",
                 ))
             }
+            // RFC 9449 §5: a public client's refresh token bound to a key needs a proof of that key.
+            Some(record) if record.grant.jkt.is_some() && record.grant.jkt != jkt => Err(TokenError::invalid_grant(
+                "refresh_token is bound to a DPoP key, and the request has no proof of that key",
+            )),
             Some(record) => match requested.iter().find(|s| !has(&record.grant.scopes, s)) {
                 Some(extra) => Err(TokenError::new(
                     "invalid_scope",
@@ -499,7 +510,11 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
         }
     };
     let record = found?;
-    let grant = &record.grant;
+    let bound = Grant {
+        jkt: jkt.clone(),
+        ..record.grant.clone()
+    };
+    let grant = &bound;
     let scopes = if requested.is_empty() {
         grant.scopes.clone()
     } else {
@@ -511,6 +526,7 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
         .ok_or_else(|| TokenError::invalid_grant("the user of this grant no longer exists"))?;
     let access = access_token(shared, grant, user, &scopes, Some(record.family))?;
     let mut body = token_body(shared, &access, &scopes);
+    dpop_token_type(shared, grant, &mut body);
     if wants_id_token(shared, &scopes) {
         let token = id_token(
             shared,
@@ -529,7 +545,7 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params) -> Result
     let refresh = if no_rotation(shared, client) {
         presented.to_owned()
     } else {
-        new_refresh_token(shared, grant, record.family)?
+        new_refresh_token(shared, &refresh_grant(shared, client, grant), record.family)?
     };
     body.insert("refresh_token".into(), json!(refresh));
     Ok(body)
@@ -634,6 +650,7 @@ fn password(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<
         auth_time: crate::reference::unix_now(),
         sso: false,
         asked: Default::default(),
+        jkt: None,
     };
     let family = shared.store().new_family();
     let access = access_token(shared, &grant, user, &scopes, Some(family))?;
@@ -654,6 +671,24 @@ fn password(shared: &Shared, client: &ClientReg, params: &Params) -> Result<Map<
         body.insert("id_token".into(), json!(token));
     }
     Ok(body)
+}
+
+/// RFC 9449 §5: `token_type: DPoP` for an access token bound to a key.
+fn dpop_token_type(shared: &Shared, grant: &Grant, body: &mut Map<String, Value>) {
+    if grant.jkt.is_some() && !shared.quirk(Quirk::DpopTokenTypeBearer) {
+        body.insert("token_type".into(), json!("DPoP"));
+    }
+}
+
+/// The grant a refresh token keeps: bound to the DPoP key for a public
+/// client only (RFC 9449 §5: a confidential client's is bound by its
+/// authentication).
+fn refresh_grant(shared: &Shared, client: &ClientReg, grant: &Grant) -> Grant {
+    let bind = client.is_public() && !shared.quirk(Quirk::DpopRefreshUnbound);
+    Grant {
+        jkt: grant.jkt.clone().filter(|_| bind),
+        ..grant.clone()
+    }
 }
 
 /// The common members of a successful token response.
@@ -1161,6 +1196,7 @@ mod tests {
             auth_time: crate::reference::unix_now(),
             sso: false,
             asked: Default::default(),
+            jkt: None,
         };
         let family = provider.shared.store().new_family();
         let refresh = new_refresh_token(&provider.shared, &grant, family).unwrap();

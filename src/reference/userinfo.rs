@@ -28,6 +28,25 @@ fn bearer(headers: &HeaderMap) -> Option<Option<String>> {
     Some(parsed)
 }
 
+/// How the access token came: as a bearer token, or in the DPoP scheme
+/// with the request's headers (its proof) and method (RFC 9449 §7.1).
+#[derive(Clone, Copy)]
+enum Presented<'a> {
+    Bearer,
+    Dpop { headers: &'a HeaderMap, method: &'static str },
+}
+
+/// The token of an `Authorization: DPoP` header (RFC 9449 §7.1; the scheme
+/// name is case-insensitive), unless the quirk refuses the scheme.
+fn dpop_token(shared: &Shared, headers: &HeaderMap) -> Option<String> {
+    if shared.quirk(Quirk::DpopUserinfoRefused) {
+        return None;
+    }
+    let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("dpop") && !token.is_empty()).then(|| token.to_owned())
+}
+
 /// What the `userinfo-rejects-access-token` quirk answers to every request.
 fn rejected_by_quirk() -> Response {
     invalid_token("the access token is not accepted")
@@ -70,6 +89,9 @@ fn userinfo_get_inner(shared: &Shared, headers: &HeaderMap) -> Response {
     if shared.quirk(Quirk::UserinfoRejectsAccessToken) {
         return rejected_by_quirk();
     }
+    if let Some(token) = dpop_token(shared, headers) {
+        return answer_as(shared, Some(&token), Presented::Dpop { headers, method: "GET" });
+    }
     match bearer(headers) {
         None => answer(shared, None),
         Some(None) => invalid_token("the Authorization header is not a bearer token"),
@@ -85,6 +107,9 @@ pub(crate) async fn userinfo_post(State(shared): State<Arc<Shared>>, headers: He
 fn userinfo_post_inner(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response {
     if shared.quirk(Quirk::UserinfoRejectsAccessToken) {
         return rejected_by_quirk();
+    }
+    if let Some(token) = dpop_token(shared, headers) {
+        return answer_as(shared, Some(&token), Presented::Dpop { headers, method: "POST" });
     }
     let form_token = if is_form(headers) {
         Params::parse(body).get("access_token").map(str::to_owned)
@@ -104,6 +129,10 @@ fn userinfo_post_inner(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Re
 }
 
 fn answer(shared: &Shared, token: Option<&str>) -> Response {
+    answer_as(shared, token, Presented::Bearer)
+}
+
+fn answer_as(shared: &Shared, token: Option<&str>, presented: Presented<'_>) -> Response {
     let Some(token) = token else {
         if shared.quirk(Quirk::UserinfoWithoutTokenAccepted) {
             let user = shared.user("jane").or_else(|| shared.config.users.first());
@@ -137,6 +166,21 @@ fn answer(shared: &Shared, token: Option<&str>) -> Response {
     };
     if record.kind == TokenKind::Id && !shared.quirk(Quirk::UserinfoAcceptsIdToken) {
         return invalid_token("an ID token is not an access token");
+    }
+    // RFC 9449 §7.1, §7.2: a bound token only in the DPoP scheme, with a valid
+    // proof of its key; never as a bearer token.
+    match (record.jkt.as_deref(), presented) {
+        (Some(jkt), Presented::Dpop { headers, method }) => match super::dpop::check(shared, headers, method, "/userinfo", Some(token)) {
+            Ok(Some(key)) if key == jkt => {}
+            Ok(Some(_)) => return dpop_error("invalid_token", "the DPoP proof is of another key than the token's"),
+            Ok(None) => return dpop_error("invalid_dpop_proof", "a DPoP-bound access token needs a DPoP proof"),
+            Err(why) => return dpop_error("invalid_dpop_proof", &why),
+        },
+        (Some(_), Presented::Bearer) if !shared.quirk(Quirk::DpopBearerAccepted) => {
+            return dpop_error("invalid_token", "a DPoP-bound access token is not a bearer token");
+        }
+        (None, Presented::Dpop { .. }) => return invalid_token("the access token is not DPoP-bound"),
+        _ => {}
     }
     let user = record.username.as_deref().and_then(|u| shared.user(u));
     let (Some(user), true) = (user, has(&record.scopes, "openid")) else {
@@ -200,6 +244,19 @@ fn json_response(claims: serde_json::Map<String, Value>) -> Response {
 
 fn invalid_token(description: &str) -> Response {
     error(StatusCode::UNAUTHORIZED, "invalid_token", description)
+}
+
+/// An RFC 9449 §7.1 error: 401, JSON body plus `WWW-Authenticate: DPoP
+/// error=…, algs=…`.
+fn dpop_error(code: &str, description: &str) -> Response {
+    let algs = super::dpop::ALGS.join(" ");
+    let challenge = format!(r#"DPoP error="{code}", error_description="{description}", algs="{algs}""#);
+    let body = json!({"error": code, "error_description": description});
+    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// An RFC 6750 §3 error: JSON body plus `WWW-Authenticate: Bearer error=…`.

@@ -21,8 +21,8 @@ use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnos
 use crate::vars;
 
 pub use model::{
-    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Lifecycle as LifecycleProbe, Logout as LogoutProbe, Misuse, Par as ParProbe,
-    RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
+    ApiNeed, Area, ClientKind, ConsentDecision, Dpop as DpopProbe, Feature, Flow, Lifecycle as LifecycleProbe, Logout as LogoutProbe,
+    Misuse, Par as ParProbe, RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
 };
 use model::{RawCase, RawExpect, RawTokenExpect};
 
@@ -108,6 +108,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/basics.yaml", include_str!("../../suites/basics.yaml")),
     ("suites/client-auth.yaml", include_str!("../../suites/client-auth.yaml")),
     ("suites/consent.yaml", include_str!("../../suites/consent.yaml")),
+    ("suites/dpop.yaml", include_str!("../../suites/dpop.yaml")),
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
     ("suites/lifecycle.yaml", include_str!("../../suites/lifecycle.yaml")),
     ("suites/logout.yaml", include_str!("../../suites/logout.yaml")),
@@ -281,6 +282,8 @@ pub struct Request {
     pub par: Option<model::Par>,
     /// An RP-initiated logout probe after the tokens are issued.
     pub logout: Option<model::Logout>,
+    /// A DPoP probe: the code exchange carries a proof (RFC 9449).
+    pub dpop: Option<model::Dpop>,
     /// Client-assertion probes after the tokens are issued.
     pub client_assertions: bool,
 }
@@ -831,6 +834,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         lifecycle: r.lifecycle,
         par: r.par,
         logout: r.logout,
+        dpop: r.dpop,
         client_assertions: r.client_assertions,
     };
     if let Some(ro) = &r.request_object {

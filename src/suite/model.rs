@@ -211,6 +211,9 @@ pub enum Feature {
     /// Back-channel logout (OIDC Back-Channel Logout §2.1; discovery
     /// `backchannel_logout_supported: true`).
     BackchannelLogout,
+    /// DPoP, proof of possession of a key the client holds (RFC 9449; discovery
+    /// `dpop_signing_alg_values_supported`, §5.1).
+    Dpop,
 }
 
 impl Feature {
@@ -230,6 +233,7 @@ impl Feature {
             Feature::ClientSecretJwt => "client_secret_jwt",
             Feature::Logout => "logout",
             Feature::BackchannelLogout => "backchannel_logout",
+            Feature::Dpop => "dpop",
         }
     }
 
@@ -250,6 +254,7 @@ impl Feature {
             Feature::ClientSecretJwt => "`client_secret_jwt` in token_endpoint_auth_methods_supported",
             Feature::Logout => "an end_session_endpoint",
             Feature::BackchannelLogout => "backchannel_logout_supported: true",
+            Feature::Dpop => "dpop_signing_alg_values_supported",
         }
     }
 }
@@ -386,6 +391,9 @@ pub struct RawRequest {
     /// provider's `end_session_endpoint` (OIDC RP-Initiated Logout 1.0), in the
     /// same browser, followed by `prompt=none` to see whether the session ended.
     pub logout: Option<Logout>,
+    /// DPoP (RFC 9449): the code exchange carries a DPoP proof of a key made
+    /// for the case, and the probe's requests follow with the bound tokens.
+    pub dpop: Option<Dpop>,
     /// After the tokens are issued (the case's client authenticating with a
     /// JWT method): client assertions with one fault each at the token
     /// endpoint, each followed by a conformant one (OIDC Core §9, RFC 7523 §3).
@@ -453,6 +461,43 @@ pub struct RawTokenEdits {
     /// With `misuse: [reuse_code]`: seconds (0 to 60) between the redemption and the reuse.
     #[serde(default)]
     pub reuse_wait: u64,
+}
+
+/// A DPoP probe (RFC 9449). The code exchange carries a proof of a key made
+/// for the case (ES256, else RS256). A probe that makes a mistake ends with the
+/// correct request, so a refusal of the mistake is told apart from a provider
+/// that refuses everything.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dpop {
+    /// The code exchange with a valid proof: tokens, `token_type: DPoP`, and a
+    /// JWT access token's `cnf.jkt` the key's thumbprint (§5, §6.1).
+    Token,
+    /// The bound access token at userinfo with the `DPoP` scheme and a proof
+    /// carrying `ath` (§7, §7.1).
+    Userinfo,
+    /// First the bound access token at userinfo as a plain `Bearer` token,
+    /// without proof (§7.2); then with its proof.
+    Bearer,
+    /// First a code exchange whose proof names another URL as `htu` (§4.3);
+    /// then the same code with a valid proof.
+    WrongHtu,
+    /// First a code exchange whose proof names `GET` as `htm` (§4.3).
+    WrongHtm,
+    /// First a code exchange whose proof's signature does not verify (§4.3).
+    BadSignature,
+    /// At userinfo, the same proof (same `jti`) twice (§11.1); then a fresh one.
+    Replay,
+    /// A public client's refresh token: refreshed first with a proof of
+    /// another key, then without a proof, then with the key it was bound to (§5).
+    Refresh,
+}
+
+impl Dpop {
+    /// Whether the probe's mistake is a proof at the code exchange.
+    pub fn faulty_exchange(self) -> bool {
+        matches!(self, Dpop::WrongHtu | Dpop::WrongHtm | Dpop::BadSignature)
+    }
 }
 
 /// An RP-initiated logout probe (OIDC RP-Initiated Logout 1.0). Every probe
