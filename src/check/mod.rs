@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod claims;
 pub mod client_auth;
+pub mod device;
 pub mod entropy;
 pub mod jwt;
 pub mod lifecycle;
@@ -181,7 +182,9 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
     let need_grant = match case.flow {
         Flow::ClientCredentials => Some("client_credentials"),
         Flow::Password => Some("password"),
-        Flow::Metadata => None,
+        // The grant's advertisement is a check of its own (`device.advertised`):
+        // the endpoint is what the case needs (`features: [device]`).
+        Flow::Metadata | Flow::Device => None,
         // Refresh runs whenever a refresh token is issued (checked in the flow).
         Flow::Refresh => None,
         Flow::Implicit => Some("implicit"),
@@ -201,7 +204,7 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
             ));
         }
     }
-    if !matches!(case.flow, Flow::ClientCredentials | Flow::Metadata | Flow::Password) {
+    if !matches!(case.flow, Flow::ClientCredentials | Flow::Metadata | Flow::Password | Flow::Device) {
         let rt = case.response_type().unwrap_or_else(|| "code".into());
         let offered = d.response_types_supported.iter().any(|t| crate::profile::same_words(t, &rt));
         // A negative case may send a response type on purpose; only the provider's offer matters.
@@ -521,6 +524,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     lifecycle::check(ev, access_is_jwt, &mut out);
     par::check(ev, &mut out);
     logout::check(ev, &mut out);
+    device::check(ev, &mut out);
     client_auth::check(case, ev, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);

@@ -378,6 +378,7 @@ const CREDENTIAL_MEMBERS: &[&str] = &[
     "client_secret",
     "registration_access_token",
     "device_code",
+    "user_code",
     "issued_token",
     "password",
     "assertion",

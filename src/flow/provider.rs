@@ -63,6 +63,9 @@ pub struct Discovery {
     /// OIDC RP-Initiated Logout §2.1: where the client sends the browser to log out.
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// RFC 8628 §4: where device authorization requests go.
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
     /// RFC 9126 §5: where authorization requests are pushed.
     #[serde(default)]
     pub pushed_authorization_request_endpoint: Option<String>,
@@ -90,6 +93,7 @@ impl Discovery {
             Feature::PrivateKeyJwt => lists(&self.token_endpoint_auth_methods_supported, "private_key_jwt"),
             Feature::ClientSecretJwt => lists(&self.token_endpoint_auth_methods_supported, "client_secret_jwt"),
             Feature::Logout => self.end_session_endpoint.is_some(),
+            Feature::Device => self.device_authorization_endpoint.is_some(),
         }
     }
 }
@@ -318,6 +322,7 @@ impl Provider {
             "introspection_endpoint" => &d.introspection_endpoint,
             "pushed_authorization_request_endpoint" => &d.pushed_authorization_request_endpoint,
             "end_session_endpoint" => &d.end_session_endpoint,
+            "device_authorization_endpoint" => &d.device_authorization_endpoint,
             _ => &None,
         };
         let v = value.as_deref().ok_or_else(|| format!("the discovery document has no `{which}`"))?;

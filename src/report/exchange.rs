@@ -25,6 +25,8 @@ pub enum Step {
     Par,
     /// A logout request a browser sends (OIDC RP-Initiated Logout).
     Logout,
+    /// The device authorization request (RFC 8628 §3.1).
+    Device,
 }
 
 impl Step {
@@ -40,6 +42,7 @@ impl Step {
             Step::Introspection => "introspection",
             Step::Par => "pushed authorization request",
             Step::Logout => "logout request",
+            Step::Device => "device authorization request",
         }
     }
 

@@ -21,8 +21,8 @@ use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnos
 use crate::vars;
 
 pub use model::{
-    ApiNeed, Area, ClientKind, ConsentDecision, Feature, Flow, Lifecycle as LifecycleProbe, Logout as LogoutProbe, Misuse, Par as ParProbe,
-    RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
+    ApiNeed, Area, ClientKind, ConsentDecision, Device as DeviceProbe, Feature, Flow, Lifecycle as LifecycleProbe, Logout as LogoutProbe,
+    Misuse, Par as ParProbe, RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
 };
 use model::{RawCase, RawExpect, RawTokenExpect};
 
@@ -108,6 +108,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/basics.yaml", include_str!("../../suites/basics.yaml")),
     ("suites/client-auth.yaml", include_str!("../../suites/client-auth.yaml")),
     ("suites/consent.yaml", include_str!("../../suites/consent.yaml")),
+    ("suites/device.yaml", include_str!("../../suites/device.yaml")),
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
     ("suites/lifecycle.yaml", include_str!("../../suites/lifecycle.yaml")),
     ("suites/logout.yaml", include_str!("../../suites/logout.yaml")),
@@ -281,6 +282,8 @@ pub struct Request {
     pub par: Option<model::Par>,
     /// An RP-initiated logout probe after the tokens are issued.
     pub logout: Option<model::Logout>,
+    /// The device authorization grant probe (`flow: device`).
+    pub device: Option<model::Device>,
     /// Client-assertion probes after the tokens are issued.
     pub client_assertions: bool,
 }
@@ -427,6 +430,7 @@ fn grants_of(flow: Flow) -> &'static [&'static str] {
         Flow::Refresh => &["authorization_code", "refresh_token"],
         Flow::ClientCredentials => &["client_credentials"],
         Flow::Password => &["password"],
+        Flow::Device => &[crate::flow::device::GRANT_TYPE],
         Flow::Metadata => &[],
     }
 }
@@ -831,6 +835,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         lifecycle: r.lifecycle,
         par: r.par,
         logout: r.logout,
+        device: r.device,
         client_assertions: r.client_assertions,
     };
     if let Some(ro) = &r.request_object {
@@ -881,6 +886,19 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
                 ),
             )
             .with_hint("wait 0 to 60 seconds before reusing the code, in a case that reuses it"),
+        );
+    }
+    if r.device.is_some() && flow != Flow::Device {
+        diags.push(
+            src.error_at(
+                spanned_pos(&raw.name),
+                raw.name.value.chars().count(),
+                format!(
+                    "`request.device` is a probe of the device grant, and this case's flow is `{}`",
+                    flow.as_str()
+                ),
+            )
+            .with_hint("set `flow: device` on the case, or leave `request.device` out"),
         );
     }
     if r.token.after_code_lifetime && profile.code_lifetime.is_none() {

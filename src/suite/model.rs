@@ -24,6 +24,10 @@ pub enum Flow {
     Metadata,
     /// Resource owner password credentials, RFC 6749 §4.3 (RFC 9700 §2.4 deprecates it)
     Password,
+    /// The device authorization grant, RFC 8628: a device authorization
+    /// request, the user entering the user code at the verification URI (login
+    /// and consent pages), and polling the token endpoint
+    Device,
 }
 
 impl Flow {
@@ -45,6 +49,7 @@ impl Flow {
             Flow::Refresh => "refresh",
             Flow::Metadata => "metadata",
             Flow::Password => "password",
+            Flow::Device => "device",
         }
     }
 
@@ -54,7 +59,7 @@ impl Flow {
             Flow::Code | Flow::Refresh => Some("code"),
             Flow::Implicit => Some("id_token token"),
             Flow::Hybrid => Some("code id_token"),
-            Flow::ClientCredentials | Flow::Metadata | Flow::Password => None,
+            Flow::ClientCredentials | Flow::Metadata | Flow::Password | Flow::Device => None,
         }
     }
 }
@@ -208,6 +213,9 @@ pub enum Feature {
     /// RP-initiated logout (OIDC RP-Initiated Logout §2.1; discovery
     /// `end_session_endpoint`).
     Logout,
+    /// The device authorization grant (RFC 8628; discovery
+    /// `device_authorization_endpoint`, RFC 8628 §4).
+    Device,
 }
 
 impl Feature {
@@ -226,6 +234,7 @@ impl Feature {
             Feature::PrivateKeyJwt => "private_key_jwt",
             Feature::ClientSecretJwt => "client_secret_jwt",
             Feature::Logout => "logout",
+            Feature::Device => "device",
         }
     }
 
@@ -245,6 +254,7 @@ impl Feature {
             Feature::PrivateKeyJwt => "`private_key_jwt` in token_endpoint_auth_methods_supported",
             Feature::ClientSecretJwt => "`client_secret_jwt` in token_endpoint_auth_methods_supported",
             Feature::Logout => "an end_session_endpoint",
+            Feature::Device => "a device_authorization_endpoint",
         }
     }
 }
@@ -381,6 +391,9 @@ pub struct RawRequest {
     /// provider's `end_session_endpoint` (OIDC RP-Initiated Logout 1.0), in the
     /// same browser, followed by `prompt=none` to see whether the session ended.
     pub logout: Option<Logout>,
+    /// `flow: device` only: what the device authorization grant probe does
+    /// (RFC 8628; default `approve`).
+    pub device: Option<Device>,
     /// After the tokens are issued (the case's client authenticating with a
     /// JWT method): client assertions with one fault each at the token
     /// endpoint, each followed by a conformant one (OIDC Core §9, RFC 7523 §3).
@@ -473,6 +486,42 @@ pub enum Logout {
     /// The logout URL without `id_token_hint`, never confirmed: the user must
     /// be asked, so the session still stands (§2); then the correct logout.
     Unconfirmed,
+}
+
+/// A device authorization grant probe (RFC 8628). Every probe starts with a
+/// device authorization request (§3.1) and polls the token endpoint no faster
+/// than the `interval` the provider gave (5 s without one, §3.2), 5 s slower
+/// after each `slow_down` (§3.5).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// A poll before the user acts (`authorization_pending`), then the user
+    /// enters the user code at `verification_uri`, signs in and approves, and
+    /// the next poll gets the tokens.
+    #[default]
+    Approve,
+    /// After the first poll, a second at once (faster than `interval`): a
+    /// `slow_down` answer adds 5 s to every later poll; then as `approve`.
+    SlowDown,
+    /// The user enters the code and denies on the consent page: `access_denied`.
+    Deny,
+    /// Nobody enters the code: a poll once `expires_in` has passed gets
+    /// `expired_token` (the case waits that long).
+    Expire,
+    /// As `approve`, then the same device code redeemed again.
+    Reuse,
+}
+
+impl Device {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Approve => "approve",
+            Device::SlowDown => "slow_down",
+            Device::Deny => "deny",
+            Device::Expire => "expire",
+            Device::Reuse => "reuse",
+        }
+    }
 }
 
 /// A pushed-authorization-request probe (RFC 9126). Each one ends with a
