@@ -249,6 +249,10 @@ pub(crate) struct Store {
     pub(crate) pushed: Bounded<String, super::par::Pushed>,
     /// Logout requests waiting for the user's answer, by transaction.
     pub(crate) logouts: Bounded<String, super::logout::PendingLogout>,
+    /// Device authorizations by the hash of their device code (RFC 8628).
+    pub(crate) devices: Bounded<TokenKey, super::device::DeviceGrant>,
+    /// Their user codes, normalised.
+    pub(crate) user_codes: Bounded<String, super::device::UserCode>,
     next_family: u64,
     last_sweep: Instant,
 }
@@ -267,6 +271,8 @@ impl Store {
             refresh: Bounded::new(cap),
             pushed: Bounded::new(cap),
             logouts: Bounded::new(cap),
+            devices: Bounded::new(cap),
+            user_codes: Bounded::new(cap),
             next_family: 1,
             last_sweep: Instant::now(),
         }
@@ -283,6 +289,8 @@ impl Store {
             self.refresh.sweep(now);
             self.pushed.sweep(now);
             self.logouts.sweep(now);
+            self.devices.sweep(now);
+            self.user_codes.sweep(now);
         }
     }
 
