@@ -329,6 +329,14 @@ async fn run(p: &Provider, case: &Case, probe: P, seen: &mut DeviceSeen, ev: &mu
             seen.stopped = Some("the response has no `expires_in`, so there is no expiry to wait out".into());
             return Ok(());
         }
+        let timeout = p.limits.case_timeout.as_secs();
+        if seen.lifetime + poller.interval + 5 > timeout {
+            seen.stopped = Some(format!(
+                "the device code lives {} s, and the case may take {timeout} s (http.case_timeout in the profile): raise it above the lifetime to wait the code out",
+                seen.lifetime
+            ));
+            return Ok(());
+        }
         if seen.lifetime > MAX_EXPIRY_WAIT {
             seen.stopped = Some(format!(
                 "the device code lives {} s; the harness waits at most {MAX_EXPIRY_WAIT} s for it to expire",
@@ -504,6 +512,15 @@ async fn verify(p: &Provider, case: &Case, uri: &str, user_code: &Secret, approv
         }
         let html = resp.text();
         if let Some(sub) = form::user_code_entry(&html, &resp.url, user_code) {
+            if entered > 0 && logins + consents > 0 {
+                // Back at the start once the user went through (a provider that
+                // shows the code form again after a denial, saying so).
+                return Ok(UserSide::Done {
+                    summary: crate::secret::scrub(&summary),
+                    logins,
+                    consents,
+                });
+            }
             if entered > 0 {
                 let said = form::page_errors(&html, &resp.url);
                 let said = if said.is_empty() {

@@ -458,6 +458,8 @@ pub fn steps_of(check: &str) -> &'static [(Step, Option<&'static str>)] {
         "flow.authorization" | "flow.state" | "flow.response_mode" => &[(Authorization, None)],
         "flow.id_token_issued" | "assert.id_token" | "assert.access_token" => &[(Token, None), (Authorization, None)],
         "assert.token_response" => &[(Token, None)],
+        "device.response" | "device.verification_uri" => &[(Device, None)],
+        "device.advertised" => &[(Discovery, None), (Device, None)],
         "assert.userinfo" => &[(Userinfo, Some(""))],
         _ => match area {
             "metadata" => &[(Discovery, None)],
@@ -470,6 +472,8 @@ pub fn steps_of(check: &str) -> &'static [(Step, Option<&'static str>)] {
             "introspection" => &[(Introspection, None)],
             "par" => &[(Par, None), (Authorization, None)],
             "logout" => &[(Logout, None), (Authorization, None)],
+            // The polls of the device grant.
+            "device" => &[(Token, None)],
             "negative" => &[(Token, None), (Authorization, None), (Registration, None)],
             "authorization_response"
             | "authorization"
