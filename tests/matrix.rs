@@ -109,6 +109,10 @@ fn every_catalogue_check_can_fire() {
         "code.lifetime",
         // Opt-in (it waits): proven with and without `max-age-ignored` in tests/session.rs.
         "max_age.reauth",
+        // Opt-in (they wait): proven with and without `device-code-unbounded`
+        // and `device-fast-poll-denied` in tests/device.rs.
+        "device.expired",
+        "device.slow_down",
         // Rules that bind the client: a provider going along is noted (a skip), never failed.
         "token_endpoint.post_only",
         "token_endpoint.credentials_in_query",

@@ -100,6 +100,13 @@ const MUST_PASS: &[&str] = &[
     "registration::unknown-auth-method",
     "consent::deny",
     "consent::third-party-every-time",
+    // The device authorization grant (RFC 8628), its user code pages driven by
+    // the form driver; the expiry case waits out the fixture's 30 s device codes.
+    "device::device-grant",
+    "device::device-denied",
+    "device::device-code-reuse",
+    "device::device-slow-down",
+    "device::device-code-expiry",
     // Registration with signing metadata, request objects by value (this
     // version takes signed ones only: the unsigned one is refused as discovery
     // allows), and a client registered with two redirect URIs.

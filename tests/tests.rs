@@ -8,6 +8,7 @@ mod browser;
 mod ci;
 mod cli;
 mod client_auth;
+mod device;
 mod diagnostics;
 mod docs;
 mod doctor;

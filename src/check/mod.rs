@@ -5,6 +5,7 @@ pub mod backchannel;
 pub mod catalogue;
 pub mod claims;
 pub mod client_auth;
+pub mod device;
 pub mod dpop;
 pub mod entropy;
 pub mod jwt;
@@ -183,7 +184,9 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
     let need_grant = match case.flow {
         Flow::ClientCredentials => Some("client_credentials"),
         Flow::Password => Some("password"),
-        Flow::Metadata => None,
+        // The grant's advertisement is a check of its own (`device.advertised`):
+        // the endpoint is what the case needs (`features: [device]`).
+        Flow::Metadata | Flow::Device => None,
         // Refresh runs whenever a refresh token is issued (checked in the flow).
         Flow::Refresh => None,
         Flow::Implicit => Some("implicit"),
@@ -203,7 +206,7 @@ pub fn unsupported(p: &Provider, case: &Case) -> Result<Vec<String>, String> {
             ));
         }
     }
-    if !matches!(case.flow, Flow::ClientCredentials | Flow::Metadata | Flow::Password) {
+    if !matches!(case.flow, Flow::ClientCredentials | Flow::Metadata | Flow::Password | Flow::Device) {
         let rt = case.response_type().unwrap_or_else(|| "code".into());
         let offered = d.response_types_supported.iter().any(|t| crate::profile::same_words(t, &rt));
         // A negative case may send a response type on purpose; only the provider's offer matters.
@@ -525,6 +528,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     logout::check(ev, &mut out);
     backchannel::check(p, case, ev, &mut out).await;
     dpop::check(ev, &mut out);
+    device::check(ev, &mut out);
     client_auth::check(case, ev, &mut out);
     let hint_fault = hint_fault(p, case, ev).await;
     flow_checks(case, ev, &mut out);

@@ -69,6 +69,7 @@ const DOCS: &[(&str, &str, &str)] = &[
     ("RFC7523", "RFC 7523", "https://www.rfc-editor.org/rfc/rfc7523"),
     ("RFC7636", "RFC 7636", "https://www.rfc-editor.org/rfc/rfc7636"),
     ("RFC8707", "RFC 8707", "https://www.rfc-editor.org/rfc/rfc8707"),
+    ("RFC8628", "RFC 8628", "https://www.rfc-editor.org/rfc/rfc8628"),
     ("RFC8725", "RFC 8725", "https://www.rfc-editor.org/rfc/rfc8725"),
     ("RFC9068", "RFC 9068", "https://www.rfc-editor.org/rfc/rfc9068"),
     ("RFC9207", "RFC 9207", "https://www.rfc-editor.org/rfc/rfc9207"),
@@ -141,6 +142,8 @@ mod tests {
             "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation"
         );
         assert_eq!(url("RFC9068-2.2").unwrap(), "https://www.rfc-editor.org/rfc/rfc9068#section-2.2");
+        assert_eq!(title("RFC8628-3.5"), "RFC 8628 §3.5");
+        assert_eq!(url("RFC8628-3.5").unwrap(), "https://www.rfc-editor.org/rfc/rfc8628#section-3.5");
         assert_eq!(title("whatever"), "whatever");
         assert_eq!(url("whatever"), None);
     }

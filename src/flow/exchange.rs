@@ -394,6 +394,7 @@ const CREDENTIAL_MEMBERS: &[&str] = &[
     "client_secret",
     "registration_access_token",
     "device_code",
+    "user_code",
     "issued_token",
     "password",
     "assertion",
@@ -426,6 +427,13 @@ fn redact_json(v: &mut Value, depth: usize) {
         }
         Value::Array(items) => items.iter_mut().for_each(|i| redact_json(i, depth + 1)),
         Value::String(s) if crate::check::jwt::looks_like_jwt(s) => *s = "[redacted]".into(),
+        // A URL that carries a credential in its query (RFC 8628's
+        // `verification_uri_complete` holds the user code).
+        Value::String(s) if s.contains('?') && (s.starts_with("https://") || s.starts_with("http://")) => {
+            if let Ok(url) = url::Url::parse(s) {
+                *s = http::redact_url(&url);
+            }
+        }
         _ => {}
     }
 }
@@ -479,10 +487,13 @@ mod tests {
         let mut v = serde_json::json!({
             "access_token": "x", "token_type": "Bearer", "keys": [{"kty": "RSA", "n": "AQAB", "d": "private"}],
             "nested": {"client_secret": "s"}, "echo": "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+            "device_code": "dc", "user_code": "WDJB-MJHT",
+            "verification_uri_complete": "https://op.test/device?user_code=WDJB-MJHT",
         });
         redact_json(&mut v, 0);
         let s = v.to_string();
-        for gone in ["\"x\"", "private", "\"s\"", "eyJ"] {
+        assert!(s.contains("https://op.test/device?user_code=[redacted]"), "{s}");
+        for gone in ["\"x\"", "private", "\"s\"", "eyJ", "dc", "WDJB"] {
             assert!(!s.contains(gone), "{gone} in {s}");
         }
         assert!(s.contains("Bearer") && s.contains("AQAB"), "{s}");

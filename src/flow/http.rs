@@ -359,6 +359,8 @@ pub(crate) fn sensitive(name: &str) -> bool {
     matches!(
         n.as_str(),
         "code" | "pw" | "pwd" | "pin" | "otp" | "assertion" | "client_assertion" | "session_state" | "sid"
+        // The device authorization grant's codes (RFC 8628 §3.2).
+        | "device_code" | "user_code"
         // A request object: a JWT that may carry an id_token_hint.
         | "request"
     ) || ["pass", "secret", "token", "verifier", "credential", "key"]

@@ -5,6 +5,7 @@
 pub mod assertion;
 pub mod backchannel;
 pub mod client_auth;
+pub mod device;
 pub mod dpop;
 pub mod exchange;
 pub mod http;
@@ -45,6 +46,8 @@ pub enum Origin {
     ClientCredentials,
     /// the token endpoint, the password grant
     Password,
+    /// the token endpoint, the device authorization grant
+    Device,
 }
 
 impl Origin {
@@ -55,6 +58,7 @@ impl Origin {
             Origin::Refresh => "from the refresh",
             Origin::ClientCredentials => "from client credentials",
             Origin::Password => "from the password grant",
+            Origin::Device => "from the device grant",
         }
     }
 }
@@ -229,6 +233,8 @@ pub struct Evidence {
     pub dpop_key: Option<std::sync::Arc<dpop::Prover>>,
     /// A fault the next token requests' proofs carry (a probe's mistake).
     pub dpop_fault: Option<dpop::Fault>,
+    /// What a device authorization grant probe (RFC 8628) saw.
+    pub device: Option<device::DeviceSeen>,
     /// What the client-assertion probes (OIDC Core §9, RFC 7523) saw.
     pub client_assertions: Option<client_auth::ClientAssertions>,
     /// The client assertions sent (credentials: the case's report is scrubbed of them).
@@ -350,6 +356,7 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
     match case.flow {
         Flow::ClientCredentials => client_credentials(p, case, ev).await,
         Flow::Password => password_grant(p, case, ev).await,
+        Flow::Device => device::probe(p, case, ev).await,
         Flow::Metadata => metadata(p, ev).await,
         Flow::Code | Flow::Implicit | Flow::Hybrid | Flow::Refresh => {
             // One shared client (pooled connections, TLS set up once); cookies per case.
@@ -1901,10 +1908,10 @@ async fn lifecycle_request(
     if let Some((id, secret)) = &basic {
         req = req.basic_auth(id, Some(secret));
     }
-    let step = if endpoint == "revocation_endpoint" {
-        crate::report::exchange::Step::Revocation
-    } else {
-        crate::report::exchange::Step::Introspection
+    let step = match endpoint {
+        "revocation_endpoint" => crate::report::exchange::Step::Revocation,
+        "device_authorization_endpoint" => crate::report::exchange::Step::Device,
+        _ => crate::report::exchange::Step::Introspection,
     };
     let note = if !authenticated {
         Some(crate::report::exchange::UNAUTHENTICATED)

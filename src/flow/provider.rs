@@ -73,6 +73,9 @@ pub struct Discovery {
     /// presence says the provider offers DPoP).
     #[serde(default)]
     pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 8628 §4: where device authorization requests go.
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
     /// RFC 9126 §5: where authorization requests are pushed.
     #[serde(default)]
     pub pushed_authorization_request_endpoint: Option<String>,
@@ -102,6 +105,7 @@ impl Discovery {
             Feature::Logout => self.end_session_endpoint.is_some(),
             Feature::BackchannelLogout => self.backchannel_logout_supported == Some(serde_json::Value::Bool(true)),
             Feature::Dpop => self.dpop_signing_alg_values_supported.is_some(),
+            Feature::Device => self.device_authorization_endpoint.is_some(),
         }
     }
 }
@@ -330,6 +334,7 @@ impl Provider {
             "introspection_endpoint" => &d.introspection_endpoint,
             "pushed_authorization_request_endpoint" => &d.pushed_authorization_request_endpoint,
             "end_session_endpoint" => &d.end_session_endpoint,
+            "device_authorization_endpoint" => &d.device_authorization_endpoint,
             _ => &None,
         };
         let v = value.as_deref().ok_or_else(|| format!("the discovery document has no `{which}`"))?;

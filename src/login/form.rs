@@ -25,8 +25,8 @@ use url::Url;
 pub use super::consent::ConsentChoice;
 use super::consent::{OPT_IN_EXTRA, checkbox_words, deny_link};
 use super::oracle::{
-    ButtonType, Compiled, Doc, InputType, Kind, LoginStep, SIGN_OUT, STAY_SIGNED_IN, collapse_whitespace, neutralise_noscript, text_of,
-    trim_ascii_whitespace, truncate, way_on_link,
+    ButtonType, Compiled, Doc, InputType, Kind, LoginStep, REFUSE, SIGN_IN, SIGN_OUT, STAY_SIGNED_IN, collapse_whitespace, label_text,
+    neutralise_noscript, text_of, trim_ascii_whitespace, truncate, way_on_link, words,
 };
 pub use super::oracle::{Selectors, selector_error_reason, shown_selector};
 use crate::secret::Secret;
@@ -377,6 +377,56 @@ pub fn logout_confirmation(html: &str, page_url: &Url) -> Option<Submission> {
             let button = doc.pick_button(form, &SIGN_OUT, &STAY_SIGNED_IN).positive?;
             doc.submission(form, Some(button), &Fills::default()).ok()
         })
+}
+
+/// A page asking for the user code of the device authorization grant (RFC
+/// 8628 §3.3: the user "enters the user_code"): a form with no password field
+/// and exactly one visible text field, whose name, id, placeholder or label
+/// speaks of a code. The submission has the code in that field (as a
+/// secret: never shown) and the continuing button pressed; `None`: no such
+/// form (a login, consent or any other page).
+pub fn user_code_entry(html: &str, page_url: &Url, user_code: &Secret) -> Option<Submission> {
+    let compiled = Compiled::new(&Selectors::default()).ok()?;
+    let source = neutralise_noscript(html);
+    let document = Html::parse_document(&source);
+    let doc = Doc::build(&document, page_url, &compiled);
+    (0..doc.forms.len())
+        .filter(|&form| !doc.has_password_field(form) && !doc.is_utility_form(form))
+        .find_map(|form| {
+            let typed: Vec<(usize, bool)> = doc
+                .form_controls(form)
+                .filter(|(_, c)| c.is_typed() && c.enabled() && c.visible() && !c.readonly() && !c.name.is_empty())
+                .map(|(index, c)| (index, c.is_username_like_type() && asks_for_code(c.element)))
+                .collect();
+            let [(field, true)] = typed.as_slice() else {
+                return None;
+            };
+            let buttons = doc.pick_button(form, &SIGN_IN, &REFUSE);
+            let button = buttons.positive.or(buttons.first_neutral);
+            if button.is_none() && buttons.total > 0 {
+                // Only buttons that cancel: not a form to go on with.
+                return None;
+            }
+            let fills = Fills {
+                password: Some((*field, user_code)),
+                ..Fills::default()
+            };
+            doc.submission(form, button, &fills).ok()
+        })
+}
+
+/// Whether a text field asks for a code: `code` among the words of its name,
+/// id, placeholder, aria-label or label (`user_code`, `userCode`, "Enter code").
+fn asks_for_code(element: ElementRef<'_>) -> bool {
+    let mut text = String::new();
+    for attr in ["name", "id", "placeholder", "aria-label"] {
+        if let Some(value) = element.attr(attr) {
+            text.push_str(value);
+            text.push(' ');
+        }
+    }
+    text.push_str(&label_text(element));
+    words(&text).iter().any(|w| w == "code" || w == "usercode")
 }
 
 impl Doc<'_> {
@@ -1720,5 +1770,49 @@ line two</textarea>
         check(&"<div><form><fieldset>".repeat(2000));
         check(&"<table><form>".repeat(500));
         assert!(inputs > 600, "{inputs}");
+    }
+
+    /// oidc-provider's user code page: the button outside the form (`form=`).
+    const NODE_USER_CODE: &str = r#"<!DOCTYPE html><html><head><title>Sign-in</title></head><body><div class="container"><h1>Sign-in</h1>
+        <p>Enter the code displayed on your device</p>
+        <form id="op.deviceInputForm" novalidate method="post" action="/device">
+          <input type="hidden" name="xsrf" value="x1"/>
+          <input type="text" name="user_code" placeholder="Enter code" onfocus="this.select()" autofocus autocomplete="off"></input>
+        </form>
+        <button type="submit" form="op.deviceInputForm">Continue</button></div></body></html>"#;
+
+    #[test]
+    fn a_user_code_page_gets_the_code_as_a_secret() {
+        let url = Url::parse("https://op.test/device").unwrap();
+        let code = Secret::new("WDJB-MJHT");
+        let sub = user_code_entry(NODE_USER_CODE, &url, &code).expect("the code form is found");
+        assert_eq!(sub.method, Method::Post);
+        assert_eq!(sub.action.as_str(), "https://op.test/device");
+        assert_eq!(sub.field("xsrf"), Some(&FieldValue::Plain("x1".into())));
+        assert!(matches!(sub.field("user_code"), Some(FieldValue::Secret(s)) if s.expose() == "WDJB-MJHT"));
+        assert!(!format!("{sub:?}").contains("WDJB"), "the code is never shown");
+
+        let labelled = r#"<form method="post" action="/device/verify"><label for="c">Code from your TV</label><input id="c" name="c">
+            <button name="cancel" value="1">Cancel</button><button>Next</button></form>"#;
+        let sub = user_code_entry(labelled, &url, &code).expect("a field labelled as a code");
+        assert!(matches!(sub.field("c"), Some(FieldValue::Secret(_))));
+        assert_eq!(sub.field("cancel"), None, "the continuing button is pressed, not cancel");
+    }
+
+    #[test]
+    fn other_pages_are_no_user_code_page() {
+        let url = Url::parse("https://op.test/x").unwrap();
+        let code = Secret::new("WDJB-MJHT");
+        for html in FIXTURES {
+            assert!(user_code_entry(html, &url, &code).is_none());
+        }
+        let two_fields = r#"<form method="post"><input name="user_code"><input name="nickname"><button>Go</button></form>"#;
+        assert!(user_code_entry(two_fields, &url, &code).is_none());
+        let hidden_code = r#"<form method="post"><input type="hidden" name="user_code" value="A"><button>Continue</button></form>"#;
+        assert!(user_code_entry(hidden_code, &url, &code).is_none());
+        let cancel_only = r#"<form method="post"><input name="user_code"><button>Cancel</button></form>"#;
+        assert!(user_code_entry(cancel_only, &url, &code).is_none());
+        let search = r#"<form action="/search"><input name="q" placeholder="Search code"><button>Search</button></form>"#;
+        assert!(user_code_entry(search, &url, &code).is_none());
     }
 }

@@ -121,6 +121,9 @@ pub(crate) struct AuthRequest {
     pub(crate) code_challenge: Option<String>,
     /// The `claims` parameter (OIDC Core §5.5).
     pub(crate) asked: Asked,
+    /// A device authorization (RFC 8628) the user entered the code of: the
+    /// consent decides it, and nothing is redirected.
+    pub(crate) device: Option<super::store::TokenKey>,
 }
 
 /// Where and how to answer an authorization request.
@@ -472,6 +475,7 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
         audience: audience.map(str::to_owned),
         code_challenge: challenge.map(str::to_owned),
         asked,
+        device: None,
     };
     let login = session.as_ref().map(|(id, s)| Login {
         session_id: id.clone(),
@@ -606,6 +610,71 @@ fn hinted_subject(token: &str) -> Option<String> {
     let claims = crate::check::jwt::decode(token).ok()?.claims;
     let sub = claims.get("sub")?.as_str()?;
     Some(sub.strip_suffix("-sso").unwrap_or(sub).to_owned())
+}
+
+/// The user entered the user code of device authorization `key` (RFC 8628
+/// §3.3): a transaction of its own goes through the login (or the session)
+/// and the consent page, which decides the device's grant.
+pub(crate) fn start_device(
+    shared: &Shared,
+    headers: &HeaderMap,
+    key: super::store::TokenKey,
+    grant: &super::device::DeviceGrant,
+) -> Response {
+    let request = AuthRequest {
+        client_id: grant.client_id.clone(),
+        redirect_uri: String::new(),
+        response_type: ResponseType {
+            code: true,
+            id_token: false,
+            token: false,
+        },
+        response_mode: ResponseMode::Query,
+        requested: grant.requested.clone(),
+        scopes: grant.scopes.clone(),
+        state: None,
+        nonce: None,
+        audience: grant.audience.clone(),
+        code_challenge: None,
+        asked: Asked::default(),
+        device: Some(key),
+    };
+    let session = live_session(shared, headers, &[], None);
+    let login = session.as_ref().map(|(id, s)| Login {
+        session_id: id.clone(),
+        username: s.username.clone(),
+        auth_time: s.auth_time,
+        reused: true,
+    });
+    let (tx, login_nonce) = match (random_token(), random_token()) {
+        (Ok(tx), Ok(nonce)) => (tx, nonce),
+        (Err(e), _) | (_, Err(e)) => return internal(shared, &e),
+    };
+    let now = Instant::now();
+    let signed_in = login.is_some();
+    let pending = Pending {
+        request,
+        login_nonce,
+        login,
+        expires: now + PENDING_TTL,
+    };
+    let inserted = {
+        let mut store = shared.store();
+        store.maybe_sweep(now);
+        store.pending.insert(tx.clone(), pending, now)
+    };
+    if inserted.is_err() {
+        return shared.pages.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "too many pending requests",
+        );
+    }
+    if signed_in {
+        found(shared, &consent_url(shared, &tx), None)
+    } else {
+        found(shared, &login_url(shared, &tx), None)
+    }
 }
 
 fn login_url(shared: &Shared, tx: &str) -> String {
@@ -850,6 +919,13 @@ fn decide(shared: &Arc<Shared>, tx: &str, headers: &HeaderMap, allow: bool, form
                     .retain(|s| s == "openid" || form.get(&format!("grant.{s}")).is_some());
             }
             let request = &pending.request;
+            if let Some(key) = &request.device {
+                let grant = device_grant(request, &login);
+                if allow && let Some(session) = shared.store().sessions.get_mut(&login.session_id, Instant::now()) {
+                    session.remember_consent(&request.client_id, &request.scopes);
+                }
+                return super::device::decided(&shared, key, grant, allow);
+            }
             let reply = Reply {
                 redirect_uri: &request.redirect_uri,
                 mode: request.response_mode,
@@ -869,6 +945,23 @@ fn decide(shared: &Arc<Shared>, tx: &str, headers: &HeaderMap, allow: bool, form
                 Err(e) => reply.error(&shared, "server_error", &e.to_string()),
             }
         }
+    }
+}
+
+/// What approving a device authorization gives the device.
+fn device_grant(request: &AuthRequest, login: &Login) -> Grant {
+    Grant {
+        // The device has no browser session at the provider, and no DPoP key here.
+        sid: None,
+        jkt: None,
+        client_id: request.client_id.clone(),
+        username: login.username.clone(),
+        scopes: request.scopes.clone(),
+        requested: request.requested.clone(),
+        audience: request.audience.clone(),
+        auth_time: login.auth_time,
+        sso: login.reused,
+        asked: request.asked.clone(),
     }
 }
 

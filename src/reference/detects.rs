@@ -226,6 +226,19 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("dpop-signature-unchecked", &["dpop.proof_signature"]),
     ("dpop-replay-accepted", &["dpop.replay"]),
     ("dpop-refresh-unbound", &["dpop.refresh_bound"]),
+    ("device-grant-unadvertised", &["device.advertised"]),
+    ("device-expires-in-missing", &["device.response"]),
+    ("device-user-code-in-uri", &["device.verification_uri"]),
+    // The grant ends at the first poll: the other device checks skip.
+    ("device-pending-invalid-grant", &["device.pending"]),
+    // device::device-code-reuse has no tokens to redeem again: a skip.
+    ("device-approval-lost", &["device.tokens"]),
+    ("device-deny-ignored", &["device.denied"]),
+    // device::device-code-expiry and device::device-slow-down are opt-in (they
+    // wait): tests/device.rs runs them with and without these quirks.
+    ("device-code-unbounded", &[]),
+    ("device-fast-poll-denied", &[]),
+    ("device-code-reusable", &["device.one_time"]),
     ("discovery-auth-signing-alg-none", &["metadata.auth_signing_algs"]),
     ("client-assertion-refused", &["client_auth.accepted", "flow.token"]),
     // The harness then sends the issuer as the audience: a warning, and the family runs on.

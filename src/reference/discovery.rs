@@ -54,6 +54,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "dpop_signing_alg_values_supported": super::dpop::advertised(shared),
+        "device_authorization_endpoint": shared.url("/device_authorization"),
         "require_pushed_authorization_requests": false,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": RESPONSE_TYPES,
@@ -63,7 +64,8 @@ pub(crate) fn document(shared: &Shared) -> Value {
             "implicit",
             "refresh_token",
             "client_credentials",
-            "password"
+            "password",
+            crate::flow::device::GRANT_TYPE
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "none"],
@@ -104,6 +106,11 @@ pub(crate) fn document(shared: &Shared) -> Value {
     if shared.quirk(Quirk::DiscoveryAuthSigningAlgNone) {
         doc["token_endpoint_auth_signing_alg_values_supported"] = json!(["RS256", "HS256", "none"]);
     }
+    if shared.quirk(Quirk::DeviceGrantUnadvertised)
+        && let Some(grants) = doc["grant_types_supported"].as_array_mut()
+    {
+        grants.retain(|g| g != crate::flow::device::GRANT_TYPE);
+    }
     if shared.quirk(Quirk::DiscoveryMinimal) {
         doc["response_types_supported"] = json!(["code", "id_token", "id_token token"]);
         doc["response_modes_supported"] = json!(["query", "fragment"]);
@@ -112,6 +119,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         doc["token_endpoint_auth_methods_supported"] = json!(["client_secret_basic", "client_secret_post", "none"]);
         if let Some(o) = doc.as_object_mut() {
             o.remove("token_endpoint_auth_signing_alg_values_supported");
+            o.remove("device_authorization_endpoint");
         }
     }
     doc

@@ -10,6 +10,7 @@
 mod authorize;
 mod client_auth;
 mod detects;
+mod device;
 mod discovery;
 mod dpop;
 mod issue;
@@ -65,6 +66,12 @@ pub struct Config {
     pub id_token_ttl_secs: u64,
     /// How long authorization codes live (default 60 s).
     pub code_ttl_secs: u64,
+    /// How long device codes and user codes live (RFC 8628 `expires_in`;
+    /// default 30 s).
+    pub device_code_ttl_secs: u64,
+    /// The polling interval of the device grant (RFC 8628 `interval`; default
+    /// 1 s, so that its cases run fast).
+    pub device_interval_secs: u64,
     /// Ids of third-party clients: they always get the consent page (so do
     /// clients registered at `/register`).
     pub third_party: Vec<String>,
@@ -252,6 +259,16 @@ impl Default for Config {
                     auth_method: "client_secret_basic".into(),
                     meta: ClientMeta::default(),
                 },
+                ClientReg {
+                    // A device without a browser (RFC 8628): a TV app.
+                    id: "tv-app".into(),
+                    secret: Some(Secret::new("tv-app-secret-c83f17")),
+                    redirect_uris: vec![],
+                    grant_types: strings(&[crate::flow::device::GRANT_TYPE, "refresh_token"]),
+                    response_types: vec![],
+                    auth_method: "client_secret_basic".into(),
+                    meta: ClientMeta::default(),
+                },
             ],
             apis: vec![
                 ApiReg {
@@ -276,6 +293,8 @@ impl Default for Config {
             access_token_ttl_secs: 300,
             id_token_ttl_secs: 300,
             code_ttl_secs: 60,
+            device_code_ttl_secs: 30,
+            device_interval_secs: 1,
             third_party: strings(&["partner-app"]),
             scope_claims_at_userinfo: false,
             remember_consent: false,
@@ -569,6 +588,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/par", post(par::push).get(par::get))
         .route("/logout", get(logout::end_session_get).post(logout::end_session_post))
         .route("/logout/confirm", post(logout::confirm))
+        .route("/device_authorization", post(device::authorize))
+        .route("/device", get(device::page).post(device::enter))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -647,7 +668,8 @@ mod tests {
                 "code-only-app",
                 "legacy-app",
                 "partner-app",
-                "query-app"
+                "query-app",
+                "tv-app"
             ]
         );
         assert_eq!(config.third_party, ["partner-app"]);

@@ -88,6 +88,20 @@ const LOGOUT: &str = r#"{% extends "layout.html" %}
 {% endblock %}
 "#;
 
+const DEVICE: &str = r#"{% extends "layout.html" %}
+{% block title %}Connect a device{% endblock %}
+{% block body %}
+<h1>Connect a device</h1>
+<p>Enter the code your device shows.</p>
+{% if error %}<p class="error" id="error">{{ error }}</p>{% endif %}
+<form method="post" action="/device">
+<label for="user_code">Code</label>
+<input type="text" id="user_code" name="user_code" value="{{ user_code }}" autocomplete="off" required>
+<button type="submit">Continue</button>
+</form>
+{% endblock %}
+"#;
+
 const MESSAGE: &str = r#"{% extends "layout.html" %}
 {% block title %}{{ title }}{% endblock %}
 {% block body %}
@@ -126,6 +140,7 @@ impl Pages {
         env.add_template("form_post.html", FORM_POST)?;
         env.add_template("logout.html", LOGOUT)?;
         env.add_template("message.html", MESSAGE)?;
+        env.add_template("device.html", DEVICE)?;
         Ok(Pages { env, errors_ok: false })
     }
 
@@ -152,6 +167,14 @@ impl Pages {
     pub(crate) fn logout(&self, tx: &str, client_id: Option<&str>) -> Response {
         let ctx = minijinja::context! { tx, client_id };
         not_framed(self.page(StatusCode::OK, "logout.html", ctx))
+    }
+
+    /// The page at the device grant's verification URI (RFC 8628 §3.3): the
+    /// user code form, with `user_code` filled in (`verification_uri_complete`)
+    /// and an error after a wrong code.
+    pub(crate) fn device(&self, user_code: &str, error: Option<&str>) -> Response {
+        let ctx = minijinja::context! { user_code, error };
+        not_framed(self.page(StatusCode::OK, "device.html", ctx))
     }
 
     /// A page that only says something (signed out, still signed in).

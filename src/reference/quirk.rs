@@ -366,6 +366,24 @@ quirks! {
         "the jti of DPoP proofs is not remembered: a proof is taken again";
     DpopRefreshUnbound => "dpop-refresh-unbound",
         "a public client's refresh token is not bound to the DPoP key it was issued with";
+    DeviceGrantUnadvertised => "device-grant-unadvertised",
+        "discovery offers a device_authorization_endpoint but leaves the device_code grant type out of grant_types_supported";
+    DeviceExpiresInMissing => "device-expires-in-missing",
+        "the device authorization response has no expires_in";
+    DeviceUserCodeInUri => "device-user-code-in-uri",
+        "the device authorization response's verification_uri holds the user code";
+    DevicePendingInvalidGrant => "device-pending-invalid-grant",
+        "a poll of a device code the user has not acted on yet is answered invalid_grant instead of authorization_pending";
+    DeviceApprovalLost => "device-approval-lost",
+        "a device code the user approved keeps answering authorization_pending";
+    DeviceDenyIgnored => "device-deny-ignored",
+        "a denial on the consent page of a device authorization approves it all the same";
+    DeviceCodeUnbounded => "device-code-unbounded",
+        "device codes never expire: past expires_in a poll still gets authorization_pending";
+    DeviceFastPollDenied => "device-fast-poll-denied",
+        "a poll faster than the interval ends the device authorization with access_denied instead of slow_down";
+    DeviceCodeReusable => "device-code-reusable",
+        "a device code whose tokens were issued issues tokens again";
     DiscoveryAuthSigningAlgNone => "discovery-auth-signing-alg-none",
         "discovery lists `none` among the token endpoint's client-authentication signing algorithms";
     ClientAssertionRefused => "client-assertion-refused",
@@ -445,7 +463,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 177);
+        assert_eq!(Quirk::ALL.len(), 186);
     }
 
     #[test]

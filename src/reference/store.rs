@@ -274,6 +274,10 @@ pub(crate) struct Store {
     pub(crate) logouts: Bounded<String, super::logout::PendingLogout>,
     /// The `jti`s of the DPoP proofs taken, by `htu` and `jti`.
     pub(crate) dpop_jtis: Bounded<String, SeenJti>,
+    /// Device authorizations by the hash of their device code (RFC 8628).
+    pub(crate) devices: Bounded<TokenKey, super::device::DeviceGrant>,
+    /// Their user codes, normalised.
+    pub(crate) user_codes: Bounded<String, super::device::UserCode>,
     next_family: u64,
     last_sweep: Instant,
 }
@@ -293,6 +297,8 @@ impl Store {
             pushed: Bounded::new(cap),
             logouts: Bounded::new(cap),
             dpop_jtis: Bounded::new(cap),
+            devices: Bounded::new(cap),
+            user_codes: Bounded::new(cap),
             next_family: 1,
             last_sweep: Instant::now(),
         }
@@ -310,6 +316,8 @@ impl Store {
             self.pushed.sweep(now);
             self.logouts.sweep(now);
             self.dpop_jtis.sweep(now);
+            self.devices.sweep(now);
+            self.user_codes.sweep(now);
         }
     }
 

@@ -217,6 +217,7 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<Strin
         Some("refresh_token") => refresh_token(shared, client, &params, jkt),
         Some("client_credentials") => client_credentials(shared, client, &params),
         Some("password") => password(shared, client, &params),
+        Some(crate::flow::device::GRANT_TYPE) => super::device::token(shared, client, &params),
         Some(other) => Err(TokenError::new(
             "unsupported_grant_type",
             format!("grant_type {other:?} is not supported"),
@@ -689,6 +690,39 @@ fn refresh_grant(shared: &Shared, client: &ClientReg, grant: &Grant) -> Grant {
         jkt: grant.jkt.clone().filter(|_| bind),
         ..grant.clone()
     }
+}
+
+/// The tokens of an approved device authorization (RFC 8628 §3.5, as RFC 6749
+/// §5.1): an access token, an ID token for `openid`, a refresh token for
+/// `offline_access` where the client has the grant.
+pub(crate) fn issue_for_grant(shared: &Shared, client: &ClientReg, grant: &Grant) -> Result<Map<String, Value>, TokenError> {
+    let user = shared
+        .user(&grant.username)
+        .ok_or_else(|| TokenError::invalid_grant("the user of this grant no longer exists"))?;
+    let family = shared.store().new_family();
+    let scopes = &grant.scopes;
+    let access = access_token(shared, grant, user, scopes, Some(family))?;
+    let mut body = token_body(shared, &access, scopes);
+    if wants_id_token(shared, scopes) {
+        let token = id_token(
+            shared,
+            IdTokenInput {
+                grant,
+                user,
+                scopes,
+                nonce: None,
+                access_token: Some(&access),
+                code: None,
+                refreshed: false,
+            },
+        )?;
+        body.insert("id_token".into(), json!(token));
+    }
+    if has(scopes, "offline_access") && client.has_grant("refresh_token") {
+        let refresh = new_refresh_token(shared, grant, family)?;
+        body.insert("refresh_token".into(), json!(refresh));
+    }
+    Ok(body)
 }
 
 /// The common members of a successful token response.

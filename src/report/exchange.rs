@@ -25,6 +25,8 @@ pub enum Step {
     Par,
     /// A logout request a browser sends (OIDC RP-Initiated Logout).
     Logout,
+    /// The device authorization request (RFC 8628 §3.1).
+    Device,
 }
 
 impl Step {
@@ -40,6 +42,7 @@ impl Step {
             Step::Introspection => "introspection",
             Step::Par => "pushed authorization request",
             Step::Logout => "logout request",
+            Step::Device => "device authorization request",
         }
     }
 
@@ -455,6 +458,8 @@ pub fn steps_of(check: &str) -> &'static [(Step, Option<&'static str>)] {
         "flow.authorization" | "flow.state" | "flow.response_mode" => &[(Authorization, None)],
         "flow.id_token_issued" | "assert.id_token" | "assert.access_token" => &[(Token, None), (Authorization, None)],
         "assert.token_response" => &[(Token, None)],
+        "device.response" | "device.verification_uri" => &[(Device, None)],
+        "device.advertised" => &[(Discovery, None), (Device, None)],
         "assert.userinfo" => &[(Userinfo, Some(""))],
         _ => match area {
             "metadata" => &[(Discovery, None)],
@@ -467,6 +472,8 @@ pub fn steps_of(check: &str) -> &'static [(Step, Option<&'static str>)] {
             "introspection" => &[(Introspection, None)],
             "par" => &[(Par, None), (Authorization, None)],
             "logout" => &[(Logout, None), (Authorization, None)],
+            // The polls of the device grant.
+            "device" => &[(Token, None)],
             "negative" => &[(Token, None), (Authorization, None), (Registration, None)],
             "authorization_response"
             | "authorization"

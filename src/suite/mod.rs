@@ -21,8 +21,9 @@ use crate::profile::{Client, ClientAuth, Profile, User, spanned_pos, var_diagnos
 use crate::vars;
 
 pub use model::{
-    ApiNeed, Area, ClientKind, ConsentDecision, Dpop as DpopProbe, Feature, Flow, Lifecycle as LifecycleProbe, Logout as LogoutProbe,
-    Misuse, Par as ParProbe, RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg, RequestObjectBy, UserinfoMethod,
+    ApiNeed, Area, ClientKind, ConsentDecision, Device as DeviceProbe, Dpop as DpopProbe, Feature, Flow, Lifecycle as LifecycleProbe,
+    Logout as LogoutProbe, Misuse, Par as ParProbe, RawNeeds, RawPkce, RawSession, RawSuite, RequestObjectAlg, RequestObjectBy,
+    UserinfoMethod,
 };
 use model::{RawCase, RawExpect, RawTokenExpect};
 
@@ -109,6 +110,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/client-auth.yaml", include_str!("../../suites/client-auth.yaml")),
     ("suites/consent.yaml", include_str!("../../suites/consent.yaml")),
     ("suites/dpop.yaml", include_str!("../../suites/dpop.yaml")),
+    ("suites/device.yaml", include_str!("../../suites/device.yaml")),
     ("suites/flows.yaml", include_str!("../../suites/flows.yaml")),
     ("suites/lifecycle.yaml", include_str!("../../suites/lifecycle.yaml")),
     ("suites/logout.yaml", include_str!("../../suites/logout.yaml")),
@@ -284,6 +286,8 @@ pub struct Request {
     pub logout: Option<model::Logout>,
     /// A DPoP probe: the code exchange carries a proof (RFC 9449).
     pub dpop: Option<model::Dpop>,
+    /// The device authorization grant probe (`flow: device`).
+    pub device: Option<model::Device>,
     /// Client-assertion probes after the tokens are issued.
     pub client_assertions: bool,
 }
@@ -430,6 +434,7 @@ fn grants_of(flow: Flow) -> &'static [&'static str] {
         Flow::Refresh => &["authorization_code", "refresh_token"],
         Flow::ClientCredentials => &["client_credentials"],
         Flow::Password => &["password"],
+        Flow::Device => &[crate::flow::device::GRANT_TYPE],
         Flow::Metadata => &[],
     }
 }
@@ -835,6 +840,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         par: r.par,
         logout: r.logout,
         dpop: r.dpop,
+        device: r.device,
         client_assertions: r.client_assertions,
     };
     if let Some(ro) = &r.request_object {
@@ -885,6 +891,19 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
                 ),
             )
             .with_hint("wait 0 to 60 seconds before reusing the code, in a case that reuses it"),
+        );
+    }
+    if r.device.is_some() && flow != Flow::Device {
+        diags.push(
+            src.error_at(
+                spanned_pos(&raw.name),
+                raw.name.value.chars().count(),
+                format!(
+                    "`request.device` is a probe of the device grant, and this case's flow is `{}`",
+                    flow.as_str()
+                ),
+            )
+            .with_hint("set `flow: device` on the case, or leave `request.device` out"),
         );
     }
     if r.token.after_code_lifetime && profile.code_lifetime.is_none() {

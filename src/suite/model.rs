@@ -24,6 +24,10 @@ pub enum Flow {
     Metadata,
     /// Resource owner password credentials, RFC 6749 §4.3 (RFC 9700 §2.4 deprecates it)
     Password,
+    /// The device authorization grant, RFC 8628: a device authorization
+    /// request, the user entering the user code at the verification URI (login
+    /// and consent pages), and polling the token endpoint
+    Device,
 }
 
 impl Flow {
@@ -45,6 +49,7 @@ impl Flow {
             Flow::Refresh => "refresh",
             Flow::Metadata => "metadata",
             Flow::Password => "password",
+            Flow::Device => "device",
         }
     }
 
@@ -54,7 +59,7 @@ impl Flow {
             Flow::Code | Flow::Refresh => Some("code"),
             Flow::Implicit => Some("id_token token"),
             Flow::Hybrid => Some("code id_token"),
-            Flow::ClientCredentials | Flow::Metadata | Flow::Password => None,
+            Flow::ClientCredentials | Flow::Metadata | Flow::Password | Flow::Device => None,
         }
     }
 }
@@ -214,6 +219,9 @@ pub enum Feature {
     /// DPoP, proof of possession of a key the client holds (RFC 9449; discovery
     /// `dpop_signing_alg_values_supported`, §5.1).
     Dpop,
+    /// The device authorization grant (RFC 8628; discovery
+    /// `device_authorization_endpoint`, RFC 8628 §4).
+    Device,
 }
 
 impl Feature {
@@ -234,6 +242,7 @@ impl Feature {
             Feature::Logout => "logout",
             Feature::BackchannelLogout => "backchannel_logout",
             Feature::Dpop => "dpop",
+            Feature::Device => "device",
         }
     }
 
@@ -255,6 +264,7 @@ impl Feature {
             Feature::Logout => "an end_session_endpoint",
             Feature::BackchannelLogout => "backchannel_logout_supported: true",
             Feature::Dpop => "dpop_signing_alg_values_supported",
+            Feature::Device => "a device_authorization_endpoint",
         }
     }
 }
@@ -394,6 +404,9 @@ pub struct RawRequest {
     /// DPoP (RFC 9449): the code exchange carries a DPoP proof of a key made
     /// for the case, and the probe's requests follow with the bound tokens.
     pub dpop: Option<Dpop>,
+    /// `flow: device` only: what the device authorization grant probe does
+    /// (RFC 8628; default `approve`).
+    pub device: Option<Device>,
     /// After the tokens are issued (the case's client authenticating with a
     /// JWT method): client assertions with one fault each at the token
     /// endpoint, each followed by a conformant one (OIDC Core §9, RFC 7523 §3).
@@ -527,6 +540,42 @@ pub enum Logout {
     /// `backchannel_logout_uri` (needs `register`): the logout token the
     /// provider POSTs there (OIDC Back-Channel Logout 1.0).
     Backchannel,
+}
+
+/// A device authorization grant probe (RFC 8628). Every probe starts with a
+/// device authorization request (§3.1) and polls the token endpoint no faster
+/// than the `interval` the provider gave (5 s without one, §3.2), 5 s slower
+/// after each `slow_down` (§3.5).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// A poll before the user acts (`authorization_pending`), then the user
+    /// enters the user code at `verification_uri`, signs in and approves, and
+    /// the next poll gets the tokens.
+    #[default]
+    Approve,
+    /// After the first poll, a second at once (faster than `interval`): a
+    /// `slow_down` answer adds 5 s to every later poll; then as `approve`.
+    SlowDown,
+    /// The user enters the code and denies on the consent page: `access_denied`.
+    Deny,
+    /// Nobody enters the code: a poll once `expires_in` has passed gets
+    /// `expired_token` (the case waits that long).
+    Expire,
+    /// As `approve`, then the same device code redeemed again.
+    Reuse,
+}
+
+impl Device {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Approve => "approve",
+            Device::SlowDown => "slow_down",
+            Device::Deny => "deny",
+            Device::Expire => "expire",
+            Device::Reuse => "reuse",
+        }
+    }
 }
 
 /// A pushed-authorization-request probe (RFC 9126). Each one ends with a
