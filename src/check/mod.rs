@@ -111,6 +111,14 @@ impl CheckResult {
     pub fn warn(id: &str, message: impl Into<String>) -> Self {
         Self::new(id, Status::Warn, message)
     }
+    /// The same check turned into a skip saying why (a finding that is not
+    /// the provider's); expected and found go with the verdict.
+    pub fn to_skip(&mut self, message: String) {
+        self.status = Status::Skip;
+        self.message = message;
+        self.expected = None;
+        self.found = None;
+    }
     /// Adds expected vs found.
     pub fn ef(mut self, expected: impl Into<String>, found: impl Into<String>) -> Self {
         self.expected = Some(expected.into());
@@ -564,13 +572,11 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
             .iter_mut()
             .filter(|c| matches!(c.status, Status::Fail | Status::Warn) && (c.id == "flow.authorization" || c.id.starts_with("assert.")))
         {
-            c.status = Status::Skip;
-            c.message = format!(
+            let message = format!(
                 "not a finding: the provider refused the session's own ID token as `id_token_hint`, and that ID token is faulty ({fault}); the fault is reported by the ID token checks, and a provider may refuse such a hint (was: {})",
                 c.message
             );
-            c.expected = None;
-            c.found = None;
+            c.to_skip(message);
         }
     }
     // The same for a logout whose `id_token_hint` was the case's own faulty
@@ -584,13 +590,11 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
             .iter_mut()
             .filter(|c| matches!(c.status, Status::Fail | Status::Warn | Status::Error) && c.id.starts_with("logout."))
         {
-            c.status = Status::Skip;
-            c.message = format!(
+            let message = format!(
                 "not a finding: the logout's id_token_hint was the case's own ID token, and it is faulty ({fault}); the fault is reported by the ID token checks, and a provider may refuse such a hint (was: {})",
                 c.message
             );
-            c.expected = None;
-            c.found = None;
+            c.to_skip(message);
         }
     }
     if let Some(e) = &ev.harness_error {
