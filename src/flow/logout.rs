@@ -110,6 +110,11 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
         ev.not_applicable = Some(format!("client `{}` has no `post_logout_redirect_uri` in the profile", case.client));
         return Ok(());
     };
+    if probe == P::Backchannel && !super::request_object::reachable_from(&p.profile.issuer) {
+        ev.not_applicable =
+            Some("the harness receives back-channel logouts on 127.0.0.1, which only a provider on this machine can reach".into());
+        return Ok(());
+    }
     let Some(hint) = ev.token_sets.iter().rev().find_map(|s| s.id_token.clone()) else {
         ev.not_applicable = Some("no ID token was issued, so there is no `id_token_hint` to log out with".into());
         return Ok(());
