@@ -13,22 +13,28 @@ use aho_corasick::{AhoCorasick, MatchKind};
 /// message quoting a URL, a page echoing a form).
 static CREDENTIALS: RwLock<Credentials> = RwLock::new(Credentials::new());
 
-/// The registered credentials and one matcher over all of them (each value and
-/// its URL-encoded form), so that scrubbing a text costs one pass over it however
-/// many credentials a long process has collected.
+/// The registered credentials, in levels of matchers (each value and its
+/// [`forms`]). A new credential gets a level of its own, and two levels of the
+/// same size are merged into one: every credential is compiled into a matcher
+/// about log₂(n) times however many a long process collects (a test process
+/// registers thousands), and scrubbing a text costs one pass per level, at
+/// most about log₂(n) of them.
 struct Credentials {
     values: Vec<String>,
-    /// Built on the first scrub after a credential was added.
-    matcher: Option<Arc<Matchers>>,
-    stale: bool,
+    levels: Vec<Level>,
+}
+
+/// Some of the credentials and one matcher over all their forms.
+struct Level {
+    values: Vec<String>,
+    matchers: Arc<Matchers>,
 }
 
 impl Credentials {
     const fn new() -> Self {
         Self {
             values: Vec::new(),
-            matcher: None,
-            stale: false,
+            levels: Vec::new(),
         }
     }
 
@@ -37,40 +43,25 @@ impl Credentials {
             return;
         }
         self.values.push(value.to_owned());
-        self.stale = true;
+        let mut values = vec![value.to_owned()];
+        while self.levels.last().is_some_and(|l| l.values.len() <= values.len()) {
+            if let Some(last) = self.levels.pop() {
+                values.extend(last.values);
+            }
+        }
+        match Matchers::build(&values) {
+            Some(matchers) => self.levels.push(Level {
+                values,
+                matchers: Arc::new(matchers),
+            }),
+            // Not expected (the patterns are plain strings); the value stays
+            // known and is compiled with the next merge.
+            None => self.values.retain(|v| v != value),
+        }
     }
 
-    fn matcher(&mut self) -> Option<Arc<Matchers>> {
-        if self.stale {
-            let mut patterns: Vec<String> = Vec::with_capacity(self.values.len() * 8);
-            for v in &self.values {
-                patterns.extend(forms(v));
-            }
-            patterns.sort();
-            patterns.dedup();
-            // White space removed: for the spaced-out forms (`h u n t e r 2`).
-            let mut stripped: Vec<String> = patterns
-                .iter()
-                .map(|p| p.split_whitespace().collect::<String>())
-                .filter(|p| p.len() >= MIN_SCRUBBED)
-                .collect();
-            stripped.sort();
-            stripped.dedup();
-            // Leftmost-longest: a secret that contains another is removed whole.
-            let build = |p: &[String]| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .ascii_case_insensitive(true)
-                    .build(p)
-                    .ok()
-            };
-            self.matcher = match (build(&patterns), build(&stripped)) {
-                (Some(whole), Some(spaced)) => Some(Arc::new(Matchers { whole, spaced })),
-                _ => None,
-            };
-            self.stale = false;
-        }
-        self.matcher.clone()
+    fn matchers(&self) -> Vec<Arc<Matchers>> {
+        self.levels.iter().map(|l| l.matchers.clone()).collect()
     }
 }
 
@@ -127,6 +118,51 @@ pub fn forms(value: &str) -> Vec<String> {
 struct Matchers {
     whole: AhoCorasick,
     spaced: AhoCorasick,
+}
+
+impl Matchers {
+    fn build(values: &[String]) -> Option<Self> {
+        let mut patterns: Vec<String> = Vec::with_capacity(values.len() * 8);
+        for v in values {
+            patterns.extend(forms(v));
+        }
+        patterns.sort();
+        patterns.dedup();
+        // White space removed: for the spaced-out forms (`h u n t e r 2`).
+        let mut stripped: Vec<String> = patterns
+            .iter()
+            .map(|p| p.split_whitespace().collect::<String>())
+            .filter(|p| p.len() >= MIN_SCRUBBED)
+            .collect();
+        stripped.sort();
+        stripped.dedup();
+        // Leftmost-longest: a secret that contains another is removed whole.
+        let build = |p: &[String]| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .ascii_case_insensitive(true)
+                .build(p)
+                .ok()
+        };
+        Some(Self {
+            whole: build(&patterns)?,
+            spaced: build(&stripped)?,
+        })
+    }
+}
+
+/// Overlapping ranges joined (the input in any order): a credential found by
+/// one level inside another found by another is removed whole.
+fn joined(mut spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    spans.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match out.last_mut() {
+            Some(last) if start < last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
 /// Shortest value scrubbed by value wherever it appears: shorter ones would
@@ -206,59 +242,53 @@ impl From<&str> for Secret {
 /// The byte ranges of `text` that hold a registered credential (in any of
 /// its [`forms`], any case), in order and without overlaps.
 pub fn credential_spans(text: &str) -> Vec<std::ops::Range<usize>> {
-    match matchers() {
-        Some(m) => m.whole.find_iter(text).map(|found| found.range()).collect(),
-        None => Vec::new(),
-    }
+    let spans = matchers()
+        .iter()
+        .flat_map(|m| m.whole.find_iter(text).map(|found| (found.start(), found.end())))
+        .collect();
+    joined(spans).into_iter().map(|(start, end)| start..end).collect()
 }
 
-fn matchers() -> Option<Arc<Matchers>> {
-    let fresh = match CREDENTIALS.read() {
-        Ok(known) if !known.stale => Some(known.matcher.clone()),
-        _ => None,
-    };
-    match fresh {
-        Some(matcher) => matcher,
-        None => match CREDENTIALS.write() {
-            Ok(mut known) => known.matcher(),
-            // A writer panicked mid-update: scrub with what is there.
-            Err(poisoned) => poisoned.into_inner().matcher(),
-        },
+fn matchers() -> Vec<Arc<Matchers>> {
+    match CREDENTIALS.read() {
+        Ok(known) => known.matchers(),
+        // A writer panicked mid-update: scrub with what is there.
+        Err(poisoned) => poisoned.into_inner().matchers(),
     }
 }
 
 /// `text` with every registered credential replaced by `[redacted]`, in any
 /// of its [`forms`], in any case, and spaced out.
 pub fn scrub(text: &str) -> String {
-    let matcher = matchers();
-    let Some(m) = matcher else {
+    let levels = matchers();
+    if levels.is_empty() {
         return text.to_owned();
-    };
-    let mut out = if m.whole.is_match(text) {
-        let mut out = String::with_capacity(text.len());
-        m.whole.replace_all_with(text, &mut out, |_, _, dst| {
-            dst.push_str("[redacted]");
-            true
-        });
-        out
-    } else {
-        text.to_owned()
-    };
+    }
+    let mut out = text.to_owned();
+    let spans = joined(
+        levels
+            .iter()
+            .flat_map(|m| m.whole.find_iter(text).map(|hit| (hit.start(), hit.end())))
+            .collect(),
+    );
+    for (start, end) in spans.into_iter().rev() {
+        out.replace_range(start..end, "[redacted]");
+    }
     // Spaced out (`h u n t e r 2`, `HUNTER 2`): looked for with the white space removed.
     if out.chars().any(char::is_whitespace) {
         let (stripped, at): (String, Vec<usize>) = out.char_indices().filter(|(_, c)| !c.is_whitespace()).map(|(i, c)| (c, i)).unzip();
-        let spans: Vec<(usize, usize)> = m
-            .spaced
-            .find_iter(&stripped)
-            .map(|hit| {
+        let spans: Vec<(usize, usize)> = levels
+            .iter()
+            .flat_map(|m| m.spaced.find_iter(&stripped).map(|hit| (hit.start(), hit.end())))
+            .map(|(hit_start, hit_end)| {
                 // Back to the text: from the first character's start to the last one's end.
-                let start = stripped[..hit.start()].chars().count();
-                let last = stripped[..hit.end()].chars().count() - 1;
+                let start = stripped[..hit_start].chars().count();
+                let last = stripped[..hit_end].chars().count() - 1;
                 let end = at[last] + out[at[last]..].chars().next().map_or(1, char::len_utf8);
                 (at[start], end)
             })
             .collect();
-        for (start, end) in spans.into_iter().rev() {
+        for (start, end) in joined(spans).into_iter().rev() {
             out.replace_range(start..end, "[redacted]");
         }
     }
@@ -324,6 +354,27 @@ mod tests {
         let _ = Secret::credential("tok3n-abcd-longer-secret");
         let out = scrub("a tok3n-abcd-longer-secret and a tok3n-abcd");
         assert_eq!(out, "a [redacted] and a [redacted]");
+    }
+
+    #[test]
+    fn overlapping_finds_are_joined() {
+        assert_eq!(joined(vec![(5, 9), (0, 3), (2, 4), (9, 10)]), vec![(0, 4), (5, 9), (9, 10)]);
+        assert_eq!(joined(vec![(0, 10), (2, 4)]), vec![(0, 10)]);
+        assert!(joined(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn credentials_in_different_levels_are_scrubbed_whole() {
+        // The longer one first, then enough others that the shorter one lands in another level.
+        let _ = Secret::credential("lvl-secret-abcdef-and-more");
+        for i in 0..5 {
+            let _ = Secret::credential(format!("lvl-filler-{i:04}-xyz"));
+        }
+        let _ = Secret::credential("lvl-secret-abcdef");
+        assert_eq!(
+            scrub("x lvl-secret-abcdef-and-more y lvl-secret-abcdef z"),
+            "x [redacted] y [redacted] z"
+        );
     }
 
     #[test]

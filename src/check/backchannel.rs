@@ -45,10 +45,7 @@ pub async fn check(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<Check
             )
         });
     }
-    let went_through = matches!(
-        seen.logout,
-        Some(Landing::Redirected { .. }) | Some(Landing::Page { confirmed: 1.., .. })
-    );
+    let went_through = seen.logout.as_ref().is_some_and(Landing::went_through);
     let Some(post) = received.first() else {
         out.push(if went_through {
             CheckResult::fail(

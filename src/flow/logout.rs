@@ -44,6 +44,13 @@ impl Landing {
         matches!(self, Landing::Redirected { .. })
     }
 
+    /// The logout went through as far as the harness can tell: the provider
+    /// redirected, or a confirmation was pressed. Otherwise no notification of
+    /// the clients was due.
+    pub fn went_through(&self) -> bool {
+        matches!(self, Landing::Redirected { .. } | Landing::Page { confirmed: 1.., .. })
+    }
+
     /// In words, for verdicts.
     pub fn describe(&self) -> String {
         match self {
@@ -190,15 +197,22 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
     ev.step(format!(
         "logging out ({method}) with the ID token as id_token_hint, the registered post_logout_redirect_uri and a state"
     ));
-    seen.logout = Some(send(p, &correct(method), &registered, browser, ev).await?);
+    let landing = send(p, &correct(method), &registered, browser, ev).await?;
+    let went_through = landing.went_through();
+    seen.logout = Some(landing);
     if probe == P::Backchannel {
-        ev.step(format!(
-            "waiting up to {} s for the provider's POST to the client's backchannel_logout_uri",
-            BACKCHANNEL_WAIT.as_secs()
-        ));
-        let got = super::backchannel::receiver()?
-            .wait(&case.id(), &p.discovery.issuer, BACKCHANNEL_WAIT)
-            .await;
+        // A logout that did not go through owes the back channel nothing: what
+        // arrived is kept, without waiting for more.
+        let limit = if went_through {
+            ev.step(format!(
+                "waiting up to {} s for the provider's POST to the client's backchannel_logout_uri",
+                BACKCHANNEL_WAIT.as_secs()
+            ));
+            BACKCHANNEL_WAIT
+        } else {
+            std::time::Duration::ZERO
+        };
+        let got = super::backchannel::receiver()?.wait(&case.id(), &p.discovery.issuer, limit).await;
         ev.step(format!("the backchannel_logout_uri received {} POST(s)", got.len()));
         seen.backchannel = Some(got);
     }

@@ -275,7 +275,7 @@ impl Provider {
             return None;
         }
         let lock = self.sessions.of(case.user.as_deref().unwrap_or(""));
-        Some(if case.request.session.is_some() {
+        Some(if case.needs_session_alone() {
             SessionHold::Alone(lock.write_owned().await)
         } else {
             SessionHold::Shared(lock.read_owned().await)

@@ -398,6 +398,13 @@ impl Case {
     /// A refusal case that tests the registration itself (its check is a
     /// `registration.*` one): the registration is what is judged. Any other
     /// case that registers runs its flow with the registered client.
+    /// The case signs the user in and needs no other sign-in of that user
+    /// until it ends (a session probe: SSO, `prompt`, logout): it runs alone
+    /// among the cases that sign the same user in.
+    pub fn needs_session_alone(&self) -> bool {
+        self.request.session.is_some()
+    }
+
     pub fn judges_registration(&self) -> bool {
         self.request.register.is_some()
             && self.expect.error.is_some()
