@@ -37,7 +37,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
     let worked = logout.redirected();
     let Some((mistake, named)) = &seen.mistake else { return };
     let (id, what) = match probe {
-        P::Get | P::Post | P::Backchannel => return,
+        P::Get | P::Post | P::Backchannel | P::Frontchannel => return,
         P::UnregisteredRedirect => (
             "logout.redirect_validated",
             format!("a post_logout_redirect_uri that is not the registered one ({named})"),
@@ -151,12 +151,7 @@ fn redirect(id: &str, logout: &Landing, seen: &LogoutSeen) -> CheckResult {
 
 /// `prompt=none` after the correct logout.
 fn session_ended(logout: &Landing, after: &Taken) -> CheckResult {
-    let went_through = match logout {
-        Landing::Redirected { .. } => true,
-        Landing::Page { confirmed, .. } => *confirmed > 0,
-        Landing::Elsewhere(_) => false,
-    };
-    if !went_through {
+    if !logout.went_through() {
         return CheckResult::skip(
             "logout.session_ended",
             format!(

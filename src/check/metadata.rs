@@ -140,7 +140,8 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// OIDC Discovery §3 (`issuer`, `jwks_uri` MUST use https), RFC 6749 §3.1 and
-/// §3.2 (TLS on the authorization and token endpoints): every URL discovery lists.
+/// §3.2 (TLS on the authorization and token endpoints), OIDC Session
+/// Management §3.3 (`check_session_iframe` MUST use https): every URL discovery lists.
 fn https_endpoints(d: &Value) -> CheckResult {
     let Some(obj) = d.as_object() else {
         return CheckResult::error("metadata.https", "the discovery document is not a JSON object");
@@ -149,7 +150,7 @@ fn https_endpoints(d: &Value) -> CheckResult {
     let mut loopback = Vec::new();
     let mut total = 0;
     for (k, v) in obj {
-        let is_url_member = k == "issuer" || k == "jwks_uri" || k.ends_with("_endpoint");
+        let is_url_member = k == "issuer" || k == "jwks_uri" || k == "check_session_iframe" || k.ends_with("_endpoint");
         let Some(text) = v.as_str().filter(|_| is_url_member) else {
             continue;
         };

@@ -8,12 +8,14 @@ pub mod client_auth;
 pub mod device;
 pub mod dpop;
 pub mod entropy;
+pub mod frontchannel;
 pub mod jwt;
 pub mod lifecycle;
 pub mod logout;
 pub mod metadata;
 pub mod par;
 mod session;
+pub mod session_state;
 pub mod spec;
 mod tokens;
 
@@ -535,6 +537,11 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     par::check(ev, &mut out);
     logout::check(ev, &mut out);
     backchannel::check(p, case, ev, &mut out).await;
+    frontchannel::check(p, ev, &mut out);
+    // Judged in the case that names it: one verdict per provider.
+    if case.check.as_deref() == Some("session_state.present") {
+        session_state::check(ev, &mut out);
+    }
     dpop::check(ev, &mut out);
     device::check(ev, &mut out);
     client_auth::check(case, ev, &mut out);

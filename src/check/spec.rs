@@ -90,6 +90,16 @@ const DOCS: &[(&str, &str, &str)] = &[
         "OIDC Back-Channel Logout",
         "https://openid.net/specs/openid-connect-backchannel-1_0.html",
     ),
+    (
+        "OIDC-FrontChannel",
+        "OIDC Front-Channel Logout",
+        "https://openid.net/specs/openid-connect-frontchannel-1_0.html",
+    ),
+    (
+        "OIDC-Session",
+        "OIDC Session Management",
+        "https://openid.net/specs/openid-connect-session-1_0.html",
+    ),
     ("Brief", "Product brief", ""),
 ];
 

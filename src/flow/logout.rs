@@ -21,6 +21,7 @@ use url::Url;
 use super::par::{Taken, follow};
 use super::{Evidence, Provider, client_of, http, page_summary, random_token};
 use crate::login::form;
+use crate::login::frames::{self, Unattended};
 use crate::suite::{Case, LogoutProbe as P};
 
 /// A `client_id` no provider registers: sent with a hint issued to the case's client.
@@ -94,10 +95,33 @@ pub struct LogoutSeen {
     pub session_after: Option<Taken>,
     /// A back-channel probe: what the harness's receiver got after the logout.
     pub backchannel: Option<Vec<super::backchannel::Received>>,
+    /// A front-channel probe: the `frontchannel_logout_uri` the client registered.
+    pub frontchannel_uri: Option<String>,
+    /// The provider's pages the correct logout went through, as a browser
+    /// starts on them: their frames and where they go on by themselves.
+    pub pages: Vec<Unattended>,
 }
 
 /// How long a back-channel probe waits for the provider's POST after the logout.
 pub const BACKCHANNEL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The `frontchannel_logout_uri` a front-channel probe registers: a path on
+/// the origin of the profile's registration redirect URI (OIDC Front-Channel
+/// Logout §2: the same scheme, host and port as a registered redirect URI),
+/// with a query naming the case's client (§2: kept when `iss` and `sid` are
+/// added). The harness never loads it: it reads the frames the provider renders.
+pub fn frontchannel_uri(p: &Provider, case: &Case) -> Result<String, String> {
+    static SALT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let redirect = &p.profile.registration.redirect_uri;
+    let mut uri = Url::parse(redirect).map_err(|e| format!("registration.redirect_uri `{redirect}` is not a URL: {e}"))?;
+    let salt = SALT.get_or_init(random_token);
+    let rp = crate::reference::keys::sha256(format!("{salt}\n{}\n{}", case.id(), p.discovery.issuer).as_bytes());
+    let rp: String = rp[..8].iter().map(|b| format!("{b:02x}")).collect();
+    uri.set_path("/oidc-conform/frontchannel-logout");
+    uri.set_fragment(None);
+    uri.query_pairs_mut().clear().append_pair("rp", &rp);
+    Ok(uri.to_string())
+}
 
 /// What one logout request sends.
 struct Request<'a> {
@@ -131,6 +155,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
         probe: Some(probe),
         state: state.clone(),
         registered: registered.clone(),
+        frontchannel_uri: (probe == P::Frontchannel).then(|| frontchannel_uri(p, case)).transpose()?,
         ..LogoutSeen::default()
     };
     let correct = |method| Request {
@@ -144,7 +169,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
     ev.step("prompt=none before the logout: the session is there to end");
     seen.session_at_start = Some(session(p, case, browser, ev).await?);
     match probe {
-        P::Get | P::Post | P::Backchannel => {}
+        P::Get | P::Post | P::Backchannel | P::Frontchannel => {}
         P::UnregisteredRedirect => {
             ev.misuse_attempted = true;
             let wrong = unregistered_variant(&registered);
@@ -153,7 +178,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
                 ..correct(Method::GET)
             };
             ev.step("logging out with a post_logout_redirect_uri that is not the registered one (a query parameter added)");
-            seen.mistake = Some((send(p, &request, &registered, browser, ev).await?, wrong.clone()));
+            seen.mistake = Some((send(p, &request, &registered, browser, ev, &mut Vec::new()).await?, wrong.clone()));
         }
         P::ForgedHint => {
             ev.misuse_attempted = true;
@@ -164,7 +189,10 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
                 ..correct(Method::GET)
             };
             ev.step("logging out with an id_token_hint the provider never issued (the ID token with its payload altered)");
-            seen.mistake = Some((send(p, &request, &registered, browser, ev).await?, registered.clone()));
+            seen.mistake = Some((
+                send(p, &request, &registered, browser, ev, &mut Vec::new()).await?,
+                registered.clone(),
+            ));
         }
         P::OtherClientId => {
             ev.misuse_attempted = true;
@@ -175,7 +203,10 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
             ev.step(format!(
                 "logging out with the ID token as hint and client_id `{OTHER_CLIENT}`, which is not the client it was issued to"
             ));
-            seen.mistake = Some((send(p, &request, &registered, browser, ev).await?, registered.clone()));
+            seen.mistake = Some((
+                send(p, &request, &registered, browser, ev, &mut Vec::new()).await?,
+                registered.clone(),
+            ));
         }
         P::Unconfirmed => {
             ev.misuse_attempted = true;
@@ -188,7 +219,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
                 confirm: false,
             };
             ev.step("opening the logout URL without id_token_hint, and confirming nothing");
-            seen.mistake = Some((send(p, &request, &registered, browser, ev).await?, String::new()));
+            seen.mistake = Some((send(p, &request, &registered, browser, ev, &mut Vec::new()).await?, String::new()));
             ev.step("prompt=none: is the user still signed in?");
             seen.session_after_mistake = Some(session(p, case, browser, ev).await?);
         }
@@ -197,7 +228,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
     ev.step(format!(
         "logging out ({method}) with the ID token as id_token_hint, the registered post_logout_redirect_uri and a state"
     ));
-    let landing = send(p, &correct(method), &registered, browser, ev).await?;
+    let landing = send(p, &correct(method), &registered, browser, ev, &mut seen.pages).await?;
     let went_through = landing.went_through();
     seen.logout = Some(landing);
     if probe == P::Backchannel {
@@ -260,8 +291,9 @@ async fn send(
     registered: &str,
     browser: &reqwest::cookie::Jar,
     ev: &mut Evidence,
+    pages: &mut Vec<Unattended>,
 ) -> Result<Landing, String> {
-    let out = send_steps(p, request, registered, browser, ev).await;
+    let out = send_steps(p, request, registered, browser, ev, pages).await;
     let said = match &out {
         Ok(landing) => landing.describe(),
         Err(e) => format!("the harness could not get through: {e}"),
@@ -276,6 +308,7 @@ async fn send_steps(
     registered: &str,
     browser: &reqwest::cookie::Jar,
     ev: &mut Evidence,
+    pages: &mut Vec<Unattended>,
 ) -> Result<Landing, String> {
     let endpoint = p.endpoint("end_session_endpoint")?;
     let mut pairs: Vec<(String, String)> = Vec::new();
@@ -339,18 +372,39 @@ async fn send_steps(
             summary: page_summary(&resp),
             confirmed,
         };
-        if !resp.status.is_success() || !request.confirm || confirmed >= 2 {
+        if !resp.status.is_success() {
             return Ok(page(confirmed));
         }
         let html = resp.text();
-        let Some(submission) = form::logout_confirmation(&html, &resp.url) else {
-            return Ok(page(confirmed));
+        // What the browser does by itself on this page: the frames it loads, and
+        // whether it goes on to the post-logout redirect URI (a meta refresh or
+        // a script, as front-channel logout pages do after their frames).
+        let unattended = frames::read(&html, &resp.url);
+        let onward = unattended.onward.iter().find(|u| landed(u, &named, registered).is_some()).cloned();
+        pages.push(unattended);
+        let submission = if request.confirm && confirmed < 2 {
+            form::logout_confirmation(&html, &resp.url)
+        } else {
+            None
         };
         // Only the provider's own confirmation is pressed.
-        let target = submission.action.origin();
-        if target != provider && Some(&target) != issuer.as_ref() {
+        let submission = submission.filter(|s| {
+            let target = s.action.origin();
+            target == provider || Some(&target) == issuer.as_ref()
+        });
+        let Some(submission) = submission else {
+            if let Some(next) = onward {
+                ev.step(format!(
+                    "the page sends the browser on by itself (a refresh or a script) to {}",
+                    http::redact_url(&next)
+                ));
+                url = next;
+                method = Method::GET;
+                body.clear();
+                continue;
+            }
             return Ok(page(confirmed));
-        }
+        };
         confirmed += 1;
         ev.step(format!(
             "the provider asks whether to log out: confirming ({} {})",

@@ -66,6 +66,17 @@ pub struct Discovery {
     /// OIDC Back-Channel Logout §2.1: ID tokens and logout tokens carry `sid`.
     #[serde(default)]
     pub backchannel_logout_session_supported: Option<serde_json::Value>,
+    /// OIDC Front-Channel Logout §3 (a boolean; anything else is kept as it came).
+    #[serde(default)]
+    pub frontchannel_logout_supported: Option<serde_json::Value>,
+    /// OIDC Front-Channel Logout §3: the logout frames carry `iss` and `sid`,
+    /// and ID tokens carry `sid`.
+    #[serde(default)]
+    pub frontchannel_logout_session_supported: Option<serde_json::Value>,
+    /// OIDC Session Management §3.3: the provider's frame that answers the
+    /// clients' session checks.
+    #[serde(default)]
+    pub check_session_iframe: Option<String>,
     /// OIDC RP-Initiated Logout §2.1: where the client sends the browser to log out.
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
@@ -104,6 +115,8 @@ impl Discovery {
             Feature::ClientSecretJwt => lists(&self.token_endpoint_auth_methods_supported, "client_secret_jwt"),
             Feature::Logout => self.end_session_endpoint.is_some(),
             Feature::BackchannelLogout => self.backchannel_logout_supported == Some(serde_json::Value::Bool(true)),
+            Feature::FrontchannelLogout => self.frontchannel_logout_supported == Some(serde_json::Value::Bool(true)),
+            Feature::SessionManagement => self.check_session_iframe.is_some(),
             Feature::Dpop => self.dpop_signing_alg_values_supported.is_some(),
             Feature::Device => self.device_authorization_endpoint.is_some(),
         }

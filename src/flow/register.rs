@@ -114,6 +114,18 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
         body.entry("post_logout_redirect_uris")
             .or_insert(json!([p.profile.registration.redirect_uri]));
     }
+    // A front-channel logout probe registers a logout URI on the origin of its
+    // redirect URI (OIDC Front-Channel Logout §2: same scheme, host and port),
+    // with a query that must be kept (§2).
+    if case.request.logout == Some(crate::suite::LogoutProbe::Frontchannel) {
+        let uri = super::logout::frontchannel_uri(p, case)?;
+        body.entry("frontchannel_logout_uri").or_insert(json!(uri));
+        if p.discovery.frontchannel_logout_session_supported == Some(Value::Bool(true)) {
+            body.entry("frontchannel_logout_session_required").or_insert(json!(true));
+        }
+        body.entry("post_logout_redirect_uris")
+            .or_insert(json!([p.profile.registration.redirect_uri]));
+    }
     if let Some(ro) = &case.request.request_object {
         if ro.alg == RequestObjectAlg::RS256 {
             body.entry("jwks").or_insert(super::request_object::jwks()?);

@@ -11,4 +11,5 @@
 pub mod browser;
 pub mod consent;
 pub mod form;
+pub mod frames;
 pub mod oracle;

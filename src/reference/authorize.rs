@@ -817,12 +817,20 @@ async fn login_post_inner(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         None => unknown_tx(&shared),
         Some(Err(e)) => internal(&shared, &InternalError(e.to_string())),
         Some(Ok(())) => {
+            let opbs = cookie::Cookie::build((OPBS_COOKIE, super::store::opbs_of(&session_id)))
+                .path("/")
+                .same_site(cookie::SameSite::Lax)
+                .build();
             let cookie = cookie::Cookie::build((SESSION_COOKIE, session_id))
                 .http_only(true)
                 .path("/")
                 .same_site(cookie::SameSite::Lax)
                 .build();
-            found(&shared, &consent_url(&shared, tx), Some(cookie.to_string()))
+            let mut response = found(&shared, &consent_url(&shared, tx), Some(cookie.to_string()));
+            if let Ok(v) = HeaderValue::from_str(&opbs.to_string()) {
+                response.headers_mut().append(SET_COOKIE, v);
+            }
+            response
         }
     }
 }
@@ -965,6 +973,29 @@ fn device_grant(request: &AuthRequest, login: &Login) -> Grant {
     }
 }
 
+/// The session state of a response to `client_id` at `redirect_uri` (OIDC
+/// Session Management §3.2's example): the SHA-256 of the client id, the
+/// client's origin, the browser state and a salt, then `.` and the salt. The
+/// check-session frame computes the same from what the client sends it.
+fn session_state(shared: &Shared, client_id: &str, redirect_uri: &str, session_id: &str) -> Result<String, InternalError> {
+    let origin = Url::parse(redirect_uri)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let salt: String = random_token()?.chars().filter(char::is_ascii_alphanumeric).take(16).collect();
+    let opbs = super::store::opbs_of(session_id);
+    let hash: String = super::keys::sha256(format!("{client_id} {origin} {opbs} {salt}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let separator = if shared.quirk(Quirk::SessionStateSpaced) { " " } else { "." };
+    Ok(format!("{hash}{separator}{salt}"))
+}
+
+/// The cookie the check-session frame reads the browser state from (OIDC
+/// Session Management §3.2): readable by scripts of the provider's origin,
+/// as the frame must be; it names no session.
+pub(crate) const OPBS_COOKIE: &str = "rp_opbs";
+
 /// Issues what the response type asks for, after consent.
 fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<(String, String)>, InternalError> {
     let user = shared
@@ -1033,6 +1064,14 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
     } else {
         None
     };
+
+    // OIDC Session Management §2: every successful response carries the session state.
+    if !shared.quirk(Quirk::SessionStateMissing) {
+        fields.push((
+            "session_state".to_owned(),
+            session_state(shared, &request.client_id, &request.redirect_uri, &login.session_id)?,
+        ));
+    }
 
     if rt.id_token && wants_id_token(shared, &grant.scopes) {
         let token = id_token(

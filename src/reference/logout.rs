@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use super::authorize::{SESSION_COOKIE, found, own_id_token, page_quirks};
+use super::authorize::{OPBS_COOKIE, SESSION_COOKIE, found, own_id_token, page_quirks};
 use super::params::{Params, cookie, is_form};
 use super::store::Expires;
 use super::{InternalError, Quirk, Shared, random_token};
@@ -216,33 +216,77 @@ fn logout_token(shared: &Shared, client_id: &str, sub: &str, sid: &str) -> Resul
         .map_err(|e| InternalError(e.to_string()))
 }
 
-/// Ends the browser's session, tells its clients on their back channel, and
-/// sends the browser on (or says it is signed out).
+/// Ends the browser's session, tells its clients on their back channel and
+/// in frames on the front channel, and sends the browser on (or says it is
+/// signed out).
 async fn signed_out(shared: &Shared, headers: &HeaderMap, redirect: Option<String>) -> Response {
-    let mut clear = None;
     let session_id = cookie(headers, SESSION_COOKIE);
     let ended = match &session_id {
         Some(id) if !shared.quirk(Quirk::LogoutSessionKept) => shared.store().sessions.take(id, Instant::now()),
         Some(id) => shared.store().sessions.get_mut(id, Instant::now()).map(|s| s.clone()),
         None => None,
     };
-    if !shared.quirk(Quirk::LogoutSessionKept) {
-        clear = Some(format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
-    }
-    // OIDC Back-Channel Logout §2.5, before the redirect (RP-Initiated Logout §3).
-    if let (Some(session), Some(id)) = (ended, session_id)
-        && !shared.quirk(Quirk::BackchannelNotSent)
-    {
-        notify(shared, &session, &id).await;
-    }
-    match redirect {
-        Some(to) => found(shared, &to, clear),
-        None => {
-            let mut page = shared.pages.message("Signed out", "You are signed out.");
-            if let Some(c) = clear.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
-                page.headers_mut().insert(axum::http::header::SET_COOKIE, c);
-            }
-            page
+    let clear = (!shared.quirk(Quirk::LogoutSessionKept)).then(|| {
+        [
+            format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+            format!("{OPBS_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax"),
+        ]
+    });
+    let mut frames = Vec::new();
+    if let (Some(session), Some(id)) = (&ended, &session_id) {
+        // OIDC Back-Channel Logout §2.5, before the redirect (RP-Initiated Logout §3).
+        if !shared.quirk(Quirk::BackchannelNotSent) {
+            notify(shared, session, id).await;
+        }
+        if !shared.quirk(Quirk::FrontchannelNotRendered) {
+            frames = front_channel_frames(shared, session, id);
         }
     }
+    let mut page = match (redirect, frames.is_empty()) {
+        (Some(to), true) => found(shared, &to, None),
+        (redirect, false) => shared.pages.signed_out_frames(&frames, redirect.as_deref()),
+        (None, true) => shared.pages.message("Signed out", "You are signed out."),
+    };
+    for c in clear.iter().flatten() {
+        if let Ok(v) = axum::http::HeaderValue::from_str(c) {
+            page.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    page
+}
+
+/// The frame URL of each client of the ended session that registered a
+/// `frontchannel_logout_uri` (OIDC Front-Channel Logout §2): with `iss` and
+/// `sid` added to its query where it asked for them, its own query kept.
+fn front_channel_frames(shared: &Shared, session: &super::store::Session, session_id: &str) -> Vec<String> {
+    let q = |quirk| shared.quirk(quirk);
+    let sid = if q(Quirk::FrontchannelWrongSid) {
+        super::store::sid_of("another session")
+    } else {
+        super::store::sid_of(session_id)
+    };
+    let mut out = Vec::new();
+    for client in session.clients.iter().filter_map(|id| shared.client(id)) {
+        let Some(uri) = client.meta.frontchannel_logout_uri.as_deref() else {
+            continue;
+        };
+        let Ok(mut url) = Url::parse(uri) else { continue };
+        if q(Quirk::FrontchannelQueryDropped) {
+            url.set_query(None);
+        }
+        if client.meta.frontchannel_logout_session_required {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("iss", &shared.issuer);
+            if !q(Quirk::FrontchannelNoSid) {
+                pairs.append_pair("sid", &sid);
+            }
+        }
+        out.push(url.to_string());
+    }
+    out
+}
+
+/// GET /check_session: the check-session frame (OIDC Session Management §3.2).
+pub(crate) async fn check_session(State(shared): State<Arc<Shared>>) -> Response {
+    shared.pages.check_session(OPBS_COOKIE)
 }

@@ -122,6 +122,11 @@ pub struct ClientMeta {
     /// `backchannel_logout_uri` (OIDC Back-Channel Logout §2.2): on a
     /// loopback host only (the reference provider posts nowhere else).
     pub backchannel_logout_uri: Option<String>,
+    /// `frontchannel_logout_uri` (OIDC Front-Channel Logout §2): on the
+    /// origin of one of the client's redirect URIs.
+    pub frontchannel_logout_uri: Option<String>,
+    /// `frontchannel_logout_session_required`: `iss` and `sid` on its frame.
+    pub frontchannel_logout_session_required: bool,
 }
 
 /// A registered API (resource server), named by its audience identifier.
@@ -588,6 +593,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/par", post(par::push).get(par::get))
         .route("/logout", get(logout::end_session_get).post(logout::end_session_post))
         .route("/logout/confirm", post(logout::confirm))
+        .route("/check_session", get(logout::check_session))
         .route("/device_authorization", post(device::authorize))
         .route("/device", get(device::page).post(device::enter))
         .fallback(not_found)

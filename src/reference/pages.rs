@@ -110,6 +110,60 @@ const MESSAGE: &str = r#"{% extends "layout.html" %}
 {% endblock %}
 "#;
 
+/// After a logout with clients to tell on the front channel (OIDC
+/// Front-Channel Logout §2): a frame per client, then on to the post-logout
+/// redirect URI once they loaded (at once without scripts: a refresh).
+const SIGNED_OUT_FRAMES: &str = r#"{% extends "layout.html" %}
+{% block title %}Signed out{% endblock %}
+{% block body %}
+{% if redirect %}<noscript><meta http-equiv="refresh" content="0;url={{ redirect }}"></noscript>{% endif %}
+<h1>Signed out</h1>
+<p id="message">You are signed out{% if redirect %}; taking you back{% endif %}.</p>
+{% for frame in frames %}<iframe src="{{ frame }}" title="Signing out of an application" style="display:none"></iframe>
+{% endfor %}{% if redirect %}<script>
+(function () {
+  var next = {{ redirect_js|safe }};
+  var frames = document.querySelectorAll("iframe"), left = frames.length;
+  function go() { window.location.replace(next); }
+  frames.forEach(function (f) { f.addEventListener("load", function () { if (--left === 0) go(); }); f.addEventListener("error", function () { if (--left === 0) go(); }); });
+  setTimeout(go, 3000);
+})();
+</script>{% endif %}
+{% endblock %}
+"#;
+
+/// The check-session frame (OIDC Session Management §3.2): answers a
+/// client's `client_id session_state` message with `unchanged` or
+/// `changed` (or `error` for a malformed one), to its parent's origin only.
+const CHECK_SESSION: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Check session</title></head>
+<body>
+<script>
+(function () {
+  function browserState() {
+    var m = document.cookie.match(/(?:^|;\s*){{ cookie }}=([^;]*)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  function hex(buffer) {
+    return Array.prototype.map.call(new Uint8Array(buffer), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  window.addEventListener("message", function (e) {
+    if (e.source !== window.parent || typeof e.data !== "string") { return; }
+    var parts = e.data.split(" ");
+    var salt = parts.length === 2 ? parts[1].split(".")[1] : undefined;
+    if (!salt) { e.source.postMessage("error", e.origin); return; }
+    var text = parts[0] + " " + e.origin + " " + browserState() + " " + salt;
+    crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(function (d) {
+      e.source.postMessage(hex(d) + "." + salt === parts[1] ? "unchanged" : "changed", e.origin);
+    });
+  });
+})();
+</script>
+</body>
+</html>
+"#;
+
 const FORM_POST: &str = r#"<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Submit this form</title></head>
@@ -140,6 +194,8 @@ impl Pages {
         env.add_template("form_post.html", FORM_POST)?;
         env.add_template("logout.html", LOGOUT)?;
         env.add_template("message.html", MESSAGE)?;
+        env.add_template("signed_out_frames.html", SIGNED_OUT_FRAMES)?;
+        env.add_template("check_session.html", CHECK_SESSION)?;
         env.add_template("device.html", DEVICE)?;
         Ok(Pages { env, errors_ok: false })
     }
@@ -181,6 +237,27 @@ impl Pages {
     pub(crate) fn message(&self, title: &str, message: &str) -> Response {
         let ctx = minijinja::context! { title, message };
         self.page(StatusCode::OK, "message.html", ctx)
+    }
+
+    /// Signed out, with a frame for each client's front-channel logout URI;
+    /// then on to `redirect`, if any.
+    pub(crate) fn signed_out_frames(&self, frames: &[String], redirect: Option<&str>) -> Response {
+        // A JavaScript string literal that cannot end the script element.
+        let redirect_js = redirect.map(|r| {
+            serde_json::to_string(r)
+                .unwrap_or_default()
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+        });
+        let ctx = minijinja::context! { frames, redirect, redirect_js };
+        self.page(StatusCode::OK, "signed_out_frames.html", ctx)
+    }
+
+    /// The check-session frame, reading the browser state from `cookie`.
+    pub(crate) fn check_session(&self, cookie: &str) -> Response {
+        let ctx = minijinja::context! { cookie };
+        self.page(StatusCode::OK, "check_session.html", ctx)
     }
 
     /// The OAuth 2.0 Form Post Response Mode page: an auto-submitting form
@@ -260,6 +337,19 @@ mod tests {
     async fn body(response: Response) -> String {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_signed_out_page_loads_each_frame_then_goes_on() {
+        let pages = Pages::new().unwrap();
+        let frames = ["https://rp.test/fc?rp=1&iss=https%3A%2F%2Fop.test&sid=s1".to_owned()];
+        let html = body(pages.signed_out_frames(&frames, Some("https://rp.test/bye?state=a<b&c"))).await;
+        let read = crate::login::frames::read(&html, &url::Url::parse("https://op.test/logout/confirm").unwrap());
+        assert_eq!(read.frames.len(), 1, "{html}");
+        assert_eq!(read.frames[0].as_str(), frames[0]);
+        assert!(read.scripted);
+        assert_eq!(read.onward[0].as_str(), "https://rp.test/bye?state=a%3Cb&c", "{html}");
+        assert!(!html.contains("a<b"), "{html}");
     }
 
     #[tokio::test]

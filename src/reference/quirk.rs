@@ -345,7 +345,19 @@ quirks! {
     BackchannelWrongSid => "backchannel-wrong-sid",
         "a logout token names another session's `sid` than the one that ended";
     BackchannelNoSidInIdToken => "backchannel-no-sid-in-id-token",
-        "ID tokens carry no `sid`, though discovery says backchannel_logout_session_supported";
+        "ID tokens carry no `sid`, though discovery says backchannel_logout_session_supported and frontchannel_logout_session_supported";
+    FrontchannelNotRendered => "frontchannel-not-rendered",
+        "a logout redirects at once, rendering no frame for the clients' frontchannel_logout_uri";
+    FrontchannelNoSid => "frontchannel-no-sid",
+        "a logout frame's URL carries `iss` but no `sid`";
+    FrontchannelWrongSid => "frontchannel-wrong-sid",
+        "a logout frame's URL names another session's `sid` than the one that ended";
+    FrontchannelQueryDropped => "frontchannel-query-dropped",
+        "a logout frame's URL replaces the registered frontchannel_logout_uri's query with `iss` and `sid`";
+    SessionStateMissing => "session-state-missing",
+        "successful authentication responses carry no session_state, though discovery offers a check_session_iframe";
+    SessionStateSpaced => "session-state-spaced",
+        "session_state separates its hash and salt with a space";
     DpopAlgHs256 => "dpop-alg-hs256",
         "discovery lists HS256 among the DPoP proof algorithms (dpop_signing_alg_values_supported)";
     DpopTokenTypeBearer => "dpop-token-type-bearer",
@@ -463,7 +475,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 186);
+        assert_eq!(Quirk::ALL.len(), 192);
     }
 
     #[test]

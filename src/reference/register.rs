@@ -91,7 +91,47 @@ fn client_meta(body: &serde_json::Map<String, Value>) -> Result<ClientMeta, Box<
         request_uris,
         post_logout_redirect_uris: strings(body, "post_logout_redirect_uris", &[])?,
         backchannel_logout_uri: backchannel_logout_uri(body)?,
+        frontchannel_logout_uri: frontchannel_logout_uri(body)?,
+        frontchannel_logout_session_required: body
+            .get("frontchannel_logout_session_required")
+            .map(|v| {
+                v.as_bool().ok_or_else(|| {
+                    Box::new(bad(
+                        "invalid_client_metadata",
+                        "frontchannel_logout_session_required must be a boolean",
+                    ))
+                })
+            })
+            .transpose()?
+            .unwrap_or(false),
     })
+}
+
+/// `frontchannel_logout_uri` (OIDC Front-Channel Logout §2): an absolute
+/// http(s) URL without a fragment. That its origin is a redirect URI's is
+/// checked with the redirect URIs ([`same_origin_as_a_redirect_uri`]).
+fn frontchannel_logout_uri(body: &serde_json::Map<String, Value>) -> Result<Option<String>, Box<Response>> {
+    let Some(v) = body.get("frontchannel_logout_uri") else {
+        return Ok(None);
+    };
+    let refuse = |why: &str| Err(Box::new(bad("invalid_client_metadata", why)));
+    let Some(text) = v.as_str() else {
+        return refuse("frontchannel_logout_uri must be a string");
+    };
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.fragment().is_none() => Ok(Some(text.to_owned())),
+        _ => refuse("frontchannel_logout_uri must be an absolute http(s) URL without a fragment"),
+    }
+}
+
+/// §2: "The domain, port, and scheme of this URL MUST be the same as that of
+/// a registered Redirection URI value."
+fn same_origin_as_a_redirect_uri(uri: &str, redirect_uris: &[String]) -> bool {
+    let Ok(uri) = Url::parse(uri) else { return false };
+    redirect_uris
+        .iter()
+        .filter_map(|r| Url::parse(r).ok())
+        .any(|r| r.origin() == uri.origin())
 }
 
 /// `backchannel_logout_uri` (OIDC Back-Channel Logout §2.2): an absolute
@@ -186,6 +226,14 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
         Ok(meta) => meta,
         Err(r) => return *r,
     };
+    if let Some(uri) = &meta.frontchannel_logout_uri
+        && !same_origin_as_a_redirect_uri(uri, &redirect_uris)
+    {
+        return bad(
+            "invalid_client_metadata",
+            "frontchannel_logout_uri must have the scheme, host and port of a registered redirect URI",
+        );
+    }
     // OIDC Dynamic Registration §2: `none` only where no ID token comes from the authorization endpoint.
     let front_id_token = response_types.iter().any(|r| r.split(' ').any(|w| w == "id_token"));
     if meta.id_token_alg.as_deref() == Some("none") && front_id_token {
@@ -251,6 +299,10 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
     }
     if !meta.request_uris.is_empty() {
         answer["request_uris"] = json!(meta.request_uris);
+    }
+    if let Some(uri) = &meta.frontchannel_logout_uri {
+        answer["frontchannel_logout_uri"] = json!(uri);
+        answer["frontchannel_logout_session_required"] = json!(meta.frontchannel_logout_session_required);
     }
     if !public {
         answer["client_secret"] = json!(secret);

@@ -127,6 +127,14 @@ pub(crate) struct Session {
 
 /// The `sid` of the session whose cookie is `session_id`: not the cookie
 /// itself (a logout token must not carry what signs the browser in).
+/// The browser state of a session (OIDC Session Management §3.2's "OP
+/// browser state"): kept in a cookie the provider's check-session frame can
+/// read, never the session cookie itself.
+pub(crate) fn opbs_of(session_id: &str) -> String {
+    let digest = sha256(format!("opbs\n{session_id}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub(crate) fn sid_of(session_id: &str) -> String {
     let digest = sha256(format!("sid\n{session_id}").as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()

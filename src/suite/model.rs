@@ -216,6 +216,12 @@ pub enum Feature {
     /// Back-channel logout (OIDC Back-Channel Logout §2.1; discovery
     /// `backchannel_logout_supported: true`).
     BackchannelLogout,
+    /// Front-channel logout (OIDC Front-Channel Logout §3; discovery
+    /// `frontchannel_logout_supported: true`).
+    FrontchannelLogout,
+    /// Session management (OIDC Session Management §3.3; discovery
+    /// `check_session_iframe`).
+    SessionManagement,
     /// DPoP, proof of possession of a key the client holds (RFC 9449; discovery
     /// `dpop_signing_alg_values_supported`, §5.1).
     Dpop,
@@ -241,6 +247,8 @@ impl Feature {
             Feature::ClientSecretJwt => "client_secret_jwt",
             Feature::Logout => "logout",
             Feature::BackchannelLogout => "backchannel_logout",
+            Feature::FrontchannelLogout => "frontchannel_logout",
+            Feature::SessionManagement => "session_management",
             Feature::Dpop => "dpop",
             Feature::Device => "device",
         }
@@ -263,6 +271,8 @@ impl Feature {
             Feature::ClientSecretJwt => "`client_secret_jwt` in token_endpoint_auth_methods_supported",
             Feature::Logout => "an end_session_endpoint",
             Feature::BackchannelLogout => "backchannel_logout_supported: true",
+            Feature::FrontchannelLogout => "frontchannel_logout_supported: true",
+            Feature::SessionManagement => "a check_session_iframe",
             Feature::Dpop => "dpop_signing_alg_values_supported",
             Feature::Device => "a device_authorization_endpoint",
         }
@@ -540,6 +550,11 @@ pub enum Logout {
     /// `backchannel_logout_uri` (needs `register`): the logout token the
     /// provider POSTs there (OIDC Back-Channel Logout 1.0).
     Backchannel,
+    /// The correct logout of a client registered with a
+    /// `frontchannel_logout_uri` on its redirect URI's origin (needs
+    /// `register`): the frames the provider's pages load (OIDC Front-Channel
+    /// Logout 1.0).
+    Frontchannel,
 }
 
 /// A device authorization grant probe (RFC 8628). Every probe starts with a
