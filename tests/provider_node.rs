@@ -47,6 +47,10 @@ const EXPECTED_SKIPS: &[(&str, &str)] = &[
     ("consent::approve-some-scopes", "no box per scope"),
     // oidc-provider has no password grant (the profile registers no client for it).
     ("flows::password-grant", "declares no client registered for the password flow"),
+    // oidc-provider 9 implements neither Front-Channel Logout nor Session
+    // Management: its discovery offers neither.
+    ("logout::frontchannel-logout", "frontchannel_logout_supported"),
+    ("logout::session-state", "check_session_iframe"),
     // The profile ties no custom claim to a scope.
     ("namespacing::scoped-claim-needs-its-scope", "ties no custom claim to a scope"),
     ("negative::password-wrong", "declares no client registered for the password flow"),
