@@ -74,6 +74,7 @@ const TOKEN_CLASS: &str = "idpyoidc puts its internal claim `token_class` (\"acc
 const CC_CLAIMS: &str = "idpyoidc's client-credentials access token has neither `sub` nor `client_id`, both REQUIRED by RFC 9068 §2.2 (for a client-credentials grant `sub` names the client)";
 const CC_TOKEN_TYPE: &str = "idpyoidc's ClientCredentials helper answers `token_type: access_token` (its token class) instead of the token's type, `Bearer` (RFC 6749 §5.1: token_type REQUIRED, a type of §7.1; RFC 6750 §4)";
 const REGISTRATION_CRASH: &str = "idpyoidc 5.0.0 refuses every registration that brings neither `jwks` nor `jwks_uri` with HTTP 400 `invalid_configuration_request`: Registration.do_client_registration logs keyjar.key_summary(client_id), which raises cryptojwt's IssuerNotFound for a client without keys (RFC 7591 §3.2.1: a valid registration is answered 201 with the registered client)";
+const LOGOUT_REFUSED: &str = "idpyoidc 5.0.0 refuses every logout request: its session endpoint's process_request sets request[\"access_token\"] = auth_info[\"token\"] (server/oidc/session.py), a KeyError unless the request carried a bearer access token, so no logout ends a session or redirects (OIDC RP-Initiated Logout §2: the OP MUST take GET and POST; §3: the redirect to the registered post_logout_redirect_uri)";
 const REGISTRATION_CODE: &str = "idpyoidc refuses an unsupported token_endpoint_auth_method with its own error code `invalid_configuration_request`, where RFC 7591 §3.2.2 and OIDC Registration §3.3 have `invalid_client_metadata` for an invalid metadata value";
 const REQUEST_OBJECT: &str = "idpyoidc validates the query parameters of an authorization request before taking those of its request object, so a request whose redirect_uri is only in the object is refused (`Missing required attribute 'redirect_uri'`), where OIDC Core §6.3.3 MUST assemble the request from the object and the query first";
 const CODE_OUTLIVES_PKCE: &str = "after refusing a wrong code_verifier idpyoidc still redeems the same code with the right one: a failed exchange does not consume the code (RFC 6749 §10.5: a code is for single use; RFC 9700 §4.8 against code injection)";
@@ -107,6 +108,14 @@ const FULL: &[Reviewed] = &[
         REGISTRATION_CRASH,
     ),
     error("registration::register-and-sign-in", "registration.register", REGISTRATION_CRASH),
+    error("logout::backchannel-logout", "registration.register", REGISTRATION_CRASH),
+    error("logout::frontchannel-logout", "registration.register", REGISTRATION_CRASH),
+    fail("logout::logout", "logout.redirect", LOGOUT_REFUSED),
+    fail("logout::logout-post", "logout.post", LOGOUT_REFUSED),
+    fail("logout::logout-unregistered-redirect-uri", "logout.redirect", LOGOUT_REFUSED),
+    fail("logout::logout-forged-hint", "logout.redirect", LOGOUT_REFUSED),
+    fail("logout::logout-other-client-id", "logout.redirect", LOGOUT_REFUSED),
+    fail("logout::logout-without-hint-unconfirmed", "logout.redirect", LOGOUT_REFUSED),
     error("registration::id-token-rs256", "registration.register", REGISTRATION_CRASH),
     error("registration::userinfo-signed-rs256", "registration.register", REGISTRATION_CRASH),
     fail("registration::unknown-auth-method", "negative.error_code", REGISTRATION_CODE),
@@ -184,6 +193,7 @@ const FULL_CORE: &[&str] = &[
     "negative::code-reuse",
     "negative::wrong-client-secret",
     "registration::http-redirect-for-implicit",
+    "logout::session-state",
 ];
 
 const MINIMAL_CORE: &[&str] = &[

@@ -50,14 +50,14 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
             "logout.client_id_verified",
             format!(
                 "a client_id (`{}`) that is not the client the id_token_hint was issued to",
-                crate::flow::logout::OTHER_CLIENT
+                seen.other_client.as_deref().unwrap_or(crate::flow::logout::OTHER_CLIENT)
             ),
         ),
         P::Unconfirmed => {
             if let Some(after) = &seen.session_after_mistake {
                 out.push(match &unusable {
                     Some(why) => CheckResult::skip("logout.asks_without_hint", why.clone()),
-                    None => unconfirmed(mistake, after),
+                    None => unconfirmed(mistake, after, logout),
                 });
             }
             return;
@@ -172,9 +172,17 @@ fn session_ended(logout: &Landing, after: &Taken) -> CheckResult {
 }
 
 /// `prompt=none` after a logout request without a hint that nobody confirmed.
-fn unconfirmed(mistake: &Landing, after: &Taken) -> CheckResult {
+fn unconfirmed(mistake: &Landing, after: &Taken, logout: &Landing) -> CheckResult {
     let id = "logout.asks_without_hint";
     match after {
+        // A provider that logs nobody out leaves the user signed in too.
+        Taken::Issued if !logout.went_through() => CheckResult::skip(
+            id,
+            format!(
+                "a logout request without id_token_hint left the user signed in, but the correct logout that followed did not go through either ({}), so that shows nothing",
+                logout.describe()
+            ),
+        ),
         Taken::Issued => CheckResult::pass(
             id,
             format!(
@@ -301,6 +309,16 @@ mod tests {
         ev.logout.as_mut().unwrap().mistake = Some((shown, String::new()));
         ev.logout.as_mut().unwrap().session_after_mistake = Some(Taken::Issued);
         assert_eq!(status_of(&ev, "logout.asks_without_hint"), Some(Status::Pass));
+        // A provider that refuses the correct logout too logs nobody out: staying
+        // signed in after the unconfirmed request shows nothing.
+        let refused = Landing::Page {
+            status: 400,
+            summary: "Bad request".into(),
+            confirmed: 0,
+        };
+        let before = ev.logout.as_mut().unwrap().logout.replace(refused);
+        assert_eq!(status_of(&ev, "logout.asks_without_hint"), Some(Status::Skip));
+        ev.logout.as_mut().unwrap().logout = before;
         ev.logout.as_mut().unwrap().session_after_mistake = Some(Taken::Refused("error `login_required` at the redirect URI".into()));
         assert_eq!(status_of(&ev, "logout.asks_without_hint"), Some(Status::Fail));
         // A provider whose prompt=none never gets a code (it shows its sign-in

@@ -27,6 +27,20 @@ use crate::suite::{Case, LogoutProbe as P};
 /// A `client_id` no provider registers: sent with a hint issued to the case's client.
 pub const OTHER_CLIENT: &str = "oidc-conform-not-this-client";
 
+/// The `client_id` a probe sends with a hint issued to `own`: another client
+/// of the profile (a provider that only refuses unknown clients is not
+/// comparing the client with the hint), else [`OTHER_CLIENT`].
+pub fn other_client_id(p: &Provider, own: &str) -> String {
+    p.profile
+        .clients
+        .values()
+        .map(|c| c.id.as_str())
+        .filter(|id| !id.is_empty() && *id != own)
+        .min()
+        .unwrap_or(OTHER_CLIENT)
+        .to_owned()
+}
+
 /// Where a logout request left the browser.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Landing {
@@ -95,6 +109,8 @@ pub struct LogoutSeen {
     pub session_after: Option<Taken>,
     /// A back-channel probe: what the harness's receiver got after the logout.
     pub backchannel: Option<Vec<super::backchannel::Received>>,
+    /// The other client's id the `other_client_id` probe sent.
+    pub other_client: Option<String>,
     /// A front-channel probe: the `frontchannel_logout_uri` the client registered.
     pub frontchannel_uri: Option<String>,
     /// The provider's pages the correct logout went through, as a browser
@@ -196,13 +212,15 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
         }
         P::OtherClientId => {
             ev.misuse_attempted = true;
+            let other = other_client_id(p, &client.id);
             let request = Request {
-                client_id: Some(OTHER_CLIENT),
+                client_id: Some(other.as_str()),
                 ..correct(Method::GET)
             };
             ev.step(format!(
-                "logging out with the ID token as hint and client_id `{OTHER_CLIENT}`, which is not the client it was issued to"
+                "logging out with the ID token as hint and client_id `{other}`, which is not the client it was issued to"
             ));
+            seen.other_client = Some(other.clone());
             seen.mistake = Some((
                 send(p, &request, &registered, browser, ev, &mut Vec::new()).await?,
                 registered.clone(),
