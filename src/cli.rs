@@ -161,7 +161,7 @@ pub struct RunArgs {
     /// Directory for the reports (default: `reports`).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Cases run at once, 1 to 1024 (default: the number of CPUs).
+    /// Cases run at once, 1 to 1024 (default: 8, or the number of CPUs where more).
     #[arg(long, visible_alias = "test-threads", value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Match the filter exactly.

@@ -83,7 +83,7 @@ struct RawProject {
     /// Report formats to write (default: all). `--format` wins.
     #[serde(default)]
     formats: Vec<FormatName>,
-    /// Cases run at once, 1 to 1024 (default: the number of CPUs). `--jobs` wins.
+    /// Cases run at once, 1 to 1024 (default: 8, or the number of CPUs where more). `--jobs` wins.
     #[serde(default)]
     #[schemars(with = "Option<u64>")]
     jobs: Option<Spanned<u64>>,

@@ -538,7 +538,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         .collect();
 
     let args = Arguments {
-        test_threads: opts.jobs.or(max_concurrency),
+        test_threads: Some(opts.jobs.or(max_concurrency).unwrap_or_else(default_jobs)),
         logfile: progress.as_ref().map(|(_, log)| log.display().to_string()),
         // The colour decided for standard output (`--color`); never into the log file.
         color: Some(if crate::color::stdout() && progress.is_none() {
@@ -605,6 +605,14 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(130);
     }
     Ok(report.exit_code(opts.strict_baseline))
+}
+
+/// Cases run at once without `--jobs` or `http.max_concurrency`: a case
+/// spends most of its time waiting for the provider (its pages, its tokens,
+/// the waits of the cases that wait), not computing, so more of them run than
+/// there are CPUs: 8, or the number of CPUs where more.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from).max(8)
 }
 
 /// The report of a case whose run panicked: an `error` naming the panic, so
