@@ -63,6 +63,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "token_endpoint.duplicate_params",
         "oauthlib, under DOT, refuses a repeated client_id, grant_type or redirect_uri at the token endpoint but not a repeated `code` (RFC 6749 §5.2: invalid_request for a repeated parameter)",
     ),
+    (
+        "logout::logout-post",
+        "logout.post",
+        "DOT's RPInitiatedLogoutView is not CSRF-exempt (Django answers a form POST 403), and past that DOT reads any POST as the answer to its own confirmation form (logout_denied without `allow`): OIDC RP-Initiated Logout §2 says OPs MUST support GET and POST",
+    ),
 ];
 
 /// Reviewed warnings (SHOULD-level findings): (case, check, why).

@@ -2243,9 +2243,32 @@ fn page_summary(resp: &http::Response) -> String {
             })
             .filter(|t| !t.is_empty())
     };
+    // Else the page's first words, never its markup.
+    let words = || {
+        let body = scraper::Selector::parse("body").ok()?;
+        let hidden = |name: &str| matches!(name, "script" | "style" | "noscript" | "template");
+        let text: String = doc
+            .select(&body)
+            .next()?
+            .descendants()
+            .filter(|n| !n.ancestors().any(|a| a.value().as_element().is_some_and(|e| hidden(e.name()))))
+            .filter_map(|n| n.value().as_text().map(|t| t.to_string()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let words: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(120).collect();
+        (!words.is_empty()).then_some(words)
+    };
     pick("h1")
         .or_else(|| pick("title"))
-        .unwrap_or_else(|| html.chars().take(120).collect())
+        .or_else(|| pick("h2"))
+        .or_else(words)
+        .unwrap_or_else(|| {
+            if html.trim().is_empty() {
+                "an empty page".into()
+            } else {
+                "a page without text".into()
+            }
+        })
 }
 
 #[cfg(test)]

@@ -198,6 +198,11 @@ pub struct Browser {
     /// The `sh` that runs the browser (the leader of its process group).
     child: std::sync::Mutex<Option<std::process::Child>>,
     profile_dir: std::sync::Mutex<Option<tempfile::TempDir>>,
+    /// Front channels under way at once: one per CPU. Cases wait mostly for
+    /// the provider and run more at once than there are CPUs; a browser page
+    /// computes (scripts, layout), and more of them than CPUs only slow each
+    /// other down towards their timeouts.
+    pages: tokio::sync::Semaphore,
 }
 
 impl Drop for Browser {
@@ -414,6 +419,7 @@ impl Browser {
             defeats: std::sync::Mutex::default(),
             child: std::sync::Mutex::new(Some(child)),
             profile_dir: std::sync::Mutex::new(Some(profile_dir)),
+            pages: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
         };
         let ready = tokio::time::timeout(START_TIMEOUT, browser.conn.call(None, "Browser.getVersion", json!({}))).await;
         match ready {
@@ -680,6 +686,11 @@ impl Browser {
 
     /// Runs one front channel from `task`'s page to the redirect back to the client.
     pub async fn front_channel(&self, task: Task<'_>) -> Result<Redirect, Failure> {
+        let _page = self
+            .pages
+            .acquire()
+            .await
+            .map_err(|_| Failure::plain("the browser is shutting down"))?;
         let context = self.new_context().await.map_err(Failure::plain)?;
         let result = self.in_context(&context, task).await;
         self.dispose_context(&context).await;

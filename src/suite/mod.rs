@@ -399,10 +399,12 @@ impl Case {
     /// `registration.*` one): the registration is what is judged. Any other
     /// case that registers runs its flow with the registered client.
     /// The case signs the user in and needs no other sign-in of that user
-    /// until it ends (a session probe: SSO, `prompt`, logout): it runs alone
-    /// among the cases that sign the same user in.
+    /// until it ends (a session probe: SSO, `prompt`, logout; a refresh,
+    /// whose ID token must keep the `auth_time` of the sign-in, OIDC Core
+    /// §12.2, which a provider that keeps one per user moves at every other
+    /// sign-in): it runs alone among the cases that sign the same user in.
     pub fn needs_session_alone(&self) -> bool {
-        self.request.session.is_some()
+        self.request.session.is_some() || self.flow == Flow::Refresh
     }
 
     pub fn judges_registration(&self) -> bool {
