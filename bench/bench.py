@@ -460,6 +460,95 @@ def section_drivers(b: Bench, cfg):
     return out
 
 
+# The fixture providers the tests run, started here the same way: (name, what
+# starts it, the directory it runs in, issuer template, the profile's issuer
+# variable, profile, baseline, environment).
+SUITE_FIXTURES = [
+    ("node oidc-provider (server-rendered login)", ["node", "server.mjs", "{port}"], NODE_DIR,
+     "http://127.0.0.1:{port}", "NODE_OIDC_ISSUER", "profile.yaml", "baseline.yaml", {"NODE_OIDC_VARIANT": "full"}),
+    ("node oidc-provider (JavaScript login)", ["node", "server.mjs", "{port}"], NODE_DIR,
+     "http://127.0.0.1:{port}", "NODE_OIDC_ISSUER", "profile.spa.yaml", "baseline.spa.yaml", {"NODE_OIDC_VARIANT": "spa"}),
+    ("django-oauth-toolkit", [".venv/bin/python", "serve.py", "{port}"], ROOT / "fixtures/providers/django-oauth-toolkit",
+     "http://127.0.0.1:{port}/o", "DJANGO_OIDC_ISSUER", "profile.yaml", "baseline.yaml", {"PYTHONDONTWRITEBYTECODE": "1"}),
+    ("idpyoidc", [".venv/bin/python", "serve.py", "{port}"], ROOT / "fixtures/providers/idpyoidc",
+     "http://127.0.0.1:{port}", "IDPY_OIDC_ISSUER", "profile.yaml", None, {"IDPY_VARIANT": "full"}),
+]
+
+
+def fixture_venv(d: Path):
+    """The fixture's virtualenv, created from its requirements.txt when missing (as the tests do)."""
+    py = d / ".venv/bin/python"
+    if not py.exists():
+        log(f"suites: creating {d / '.venv'}")
+        subprocess.run(["python3", "-m", "venv", ".venv"], cwd=d, check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements.txt"],
+                       cwd=d, check=True)
+
+
+def verdict_counts(report: dict) -> dict:
+    counts = {}
+    for c in report.get("cases", []):
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    return counts
+
+
+def section_suites(b: Bench, cfg):
+    """What a user waits for: the shipped suites, all of them, against each fixture
+    provider as its profile declares it (its opt-in waits included), at the default
+    concurrency: wall time, the harness's CPU (the browser's included) and the provider's."""
+    out = {}
+    runs = [("embedded reference provider", None)] + [(f[0], f) for f in SUITE_FIXTURES]
+    for name, fx in runs:
+        if fx is not None and fx[2] == NODE_DIR and not (NODE_DIR / "node_modules").exists():
+            log(f"suites: {name}: no node_modules (npm ci in {NODE_DIR}), left out")
+            b.failures.append(f"suites {name}: node_modules missing")
+            continue
+        outdir = b.tmp / "suites-out"
+        shutil.rmtree(outdir, ignore_errors=True)
+        proc = None
+        try:
+            env, cmd, prov_cpu0 = {}, [CONFORM, "run", "--format", "json", "--output", outdir], 0.0
+            if fx is not None:
+                _, start, cwd, issuer_t, var, profile, baseline, fenv = fx
+                if start[0].startswith(".venv"):
+                    fixture_venv(cwd)
+                port = free_port()
+                issuer = issuer_t.format(port=port)
+                proc = subprocess.Popen([a.format(port=port) for a in start], cwd=cwd, stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        env=dict(os.environ, **fenv))
+                wait_discovery(issuer, proc, timeout=180)
+                cmd += ["--provider", cwd / profile]
+                if baseline:
+                    cmd += ["--baseline", cwd / baseline]
+                env = {var: issuer}
+                prov_cpu0 = proc_cpu_seconds(proc.pid)
+            log(f"suites: {name}")
+            r = timed(cmd, env)
+            report = json.loads((outdir / "run.json").read_text()) if (outdir / "run.json").exists() else {}
+            ok = r["rc"] in (0, 1) and bool(report)
+            if not ok:
+                b.failures.append(f"suites {name}: exit {r['rc']}\n{r['stderr'][-1500:]}")
+            out[name] = {
+                "ok": ok, "wall_s": r["wall"], "cpu_s": r["cpu"], "peak_rss_mb": r["rss_mb"],
+                "provider_cpu_s": (proc_cpu_seconds(proc.pid) - prov_cpu0) if proc else None,
+                "cases": len(report.get("cases", [])), "verdicts": verdict_counts(report),
+                "case_seconds": sum(c.get("duration_ms", 0) for c in report.get("cases", [])) / 1000,
+            }
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+            b.failures.append(f"suites {name}: {e}")
+            out[name] = {"ok": False}
+        finally:
+            if proc and proc.poll() is None:
+                try:
+                    proc.stdin.close()  # the fixtures exit when their standard input closes
+                    proc.wait(timeout=10)
+                except (OSError, subprocess.TimeoutExpired):
+                    proc.kill()
+                    proc.wait()
+    return out
+
+
 def section_concurrency(b: Bench, refp, cfg):
     """Cases/s against the embedded provider at each --jobs (raw replay on the standalone one alongside)."""
     n, R = cfg["n_conc"], cfg["repeat_conc"]
@@ -681,6 +770,25 @@ def markdown(res):
                      f"{fmt(r.get('report_html_mb'), 1)} | {fmt(r.get('junit_xml_mb'), 1)} | {fmt(r.get('render_wall_s'), 2)} | "
                      f"{fmt(r.get('render_peak_rss_mb'), 1)} | {fmt(r.get('first_paint_ms'), 0)} | {fmt(r.get('dom_ready_ms'), 0)} |")
         L.append("")
+    if res.get("suites"):
+        L += ["## The shipped suites per fixture provider (what a user waits for)", "",
+              "Every shipped suite against each provider as its profile declares it (opt-in waits included), "
+              "at the default concurrency; harness CPU includes the browser's processes.", "",
+              "| provider | cases | wall s | harness CPU s | provider CPU s | peak RSS MB | verdicts |",
+              "|---|---:|---:|---:|---:|---:|---|"]
+        for name, r in res["suites"].items():
+            if not r.get("ok"):
+                L.append(f"| {name} | – | **failed** | | | | |")
+                continue
+            v = ", ".join(f"{n} {k}" for k, n in sorted(r["verdicts"].items()))
+            L.append(f"| {name} | {r['cases']} | {fmt(r['wall_s'], 1)} | {fmt(r['cpu_s'], 1)} | {fmt(r['provider_cpu_s'], 1)} | "
+                     f"{fmt(r['peak_rss_mb'], 0)} | {v} |")
+        js, html = (res["suites"].get("node oidc-provider (JavaScript login)", {}),
+                    res["suites"].get("node oidc-provider (server-rendered login)", {}))
+        if js.get("ok") and html.get("ok"):
+            L += ["", f"JavaScript login ÷ server-rendered login, same provider and suites: "
+                      f"{fmt(js['wall_s'] / html['wall_s'])}× the wall time (target ≤ 2×)."]
+        L.append("")
     if res.get("concurrency"):
         L += [f"## Throughput vs concurrency (N = {cfg['n_conc']}, medians of {cfg['repeat_conc']})", "",
               "| --jobs | oidc-conform cases/s | oidc-conform e2e cases/s | CPU ms/case | raw replay e2e cases/s (standalone reference) |",
@@ -704,7 +812,7 @@ def main():
     p.add_argument("--repeat", type=int, help="repetitions per measurement")
     p.add_argument("--jobs", type=int, default=4, help="concurrency of the comparison and scaling runs (default 4)")
     p.add_argument("--skip-node", action="store_true", help="leave out node oidc-provider")
-    p.add_argument("--only", default="compare,scaling,reports,drivers,concurrency", help="sections to run, comma-separated")
+    p.add_argument("--only", default="compare,scaling,reports,drivers,concurrency,suites", help="sections to run, comma-separated")
     p.add_argument("--name", help="file name of the results under reports/bench/ (default: full, or quick)")
     p.add_argument("--self-test", action="store_true", help="check the bench's own rules and exit")
     args = p.parse_args()
@@ -750,6 +858,8 @@ def main():
                 res["drivers"] = section_drivers(b, cfg)
             if "concurrency" in sections:
                 res["concurrency"] = section_concurrency(b, refp, cfg)
+            if "suites" in sections:
+                res["suites"] = section_suites(b, cfg)
         finally:
             for prov in providers:
                 if prov:
