@@ -1284,6 +1284,11 @@ fn decide(policy: &OriginPolicy, guards: &Guards, params: &Value) -> Verdict {
             return verdict;
         }
     }
+    // Nothing of a sign-in depends on pictures, sounds or fonts: not fetched
+    // (a snapshot, above, takes the page as it is).
+    if matches!(kind, "Image" | "Media" | "Font") {
+        return Verdict::Fail("BlockedByClient");
+    }
     if main && kind == "Document" {
         guard.note(format!("browser: {verb} {}", crate::flow::http::redact_str(url)));
         if let Ok(mut l) = guard.last_document.lock() {
@@ -1858,6 +1863,34 @@ mod tests {
         assert_eq!(post_body(&r), [("code".into(), "abc".into()), ("state".into(), "s 1".into())]);
         let r = json!({"method": "POST", "postDataEntries": [{"bytes": base64::engine::general_purpose::STANDARD.encode("state=x")}]});
         assert_eq!(post_body(&r), [("state".to_owned(), "x".to_owned())]);
+    }
+
+    #[test]
+    fn a_page_of_the_harness_gets_no_pictures_sounds_or_fonts() {
+        let policy = OriginPolicy {
+            origins: vec!["http://127.0.0.1:9".into()],
+            allow_http: false,
+        };
+        let guards: Guards = Arc::default();
+        if let Ok(mut g) = guards.lock() {
+            g.insert("page".into(), Arc::new(Guard::default()));
+        }
+        let request = |kind: &str, url: &str| json!({"request": {"url": url, "method": "GET"}, "resourceType": kind, "frameId": "page"});
+        for kind in ["Image", "Media", "Font"] {
+            assert!(
+                matches!(
+                    decide(&policy, &guards, &request(kind, "http://127.0.0.1:9/logo.png")),
+                    Verdict::Fail(_)
+                ),
+                "{kind}"
+            );
+        }
+        for kind in ["Document", "Script", "Stylesheet", "XHR", "Fetch"] {
+            assert!(
+                matches!(decide(&policy, &guards, &request(kind, "http://127.0.0.1:9/x")), Verdict::Continue),
+                "{kind}"
+            );
+        }
     }
 
     #[test]

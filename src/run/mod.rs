@@ -527,7 +527,12 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             verdict
         })
     };
-    let selected: Vec<Arc<Case>> = selected.into_iter().map(Arc::new).collect();
+    let mut selected: Vec<Arc<Case>> = selected.into_iter().map(Arc::new).collect();
+    // The cases that run alone among their user's sign-ins go first, one after
+    // another: started later, each would wait for every case under way (the
+    // opt-in waits hold their sign-in for a minute) while the cases after it
+    // queue behind it. The reports keep the cases in their own order.
+    selected.sort_by_key(|c| !c.needs_session_alone());
     let trials: Vec<Trial> = selected
         .iter()
         .map(|case| {
