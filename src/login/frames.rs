@@ -90,8 +90,17 @@ fn location_assignments(code: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(at) = code[from..].find("location") {
-        let start = from + at + "location".len();
+        let begin = from + at;
+        let start = begin + "location".len();
         from = start;
+        // `location` itself, not the end of another name (`geolocation`).
+        if code[..begin]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$'))
+        {
+            continue;
+        }
         let rest = code[start..].trim_start();
         let rest = if let Some(r) = rest.strip_prefix(".href") {
             r.trim_start().strip_prefix('=')
@@ -222,6 +231,8 @@ mod tests {
         }
         let got = at(r#"<script>var next = "https:\/\/rp.test\/bye"; let nextx = 1; window.location.replace(next)</script>"#);
         assert_eq!(got.onward, [Url::parse("https://rp.test/bye").unwrap()]);
+        let got = at(r#"<script>var geolocation = "https://x.test/"; mylocation.href = "https://y.test/";</script>"#);
+        assert!(got.onward.is_empty(), "{:?}", got.onward);
         let got = at(
             r#"<script>if (location == "https://a.test/") {} location.href = next; var u = `https://x.test/${a}`; location.replace(u)</script>"#,
         );
