@@ -64,6 +64,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "oauthlib, under DOT, refuses a repeated client_id, grant_type or redirect_uri at the token endpoint but not a repeated `code` (RFC 6749 §5.2: invalid_request for a repeated parameter)",
     ),
     (
+        "flows::refresh-after-another-sign-in",
+        "id_token.refresh",
+        "DOT takes a refreshed ID token's auth_time from the user's last_login, so after the same user signs in elsewhere a refresh of the first session reports the later sign-in (OIDC Core §12.2: the time of the original authentication)",
+    ),
+    (
         "logout::logout-post",
         "logout.post",
         "DOT's RPInitiatedLogoutView is not CSRF-exempt (Django answers a form POST 403), and past that DOT reads any POST as the answer to its own confirmation form (logout_denied without `allow`): OIDC RP-Initiated Logout §2 says OPs MUST support GET and POST",

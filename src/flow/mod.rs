@@ -218,6 +218,10 @@ pub struct Evidence {
     /// The provider refused or botched that sign-in (a plain code flow): the
     /// check it fails and why; the case's own authorization was not sent.
     pub signin_failed: Option<(&'static str, String)>,
+    /// `sign_in_elsewhere`: the user signed in again in another browser before
+    /// the refresh (`true` when a login form was filled there, `false` when the
+    /// provider let the user through without one).
+    pub signed_in_elsewhere: Option<bool>,
     /// The browser driver could not get through: the page's screenshot (PNG)
     /// and visible text (credentials scrubbed) when it gave up.
     pub browser_page: Option<(Option<Vec<u8>>, Option<String>)>,
@@ -493,6 +497,9 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                         );
                         return Ok(());
                     };
+                    if case.request.sign_in_elsewhere {
+                        sign_in_elsewhere(p, case, ev).await?;
+                    }
                     let Some(set) = refresh_tokens(p, case, &rt, ev).await? else {
                         return Ok(());
                     };
@@ -607,6 +614,33 @@ async fn collect_samples(p: &Provider, case: &Case, browser: &reqwest::cookie::J
         ev.samples.len() + 1
     ));
     Ok(())
+}
+
+/// The same user signs in again, in another browser, a second after the
+/// case's own sign-in (`auth_time` counts whole seconds): a provider that
+/// keeps one authentication time per user moves it, which a refreshed ID
+/// token of the first session must not show (OIDC Core §12.2).
+async fn sign_in_elsewhere(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), String> {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    ev.step("the same user signs in again, in another browser, before the refresh");
+    let elsewhere = reqwest::cookie::Jar::default();
+    let mut scratch = Evidence::default();
+    let verifier = make_verifier(&case.request.pkce);
+    let answer = authorize(p, case, &elsewhere, &verifier, &mut scratch).await;
+    for step in scratch.trace.drain(..) {
+        ev.step(format!("other browser: {step}"));
+    }
+    match answer {
+        Ok(Some(params)) if params.contains_key("code") || params.contains_key("access_token") || params.contains_key("id_token") => {
+            ev.signed_in_elsewhere = Some(scratch.logins > 0);
+            Ok(())
+        }
+        Ok(_) => {
+            ev.step("the sign-in in the other browser was refused: the refresh is judged without it");
+            Ok(())
+        }
+        Err(e) => Err(format!("the sign-in in another browser failed: {e}")),
+    }
 }
 
 /// Request parameters as reports keep them: credential-bearing values

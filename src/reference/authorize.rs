@@ -790,6 +790,9 @@ async fn login_post_inner(State(shared): State<Arc<Shared>>, headers: HeaderMap,
     let stored = {
         let mut store = shared.store();
         store.maybe_sweep(now);
+        if shared.quirk(Quirk::RefreshAuthTimeOfLastLogin) {
+            store.last_sign_in.insert(user.username.clone(), auth_time);
+        }
         match store.pending.get_mut(tx, now) {
             None => None,
             Some(pending) => {

@@ -223,6 +223,7 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("frontchannel-no-sid", &["frontchannel.session_params"]),
     ("frontchannel-wrong-sid", &["frontchannel.values"]),
     ("frontchannel-query-dropped", &["frontchannel.query_kept"]),
+    ("refresh-auth-time-of-last-login", &["id_token.refresh"]),
     ("session-state-missing", &["session_state.present"]),
     ("session-state-spaced", &["session_state.format"]),
     ("dpop-alg-hs256", &["dpop.metadata"]),

@@ -354,6 +354,8 @@ quirks! {
         "a logout frame's URL names another session's `sid` than the one that ended";
     FrontchannelQueryDropped => "frontchannel-query-dropped",
         "a logout frame's URL replaces the registered frontchannel_logout_uri's query with `iss` and `sid`";
+    RefreshAuthTimeOfLastLogin => "refresh-auth-time-of-last-login",
+        "a refreshed ID token's auth_time is the user's latest sign-in anywhere, not the sign-in of the session it was issued in";
     SessionStateMissing => "session-state-missing",
         "successful authentication responses carry no session_state, though discovery offers a check_session_iframe";
     SessionStateSpaced => "session-state-spaced",
@@ -475,7 +477,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 192);
+        assert_eq!(Quirk::ALL.len(), 193);
     }
 
     #[test]

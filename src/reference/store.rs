@@ -286,6 +286,9 @@ pub(crate) struct Store {
     pub(crate) devices: Bounded<TokenKey, super::device::DeviceGrant>,
     /// Their user codes, normalised.
     pub(crate) user_codes: Bounded<String, super::device::UserCode>,
+    /// Quirk `refresh-auth-time-of-last-login`: each user's latest sign-in
+    /// (Unix seconds), anywhere.
+    pub(crate) last_sign_in: std::collections::HashMap<String, u64>,
     next_family: u64,
     last_sweep: Instant,
 }
@@ -307,6 +310,7 @@ impl Store {
             dpop_jtis: Bounded::new(cap),
             devices: Bounded::new(cap),
             user_codes: Bounded::new(cap),
+            last_sign_in: std::collections::HashMap::new(),
             next_family: 1,
             last_sweep: Instant::now(),
         }

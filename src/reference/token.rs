@@ -511,8 +511,20 @@ fn refresh_token(shared: &Shared, client: &ClientReg, params: &Params, jkt: Opti
         }
     };
     let record = found?;
+    // Quirk: the user's latest sign-in anywhere, not this session's (OIDC Core §12.2).
+    let auth_time = if shared.quirk(Quirk::RefreshAuthTimeOfLastLogin) {
+        shared
+            .store()
+            .last_sign_in
+            .get(&record.grant.username)
+            .copied()
+            .unwrap_or(record.grant.auth_time)
+    } else {
+        record.grant.auth_time
+    };
     let bound = Grant {
         jkt: jkt.clone(),
+        auth_time,
         ..record.grant.clone()
     };
     let grant = &bound;

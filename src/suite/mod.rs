@@ -290,6 +290,8 @@ pub struct Request {
     pub device: Option<model::Device>,
     /// Client-assertion probes after the tokens are issued.
     pub client_assertions: bool,
+    /// Before a refresh: another sign-in of the same user, in another browser.
+    pub sign_in_elsewhere: bool,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -851,6 +853,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         dpop: r.dpop,
         device: r.device,
         client_assertions: r.client_assertions,
+        sign_in_elsewhere: r.sign_in_elsewhere,
     };
     if let Some(ro) = &r.request_object {
         let problem = if ro.alg == model::RequestObjectAlg::RS256 && r.register.is_none() {
@@ -913,6 +916,19 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
                 ),
             )
             .with_hint("set `flow: device` on the case, or leave `request.device` out"),
+        );
+    }
+    if r.sign_in_elsewhere && flow != Flow::Refresh {
+        diags.push(
+            src.error_at(
+                spanned_pos(&raw.name),
+                raw.name.value.chars().count(),
+                format!(
+                    "`request.sign_in_elsewhere` signs the user in again before a refresh, and this case's flow is `{}`",
+                    flow.as_str()
+                ),
+            )
+            .with_hint("set `flow: refresh` on the case, or leave `request.sign_in_elsewhere` out"),
         );
     }
     if r.token.after_code_lifetime && profile.code_lifetime.is_none() {

@@ -422,6 +422,11 @@ pub struct RawRequest {
     /// endpoint, each followed by a conformant one (OIDC Core §9, RFC 7523 §3).
     #[serde(default)]
     pub client_assertions: bool,
+    /// `flow: refresh` only: before the refresh, the same user signs in again
+    /// in another browser, a second later; the refreshed ID token still has
+    /// the `auth_time` of the case's own sign-in (OIDC Core §12.2).
+    #[serde(default)]
+    pub sign_in_elsewhere: bool,
     /// Sign the user in first, in the same browser, with a complete code flow; the
     /// case's own authorization then runs in that session (SSO, `prompt`, `max_age`,
     /// `id_token_hint`: `${session.id_token}` is the ID token of that sign-in).
