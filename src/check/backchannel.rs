@@ -19,31 +19,17 @@ pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 pub async fn check(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<CheckResult>) {
     let Some(seen) = &ev.logout else { return };
     let Some(received) = &seen.backchannel else { return };
-    let id_token = ev
-        .token_sets
-        .iter()
-        .rev()
-        .find_map(|s| s.id_token.as_ref())
-        .and_then(|t| jwt::decode(t.expose()).ok());
+    let id_token = super::last_id_token(ev);
     // §2.1: where the provider says it supports sessions, ID tokens carry `sid`.
     if p.discovery.backchannel_logout_session_supported == Some(Value::Bool(true))
         && let Some(idt) = &id_token
     {
-        out.push(if idt.claims.get("sid").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
-            CheckResult::pass(
-                "backchannel.sid_in_id_token",
-                "the ID token carries `sid`, as discovery's backchannel_logout_session_supported says",
-            )
-        } else {
-            CheckResult::fail(
-                "backchannel.sid_in_id_token",
-                "the ID token has no `sid`, though discovery says backchannel_logout_session_supported",
-            )
-            .ef(
-                "a `sid` claim in ID tokens (OIDC Back-Channel Logout §2.1: \"If supported, the sid Claim is also included in ID Tokens\")",
-                "no `sid`",
-            )
-        });
+        out.push(super::sid_in_id_token(
+            "backchannel.sid_in_id_token",
+            "backchannel_logout_session_supported",
+            "OIDC Back-Channel Logout §2.1: \"If supported, the sid Claim is also included in ID Tokens\"",
+            idt,
+        ));
     }
     let went_through = seen.logout.as_ref().is_some_and(Landing::went_through);
     let Some(post) = received.first() else {

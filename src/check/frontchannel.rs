@@ -8,7 +8,6 @@ use serde_json::Value;
 use url::Url;
 
 use super::CheckResult;
-use super::jwt;
 use crate::flow::logout::Landing;
 use crate::flow::{Evidence, Provider};
 
@@ -18,30 +17,17 @@ pub fn check(p: &Provider, ev: &Evidence, out: &mut Vec<CheckResult>) {
     let Some(registered) = seen.frontchannel_uri.as_deref().and_then(|u| Url::parse(u).ok()) else {
         return;
     };
-    let id_token = ev
-        .token_sets
-        .iter()
-        .rev()
-        .find_map(|s| s.id_token.as_ref())
-        .and_then(|t| jwt::decode(t.expose()).ok());
+    let id_token = super::last_id_token(ev);
     let id_sid = id_token.as_ref().and_then(|d| d.str_claim("sid")).filter(|s| !s.is_empty());
     let session_supported = p.discovery.frontchannel_logout_session_supported == Some(Value::Bool(true));
     // §3: "If supported, the sid Claim is also included in ID Tokens issued by the OP."
-    if session_supported && id_token.is_some() {
-        out.push(match id_sid {
-            Some(_) => CheckResult::pass(
-                "frontchannel.sid_in_id_token",
-                "the ID token carries `sid`, as discovery's frontchannel_logout_session_supported says",
-            ),
-            None => CheckResult::fail(
-                "frontchannel.sid_in_id_token",
-                "the ID token has no `sid`, though discovery says frontchannel_logout_session_supported",
-            )
-            .ef(
-                "a `sid` claim in ID tokens (OIDC Front-Channel Logout §3: \"If supported, the sid Claim is also included in ID Tokens issued by the OP\")",
-                "no `sid`",
-            ),
-        });
+    if session_supported && let Some(idt) = &id_token {
+        out.push(super::sid_in_id_token(
+            "frontchannel.sid_in_id_token",
+            "frontchannel_logout_session_supported",
+            "OIDC Front-Channel Logout §3: \"If supported, the sid Claim is also included in ID Tokens issued by the OP\"",
+            idt,
+        ));
     }
     let went_through = seen.logout.as_ref().is_some_and(Landing::went_through);
     let frames: Vec<&Url> = seen

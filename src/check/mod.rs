@@ -1593,6 +1593,27 @@ pub fn short(v: &Value) -> String {
     }
 }
 
+/// The case's last ID token, decoded (the one a logout or session probe
+/// judges against).
+pub(crate) fn last_id_token(ev: &Evidence) -> Option<jwt::Decoded> {
+    ev.token_sets
+        .iter()
+        .rev()
+        .find_map(|s| s.id_token.as_ref())
+        .and_then(|t| jwt::decode(t.expose()).ok())
+}
+
+/// `sid` in ID tokens where discovery's `flag` says the provider supports
+/// sessions for a logout channel (`rule`: the spec's words and section).
+pub(crate) fn sid_in_id_token(id: &str, flag: &str, rule: &str, id_token: &jwt::Decoded) -> CheckResult {
+    if id_token.str_claim("sid").is_some_and(|s| !s.is_empty()) {
+        CheckResult::pass(id, format!("the ID token carries `sid`, as discovery's {flag} says"))
+    } else {
+        CheckResult::fail(id, format!("the ID token has no `sid`, though discovery says {flag}"))
+            .ef(format!("a `sid` claim in ID tokens ({rule})"), "no `sid`")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -905,31 +905,29 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
             .with_hint("wait 0 to 60 seconds before reusing the code, in a case that reuses it"),
         );
     }
-    if r.device.is_some() && flow != Flow::Device {
-        diags.push(
-            src.error_at(
-                spanned_pos(&raw.name),
-                raw.name.value.chars().count(),
-                format!(
-                    "`request.device` is a probe of the device grant, and this case's flow is `{}`",
-                    flow.as_str()
-                ),
-            )
-            .with_hint("set `flow: device` on the case, or leave `request.device` out"),
-        );
-    }
-    if r.sign_in_elsewhere && flow != Flow::Refresh {
-        diags.push(
-            src.error_at(
-                spanned_pos(&raw.name),
-                raw.name.value.chars().count(),
-                format!(
-                    "`request.sign_in_elsewhere` signs the user in again before a refresh, and this case's flow is `{}`",
-                    flow.as_str()
-                ),
-            )
-            .with_hint("set `flow: refresh` on the case, or leave `request.sign_in_elsewhere` out"),
-        );
+    // Request fields that belong to one flow.
+    for (set, field, what, wanted) in [
+        (r.device.is_some(), "device", "is a probe of the device grant", Flow::Device),
+        (
+            r.sign_in_elsewhere,
+            "sign_in_elsewhere",
+            "signs the user in again before a refresh",
+            Flow::Refresh,
+        ),
+    ] {
+        if set && flow != wanted {
+            diags.push(
+                src.error_at(
+                    spanned_pos(&raw.name),
+                    raw.name.value.chars().count(),
+                    format!("`request.{field}` {what}, and this case's flow is `{}`", flow.as_str()),
+                )
+                .with_hint(format!(
+                    "set `flow: {}` on the case, or leave `request.{field}` out",
+                    wanted.as_str()
+                )),
+            );
+        }
     }
     if r.token.after_code_lifetime && profile.code_lifetime.is_none() {
         skip_because("opt-in: the probe waits out the code lifetime; set `code_lifetime` in the profile (e.g. `60s`) to run it".to_owned());
