@@ -629,11 +629,11 @@ def verdicts(res):
     add("raw replay with a new client per case ÷ raw replay (standalone reference)",
         ratio(get("raw_client_per_case_ref", "ms_per_case"), get("raw_ref", "ms_per_case")),
         ratio(get("raw_client_per_case_ref", "wall_s"), get("raw_ref", "wall_s")), "(diagnostic)", lambda v: True,
-        "the cost of building a reqwest client per case, as flow::drive does")
-    add("raw replay with its cases on block_on threads (as libtest-mimic runs the harness's) ÷ raw replay on tokio tasks",
+        "the cost of building an HTTP client per case; the harness builds one per provider")
+    add("raw replay with its cases on block_on threads (a thread per job) ÷ raw replay on tokio tasks",
         ratio(get("raw_threads_ref", "ms_per_case"), get("raw_ref", "ms_per_case")),
         ratio(get("raw_threads_ref", "wall_s"), get("raw_ref", "wall_s")), "(diagnostic)", lambda v: True,
-        "the cost of run::run driving each case with Runtime::block_on from a libtest-mimic thread")
+        "what a case costs driven by Runtime::block_on from a thread of its own; the harness runs its cases as tasks (run::trials)")
     add("peer: oidc-conform (embedded) cases/s ÷ Python peer cases/s (standalone reference)",
         ratio(get("conform_embedded", "cases_per_s"), get("peer_ref", "cases_per_s")),
         ratio(get("conform_embedded", "e2e_cases_per_s"), get("peer_ref", "e2e_cases_per_s")), "≥ 20×", lambda v: v >= 20,

@@ -25,7 +25,7 @@ from bench import CONFORM, OUT_DIR, ROOT, machine, write_suite  # noqa: E402
 # (category, substrings of a frame); the first category with a matching frame wins.
 CATEGORIES = [
     ("startup: dynamic loading, provider RSA key generation", ["_dl_start", "_dl_relocate", "keys::Keys::generate", "KeyPair::generate"]),
-    ("harness: reqwest client built per case (flow::http::client → rustls-platform-verifier → /etc/ssl/certs)",
+    ("harness: HTTP client built (flow::http::client → rustls-platform-verifier → /etc/ssl/certs)",
      ["oidc_conform::flow::http::client", "ClientBuilder::build"]),
     ("provider: RSA signing of ID/access tokens (reference::keys)", ["oidc_conform::reference::keys", "RSA_sign", "rsa_sign"]),
     ("provider: HTML pages (minijinja)", ["minijinja::"]),
@@ -40,7 +40,7 @@ CATEGORIES = [
     ("harness: suites and profile loading", ["oidc_conform::suite::", "oidc_conform::profile::", "serde_saphyr", "oidc_conform::run::load_cases"]),
     ("harness: HTTP client requests (reqwest/hyper client side, cookies)", ["reqwest::", "hyper_util::client", "hyper::client", "cookie_store::"]),
     ("harness: flow engine (other)", ["oidc_conform::flow::"]),
-    ("harness: test runner (libtest-mimic)", ["libtest_mimic::"]),
+    ("harness: test runner (run::trials)", ["oidc_conform::run::trials::"]),
     ("tokio scheduler, thread wake-ups", ["tokio::runtime::"]),
 ]
 KERNEL = "kernel without a user-space caller in the stack"

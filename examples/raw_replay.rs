@@ -12,7 +12,7 @@
 //! `--client-per-case` (build a new browser client for every case, as the harness
 //! does, instead of one per worker with its cookie jar emptied between cases),
 //! `--threads` (run each worker on its own OS thread with `Runtime::block_on`, as
-//! libtest-mimic runs the harness's cases, instead of as tokio tasks).
+//! a thread-per-case test runner would, instead of as tokio tasks).
 //!
 //! Prints one JSON line: `{"cases", "ok", "failed", "seconds", "setup_seconds", "requests", "first_error", …}`,
 //! where `seconds` is the time of the cases alone (after discovery).

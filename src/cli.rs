@@ -380,14 +380,7 @@ fn parse_quirks(names: &[String]) -> Result<Vec<Quirk>, RunError> {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     // Standard output that fails (`| head`, `> /dev/full`) never ends a command:
-    // every line goes through `output`, which does not panic. The trial runner's
-    // own lines do panic; `run` catches that, and the hook keeps quiet about it.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !run::console_panic_is_handled() {
-            default_hook(info);
-        }
-    }));
+    // every line goes through `output`, which does not panic.
     let cli = Cli::parse();
     crate::color::init(cli.color);
     match dispatch(cli) {

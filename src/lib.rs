@@ -4,7 +4,7 @@
 //! input (with [`diag`]nostics for bad input), [`flow`] drives the provider
 //! through a flow and collects evidence ([`login`] gets it through the login
 //! and consent pages), [`check`] turns evidence into check
-//! results, [`run`] runs the cases as libtest trials, and [`report`] writes what
+//! results, [`run`] runs the cases as tasks with libtest-style lines, and [`report`] writes what
 //! happened. [`reference`] is the embedded reference provider. The command
 //! line entry point is [`cli::main`].
 

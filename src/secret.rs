@@ -276,10 +276,18 @@ pub fn scrub(text: &str) -> String {
     }
     // Spaced out (`h u n t e r 2`, `HUNTER 2`): looked for with the white space removed.
     if out.chars().any(char::is_whitespace) {
-        let (stripped, at): (String, Vec<usize>) = out.char_indices().filter(|(_, c)| !c.is_whitespace()).map(|(i, c)| (c, i)).unzip();
-        let spans: Vec<(usize, usize)> = levels
+        let stripped: String = out.chars().filter(|c| !c.is_whitespace()).collect();
+        let hits: Vec<(usize, usize)> = levels
             .iter()
             .flat_map(|m| m.spaced.find_iter(&stripped).map(|hit| (hit.start(), hit.end())))
+            .collect();
+        if hits.is_empty() {
+            return out;
+        }
+        // Where each kept character stands in the text (only for a text with a hit).
+        let at: Vec<usize> = out.char_indices().filter(|(_, c)| !c.is_whitespace()).map(|(i, _)| i).collect();
+        let spans: Vec<(usize, usize)> = hits
+            .into_iter()
             .map(|(hit_start, hit_end)| {
                 // Back to the text: from the first character's start to the last one's end.
                 let start = stripped[..hit_start].chars().count();

@@ -1,7 +1,7 @@
 //! Console rendering of a finished run: a summary by area, the findings (the
 //! problems grouped by check: cases per finding, not one line per case) and,
-//! with `--verbose`, every failing check of every case. (libtest-mimic prints
-//! the per-case lines while the run goes.)
+//! with `--verbose`, every failing check of every case. (The runner prints
+//! the per-case lines while the run goes: `run::trials`.)
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

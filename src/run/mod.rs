@@ -1,12 +1,15 @@
-//! The runner: loads the input, connects to the provider, runs one
-//! libtest-mimic trial per case on a shared tokio runtime, and writes the report.
+//! The runner: loads the input, connects to the provider, runs every case as
+//! a task of one tokio runtime with `cargo test`'s console lines
+//! ([`trials`]), and writes the report.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use trials::Outcome;
+
+mod trials;
 
 use crate::check::{self, Status, jwt};
 use crate::diag::{Diagnostic, Diagnostics, Source};
@@ -498,34 +501,45 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let progress = progress_bar(all_ids.len(), &opts.output);
     // One case, start to finish: run, keep, and its libtest verdict.
     let run_one = {
-        let (rt, provider, results, output) = (rt.clone(), provider.clone(), results.clone(), opts.output.clone());
+        let (provider, results, output) = (provider.clone(), results.clone(), opts.output.clone());
         let bar = progress.as_ref().map(|(b, _)| b.clone());
-        Arc::new(move |case: &Case| -> Result<Completion, Failed> {
-            // A case on the trial runner's own thread (`--jobs 1`) may panic loudly.
-            let _loud = ConsoleQuiet::set(false);
-            if INTERRUPTED.load(Ordering::SeqCst) {
-                return Ok(Completion::ignored_with("not run: the run was interrupted"));
+        move |case: Arc<Case>| -> trials::Trial {
+            let (provider, results, output, bar) = (provider.clone(), results.clone(), output.clone(), bar.clone());
+            trials::Trial {
+                name: case.id(),
+                kind: case.flow.as_str().to_owned(),
+                run: Box::pin(async move {
+                    if INTERRUPTED.load(Ordering::SeqCst) {
+                        return Outcome::Ignored("not run: the run was interrupted".into());
+                    }
+                    // A panic in a case is an error of that case, never a case gone missing.
+                    let ran = {
+                        let case = case.clone();
+                        tokio::spawn(async move { run_case(&provider, &case).await }).await
+                    };
+                    let mut report = ran.unwrap_or_else(|e| match e.try_into_panic() {
+                        Ok(panic) => panicked(&case, panic.as_ref()),
+                        Err(e) => panicked(&case, &format!("its task ended: {e}")),
+                    });
+                    keep_screenshot(&mut report, &output);
+                    let verdict = trial_verdict(&report);
+                    if let Some(bar) = &bar {
+                        if let Outcome::Failed(f) = &verdict {
+                            let first = f.lines().next().unwrap_or_default();
+                            bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
+                        }
+                        bar.set_message(report.id.clone());
+                        bar.inc(1);
+                    }
+                    // Kept small from here on: the whole case goes to the spool.
+                    let entry = crate::report::CaseEntry::new(report);
+                    if let Ok(mut r) = results.lock() {
+                        r.push(entry);
+                    }
+                    verdict
+                }),
             }
-            // A panic in a case is an error of that case, never a case gone missing.
-            let mut report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(run_case(&provider, case))))
-                .unwrap_or_else(|panic| panicked(case, panic.as_ref()));
-            keep_screenshot(&mut report, &output);
-            let verdict = trial_verdict(&report);
-            if let Some(bar) = &bar {
-                if let Err(f) = &verdict {
-                    let first = f.message().and_then(|m| m.lines().next()).unwrap_or_default();
-                    bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
-                }
-                bar.set_message(report.id.clone());
-                bar.inc(1);
-            }
-            // Kept small from here on: the whole case goes to the spool.
-            let entry = crate::report::CaseEntry::new(report);
-            if let Ok(mut r) = results.lock() {
-                r.push(entry);
-            }
-            verdict
-        })
+        }
     };
     let mut selected: Vec<Arc<Case>> = selected.into_iter().map(Arc::new).collect();
     // The cases that run alone among their user's sign-ins go first, one after
@@ -533,47 +547,14 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     // opt-in waits hold their sign-in for a minute) while the cases after it
     // queue behind it. The reports keep the cases in their own order.
     selected.sort_by_key(|c| !c.needs_session_alone());
-    let trials: Vec<Trial> = selected
-        .iter()
-        .map(|case| {
-            let (case, run_one) = (case.clone(), run_one.clone());
-            let kind = case.flow.as_str();
-            Trial::ignorable_test(case.id(), move || run_one(&case)).with_kind(kind)
-        })
-        .collect();
-
-    let args = Arguments {
-        test_threads: Some(opts.jobs.or(max_concurrency).unwrap_or_else(default_jobs)),
-        logfile: progress.as_ref().map(|(_, log)| log.display().to_string()),
-        // The colour decided for standard output (`--color`); never into the log file.
-        color: Some(if crate::color::stdout() && progress.is_none() {
-            libtest_mimic::ColorSetting::Always
-        } else {
-            libtest_mimic::ColorSetting::Never
-        }),
-        // Filters were applied above; libtest-mimic only runs what it is given.
-        ..Arguments::default()
+    let trials: Vec<trials::Trial> = selected.iter().cloned().map(&run_one).collect();
+    let jobs = opts.jobs.or(max_concurrency).unwrap_or_else(default_jobs);
+    // The libtest lines: on standard output, or into the log behind the progress bar.
+    let console = match progress.as_ref().and_then(|(_, log)| std::fs::File::create(log).ok()) {
+        Some(log) => trials::Console::new(trials::Sink::File(log), false),
+        None => trials::Console::new(trials::Sink::Stdout, crate::color::stdout()),
     };
-    // The trial runner prints the libtest lines and panics when standard output
-    // fails (a closed pipe, a full disk). The verdict does not depend on the
-    // console: the failure is caught, the console stops, and the cases the runner
-    // did not get to (one at a time, `--jobs 1`) run all the same.
-    let printed = {
-        let _quiet = ConsoleQuiet::set(true);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| libtest_mimic::run(&args, trials)))
-    };
-    if let Err(payload) = printed {
-        let why = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("the console lines stopped");
-        crate::output::lost(crate::output::io_error_of(why), crate::output::is_broken_pipe(why));
-        let done: std::collections::BTreeSet<String> = results.lock().map(|r| r.iter().map(|c| c.id.clone()).collect()).unwrap_or_default();
-        for case in selected.iter().filter(|c| !done.contains(&c.id())) {
-            let _ = run_one(case);
-        }
-    }
+    trials::run(&rt, jobs, console, trials);
     if let Some((bar, _)) = &progress {
         bar.finish_and_clear();
     }
@@ -726,33 +707,6 @@ fn progress_bar(len: usize, output: &std::path::Path) -> Option<(indicatif::Prog
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-thread_local! {
-    /// This thread is in the trial runner, whose console writes panic on a
-    /// failed write: the panic is caught and handled (see [`run`]), not reported.
-    static CONSOLE_QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Sets this thread's [`CONSOLE_QUIET`] until dropped.
-struct ConsoleQuiet(bool);
-
-impl ConsoleQuiet {
-    fn set(quiet: bool) -> ConsoleQuiet {
-        ConsoleQuiet(CONSOLE_QUIET.with(|q| q.replace(quiet)))
-    }
-}
-
-impl Drop for ConsoleQuiet {
-    fn drop(&mut self) {
-        CONSOLE_QUIET.with(|q| q.set(self.0));
-    }
-}
-
-/// Whether a panic on this thread is the trial runner's failed console write,
-/// caught and handled: the panic hook keeps quiet about it.
-pub fn console_panic_is_handled() -> bool {
-    CONSOLE_QUIET.with(std::cell::Cell::get)
-}
-
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 async fn interrupted() {
     #[cfg(unix)]
@@ -788,9 +742,9 @@ fn selected(opts: &RunOptions, id: &str) -> bool {
 
 /// The libtest line of a case: `ok` for pass and warn, `ignored` with the reason
 /// for a skip, `FAILED` for fail and error.
-fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
+fn trial_verdict(report: &CaseReport) -> Outcome {
     match report.status {
-        Status::Pass | Status::Warn => Ok(Completion::Completed),
+        Status::Pass | Status::Warn => Outcome::Passed,
         Status::Skip => {
             // The reason the case is skipped: not runnable here, else its own assertions'.
             let skips = || report.checks.iter().filter(|c| c.status == Status::Skip);
@@ -800,11 +754,11 @@ fn trial_verdict(report: &CaseReport) -> Result<Completion, Failed> {
                 .or_else(|| skips().next())
                 .map(|c| crate::report::escape_controls(&c.message).into_owned())
                 .unwrap_or_else(|| "nothing was checked".into());
-            Ok(Completion::ignored_with(format!("skip: {why}")))
+            Outcome::Ignored(format!("skip: {why}"))
         }
         Status::Fail | Status::Error => {
             let lines: Vec<String> = report.problems().map(crate::report::describe_check_with_rule).collect();
-            Err(Failed::from(lines.join("\n")))
+            Outcome::Failed(lines.join("\n"))
         }
     }
 }
@@ -1201,17 +1155,16 @@ mod tests {
             "s::a",
             vec![check::CheckResult::fail("flow.authorization", hostile).ef("a code", hostile)],
         );
-        let Err(failure) = trial_verdict(&failed) else {
+        let Outcome::Failed(message) = trial_verdict(&failed) else {
             panic!("a failed case fails")
         };
-        let message = failure.message().unwrap_or_default().to_owned();
         assert!(!message.chars().any(char::is_control), "{message:?}");
         assert!(
             message.contains("access_denied\\u{1b}]52;c;ZXZpbA==\\u{7}\\rtest result: ok"),
             "{message}"
         );
         let skipped = crate::report::findings::tests::case("s::b", vec![check::CheckResult::skip("flow.supported", hostile)]);
-        let Ok(Completion::Ignored { reason: Some(shown) }) = trial_verdict(&skipped) else {
+        let Outcome::Ignored(shown) = trial_verdict(&skipped) else {
             panic!("a skip is ignored, with its reason")
         };
         assert!(!shown.chars().any(char::is_control), "{shown:?}");
