@@ -86,6 +86,7 @@ const USERINFO_CODE: &str = "idpyoidc's userinfo endpoint answers a token it doe
 const PUBLIC_SECRET: &str = "idpyoidc's `public` client authentication looks at the client_id only: a public client's code exchange that also sends a client_secret it was never issued gets tokens, where RFC 6749 §4.1.3 has the server authenticate the client when client authentication is included (MUST), and a failed one is invalid_client (§5.2)";
 const ERROR_PAGE: &str = "idpyoidc's parse_request returns this refusal before the redirect URI is verified (request.verify, or the response type checked before get_uri), and the fixture shows it on an HTTP 400 page, as idpyoidc's own example does; RFC 6749 §4.1.2.1 and OIDC Core §3.1.2.6 return it at the redirect URI (no requirement keyword: a warning)";
 const VERIFIER_SYNTAX: &str = "idpyoidc checks only that the code_verifier's S256 matches the challenge, not that it is 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)";
+const PAR_QUERY: &str = "idpyoidc checks an authorization request's query before it takes the pushed request its `request_uri` names: Endpoint.parse_request (server/endpoint.py, line 248) verifies the query as an authorization request, `response_type` required, before Authorization._do_request_uri (server/oauth2/authorization.py, line 420) restores the pushed one, so the request of `client_id` and `request_uri` alone that RFC 9126 §4 sends (RFC 9101 §5: the server uses the pushed parameters only) is refused, HTTP 400 `Missing required attribute 'response_type'` (idpyoidc's own client repeats the required parameters beside the `request_uri`)";
 const PERCENT_ENCODED: &str = "idpyoidc percent-decodes the redirect_uri (verify_uri: unquote) before comparing it with the registered ones, so a percent-encoded spelling matches, where RFC 9700 §2.1 asks for exact string matching";
 
 /// The `full` configuration (`profile.yaml`).
@@ -139,6 +140,20 @@ const FULL: &[Reviewed] = &[
         VERIFIER_SYNTAX,
     ),
     warn("redirect_uri::percent-encoded", "redirect_uri.equivalent_spelling", PERCENT_ENCODED),
+    fail("par::push", "par.authorization", PAR_QUERY),
+    fail("par::push", "flow.authorization", PAR_QUERY),
+    fail("par::push-wrong-secret", "par.authorization", PAR_QUERY),
+    fail("par::push-wrong-secret", "flow.authorization", PAR_QUERY),
+    fail("par::push-without-client-authentication", "par.authorization", PAR_QUERY),
+    fail("par::push-without-client-authentication", "flow.authorization", PAR_QUERY),
+    fail("par::push-with-request-uri", "par.authorization", PAR_QUERY),
+    fail("par::push-with-request-uri", "flow.authorization", PAR_QUERY),
+    fail("par::push-unregistered-redirect-uri", "par.authorization", PAR_QUERY),
+    fail("par::push-unregistered-redirect-uri", "flow.authorization", PAR_QUERY),
+    fail("par::request-uri-reuse", "par.authorization", PAR_QUERY),
+    fail("par::request-uri-reuse", "flow.authorization", PAR_QUERY),
+    fail("par::push-with-get", "par.authorization", PAR_QUERY),
+    fail("par::push-with-get", "flow.authorization", PAR_QUERY),
     warn(
         "security::provider-metadata",
         "metadata.deprecated_flows",
