@@ -783,6 +783,27 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         None if matches!(flow, Flow::ClientCredentials | Flow::Metadata) => String::new(),
         None => "openid".into(),
     };
+    let mut offline_without_consent = None;
+    // OIDC Core §11: a client asking for `offline_access` MUST also send
+    // `prompt=consent` (a provider ignores the scope otherwise, or refuses).
+    if let Some(s) = &r.scope
+        && flow.needs_browser()
+        && !expects_error
+        && scope.split(' ').any(|v| v == "offline_access")
+        && !r
+            .prompt
+            .as_ref()
+            .is_some_and(|p| p.value.split_whitespace().any(|v| v == "consent"))
+    {
+        offline_without_consent = Some(
+            src.error_at(
+                spanned_pos(s),
+                s.value.chars().count(),
+                "the request asks for `offline_access` without `prompt: consent`, which OIDC Core §11 says the client MUST send with it (a provider then ignores the scope, or refuses the request)".to_owned(),
+            )
+            .with_hint("add `prompt: consent` to the request; to test a refusal, give the case `expect: { error: \"*\" }`"),
+        );
+    }
     // Client credentials without an API: the scopes the profile declares for the client.
     let scope = match profile.clients.get(&client) {
         Some(c) if flow == Flow::ClientCredentials && api.is_none() && scope.is_empty() => c.scopes.join(" "),
@@ -904,6 +925,9 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
             )
             .with_hint("wait 0 to 60 seconds before reusing the code, in a case that reuses it"),
         );
+    }
+    if let Some(d) = offline_without_consent {
+        diags.push(d);
     }
     // Request fields that belong to one flow.
     for (set, field, what, wanted) in [
