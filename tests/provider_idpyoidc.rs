@@ -89,6 +89,7 @@ const PAR_QUERY: &str = "idpyoidc checks an authorization request's query before
 const DPOP_ATH: &str = "idpyoidc's DPoP add-on compares a proof's `ath` with the hex SHA-256 of the access token (server/oauth2/add_on/dpop.py, line 180: hexdigest), where RFC 9449 §4.2 has the base64url encoding of that hash, so userinfo refuses every correct proof of a bound token (HTTP 400 `'ath' in DPoP does not match the token hash`; §7.1: it MUST take the token with a valid proof)";
 const DPOP_BEARER: &str = "idpyoidc takes a DPoP-bound access token sent to userinfo as a plain Bearer token without proof: neither UserInfo.process_request (server/oidc/userinfo.py, line 119) nor the DPoP add-on's check (server/oauth2/add_on/dpop.py, line 136) looks at the token's binding (its grant's `dpop_jkt`), and the add-on can only demand a proof of every request at the endpoint, which would refuse every bearer token too (this deployment runs it where a request uses DPoP); RFC 9449 §7.2: a resource server MUST reject a DPoP-bound access token received as a bearer token";
 const DPOP_REFRESH_REBOUND: &str = "idpyoidc binds the tokens of a refresh to whichever key signed that refresh's proof: a public client's refresh token bound to one key refreshes with another key's proof and the new tokens are bound to the new key (server/oidc/token_helper/refresh_token.py, lines 45-49), where RFC 9449 §5 binds a public client's refresh token to the key of its first proof (MUST)";
+const DPOP_PROOF_CODE: &str = "idpyoidc's DPoP add-on refuses an invalid proof at the token endpoint by raising a plain ValueError (server/oauth2/add_on/dpop.py), which the deployment answers as HTTP 400 `invalid_request`, where RFC 9449 §5 names `invalid_dpop_proof` for it (no requirement keyword: a warning); the refusal itself is right";
 const PERCENT_ENCODED: &str = "idpyoidc percent-decodes the redirect_uri (verify_uri: unquote) before comparing it with the registered ones, so a percent-encoded spelling matches, where RFC 9700 §2.1 asks for exact string matching";
 
 /// The `full` configuration (`profile.yaml`).
@@ -155,6 +156,9 @@ const FULL: &[Reviewed] = &[
     fail("par::request-uri-reuse", "flow.authorization", PAR_QUERY),
     fail("par::push-with-get", "par.authorization", PAR_QUERY),
     fail("par::push-with-get", "flow.authorization", PAR_QUERY),
+    warn("dpop::dpop-proof-wrong-htu", "dpop.proof_htu", DPOP_PROOF_CODE),
+    warn("dpop::dpop-proof-wrong-htm", "dpop.proof_htm", DPOP_PROOF_CODE),
+    warn("dpop::dpop-proof-bad-signature", "dpop.proof_signature", DPOP_PROOF_CODE),
     fail("dpop::dpop-userinfo", "dpop.userinfo", DPOP_ATH),
     fail("dpop::dpop-bound-token-as-bearer", "dpop.bearer_refused", DPOP_BEARER),
     fail("dpop::dpop-refresh-public-client", "dpop.refresh_bound", DPOP_REFRESH_REBOUND),
@@ -220,9 +224,6 @@ const FULL_CORE: &[&str] = &[
     "registration::http-redirect-for-implicit",
     "logout::session-state",
     "dpop::dpop-token",
-    "dpop::dpop-proof-wrong-htu",
-    "dpop::dpop-proof-wrong-htm",
-    "dpop::dpop-proof-bad-signature",
 ];
 
 const MINIMAL_CORE: &[&str] = &[

@@ -198,6 +198,22 @@ fn refused(id: &str, what: &str, mistake: &Outcome, correct: Option<&Outcome>, t
         return CheckResult::fail(id, format!("{what} was taken")).ef(format!("a refusal ({rule})"), mistake.said.clone());
     }
     match correct {
+        // RFC 9449 §5: the token endpoint answers an invalid proof with
+        // `invalid_dpop_proof` (RFC 6749 §5.2's error response; the text has
+        // no requirement keyword for the code: another one is a warning).
+        Some(c) if c.accepted && id != "dpop.bearer_refused" && mistake.error.as_deref() != Some("invalid_dpop_proof") => {
+            CheckResult::warn(
+                id,
+                format!(
+                    "{what} was refused ({}) and {then} then worked, but not with the error code `invalid_dpop_proof`",
+                    mistake.said
+                ),
+            )
+            .ef(
+                "HTTP 400 `invalid_dpop_proof`: RFC 9449 §5 has the token endpoint answer an invalid DPoP proof with that code (an RFC 6749 §5.2 error response)",
+                mistake.said.clone(),
+            )
+        }
         Some(c) if c.accepted => CheckResult::pass(id, format!("{what} was refused ({}); {then} then worked", mistake.said)),
         Some(c) => CheckResult::skip(
             id,
@@ -285,13 +301,16 @@ mod tests {
         Outcome {
             accepted: true,
             said: said.into(),
+            error: None,
         }
     }
 
+    /// A refusal; its error code is the first word in backquotes.
     fn no(said: &str) -> Outcome {
         Outcome {
             accepted: false,
             said: said.into(),
+            error: said.split('`').nth(1).map(str::to_owned),
         }
     }
 
@@ -348,6 +367,11 @@ mod tests {
     fn a_faulty_proof_must_be_refused_beside_a_valid_one_that_works() {
         let refused = ev(P::WrongHtu, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_dpop_proof`")));
         assert_eq!(status_of(&refused, "dpop.proof_htu"), Some(Status::Pass));
+        // Refused, but under another code than §5's: a warning that names the code.
+        let other_code = ev(P::WrongHtu, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_request`")));
+        assert_eq!(status_of(&other_code, "dpop.proof_htu"), Some(Status::Warn));
+        let no_code = ev(P::BadSignature, |s| s.mistake = Some(no("refused")));
+        assert_eq!(status_of(&no_code, "dpop.proof_signature"), Some(Status::Warn));
         let taken = ev(P::WrongHtm, |s| {
             s.mistake = Some(ok("tokens"));
             s.exchange = None;

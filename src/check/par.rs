@@ -31,7 +31,15 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                 } else {
                     CheckResult::pass(
                         "par.request_uri_in_body",
-                        format!("a pushed request carrying a `request_uri` was refused ({})", answer(m)),
+                        format!(
+                            "a pushed request carrying a `request_uri` was refused ({}){}",
+                            answer(m),
+                            match seen.request_uri_fetches {
+                                Some(0) => "; the request_uri named a request object the provider could fetch, and it did not",
+                                Some(_) => "; the provider fetched the request object the request_uri named before refusing (RFC 9126 §2.1 step 2 refuses the request for the parameter alone)",
+                                None => "",
+                            }
+                        ),
                     )
                 });
             }

@@ -267,10 +267,19 @@ pub async fn check_all(p: &Provider, case: &Case, ev: &Evidence, out: &mut Vec<C
         && !(200..300).contains(&u.status)
     {
         out.push(match u.error.as_deref() {
-            Some("invalid_token") => CheckResult::pass(
+            Some("invalid_token") if u.status == 401 => CheckResult::pass(
                 "userinfo.invalid_token_error",
-                format!("the ID token presented as a bearer token is refused with invalid_token (HTTP {})", u.status),
+                "the ID token presented as a bearer token is refused with invalid_token (HTTP 401)",
             ),
+            // §3.1: "The resource server SHOULD respond with the HTTP 401 (Unauthorized) status code."
+            Some("invalid_token") => CheckResult::fail(
+                "userinfo.invalid_token_error",
+                format!(
+                    "userinfo refused the ID token presented as a bearer token with invalid_token, but with HTTP {} where RFC 6750 §3.1 gives invalid_token the status 401",
+                    u.status
+                ),
+            )
+            .ef("error=\"invalid_token\" (HTTP 401)", format!("error=\"invalid_token\" (HTTP {})", u.status)),
             other => CheckResult::fail(
                 "userinfo.invalid_token_error",
                 "userinfo refused a token it does not accept (the ID token presented as a bearer token) without the error code RFC 6750 §3.1 gives it",

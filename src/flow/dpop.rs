@@ -275,6 +275,8 @@ fn corrupt_signature(jws: &str) -> String {
 pub struct Outcome {
     pub accepted: bool,
     pub said: String,
+    /// The `error` code of a refusal that had one.
+    pub error: Option<String>,
 }
 
 /// What a DPoP probe saw.
@@ -355,6 +357,7 @@ fn token_outcome(got: &Option<TokenSet>, ev: &Evidence) -> Outcome {
     match got {
         Some(set) => Outcome {
             accepted: true,
+            error: None,
             said: format!(
                 "tokens were issued (token_type {})",
                 set.params.get("token_type").and_then(Value::as_str).unwrap_or("absent")
@@ -362,6 +365,7 @@ fn token_outcome(got: &Option<TokenSet>, ev: &Evidence) -> Outcome {
         },
         None => Outcome {
             accepted: false,
+            error: ev.error.as_ref().map(|e| e.error.clone()),
             said: match &ev.error {
                 Some(e) => format!(
                     "refused: HTTP {} `{}`{}",
@@ -480,7 +484,11 @@ fn userinfo_outcome(r: &UserinfoResponse) -> Outcome {
     if accepted {
         said.push_str(" with claims");
     }
-    Outcome { accepted, said }
+    Outcome {
+        accepted,
+        said,
+        error: r.error.clone(),
+    }
 }
 
 /// The probe's requests after the code exchange.

@@ -56,6 +56,9 @@ pub struct ParSeen {
     pub reuse: Option<Taken>,
     /// The correct push's `request_uri`.
     pub request_uri: Option<Secret>,
+    /// How often the provider fetched the `request_uri` the harness put in a
+    /// pushed body (one it serves on 127.0.0.1), where it served one.
+    pub request_uri_fetches: Option<usize>,
 }
 
 /// How a push authenticates the client.
@@ -93,8 +96,41 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
         P::RequestUriInBody => {
             ev.misuse_attempted = true;
             let mut with = body.clone();
-            with.push(("request_uri".into(), format!("{URN}oidc-conform-{}", random_token())));
+            // A provider on this machine gets a `request_uri` it can fetch: the
+            // same parameters as an unsigned request object, served on
+            // 127.0.0.1, so that its refusal is not a failed fetch (RFC 9126
+            // §2.1 step 2: refused whatever it points at). Elsewhere a made-up URN.
+            let served = if super::request_object::reachable_from(&p.profile.issuer) {
+                let server = super::request_object::server().await?;
+                let params: BTreeMap<String, String> = q.clone();
+                let client_id = q.get("client_id").cloned().unwrap_or_default();
+                let jwt = super::request_object::make(
+                    &params,
+                    &client_id,
+                    &p.discovery.issuer,
+                    crate::suite::RequestObjectAlg::None,
+                    false,
+                )?;
+                server.put(case, &p.discovery.issuer, jwt);
+                Some(server)
+            } else {
+                None
+            };
+            let uri = match served {
+                Some(server) => server.uri_for(case, &p.discovery.issuer),
+                None => format!("{URN}oidc-conform-{}", random_token()),
+            };
+            with.push(("request_uri".into(), uri));
             seen.mistake = Some(post(p, case, with, Auth::AsDeclared, "with a `request_uri` in the body", ev).await?);
+            if let Some(server) = served {
+                let n = server.fetches(case, &p.discovery.issuer);
+                seen.request_uri_fetches = Some(n);
+                ev.step(match n {
+                    0 => "the provider did not fetch the request object at the pushed request_uri".to_owned(),
+                    1 => "the provider fetched the request object at the pushed request_uri".to_owned(),
+                    n => format!("the provider fetched the request object at the pushed request_uri {n} times"),
+                });
+            }
         }
         P::UnregisteredRedirect => {
             ev.misuse_attempted = true;

@@ -147,14 +147,14 @@ impl Server {
             .clone()
     }
 
-    fn put(&self, case: &Case, issuer: &str, jwt: String) {
+    pub(crate) fn put(&self, case: &Case, issuer: &str, jwt: String) {
         let mut objects = self.served.objects.lock().unwrap_or_else(|e| e.into_inner());
         let id = self.id_for(case, issuer);
         objects.insert(id, Entry { jwt, fetches: 0 });
     }
 
     /// How often the provider fetched the case's request object.
-    fn fetches(&self, case: &Case, issuer: &str) -> usize {
+    pub(crate) fn fetches(&self, case: &Case, issuer: &str) -> usize {
         let id = self.id_for(case, issuer);
         let objects = self.served.objects.lock().unwrap_or_else(|e| e.into_inner());
         objects.get(&id).map_or(0, |e| e.fetches)

@@ -151,6 +151,7 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("client-credentials-sub-null", &["access_token.claims"]),
     ("public-client-secret-ignored", &["token_endpoint.public_client_secret"]),
     ("userinfo-invalid-request", &["userinfo.invalid_token_error"]),
+    ("userinfo-invalid-token-400", &["userinfo.invalid_token_error"]),
     ("discovery-response-types-as-grant-types", &["metadata.values"]),
     ("form-post-ignored", &["flow.response_mode"]),
     ("token-response-no-id-token", &["flow.id_token_issued"]),
@@ -232,6 +233,10 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("dpop-userinfo-refused", &["dpop.userinfo"]),
     ("dpop-bearer-accepted", &["dpop.bearer_refused"]),
     ("dpop-htu-unchecked", &["dpop.proof_htu"]),
+    (
+        "dpop-proof-invalid-request",
+        &["dpop.proof_htu", "dpop.proof_htm", "dpop.proof_signature"],
+    ),
     ("dpop-htm-unchecked", &["dpop.proof_htm"]),
     ("dpop-signature-unchecked", &["dpop.proof_signature"]),
     ("dpop-replay-accepted", &["dpop.replay"]),

@@ -204,6 +204,8 @@ quirks! {
         "a public client's token request that also sends a client_secret (any value) is accepted, the secret ignored";
     UserinfoInvalidRequest => "userinfo-invalid-request",
         "userinfo answers a token it does not accept with 401 error=\"invalid_request\" instead of invalid_token";
+    UserinfoInvalidToken400 => "userinfo-invalid-token-400",
+        "userinfo answers a token it does not accept with HTTP 400 (error=\"invalid_token\") instead of 401";
     DiscoveryResponseTypesAsGrantTypes => "discovery-response-types-as-grant-types",
         "discovery's grant_types_supported lists the response types `code` and `id_token` instead of grant types";
     StateTruncated => "state-truncated",
@@ -380,6 +382,8 @@ quirks! {
         "the jti of DPoP proofs is not remembered: a proof is taken again";
     DpopRefreshUnbound => "dpop-refresh-unbound",
         "a public client's refresh token is not bound to the DPoP key it was issued with";
+    DpopProofInvalidRequest => "dpop-proof-invalid-request",
+        "the token endpoint refuses an invalid DPoP proof with invalid_request instead of invalid_dpop_proof";
     DeviceGrantUnadvertised => "device-grant-unadvertised",
         "discovery offers a device_authorization_endpoint but leaves the device_code grant type out of grant_types_supported";
     DeviceExpiresInMissing => "device-expires-in-missing",
@@ -477,7 +481,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 193);
+        assert_eq!(Quirk::ALL.len(), 195);
     }
 
     #[test]

@@ -210,7 +210,14 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<Strin
     }
     let client = authenticate(shared, headers, &params)?;
     // RFC 9449 §5: a DPoP proof binds the tokens to its key; an invalid one is refused.
-    let jkt = super::dpop::check(shared, headers, "POST", "/oauth/token", None).map_err(|e| TokenError::new("invalid_dpop_proof", e))?;
+    let jkt = super::dpop::check(shared, headers, "POST", "/oauth/token", None).map_err(|e| {
+        let code = if shared.quirk(Quirk::DpopProofInvalidRequest) {
+            "invalid_request"
+        } else {
+            "invalid_dpop_proof"
+        };
+        TokenError::new(code, e)
+    })?;
     match params.get("grant_type") {
         None => Err(TokenError::new("invalid_request", "grant_type is missing")),
         Some("authorization_code") => authorization_code(shared, client, &params, jkt),

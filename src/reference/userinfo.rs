@@ -68,8 +68,17 @@ pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, uri: Uri, he
 
 /// Quirk `userinfo-no-challenge`: 401s go out without `WWW-Authenticate`.
 /// Quirk `userinfo-invalid-request`: an `invalid_token` error goes out as
-/// `invalid_request`.
+/// `invalid_request`. Quirk `userinfo-invalid-token-400`: with HTTP 400.
 fn without_challenge_by_quirk(shared: &Shared, mut response: Response) -> Response {
+    if shared.quirk(Quirk::UserinfoInvalidToken400)
+        && response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains(r#"error="invalid_token""#))
+    {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
     if shared.quirk(Quirk::UserinfoInvalidRequest)
         && response
             .headers()
