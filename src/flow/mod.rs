@@ -1029,6 +1029,7 @@ async fn authorize_steps(
                     form::ConsentChoice::Only { approved, .. } => Some(approved.clone()),
                     _ => None,
                 },
+                urgent: case.needs_session_alone(),
             };
             let outcome = b.front_channel(task).await;
             // The pre-flight's pages are not counted against the cases.

@@ -53,8 +53,24 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// After this many cases in a row that the driver could not get past the same
 /// page, it is not tried on that page again in the run.
 pub const GIVE_UP_AFTER: u32 = 3;
-/// How often the driver looks at the page while it waits.
+/// How often the driver looks at the page while it waits, at the latest.
 const POLL: Duration = Duration::from_millis(100);
+/// How soon after a change of the page (its document parsed or loaded, the
+/// redirect caught) the driver looks, at the earliest: the changes of one
+/// step come in bursts, and each look runs a script in the page.
+const SETTLE: Duration = Duration::from_millis(15);
+
+/// Browser pages under way at once: two per CPU (`OIDC_CONFORM_BROWSER_PAGES`
+/// sets it). A page spends most of its time waiting (for the provider, for
+/// the app's own timers), not computing; more than this and the pages slow
+/// each other down towards their timeouts.
+fn pages_at_once() -> usize {
+    std::env::var("OIDC_CONFORM_BROWSER_PAGES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, usize::from))
+}
 
 /// Which driver gets through login and consent pages (profile `login.driver`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema, clap::ValueEnum)]
@@ -175,6 +191,9 @@ pub struct Task<'a> {
     /// Approve only these of the requested scopes: their boxes ticked, the
     /// others' unticked. `None`: approve all.
     pub approved: Option<Vec<String>>,
+    /// The case runs alone among its user's sign-ins, and cases wait for it:
+    /// its pages go before the others' ([`super::gate`]).
+    pub urgent: bool,
 }
 
 /// A headless Chromium for the run.
@@ -202,7 +221,8 @@ pub struct Browser {
     /// the provider and run more at once than there are CPUs; a browser page
     /// computes (scripts, layout), and more of them than CPUs only slow each
     /// other down towards their timeouts.
-    pages: tokio::sync::Semaphore,
+    /// Urgent tasks (the cases that run alone) get the next free page first.
+    pages: super::gate::Gate,
 }
 
 impl Drop for Browser {
@@ -419,7 +439,7 @@ impl Browser {
             defeats: std::sync::Mutex::default(),
             child: std::sync::Mutex::new(Some(child)),
             profile_dir: std::sync::Mutex::new(Some(profile_dir)),
-            pages: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
+            pages: super::gate::Gate::new(pages_at_once()),
         };
         let ready = tokio::time::timeout(START_TIMEOUT, browser.conn.call(None, "Browser.getVersion", json!({}))).await;
         match ready {
@@ -636,7 +656,9 @@ impl Browser {
                         }
                         "Page.frameStoppedLoading" if params["frameId"].as_str() == Some(main_frame.as_str()) => {
                             guard.loading.store(false, Ordering::SeqCst);
+                            guard.changed.notify_one();
                         }
+                        "Page.domContentEventFired" => guard.changed.notify_one(),
                         "Page.frameAttached" => {
                             if let (Some(f), Ok(mut frames)) = (params["frameId"].as_str(), guard.frames.lock()) {
                                 frames.insert(f.to_owned());
@@ -688,9 +710,9 @@ impl Browser {
     pub async fn front_channel(&self, task: Task<'_>) -> Result<Redirect, Failure> {
         let _page = self
             .pages
-            .acquire()
+            .enter(task.urgent)
             .await
-            .map_err(|_| Failure::plain("the browser is shutting down"))?;
+            .ok_or_else(|| Failure::plain("the browser is shutting down"))?;
         let context = self.new_context().await.map_err(Failure::plain)?;
         let result = self.in_context(&context, task).await;
         self.dispose_context(&context).await;
@@ -732,6 +754,8 @@ impl Browser {
         // one look can catch a page mid-render; an end is seen twice.
         let mut ends_seen = 0u32;
         let mut looked = Instant::now() - POLL;
+        // The page changed since the last look: look now, not at the next POLL.
+        let mut woke = false;
         let deadline = Instant::now() + IDLE_TIMEOUT * 6;
         let mut steps_left: Vec<Step> = task.selectors.steps.clone();
         let mut step_number = 1;
@@ -779,10 +803,27 @@ impl Browser {
                     .await
                     .with_steps(&steps));
             }
-            if looked.elapsed() < POLL {
-                tokio::time::sleep(POLL.saturating_sub(looked.elapsed())).await;
+            // The next look: as soon as the page changes (SETTLE after the
+            // change), else POLL after the last one. A page that looked like an
+            // end is looked at again a whole POLL later: one look can catch a
+            // page mid-render, and a change can be what is still rendering.
+            if looked.elapsed() < POLL && !woke {
+                let rest = POLL.saturating_sub(looked.elapsed());
+                woke = if ends_seen == 0 {
+                    tokio::select! {
+                        () = guard.changed.notified() => true,
+                        () = tokio::time::sleep(rest) => false,
+                    }
+                } else {
+                    tokio::time::sleep(rest).await;
+                    false
+                };
+                if woke {
+                    tokio::time::sleep(SETTLE).await;
+                }
                 continue;
             }
+            woke = false;
             looked = Instant::now();
             // The profile's steps first, each once its element is on the page.
             if let Some(step) = steps_left.first().cloned() {
@@ -1099,6 +1140,9 @@ struct Guard {
     loading: AtomicBool,
     /// Document URL (no fragment) → its defence against framing.
     framing: std::sync::Mutex<HashMap<String, Option<String>>>,
+    /// Something happened the driver should look at: the main document was
+    /// parsed or finished loading, or the redirect back to the client was caught.
+    changed: tokio::sync::Notify,
 }
 
 impl Guard {
@@ -1139,6 +1183,7 @@ impl Guard {
         if let Some(tx) = self.capture.lock().ok().and_then(|mut c| c.take()) {
             let _ = tx.send(result);
         }
+        self.changed.notify_one();
     }
 }
 

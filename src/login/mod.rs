@@ -12,4 +12,5 @@ pub mod browser;
 pub mod consent;
 pub mod form;
 pub mod frames;
+pub mod gate;
 pub mod oracle;

@@ -545,8 +545,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     // The cases that run alone among their user's sign-ins go first, one after
     // another: started later, each would wait for every case under way (the
     // opt-in waits hold their sign-in for a minute) while the cases after it
-    // queue behind it. The reports keep the cases in their own order.
-    selected.sort_by_key(|c| !c.needs_session_alone());
+    // queue behind it. Then the cases that wait for long (a code to age, the
+    // device grant's polls): started last, a minute's wait would come after
+    // everything else instead of beside it. The reports keep the cases in their own order.
+    selected.sort_by_key(|c| schedule_rank(c));
     let trials: Vec<trials::Trial> = selected.iter().cloned().map(&run_one).collect();
     let jobs = opts.jobs.or(max_concurrency).unwrap_or_else(default_jobs);
     // The libtest lines: on standard output, or into the log behind the progress bar.
@@ -591,6 +593,18 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         return Ok(130);
     }
     Ok(report.exit_code(opts.strict_baseline))
+}
+
+/// Where a case starts in a run: 0 the cases that run alone among their
+/// user's sign-ins, 1 the cases that wait for long, 2 the others.
+fn schedule_rank(case: &Case) -> u8 {
+    if case.needs_session_alone() {
+        0
+    } else if case.waits_long() {
+        1
+    } else {
+        2
+    }
 }
 
 /// Cases run at once without `--jobs` or `http.max_concurrency`: a case
@@ -1145,6 +1159,28 @@ fn token_views(ev: &Evidence) -> Vec<TokenView> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The session probes and refreshes start first, then the cases that
+    /// wait for long, then the others; each group in its own order.
+    #[test]
+    fn cases_that_run_alone_then_cases_that_wait_start_first() {
+        let mut profile = reference_profile("http://127.0.0.1:1").unwrap();
+        profile.code_lifetime = Some(std::time::Duration::from_secs(60));
+        profile.waits = true;
+        let cases = load_cases(&[], &profile).unwrap();
+        let rank = |id: &str| schedule_rank(cases.iter().find(|c| c.id() == id).unwrap_or_else(|| panic!("{id}")));
+        assert_eq!(rank("session::prompt-login"), 0);
+        assert_eq!(rank("flows::refresh"), 0);
+        assert_eq!(rank("security::code-lifetime"), 1);
+        assert_eq!(rank("negative::code-reuse-30s"), 1);
+        assert_eq!(rank("device::device-grant"), 1);
+        assert_eq!(rank("basics::openid-only"), 2);
+        let mut sorted: Vec<&Case> = cases.iter().collect();
+        sorted.sort_by_key(|c| schedule_rank(c));
+        let ranks: Vec<u8> = sorted.iter().map(|c| schedule_rank(c)).collect();
+        assert!(ranks.windows(2).all(|w| w[0] <= w[1]));
+        assert!(ranks.contains(&0) && ranks.contains(&1) && ranks.contains(&2));
+    }
 
     /// The libtest lines of a failed and a skipped case carry the provider's
     /// text with its control characters written out.

@@ -292,6 +292,8 @@ pub struct Request {
     pub client_assertions: bool,
     /// Before a refresh: another sign-in of the same user, in another browser.
     pub sign_in_elsewhere: bool,
+    /// The case is marked `slow`: it waits (a `max_age` to pass, a poll interval).
+    pub slow: bool,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -407,6 +409,14 @@ impl Case {
     /// sign-in): it runs alone among the cases that sign the same user in.
     pub fn needs_session_alone(&self) -> bool {
         self.request.session.is_some() || self.flow == Flow::Refresh
+    }
+
+    /// The case waits for seconds on end (a code to age, a code to reuse
+    /// later, a `max_age` to pass, the device grant's polls): started early,
+    /// its wait runs beside the other cases instead of after them.
+    pub fn waits_long(&self) -> bool {
+        let r = &self.request;
+        r.slow || r.code_lifetime.is_some() || !r.reuse_wait.is_zero() || self.flow == Flow::Device
     }
 
     pub fn judges_registration(&self) -> bool {
@@ -875,6 +885,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         device: r.device,
         client_assertions: r.client_assertions,
         sign_in_elsewhere: r.sign_in_elsewhere,
+        slow: raw.slow,
     };
     if let Some(ro) = &r.request_object {
         let problem = if ro.alg == model::RequestObjectAlg::RS256 && r.register.is_none() {
