@@ -60,16 +60,17 @@ const POLL: Duration = Duration::from_millis(100);
 /// step come in bursts, and each look runs a script in the page.
 const SETTLE: Duration = Duration::from_millis(15);
 
-/// Browser pages under way at once: two per CPU (`OIDC_CONFORM_BROWSER_PAGES`
-/// sets it). A page spends most of its time waiting (for the provider, for
-/// the app's own timers), not computing; more than this and the pages slow
-/// each other down towards their timeouts.
+/// Browser pages under way at once: one per CPU (`OIDC_CONFORM_BROWSER_PAGES`
+/// sets it). Measured on the JavaScript-login fixture (2 CPUs): two pages at
+/// once ran its suites no slower than four (149 s and 158 s): a page
+/// computes (scripts, layout), and more of them than CPUs only slow each
+/// other down towards their timeouts.
 fn pages_at_once() -> usize {
     std::env::var("OIDC_CONFORM_BROWSER_PAGES")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
-        .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, usize::from))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// Which driver gets through login and consent pages (profile `login.driver`).
