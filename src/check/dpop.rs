@@ -34,6 +34,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                     mistake,
                     seen.exchange.as_ref(),
                     "the same code with a valid proof",
+                    &PROOF_RULE,
                 ));
             }
         }
@@ -71,6 +72,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                             bearer,
                             Some(correct),
                             "the token with its proof",
+                            &BEARER_RULE,
                         ));
                     }
                 }
@@ -188,31 +190,45 @@ fn short(s: &str) -> String {
     crate::report::escape::escape_controls(s).chars().take(80).collect()
 }
 
+/// What a refusal must be: the rule that asks for it, and the error code and
+/// its rule where the text names one (with no requirement keyword: another
+/// code is a warning).
+struct RefusalRule {
+    rule: &'static str,
+    code: Option<(&'static str, &'static str)>,
+}
+
+/// A faulty proof at the token endpoint.
+const PROOF_RULE: RefusalRule = RefusalRule {
+    rule: "RFC 9449 §4.3, §5: the server MUST check the proof and refuses an invalid one (`invalid_dpop_proof`)",
+    code: Some((
+        "invalid_dpop_proof",
+        "HTTP 400 `invalid_dpop_proof`: RFC 9449 §5 has the token endpoint answer an invalid DPoP proof with that code (an RFC 6749 §5.2 error response)",
+    )),
+};
+
+/// A bound token presented as a bearer token.
+const BEARER_RULE: RefusalRule = RefusalRule {
+    rule: "RFC 9449 §7.2: a resource server MUST reject a DPoP-bound access token received as a bearer token",
+    code: None,
+};
+
 /// A mistake refused, beside a correct request that then worked.
-fn refused(id: &str, what: &str, mistake: &Outcome, correct: Option<&Outcome>, then: &str) -> CheckResult {
-    let rule = match id {
-        "dpop.bearer_refused" => "RFC 9449 §7.2: a resource server MUST reject a DPoP-bound access token received as a bearer token",
-        _ => "RFC 9449 §4.3, §5: the server MUST check the proof and refuses an invalid one (`invalid_dpop_proof`)",
-    };
+fn refused(id: &str, what: &str, mistake: &Outcome, correct: Option<&Outcome>, then: &str, rule: &RefusalRule) -> CheckResult {
     if mistake.accepted {
-        return CheckResult::fail(id, format!("{what} was taken")).ef(format!("a refusal ({rule})"), mistake.said.clone());
+        return CheckResult::fail(id, format!("{what} was taken")).ef(format!("a refusal ({})", rule.rule), mistake.said.clone());
     }
     match correct {
-        // RFC 9449 §5: the token endpoint answers an invalid proof with
-        // `invalid_dpop_proof` (RFC 6749 §5.2's error response; the text has
-        // no requirement keyword for the code: another one is a warning).
-        Some(c) if c.accepted && id != "dpop.bearer_refused" && mistake.error.as_deref() != Some("invalid_dpop_proof") => {
+        Some(c) if c.accepted && rule.code.is_some_and(|(code, _)| mistake.error.as_deref() != Some(code)) => {
+            let (code, expected) = rule.code.unwrap_or_default();
             CheckResult::warn(
                 id,
                 format!(
-                    "{what} was refused ({}) and {then} then worked, but not with the error code `invalid_dpop_proof`",
+                    "{what} was refused ({}) and {then} then worked, but not with the error code `{code}`",
                     mistake.said
                 ),
             )
-            .ef(
-                "HTTP 400 `invalid_dpop_proof`: RFC 9449 §5 has the token endpoint answer an invalid DPoP proof with that code (an RFC 6749 §5.2 error response)",
-                mistake.said.clone(),
-            )
+            .ef(expected, mistake.said.clone())
         }
         Some(c) if c.accepted => CheckResult::pass(id, format!("{what} was refused ({}); {then} then worked", mistake.said)),
         Some(c) => CheckResult::skip(

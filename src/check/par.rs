@@ -290,4 +290,39 @@ mod tests {
         assert_eq!(validated(&taken, Some(&Taken::ToUnregistered)).status, Status::Fail);
         assert_eq!(validated(&taken, Some(&Taken::Page("sign-in"))).status, Status::Fail);
     }
+
+    /// A refused push with a `request_uri` passes; the verdict says whether
+    /// the provider fetched the object it named, and a taken one fails.
+    #[test]
+    fn a_request_uri_in_the_pushed_body_is_refused_and_the_fetch_is_said() {
+        let judged = |mistake: EndpointAnswer, fetches: Option<usize>| {
+            let ev = Evidence {
+                par: Some(ParSeen {
+                    probe: Some(P::RequestUriInBody),
+                    push: Some(ans(201, json!({"request_uri": "urn:x", "expires_in": 60}))),
+                    mistake: Some(mistake),
+                    request_uri_fetches: fetches,
+                    ..ParSeen::default()
+                }),
+                ..Evidence::default()
+            };
+            let mut out = Vec::new();
+            check(&ev, &mut out);
+            out.into_iter().find(|c| c.id == "par.request_uri_in_body").unwrap()
+        };
+        let refused = || ans(400, json!({"error": "invalid_request"}));
+        let fetched = judged(refused(), Some(2));
+        assert_eq!(fetched.status, Status::Pass);
+        assert!(fetched.message.contains("fetched the request object"), "{}", fetched.message);
+        let not_fetched = judged(refused(), Some(0));
+        assert!(
+            not_fetched.message.contains("could fetch, and it did not"),
+            "{}",
+            not_fetched.message
+        );
+        let remote = judged(refused(), None);
+        assert!(!remote.message.contains("fetch"), "{}", remote.message);
+        let taken = judged(ans(201, json!({"request_uri": "urn:y", "expires_in": 60})), Some(1));
+        assert_eq!(taken.status, Status::Fail);
+    }
 }

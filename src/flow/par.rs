@@ -102,15 +102,8 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
             // §2.1 step 2: refused whatever it points at). Elsewhere a made-up URN.
             let served = if super::request_object::reachable_from(&p.profile.issuer) {
                 let server = super::request_object::server().await?;
-                let params: BTreeMap<String, String> = q.clone();
-                let client_id = q.get("client_id").cloned().unwrap_or_default();
-                let jwt = super::request_object::make(
-                    &params,
-                    &client_id,
-                    &p.discovery.issuer,
-                    crate::suite::RequestObjectAlg::None,
-                    false,
-                )?;
+                let client_id = q.get("client_id").map_or("", String::as_str);
+                let jwt = super::request_object::make(q, client_id, &p.discovery.issuer, crate::suite::RequestObjectAlg::None, false)?;
                 server.put(case, &p.discovery.issuer, jwt);
                 Some(server)
             } else {

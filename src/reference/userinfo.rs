@@ -70,22 +70,15 @@ pub(crate) async fn userinfo_get(State(shared): State<Arc<Shared>>, uri: Uri, he
 /// Quirk `userinfo-invalid-request`: an `invalid_token` error goes out as
 /// `invalid_request`. Quirk `userinfo-invalid-token-400`: with HTTP 400.
 fn without_challenge_by_quirk(shared: &Shared, mut response: Response) -> Response {
-    if shared.quirk(Quirk::UserinfoInvalidToken400)
-        && response
-            .headers()
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains(r#"error="invalid_token""#))
-    {
+    let invalid_token = response
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(r#"error="invalid_token""#));
+    if invalid_token && shared.quirk(Quirk::UserinfoInvalidToken400) {
         *response.status_mut() = StatusCode::BAD_REQUEST;
     }
-    if shared.quirk(Quirk::UserinfoInvalidRequest)
-        && response
-            .headers()
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains(r#"error="invalid_token""#))
-    {
+    if invalid_token && shared.quirk(Quirk::UserinfoInvalidRequest) {
         response = error(StatusCode::UNAUTHORIZED, "invalid_request", "the access token is not accepted");
     }
     if shared.quirk(Quirk::UserinfoNoChallenge) && response.status() == StatusCode::UNAUTHORIZED {

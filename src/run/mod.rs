@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use futures_util::FutureExt as _;
 use trials::Outcome;
 
 mod trials;
@@ -513,14 +514,10 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                         return Outcome::Ignored("not run: the run was interrupted".into());
                     }
                     // A panic in a case is an error of that case, never a case gone missing.
-                    let ran = {
-                        let case = case.clone();
-                        tokio::spawn(async move { run_case(&provider, &case).await }).await
-                    };
-                    let mut report = ran.unwrap_or_else(|e| match e.try_into_panic() {
-                        Ok(panic) => panicked(&case, panic.as_ref()),
-                        Err(e) => panicked(&case, &format!("its task ended: {e}")),
-                    });
+                    let mut report = std::panic::AssertUnwindSafe(run_case(&provider, &case))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|panic| panicked(&case, panic.as_ref()));
                     keep_screenshot(&mut report, &output);
                     let verdict = trial_verdict(&report);
                     if let Some(bar) = &bar {

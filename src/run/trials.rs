@@ -15,6 +15,8 @@
 //! stops the lines, never the run.
 
 use std::future::Future;
+
+use futures_util::FutureExt as _;
 use std::io::Write as _;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -180,10 +182,10 @@ pub fn run(rt: &tokio::runtime::Runtime, jobs: usize, mut console: Console, tria
             let tx = tx.clone();
             let _ = tx.send(Event::Started(i));
             tokio::spawn(async move {
-                // A panic in a case's own task is a failure of that case, never a case gone missing.
-                let outcome = match tokio::spawn(trial.run).await {
+                // A panic in a case is a failure of that case, never a case gone missing.
+                let outcome = match std::panic::AssertUnwindSafe(trial.run).catch_unwind().await {
                     Ok(o) => o,
-                    Err(e) => Outcome::Failed(format!("the case's task ended without a verdict: {e}")),
+                    Err(_) => Outcome::Failed("the case's task ended without a verdict: it panicked".into()),
                 };
                 drop(permit);
                 let _ = tx.send(Event::Ended(i, outcome));
