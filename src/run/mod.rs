@@ -509,7 +509,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             trials::Trial {
                 name: case.id(),
                 kind: case.flow.as_str().to_owned(),
-                run: Box::pin(async move {
+                run: Box::new(move || Box::pin(async move {
                     if INTERRUPTED.load(Ordering::SeqCst) {
                         return Outcome::Ignored("not run: the run was interrupted".into());
                     }
@@ -534,7 +534,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
                         r.push(entry);
                     }
                     verdict
-                }),
+                })),
             }
         }
     };

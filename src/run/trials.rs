@@ -37,8 +37,15 @@ pub struct Trial {
     pub name: String,
     /// Shown as `[kind] ` before the name; empty for none.
     pub kind: String,
-    pub run: Pin<Box<dyn Future<Output = Outcome> + Send>>,
+    /// Makes the case's future when the case starts: a future holds its
+    /// whole state from the moment it is made (tens of kilobytes for a
+    /// flow), so ten thousand made up front would hold ten thousand states.
+    pub run: Run,
 }
+
+/// What makes a trial's future.
+pub type Run = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send>;
+
 
 /// The counts of the summary line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +190,7 @@ pub fn run(rt: &tokio::runtime::Runtime, jobs: usize, mut console: Console, tria
             let _ = tx.send(Event::Started(i));
             tokio::spawn(async move {
                 // A panic in a case is a failure of that case, never a case gone missing.
-                let outcome = match std::panic::AssertUnwindSafe(trial.run).catch_unwind().await {
+                let outcome = match std::panic::AssertUnwindSafe((trial.run)()).catch_unwind().await {
                     Ok(o) => o,
                     Err(_) => Outcome::Failed("the case's task ended without a verdict: it panicked".into()),
                 };
@@ -227,6 +234,11 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// A [`Run`] of a future made already (the tests' are small).
+    fn ready_made(f: impl Future<Output = Outcome> + Send + 'static) -> Run {
+        Box::new(move || Box::pin(f))
+    }
+
     fn log_console() -> (Console, tempfile::NamedTempFile) {
         let f = tempfile::NamedTempFile::new().unwrap();
         (Console::new(Sink::File(f.reopen().unwrap()), false), f)
@@ -242,7 +254,7 @@ mod tests {
                 Trial {
                     name: format!("case-{i:02}"),
                     kind: if i % 2 == 0 { "code".into() } else { "implicit".into() },
-                    run: Box::pin(async move {
+                    run: ready_made(async move {
                         let n = now.fetch_add(1, Ordering::SeqCst) + 1;
                         most.fetch_max(n, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -294,7 +306,7 @@ mod tests {
                 Trial {
                     name: format!("c{i}"),
                     kind: String::new(),
-                    run: Box::pin(async move {
+                    run: ready_made(async move {
                         order.lock().unwrap().push(i);
                         tokio::task::yield_now().await;
                         Outcome::Passed
@@ -317,12 +329,12 @@ mod tests {
         let mut trials: Vec<Trial> = vec![Trial {
             name: "boom".into(),
             kind: String::new(),
-            run: Box::pin(async { panic!("injected") }),
+            run: ready_made(async { panic!("injected") }),
         }];
         trials.extend((0..3).map(|i| Trial {
             name: format!("fine{i}"),
             kind: String::new(),
-            run: Box::pin(async { Outcome::Passed }),
+            run: ready_made(async { Outcome::Passed }),
         }));
         let (console, log) = log_console();
         let c = run(&rt, 2, console, trials);
@@ -345,7 +357,7 @@ mod tests {
         let trials = vec![Trial {
             name: "x".into(),
             kind: String::new(),
-            run: Box::pin(async { Outcome::Passed }),
+            run: ready_made(async { Outcome::Passed }),
         }];
         run(&rt, 4, Console::new(Sink::File(f.reopen().unwrap()), true), trials);
         let text = std::fs::read_to_string(f.path()).unwrap();
