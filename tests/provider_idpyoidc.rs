@@ -90,6 +90,9 @@ const DPOP_ATH: &str = "idpyoidc's DPoP add-on compares a proof's `ath` with the
 const DPOP_BEARER: &str = "idpyoidc takes a DPoP-bound access token sent to userinfo as a plain Bearer token without proof: neither UserInfo.process_request (server/oidc/userinfo.py, line 119) nor the DPoP add-on's check (server/oauth2/add_on/dpop.py, line 136) looks at the token's binding (its grant's `dpop_jkt`), and the add-on can only demand a proof of every request at the endpoint, which would refuse every bearer token too (this deployment runs it where a request uses DPoP); RFC 9449 §7.2: a resource server MUST reject a DPoP-bound access token received as a bearer token";
 const DPOP_REFRESH_REBOUND: &str = "idpyoidc binds the tokens of a refresh to whichever key signed that refresh's proof: a public client's refresh token bound to one key refreshes with another key's proof and the new tokens are bound to the new key (server/oidc/token_helper/refresh_token.py, lines 45-49), where RFC 9449 §5 binds a public client's refresh token to the key of its first proof (MUST)";
 const DPOP_PROOF_CODE: &str = "idpyoidc's DPoP add-on refuses an invalid proof at the token endpoint by raising a plain ValueError (server/oauth2/add_on/dpop.py), which the deployment answers as HTTP 400 `invalid_request`, where RFC 9449 §5 names `invalid_dpop_proof` for it (no requirement keyword: a warning); the refusal itself is right";
+const DPOP_PROOF_UNCHECKED: &str = "idpyoidc's DPoP add-on only verifies a proof's signature at the token endpoint: token_post_parse_request (server/oauth2/add_on/dpop.py, line 117) calls DPoPProof.verify_header, which checks the JWS against its `jwk` (line 80) but never calls DPoPProof.verify (line 58, where `typ` and the required claims are checked), and nothing looks at `iat` or at a private part in `jwk`; RFC 9449 §4.3 items 3, 4, 7 and 11 (MUST) refuse such a proof";
+const DPOP_JKT_IGNORED: &str = "idpyoidc never reads the authorization request's `dpop_jkt`: the token endpoint binds the tokens to whichever key signed the exchange's proof (server/oauth2/add_on/dpop.py, line 132, then server/oidc/token_helper/access_token.py, line 74), where RFC 9449 §10 MUST reject a proof of another key";
+const DPOP_HTU_EXACT: &str = "idpyoidc compares `htu` with the request URL as strings (server/oauth2/add_on/dpop.py, line 122), where RFC 9449 §4.3 ignores query and fragment (item 9) and SHOULD normalize scheme and host case and the default port (a warning)";
 const PERCENT_ENCODED: &str = "idpyoidc percent-decodes the redirect_uri (verify_uri: unquote) before comparing it with the registered ones, so a percent-encoded spelling matches, where RFC 9700 §2.1 asks for exact string matching";
 
 /// The `full` configuration (`profile.yaml`).
@@ -162,6 +165,19 @@ const FULL: &[Reviewed] = &[
     fail("dpop::dpop-userinfo", "dpop.userinfo", DPOP_ATH),
     fail("dpop::dpop-bound-token-as-bearer", "dpop.bearer_refused", DPOP_BEARER),
     fail("dpop::dpop-refresh-public-client", "dpop.refresh_bound", DPOP_REFRESH_REBOUND),
+    fail("dpop::dpop-proof-wrong-typ", "dpop.proof_typ", DPOP_PROOF_UNCHECKED),
+    fail("dpop::dpop-proof-without-jti", "dpop.proof_jti", DPOP_PROOF_UNCHECKED),
+    fail("dpop::dpop-proof-old-iat", "dpop.proof_iat", DPOP_PROOF_UNCHECKED),
+    fail("dpop::dpop-proof-future-iat", "dpop.proof_iat", DPOP_PROOF_UNCHECKED),
+    fail("dpop::dpop-proof-private-key", "dpop.proof_private_key", DPOP_PROOF_UNCHECKED),
+    fail("dpop::dpop-jkt", "dpop.jkt_bound", DPOP_JKT_IGNORED),
+    warn("dpop::dpop-two-proofs", "dpop.proof_single", DPOP_PROOF_CODE),
+    warn("dpop::dpop-proof-alg-none", "dpop.proof_alg", DPOP_PROOF_CODE),
+    warn("dpop::dpop-proof-hs256", "dpop.proof_alg", DPOP_PROOF_CODE),
+    warn("dpop::dpop-htu-with-query", "dpop.htu_query", DPOP_HTU_EXACT),
+    warn("dpop::dpop-htu-unnormalized", "dpop.htu_normalized", DPOP_HTU_EXACT),
+    fail("par::request-uri-of-another-client", "par.authorization", PAR_QUERY),
+    fail("par::request-uri-of-another-client", "flow.authorization", PAR_QUERY),
     warn(
         "security::provider-metadata",
         "metadata.deprecated_flows",
@@ -195,8 +211,39 @@ const MINIMAL: &[Reviewed] = &[
 /// The checks of the `par` and `dpop` suites that skip in the `full`
 /// configuration, which offers both families: (case, check, words of the
 /// harness's reason, why). Every other check of those suites gives a verdict.
-const FULL_PAR_DPOP_SKIPS: &[(&str, &str, &str, &str)] =
-    &[("dpop::dpop-proof-replay", "dpop.replay", "first use was already refused", DPOP_ATH)];
+const FULL_PAR_DPOP_SKIPS: &[(&str, &str, &str, &str)] = &[
+    ("dpop::dpop-proof-replay", "dpop.replay", "first use was already refused", DPOP_ATH),
+    (
+        "dpop::dpop-userinfo-without-ath",
+        "dpop.userinfo_ath",
+        "but so was the token with a valid proof",
+        DPOP_ATH,
+    ),
+    (
+        "dpop::dpop-userinfo-wrong-ath",
+        "dpop.userinfo_ath",
+        "but so was the token with a valid proof",
+        DPOP_ATH,
+    ),
+    (
+        "dpop::dpop-userinfo-other-key",
+        "dpop.userinfo_key",
+        "but so was the token with a valid proof",
+        DPOP_ATH,
+    ),
+    (
+        "dpop::dpop-scheme-lower-case",
+        "dpop.scheme_case",
+        "but so was the scheme written `DPoP`",
+        DPOP_ATH,
+    ),
+    (
+        "par::request-uri-of-another-client",
+        "par.client_bound",
+        "own authorization with it did not go through either",
+        PAR_QUERY,
+    ),
+];
 
 /// Cases that must run and hold every check but the reviewed findings of any case (`*`).
 const FULL_CORE: &[&str] = &[

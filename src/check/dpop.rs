@@ -4,7 +4,7 @@
 
 use super::CheckResult;
 use crate::flow::Evidence;
-use crate::flow::dpop::{DpopSeen, Outcome};
+use crate::flow::dpop::{DpopSeen, Fault, Outcome};
 use crate::suite::DpopProbe as P;
 
 /// Every DPoP check the probe of `ev` can judge.
@@ -21,27 +21,69 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                 out.push(c);
             }
         }
-        P::WrongHtu | P::WrongHtm | P::BadSignature => {
-            let (id, what) = match probe {
-                P::WrongHtu => ("dpop.proof_htu", "a proof whose `htu` is another URL than the token endpoint's"),
-                P::WrongHtm => ("dpop.proof_htm", "a proof whose `htm` is GET, for a POST"),
-                _ => ("dpop.proof_signature", "a proof whose signature does not verify"),
+        P::WrongHtu
+        | P::WrongHtm
+        | P::BadSignature
+        | P::TwoProofs
+        | P::WrongTyp
+        | P::AlgNone
+        | P::SymmetricAlg
+        | P::PrivateKey
+        | P::NoJti
+        | P::OldIat
+        | P::FutureIat
+        | P::HtuWithQuery
+        | P::HtuUnnormalized => {
+            let Some(fault) = seen.fault() else { return };
+            let Some(mistake) = &seen.mistake else { return };
+            let (id, item) = proof_check(fault);
+            let what = format!("a code exchange with {}", fault.describe());
+            let then = if seen.fresh_code {
+                "a fresh code with a valid proof (the provider used the first up at the refused attempt, which RFC 6749 allows)"
+            } else {
+                "the same code with a valid proof"
             };
+            if fault.to_be_taken() {
+                out.push(taken(id, &what, mistake, seen.exchange.as_ref(), then, item));
+            } else if matches!(fault, Fault::OldIat | Fault::FutureIat) && mistake.accepted && seen.nonce_used {
+                out.push(CheckResult::skip(
+                    id,
+                    format!(
+                        "{what} was taken ({}), but the server uses DPoP nonces, and RFC 9449 §4.3 item 11 lets it judge a proof's age by the nonce it issued instead of by `iat`",
+                        mistake.said
+                    ),
+                ));
+            } else {
+                let rule = RefusalRule {
+                    rule: item,
+                    code: PROOF_CODE,
+                };
+                out.push(refused(id, &what, mistake, seen.exchange.as_ref(), then, &rule));
+            }
+        }
+        P::Jkt => {
             if let Some(mistake) = &seen.mistake {
                 out.push(refused(
-                    id,
-                    &format!("a code exchange with {what}"),
+                    "dpop.jkt_bound",
+                    "a code exchange with a proof of another key than the one the authorization request's `dpop_jkt` named",
                     mistake,
                     seen.exchange.as_ref(),
-                    "the same code with a valid proof",
-                    &PROOF_RULE,
+                    if seen.fresh_code {
+                        "a fresh code with a proof of the named key (the provider used the first up at the refused attempt, which RFC 6749 allows)"
+                    } else {
+                        "the same code with a proof of the named key"
+                    },
+                    &JKT_RULE,
                 ));
             }
         }
-        P::Userinfo | P::Bearer | P::Replay => {
+        P::Userinfo | P::Bearer | P::Replay | P::UserinfoNoAth | P::UserinfoWrongAth | P::UserinfoOtherKey | P::SchemeCase => {
             let id = match probe {
                 P::Userinfo => "dpop.userinfo",
                 P::Bearer => "dpop.bearer_refused",
+                P::UserinfoNoAth | P::UserinfoWrongAth => "dpop.userinfo_ath",
+                P::UserinfoOtherKey => "dpop.userinfo_key",
+                P::SchemeCase => "dpop.scheme_case",
                 _ => "dpop.replay",
             };
             if seen.exchange.as_ref().is_some_and(|o| o.accepted) && !seen.bound() {
@@ -73,6 +115,39 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                             Some(correct),
                             "the token with its proof",
                             &BEARER_RULE,
+                        ));
+                    }
+                }
+                P::UserinfoNoAth | P::UserinfoWrongAth | P::UserinfoOtherKey => {
+                    let Some(mistake) = &seen.userinfo_mistake else { return };
+                    let what = match probe {
+                        P::UserinfoNoAth => "the DPoP-bound access token at userinfo with a proof without `ath`",
+                        P::UserinfoWrongAth => {
+                            "the DPoP-bound access token at userinfo with a proof whose `ath` is the hash of another token"
+                        }
+                        _ => "the DPoP-bound access token at userinfo with a valid proof of another key",
+                    };
+                    out.push(refused(
+                        id,
+                        what,
+                        mistake,
+                        Some(correct),
+                        "the token with a valid proof",
+                        &RS_PROOF_RULE,
+                    ));
+                    if let Some(c) = challenge(mistake, correct) {
+                        out.push(c);
+                    }
+                }
+                P::SchemeCase => {
+                    if let Some(lower) = &seen.scheme_case {
+                        out.push(taken(
+                            id,
+                            "the DPoP-bound access token at userinfo in the scheme written `dpop`",
+                            lower,
+                            Some(correct),
+                            "the scheme written `DPoP`",
+                            "RFC 9110 §11.1: an authentication scheme is a case-insensitive token, so `dpop` is the `DPoP` scheme of RFC 9449 §7.1",
                         ));
                     }
                 }
@@ -198,18 +273,123 @@ struct RefusalRule {
     code: Option<(&'static str, &'static str)>,
 }
 
-/// A faulty proof at the token endpoint.
-const PROOF_RULE: RefusalRule = RefusalRule {
-    rule: "RFC 9449 §4.3, §5: the server MUST check the proof and refuses an invalid one (`invalid_dpop_proof`)",
-    code: Some((
-        "invalid_dpop_proof",
-        "HTTP 400 `invalid_dpop_proof`: RFC 9449 §5 has the token endpoint answer an invalid DPoP proof with that code (an RFC 6749 §5.2 error response)",
-    )),
-};
+/// The error code of a refused proof at the token endpoint.
+const PROOF_CODE: Option<(&str, &str)> = Some((
+    "invalid_dpop_proof",
+    "HTTP 400 `invalid_dpop_proof`: RFC 9449 §5 has the token endpoint answer an invalid DPoP proof with that code (an RFC 6749 §5.2 error response)",
+));
+
+/// The check and the rule of a token-endpoint proof probe.
+fn proof_check(fault: Fault) -> (&'static str, &'static str) {
+    match fault {
+        Fault::WrongHtu => (
+            "dpop.proof_htu",
+            "RFC 9449 §4.3 item 9, §5: `htu` MUST match the request's URI, query and fragment aside",
+        ),
+        Fault::WrongHtm => ("dpop.proof_htm", "RFC 9449 §4.3 item 8, §5: `htm` MUST match the request's method"),
+        Fault::BadSignature => (
+            "dpop.proof_signature",
+            "RFC 9449 §4.3 item 6, §5: the signature MUST verify with the key in `jwk`",
+        ),
+        Fault::TwoProofs => (
+            "dpop.proof_single",
+            "RFC 9449 §4.3 item 1, §5: there MUST NOT be more than one `DPoP` header",
+        ),
+        Fault::WrongTyp => ("dpop.proof_typ", "RFC 9449 §4.3 item 4, §5: `typ` MUST be `dpop+jwt`"),
+        Fault::AlgNone | Fault::SymmetricAlg => (
+            "dpop.proof_alg",
+            "RFC 9449 §4.3 item 5, §5: `alg` MUST be a registered asymmetric signature algorithm, not `none`",
+        ),
+        Fault::PrivateKey => (
+            "dpop.proof_private_key",
+            "RFC 9449 §4.3 item 7, §5: the `jwk` MUST NOT contain a private key",
+        ),
+        Fault::NoJti => (
+            "dpop.proof_jti",
+            "RFC 9449 §4.3 item 3, §4.2: every required claim, `jti` among them, MUST be in the proof",
+        ),
+        Fault::OldIat | Fault::FutureIat => (
+            "dpop.proof_iat",
+            "RFC 9449 §4.3 item 11, §11.1: a proof is taken only within a limited window around its `iat` (\"servers MUST only accept DPoP proofs for a limited time window\")",
+        ),
+        Fault::HtuWithQuery => (
+            "dpop.htu_query",
+            "RFC 9449 §4.3 item 9: `htu` is compared with the request's URI \"ignoring any query and fragment parts\"",
+        ),
+        Fault::HtuUnnormalized => (
+            "dpop.htu_normalized",
+            "RFC 9449 §4.3: servers SHOULD apply RFC 3986 syntax- and scheme-based normalization (§6.2.2, §6.2.3) before comparing `htu`",
+        ),
+    }
+}
+
+/// A variation the server is to take, beside the correct request.
+fn taken(id: &str, what: &str, variation: &Outcome, correct: Option<&Outcome>, then: &str, rule: &str) -> CheckResult {
+    if variation.accepted {
+        return CheckResult::pass(id, format!("{what} was taken ({})", variation.said));
+    }
+    match correct {
+        Some(c) if c.accepted => CheckResult::fail(id, format!("{what} was refused, though {then} then worked"))
+            .ef(format!("taken ({rule})"), variation.said.clone()),
+        Some(c) => CheckResult::skip(
+            id,
+            format!(
+                "{what} was refused ({}), but so was {then} ({}), so the refusal shows nothing",
+                variation.said, c.said
+            ),
+        ),
+        None => CheckResult::skip(id, format!("{what} was refused ({}), and {then} was not sent", variation.said)),
+    }
+}
+
+/// The `DPoP` challenge of a userinfo refusal (RFC 9449 §7.1): a server
+/// "can" answer with one; when it does, it SHOULD name the `error` (the
+/// request carried a token) and SHOULD list `algs`.
+fn challenge(refusal: &Outcome, correct: &Outcome) -> Option<CheckResult> {
+    let id = "dpop.challenge";
+    if refusal.accepted || !correct.accepted {
+        return None;
+    }
+    let Some(ch) = refusal.challenge.as_deref().filter(|_| refusal.status == Some(401)) else {
+        return Some(CheckResult::skip(
+            id,
+            format!(
+                "the refusal ({}) carries no 401 `DPoP` challenge; RFC 9449 §7.1 says a server can answer with one, so its content is not judged",
+                refusal.said
+            ),
+        ));
+    };
+    let shown: String = crate::report::escape::escape_controls(ch).chars().take(160).collect();
+    let error = crate::flow::challenge_param(ch, "error").filter(|e| !e.is_empty());
+    let algs = crate::flow::challenge_param(ch, "algs").filter(|a| !a.trim().is_empty());
+    Some(match (error, algs) {
+        (Some(e), Some(a)) => CheckResult::pass(id, format!("the refusal's challenge is `DPoP` with error `{e}` and algs `{a}`")),
+        (None, _) => CheckResult::fail(id, "the refusal's DPoP challenge names no error").ef(
+            "an `error` parameter (RFC 9449 §7.1: it SHOULD be included when the request carried an access token that failed authentication)",
+            shown,
+        ),
+        (_, None) => CheckResult::fail(id, "the refusal's DPoP challenge lists no algs").ef(
+            "an `algs` parameter listing the proof algorithms taken (RFC 9449 §7.1: it SHOULD be included)",
+            shown,
+        ),
+    })
+}
 
 /// A bound token presented as a bearer token.
 const BEARER_RULE: RefusalRule = RefusalRule {
     rule: "RFC 9449 §7.2: a resource server MUST reject a DPoP-bound access token received as a bearer token",
+    code: None,
+};
+
+/// A code bound with `dpop_jkt`, redeemed with another key.
+const JKT_RULE: RefusalRule = RefusalRule {
+    rule: "RFC 9449 §10: the server verifies that the proof's key matches the authorization request's `dpop_jkt`; \"If they do not match, it MUST reject the request\"",
+    code: None,
+};
+
+/// A faulty proof with the bound token at userinfo.
+const RS_PROOF_RULE: RefusalRule = RefusalRule {
+    rule: "RFC 9449 §4.3 item 12, §7.1: with an access token, the proof's `ath` MUST be the token's hash and its key the one the token is bound to",
     code: None,
 };
 
@@ -317,7 +497,7 @@ mod tests {
         Outcome {
             accepted: true,
             said: said.into(),
-            error: None,
+            ..Outcome::default()
         }
     }
 
@@ -327,6 +507,7 @@ mod tests {
             accepted: false,
             said: said.into(),
             error: said.split('`').nth(1).map(str::to_owned),
+            ..Outcome::default()
         }
     }
 
@@ -430,6 +611,121 @@ mod tests {
             s.userinfo = Some(ok("HTTP 200"));
         });
         assert_eq!(status_of(&r, "dpop.replay"), Some(Status::Pass));
+    }
+
+    #[test]
+    fn every_faulty_proof_has_its_check_and_the_variations_are_to_be_taken() {
+        let cases = [
+            (P::TwoProofs, "dpop.proof_single"),
+            (P::WrongTyp, "dpop.proof_typ"),
+            (P::AlgNone, "dpop.proof_alg"),
+            (P::SymmetricAlg, "dpop.proof_alg"),
+            (P::PrivateKey, "dpop.proof_private_key"),
+            (P::NoJti, "dpop.proof_jti"),
+            (P::OldIat, "dpop.proof_iat"),
+            (P::FutureIat, "dpop.proof_iat"),
+        ];
+        for (probe, id) in cases {
+            let refused = ev(probe, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_dpop_proof`")));
+            assert_eq!(status_of(&refused, id), Some(Status::Pass), "{id}");
+            let taken = ev(probe, |s| s.mistake = Some(ok("tokens")));
+            assert_eq!(status_of(&taken, id), Some(Status::Fail), "{id}");
+            let other_code = ev(probe, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_grant`")));
+            assert_eq!(status_of(&other_code, id), Some(Status::Warn), "{id}");
+        }
+        let jkt = ev(P::Jkt, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_grant`")));
+        assert_eq!(status_of(&jkt, "dpop.jkt_bound"), Some(Status::Pass));
+        let jkt = ev(P::Jkt, |s| s.mistake = Some(ok("tokens")));
+        assert_eq!(status_of(&jkt, "dpop.jkt_bound"), Some(Status::Fail));
+        // A server that uses nonces may judge age by them (§4.3 item 11).
+        let nonce = ev(P::OldIat, |s| {
+            s.mistake = Some(ok("tokens"));
+            s.nonce_used = true;
+        });
+        assert_eq!(status_of(&nonce, "dpop.proof_iat"), Some(Status::Skip));
+        // The htu variations are to be taken: a refusal beside a working request fails.
+        for (probe, id) in [(P::HtuWithQuery, "dpop.htu_query"), (P::HtuUnnormalized, "dpop.htu_normalized")] {
+            let taken = ev(probe, |s| s.mistake = Some(ok("tokens")));
+            assert_eq!(status_of(&taken, id), Some(Status::Pass), "{id}");
+            let refused = ev(probe, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_dpop_proof`")));
+            assert_eq!(status_of(&refused, id), Some(Status::Fail), "{id}");
+            let all = ev(probe, |s| {
+                s.mistake = Some(no("refused"));
+                s.exchange = Some(no("refused"));
+            });
+            assert_eq!(status_of(&all, id), Some(Status::Skip), "{id}");
+        }
+    }
+
+    fn refusal(status: u16, challenge: Option<&str>) -> Outcome {
+        Outcome {
+            status: Some(status),
+            challenge: challenge.map(str::to_owned),
+            ..no("HTTP 401")
+        }
+    }
+
+    #[test]
+    fn userinfo_takes_a_bound_token_only_with_its_keys_proof_and_says_why_not() {
+        for (probe, id) in [
+            (P::UserinfoNoAth, "dpop.userinfo_ath"),
+            (P::UserinfoWrongAth, "dpop.userinfo_ath"),
+            (P::UserinfoOtherKey, "dpop.userinfo_key"),
+        ] {
+            let good = ev(probe, |s| {
+                s.userinfo_mistake = Some(refusal(401, Some(r#"DPoP error="invalid_dpop_proof", algs="ES256 RS256""#)));
+                s.userinfo = Some(ok("HTTP 200"));
+            });
+            assert_eq!(status_of(&good, id), Some(Status::Pass), "{id}");
+            assert_eq!(status_of(&good, "dpop.challenge"), Some(Status::Pass));
+            let taken = ev(probe, |s| {
+                s.userinfo_mistake = Some(ok("HTTP 200"));
+                s.userinfo = Some(ok("HTTP 200"));
+            });
+            assert_eq!(status_of(&taken, id), Some(Status::Fail), "{id}");
+            assert_eq!(status_of(&taken, "dpop.challenge"), None);
+            let dead = ev(probe, |s| {
+                s.userinfo_mistake = Some(refusal(401, None));
+                s.userinfo = Some(no("HTTP 401"));
+            });
+            assert_eq!(status_of(&dead, id), Some(Status::Skip), "{id}");
+        }
+        let challenge = |status, header: Option<&str>| {
+            ev(P::UserinfoOtherKey, |s| {
+                s.userinfo_mistake = Some(refusal(status, header));
+                s.userinfo = Some(ok("HTTP 200"));
+            })
+        };
+        // SHOULDs: error and algs; a failure here is reported as a warning by the level.
+        let bare = challenge(401, Some(r#"DPoP realm="x""#));
+        assert_eq!(status_of(&bare, "dpop.challenge"), Some(Status::Fail));
+        let no_algs = challenge(401, Some(r#"DPoP error="invalid_token""#));
+        assert_eq!(status_of(&no_algs, "dpop.challenge"), Some(Status::Fail));
+        // No DPoP challenge, or not a 401: a server "can" send one, nothing to judge.
+        assert_eq!(status_of(&challenge(401, None), "dpop.challenge"), Some(Status::Skip));
+        assert_eq!(
+            status_of(
+                &challenge(400, Some(r#"DPoP error="invalid_request", algs="ES256""#)),
+                "dpop.challenge"
+            ),
+            Some(Status::Skip)
+        );
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        let taken = ev(P::SchemeCase, |s| {
+            s.scheme_case = Some(ok("HTTP 200"));
+            s.userinfo = Some(ok("HTTP 200"));
+        });
+        assert_eq!(status_of(&taken, "dpop.scheme_case"), Some(Status::Pass));
+        let refused = ev(P::SchemeCase, |s| {
+            s.scheme_case = Some(no("HTTP 401"));
+            s.userinfo = Some(ok("HTTP 200"));
+        });
+        assert_eq!(status_of(&refused, "dpop.scheme_case"), Some(Status::Fail));
+        let unbound = ev(P::SchemeCase, |s| s.token_type = Some("Bearer".into()));
+        assert_eq!(status_of(&unbound, "dpop.scheme_case"), Some(Status::Skip));
     }
 
     #[test]

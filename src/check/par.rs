@@ -70,6 +70,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                 });
             }
         }
+        P::OtherClient => out.push(client_bound(seen)),
         P::Get => {
             if let Some(m) = &seen.mistake {
                 out.push(if m.status == 405 {
@@ -167,6 +168,39 @@ fn client_auth(m: &EndpointAnswer, wrong_secret: bool) -> CheckResult {
         }
         _ => CheckResult::warn("par.client_auth", format!("{what} was refused, but not with `invalid_client`"))
             .ef("HTTP 401 (or 400) `invalid_client` (RFC 6749 §5.2)", answer(m)),
+    }
+}
+
+/// The pushed `request_uri` with another client's `client_id` (RFC 9126 §2.2).
+fn client_bound(seen: &ParSeen) -> CheckResult {
+    let id = "par.client_bound";
+    let Some((other, taken)) = &seen.other_client else {
+        return CheckResult::skip(
+            id,
+            "the profile declares no other client to send the pushed request_uri as (a made-up client is refused whatever the request_uri, which shows nothing)",
+        );
+    };
+    match taken {
+        Taken::Refused(how) if seen.authorized == Some(true) => CheckResult::pass(
+            id,
+            format!(
+                "the pushed request_uri sent with client {other}'s client_id was refused ({how}); the pushing client's own authorization with it then went through"
+            ),
+        ),
+        Taken::Refused(how) => CheckResult::skip(
+            id,
+            format!(
+                "the pushed request_uri sent with client {other}'s client_id was refused ({how}), but the pushing client's own authorization with it did not go through either, so the refusal shows nothing"
+            ),
+        ),
+        t => CheckResult::fail(
+            id,
+            format!("the pushed request_uri was taken with another client's client_id ({other})"),
+        )
+        .ef(
+            "a refusal: RFC 9126 §2.2, \"The request_uri value MUST be bound to the client that posted the authorization request\"",
+            describe(t),
+        ),
     }
 }
 

@@ -26,7 +26,8 @@ use super::{Evidence, Provider, TokenSet, UserinfoResponse, random_token};
 use crate::secret::Secret;
 use crate::suite::{Case, DpopProbe as P, UserinfoMethod};
 
-/// What a probe's faulty proof gets wrong (RFC 9449 §4.3).
+/// What a probe's faulty proof gets wrong (RFC 9449 §4.3), or, for the
+/// last two, a variation a server takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// `htu` names another URL of the same server.
@@ -35,16 +36,48 @@ pub enum Fault {
     WrongHtm,
     /// The signature does not verify with the key in `jwk`.
     BadSignature,
+    /// Two `DPoP` headers, each a valid proof (item 1).
+    TwoProofs,
+    /// `typ` is `JWT`, not `dpop+jwt` (item 4).
+    WrongTyp,
+    /// Unsigned: `alg` `none` and an empty signature (item 5).
+    AlgNone,
+    /// Signed with HS256, a MAC under a key of the harness's (item 5).
+    SymmetricAlg,
+    /// The `jwk` holds a private part `d` (item 7): an ES256 key made for
+    /// this proof alone, never the case's key.
+    PrivateKey,
+    /// No `jti` (items 3 and §4.2).
+    NoJti,
+    /// `iat` an hour ago (item 11).
+    OldIat,
+    /// `iat` an hour ahead (item 11).
+    FutureIat,
+    /// `htu` with a query and a fragment, which the server ignores (item 9).
+    HtuWithQuery,
+    /// `htu` with an upper-case scheme and host and an explicit port, the
+    /// same URI after normalization (§4.3: SHOULD normalize).
+    HtuUnnormalized,
 }
 
 impl Fault {
     fn of(probe: P) -> Option<Fault> {
-        match probe {
-            P::WrongHtu => Some(Fault::WrongHtu),
-            P::WrongHtm => Some(Fault::WrongHtm),
-            P::BadSignature => Some(Fault::BadSignature),
-            _ => None,
-        }
+        Some(match probe {
+            P::WrongHtu => Fault::WrongHtu,
+            P::WrongHtm => Fault::WrongHtm,
+            P::BadSignature => Fault::BadSignature,
+            P::TwoProofs => Fault::TwoProofs,
+            P::WrongTyp => Fault::WrongTyp,
+            P::AlgNone => Fault::AlgNone,
+            P::SymmetricAlg => Fault::SymmetricAlg,
+            P::PrivateKey => Fault::PrivateKey,
+            P::NoJti => Fault::NoJti,
+            P::OldIat => Fault::OldIat,
+            P::FutureIat => Fault::FutureIat,
+            P::HtuWithQuery => Fault::HtuWithQuery,
+            P::HtuUnnormalized => Fault::HtuUnnormalized,
+            _ => return None,
+        })
     }
 
     /// In words, for verdicts.
@@ -53,7 +86,24 @@ impl Fault {
             Fault::WrongHtu => "a DPoP proof whose `htu` is another URL than the token endpoint's",
             Fault::WrongHtm => "a DPoP proof whose `htm` is GET for a POST",
             Fault::BadSignature => "a DPoP proof whose signature does not verify",
+            Fault::TwoProofs => "two DPoP headers, each a valid proof",
+            Fault::WrongTyp => "a DPoP proof whose `typ` is `JWT`, not `dpop+jwt`",
+            Fault::AlgNone => "an unsigned DPoP proof (`alg` `none`)",
+            Fault::SymmetricAlg => "a DPoP proof signed with HS256, a symmetric algorithm",
+            Fault::PrivateKey => "a DPoP proof whose `jwk` holds a private part (`d`)",
+            Fault::NoJti => "a DPoP proof without `jti`",
+            Fault::OldIat => "a DPoP proof whose `iat` is an hour ago",
+            Fault::FutureIat => "a DPoP proof whose `iat` is an hour ahead",
+            Fault::HtuWithQuery => "a DPoP proof whose `htu` carries a query and a fragment",
+            Fault::HtuUnnormalized => {
+                "a DPoP proof whose `htu` has an upper-case scheme and host and an explicit port (the same URI once normalized)"
+            }
         }
+    }
+
+    /// Whether a server takes the proof: the two `htu` variations.
+    pub fn to_be_taken(self) -> bool {
+        matches!(self, Fault::HtuWithQuery | Fault::HtuUnnormalized)
     }
 }
 
@@ -162,9 +212,11 @@ impl Prover {
     /// goes with it, and the server's `nonce` when it gave one; with `fault`,
     /// the probe's mistake.
     pub fn proof(&self, htm: &str, url: &Url, access_token: Option<&str>, fault: Option<Fault>) -> Result<String, String> {
-        let header = json!({ "typ": "dpop+jwt", "alg": self.alg, "jwk": self.jwk });
+        let mut header = json!({ "typ": "dpop+jwt", "alg": self.alg, "jwk": self.jwk });
         let htu = match fault {
             Some(Fault::WrongHtu) => other_htu(url),
+            Some(Fault::HtuWithQuery) => format!("{}?oidc-conform=probe#probe", htu(url)),
+            Some(Fault::HtuUnnormalized) => unnormalized_htu(url),
             _ => htu(url),
         };
         let htm = match fault {
@@ -172,17 +224,59 @@ impl Prover {
             Some(Fault::WrongHtm) => "GET",
             _ => htm,
         };
+        let now = crate::check::now();
+        let iat = match fault {
+            Some(Fault::OldIat) => now - 3600,
+            Some(Fault::FutureIat) => now + 3600,
+            _ => now,
+        };
         let mut claims = json!({
             "jti": random_token(),
             "htm": htm,
             "htu": htu,
-            "iat": crate::check::now(),
+            "iat": iat,
         });
+        if fault == Some(Fault::NoJti) {
+            if let Some(c) = claims.as_object_mut() {
+                c.remove("jti");
+            }
+        }
         if let Some(t) = access_token {
             claims["ath"] = json!(ath(t));
         }
         if let Some(n) = self.nonce_for(url) {
             claims["nonce"] = json!(n);
+        }
+        match fault {
+            Some(Fault::WrongTyp) => header["typ"] = json!("JWT"),
+            Some(Fault::PrivateKey) => {
+                // A key made for this proof alone, its private part in `jwk`:
+                // a valid key, so a refusal is for the private part, not for
+                // a key that does not load. The case's key is never sent.
+                let throwaway = Prover::es256()?;
+                let Key::Es256(pair) = &throwaway.key else {
+                    return Err("the throwaway DPoP key is not a P-256 key".into());
+                };
+                let d = aws_lc_rs::encoding::AsBigEndian::as_be_bytes(&pair.private_key())
+                    .map_err(|_| "the throwaway DPoP key's private part could not be read".to_owned())?;
+                let mut jwk = throwaway.jwk.clone();
+                jwk["d"] = json!(B64.encode(d.as_ref()));
+                let header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": jwk });
+                return throwaway.sign(&header, &claims);
+            }
+            Some(Fault::AlgNone) => {
+                header["alg"] = json!("none");
+                return Ok(format!("{}.{}.", B64.encode(header.to_string()), B64.encode(claims.to_string())));
+            }
+            Some(Fault::SymmetricAlg) => {
+                header["alg"] = json!("HS256");
+                let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
+                let mut k = [0u8; 32];
+                aws_lc_rs::rand::fill(&mut k).map_err(|_| "no random bytes for the probe's HS256 key".to_owned())?;
+                let tag = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &k), input.as_bytes());
+                return Ok(format!("{input}.{}", B64.encode(tag.as_ref())));
+            }
+            _ => {}
         }
         let jws = self.sign(&header, &claims)?;
         Ok(match fault {
@@ -229,6 +323,15 @@ fn other_htu(url: &Url) -> String {
     u.to_string()
 }
 
+/// The request URL as `htu` with an upper-case scheme and host and an
+/// explicit port: the same URI after RFC 3986 §6.2.2 and §6.2.3
+/// normalization.
+fn unnormalized_htu(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default().to_ascii_uppercase();
+    let port = url.port_or_known_default().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{}://{host}{port}{}", url.scheme().to_ascii_uppercase(), url.path())
+}
+
 /// `ath`: base64url of the SHA-256 of the access token's ASCII (RFC 9449 §4.2).
 pub fn ath(access_token: &str) -> String {
     B64.encode(crate::reference::keys::sha256(access_token.as_bytes()))
@@ -271,12 +374,16 @@ fn corrupt_signature(jws: &str) -> String {
 }
 
 /// What one request got: taken or refused, in words.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub accepted: bool,
     pub said: String,
     /// The `error` code of a refusal that had one.
     pub error: Option<String>,
+    /// At userinfo: the HTTP status and the `DPoP` challenge of the answer's
+    /// `WWW-Authenticate`, when it has one (§7.1).
+    pub status: Option<u16>,
+    pub challenge: Option<String>,
 }
 
 /// What a DPoP probe saw.
@@ -294,6 +401,9 @@ pub struct DpopSeen {
     pub mistake: Option<Outcome>,
     /// The code exchange with a valid proof.
     pub exchange: Option<Outcome>,
+    /// That exchange used a fresh code: the provider used the first up at
+    /// the refused attempt.
+    pub fresh_code: bool,
     /// `token_type` of the code exchange's answer.
     pub token_type: Option<String>,
     /// The access token's `cnf.jkt`: `None` when it is no JWT, `Some(None)`
@@ -306,6 +416,11 @@ pub struct DpopSeen {
     pub replayed: Option<Outcome>,
     /// The bound access token at userinfo with a valid proof (the probe's last request).
     pub userinfo: Option<Outcome>,
+    /// At userinfo, the bound token with the probe's faulty proof (no `ath`,
+    /// a wrong `ath`, another key's proof).
+    pub userinfo_mistake: Option<Outcome>,
+    /// At userinfo, the bound token in the scheme written `dpop`.
+    pub scheme_case: Option<Outcome>,
     /// The refresh probe: with another key's proof, without proof, with the right key.
     pub refresh_other_key: Option<Outcome>,
     pub refresh_without_proof: Option<Outcome>,
@@ -313,6 +428,11 @@ pub struct DpopSeen {
 }
 
 impl DpopSeen {
+    /// The token-endpoint fault of the probe, if it has one.
+    pub fn fault(&self) -> Option<Fault> {
+        self.probe.and_then(Fault::of)
+    }
+
     /// Whether the provider says the access token is DPoP-bound (`token_type`
     /// compares case-insensitively, RFC 6749 §5.1).
     pub fn bound(&self) -> bool {
@@ -322,7 +442,7 @@ impl DpopSeen {
 
 /// Makes the case's key before its code exchange; `None` (with the case not
 /// applicable) when the provider offers no algorithm the harness signs with.
-fn start(p: &Provider, probe: P, ev: &mut Evidence) -> Option<Arc<Prover>> {
+pub(super) fn start(p: &Provider, probe: P, ev: &mut Evidence) -> Option<Arc<Prover>> {
     if let Some(k) = &ev.dpop_key {
         return Some(k.clone());
     }
@@ -357,11 +477,11 @@ fn token_outcome(got: &Option<TokenSet>, ev: &Evidence) -> Outcome {
     match got {
         Some(set) => Outcome {
             accepted: true,
-            error: None,
             said: format!(
                 "tokens were issued (token_type {})",
                 set.params.get("token_type").and_then(Value::as_str).unwrap_or("absent")
             ),
+            ..Outcome::default()
         },
         None => Outcome {
             accepted: false,
@@ -375,6 +495,7 @@ fn token_outcome(got: &Option<TokenSet>, ev: &Evidence) -> Outcome {
                 ),
                 None => "refused".into(),
             },
+            ..Outcome::default()
         },
     }
 }
@@ -387,12 +508,43 @@ pub(super) async fn exchange(
     probe: P,
     code: &Secret,
     verifier: &str,
+    browser: &reqwest::cookie::Jar,
     ev: &mut Evidence,
 ) -> Result<Option<TokenSet>, String> {
-    if start(p, probe, ev).is_none() {
+    let Some(k) = start(p, probe, ev) else {
         return Ok(None);
+    };
+    if probe == P::Jkt {
+        // RFC 9449 §10: the code is bound to the key `dpop_jkt` named.
+        ev.misuse_attempted = true;
+        let other = Arc::new(Prover::for_algs(&[k.alg().to_owned()])?);
+        ev.step(format!(
+            "redeeming the code with a proof of another key (thumbprint {}) than the one dpop_jkt named",
+            other.thumbprint()
+        ));
+        ev.dpop_key = Some(other);
+        let got = super::exchange_code(p, case, code, verifier, ev).await;
+        ev.dpop_key = Some(k.clone());
+        let got = got?;
+        let outcome = token_outcome(&got, ev);
+        if let Some(seen) = ev.dpop.as_mut() {
+            seen.mistake = Some(outcome);
+        }
+        if let Some(set) = got {
+            note_tokens(&set, ev);
+            return Ok(Some(set));
+        }
+        ev.error = None;
+        ev.step("the same code again, with a proof of the key dpop_jkt named");
     }
     if let Some(fault) = Fault::of(probe) {
+        if fault == Fault::PrivateKey && !p.discovery.dpop_signing_alg_values_supported.iter().flatten().any(|a| a == "ES256") {
+            ev.not_applicable = Some(
+                "the provider does not list ES256 in dpop_signing_alg_values_supported, and the harness makes its private-key proof with an ES256 key"
+                    .into(),
+            );
+            return Ok(None);
+        }
         ev.misuse_attempted = true;
         ev.step(format!("redeeming the code with {}", fault.describe()));
         ev.dpop_fault = Some(fault);
@@ -412,6 +564,20 @@ pub(super) async fn exchange(
         ev.step("the same code again, with a valid DPoP proof");
     }
     let got = super::exchange_code(p, case, code, verifier, ev).await?;
+    let mistaken = ev.dpop.as_ref().is_some_and(|s| s.mistake.is_some());
+    let got = if got.is_none() && mistaken && ev.error.as_ref().is_some_and(|e| e.error == "invalid_grant") {
+        // RFC 6749 lets a provider invalidate a code at a failed exchange:
+        // whether it takes a correct request is then shown with a fresh code.
+        ev.step("the same code was refused with invalid_grant: the provider used it up at the refused attempt (RFC 6749 allows that); a fresh code for the correct request");
+        ev.error = None;
+        let got = fresh_exchange(p, case, browser, ev).await?;
+        if let Some(seen) = ev.dpop.as_mut() {
+            seen.fresh_code = true;
+        }
+        got
+    } else {
+        got
+    };
     let outcome = token_outcome(&got, ev);
     if let Some(seen) = ev.dpop.as_mut() {
         seen.exchange = Some(outcome);
@@ -420,6 +586,30 @@ pub(super) async fn exchange(
         note_tokens(set, ev);
     }
     Ok(got)
+}
+
+/// A second authorization in the case's browser (its session), with the
+/// case's key, and its code redeemed with a valid proof.
+async fn fresh_exchange(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, ev: &mut Evidence) -> Result<Option<TokenSet>, String> {
+    let verifier = super::make_verifier(&case.request.pkce);
+    let mut again = Evidence {
+        dpop_key: ev.dpop_key.clone(),
+        ..Evidence::default()
+    };
+    let answer = super::authorize(p, case, browser, &verifier, &mut again).await;
+    for step in again.trace.drain(..) {
+        ev.step(format!("again: {step}"));
+    }
+    let Some(code) = answer?.and_then(|mut q| q.remove("code")) else {
+        ev.step("the second authorization gave no code");
+        ev.error = again.error.take();
+        return Ok(None);
+    };
+    // The ID token of this code answers this authorization's nonce.
+    if again.nonce.is_some() {
+        ev.nonce = again.nonce.take();
+    }
+    super::exchange_code(p, case, &Secret::new(code), &verifier, ev).await
 }
 
 /// `token_type` and the access token's `cnf.jkt`, from the code exchange.
@@ -448,13 +638,25 @@ async fn userinfo(
     given: Option<&str>,
     ev: &mut Evidence,
 ) -> Result<(UserinfoResponse, String), String> {
+    userinfo_in(p, k, at, given, "DPoP", ev).await
+}
+
+/// [`userinfo`] with the authentication scheme written `scheme`.
+async fn userinfo_in(
+    p: &Provider,
+    k: &Prover,
+    at: &Secret,
+    given: Option<&str>,
+    scheme: &str,
+    ev: &mut Evidence,
+) -> Result<(UserinfoResponse, String), String> {
     let url = p.endpoint("userinfo_endpoint")?;
     let nonce_sent = k.nonce_for(&url);
     let mut proof = match given {
         Some(j) => j.to_owned(),
         None => k.proof("GET", &url, Some(at.expose()), None)?,
     };
-    let mut r = super::userinfo_with(p, Some(at), UserinfoMethod::Get, Some(&proof), ev).await?;
+    let mut r = super::userinfo_with(p, Some(at), UserinfoMethod::Get, Some((scheme, &proof)), ev).await?;
     if let Some(n) = r.dpop_nonce.clone() {
         k.remember_nonce(&url, &n);
         let asks = r.status == 401 && r.error.as_deref() == Some("use_dpop_nonce");
@@ -464,7 +666,7 @@ async fn userinfo(
                 seen.nonce_used = true;
             }
             proof = k.proof("GET", &url, Some(at.expose()), None)?;
-            r = super::userinfo_with(p, Some(at), UserinfoMethod::Get, Some(&proof), ev).await?;
+            r = super::userinfo_with(p, Some(at), UserinfoMethod::Get, Some((scheme, &proof)), ev).await?;
         }
     }
     Ok((r, proof))
@@ -488,7 +690,28 @@ fn userinfo_outcome(r: &UserinfoResponse) -> Outcome {
         accepted,
         said,
         error: r.error.clone(),
+        status: Some(r.status),
+        challenge: r.www_authenticate.as_deref().and_then(dpop_challenge).map(str::to_owned),
     }
+}
+
+/// The `DPoP` challenge of a `WWW-Authenticate` value, which may hold other
+/// challenges before it (RFC 9110 §11.6.1): from its scheme name, written in
+/// any case, to the end.
+pub fn dpop_challenge(header: &str) -> Option<&str> {
+    let lower = header.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("dpop").map(|i| i + from) {
+        let before = header[..i].trim_end();
+        let after = &header[i + 4..];
+        let starts = before.is_empty() || before.ends_with(',');
+        let ends = after.is_empty() || after.starts_with([' ', '\t', ',']);
+        if starts && ends {
+            return Some(&header[i..]);
+        }
+        from = i + 4;
+    }
+    None
 }
 
 /// The probe's requests after the code exchange.
@@ -496,8 +719,21 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
     let Some(k) = ev.dpop_key.clone() else { return Ok(()) };
     let last = |pick: fn(&TokenSet) -> Option<Secret>, ev: &Evidence| ev.token_sets.iter().rev().find_map(pick);
     match probe {
-        P::Token | P::WrongHtu | P::WrongHtm | P::BadSignature => Ok(()),
-        P::Userinfo | P::Bearer | P::Replay => {
+        P::WrongHtu
+        | P::WrongHtm
+        | P::BadSignature
+        | P::TwoProofs
+        | P::WrongTyp
+        | P::AlgNone
+        | P::SymmetricAlg
+        | P::PrivateKey
+        | P::NoJti
+        | P::OldIat
+        | P::FutureIat
+        | P::HtuWithQuery
+        | P::HtuUnnormalized => Ok(()),
+        P::Token | P::Jkt => Ok(()),
+        P::Userinfo | P::Bearer | P::Replay | P::UserinfoNoAth | P::UserinfoWrongAth | P::UserinfoOtherKey | P::SchemeCase => {
             let Some(at) = last(|s| s.access_token.clone(), ev) else {
                 ev.not_applicable = Some("the provider issued no access token".into());
                 return Ok(());
@@ -530,6 +766,41 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
                 if let Some(seen) = ev.dpop.as_mut() {
                     seen.first_use = Some(first);
                     seen.replayed = Some(replayed);
+                }
+            }
+            if probe.faulty_userinfo() {
+                ev.misuse_attempted = true;
+                ev.step("userinfo with the bound access token and a valid proof (a server that uses nonces gives its nonce here)");
+                userinfo(p, &k, &at, None, ev).await?;
+                let url = p.endpoint("userinfo_endpoint")?;
+                let (what, proof) = match probe {
+                    P::UserinfoNoAth => ("a proof without ath", k.proof("GET", &url, None, None)?),
+                    P::UserinfoWrongAth => (
+                        "a proof whose ath is the hash of another token",
+                        k.proof("GET", &url, Some(&random_token()), None)?,
+                    ),
+                    _ => {
+                        let other = Prover::for_algs(&[k.alg().to_owned()])?;
+                        if let Some(n) = k.nonce_for(&url) {
+                            other.remember_nonce(&url, &n);
+                        }
+                        ev.step(format!("a second key made (thumbprint {})", other.thumbprint()));
+                        ("a valid proof of another key", other.proof("GET", &url, Some(at.expose()), None)?)
+                    }
+                };
+                ev.step(format!("userinfo with the bound access token and {what}"));
+                let (r, _) = userinfo(p, &k, &at, Some(&proof), ev).await?;
+                let o = userinfo_outcome(&r);
+                if let Some(seen) = ev.dpop.as_mut() {
+                    seen.userinfo_mistake = Some(o);
+                }
+            }
+            if probe == P::SchemeCase {
+                ev.step("userinfo with the bound access token in the scheme written `dpop` (lower case) and a valid proof");
+                let (r, _) = userinfo_in(p, &k, &at, None, "dpop", ev).await?;
+                let o = userinfo_outcome(&r);
+                if let Some(seen) = ev.dpop.as_mut() {
+                    seen.scheme_case = Some(o);
                 }
             }
             ev.step("userinfo with the bound access token in the DPoP scheme and a fresh proof carrying ath");
@@ -636,6 +907,69 @@ mod tests {
         let htm = part(&k.proof("POST", &url, None, Some(Fault::WrongHtm)).unwrap(), 1);
         assert_eq!(htm["htm"], "GET");
         assert_eq!(htm["htu"], "https://op.test/token");
+    }
+
+    #[test]
+    fn the_header_and_claim_faults_break_only_their_item() {
+        let k = Prover::es256().unwrap();
+        let url = Url::parse("https://op.test:8443/token").unwrap();
+        let typ = k.proof("POST", &url, None, Some(Fault::WrongTyp)).unwrap();
+        assert_eq!(part(&typ, 0)["typ"], "JWT");
+        let none = k.proof("POST", &url, None, Some(Fault::AlgNone)).unwrap();
+        assert_eq!(part(&none, 0)["alg"], "none");
+        assert!(none.ends_with('.'), "unsigned: an empty signature");
+        let hs = k.proof("POST", &url, None, Some(Fault::SymmetricAlg)).unwrap();
+        assert_eq!(part(&hs, 0)["alg"], "HS256");
+        assert_eq!(B64.decode(hs.rsplit('.').next().unwrap()).unwrap().len(), 32);
+        let d = k.proof("POST", &url, None, Some(Fault::PrivateKey)).unwrap();
+        let jwk = &part(&d, 0)["jwk"];
+        assert_eq!(B64.decode(jwk["d"].as_str().unwrap()).unwrap().len(), 32);
+        // A key of its own, valid: the proof verifies with its public part.
+        assert_ne!(thumbprint(jwk).unwrap(), k.thumbprint());
+        let mut point = vec![4u8];
+        point.extend(B64.decode(jwk["x"].as_str().unwrap()).unwrap());
+        point.extend(B64.decode(jwk["y"].as_str().unwrap()).unwrap());
+        let (input, sig) = d.rsplit_once('.').unwrap();
+        let key = aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED, &point);
+        assert!(key.verify(input.as_bytes(), &B64.decode(sig).unwrap()).is_ok());
+        assert!(
+            part(&k.proof("POST", &url, None, Some(Fault::NoJti)).unwrap(), 1)
+                .get("jti")
+                .is_none()
+        );
+        let now = crate::check::now();
+        let old = part(&k.proof("POST", &url, None, Some(Fault::OldIat)).unwrap(), 1)["iat"]
+            .as_i64()
+            .unwrap();
+        let ahead = part(&k.proof("POST", &url, None, Some(Fault::FutureIat)).unwrap(), 1)["iat"]
+            .as_i64()
+            .unwrap();
+        assert!((now - old - 3600).abs() < 60 && (ahead - now - 3600).abs() < 60);
+        let q = part(&k.proof("POST", &url, None, Some(Fault::HtuWithQuery)).unwrap(), 1);
+        assert_eq!(q["htu"], "https://op.test:8443/token?oidc-conform=probe#probe");
+        let n = part(&k.proof("POST", &url, None, Some(Fault::HtuUnnormalized)).unwrap(), 1);
+        assert_eq!(n["htu"], "HTTPS://OP.TEST:8443/token");
+        let default_port = Url::parse("https://op.test/token").unwrap();
+        let n = part(&k.proof("POST", &default_port, None, Some(Fault::HtuUnnormalized)).unwrap(), 1);
+        assert_eq!(n["htu"], "HTTPS://OP.TEST:443/token");
+        // The rest stays valid: typ, htm and htu of an ordinary proof.
+        let two = k.proof("POST", &url, None, Some(Fault::TwoProofs)).unwrap();
+        assert_eq!(part(&two, 0)["typ"], "dpop+jwt");
+        assert_eq!(part(&two, 1)["htu"], "https://op.test:8443/token");
+        assert!(Fault::HtuWithQuery.to_be_taken() && !Fault::WrongTyp.to_be_taken());
+    }
+
+    #[test]
+    fn the_dpop_challenge_is_found_among_others() {
+        assert_eq!(dpop_challenge(r#"DPoP algs="ES256""#), Some(r#"DPoP algs="ES256""#));
+        assert_eq!(
+            dpop_challenge(r#"Bearer realm="x", dpop error="invalid_token", algs="ES256""#),
+            Some(r#"dpop error="invalid_token", algs="ES256""#)
+        );
+        assert_eq!(dpop_challenge("DPoP"), Some("DPoP"));
+        assert_eq!(dpop_challenge(r#"Bearer error_description="no dpop here""#), None);
+        assert_eq!(dpop_challenge(r#"Bearer realm="x", dpop_hint=1"#), None);
+        assert_eq!(dpop_challenge("Bearer"), None);
     }
 
     #[test]

@@ -24,9 +24,11 @@ pub(crate) struct Sent<'a> {
     pub basic: Option<&'a (String, String)>,
     pub bearer: Option<&'a str>,
     pub json: Option<&'a Value>,
-    /// A DPoP proof went in the `DPoP` header (RFC 9449 §4.1), and the
-    /// access token in the `DPoP` scheme (§7.1); the proof is never shown.
-    pub dpop: bool,
+    /// How many DPoP proofs went in `DPoP` headers (RFC 9449 §4.1), and,
+    /// with a token, the scheme it went in as written (`DPoP`, §7.1); the
+    /// proofs are never shown.
+    pub dpop: usize,
+    pub scheme: Option<&'a str>,
 }
 
 impl<'a> Sent<'a> {
@@ -38,7 +40,8 @@ impl<'a> Sent<'a> {
             basic: None,
             bearer: None,
             json: None,
-            dpop: false,
+            dpop: 0,
+            scheme: None,
         }
     }
 }
@@ -301,12 +304,16 @@ fn request(step: Step, note: Option<&str>, sent: &Sent<'_>, known: &Known) -> Ex
         .map(|t| {
             let mut p = known.param("access_token", t, &mut vars);
             p.name = "Authorization".into();
-            p.value = format!("{} {}", if sent.dpop { "DPoP" } else { "Bearer" }, p.value);
+            p.value = format!(
+                "{} {}",
+                sent.scheme.unwrap_or(if sent.dpop > 0 { "DPoP" } else { "Bearer" }),
+                p.value
+            );
             p
         })
         .into_iter()
         .collect();
-    if sent.dpop {
+    for _ in 0..sent.dpop {
         let mut used = Vec::new();
         add(&mut vars, &mut used, "DPOP_PROOF", about("DPOP_PROOF"));
         headers.push(Param {

@@ -443,7 +443,7 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                     race_rounds(p, case, &browser, ev).await?;
                     first
                 } else if let Some(probe) = case.request.dpop {
-                    dpop::exchange(p, case, probe, &code, &sent_verifier, ev).await?
+                    dpop::exchange(p, case, probe, &code, &sent_verifier, &browser, ev).await?
                 } else {
                     exchange_code(p, case, &code, &sent_verifier, ev).await?
                 };
@@ -859,6 +859,15 @@ async fn authorize_steps(
     }
     if let Some(m) = &case.request.response_mode {
         q.insert("response_mode".into(), m.clone());
+    }
+    if case.request.dpop == Some(crate::suite::DpopProbe::Jkt) {
+        // RFC 9449 §10: the code is to be bound to the case's DPoP key.
+        match dpop::start(p, crate::suite::DpopProbe::Jkt, ev) {
+            Some(k) => {
+                q.insert("dpop_jkt".into(), k.thumbprint().to_owned());
+            }
+            None => return Ok(None),
+        }
     }
     if let Some(pr) = &case.request.prompt {
         q.insert("prompt".into(), pr.clone());
@@ -1501,11 +1510,19 @@ async fn token_request_shaped(
     if let Some(k) = &prover {
         nonce_sent = k.nonce_for(&url);
         req = req.header("DPoP", k.proof(verb.as_str(), &url, None, ev.dpop_fault)?);
+        if ev.dpop_fault == Some(dpop::Fault::TwoProofs) {
+            // RFC 9449 §4.3 item 1: a second header, a valid proof of its own.
+            req = req.header("DPoP", k.proof(verb.as_str(), &url, None, None)?);
+        }
     }
     let sent = exchange::Sent {
         form: if shape.get { &form[..0] } else { &form[..] },
         basic: basic.as_ref(),
-        dpop: prover.is_some(),
+        dpop: match (&prover, ev.dpop_fault) {
+            (None, _) => 0,
+            (Some(_), Some(dpop::Fault::TwoProofs)) => 2,
+            (Some(_), _) => 1,
+        },
         ..exchange::Sent::new(verb.as_str(), &url)
     };
     let answer = http::send(&p.guard, req, &url, &p.limits).await;
@@ -2078,14 +2095,14 @@ pub async fn userinfo(p: &Provider, token: Option<&Secret>, how: UserinfoMethod,
     userinfo_with(p, token, how, None, ev).await
 }
 
-/// Userinfo as [`userinfo`], or, with `dpop` (a proof), a GET with the token
-/// in the `DPoP` authentication scheme and the proof in the `DPoP` header
-/// (RFC 9449 §7.1).
+/// Userinfo as [`userinfo`], or, with `dpop` (a scheme as written and a
+/// proof), a GET with the token in the `DPoP` authentication scheme and the
+/// proof in the `DPoP` header (RFC 9449 §7.1).
 pub(crate) async fn userinfo_with(
     p: &Provider,
     token: Option<&Secret>,
     how: UserinfoMethod,
-    dpop: Option<&str>,
+    dpop: Option<(&str, &str)>,
     ev: &mut Evidence,
 ) -> Result<UserinfoResponse, String> {
     ev.stage = Stage::Userinfo;
@@ -2110,8 +2127,8 @@ pub(crate) async fn userinfo_with(
         (Some(t), _) => {
             bearer = Some(t.expose());
             req = match dpop {
-                Some(proof) => req
-                    .header(reqwest::header::AUTHORIZATION, format!("DPoP {}", t.expose()))
+                Some((scheme, proof)) => req
+                    .header(reqwest::header::AUTHORIZATION, format!("{scheme} {}", t.expose()))
                     .header("DPoP", proof),
                 None => req.bearer_auth(t.expose()),
             };
@@ -2130,7 +2147,8 @@ pub(crate) async fn userinfo_with(
     let sent = exchange::Sent {
         form: &body,
         bearer,
-        dpop: dpop.is_some(),
+        dpop: usize::from(dpop.is_some()),
+        scheme: dpop.map(|(scheme, _)| scheme),
         ..exchange::Sent::new(method, &sent_url)
     };
     // The probes' requests, told apart in the reproductions.

@@ -56,6 +56,10 @@ pub struct ParSeen {
     pub reuse: Option<Taken>,
     /// The correct push's `request_uri`.
     pub request_uri: Option<Secret>,
+    /// Its `request_uri` sent with another client's `client_id`: the other
+    /// client, and what the authorization endpoint did. `None` where the
+    /// profile has no other client.
+    pub other_client: Option<(String, Taken)>,
     /// How often the provider fetched the `request_uri` the harness put in a
     /// pushed body (one it serves on 127.0.0.1), where it served one.
     pub request_uri_fetches: Option<usize>,
@@ -84,7 +88,7 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     match probe {
-        P::Push | P::Reuse => {}
+        P::Push | P::Reuse | P::OtherClient => {}
         P::WrongSecret => {
             ev.misuse_attempted = true;
             seen.mistake = Some(post(p, case, body.clone(), Auth::WrongSecret, "with a wrong client secret", ev).await?);
@@ -172,6 +176,30 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
             status: Some(answer.status),
             www_authenticate: None,
         });
+    }
+    if let (P::OtherClient, Some(u)) = (probe, &uri) {
+        // RFC 9126 §2.2: the request_uri is bound to the client that pushed
+        // it. Another client of the profile, never a made-up one: a provider
+        // refuses an unknown client whatever the request_uri.
+        let own = client_of(p, case).id.clone();
+        let other = p
+            .profile
+            .clients
+            .values()
+            .map(|c| c.id.as_str())
+            .filter(|id| !id.is_empty() && *id != own)
+            .min();
+        match other {
+            Some(other) => {
+                ev.misuse_attempted = true;
+                ev.step(format!(
+                    "sending the pushed request_uri with another client's client_id ({other}), no session"
+                ));
+                let taken = take_as(p, case, other, u, None, ev).await?;
+                seen.other_client = Some((other.to_owned(), taken));
+            }
+            None => ev.step("the profile declares no other client to send the request_uri as"),
+        }
     }
     seen.push = Some(answer);
     seen.request_uri = uri.clone();
@@ -302,10 +330,22 @@ async fn get(p: &Provider, body: &[(String, String)], ev: &mut Evidence) -> Resu
 /// Sends `client_id` and `uri` to the authorization endpoint and follows the
 /// provider's own redirects (never a login): what it did with the request.
 async fn take(p: &Provider, case: &Case, uri: &Secret, browser: Option<&reqwest::cookie::Jar>, ev: &mut Evidence) -> Result<Taken, String> {
-    let client = client_of(p, case);
+    let client_id = client_of(p, case).id.clone();
+    take_as(p, case, &client_id, uri, browser, ev).await
+}
+
+/// [`take`] with the `client_id` of `client_id`.
+async fn take_as(
+    p: &Provider,
+    case: &Case,
+    client_id: &str,
+    uri: &Secret,
+    browser: Option<&reqwest::cookie::Jar>,
+    ev: &mut Evidence,
+) -> Result<Taken, String> {
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut()
-        .append_pair("client_id", &client.id)
+        .append_pair("client_id", client_id)
         .append_pair("request_uri", uri.expose());
     follow(p, case, url, browser, ev).await
 }

@@ -119,6 +119,8 @@ pub(crate) struct AuthRequest {
     /// The target API (`audience` or RFC 8707 `resource`).
     pub(crate) audience: Option<String>,
     pub(crate) code_challenge: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
+    pub(crate) dpop_jkt: Option<String>,
     /// The `claims` parameter (OIDC Core §5.5).
     pub(crate) asked: Asked,
     /// A device authorization (RFC 8628) the user entered the code of: the
@@ -474,6 +476,7 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
         nonce: nonce.map(str::to_owned),
         audience: audience.map(str::to_owned),
         code_challenge: challenge.map(str::to_owned),
+        dpop_jkt: params.get("dpop_jkt").map(str::to_owned),
         asked,
         device: None,
     };
@@ -636,6 +639,7 @@ pub(crate) fn start_device(
         nonce: None,
         audience: grant.audience.clone(),
         code_challenge: None,
+        dpop_jkt: None,
         asked: Asked::default(),
         device: Some(key),
     };
@@ -1037,6 +1041,7 @@ fn respond(shared: &Shared, request: &AuthRequest, login: &Login) -> Result<Vec<
             redirect_uri: request.redirect_uri.clone(),
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
+            dpop_jkt: request.dpop_jkt.clone(),
             redeemed: None,
             racing: 0,
             last_racer: None,

@@ -146,9 +146,12 @@ pub(crate) fn resolve(shared: &Shared, mut params: Params) -> Params {
     let now = Instant::now();
     let mut store = shared.store();
     let found = store.pushed.get_mut(uri.as_str(), now).map(|p| p.client_id.clone());
+    let unbound = shared.quirk(Quirk::ParRequestUriUnbound);
     match found {
-        Some(owner) if params.get("client_id") == Some(owner.as_str()) => {
-            let pushed = if shared.quirk(Quirk::ParReusable) {
+        Some(owner) if params.get("client_id") == Some(owner.as_str()) || unbound => {
+            // The quirk takes another client's request_uri without using it up.
+            let other = params.get("client_id") != Some(owner.as_str());
+            let pushed = if shared.quirk(Quirk::ParReusable) || other {
                 store.pushed.get_mut(uri.as_str(), now).map(|p| p.clone())
             } else {
                 store.pushed.take(uri.as_str(), now)

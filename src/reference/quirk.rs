@@ -314,6 +314,8 @@ quirks! {
         "a pushed authorization request carrying a request_uri is taken (the request_uri is dropped)";
     ParUnvalidated => "par-unvalidated",
         "pushed authorization requests are not validated: an unregistered redirect_uri is taken, and the user is sent there";
+    ParRequestUriUnbound => "par-request-uri-unbound",
+        "a pushed request_uri is taken from any client, not only the one that pushed it";
     ParReusable => "par-reusable",
         "a pushed request's request_uri can be used again after the authorization completed";
     ParGet400 => "par-get-400",
@@ -384,6 +386,32 @@ quirks! {
         "a public client's refresh token is not bound to the DPoP key it was issued with";
     DpopProofInvalidRequest => "dpop-proof-invalid-request",
         "the token endpoint refuses an invalid DPoP proof with invalid_request instead of invalid_dpop_proof";
+    DpopTwoProofsAccepted => "dpop-two-proofs-accepted",
+        "a request with two DPoP headers is taken on the first proof";
+    DpopTypUnchecked => "dpop-typ-unchecked",
+        "a DPoP proof is taken whatever its typ";
+    DpopAlgUnchecked => "dpop-alg-unchecked",
+        "a DPoP proof with alg none or HS256 is taken, its signature unchecked";
+    DpopPrivateJwkAccepted => "dpop-private-jwk-accepted",
+        "a DPoP proof whose jwk holds a private part (d) is taken";
+    DpopJtiOptional => "dpop-jti-optional",
+        "a DPoP proof without jti is taken";
+    DpopIatUnchecked => "dpop-iat-unchecked",
+        "a DPoP proof is taken whatever its iat";
+    DpopHtuQueryRefused => "dpop-htu-query-refused",
+        "a DPoP proof whose htu carries a query or a fragment is refused";
+    DpopHtuExact => "dpop-htu-exact",
+        "htu is compared as written, without normalization (an upper-case scheme or an explicit port is refused)";
+    DpopAthUnchecked => "dpop-ath-unchecked",
+        "userinfo takes a DPoP proof whatever its ath";
+    DpopUserinfoAnyKey => "dpop-userinfo-any-key",
+        "userinfo takes a valid DPoP proof of any key for a bound access token";
+    DpopChallengeBare => "dpop-challenge-bare",
+        "userinfo's DPoP challenges name no error and list no algs";
+    DpopSchemeCaseSensitive => "dpop-scheme-case-sensitive",
+        "userinfo takes the DPoP scheme only written `DPoP`";
+    DpopJktIgnored => "dpop-jkt-ignored",
+        "the authorization request's dpop_jkt is ignored: the code is redeemed with a proof of any key";
     DeviceGrantUnadvertised => "device-grant-unadvertised",
         "discovery offers a device_authorization_endpoint but leaves the device_code grant type out of grant_types_supported";
     DeviceExpiresInMissing => "device-expires-in-missing",
@@ -481,7 +509,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 195);
+        assert_eq!(Quirk::ALL.len(), 209);
     }
 
     #[test]

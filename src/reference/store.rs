@@ -198,6 +198,8 @@ pub(crate) struct Code {
     pub(crate) redirect_uri: String,
     pub(crate) nonce: Option<String>,
     pub(crate) code_challenge: Option<String>,
+    /// RFC 9449 §10: the `dpop_jkt` of the authorization request.
+    pub(crate) dpop_jkt: Option<String>,
     /// Set when redeemed: the token family issued from it (kept until expiry
     /// so that a replay can be detected and the family revoked).
     pub(crate) redeemed: Option<u64>,

@@ -340,6 +340,7 @@ fn require_grant(client: &ClientReg, grant: &str) -> Result<(), TokenError> {
 enum CodeLookup {
     Missing,
     OtherClient,
+    OtherKey,
     Replayed(Option<u64>),
     Redeemed(Box<super::store::Code>, u64),
 }
@@ -361,6 +362,11 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params, jkt:
         match store.codes.get_mut(code, now) {
             None => CodeLookup::Missing,
             Some(record) if record.grant.client_id != client.id && !shared.quirk(Quirk::CodeClientUnbound) => CodeLookup::OtherClient,
+            // RFC 9449 §10: the proof's key MUST be the one `dpop_jkt` named;
+            // refused before the code counts as used.
+            Some(record) if record.dpop_jkt.is_some() && record.dpop_jkt != jkt && !shared.quirk(Quirk::DpopJktIgnored) => {
+                CodeLookup::OtherKey
+            }
             Some(record) if record.redeemed.is_some() && !reuse_ok && (record.racing == 0 || partial_race_refuses(shared)) => {
                 record.racing = record.racing.saturating_sub(1);
                 CodeLookup::Replayed(record.redeemed)
@@ -379,6 +385,11 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params, jkt:
         }
         CodeLookup::OtherClient => {
             return Err(TokenError::invalid_grant("code was issued to another client"));
+        }
+        CodeLookup::OtherKey => {
+            return Err(TokenError::invalid_grant(
+                "the DPoP proof is not of the key the authorization request's dpop_jkt names",
+            ));
         }
         CodeLookup::Replayed(family) => {
             if let Some(family) = family.filter(|_| !shared.quirk(Quirk::CodeReuseKeepsTokens)) {

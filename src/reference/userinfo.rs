@@ -44,7 +44,12 @@ fn dpop_token(shared: &Shared, headers: &HeaderMap) -> Option<String> {
     }
     let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("dpop") && !token.is_empty()).then(|| token.to_owned())
+    let named = if shared.quirk(Quirk::DpopSchemeCaseSensitive) {
+        scheme == "DPoP"
+    } else {
+        scheme.eq_ignore_ascii_case("dpop")
+    };
+    (named && !token.is_empty()).then(|| token.to_owned())
 }
 
 /// What the `userinfo-rejects-access-token` quirk answers to every request.
@@ -173,13 +178,13 @@ fn answer_as(shared: &Shared, token: Option<&str>, presented: Presented<'_>) -> 
     // proof of its key; never as a bearer token.
     match (record.jkt.as_deref(), presented) {
         (Some(jkt), Presented::Dpop { headers, method }) => match super::dpop::check(shared, headers, method, "/userinfo", Some(token)) {
-            Ok(Some(key)) if key == jkt => {}
-            Ok(Some(_)) => return dpop_error("invalid_token", "the DPoP proof is of another key than the token's"),
-            Ok(None) => return dpop_error("invalid_dpop_proof", "a DPoP-bound access token needs a DPoP proof"),
-            Err(why) => return dpop_error("invalid_dpop_proof", &why),
+            Ok(Some(key)) if key == jkt || shared.quirk(Quirk::DpopUserinfoAnyKey) => {}
+            Ok(Some(_)) => return dpop_error(shared, "invalid_token", "the DPoP proof is of another key than the token's"),
+            Ok(None) => return dpop_error(shared, "invalid_dpop_proof", "a DPoP-bound access token needs a DPoP proof"),
+            Err(why) => return dpop_error(shared, "invalid_dpop_proof", &why),
         },
         (Some(_), Presented::Bearer) if !shared.quirk(Quirk::DpopBearerAccepted) => {
-            return dpop_error("invalid_token", "a DPoP-bound access token is not a bearer token");
+            return dpop_error(shared, "invalid_token", "a DPoP-bound access token is not a bearer token");
         }
         (None, Presented::Dpop { .. }) => return invalid_token("the access token is not DPoP-bound"),
         _ => {}
@@ -250,9 +255,13 @@ fn invalid_token(description: &str) -> Response {
 
 /// An RFC 9449 §7.1 error: 401, JSON body plus `WWW-Authenticate: DPoP
 /// error=…, algs=…`.
-fn dpop_error(code: &str, description: &str) -> Response {
+fn dpop_error(shared: &Shared, code: &str, description: &str) -> Response {
     let algs = super::dpop::ALGS.join(" ");
-    let challenge = format!(r#"DPoP error="{code}", error_description="{description}", algs="{algs}""#);
+    let challenge = if shared.quirk(Quirk::DpopChallengeBare) {
+        r#"DPoP realm="oidc-conform-reference""#.to_owned()
+    } else {
+        format!(r#"DPoP error="{code}", error_description="{description}", algs="{algs}""#)
+    };
     let body = json!({"error": code, "error_description": description});
     let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {

@@ -509,32 +509,34 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             trials::Trial {
                 name: case.id(),
                 kind: case.flow.as_str().to_owned(),
-                run: Box::new(move || Box::pin(async move {
-                    if INTERRUPTED.load(Ordering::SeqCst) {
-                        return Outcome::Ignored("not run: the run was interrupted".into());
-                    }
-                    // A panic in a case is an error of that case, never a case gone missing.
-                    let mut report = std::panic::AssertUnwindSafe(run_case(&provider, &case))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|panic| panicked(&case, panic.as_ref()));
-                    keep_screenshot(&mut report, &output);
-                    let verdict = trial_verdict(&report);
-                    if let Some(bar) = &bar {
-                        if let Outcome::Failed(f) = &verdict {
-                            let first = f.lines().next().unwrap_or_default();
-                            bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
+                run: Box::new(move || {
+                    Box::pin(async move {
+                        if INTERRUPTED.load(Ordering::SeqCst) {
+                            return Outcome::Ignored("not run: the run was interrupted".into());
                         }
-                        bar.set_message(report.id.clone());
-                        bar.inc(1);
-                    }
-                    // Kept small from here on: the whole case goes to the spool.
-                    let entry = crate::report::CaseEntry::new(report);
-                    if let Ok(mut r) = results.lock() {
-                        r.push(entry);
-                    }
-                    verdict
-                })),
+                        // A panic in a case is an error of that case, never a case gone missing.
+                        let mut report = std::panic::AssertUnwindSafe(run_case(&provider, &case))
+                            .catch_unwind()
+                            .await
+                            .unwrap_or_else(|panic| panicked(&case, panic.as_ref()));
+                        keep_screenshot(&mut report, &output);
+                        let verdict = trial_verdict(&report);
+                        if let Some(bar) = &bar {
+                            if let Outcome::Failed(f) = &verdict {
+                                let first = f.lines().next().unwrap_or_default();
+                                bar.println(format!("{} {}: {first}", report.status.as_str().to_uppercase(), report.id));
+                            }
+                            bar.set_message(report.id.clone());
+                            bar.inc(1);
+                        }
+                        // Kept small from here on: the whole case goes to the spool.
+                        let entry = crate::report::CaseEntry::new(report);
+                        if let Ok(mut r) = results.lock() {
+                            r.push(entry);
+                        }
+                        verdict
+                    })
+                }),
             }
         }
     };

@@ -46,7 +46,6 @@ pub struct Trial {
 /// What makes a trial's future.
 pub type Run = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send>;
 
-
 /// The counts of the summary line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Conclusion {

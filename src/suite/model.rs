@@ -519,12 +519,68 @@ pub enum Dpop {
     /// A public client's refresh token: refreshed first with a proof of
     /// another key, then without a proof, then with the key it was bound to (§5).
     Refresh,
+    /// First a code exchange with two `DPoP` headers, each a valid proof (§4.3 item 1).
+    TwoProofs,
+    /// First a code exchange whose proof's `typ` is `JWT` (§4.3 item 4).
+    WrongTyp,
+    /// First a code exchange whose proof is unsigned, `alg` `none` (§4.3 item 5).
+    AlgNone,
+    /// First a code exchange whose proof is signed with HS256, a symmetric
+    /// algorithm (§4.3 item 5).
+    SymmetricAlg,
+    /// First a code exchange whose proof's `jwk` holds a private part `d` (§4.3 item 7).
+    PrivateKey,
+    /// First a code exchange whose proof has no `jti` (§4.2, §4.3 item 3).
+    NoJti,
+    /// First a code exchange whose proof's `iat` is an hour ago (§4.3 item 11, §11.1).
+    OldIat,
+    /// First a code exchange whose proof's `iat` is an hour ahead (§4.3 item 11, §11.1).
+    FutureIat,
+    /// First a code exchange whose proof's `htu` carries a query and a
+    /// fragment: to be taken, they are ignored (§4.3 item 9).
+    HtuWithQuery,
+    /// First a code exchange whose proof's `htu` has an upper-case scheme
+    /// and host and an explicit port: to be taken after normalization (§4.3, SHOULD).
+    HtuUnnormalized,
+    /// At userinfo, a proof without `ath` (§4.3 item 12); then a valid one.
+    UserinfoNoAth,
+    /// At userinfo, a proof whose `ath` is the hash of another token (§4.3 item 12).
+    UserinfoWrongAth,
+    /// At userinfo, a valid proof of another key than the token's (§4.3 item 12).
+    UserinfoOtherKey,
+    /// At userinfo, the bound token in the scheme written `dpop` (RFC 9110
+    /// §11.1: the scheme is case-insensitive).
+    SchemeCase,
+    /// The authorization request names the case's key in `dpop_jkt`; the
+    /// code is redeemed first with a proof of another key (§10), then with
+    /// the named key.
+    Jkt,
 }
 
 impl Dpop {
     /// Whether the probe's mistake is a proof at the code exchange.
     pub fn faulty_exchange(self) -> bool {
-        matches!(self, Dpop::WrongHtu | Dpop::WrongHtm | Dpop::BadSignature)
+        matches!(
+            self,
+            Dpop::WrongHtu
+                | Dpop::WrongHtm
+                | Dpop::BadSignature
+                | Dpop::TwoProofs
+                | Dpop::WrongTyp
+                | Dpop::AlgNone
+                | Dpop::SymmetricAlg
+                | Dpop::PrivateKey
+                | Dpop::NoJti
+                | Dpop::OldIat
+                | Dpop::FutureIat
+                | Dpop::HtuWithQuery
+                | Dpop::HtuUnnormalized
+        )
+    }
+
+    /// Whether the probe sends a faulty proof with the bound token at userinfo.
+    pub fn faulty_userinfo(self) -> bool {
+        matches!(self, Dpop::UserinfoNoAth | Dpop::UserinfoWrongAth | Dpop::UserinfoOtherKey)
     }
 }
 
@@ -619,6 +675,9 @@ pub enum Par {
     Reuse,
     /// First a GET to the endpoint.
     Get,
+    /// After the correct push, its `request_uri` with another client's
+    /// `client_id` (a client of the profile); then the client's own authorization.
+    OtherClient,
 }
 
 /// A token-lifecycle probe, run once the case's tokens are issued.
