@@ -176,6 +176,10 @@ const FULL: &[Reviewed] = &[
     warn("dpop::dpop-proof-hs256", "dpop.proof_alg", DPOP_PROOF_CODE),
     warn("dpop::dpop-htu-with-query", "dpop.htu_query", DPOP_HTU_EXACT),
     warn("dpop::dpop-htu-unnormalized", "dpop.htu_normalized", DPOP_HTU_EXACT),
+    fail("dpop::dpop-jkt-pushed", "par.authorization", PAR_QUERY),
+    fail("dpop::dpop-jkt-pushed", "flow.authorization", PAR_QUERY),
+    fail("dpop::dpop-pushed-proof", "par.authorization", PAR_QUERY),
+    fail("dpop::dpop-pushed-proof", "flow.authorization", PAR_QUERY),
     fail("par::request-uri-of-another-client", "par.authorization", PAR_QUERY),
     fail("par::request-uri-of-another-client", "flow.authorization", PAR_QUERY),
     warn(

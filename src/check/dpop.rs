@@ -61,19 +61,32 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                 out.push(refused(id, &what, mistake, seen.exchange.as_ref(), then, &rule));
             }
         }
-        P::Jkt => {
+        P::Jkt | P::PushedProof => {
             if let Some(mistake) = &seen.mistake {
+                let (id, what, rule) = if probe == P::Jkt {
+                    (
+                        "dpop.jkt_bound",
+                        "a code exchange with a proof of another key than the one the authorization request's `dpop_jkt` named",
+                        &JKT_RULE,
+                    )
+                } else {
+                    (
+                        "dpop.par_bound",
+                        "a code exchange with a proof of another key than the one that signed the pushed request's DPoP proof",
+                        &PAR_RULE,
+                    )
+                };
                 out.push(refused(
-                    "dpop.jkt_bound",
-                    "a code exchange with a proof of another key than the one the authorization request's `dpop_jkt` named",
+                    id,
+                    what,
                     mistake,
                     seen.exchange.as_ref(),
                     if seen.fresh_code {
-                        "a fresh code with a proof of the named key (the provider used the first up at the refused attempt, which RFC 6749 allows)"
+                        "a fresh code with a proof of the key it is bound to (the provider used the first up at the refused attempt, which RFC 6749 allows)"
                     } else {
-                        "the same code with a proof of the named key"
+                        "the same code with a proof of the key it is bound to"
                     },
-                    &JKT_RULE,
+                    rule,
                 ));
             }
         }
@@ -387,6 +400,12 @@ const JKT_RULE: RefusalRule = RefusalRule {
     code: None,
 };
 
+/// A code pushed with a DPoP proof, redeemed with another key.
+const PAR_RULE: RefusalRule = RefusalRule {
+    rule: "RFC 9449 §10.1: with a DPoP proof at the pushed request endpoint, the server \"MUST further behave as if the contained public key's thumbprint was provided using dpop_jkt\" and reject a token request without a proof of that key",
+    code: None,
+};
+
 /// A faulty proof with the bound token at userinfo.
 const RS_PROOF_RULE: RefusalRule = RefusalRule {
     rule: "RFC 9449 §4.3 item 12, §7.1: with an access token, the proof's `ath` MUST be the token's hash and its key the one the token is bound to",
@@ -637,6 +656,13 @@ mod tests {
         assert_eq!(status_of(&jkt, "dpop.jkt_bound"), Some(Status::Pass));
         let jkt = ev(P::Jkt, |s| s.mistake = Some(ok("tokens")));
         assert_eq!(status_of(&jkt, "dpop.jkt_bound"), Some(Status::Fail));
+        let pushed = ev(P::PushedProof, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_grant`")));
+        assert_eq!(status_of(&pushed, "dpop.par_bound"), Some(Status::Pass));
+        let pushed = ev(P::PushedProof, |s| {
+            s.mistake = Some(no("refused: HTTP 400 `invalid_grant`"));
+            s.exchange = Some(no("refused: HTTP 400 `invalid_grant`"));
+        });
+        assert_eq!(status_of(&pushed, "dpop.par_bound"), Some(Status::Skip));
         // A server that uses nonces may judge age by them (§4.3 item 11).
         let nonce = ev(P::OldIat, |s| {
             s.mistake = Some(ok("tokens"));

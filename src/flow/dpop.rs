@@ -514,12 +514,13 @@ pub(super) async fn exchange(
     let Some(k) = start(p, probe, ev) else {
         return Ok(None);
     };
-    if probe == P::Jkt {
-        // RFC 9449 §10: the code is bound to the key `dpop_jkt` named.
+    if matches!(probe, P::Jkt | P::PushedProof) {
+        // RFC 9449 §10, §10.1: the code is bound to the key `dpop_jkt` named,
+        // or the key of the pushed request's proof.
         ev.misuse_attempted = true;
         let other = Arc::new(Prover::for_algs(&[k.alg().to_owned()])?);
         ev.step(format!(
-            "redeeming the code with a proof of another key (thumbprint {}) than the one dpop_jkt named",
+            "redeeming the code with a proof of another key (thumbprint {}) than the one the code is bound to",
             other.thumbprint()
         ));
         ev.dpop_key = Some(other);
@@ -535,7 +536,7 @@ pub(super) async fn exchange(
             return Ok(Some(set));
         }
         ev.error = None;
-        ev.step("the same code again, with a proof of the key dpop_jkt named");
+        ev.step("the same code again, with a proof of the key the code is bound to");
     }
     if let Some(fault) = Fault::of(probe) {
         if fault == Fault::PrivateKey && !p.discovery.dpop_signing_alg_values_supported.iter().flatten().any(|a| a == "ES256") {
@@ -732,7 +733,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
         | P::FutureIat
         | P::HtuWithQuery
         | P::HtuUnnormalized => Ok(()),
-        P::Token | P::Jkt => Ok(()),
+        P::Token | P::Jkt | P::PushedProof => Ok(()),
         P::Userinfo | P::Bearer | P::Replay | P::UserinfoNoAth | P::UserinfoWrongAth | P::UserinfoOtherKey | P::SchemeCase => {
             let Some(at) = last(|s| s.access_token.clone(), ev) else {
                 ev.not_applicable = Some("the provider issued no access token".into());

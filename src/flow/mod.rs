@@ -860,12 +860,17 @@ async fn authorize_steps(
     if let Some(m) = &case.request.response_mode {
         q.insert("response_mode".into(), m.clone());
     }
-    if case.request.dpop == Some(crate::suite::DpopProbe::Jkt) {
-        // RFC 9449 §10: the code is to be bound to the case's DPoP key.
-        match dpop::start(p, crate::suite::DpopProbe::Jkt, ev) {
-            Some(k) => {
+    if let Some(probe @ (crate::suite::DpopProbe::Jkt | crate::suite::DpopProbe::PushedProof)) = case.request.dpop {
+        if probe == crate::suite::DpopProbe::PushedProof && case.request.par.is_none() {
+            return Err("`dpop: pushed_proof` needs `par: push` in the case's request: the proof goes with the pushed request".into());
+        }
+        // RFC 9449 §10, §10.1: the code is to be bound to the case's DPoP
+        // key, named in `dpop_jkt` or proven at the pushed request endpoint.
+        match dpop::start(p, probe, ev) {
+            Some(k) if probe == crate::suite::DpopProbe::Jkt => {
                 q.insert("dpop_jkt".into(), k.thumbprint().to_owned());
             }
+            Some(_) => {}
             None => return Ok(None),
         }
     }

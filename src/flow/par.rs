@@ -288,18 +288,47 @@ async fn post(
     if !form.iter().any(|(k, _)| k == "client_id") {
         form.push(("client_id".into(), client.id.clone()));
     }
-    let mut req = p.http.post(url.clone()).form(&form);
-    if let Some((id, secret)) = &basic {
-        req = req.basic_auth(id, Some(secret));
-    }
-    let sent = super::exchange::Sent {
-        form: &form,
-        basic: basic.as_ref(),
-        ..super::exchange::Sent::new("POST", &url)
+    // RFC 9449 §10.1: the correct push of a `pushed_proof` case carries a
+    // DPoP proof of the case's key, which binds the code to it.
+    let prover = match (case.request.dpop, auth) {
+        (Some(crate::suite::DpopProbe::PushedProof), Auth::AsDeclared) => ev.dpop_key.clone(),
+        _ => None,
     };
-    let note = (!how.is_empty()).then_some(how);
-    let answer = http::send(&p.guard, req, &url, &p.limits).await;
-    let resp = super::exchange::recorded(p, ev, crate::report::exchange::Step::Par, note, &sent, answer)?;
+    let mut nonce_retry = false;
+    let resp = loop {
+        let mut req = p.http.post(url.clone()).form(&form);
+        if let Some((id, secret)) = &basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        if let Some(k) = &prover {
+            req = req.header("DPoP", k.proof("POST", &url, None, None)?);
+        }
+        let sent = super::exchange::Sent {
+            form: &form,
+            basic: basic.as_ref(),
+            dpop: usize::from(prover.is_some()),
+            ..super::exchange::Sent::new("POST", &url)
+        };
+        let note = (!how.is_empty()).then_some(how);
+        let answer = http::send(&p.guard, req, &url, &p.limits).await;
+        let resp = super::exchange::recorded(p, ev, crate::report::exchange::Step::Par, note, &sent, answer)?;
+        // RFC 9449 §8: a server that wants a nonce answers `use_dpop_nonce`
+        // with a `DPoP-Nonce` header; the push goes again with it, once.
+        let nonce = resp.header("dpop-nonce").map(str::to_owned);
+        let asks = resp.status.as_u16() == 400 && super::endpoint_answer(&resp).error.as_deref() == Some("use_dpop_nonce");
+        match (&prover, nonce) {
+            (Some(k), Some(n)) if asks && !nonce_retry => {
+                k.remember_nonce(&url, &n);
+                nonce_retry = true;
+                ev.step("the pushed request endpoint asks for a DPoP nonce (use_dpop_nonce): the push again with a proof that carries it");
+            }
+            (Some(k), Some(n)) => {
+                k.remember_nonce(&url, &n);
+                break resp;
+            }
+            _ => break resp,
+        }
+    };
     ev.step(format!(
         "POST {}{}{} → {}",
         http::redact_url(&url),

@@ -263,8 +263,10 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("dpop-userinfo-any-key", &["dpop.userinfo_key"]),
     ("dpop-challenge-bare", &["dpop.challenge"]),
     ("dpop-scheme-case-sensitive", &["dpop.scheme_case"]),
-    ("dpop-jkt-ignored", &["dpop.jkt_bound"]),
+    // The pushed request's proof binds the code the way `dpop_jkt` does.
+    ("dpop-jkt-ignored", &["dpop.jkt_bound", "dpop.par_bound"]),
     ("par-request-uri-unbound", &["par.client_bound"]),
+    ("par-dpop-ignored", &["dpop.par_bound"]),
     ("device-grant-unadvertised", &["device.advertised"]),
     ("device-expires-in-missing", &["device.response"]),
     ("device-user-code-in-uri", &["device.verification_uri"]),

@@ -74,6 +74,18 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
     }
     params.remove("request_uri");
     params.remove("client_secret");
+    // RFC 9449 §10.1: a DPoP proof here binds the code as `dpop_jkt` would;
+    // with both, they MUST name the same key.
+    match super::dpop::check(&shared, &headers, "POST", "/par", None) {
+        Err(why) => return TokenError::request("invalid_dpop_proof", why).into_response(),
+        Ok(Some(jkt)) if !shared.quirk(Quirk::ParDpopIgnored) => {
+            if params.get("dpop_jkt").is_some_and(|j| j != jkt) {
+                return TokenError::request("invalid_request", "dpop_jkt is not the thumbprint of the DPoP proof's key").into_response();
+            }
+            params.set("dpop_jkt", jkt);
+        }
+        _ => {}
+    }
     // §2.1: validated as an authorization request would be, as far as it can
     // be without the user: the redirect URI first.
     if !shared.quirk(Quirk::ParUnvalidated) {

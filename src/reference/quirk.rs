@@ -314,6 +314,8 @@ quirks! {
         "a pushed authorization request carrying a request_uri is taken (the request_uri is dropped)";
     ParUnvalidated => "par-unvalidated",
         "pushed authorization requests are not validated: an unregistered redirect_uri is taken, and the user is sent there";
+    ParDpopIgnored => "par-dpop-ignored",
+        "a DPoP proof at the pushed request endpoint does not bind the code to its key";
     ParRequestUriUnbound => "par-request-uri-unbound",
         "a pushed request_uri is taken from any client, not only the one that pushed it";
     ParReusable => "par-reusable",
@@ -411,7 +413,7 @@ quirks! {
     DpopSchemeCaseSensitive => "dpop-scheme-case-sensitive",
         "userinfo takes the DPoP scheme only written `DPoP`";
     DpopJktIgnored => "dpop-jkt-ignored",
-        "the authorization request's dpop_jkt is ignored: the code is redeemed with a proof of any key";
+        "a code's DPoP binding (dpop_jkt, or the key of its pushed request's proof) is ignored: the code is redeemed with a proof of any key";
     DeviceGrantUnadvertised => "device-grant-unadvertised",
         "discovery offers a device_authorization_endpoint but leaves the device_code grant type out of grant_types_supported";
     DeviceExpiresInMissing => "device-expires-in-missing",
@@ -509,7 +511,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 209);
+        assert_eq!(Quirk::ALL.len(), 210);
     }
 
     #[test]

@@ -555,6 +555,10 @@ pub enum Dpop {
     /// code is redeemed first with a proof of another key (§10), then with
     /// the named key.
     Jkt,
+    /// With `par: push`: the push carries a DPoP proof of the case's key
+    /// and no `dpop_jkt` (§10.1); the code is redeemed first with a proof of
+    /// another key, then with the case's key.
+    PushedProof,
 }
 
 impl Dpop {
