@@ -116,6 +116,7 @@ const FULL: &[Reviewed] = &[
     error("registration::register-and-sign-in", "registration.register", REGISTRATION_CRASH),
     error("logout::backchannel-logout", "registration.register", REGISTRATION_CRASH),
     error("logout::frontchannel-logout", "registration.register", REGISTRATION_CRASH),
+    error("dpop::dpop-bound-client", "registration.register", REGISTRATION_CRASH),
     fail("logout::logout", "logout.redirect", LOGOUT_REFUSED),
     fail("logout::logout-post", "logout.post", LOGOUT_REFUSED),
     fail("logout::logout-unregistered-redirect-uri", "logout.redirect", LOGOUT_REFUSED),

@@ -61,6 +61,22 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                 out.push(refused(id, &what, mistake, seen.exchange.as_ref(), then, &rule));
             }
         }
+        P::BoundClient => {
+            if let Some(mistake) = &seen.mistake {
+                out.push(refused(
+                    "dpop.client_bound",
+                    "a code exchange without a DPoP proof, by a client registered with `dpop_bound_access_tokens: true`",
+                    mistake,
+                    seen.exchange.as_ref(),
+                    if seen.fresh_code {
+                        "a fresh code with a proof (the provider used the first up at the refused attempt, which RFC 6749 allows)"
+                    } else {
+                        "the same code with a proof"
+                    },
+                    &BOUND_CLIENT_RULE,
+                ));
+            }
+        }
         P::Jkt | P::PushedProof => {
             if let Some(mistake) = &seen.mistake {
                 let (id, what, rule) = if probe == P::Jkt {
@@ -400,6 +416,12 @@ const JKT_RULE: RefusalRule = RefusalRule {
     code: None,
 };
 
+/// A token request without a proof by a client whose tokens are DPoP-bound.
+const BOUND_CLIENT_RULE: RefusalRule = RefusalRule {
+    rule: "RFC 9449 §5.2: for a client registered with `dpop_bound_access_tokens: true`, the authorization server MUST reject token requests that do not contain the DPoP header",
+    code: None,
+};
+
 /// A code pushed with a DPoP proof, redeemed with another key.
 const PAR_RULE: RefusalRule = RefusalRule {
     rule: "RFC 9449 §10.1: with a DPoP proof at the pushed request endpoint, the server \"MUST further behave as if the contained public key's thumbprint was provided using dpop_jkt\" and reject a token request without a proof of that key",
@@ -656,6 +678,10 @@ mod tests {
         assert_eq!(status_of(&jkt, "dpop.jkt_bound"), Some(Status::Pass));
         let jkt = ev(P::Jkt, |s| s.mistake = Some(ok("tokens")));
         assert_eq!(status_of(&jkt, "dpop.jkt_bound"), Some(Status::Fail));
+        let bound = ev(P::BoundClient, |s| s.mistake = Some(ok("tokens")));
+        assert_eq!(status_of(&bound, "dpop.client_bound"), Some(Status::Fail));
+        let bound = ev(P::BoundClient, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_dpop_proof`")));
+        assert_eq!(status_of(&bound, "dpop.client_bound"), Some(Status::Pass));
         let pushed = ev(P::PushedProof, |s| s.mistake = Some(no("refused: HTTP 400 `invalid_grant`")));
         assert_eq!(status_of(&pushed, "dpop.par_bound"), Some(Status::Pass));
         let pushed = ev(P::PushedProof, |s| {

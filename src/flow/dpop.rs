@@ -514,6 +514,26 @@ pub(super) async fn exchange(
     let Some(k) = start(p, probe, ev) else {
         return Ok(None);
     };
+    if probe == P::BoundClient {
+        // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens
+        // sends a proof with every token request; one without is refused.
+        ev.misuse_attempted = true;
+        ev.step("redeeming the code without a DPoP proof, as the client registered with dpop_bound_access_tokens: true");
+        ev.dpop_key = None;
+        let got = super::exchange_code(p, case, code, verifier, ev).await;
+        ev.dpop_key = Some(k.clone());
+        let got = got?;
+        let outcome = token_outcome(&got, ev);
+        if let Some(seen) = ev.dpop.as_mut() {
+            seen.mistake = Some(outcome);
+        }
+        if let Some(set) = got {
+            note_tokens(&set, ev);
+            return Ok(Some(set));
+        }
+        ev.error = None;
+        ev.step("the same code again, with a DPoP proof");
+    }
     if matches!(probe, P::Jkt | P::PushedProof) {
         // RFC 9449 §10, §10.1: the code is bound to the key `dpop_jkt` named,
         // or the key of the pushed request's proof.
@@ -733,7 +753,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
         | P::FutureIat
         | P::HtuWithQuery
         | P::HtuUnnormalized => Ok(()),
-        P::Token | P::Jkt | P::PushedProof => Ok(()),
+        P::Token | P::Jkt | P::PushedProof | P::BoundClient => Ok(()),
         P::Userinfo | P::Bearer | P::Replay | P::UserinfoNoAth | P::UserinfoWrongAth | P::UserinfoOtherKey | P::SchemeCase => {
             let Some(at) = last(|s| s.access_token.clone(), ev) else {
                 ev.not_applicable = Some("the provider issued no access token".into());

@@ -267,6 +267,7 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("dpop-jkt-ignored", &["dpop.jkt_bound", "dpop.par_bound"]),
     ("par-request-uri-unbound", &["par.client_bound"]),
     ("par-dpop-ignored", &["dpop.par_bound"]),
+    ("dpop-bound-client-unenforced", &["dpop.client_bound"]),
     ("device-grant-unadvertised", &["device.advertised"]),
     ("device-expires-in-missing", &["device.response"]),
     ("device-user-code-in-uri", &["device.verification_uri"]),

@@ -127,6 +127,8 @@ pub struct ClientMeta {
     pub frontchannel_logout_uri: Option<String>,
     /// `frontchannel_logout_session_required`: `iss` and `sid` on its frame.
     pub frontchannel_logout_session_required: bool,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2): every token request needs a proof.
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A registered API (resource server), named by its audience identifier.

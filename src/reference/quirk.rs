@@ -314,6 +314,8 @@ quirks! {
         "a pushed authorization request carrying a request_uri is taken (the request_uri is dropped)";
     ParUnvalidated => "par-unvalidated",
         "pushed authorization requests are not validated: an unregistered redirect_uri is taken, and the user is sent there";
+    DpopBoundClientUnenforced => "dpop-bound-client-unenforced",
+        "a client registered with dpop_bound_access_tokens gets tokens without a DPoP proof";
     ParDpopIgnored => "par-dpop-ignored",
         "a DPoP proof at the pushed request endpoint does not bind the code to its key";
     ParRequestUriUnbound => "par-request-uri-unbound",
@@ -511,7 +513,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 210);
+        assert_eq!(Quirk::ALL.len(), 211);
     }
 
     #[test]

@@ -104,7 +104,17 @@ fn client_meta(body: &serde_json::Map<String, Value>) -> Result<ClientMeta, Box<
             })
             .transpose()?
             .unwrap_or(false),
+        dpop_bound_access_tokens: boolean(body, "dpop_bound_access_tokens")?,
     })
+}
+
+/// A boolean member, false when absent.
+fn boolean(body: &serde_json::Map<String, Value>, name: &str) -> Result<bool, Box<Response>> {
+    match body.get(name) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(Box::new(bad("invalid_client_metadata", &format!("{name} must be a boolean")))),
+    }
 }
 
 /// `frontchannel_logout_uri` (OIDC Front-Channel Logout §2): an absolute
@@ -296,6 +306,9 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
     }
     if let Some(jwks) = &meta.jwks {
         answer["jwks"] = jwks.clone();
+    }
+    if meta.dpop_bound_access_tokens {
+        answer["dpop_bound_access_tokens"] = json!(true);
     }
     if !meta.request_uris.is_empty() {
         answer["request_uris"] = json!(meta.request_uris);

@@ -218,6 +218,13 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<Strin
         };
         TokenError::new(code, e)
     })?;
+    // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens sends a proof every time.
+    if jkt.is_none() && client.meta.dpop_bound_access_tokens && !shared.quirk(Quirk::DpopBoundClientUnenforced) {
+        return Err(TokenError::new(
+            "invalid_dpop_proof",
+            "the client is registered with dpop_bound_access_tokens: a DPoP proof is required",
+        ));
+    }
     match params.get("grant_type") {
         None => Err(TokenError::new("invalid_request", "grant_type is missing")),
         Some("authorization_code") => authorization_code(shared, client, &params, jkt),

@@ -559,6 +559,9 @@ pub enum Dpop {
     /// and no `dpop_jkt` (§10.1); the code is redeemed first with a proof of
     /// another key, then with the case's key.
     PushedProof,
+    /// With `register: { metadata: { dpop_bound_access_tokens: true } }`:
+    /// the code exchange first without a DPoP proof (§5.2), then with one.
+    BoundClient,
 }
 
 impl Dpop {
