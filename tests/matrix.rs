@@ -18,7 +18,11 @@ use crate::util::root;
 /// the failing built-in check ids and any harness errors (besides negative cases
 /// that could not reach their step because the provider refused an earlier one).
 async fn failing_checks(quirks: &[Quirk]) -> (BTreeSet<String>, Vec<String>) {
-    let config = crate::util::with_quirks(quirks);
+    failing_checks_with(crate::util::with_quirks(quirks)).await
+}
+
+/// [`failing_checks`] against a reference provider configured as `config`.
+async fn failing_checks_with(config: oidc_conform::reference::Config) -> (BTreeSet<String>, Vec<String>) {
     let rp = ReferenceProvider::start(config).await.expect("the reference provider starts");
     let profile = run::reference_profile(rp.issuer()).expect("the reference profile loads");
     let mut cases = run::load_cases(&[root().join("suites")], &profile).expect("the shipped suites load");
@@ -100,6 +104,24 @@ fn every_quirk_fails_exactly_its_checks() {
     }
     wrong.sort();
     assert!(wrong.is_empty(), "detection matrix mismatches:\n{}", wrong.join("\n"));
+}
+
+/// A provider that takes authorization requests only pushed (RFC 9126 §5:
+/// `require_pushed_authorization_requests`) gets every one pushed, the
+/// logout probes' `prompt=none` requests included: the shipped suites fail
+/// nothing there either (a request the harness sent unpushed would be refused).
+#[test]
+fn a_provider_that_takes_only_pushed_requests_gets_every_request_pushed() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let config = oidc_conform::reference::Config {
+        require_par: true,
+        ..Default::default()
+    };
+    let (failing, errors) = rt.block_on(failing_checks_with(config));
+    assert!(
+        failing.is_empty() && errors.is_empty(),
+        "a provider that requires pushed requests fails nothing: {failing:?} {errors:?}"
+    );
 }
 
 #[test]

@@ -248,6 +248,12 @@ const FULL_PAR_DPOP_SKIPS: &[(&str, &str, &str, &str)] = &[
         "own authorization with it did not go through either",
         PAR_QUERY,
     ),
+    (
+        "par::unpushed-request-refused",
+        "flow.supported",
+        "does not advertise require_pushed_authorization_requests: true",
+        "this configuration takes unpushed authorization requests too (`require_pushed_authorization_requests` false), so there is no requirement to probe",
+    ),
 ];
 
 /// Cases that must run and hold every check but the reviewed findings of any case (`*`).

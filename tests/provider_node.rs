@@ -57,6 +57,8 @@ const EXPECTED_SKIPS: &[(&str, &str)] = &[
     // oidc-provider's default `rotateRefreshToken` rotates the refresh tokens of
     // public clients (and old ones); the web client is confidential.
     ("negative::refresh-token-reuse", "does not rotate refresh tokens"),
+    // The full configuration takes unpushed authorization requests too.
+    ("par::unpushed-request-refused", "require_pushed_authorization_requests"),
     // This version signs every ID token (no `none` in discovery).
     ("registration::id-token-unsigned", "`none` in id_token_signing_alg_values_supported"),
     // This version takes request_uri only through pushed authorization requests

@@ -8,6 +8,10 @@ use crate::suite::ParProbe as P;
 /// Every PAR check the probe of `ev` can judge.
 pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
     let Some(seen) = &ev.par else { return };
+    // Pushed only because the provider requires it: transport, not a probe.
+    if seen.implied {
+        return;
+    }
     let Some(probe) = seen.probe else { return };
     let Some(push) = &seen.push else { return };
     out.push(pushed(push));
@@ -71,6 +75,24 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
             }
         }
         P::OtherClient => out.push(client_bound(seen)),
+        P::Unpushed => {
+            if let Some(t) = &seen.unpushed {
+                out.push(match t {
+                    Taken::Refused(how) => CheckResult::pass(
+                        "par.required",
+                        format!("an unpushed authorization request was refused ({how}), as require_pushed_authorization_requests says"),
+                    ),
+                    t => CheckResult::fail(
+                        "par.required",
+                        "an unpushed authorization request was taken, though discovery says require_pushed_authorization_requests: true",
+                    )
+                    .ef(
+                        "a refusal: RFC 9126 §5, the server \"accepts authorization request data only via PAR\"",
+                        describe(t),
+                    ),
+                });
+            }
+        }
         P::Get => {
             if let Some(m) = &seen.mistake {
                 out.push(if m.status == 405 {

@@ -491,6 +491,10 @@ async fn session(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, ev: 
     q.insert("nonce", random_token());
     q.insert("code_challenge", challenge);
     q.insert("code_challenge_method", "S256".into());
+    let mut q: BTreeMap<String, String> = q.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    if !super::par::pushed_if_required(p, case, &mut q, ev).await? {
+        return Ok(Taken::Refused("the pushed prompt=none request was refused".into()));
+    }
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut().extend_pairs(q.iter());
     follow(p, case, url, Some(browser), ev).await

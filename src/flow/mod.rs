@@ -927,6 +927,13 @@ async fn authorize_steps(
     );
 
     if let Some(ro) = &case.request.request_object {
+        if ro.by == crate::suite::RequestObjectBy::Reference && p.discovery.requires_par() {
+            ev.not_applicable = Some(
+                "the provider takes authorization requests only pushed (require_pushed_authorization_requests), and a pushed request cannot carry a request_uri (RFC 9126 §2.1)"
+                    .into(),
+            );
+            return Ok(None);
+        }
         if ro.by == crate::suite::RequestObjectBy::Reference && !request_object::reachable_from(&p.profile.issuer) {
             ev.not_applicable =
                 Some("a request_uri is served by the harness on 127.0.0.1, which only a provider on this machine can fetch".into());
@@ -937,7 +944,13 @@ async fn authorize_steps(
         ev.request.insert("request_object".into(), shown);
         ev.request_object_decoys = Some(decoys);
     }
-    if let Some(probe) = case.request.par
+    // RFC 9126 §5: a provider that takes only pushed requests gets every
+    // authorization request pushed (a request_uri cannot be, §2.1).
+    let implied = p.discovery.requires_par().then_some(crate::suite::ParProbe::Push);
+    if case.request.par.is_none() && implied.is_some() {
+        ev.step("the provider takes authorization requests only pushed (require_pushed_authorization_requests): this one is pushed first");
+    }
+    if let Some(probe) = case.request.par.or(implied)
         && !par::push(p, case, probe, &mut q, ev).await?
     {
         return Ok(None);

@@ -56,6 +56,9 @@ pub struct ParSeen {
     pub reuse: Option<Taken>,
     /// The correct push's `request_uri`.
     pub request_uri: Option<Secret>,
+    /// The authorization request sent unpushed, where the provider takes
+    /// only pushed ones: what the authorization endpoint did.
+    pub unpushed: Option<Taken>,
     /// Its `request_uri` sent with another client's `client_id`: the other
     /// client, and what the authorization endpoint did. `None` where the
     /// profile has no other client.
@@ -63,6 +66,10 @@ pub struct ParSeen {
     /// How often the provider fetched the `request_uri` the harness put in a
     /// pushed body (one it serves on 127.0.0.1), where it served one.
     pub request_uri_fetches: Option<usize>,
+    /// Pushed only because the provider takes no other authorization
+    /// request (`require_pushed_authorization_requests`): not a PAR probe,
+    /// and not judged as one.
+    pub implied: bool,
 }
 
 /// How a push authenticates the client.
@@ -89,6 +96,15 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
         .collect();
     match probe {
         P::Push | P::Reuse | P::OtherClient => {}
+        P::Unpushed => {
+            // RFC 9126 §5: require_pushed_authorization_requests says the
+            // provider takes authorization request data only pushed.
+            ev.misuse_attempted = true;
+            ev.step("the authorization request sent unpushed to the authorization endpoint, no session");
+            let mut url = p.endpoint("authorization_endpoint")?;
+            url.query_pairs_mut().extend_pairs(q.iter());
+            seen.unpushed = Some(follow(p, case, url, None, ev).await?);
+        }
         P::WrongSecret => {
             ev.misuse_attempted = true;
             seen.mistake = Some(post(p, case, body.clone(), Auth::WrongSecret, "with a wrong client secret", ev).await?);
@@ -203,6 +219,7 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
     }
     seen.push = Some(answer);
     seen.request_uri = uri.clone();
+    seen.implied = case.request.par.is_none();
     ev.par = Some(seen);
     let Some(uri) = uri else { return Ok(false) };
     let client_id = q.get("client_id").cloned().unwrap_or_default();
@@ -377,6 +394,25 @@ async fn take_as(
         .append_pair("client_id", client_id)
         .append_pair("request_uri", uri.expose());
     follow(p, case, url, browser, ev).await
+}
+
+/// The authorization request `q` as the provider takes it: pushed first
+/// where it takes only pushed requests (RFC 9126 §5), the pushed request's
+/// `client_id` and `request_uri` then in `q`. `Ok(false)`: the push was refused.
+pub(super) async fn pushed_if_required(
+    p: &Provider,
+    case: &Case,
+    q: &mut BTreeMap<String, String>,
+    ev: &mut Evidence,
+) -> Result<bool, String> {
+    if !p.discovery.requires_par() {
+        return Ok(true);
+    }
+    let kept = ev.par.take();
+    ev.step("the provider takes authorization requests only pushed (require_pushed_authorization_requests): this one is pushed first");
+    let pushed = push(p, case, P::Push, q, ev).await;
+    ev.par = kept;
+    pushed
 }
 
 /// Sends the authorization request `url` and follows the provider's own

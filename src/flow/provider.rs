@@ -119,7 +119,16 @@ impl Discovery {
             Feature::SessionManagement => self.check_session_iframe.is_some(),
             Feature::Dpop => self.dpop_signing_alg_values_supported.is_some(),
             Feature::Device => self.device_authorization_endpoint.is_some(),
+            Feature::ParRequired => self.requires_par(),
         }
+    }
+
+    /// Whether the provider takes authorization requests only pushed (RFC
+    /// 9126 §5: `require_pushed_authorization_requests` true, with an
+    /// endpoint to push to): every authorization request is pushed then.
+    pub fn requires_par(&self) -> bool {
+        self.require_pushed_authorization_requests == Some(serde_json::Value::Bool(true))
+            && self.pushed_authorization_request_endpoint.is_some()
     }
 }
 

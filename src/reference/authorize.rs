@@ -274,6 +274,14 @@ fn authorize(shared: &Shared, params: &Params, headers: &HeaderMap) -> Response 
             .pages
             .error(StatusCode::BAD_REQUEST, "invalid_client", "client_id is not a registered client");
     };
+    // RFC 9126 §5: a provider that requires pushed requests takes no other.
+    if shared.config.require_par && !params.pushed && params.request_object_error.is_none() {
+        return shared.pages.error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "this provider takes authorization requests only through its pushed authorization request endpoint",
+        );
+    }
     // Quirk `redirect-uri-missing-defaulted`: without one, the first registered is used.
     let defaulted = || {
         shared

@@ -267,6 +267,8 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("dpop-jkt-ignored", &["dpop.jkt_bound", "dpop.par_bound"]),
     ("par-request-uri-unbound", &["par.client_bound"]),
     ("par-dpop-ignored", &["dpop.par_bound"]),
+    // Discovery then says every request is pushed, so the harness pushes them all.
+    ("par-required-unenforced", &["par.required"]),
     ("dpop-bound-client-unenforced", &["dpop.client_bound"]),
     ("device-grant-unadvertised", &["device.advertised"]),
     ("device-expires-in-missing", &["device.response"]),

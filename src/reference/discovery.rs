@@ -58,7 +58,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         "check_session_iframe": shared.url("/check_session"),
         "dpop_signing_alg_values_supported": super::dpop::advertised(shared),
         "device_authorization_endpoint": shared.url("/device_authorization"),
-        "require_pushed_authorization_requests": false,
+        "require_pushed_authorization_requests": shared.config.require_par || shared.quirk(Quirk::ParRequiredUnenforced),
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query", "fragment", "form_post"],

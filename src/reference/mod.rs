@@ -84,6 +84,9 @@ pub struct Config {
     /// `prompt=consent`, or the client is third-party). Off by default: the
     /// reference asks at every authorization with a page.
     pub remember_consent: bool,
+    /// Take authorization requests only pushed (RFC 9126 §5:
+    /// `require_pushed_authorization_requests`). Off by default.
+    pub require_par: bool,
 }
 
 /// A registered client.
@@ -305,6 +308,7 @@ impl Default for Config {
             third_party: strings(&["partner-app"]),
             scope_claims_at_userinfo: false,
             remember_consent: false,
+            require_par: false,
         }
     }
 }

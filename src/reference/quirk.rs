@@ -316,6 +316,8 @@ quirks! {
         "pushed authorization requests are not validated: an unregistered redirect_uri is taken, and the user is sent there";
     DpopBoundClientUnenforced => "dpop-bound-client-unenforced",
         "a client registered with dpop_bound_access_tokens gets tokens without a DPoP proof";
+    ParRequiredUnenforced => "par-required-unenforced",
+        "discovery says require_pushed_authorization_requests: true, but unpushed authorization requests are taken";
     ParDpopIgnored => "par-dpop-ignored",
         "a DPoP proof at the pushed request endpoint does not bind the code to its key";
     ParRequestUriUnbound => "par-request-uri-unbound",
@@ -513,7 +515,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 211);
+        assert_eq!(Quirk::ALL.len(), 212);
     }
 
     #[test]

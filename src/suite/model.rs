@@ -225,6 +225,9 @@ pub enum Feature {
     /// DPoP, proof of possession of a key the client holds (RFC 9449; discovery
     /// `dpop_signing_alg_values_supported`, §5.1).
     Dpop,
+    /// Authorization requests taken only pushed (RFC 9126 §5; discovery
+    /// `require_pushed_authorization_requests: true`).
+    ParRequired,
     /// The device authorization grant (RFC 8628; discovery
     /// `device_authorization_endpoint`, RFC 8628 §4).
     Device,
@@ -251,6 +254,7 @@ impl Feature {
             Feature::SessionManagement => "session_management",
             Feature::Dpop => "dpop",
             Feature::Device => "device",
+            Feature::ParRequired => "par_required",
         }
     }
 
@@ -275,6 +279,7 @@ impl Feature {
             Feature::SessionManagement => "a check_session_iframe",
             Feature::Dpop => "dpop_signing_alg_values_supported",
             Feature::Device => "a device_authorization_endpoint",
+            Feature::ParRequired => "require_pushed_authorization_requests: true",
         }
     }
 }
@@ -685,6 +690,9 @@ pub enum Par {
     /// After the correct push, its `request_uri` with another client's
     /// `client_id` (a client of the profile); then the client's own authorization.
     OtherClient,
+    /// Where the provider takes only pushed requests: first the same
+    /// authorization request sent unpushed, without a session (RFC 9126 §5).
+    Unpushed,
 }
 
 /// A token-lifecycle probe, run once the case's tokens are issued.
