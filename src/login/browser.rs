@@ -66,11 +66,32 @@ const SETTLE: Duration = Duration::from_millis(15);
 /// computes (scripts, layout), and more of them than CPUs only slow each
 /// other down towards their timeouts.
 fn pages_at_once() -> usize {
-    std::env::var("OIDC_CONFORM_BROWSER_PAGES")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    match pages_setting(std::env::var("OIDC_CONFORM_BROWSER_PAGES").ok().as_deref(), cpus) {
+        Ok(n) => n,
+        Err(why) => {
+            // Said once per process, however many browsers a process starts.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| eprintln!("warning: {why}"));
+            cpus
+        }
+    }
+}
+
+/// The pages at once that `value` (of `OIDC_CONFORM_BROWSER_PAGES`) sets:
+/// one per CPU without it. A value that is not a whole number from 1 to 64
+/// is an error in words (the caller then uses one page per CPU).
+fn pages_setting(value: Option<&str>, cpus: usize) -> Result<usize, String> {
+    let Some(v) = value else { return Ok(cpus) };
+    match v.trim().parse::<usize>() {
+        Ok(n @ 1..=64) => Ok(n),
+        _ => {
+            let shown: String = crate::report::escape::escape_controls(v).chars().take(40).collect();
+            Err(format!(
+                "OIDC_CONFORM_BROWSER_PAGES=`{shown}` is not a whole number from 1 to 64 (browser pages at once): {cpus} (one per CPU) is used"
+            ))
+        }
+    }
 }
 
 /// Which driver gets through login and consent pages (profile `login.driver`).
@@ -1901,6 +1922,18 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_pages_setting_is_a_number_from_1_to_64_or_said() {
+        assert_eq!(pages_setting(None, 2), Ok(2));
+        assert_eq!(pages_setting(Some("4"), 2), Ok(4));
+        assert_eq!(pages_setting(Some(" 8 "), 2), Ok(8));
+        for bad in ["0", "65", "-1", "four", "", "2\u{1b}[31m"] {
+            let why = pages_setting(Some(bad), 2).unwrap_err();
+            assert!(why.contains("OIDC_CONFORM_BROWSER_PAGES") && why.contains("from 1 to 64"), "{why}");
+            assert!(!why.contains('\u{1b}'), "control characters are escaped: {why}");
+        }
+    }
+
     use super::*;
 
     #[test]
