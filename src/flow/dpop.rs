@@ -514,51 +514,32 @@ pub(super) async fn exchange(
     let Some(k) = start(p, probe, ev) else {
         return Ok(None);
     };
-    if probe == P::BoundClient {
+    // The probe's mistake, if it makes one: the key its proof is made with
+    // (none, or another key than the code is bound to) or the proof's fault.
+    let mistake = if probe == P::BoundClient {
         // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens
         // sends a proof with every token request; one without is refused.
-        ev.misuse_attempted = true;
-        ev.step("redeeming the code without a DPoP proof, as the client registered with dpop_bound_access_tokens: true");
-        ev.dpop_key = None;
-        let got = super::exchange_code(p, case, code, verifier, ev).await;
-        ev.dpop_key = Some(k.clone());
-        let got = got?;
-        let outcome = token_outcome(&got, ev);
-        if let Some(seen) = ev.dpop.as_mut() {
-            seen.mistake = Some(outcome);
-        }
-        if let Some(set) = got {
-            note_tokens(&set, ev);
-            return Ok(Some(set));
-        }
-        ev.error = None;
-        ev.step("the same code again, with a DPoP proof");
-    }
-    if matches!(probe, P::Jkt | P::PushedProof) {
+        Some((
+            None,
+            None,
+            "redeeming the code without a DPoP proof, as the client registered with dpop_bound_access_tokens: true".to_owned(),
+            "the same code again, with a DPoP proof",
+        ))
+    } else if matches!(probe, P::Jkt | P::PushedProof) {
         // RFC 9449 §10, §10.1: the code is bound to the key `dpop_jkt` named,
         // or the key of the pushed request's proof.
-        ev.misuse_attempted = true;
         let other = Arc::new(Prover::for_algs(&[k.alg().to_owned()])?);
-        ev.step(format!(
+        let step = format!(
             "redeeming the code with a proof of another key (thumbprint {}) than the one the code is bound to",
             other.thumbprint()
-        ));
-        ev.dpop_key = Some(other);
-        let got = super::exchange_code(p, case, code, verifier, ev).await;
-        ev.dpop_key = Some(k.clone());
-        let got = got?;
-        let outcome = token_outcome(&got, ev);
-        if let Some(seen) = ev.dpop.as_mut() {
-            seen.mistake = Some(outcome);
-        }
-        if let Some(set) = got {
-            note_tokens(&set, ev);
-            return Ok(Some(set));
-        }
-        ev.error = None;
-        ev.step("the same code again, with a proof of the key the code is bound to");
-    }
-    if let Some(fault) = Fault::of(probe) {
+        );
+        Some((
+            Some(other),
+            None,
+            step,
+            "the same code again, with a proof of the key the code is bound to",
+        ))
+    } else if let Some(fault) = Fault::of(probe) {
         if fault == Fault::PrivateKey && !p.discovery.dpop_signing_alg_values_supported.iter().flatten().any(|a| a == "ES256") {
             ev.not_applicable = Some(
                 "the provider does not list ES256 in dpop_signing_alg_values_supported, and the harness makes its private-key proof with an ES256 key"
@@ -566,10 +547,18 @@ pub(super) async fn exchange(
             );
             return Ok(None);
         }
+        let step = format!("redeeming the code with {}", fault.describe());
+        Some((Some(k.clone()), Some(fault), step, "the same code again, with a valid DPoP proof"))
+    } else {
+        None
+    };
+    if let Some((key, fault, step, then)) = mistake {
         ev.misuse_attempted = true;
-        ev.step(format!("redeeming the code with {}", fault.describe()));
-        ev.dpop_fault = Some(fault);
+        ev.step(step);
+        ev.dpop_key = key;
+        ev.dpop_fault = fault;
         let got = super::exchange_code(p, case, code, verifier, ev).await;
+        ev.dpop_key = Some(k.clone());
         ev.dpop_fault = None;
         let got = got?;
         let outcome = token_outcome(&got, ev);
@@ -577,12 +566,12 @@ pub(super) async fn exchange(
             seen.mistake = Some(outcome);
         }
         if let Some(set) = got {
-            // The faulty proof was taken: these are the case's tokens.
+            // The mistake was taken: these are the case's tokens.
             note_tokens(&set, ev);
             return Ok(Some(set));
         }
         ev.error = None;
-        ev.step("the same code again, with a valid DPoP proof");
+        ev.step(then);
     }
     let got = super::exchange_code(p, case, code, verifier, ev).await?;
     let mistaken = ev.dpop.as_ref().is_some_and(|s| s.mistake.is_some());
