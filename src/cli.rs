@@ -208,6 +208,11 @@ pub struct RunArgs {
     /// `auto` (the form driver; the browser for pages that need JavaScript), `form`, `browser`.
     #[arg(long, value_enum, value_name = "DRIVER")]
     pub login_driver: Option<crate::login::browser::Driver>,
+    /// Every case signs the user in itself. By default, where a sign-in needs the browser
+    /// (a JavaScript login), the user signs in once and the cases whose verdict does not rest
+    /// on their own sign-in start from that session; each such case's trace says so.
+    #[arg(long)]
+    pub fresh_sign_ins: bool,
     /// The closing summary lists every failing and warning check of every case, after the
     /// findings, each with the exchange that shows it and a `curl` command that replays it.
     #[arg(long, short)]
@@ -654,6 +659,7 @@ fn run_options(a: Box<RunArgs>) -> Result<RunOptions, RunError> {
         rate: a.rate.or(file.rate),
         waits: a.waits || file.waits,
         login_driver: a.login_driver.or(file.login_driver),
+        fresh_sign_ins: a.fresh_sign_ins || file.fresh_sign_ins,
         verbose: a.verbose || file.verbose,
         no_preflight: a.no_preflight || !file.preflight,
         rerun,

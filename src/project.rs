@@ -103,6 +103,10 @@ struct RawProject {
     /// `browser` (overrides the profile's `login.driver`). `--login-driver` wins.
     #[serde(default)]
     login_driver: Option<Driver>,
+    /// Every case signs the user in itself, never through the run's shared
+    /// session (used where sign-ins need the browser). `--fresh-sign-ins` too.
+    #[serde(default)]
+    fresh_sign_ins: bool,
     /// Prove the profile's client declarations before the cases (default:
     /// true). `--no-preflight` turns it off.
     #[serde(default)]
@@ -193,6 +197,7 @@ output: reports
 # rate: 10/s
 # waits: false
 # login_driver: auto               # form, browser
+# fresh_sign_ins: false            # true: no shared browser session
 # preflight: true
 "
     )
@@ -239,6 +244,7 @@ pub struct Project {
     pub rate: Option<Rate>,
     pub waits: bool,
     pub login_driver: Option<Driver>,
+    pub fresh_sign_ins: bool,
     pub preflight: bool,
     pub ca_file: Option<PathBuf>,
     pub verbose: bool,
@@ -499,6 +505,7 @@ pub fn parse(source: &Source) -> Result<Project, Diagnostics> {
         rate,
         waits: raw.waits,
         login_driver: raw.login_driver,
+        fresh_sign_ins: raw.fresh_sign_ins,
         preflight: raw.preflight.unwrap_or(true),
         ca_file,
         verbose: raw.verbose,

@@ -14,6 +14,8 @@ fn the_browser_driver_gets_through_server_rendered_pages_too() {
         "suites/consent.yaml",
         "--login-driver",
         "browser",
+        // Every case drives its own pages (no shared sign-in).
+        "--fresh-sign-ins",
         "--output",
         out.path().to_str().unwrap(),
     ]);
@@ -46,6 +48,92 @@ fn the_browser_driver_gets_through_server_rendered_pages_too() {
     let c = case(&report, "consent::approve-some-scopes");
     assert_eq!(c["status"], "pass", "{:#}", c["checks"]);
     assert!(c["trace"].to_string().contains("left email unticked"), "{:#}", c["trace"]);
+}
+
+/// Where sign-ins go through the browser, the user signs in once and the
+/// cases that do not test the sign-in start from that session; a case that
+/// does (`prompt=login`), or is marked `fresh_sign_in`, signs in itself, even
+/// after the session exists. `--fresh-sign-ins` shares nothing, and neither
+/// does a run whose sign-ins need no browser.
+#[test]
+fn one_shared_sign_in_where_sign_ins_need_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("shared.yaml");
+    std::fs::write(
+        &suite,
+        "suite: shared\n\
+         cases:\n\
+         \x20 - { name: a-first, flow: code, request: { scope: openid } }\n\
+         \x20 - { name: b-second, flow: code, request: { scope: openid profile } }\n\
+         \x20 - { name: c-marked, flow: code, fresh_sign_in: true, request: { scope: openid } }\n\
+         \x20 - { name: d-login, flow: code, request: { scope: openid, prompt: login } }\n",
+    )
+    .unwrap();
+    let run_with = |extra: &[&str]| {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "run",
+            suite.to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--output",
+            out.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        oidc_conform(&args).expect_code(0);
+        read_report(out.path())
+    };
+    // The case's own steps: its trace without the shared sign-in's.
+    let own = |c: &serde_json::Value| -> String {
+        c["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str())
+            .filter(|s| !s.starts_with("  shared sign-in: "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let report = run_with(&["--login-driver", "browser"]);
+    for id in ["shared::a-first", "shared::b-second"] {
+        let c = case(&report, id);
+        assert_eq!(c["status"], "pass", "{id}: {:#}", c["checks"]);
+        let trace = c["trace"].to_string();
+        assert!(trace.contains("starts from `jane`'s session of the run"), "{id}: {:#}", c["trace"]);
+        assert!(
+            trace.contains("shared sign-in: browser: filled in the username and password"),
+            "{id}: {:#}",
+            c["trace"]
+        );
+        // Its own authorization filled in no login form.
+        assert!(!own(c).contains("filled in the username"), "{id}: {:#}", c["trace"]);
+        // auth_time is judged, and taken from the shared sign-in.
+        let auth_time = c["checks"].as_array().unwrap().iter().find(|k| k["id"] == "id_token.auth_time");
+        assert!(auth_time.is_some_and(|k| k["status"] == "pass"), "{id}: {:#}", c["checks"]);
+    }
+    for (id, why) in [
+        ("shared::c-marked", "the suite marks it `fresh_sign_in`"),
+        ("shared::d-login", "it sends prompt=login"),
+    ] {
+        let c = case(&report, id);
+        assert_eq!(c["status"], "pass", "{id}: {:#}", c["checks"]);
+        let trace = own(c);
+        assert!(
+            trace.contains("not from the run's shared session") && trace.contains(why),
+            "{id}: {trace}"
+        );
+        assert!(!trace.contains("session of the run:"), "{id}: {trace}");
+        assert!(trace.contains("browser: filled in the username and password"), "{id}: {trace}");
+    }
+    // Nothing shared when asked, nor where the form driver signs in.
+    for extra in [&["--login-driver", "browser", "--fresh-sign-ins"][..], &[][..]] {
+        let report = run_with(extra);
+        for c in report["cases"].as_array().unwrap() {
+            assert_eq!(c["status"], "pass", "{extra:?} {}: {:#}", c["id"], c["checks"]);
+            let trace = c["trace"].to_string();
+            assert!(!trace.contains("session of the run"), "{extra:?} {}: {:#}", c["id"], c["trace"]);
+        }
+    }
 }
 
 /// A login the form driver cannot get past (the password is refused three

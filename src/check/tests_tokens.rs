@@ -366,6 +366,42 @@ fn auth_time_lies_in_the_cases_own_window_with_the_clock_skew() {
     assert_eq!(auth_time_status(started, text, false).0, Status::Fail);
 }
 
+/// A case that started from the run's shared sign-in rests on that sign-in:
+/// an `auth_time` from it passes, one before it fails and says whose window.
+#[test]
+fn auth_time_of_a_case_from_the_shared_sign_in_is_that_sign_ins() {
+    let n = now();
+    let (seeded, started) = (n - 900, n - 2);
+    let judged = |auth_time: i64| {
+        let ev = Evidence {
+            started: Some(started),
+            seeded_at: Some(seeded),
+            request: [("response_type".to_owned(), "code".to_owned())].into(),
+            ..Evidence::default()
+        };
+        let d = super::jwt::Decoded {
+            header: Default::default(),
+            claims: with(good_id_claims(), "auth_time", json!(auth_time)).as_object().unwrap().clone(),
+        };
+        let mut out = Vec::new();
+        tokens::auth_time(&ev, &d, "from the token endpoint", 300, n, &mut out);
+        out.into_iter()
+            .next()
+            .map(|r| (r.status, format!("{} {:?}", r.message, r.expected)))
+    };
+    // Fifteen minutes before the case: the shared sign-in, not a failure.
+    assert_eq!(judged(seeded + 1).unwrap().0, Status::Pass);
+    // Before the shared sign-in (beyond the skew): a failure naming it.
+    let (status, message) = judged(seeded - 301).unwrap();
+    assert_eq!(status, Status::Fail);
+    assert!(message.contains("the run's shared sign-in"), "{message}");
+    // The same time in a case that signed in itself: before the case began.
+    assert_eq!(
+        auth_time_status(started, with(good_id_claims(), "auth_time", json!(seeded + 1)), false).0,
+        Status::Fail
+    );
+}
+
 #[test]
 fn scope_values_are_not_resource_indicators() {
     let aud = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();

@@ -518,19 +518,31 @@ pub(super) fn auth_time(ev: &Evidence, d: &Decoded, origin: &str, skew: i64, now
             return;
         }
     };
-    let earliest = ev.started.map(|s| s - skew);
+    // A case that started from the run's shared sign-in rests on that one.
+    let earliest = ev.seeded_at.or(ev.started).map(|s| s - skew);
     let latest = iat.map_or(now, |iat| iat.min(now)) + skew;
+    let whose = if ev.seeded_at.is_some() {
+        "the run's shared sign-in this case started from"
+    } else {
+        "this case's sign-in"
+    };
     let window = match earliest {
-        Some(e) => format!("between {e} and {latest} (this case's sign-in, with {skew} s clock skew)"),
+        Some(e) => format!("between {e} and {latest} ({whose}, with {skew} s clock skew)"),
         None => format!("at most {latest} (not after iat, with {skew} s clock skew)"),
     };
     if earliest.is_some_and(|e| value < e) {
         out.push(
             CheckResult::fail(
                 "id_token.auth_time",
-                format!(
-                    "the ID token {origin} says the user signed in at {value}, before this case began, though every sign-in it rests on happened in the case (OIDC Core §2: `auth_time` is the time the authentication occurred)"
-                ),
+                if ev.seeded_at.is_some() {
+                    format!(
+                        "the ID token {origin} says the user signed in at {value}, before the run's shared sign-in this case started from, though that was the user's only sign-in it rests on (OIDC Core §2: `auth_time` is the time the authentication occurred)"
+                    )
+                } else {
+                    format!(
+                        "the ID token {origin} says the user signed in at {value}, before this case began, though every sign-in it rests on happened in the case (OIDC Core §2: `auth_time` is the time the authentication occurred)"
+                    )
+                },
             )
             .ef(format!("auth_time {window}"), value.to_string()),
         );

@@ -15,6 +15,7 @@ pub mod provider;
 pub mod redirect;
 pub mod register;
 pub mod request_object;
+pub mod seed;
 
 use std::collections::BTreeMap;
 
@@ -139,6 +140,12 @@ pub struct Evidence {
     /// When the case's flow began (seconds since the epoch): every sign-in of
     /// the case, its session's included, happened after it.
     pub started: Option<i64>,
+    /// The case started from the run's shared sign-in (see [`seed`]): when
+    /// that sign-in began, which is then the earliest `auth_time` can be.
+    pub seeded_at: Option<i64>,
+    /// The provider's cookies as the browser left them after the case's
+    /// authorization went through it (a session worth sharing).
+    pub browser_cookies: Vec<(Url, Secret)>,
     /// Parameters of the authorization request (no secrets in it).
     pub request: BTreeMap<String, String>,
     pub nonce: Option<String>,
@@ -370,6 +377,8 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
                 if ev.signin_failed.is_some() {
                     return Ok(());
                 }
+            } else {
+                seed::enter(p, case, &browser, ev).await;
             }
             let verifier = make_verifier(&case.request.pkce);
             let authorized = authorize(p, case, &browser, &verifier, ev).await?;
@@ -950,10 +959,13 @@ async fn authorize_steps(
     if case.request.par.is_none() && implied.is_some() {
         ev.step("the provider takes authorization requests only pushed (require_pushed_authorization_requests): this one is pushed first");
     }
-    if let Some(probe) = case.request.par.or(implied)
-        && !par::push(p, case, probe, &mut q, ev).await?
-    {
-        return Ok(None);
+    // The parameters as pushed, should the browser need a request_uri of its own.
+    let mut unpushed = None;
+    if let Some(probe) = case.request.par.or(implied) {
+        unpushed = Some(q.clone());
+        if !par::push(p, case, probe, &mut q, ev).await? {
+            return Ok(None);
+        }
     }
     let mut url = p.endpoint("authorization_endpoint")?;
     url.query_pairs_mut().extend_pairs(q.iter());
@@ -1052,6 +1064,12 @@ async fn authorize_steps(
                 ev.browser_page = snapshot(p, &resp.url, &resp.body, &password).await;
                 return Err(why);
             }
+            // A request_uri the harness's own attempt has used may be refused
+            // the second time: the browser gets one of its own.
+            let start = match &unpushed {
+                Some(unpushed) => par::push_again(p, case, unpushed, ev).await?,
+                None => start.clone(),
+            };
             let task = browser::Task {
                 url: &start,
                 cookies,
@@ -1090,6 +1108,10 @@ async fn authorize_steps(
                     for (u, c) in &r.cookies {
                         browser.add_cookie_str(c, u);
                     }
+                    if r.logins > 0 {
+                        p.seeds.signed_in_by_browser();
+                    }
+                    ev.browser_cookies = r.cookies.into_iter().map(|(u, c)| (u, Secret::new(c))).collect();
                     Ok(redirected(ev, &r.url, &registered, r.form.map(|f| f.into_iter().collect())))
                 }
                 Err(f) if f.not_applicable => {

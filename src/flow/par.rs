@@ -230,6 +230,49 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
     Ok(true)
 }
 
+/// The authorization request of a pushed request, for the browser driver: it
+/// sends the request again after the harness's own attempt reached a page it
+/// cannot use, and a provider that takes a `request_uri` once (RFC 9126 §4:
+/// SHOULD) refuses a second use. So the same parameters are pushed again,
+/// the same way, and the browser gets the fresh `request_uri` (which the case
+/// then keeps: a `reuse` probe sends that one again).
+pub(super) async fn push_again(
+    p: &Provider,
+    case: &Case,
+    unpushed: &BTreeMap<String, String>,
+    ev: &mut Evidence,
+) -> Result<url::Url, String> {
+    let body: Vec<(String, String)> = unpushed
+        .iter()
+        .filter(|(k, _)| *k != "client_id")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let answer = post(
+        p,
+        case,
+        body,
+        Auth::AsDeclared,
+        "again, for the browser (a request_uri may be taken only once)",
+        ev,
+    )
+    .await?;
+    let Some(uri) = pushed_uri(&answer) else {
+        return Err(format!(
+            "the pushed request endpoint took the request once but not again for the browser (HTTP {}{})",
+            answer.status,
+            answer.error.as_deref().map(|e| format!(", `{e}`")).unwrap_or_default()
+        ));
+    };
+    if let Some(seen) = ev.par.as_mut() {
+        seen.request_uri = Some(uri.clone());
+    }
+    let mut url = p.endpoint("authorization_endpoint")?;
+    url.query_pairs_mut()
+        .append_pair("client_id", unpushed.get("client_id").map_or("", String::as_str))
+        .append_pair("request_uri", uri.expose());
+    Ok(url)
+}
+
 /// After the authorization completed: the same `request_uri` again, in the
 /// same browser.
 pub(super) async fn reuse(

@@ -154,6 +154,8 @@ pub struct Provider {
     browser: Arc<tokio::sync::OnceCell<Result<Arc<crate::login::browser::Browser>, String>>>,
     /// Who may sign a user in while a session case runs (shared by every view).
     sessions: Arc<SessionLocks>,
+    /// The run's shared sign-ins (see [`super::seed`]; shared by every view).
+    pub(crate) seeds: Arc<super::seed::Seeds>,
     /// The pre-flight's view: a page that defeats the browser here is not
     /// counted against the run's cases (see [`super::browser::Browser::record`]).
     pub(crate) preflight: bool,
@@ -225,6 +227,7 @@ impl Provider {
             jwks: RwLock::new(Arc::new(JwkSet { keys: vec![] })),
             browser: Arc::default(),
             sessions: Arc::default(),
+            seeds: Arc::default(),
             preflight: false,
         };
         provider.refresh_jwks().await.map_err(ProviderError::Invalid)?;
@@ -247,6 +250,7 @@ impl Provider {
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
             sessions: self.sessions.clone(),
+            seeds: self.seeds.clone(),
             preflight: self.preflight,
         }
     }
@@ -265,6 +269,7 @@ impl Provider {
             jwks: RwLock::new(self.jwks().await),
             browser: self.browser.clone(),
             sessions: self.sessions.clone(),
+            seeds: self.seeds.clone(),
             preflight: true,
         }
     }
@@ -284,6 +289,7 @@ impl Provider {
             jwks: RwLock::new(Arc::new(jwks)),
             browser: Arc::default(),
             sessions: Arc::default(),
+            seeds: Arc::default(),
             preflight: false,
         })
     }

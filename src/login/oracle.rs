@@ -57,6 +57,9 @@ pub struct Selectors {
     pub driver: super::browser::Driver,
     /// What the browser driver does first on a login page (profile `login.steps`).
     pub steps: Vec<super::browser::Step>,
+    /// Every case signs in itself: no shared session where sign-ins need the
+    /// browser (`run --fresh-sign-ins`; not a profile setting).
+    pub fresh_sign_ins: bool,
 }
 
 // Selectors

@@ -1191,6 +1191,7 @@ pub fn parse(source: &Source) -> Result<Profile, Diagnostics> {
             consent: raw.login.consent.map(|s| s.value),
             driver,
             steps,
+            fresh_sign_ins: false,
         },
         timeout,
         clock_skew,

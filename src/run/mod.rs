@@ -57,6 +57,8 @@ pub struct RunOptions {
     pub waits: bool,
     /// `--login-driver`: overrides the profile's `login.driver`.
     pub login_driver: Option<crate::login::browser::Driver>,
+    /// Every case signs the user in itself (no shared session).
+    pub fresh_sign_ins: bool,
     /// The closing summary lists every failing check of every case.
     pub verbose: bool,
     /// `--no-preflight`: skip proving the profile's declarations (`doctor`)
@@ -343,6 +345,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     if let Some(d) = opts.login_driver {
         profile.login.driver = d;
     }
+    profile.login.fresh_sign_ins |= opts.fresh_sign_ins;
     let baseline = match &opts.baseline {
         Some(path) => Some(crate::report::baseline::load(path)?),
         None => None,

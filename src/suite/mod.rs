@@ -294,6 +294,8 @@ pub struct Request {
     pub sign_in_elsewhere: bool,
     /// The case is marked `slow`: it waits (a `max_age` to pass, a poll interval).
     pub slow: bool,
+    /// The case is marked `fresh_sign_in`: it never takes the run's shared session.
+    pub fresh_sign_in: bool,
 }
 
 /// A sign-in made before the case's own authorization, in the same browser.
@@ -409,6 +411,58 @@ impl Case {
     /// sign-in): it runs alone among the cases that sign the same user in.
     pub fn needs_session_alone(&self) -> bool {
         self.request.session.is_some() || self.flow == Flow::Refresh
+    }
+
+    /// Why the case must sign the user in itself rather than start from the
+    /// run's shared session (`None`: it may). A case whose verdict rests on
+    /// the sign-in, the session or the pages of its own authorization keeps
+    /// a fresh one: everything that asks about the authentication (`prompt`,
+    /// `max_age`, hints, `acr_values`, `claims`, locales), a case that starts
+    /// or ends a session, answers consent other than by approving, judges
+    /// the login pages, or refreshes (whose `auth_time` is judged against the
+    /// case's own sign-in), and any case marked `fresh_sign_in`.
+    pub fn own_sign_in(&self) -> Option<String> {
+        let r = &self.request;
+        if self.flow == Flow::Refresh {
+            return Some("a refreshed ID token's `auth_time` is judged against the case's own sign-in".into());
+        }
+        if !matches!(self.flow, Flow::Code | Flow::Implicit | Flow::Hybrid) || self.user.is_none() {
+            return Some("it signs no one in through an authorization request".into());
+        }
+        if r.fresh_sign_in {
+            return Some("the suite marks it `fresh_sign_in`".into());
+        }
+        if r.session.is_some() || r.sign_in_elsewhere {
+            return Some("it judges a session it signs in itself".into());
+        }
+        if let Some(p) = &r.prompt {
+            return Some(format!("it sends prompt={p}, which is about the sign-in"));
+        }
+        // (A request object carries the same parameters.)
+        const ABOUT_SIGN_IN: [&str; 9] = [
+            "prompt",
+            "max_age",
+            "login_hint",
+            "id_token_hint",
+            "acr_values",
+            "claims",
+            "ui_locales",
+            "display",
+            "request",
+        ];
+        if let Some(k) = r.params.keys().find(|k| ABOUT_SIGN_IN.contains(&k.as_str())) {
+            return Some(format!("it sends `{k}`, which is about the sign-in"));
+        }
+        if r.consent != model::ConsentDecision::Approve {
+            return Some("it answers the consent page other than by approving".into());
+        }
+        if r.logout.is_some() {
+            return Some("it ends the session".into());
+        }
+        if self.check.as_deref().is_some_and(|c| c.starts_with("pages.")) {
+            return Some("it judges the login and consent pages".into());
+        }
+        None
     }
 
     /// The case waits for seconds on end (a code to age, a code to reuse
@@ -886,6 +940,7 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         client_assertions: r.client_assertions,
         sign_in_elsewhere: r.sign_in_elsewhere,
         slow: raw.slow,
+        fresh_sign_in: raw.fresh_sign_in,
     };
     if let Some(ro) = &r.request_object {
         let problem = if ro.alg == model::RequestObjectAlg::RS256 && r.register.is_none() {

@@ -346,6 +346,14 @@ pub struct RawCase {
     /// profile opts in with `waits: true` (or `run --waits`), else it is skipped saying so.
     #[serde(default)]
     pub slow: bool,
+    /// The case signs the user in itself, never through the run's shared
+    /// session (see `run --fresh-sign-ins`): for a case whose verdict rests on
+    /// its own sign-in in a way its request does not show. Cases that send
+    /// `prompt`, `max_age`, a hint, `acr_values` or `claims`, start a
+    /// `session`, answer consent other than by approving, or name a `pages.*`
+    /// check sign in themselves without it.
+    #[serde(default)]
+    pub fresh_sign_in: bool,
     #[serde(default)]
     pub request: RawRequest,
     #[serde(default)]
