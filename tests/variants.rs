@@ -330,9 +330,11 @@ fn oidc_provider_behind_a_javascript_login() {
     // The error page is the evidence of the refusal.
     let c = case(&report, "redirect_uri::extra-path");
     assert!(c["checks"].to_string().contains("We could not sign you in"), "{:#}", c["checks"]);
-    // The browser did the logging in: the form driver found no form to fill.
-    let c = case(&report, "flows::code-client-secret-basic");
+    // The browser did the logging in: the form driver found no form to fill
+    // (a case that signs in itself: its refresh is judged against that sign-in).
+    let c = case(&report, "flows::refresh");
     let trace = c["trace"].to_string();
+    assert!(!trace.contains("session of the run:"), "{:#}", c["trace"]);
     assert!(trace.contains("goes again, in the browser"), "{:#}", c["trace"]);
     assert!(
         trace.contains("browser: filled in the username (an identifier-first step)"),
@@ -341,6 +343,35 @@ fn oidc_provider_behind_a_javascript_login() {
     );
     assert!(trace.contains("browser: filled in the username and password"), "{:#}", c["trace"]);
     assert!(trace.contains("(not sent: the redirect back to the client)"), "{:#}", c["trace"]);
+    // The cases that do not test the sign-in start from one sign-in per
+    // client and API, made in the browser: their own requests fill in no
+    // login form, and their verdicts are those of a fresh sign-in (the
+    // baseline and the must-pass list above are the same either way).
+    let shared: Vec<&Value> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["trace"].to_string().contains("starts from `jane`'s session of the run"))
+        .collect();
+    assert!(shared.len() > 40, "{} cases started from the shared session", shared.len());
+    for c in &shared {
+        let own: Vec<&str> = c["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str())
+            .filter(|s| !s.starts_with("  shared sign-in: "))
+            .collect();
+        assert!(!own.iter().any(|s| s.contains("filled in the username")), "{}: {own:#?}", c["id"]);
+    }
+    let c = case(&report, "flows::code-client-secret-basic");
+    assert!(
+        c["trace"]
+            .to_string()
+            .contains("shared sign-in: browser: filled in the username and password"),
+        "{:#}",
+        c["trace"]
+    );
     // The pages the browser acted on are judged for framing too (this deployment forbids it).
     let framed = case(&report, "security::login-page-framing");
     let framing: Vec<&Value> = checks_of(framed, "pages.framing");

@@ -604,6 +604,7 @@ async fn fresh_exchange(p: &Provider, case: &Case, browser: &reqwest::cookie::Ja
     let verifier = super::make_verifier(&case.request.pkce);
     let mut again = Evidence {
         dpop_key: ev.dpop_key.clone(),
+        seeded_at: ev.seeded_at,
         ..Evidence::default()
     };
     let answer = super::authorize(p, case, browser, &verifier, &mut again).await;

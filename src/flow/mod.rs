@@ -593,7 +593,11 @@ async fn drive(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<(), Strin
 async fn collect_samples(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, ev: &mut Evidence) -> Result<(), String> {
     let wanted = case.request.samples;
     for i in 2..=wanted {
-        let mut scratch = Evidence::default();
+        // (A page met in the run's shared session is not acted on in it.)
+        let mut scratch = Evidence {
+            seeded_at: ev.seeded_at,
+            ..Evidence::default()
+        };
         let verifier = make_verifier(&case.request.pkce);
         let params = authorize(p, case, browser, &verifier, &mut scratch).await?;
         let mut set = match params {
@@ -1044,7 +1048,13 @@ async fn authorize_steps(
             // with nothing to fill in as the refusal (an error page); one with scripts may
             // be the login the case has to get through first.
         } && !(matches!(page, Page::Unknown { .. }) && case.expect.error.is_some() && !has_scripts(&html));
-        if to_browser {
+        // A case that started from the run's shared session and meets a login
+        // or consent page leaves that session out: acting on a page in it would
+        // change it under the other cases (a provider may rotate a session at
+        // every interaction). Its request goes again, in a browser session of
+        // its own, signed in afresh.
+        let leave_shared = ev.seeded_at.is_some() && matches!(page, Page::Login(_) | Page::Consent(_) | Page::Unknown { .. });
+        if to_browser || (leave_shared && matches!(page, Page::Login(_) | Page::Consent(_))) {
             let b = p
                 .browser()
                 .await
@@ -1052,13 +1062,21 @@ async fn authorize_steps(
             ev.step(format!(
                 "the page at {} {}: the authorization request goes again, in the browser",
                 http::redact_url(&resp.url),
-                if p.profile.login.driver == browser::Driver::Browser {
+                if leave_shared {
+                    "asks something of the user, which is not done in the run's shared session"
+                } else if p.profile.login.driver == browser::Driver::Browser {
                     "is for the browser (login.driver: browser)"
                 } else {
                     "has no form this driver can use, and scripts"
                 }
             ));
-            let cookies = reqwest::cookie::CookieStore::cookies(browser, &start).and_then(|h| h.to_str().ok().map(str::to_owned));
+            let cookies = if leave_shared {
+                ev.step("the shared session is left out: the browser signs the user in afresh for this case");
+                ev.seeded_at = None;
+                None
+            } else {
+                reqwest::cookie::CookieStore::cookies(browser, &start).and_then(|h| h.to_str().ok().map(str::to_owned))
+            };
             // The same page defeated the browser in the last cases: not again.
             if let Some(why) = b.given_up_on(&resp.url) {
                 ev.browser_page = snapshot(p, &resp.url, &resp.body, &password).await;
@@ -1799,7 +1817,10 @@ async fn race_rounds(p: &Provider, case: &Case, browser: &reqwest::cookie::Jar, 
         if ev.parallel_rounds.last() != Some(&1) {
             break;
         }
-        let mut scratch = Evidence::default();
+        let mut scratch = Evidence {
+            seeded_at: ev.seeded_at,
+            ..Evidence::default()
+        };
         let verifier = make_verifier(&case.request.pkce);
         let code = authorize(p, case, browser, &verifier, &mut scratch)
             .await?

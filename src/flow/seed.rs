@@ -60,7 +60,7 @@ pub struct Seed {
     cookies: Vec<(Url, Secret)>,
     /// When the sign-in began (seconds since the epoch).
     pub at: i64,
-    /// The client and scope it signed in with.
+    /// The client and scope it signed in with (and API, if any).
     client: String,
     scope: String,
     /// Its trace, shown in each case that starts from it.
@@ -133,7 +133,12 @@ pub(super) async fn enter(p: &Provider, case: &Case, jar: &Jar, ev: &mut Evidenc
         return;
     }
     let Some(user) = case.user.as_deref() else { return };
-    let shared = p.seeds.of(user);
+    // One shared sign-in per user, client and API: providers keep consent
+    // per client (and per API), and a session that needs a consent page is
+    // not shared (see `authorize_steps`).
+    let shared = p
+        .seeds
+        .of(&format!("{user}\u{0}{}\u{0}{}", case.client, case.api.as_deref().unwrap_or("")));
     if let Some(why) = own_sign_in(p, case) {
         if let Some(seed) = shared.seed.get() {
             ev.step(format!(
@@ -190,7 +195,7 @@ async fn sign_in_once(p: &Provider, case: &Case) -> Result<Seed, String> {
         .and_then(|c| c.grant_types.as_ref())
         .is_none_or(|g| g.iter().any(|g| g == "authorization_code"));
     first.request = crate::suite::Request {
-        scope: seed_scope(p, &case.request.scope),
+        scope: seed_scope(p, case),
         response_type: if code { None } else { case.request.response_type.clone() },
         nonce: true,
         ..Default::default()
@@ -227,18 +232,24 @@ async fn sign_in_once(p: &Provider, case: &Case) -> Result<Seed, String> {
     })
 }
 
-/// The case's scope, and with `openid` every standard claims scope discovery
-/// lists: consent given once covers the later cases of the same client on
+/// With `openid` in the case's scope, `openid` and every standard claims
+/// scope discovery lists; with an API, the scopes the profile gives it. So
+/// consent given once covers the later cases of the same client and API on
 /// providers that remember it (claims still follow each case's own request).
-fn seed_scope(p: &Provider, scope: &str) -> String {
-    let mut scopes: Vec<&str> = scope.split_whitespace().collect();
-    if scopes.contains(&"openid") {
+/// Not the case's other scopes: a probe's made-up scope is no sign-in's.
+fn seed_scope(p: &Provider, case: &Case) -> String {
+    let mut scopes: Vec<&str> = Vec::new();
+    if case.request.openid() {
+        scopes.push("openid");
         let listed = p.discovery.scopes_supported.as_deref().unwrap_or_default();
-        for s in ["profile", "email", "address", "phone"] {
-            if !scopes.contains(&s) && listed.iter().any(|l| l == s) {
-                scopes.push(s);
-            }
-        }
+        scopes.extend(
+            ["profile", "email", "address", "phone"]
+                .into_iter()
+                .filter(|s| listed.iter().any(|l| l == s)),
+        );
+    }
+    if let Some(api) = case.api.as_ref().and_then(|a| p.profile.apis.get(a)) {
+        scopes.extend(api.scopes.iter().map(String::as_str));
     }
     scopes.join(" ")
 }
@@ -277,6 +288,11 @@ mod tests {
             ("flows::refresh-after-another-sign-in", "`auth_time`"),
             ("flows::client-credentials-basic", "signs no one in"),
             ("device::device-grant", "signs no one in"),
+            ("negative::code-reuse", "revoke the grant"),
+            ("security::pkce-downgrade-no-verifier", "revoke the grant"),
+            ("security::code-parallel-redemption", "revoke the grant"),
+            ("dpop::dpop-proof-replay", "revoke the grant"),
+            ("lifecycle::introspect", "revoke the grant"),
         ] {
             let reason = why(id).unwrap_or_else(|| panic!("{id} keeps its own sign-in"));
             assert!(reason.contains(words), "{id}: {reason}");
@@ -287,9 +303,9 @@ mod tests {
             "flows::hybrid-code-id-token",
             "basics::openid-only",
             "scopes::scope-all",
-            "dpop::dpop-proof-replay",
+            "dpop::dpop-userinfo",
             "par::push",
-            "negative::code-reuse",
+            "userinfo::userinfo-get",
             "redirect_uri::extra-path",
         ] {
             assert_eq!(why(id), None, "{id} may start from the shared session");

@@ -462,6 +462,26 @@ impl Case {
         if self.check.as_deref().is_some_and(|c| c.starts_with("pages.")) {
             return Some("it judges the login and consent pages".into());
         }
+        // A mistake with a code or a token may make the provider revoke the
+        // grant it came from (RFC 6749 §4.1.2, RFC 9700 §4.14.2), and a grant
+        // is the session's: the tokens of every case sharing it would go too.
+        use model::Dpop as D;
+        let token_mistake = r.edits_token_request()
+            || r.misuse.iter().any(|m| *m != Misuse::UnregisteredApi)
+            || r.token_parallel > 1
+            || !r.reuse_wait.is_zero()
+            || r.lifecycle.is_some()
+            || r.dpop.is_some_and(|d| {
+                !matches!(
+                    d,
+                    D::Token | D::Userinfo | D::Bearer | D::UserinfoNoAth | D::UserinfoWrongAth | D::UserinfoOtherKey | D::SchemeCase
+                )
+            });
+        if token_mistake {
+            return Some(
+                "its mistake with a code or token may make the provider revoke the grant, which a shared session's cases share".into(),
+            );
+        }
         None
     }
 
