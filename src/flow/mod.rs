@@ -873,19 +873,9 @@ async fn authorize_steps(
     if let Some(m) = &case.request.response_mode {
         q.insert("response_mode".into(), m.clone());
     }
-    if case.request.dpop == Some(crate::suite::DpopProbe::BoundClient)
-        && !case
-            .request
-            .register
-            .as_ref()
-            .is_some_and(|m| m.get("dpop_bound_access_tokens") == Some(&serde_json::Value::Bool(true)))
-    {
-        return Err("`dpop: bound_client` needs `register: { metadata: { dpop_bound_access_tokens: true } }` in the case's request: the client is to be registered as one whose tokens are DPoP-bound".into());
-    }
+    // (`dpop: bound_client` without its registration, and `pushed_proof`
+    // without a push, are refused when the suite loads.)
     if let Some(probe @ (crate::suite::DpopProbe::Jkt | crate::suite::DpopProbe::PushedProof)) = case.request.dpop {
-        if probe == crate::suite::DpopProbe::PushedProof && case.request.par.is_none() {
-            return Err("`dpop: pushed_proof` needs `par: push` in the case's request: the proof goes with the pushed request".into());
-        }
         // RFC 9449 §10, §10.1: the code is to be bound to the case's DPoP
         // key, named in `dpop_jkt` or proven at the pushed request endpoint.
         match dpop::start(p, probe, ev) {

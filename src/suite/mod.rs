@@ -471,12 +471,8 @@ impl Case {
             || r.token_parallel > 1
             || !r.reuse_wait.is_zero()
             || r.lifecycle.is_some()
-            || r.dpop.is_some_and(|d| {
-                !matches!(
-                    d,
-                    D::Token | D::Userinfo | D::Bearer | D::UserinfoNoAth | D::UserinfoWrongAth | D::UserinfoOtherKey | D::SchemeCase
-                )
-            });
+            // Every DPoP probe but those of userinfo errs at the token endpoint.
+            || r.dpop.is_some_and(|d| !(matches!(d, D::Token | D::Userinfo | D::Bearer | D::SchemeCase) || d.faulty_userinfo()));
         if token_mistake {
             return Some(
                 "its mistake with a code or token may make the provider revoke the grant, which a shared session's cases share".into(),
@@ -1036,6 +1032,30 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
                     "set `flow: {}` on the case, or leave `request.{field}` out",
                     wanted.as_str()
                 )),
+            );
+        }
+    }
+    // DPoP probes that need another request field (RFC 9449 §10.1, §5.2).
+    let bound_client = r
+        .register
+        .as_ref()
+        .is_some_and(|reg| reg.metadata.get("dpop_bound_access_tokens") == Some(&Value::Bool(true)));
+    for (missing, what, hint) in [
+        (
+            r.dpop == Some(model::Dpop::PushedProof) && r.par.is_none(),
+            "`request.dpop: pushed_proof` sends its DPoP proof with the pushed request, and this case pushes none",
+            "add `par: push` to the case's request",
+        ),
+        (
+            r.dpop == Some(model::Dpop::BoundClient) && !bound_client,
+            "`request.dpop: bound_client` is about a client registered with `dpop_bound_access_tokens: true`, and this case registers none",
+            "add `register: { metadata: { dpop_bound_access_tokens: true } }` to the case's request",
+        ),
+    ] {
+        if missing {
+            diags.push(
+                src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), what.to_owned())
+                    .with_hint(hint),
             );
         }
     }

@@ -578,26 +578,6 @@ pub enum Dpop {
 }
 
 impl Dpop {
-    /// Whether the probe's mistake is a proof at the code exchange.
-    pub fn faulty_exchange(self) -> bool {
-        matches!(
-            self,
-            Dpop::WrongHtu
-                | Dpop::WrongHtm
-                | Dpop::BadSignature
-                | Dpop::TwoProofs
-                | Dpop::WrongTyp
-                | Dpop::AlgNone
-                | Dpop::SymmetricAlg
-                | Dpop::PrivateKey
-                | Dpop::NoJti
-                | Dpop::OldIat
-                | Dpop::FutureIat
-                | Dpop::HtuWithQuery
-                | Dpop::HtuUnnormalized
-        )
-    }
-
     /// Whether the probe sends a faulty proof with the bound token at userinfo.
     pub fn faulty_userinfo(self) -> bool {
         matches!(self, Dpop::UserinfoNoAth | Dpop::UserinfoWrongAth | Dpop::UserinfoOtherKey)
