@@ -3,7 +3,9 @@
 //! goes through headless Chromium (the JavaScript login is in
 //! `variants::oidc_provider_behind_a_javascript_login`).
 
-use crate::util::{case, oidc_conform, read_report};
+use oidc_conform::reference::{Config, ReferenceProvider};
+
+use crate::util::{case, oidc_conform, read_report, write_profile};
 
 #[test]
 fn the_browser_driver_gets_through_server_rendered_pages_too() {
@@ -83,6 +85,17 @@ fn one_shared_sign_in_where_sign_ins_need_the_browser() {
         oidc_conform(&args).expect_code(0);
         read_report(out.path())
     };
+    // A provider that remembers consent: a shared session then covers the
+    // later authorizations of the same client (one that asks again at every
+    // authorization gets each case its own sign-in: see below).
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rp = rt
+        .block_on(ReferenceProvider::start(Config {
+            remember_consent: true,
+            ..Config::default()
+        }))
+        .expect("the reference provider starts");
+    let profile = write_profile(dir.path(), rp.issuer(), &[("consent: every_time", "consent: remembered")]);
     // The case's own steps: its trace without the shared sign-in's.
     let own = |c: &serde_json::Value| -> String {
         c["trace"]
@@ -94,7 +107,7 @@ fn one_shared_sign_in_where_sign_ins_need_the_browser() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let report = run_with(&["--login-driver", "browser"]);
+    let report = run_with(&["--login-driver", "browser", "--provider", profile.to_str().unwrap()]);
     for id in ["shared::a-first", "shared::b-second"] {
         let c = case(&report, id);
         assert_eq!(c["status"], "pass", "{id}: {:#}", c["checks"]);
@@ -126,7 +139,9 @@ fn one_shared_sign_in_where_sign_ins_need_the_browser() {
         assert!(trace.contains("browser: filled in the username and password"), "{id}: {trace}");
     }
     // Nothing shared when asked, nor where the form driver signs in.
-    for extra in [&["--login-driver", "browser", "--fresh-sign-ins"][..], &[][..]] {
+    let remembering = ["--provider", profile.to_str().unwrap()];
+    let fresh = ["--login-driver", "browser", "--fresh-sign-ins", remembering[0], remembering[1]];
+    for extra in [&fresh[..], &remembering[..]] {
         let report = run_with(extra);
         for c in report["cases"].as_array().unwrap() {
             assert_eq!(c["status"], "pass", "{extra:?} {}: {:#}", c["id"], c["checks"]);
@@ -134,6 +149,17 @@ fn one_shared_sign_in_where_sign_ins_need_the_browser() {
             assert!(!trace.contains("session of the run"), "{extra:?} {}: {:#}", c["id"], c["trace"]);
         }
     }
+    rt.block_on(rp.shutdown());
+    // Where consent is asked at every authorization, a case that started from
+    // the shared session meets the consent page: it does not answer it in
+    // that session, but signs in afresh in a browser session of its own.
+    let report = run_with(&["--login-driver", "browser"]);
+    let c = case(&report, "shared::b-second");
+    assert_eq!(c["status"], "pass", "{:#}", c["checks"]);
+    let trace = own(c);
+    assert!(trace.contains("starts from `jane`'s session of the run"), "{trace}");
+    assert!(trace.contains("the shared session is left out"), "{trace}");
+    assert!(trace.contains("browser: filled in the username and password"), "{trace}");
 }
 
 /// A login the form driver cannot get past (the password is refused three

@@ -21,19 +21,8 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                 out.push(c);
             }
         }
-        P::WrongHtu
-        | P::WrongHtm
-        | P::BadSignature
-        | P::TwoProofs
-        | P::WrongTyp
-        | P::AlgNone
-        | P::SymmetricAlg
-        | P::PrivateKey
-        | P::NoJti
-        | P::OldIat
-        | P::FutureIat
-        | P::HtuWithQuery
-        | P::HtuUnnormalized => {
+        // Every token-endpoint proof probe: `seen.fault()` says which.
+        _ if seen.fault().is_some() => {
             let Some(fault) = seen.fault() else { return };
             let Some(mistake) = &seen.mistake else { return };
             let (id, item) = proof_check(fault);
@@ -193,6 +182,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
             };
             out.push(refresh(other, without, right));
         }
+        _ => {}
     }
 }
 
@@ -336,6 +326,14 @@ fn proof_check(fault: Fault) -> (&'static str, &'static str) {
         Fault::NoJti => (
             "dpop.proof_jti",
             "RFC 9449 §4.3 item 3, §4.2: every required claim, `jti` among them, MUST be in the proof",
+        ),
+        Fault::NoHtm | Fault::NoHtu | Fault::NoIat => (
+            "dpop.proof_claims",
+            "RFC 9449 §4.3 item 3, §4.2: every required claim (`jti`, `htm`, `htu`, `iat`) MUST be in the proof",
+        ),
+        Fault::NotJwt => (
+            "dpop.proof_jwt",
+            "RFC 9449 §4.3 item 2, §5: the `DPoP` header MUST be a single well-formed JWT",
         ),
         Fault::OldIat | Fault::FutureIat => (
             "dpop.proof_iat",
@@ -663,6 +661,10 @@ mod tests {
             (P::SymmetricAlg, "dpop.proof_alg"),
             (P::PrivateKey, "dpop.proof_private_key"),
             (P::NoJti, "dpop.proof_jti"),
+            (P::NoHtm, "dpop.proof_claims"),
+            (P::NoHtu, "dpop.proof_claims"),
+            (P::NoIat, "dpop.proof_claims"),
+            (P::NotJwt, "dpop.proof_jwt"),
             (P::OldIat, "dpop.proof_iat"),
             (P::FutureIat, "dpop.proof_iat"),
         ];

@@ -49,6 +49,14 @@ pub enum Fault {
     PrivateKey,
     /// No `jti` (items 3 and §4.2).
     NoJti,
+    /// No `htm` (item 3, §4.2).
+    NoHtm,
+    /// No `htu` (item 3, §4.2).
+    NoHtu,
+    /// No `iat` (item 3, §4.2).
+    NoIat,
+    /// A header value that is not a JWT: two base64url parts, no signature (item 2).
+    NotJwt,
     /// `iat` an hour ago (item 11).
     OldIat,
     /// `iat` an hour ahead (item 11).
@@ -72,6 +80,10 @@ impl Fault {
             P::SymmetricAlg => Fault::SymmetricAlg,
             P::PrivateKey => Fault::PrivateKey,
             P::NoJti => Fault::NoJti,
+            P::NoHtm => Fault::NoHtm,
+            P::NoHtu => Fault::NoHtu,
+            P::NoIat => Fault::NoIat,
+            P::NotJwt => Fault::NotJwt,
             P::OldIat => Fault::OldIat,
             P::FutureIat => Fault::FutureIat,
             P::HtuWithQuery => Fault::HtuWithQuery,
@@ -92,6 +104,10 @@ impl Fault {
             Fault::SymmetricAlg => "a DPoP proof signed with HS256, a symmetric algorithm",
             Fault::PrivateKey => "a DPoP proof whose `jwk` holds a private part (`d`)",
             Fault::NoJti => "a DPoP proof without `jti`",
+            Fault::NoHtm => "a DPoP proof without `htm`",
+            Fault::NoHtu => "a DPoP proof without `htu`",
+            Fault::NoIat => "a DPoP proof without `iat`",
+            Fault::NotJwt => "a `DPoP` header that is not a JWT (two base64url parts, no signature)",
             Fault::OldIat => "a DPoP proof whose `iat` is an hour ago",
             Fault::FutureIat => "a DPoP proof whose `iat` is an hour ahead",
             Fault::HtuWithQuery => "a DPoP proof whose `htu` carries a query and a fragment",
@@ -236,10 +252,15 @@ impl Prover {
             "htu": htu,
             "iat": iat,
         });
-        if fault == Some(Fault::NoJti) {
-            if let Some(c) = claims.as_object_mut() {
-                c.remove("jti");
-            }
+        let missing = match fault {
+            Some(Fault::NoJti) => Some("jti"),
+            Some(Fault::NoHtm) => Some("htm"),
+            Some(Fault::NoHtu) => Some("htu"),
+            Some(Fault::NoIat) => Some("iat"),
+            _ => None,
+        };
+        if let (Some(name), Some(c)) = (missing, claims.as_object_mut()) {
+            c.remove(name);
         }
         if let Some(t) = access_token {
             claims["ath"] = json!(ath(t));
@@ -263,6 +284,11 @@ impl Prover {
                 jwk["d"] = json!(B64.encode(d.as_ref()));
                 let header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": jwk });
                 return throwaway.sign(&header, &claims);
+            }
+            Some(Fault::NotJwt) => {
+                // The header and claims of a proof, base64url, without a
+                // signature part: not a JWS (RFC 7515 §7.1: three parts).
+                return Ok(format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string())));
             }
             Some(Fault::AlgNone) => {
                 header["alg"] = json!("none");
@@ -730,19 +756,9 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
     let Some(k) = ev.dpop_key.clone() else { return Ok(()) };
     let last = |pick: fn(&TokenSet) -> Option<Secret>, ev: &Evidence| ev.token_sets.iter().rev().find_map(pick);
     match probe {
-        P::WrongHtu
-        | P::WrongHtm
-        | P::BadSignature
-        | P::TwoProofs
-        | P::WrongTyp
-        | P::AlgNone
-        | P::SymmetricAlg
-        | P::PrivateKey
-        | P::NoJti
-        | P::OldIat
-        | P::FutureIat
-        | P::HtuWithQuery
-        | P::HtuUnnormalized => Ok(()),
+        // The token-endpoint probes ([`Fault::of`]) and the binding probes
+        // did their part at the code exchange.
+        _ if Fault::of(probe).is_some() => Ok(()),
         P::Token | P::Jkt | P::PushedProof | P::BoundClient => Ok(()),
         P::Userinfo | P::Bearer | P::Replay | P::UserinfoNoAth | P::UserinfoWrongAth | P::UserinfoOtherKey | P::SchemeCase => {
             let Some(at) = last(|s| s.access_token.clone(), ev) else {
@@ -864,6 +880,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
             }
             Ok(())
         }
+        _ => Ok(()),
     }
 }
 
@@ -929,6 +946,23 @@ mod tests {
         let none = k.proof("POST", &url, None, Some(Fault::AlgNone)).unwrap();
         assert_eq!(part(&none, 0)["alg"], "none");
         assert!(none.ends_with('.'), "unsigned: an empty signature");
+        // One required claim left out each, the others as in a valid proof.
+        for (fault, name) in [
+            (Fault::NoHtm, "htm"),
+            (Fault::NoHtu, "htu"),
+            (Fault::NoIat, "iat"),
+            (Fault::NoJti, "jti"),
+        ] {
+            let claims = part(&k.proof("POST", &url, None, Some(fault)).unwrap(), 1);
+            assert!(claims.get(name).is_none(), "{name}: {claims}");
+            for other in ["htm", "htu", "iat", "jti"].into_iter().filter(|o| *o != name) {
+                assert!(claims.get(other).is_some(), "{name} leaves {other}: {claims}");
+            }
+        }
+        // Not a JWT: a header and claims as in a proof, no third part.
+        let two = k.proof("POST", &url, None, Some(Fault::NotJwt)).unwrap();
+        assert_eq!(two.split('.').count(), 2, "{two}");
+        assert_eq!(part(&two, 0)["typ"], "dpop+jwt");
         let hs = k.proof("POST", &url, None, Some(Fault::SymmetricAlg)).unwrap();
         assert_eq!(part(&hs, 0)["alg"], "HS256");
         assert_eq!(B64.decode(hs.rsplit('.').next().unwrap()).unwrap().len(), 32);

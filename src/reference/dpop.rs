@@ -48,6 +48,9 @@ pub(crate) fn check(
     let jws = value.to_str().map_err(|_| "the DPoP header is not ASCII".to_owned())?;
     let parts: Vec<&str> = jws.split('.').collect();
     if parts.len() != 3 {
+        if shared.quirk(Quirk::DpopMalformedIgnored) {
+            return Ok(None);
+        }
         return Err("the DPoP proof is not a JWS".into());
     }
     let json = |part: &str| -> Result<Value, String> {
@@ -82,7 +85,14 @@ pub(crate) fn check(
         None if shared.quirk(Quirk::DpopJtiOptional) => None,
         None => return Err("the DPoP proof has no jti".into()),
     };
-    if text("htm") != Some(method) && !shared.quirk(Quirk::DpopHtmUnchecked) {
+    // §4.3 item 3: `htm`, `htu` and `iat` are required (`jti` above).
+    let claims_optional = shared.quirk(Quirk::DpopClaimsOptional);
+    for name in ["htm", "htu", "iat"] {
+        if claims.get(name).is_none() && !claims_optional {
+            return Err(format!("the DPoP proof has no {name}"));
+        }
+    }
+    if claims.get("htm").is_some() && text("htm") != Some(method) && !shared.quirk(Quirk::DpopHtmUnchecked) {
         return Err(format!("the DPoP proof's htm is not {method}"));
     }
     let expected = shared.url(path);
@@ -101,13 +111,19 @@ pub(crate) fn check(
             url::Url::parse(&expected).is_ok_and(|e| e == h)
         })
     };
-    if !htu_ok && !shared.quirk(Quirk::DpopHtuUnchecked) {
+    if !htu_ok && claims.get("htu").is_some() && !shared.quirk(Quirk::DpopHtuUnchecked) {
         return Err(format!("the DPoP proof's htu is not {expected}"));
     }
     let now = unix_now();
-    let iat = claims.get("iat").and_then(Value::as_u64).ok_or("the DPoP proof has no iat")?;
-    if iat.abs_diff(now) > WINDOW && !shared.quirk(Quirk::DpopIatUnchecked) {
-        return Err("the DPoP proof's iat is too far from now".into());
+    match claims.get("iat") {
+        // (Absent: refused above unless the quirk takes it.)
+        None => {}
+        Some(iat) => {
+            let iat = iat.as_u64().ok_or("the DPoP proof's iat is not a number")?;
+            if iat.abs_diff(now) > WINDOW && !shared.quirk(Quirk::DpopIatUnchecked) {
+                return Err("the DPoP proof's iat is too far from now".into());
+            }
+        }
     }
     if let Some(token) = access_token.filter(|_| !shared.quirk(Quirk::DpopAthUnchecked)) {
         let ath = B64.encode(super::keys::sha256(token.as_bytes()));

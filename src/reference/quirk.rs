@@ -402,6 +402,10 @@ quirks! {
         "a DPoP proof whose jwk holds a private part (d) is taken";
     DpopJtiOptional => "dpop-jti-optional",
         "a DPoP proof without jti is taken";
+    DpopClaimsOptional => "dpop-claims-optional",
+        "a DPoP proof without htm, htu or iat is taken (one that has them is still checked)";
+    DpopMalformedIgnored => "dpop-malformed-ignored",
+        "a DPoP header that is not a JWS is ignored, as if no proof came";
     DpopIatUnchecked => "dpop-iat-unchecked",
         "a DPoP proof is taken whatever its iat";
     DpopHtuQueryRefused => "dpop-htu-query-refused",
@@ -515,7 +519,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 212);
+        assert_eq!(Quirk::ALL.len(), 214);
     }
 
     #[test]

@@ -545,6 +545,14 @@ pub enum Dpop {
     PrivateKey,
     /// First a code exchange whose proof has no `jti` (§4.2, §4.3 item 3).
     NoJti,
+    /// First a code exchange whose proof has no `htm` (§4.2, §4.3 item 3).
+    NoHtm,
+    /// First a code exchange whose proof has no `htu` (§4.2, §4.3 item 3).
+    NoHtu,
+    /// First a code exchange whose proof has no `iat` (§4.2, §4.3 item 3).
+    NoIat,
+    /// First a code exchange whose `DPoP` header is not a JWT (§4.3 item 2).
+    NotJwt,
     /// First a code exchange whose proof's `iat` is an hour ago (§4.3 item 11, §11.1).
     OldIat,
     /// First a code exchange whose proof's `iat` is an hour ahead (§4.3 item 11, §11.1).
