@@ -168,6 +168,12 @@ const FULL: &[Reviewed] = &[
     fail("dpop::dpop-refresh-public-client", "dpop.refresh_bound", DPOP_REFRESH_REBOUND),
     fail("dpop::dpop-proof-wrong-typ", "dpop.proof_typ", DPOP_PROOF_UNCHECKED),
     fail("dpop::dpop-proof-without-jti", "dpop.proof_jti", DPOP_PROOF_UNCHECKED),
+    fail("dpop::dpop-proof-without-iat", "dpop.proof_claims", DPOP_PROOF_UNCHECKED),
+    // The add-on reads `htm` and `htu` to compare them, so a proof without
+    // them is refused, with its ValueError's `invalid_request`.
+    warn("dpop::dpop-proof-without-htm", "dpop.proof_claims", DPOP_PROOF_CODE),
+    warn("dpop::dpop-proof-without-htu", "dpop.proof_claims", DPOP_PROOF_CODE),
+    warn("dpop::dpop-header-not-a-jwt", "dpop.proof_jwt", DPOP_PROOF_CODE),
     fail("dpop::dpop-proof-old-iat", "dpop.proof_iat", DPOP_PROOF_UNCHECKED),
     fail("dpop::dpop-proof-future-iat", "dpop.proof_iat", DPOP_PROOF_UNCHECKED),
     fail("dpop::dpop-proof-private-key", "dpop.proof_private_key", DPOP_PROOF_UNCHECKED),
