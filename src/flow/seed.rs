@@ -96,10 +96,12 @@ impl User {
                 if let Some(why) = gave_up() {
                     return Err(why);
                 }
-                let limit = p.limits.case_timeout;
+                // Half a case's time: the cases waiting for it keep the other
+                // half for their own flow (or their own sign-in, without it).
+                let limit = p.limits.case_timeout / 2;
                 let made = match tokio::time::timeout(limit, sign_in_once(p, case)).await {
                     Ok(made) => made,
-                    Err(_) => Err(format!("the shared sign-in did not finish within {} s", limit.as_secs())),
+                    Err(_) => Err(format!("the shared sign-in did not finish within {:.0} s", limit.as_secs_f64())),
                 };
                 made.map(Arc::new).inspect_err(|why| {
                     let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
