@@ -331,6 +331,18 @@ fn proof_check(fault: Fault) -> (&'static str, &'static str) {
             "dpop.proof_claims",
             "RFC 9449 §4.3 item 3, §4.2: every required claim (`jti`, `htm`, `htu`, `iat`) MUST be in the proof",
         ),
+        Fault::NoTyp => (
+            "dpop.proof_typ",
+            "RFC 9449 §4.3 item 4, §4.2: `typ` is required and MUST be `dpop+jwt`",
+        ),
+        Fault::NoAlg => (
+            "dpop.proof_alg",
+            "RFC 9449 §4.3 item 5, §4.2: `alg` is required and MUST be a registered asymmetric signature algorithm",
+        ),
+        Fault::NoJwk => (
+            "dpop.proof_signature",
+            "RFC 9449 §4.3 item 6, §4.2: `jwk` is required, and the signature MUST verify with the key it holds",
+        ),
         Fault::NotJwt => (
             "dpop.proof_jwt",
             "RFC 9449 §4.3 item 2, §5: the `DPoP` header MUST be a single well-formed JWT",
@@ -665,6 +677,9 @@ mod tests {
             (P::NoHtu, "dpop.proof_claims"),
             (P::NoIat, "dpop.proof_claims"),
             (P::NotJwt, "dpop.proof_jwt"),
+            (P::NoTyp, "dpop.proof_typ"),
+            (P::NoAlg, "dpop.proof_alg"),
+            (P::NoJwk, "dpop.proof_signature"),
             (P::OldIat, "dpop.proof_iat"),
             (P::FutureIat, "dpop.proof_iat"),
         ];

@@ -57,6 +57,12 @@ pub enum Fault {
     NoIat,
     /// A header value that is not a JWT: two base64url parts, no signature (item 2).
     NotJwt,
+    /// No `typ` in the header (item 4).
+    NoTyp,
+    /// No `alg` in the header (item 5); signed as usual.
+    NoAlg,
+    /// No `jwk` in the header (item 6: nothing to verify the signature with).
+    NoJwk,
     /// `iat` an hour ago (item 11).
     OldIat,
     /// `iat` an hour ahead (item 11).
@@ -84,6 +90,9 @@ impl Fault {
             P::NoHtu => Fault::NoHtu,
             P::NoIat => Fault::NoIat,
             P::NotJwt => Fault::NotJwt,
+            P::NoTyp => Fault::NoTyp,
+            P::NoAlg => Fault::NoAlg,
+            P::NoJwk => Fault::NoJwk,
             P::OldIat => Fault::OldIat,
             P::FutureIat => Fault::FutureIat,
             P::HtuWithQuery => Fault::HtuWithQuery,
@@ -108,6 +117,9 @@ impl Fault {
             Fault::NoHtu => "a DPoP proof without `htu`",
             Fault::NoIat => "a DPoP proof without `iat`",
             Fault::NotJwt => "a `DPoP` header that is not a JWT (two base64url parts, no signature)",
+            Fault::NoTyp => "a DPoP proof whose header has no `typ`",
+            Fault::NoAlg => "a DPoP proof whose header has no `alg`",
+            Fault::NoJwk => "a DPoP proof whose header has no `jwk`",
             Fault::OldIat => "a DPoP proof whose `iat` is an hour ago",
             Fault::FutureIat => "a DPoP proof whose `iat` is an hour ahead",
             Fault::HtuWithQuery => "a DPoP proof whose `htu` carries a query and a fragment",
@@ -267,6 +279,15 @@ impl Prover {
         }
         if let Some(n) = self.nonce_for(url) {
             claims["nonce"] = json!(n);
+        }
+        let left_out = match fault {
+            Some(Fault::NoTyp) => Some("typ"),
+            Some(Fault::NoAlg) => Some("alg"),
+            Some(Fault::NoJwk) => Some("jwk"),
+            _ => None,
+        };
+        if let (Some(name), Some(h)) = (left_out, header.as_object_mut()) {
+            h.remove(name);
         }
         match fault {
             Some(Fault::WrongTyp) => header["typ"] = json!("JWT"),
@@ -958,6 +979,12 @@ mod tests {
             for other in ["htm", "htu", "iat", "jti"].into_iter().filter(|o| *o != name) {
                 assert!(claims.get(other).is_some(), "{name} leaves {other}: {claims}");
             }
+        }
+        // One header parameter left out each.
+        for (fault, name) in [(Fault::NoTyp, "typ"), (Fault::NoAlg, "alg"), (Fault::NoJwk, "jwk")] {
+            let header = part(&k.proof("POST", &url, None, Some(fault)).unwrap(), 0);
+            assert!(header.get(name).is_none(), "{name}: {header}");
+            assert_eq!(header.as_object().unwrap().len(), 2, "{name} leaves the other two: {header}");
         }
         // Not a JWT: a header and claims as in a proof, no third part.
         let two = k.proof("POST", &url, None, Some(Fault::NotJwt)).unwrap();

@@ -553,6 +553,12 @@ pub enum Dpop {
     NoIat,
     /// First a code exchange whose `DPoP` header is not a JWT (§4.3 item 2).
     NotJwt,
+    /// First a code exchange whose proof's header has no `typ` (§4.2, §4.3 item 4).
+    NoTyp,
+    /// First a code exchange whose proof's header has no `alg` (§4.2, §4.3 item 5).
+    NoAlg,
+    /// First a code exchange whose proof's header has no `jwk` (§4.2, §4.3 item 6).
+    NoJwk,
     /// First a code exchange whose proof's `iat` is an hour ago (§4.3 item 11, §11.1).
     OldIat,
     /// First a code exchange whose proof's `iat` is an hour ahead (§4.3 item 11, §11.1).
