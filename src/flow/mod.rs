@@ -1043,8 +1043,8 @@ async fn authorize_steps(
         // change it under the other cases (a provider may rotate a session at
         // every interaction). Its request goes again, in a browser session of
         // its own, signed in afresh.
-        let leave_shared = ev.seeded_at.is_some() && matches!(page, Page::Login(_) | Page::Consent(_) | Page::Unknown { .. });
-        if to_browser || (leave_shared && matches!(page, Page::Login(_) | Page::Consent(_))) {
+        let leave_shared = ev.seeded_at.is_some() && (to_browser || matches!(page, Page::Login(_) | Page::Consent(_)));
+        if to_browser || leave_shared {
             let b = p
                 .browser()
                 .await

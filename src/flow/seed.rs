@@ -6,9 +6,10 @@
 //! steps. A case whose verdict does not rest on its own sign-in (a plain code
 //! flow judged on its tokens, a probe of the token endpoint) can just as well
 //! start from a session the user already has, as a real user's second visit
-//! does. So the first such case of a user signs that user in once, in a
-//! scratch browser session of its own, and every such case copies that
-//! session's cookies into its own cookie jar before its authorization.
+//! does. So the first such case of a user, client and API signs the user in
+//! once, in a scratch browser session of its own, and every such case of the
+//! same three copies that session's cookies into its own cookie jar before
+//! its authorization.
 //!
 //! - Cases that test the sign-in keep a fresh one: [`Case::own_sign_in`]
 //!   says which and why, and so does their trace.
@@ -31,20 +32,20 @@ use crate::login::browser::Driver;
 use crate::secret::Secret;
 use crate::suite::{Case, Flow};
 
-/// The run's shared sign-ins, one per user of the profile (shared by every
+/// The run's shared sign-ins, one per user, client and API (shared by every
 /// view of the provider).
 #[derive(Default)]
 pub struct Seeds {
-    users: Mutex<HashMap<String, Arc<User>>>,
+    keys: Mutex<HashMap<String, Arc<Shared>>>,
     /// A sign-in of this run has gone through the browser (with
     /// `login.driver: auto`, sharing starts then; never on a provider whose
     /// pages the form driver gets through).
     browser: AtomicBool,
 }
 
-/// One user's shared sign-in: made once, tried at most [`ATTEMPTS`] times.
+/// One shared sign-in: made once, tried at most [`ATTEMPTS`] times.
 #[derive(Default)]
-struct User {
+struct Shared {
     seed: OnceCell<Arc<Seed>>,
     /// Why the attempts so far failed (the last one), and how many there were.
     failed: Mutex<(u32, String)>,
@@ -59,7 +60,7 @@ pub struct Seed {
     /// Cookies as the browser left them (each with its URL and `Path`).
     cookies: Vec<(Url, Secret)>,
     /// When the sign-in began (seconds since the epoch).
-    pub at: i64,
+    at: i64,
     /// The client and scope it signed in with (and API, if any).
     client: String,
     scope: String,
@@ -68,9 +69,9 @@ pub struct Seed {
 }
 
 impl Seeds {
-    fn of(&self, user: &str) -> Arc<User> {
-        let mut map = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(user.to_owned()).or_default().clone()
+    fn of(&self, key: &str) -> Arc<Shared> {
+        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key.to_owned()).or_default().clone()
     }
 
     /// A login form was filled in the browser.
@@ -79,7 +80,7 @@ impl Seeds {
     }
 }
 
-impl User {
+impl Shared {
     /// The shared sign-in, made now by this case if no case has yet (other
     /// cases of the user wait for it); `Err` says why there is none.
     async fn seed(&self, p: &Provider, case: &Case) -> Result<Arc<Seed>, String> {
