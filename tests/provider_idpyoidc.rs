@@ -92,6 +92,7 @@ const DPOP_REFRESH_REBOUND: &str = "idpyoidc binds the tokens of a refresh to wh
 const DPOP_PROOF_CODE: &str = "idpyoidc's DPoP add-on refuses an invalid proof at the token endpoint by raising a plain ValueError (server/oauth2/add_on/dpop.py), which the deployment answers as HTTP 400 `invalid_request`, where RFC 9449 §5 names `invalid_dpop_proof` for it (no requirement keyword: a warning); the refusal itself is right";
 const DPOP_PROOF_UNCHECKED: &str = "idpyoidc's DPoP add-on only verifies a proof's signature at the token endpoint: token_post_parse_request (server/oauth2/add_on/dpop.py, line 117) calls DPoPProof.verify_header, which checks the JWS against its `jwk` (line 80) but never calls DPoPProof.verify (line 58, where `typ` and the required claims are checked), and nothing looks at `iat` or at a private part in `jwk`; RFC 9449 §4.3 items 3, 4, 7 and 11 (MUST) refuse such a proof";
 const DPOP_JKT_IGNORED: &str = "idpyoidc never reads the authorization request's `dpop_jkt`: the token endpoint binds the tokens to whichever key signed the exchange's proof (server/oauth2/add_on/dpop.py, line 132, then server/oidc/token_helper/access_token.py, line 74), where RFC 9449 §10 MUST reject a proof of another key";
+const DPOP_PAR_JKT: &str = "idpyoidc's pushed authorization endpoint takes no notice of a DPoP proof: PushedAuthorization.process_request (server/oauth2/pushed_authorization.py, line 28) stores the request as it came, and the DPoP add-on (server/oauth2/add_on/dpop.py) checks proofs at the token endpoint and bound tokens at resource endpoints, with nothing for a pushed request's proof, so a push whose `dpop_jkt` names another key than its proof's is taken, where RFC 9449 §10.1 MUST reject it";
 const DPOP_HTU_EXACT: &str = "idpyoidc compares `htu` with the request URL as strings (server/oauth2/add_on/dpop.py, line 122), where RFC 9449 §4.3 ignores query and fragment (item 9) and SHOULD normalize scheme and host case and the default port (a warning)";
 const PERCENT_ENCODED: &str = "idpyoidc percent-decodes the redirect_uri (verify_uri: unquote) before comparing it with the registered ones, so a percent-encoded spelling matches, where RFC 9700 §2.1 asks for exact string matching";
 
@@ -160,6 +161,10 @@ const FULL: &[Reviewed] = &[
     fail("par::request-uri-reuse", "flow.authorization", PAR_QUERY),
     fail("par::push-with-get", "par.authorization", PAR_QUERY),
     fail("par::push-with-get", "flow.authorization", PAR_QUERY),
+    fail("par::push-in-another-clients-name", "par.authorization", PAR_QUERY),
+    fail("par::push-in-another-clients-name", "flow.authorization", PAR_QUERY),
+    fail("par::push-unregistered-redirect-uri-public-client", "par.authorization", PAR_QUERY),
+    fail("par::push-unregistered-redirect-uri-public-client", "flow.authorization", PAR_QUERY),
     warn("dpop::dpop-proof-wrong-htu", "dpop.proof_htu", DPOP_PROOF_CODE),
     warn("dpop::dpop-proof-wrong-htm", "dpop.proof_htm", DPOP_PROOF_CODE),
     warn("dpop::dpop-proof-bad-signature", "dpop.proof_signature", DPOP_PROOF_CODE),
@@ -190,6 +195,9 @@ const FULL: &[Reviewed] = &[
     fail("dpop::dpop-jkt-pushed", "flow.authorization", PAR_QUERY),
     fail("dpop::dpop-pushed-proof", "par.authorization", PAR_QUERY),
     fail("dpop::dpop-pushed-proof", "flow.authorization", PAR_QUERY),
+    fail("dpop::dpop-pushed-jkt-mismatch", "par.authorization", PAR_QUERY),
+    fail("dpop::dpop-pushed-jkt-mismatch", "flow.authorization", PAR_QUERY),
+    fail("dpop::dpop-pushed-jkt-mismatch", "dpop.par_jkt_match", DPOP_PAR_JKT),
     fail("par::request-uri-of-another-client", "par.authorization", PAR_QUERY),
     fail("par::request-uri-of-another-client", "flow.authorization", PAR_QUERY),
     warn(

@@ -66,6 +66,18 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                 ));
             }
         }
+        P::PushedJktMismatch => {
+            if let Some(mistake) = &seen.mistake {
+                out.push(refused(
+                    "dpop.par_jkt_match",
+                    "a push whose DPoP proof is of one key and whose `dpop_jkt` names another",
+                    mistake,
+                    seen.exchange.as_ref(),
+                    "the push with the proof alone, and the code exchange with a proof of its key,",
+                    &PAR_JKT_RULE,
+                ));
+            }
+        }
         P::Jkt | P::PushedProof => {
             if let Some(mistake) = &seen.mistake {
                 let (id, what, rule) = if probe == P::Jkt {
@@ -435,6 +447,12 @@ const BOUND_CLIENT_RULE: RefusalRule = RefusalRule {
 /// A code pushed with a DPoP proof, redeemed with another key.
 const PAR_RULE: RefusalRule = RefusalRule {
     rule: "RFC 9449 §10.1: with a DPoP proof at the pushed request endpoint, the server \"MUST further behave as if the contained public key's thumbprint was provided using dpop_jkt\" and reject a token request without a proof of that key",
+    code: None,
+};
+
+/// A push whose `dpop_jkt` and DPoP proof name different keys.
+const PAR_JKT_RULE: RefusalRule = RefusalRule {
+    rule: "RFC 9449 §10.1: where a pushed request carries both a DPoP proof and `dpop_jkt`, the server MUST reject it if the `dpop_jkt` thumbprint does not match the proof's public key",
     code: None,
 };
 

@@ -50,7 +50,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
         }
         P::UnregisteredRedirect => {
             if let Some(m) = &seen.mistake {
-                out.push(validated(m, seen.mistake_taken.as_ref()));
+                out.push(validated(m, seen.mistake_taken.as_ref(), seen.authenticated));
             }
         }
         P::Reuse => {
@@ -75,6 +75,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
             }
         }
         P::OtherClient => out.push(client_bound(seen)),
+        P::NamesOtherClient => out.push(named_other(seen)),
         P::Unpushed => {
             if let Some(t) = &seen.unpushed {
                 out.push(match t {
@@ -226,7 +227,10 @@ fn client_bound(seen: &ParSeen) -> CheckResult {
     }
 }
 
-fn validated(m: &EndpointAnswer, then: Option<&Taken>) -> CheckResult {
+/// A push with a redirect URI the client never registered (RFC 9126 §2.1,
+/// §2.4). `authenticated`: the push carried the client's credentials, and
+/// §2.4 lets a provider take unregistered redirect URIs from such clients.
+fn validated(m: &EndpointAnswer, then: Option<&Taken>, authenticated: bool) -> CheckResult {
     let id = "par.validated";
     if !taken(m) {
         return CheckResult::pass(
@@ -239,12 +243,19 @@ fn validated(m: &EndpointAnswer, then: Option<&Taken>) -> CheckResult {
             id,
             format!("a push with an unregistered redirect URI was taken, and its `request_uri` refused at the authorization endpoint ({how})"),
         ),
+        Some(t) if authenticated => CheckResult::skip(
+            id,
+            format!(
+                "the provider took a redirect URI the client never registered from a push the client authenticated ({}): RFC 9126 §2.4 lets a provider take per-request redirect URIs from clients with credentials (MAY), so nothing is judged here; a public client's push (`par::push-unregistered-redirect-uri-public-client`) is where exact matching binds",
+                describe(t)
+            ),
+        ),
         Some(t) => CheckResult::fail(
             id,
             "a pushed request with a redirect URI the client never registered was taken, and so was its `request_uri`",
         )
         .ef(
-            "refused at the endpoint (HTTP 400 `invalid_request`) or at the authorization endpoint, never redirected there (RFC 9126 §2.1: validated as an authorization request)",
+            "refused at the endpoint (HTTP 400 `invalid_request`) or at the authorization endpoint, never redirected there (RFC 9126 §2.1: validated as an authorization request; §2.4 relaxes exact matching only for clients with credentials, and this push carried none; OIDC Core §3.1.2.1: redirect_uri MUST exactly match a registered one)",
             describe(t),
         ),
         None => CheckResult::fail(
@@ -252,6 +263,53 @@ fn validated(m: &EndpointAnswer, then: Option<&Taken>) -> CheckResult {
             "a pushed request with a redirect URI the client never registered was taken",
         )
         .ef("HTTP 400 `invalid_request` (RFC 9126 §2.1)", answer(m)),
+    }
+}
+
+/// A push authenticated as the case's client in another client's name
+/// (RFC 9126 §2.1, §2.2).
+fn named_other(seen: &ParSeen) -> CheckResult {
+    let id = "par.client_named";
+    if let Some(why) = &seen.not_probed {
+        return CheckResult::skip(id, why.clone());
+    }
+    let Some(m) = &seen.mistake else {
+        return CheckResult::skip(id, "no push in another client's name was made");
+    };
+    if !taken(m) {
+        return CheckResult::pass(
+            id,
+            format!(
+                "a push authenticated as the case's client whose client_id named another client was refused ({})",
+                answer(m)
+            ),
+        );
+    }
+    match &seen.other_client {
+        Some((other, Taken::Refused(how))) => CheckResult::warn(
+            id,
+            format!("a push authenticated as the case's client whose client_id named another client ({other}) was taken, though its request_uri was then refused as that client's ({how})"),
+        )
+        .ef(
+            "the push refused: the client of a pushed request is the client that authenticated it (RFC 9126 §2.1 validates the pushed request as the authenticated client's; inferred, not a sentence of the RFC)",
+            answer(m),
+        ),
+        Some((other, t)) => CheckResult::fail(
+            id,
+            format!("a request pushed by the case's client in another client's name ({other}) was taken as that client's"),
+        )
+        .ef(
+            "a refusal: RFC 9126 §2.2, \"The request_uri value MUST be bound to the client that posted the authorization request\"; here another client's client_id could use it",
+            describe(t),
+        ),
+        None => CheckResult::fail(
+            id,
+            "a push authenticated as the case's client whose client_id named another client was taken",
+        )
+        .ef(
+            "a refusal (RFC 9126 §2.1, §2.2: the pushed request is the authenticated client's)",
+            answer(m),
+        ),
     }
 }
 
@@ -338,13 +396,57 @@ mod tests {
             client_auth(&ans(400, json!({"error": "invalid_request"})), false).status,
             Status::Pass
         );
-        assert_eq!(validated(&ans(400, json!({"error": "invalid_request"})), None).status, Status::Pass);
+        for authenticated in [true, false] {
+            assert_eq!(
+                validated(&ans(400, json!({"error": "invalid_request"})), None, authenticated).status,
+                Status::Pass
+            );
+            assert_eq!(
+                validated(&taken, Some(&Taken::Refused("an error page".into())), authenticated).status,
+                Status::Pass
+            );
+        }
+        // RFC 9126 §2.4: a client with credentials MAY get per-request
+        // redirect URIs; a public client never does.
+        assert_eq!(validated(&taken, Some(&Taken::ToUnregistered), false).status, Status::Fail);
+        assert_eq!(validated(&taken, Some(&Taken::Page("sign-in")), false).status, Status::Fail);
+        let allowed = validated(&taken, Some(&Taken::ToUnregistered), true);
+        assert_eq!(allowed.status, Status::Skip);
+        assert!(allowed.message.contains("§2.4"), "{}", allowed.message);
+    }
+
+    /// A push in another client's name: refused passes, taken as that
+    /// client's fails, taken but unusable by it warns, not made skips.
+    #[test]
+    fn a_push_in_another_clients_name_is_refused() {
+        let judged = |mistake: Option<EndpointAnswer>, other: Option<Taken>, not_probed: Option<&str>| {
+            let ev = Evidence {
+                par: Some(ParSeen {
+                    probe: Some(P::NamesOtherClient),
+                    push: Some(ans(201, json!({"request_uri": "urn:x", "expires_in": 60}))),
+                    mistake,
+                    other_client: other.map(|t| ("client-b".to_owned(), t)),
+                    not_probed: not_probed.map(str::to_owned),
+                    ..ParSeen::default()
+                }),
+                ..Evidence::default()
+            };
+            let mut out = Vec::new();
+            check(&ev, &mut out);
+            out.into_iter().find(|c| c.id == "par.client_named").unwrap()
+        };
+        let taken = || Some(ans(201, json!({"request_uri": "urn:y", "expires_in": 60})));
+        let refused = Some(ans(400, json!({"error": "invalid_request"})));
+        assert_eq!(judged(refused, None, None).status, Status::Pass);
+        assert_eq!(judged(taken(), Some(Taken::Issued), None).status, Status::Fail);
+        assert_eq!(judged(taken(), Some(Taken::Page("sign-in")), None).status, Status::Fail);
         assert_eq!(
-            validated(&taken, Some(&Taken::Refused("an error page".into()))).status,
-            Status::Pass
+            judged(taken(), Some(Taken::Refused("an error page".into())), None).status,
+            Status::Warn
         );
-        assert_eq!(validated(&taken, Some(&Taken::ToUnregistered)).status, Status::Fail);
-        assert_eq!(validated(&taken, Some(&Taken::Page("sign-in"))).status, Status::Fail);
+        let not = judged(None, None, Some("the client posts its secret"));
+        assert_eq!(not.status, Status::Skip);
+        assert!(not.message.contains("posts its secret"));
     }
 
     /// A refused push with a `request_uri` passes; the verdict says whether

@@ -780,7 +780,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
         // The token-endpoint probes ([`Fault::of`]) and the binding probes
         // did their part at the code exchange.
         _ if Fault::of(probe).is_some() => Ok(()),
-        P::Token | P::Jkt | P::PushedProof | P::BoundClient => Ok(()),
+        P::Token | P::Jkt | P::PushedProof | P::PushedJktMismatch | P::BoundClient => Ok(()),
         P::Userinfo | P::Bearer | P::Replay | P::UserinfoNoAth | P::UserinfoWrongAth | P::UserinfoOtherKey | P::SchemeCase => {
             let Some(at) = last(|s| s.access_token.clone(), ev) else {
                 ev.not_applicable = Some("the provider issued no access token".into());

@@ -875,7 +875,10 @@ async fn authorize_steps(
     }
     // (`dpop: bound_client` without its registration, and `pushed_proof`
     // without a push, are refused when the suite loads.)
-    if let Some(probe @ (crate::suite::DpopProbe::Jkt | crate::suite::DpopProbe::PushedProof)) = case.request.dpop {
+    if let Some(
+        probe @ (crate::suite::DpopProbe::Jkt | crate::suite::DpopProbe::PushedProof | crate::suite::DpopProbe::PushedJktMismatch),
+    ) = case.request.dpop
+    {
         // RFC 9449 §10, §10.1: the code is to be bound to the case's DPoP
         // key, named in `dpop_jkt` or proven at the pushed request endpoint.
         match dpop::start(p, probe, ev) {

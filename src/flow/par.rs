@@ -70,14 +70,22 @@ pub struct ParSeen {
     /// request (`require_pushed_authorization_requests`): not a PAR probe,
     /// and not judged as one.
     pub implied: bool,
+    /// The case's client authenticates its pushes (it has credentials): RFC
+    /// 9126 §2.4 lets a provider take unregistered redirect URIs from such
+    /// clients (MAY), never from others.
+    pub authenticated: bool,
+    /// Why the probe's mistake was not made (it cannot be, with this client).
+    pub not_probed: Option<String>,
 }
 
 /// How a push authenticates the client.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Auth {
     AsDeclared,
     WrongSecret,
     Without,
+    /// As declared, but the request's `client_id` is this other client's.
+    Naming(String),
 }
 
 /// Pushes the authorization parameters `q` (after the probe's mistake) and
@@ -87,6 +95,7 @@ enum Auth {
 pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<String, String>, ev: &mut Evidence) -> Result<bool, String> {
     let mut seen = ParSeen {
         probe: Some(probe),
+        authenticated: case.auth != ClientAuth::None,
         ..ParSeen::default()
     };
     let body: Vec<(String, String)> = q
@@ -168,6 +177,43 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
             ev.misuse_attempted = true;
             seen.mistake = Some(get(p, &body, ev).await?);
         }
+        P::NamesOtherClient => match named_client(p, case) {
+            Err(why) => {
+                ev.step(format!("no push in another client's name: {why}"));
+                seen.not_probed = Some(why);
+            }
+            Ok(other) => {
+                ev.misuse_attempted = true;
+                // A whole request in the other client's name: its client_id
+                // and, where the profile has it, its redirect URI.
+                let mut with: Vec<(String, String)> = body.clone();
+                if let Some(uri) = &other.redirect_uri {
+                    with.retain(|(k, _)| k != "redirect_uri");
+                    with.push(("redirect_uri".into(), uri.clone()));
+                }
+                let answer = post(
+                    p,
+                    case,
+                    with,
+                    Auth::Naming(other.id.clone()),
+                    &format!("authenticated as the case's client, in the name of another ({})", other.id),
+                    ev,
+                )
+                .await?;
+                if let Some(uri) = pushed_uri(&answer) {
+                    ev.step(format!(
+                        "the push was taken: sending its request_uri with that client's client_id ({}), no session",
+                        other.id
+                    ));
+                    let taken = take_as(p, case, &other.id, &uri, None, ev).await?;
+                    seen.other_client = Some((other.id.clone(), taken));
+                }
+                seen.mistake = Some(answer);
+            }
+        },
+    }
+    if case.request.dpop == Some(crate::suite::DpopProbe::PushedJktMismatch) {
+        jkt_mismatch(p, case, &body, ev).await?;
     }
     let answer = post(p, case, body, Auth::AsDeclared, "", ev).await?;
     let uri = pushed_uri(&answer);
@@ -197,15 +243,7 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
         // RFC 9126 §2.2: the request_uri is bound to the client that pushed
         // it. Another client of the profile, never a made-up one: a provider
         // refuses an unknown client whatever the request_uri.
-        let own = client_of(p, case).id.clone();
-        let other = p
-            .profile
-            .clients
-            .values()
-            .map(|c| c.id.as_str())
-            .filter(|id| !id.is_empty() && *id != own)
-            .min();
-        match other {
+        match other_client(p, case).map(|c| c.id.as_str()) {
             Some(other) => {
                 ev.misuse_attempted = true;
                 ev.step(format!(
@@ -228,6 +266,44 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
     q.insert("request_uri".into(), uri.expose().to_owned());
     ev.request.insert("request_uri".into(), "(the pushed request's)".into());
     Ok(true)
+}
+
+/// RFC 9449 §10.1: a push whose DPoP proof is of the case's key and whose
+/// `dpop_jkt` names another key. What the endpoint did is the DPoP probe's
+/// mistake; the correct push (the proof alone) follows.
+async fn jkt_mismatch(p: &Provider, case: &Case, body: &[(String, String)], ev: &mut Evidence) -> Result<(), String> {
+    let Some(k) = ev.dpop_key.clone() else { return Ok(()) };
+    let other = super::dpop::Prover::for_algs(&[k.alg().to_owned()])?;
+    ev.misuse_attempted = true;
+    let mut with: Vec<(String, String)> = body.iter().filter(|(k, _)| k != "dpop_jkt").cloned().collect();
+    with.push(("dpop_jkt".into(), other.thumbprint().to_owned()));
+    let answer = post(
+        p,
+        case,
+        with,
+        Auth::AsDeclared,
+        &format!(
+            "with a DPoP proof of the case's key and a `dpop_jkt` naming another key (thumbprint {})",
+            other.thumbprint()
+        ),
+        ev,
+    )
+    .await?;
+    let accepted = pushed_uri(&answer).is_some();
+    let outcome = super::dpop::Outcome {
+        accepted,
+        said: match (&answer.error, accepted) {
+            (_, true) => format!("taken: HTTP {} with a request_uri", answer.status),
+            (Some(e), false) => format!("refused: HTTP {} `{e}`", answer.status),
+            (None, false) => format!("refused: HTTP {}", answer.status),
+        },
+        error: answer.error.clone(),
+        ..super::dpop::Outcome::default()
+    };
+    if let Some(seen) = ev.dpop.as_mut() {
+        seen.mistake = Some(outcome);
+    }
+    Ok(())
 }
 
 /// The authorization request of a pushed request, for the browser driver: it
@@ -290,6 +366,34 @@ pub(super) async fn reuse(
     Ok(())
 }
 
+/// Another client of the profile than the case's (the first by id), never a
+/// made-up one: a provider refuses an unknown client whatever else is wrong.
+fn other_client<'a>(p: &'a Provider, case: &Case) -> Option<&'a crate::profile::Client> {
+    let own = client_of(p, case).id.as_str();
+    p.profile
+        .clients
+        .values()
+        .filter(|c| !c.id.is_empty() && c.id != own)
+        .min_by(|a, b| a.id.cmp(&b.id))
+}
+
+/// The client a push in another client's name names (RFC 9126 §2.1, §2.2),
+/// or why there is none to probe with: the case's client must authenticate
+/// with credentials that carry its identity outside `client_id` (HTTP Basic
+/// or a client assertion), or the push would simply be the other client's.
+fn named_client<'a>(p: &'a Provider, case: &Case) -> Result<&'a crate::profile::Client, String> {
+    match case.auth {
+        ClientAuth::ClientSecretBasic | ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt => {}
+        ClientAuth::ClientSecretPost | ClientAuth::None => {
+            return Err(format!(
+                "the case's client authenticates with `{}`, whose client_id in the body is its credential: a push naming another client would be that client's own",
+                case.auth.as_str()
+            ));
+        }
+    }
+    other_client(p, case).ok_or_else(|| "the profile declares no other client to name".to_owned())
+}
+
 /// The `request_uri` of a successful push (RFC 9126 §2.2), if it was one.
 fn pushed_uri(answer: &EndpointAnswer) -> Option<Secret> {
     if !(200..300).contains(&answer.status) {
@@ -313,7 +417,7 @@ async fn post(
     let client = client_of(p, case);
     let wrong = Secret::new(format!("oidc-conform-wrong-{}", random_token()));
     let (method, secret) = match auth {
-        Auth::AsDeclared => (case.auth, client.secret.as_ref()),
+        Auth::AsDeclared | Auth::Naming(_) => (case.auth, client.secret.as_ref()),
         // A wrong secret is sent the way the client sends its own (Basic unless it posts it).
         Auth::WrongSecret => (
             if case.auth == ClientAuth::ClientSecretPost {
@@ -325,7 +429,7 @@ async fn post(
         ),
         Auth::Without => (ClientAuth::None, None),
     };
-    if secret.is_some() && method != ClientAuth::None && auth == Auth::AsDeclared {
+    if secret.is_some() && method != ClientAuth::None && matches!(auth, Auth::AsDeclared | Auth::Naming(_)) {
         p.check_transport(&url, "client secret")?;
         if !p.trusted_origin(&url) {
             return Err(format!(
@@ -342,6 +446,10 @@ async fn post(
     );
     let basic = client_authentication(client, method, secret, &aud, &mut form)?;
     super::keep_assertion(&form, ev);
+    if let Auth::Naming(other) = &auth {
+        form.retain(|(k, _)| k != "client_id");
+        form.push(("client_id".into(), other.clone()));
+    }
     // `client_id` is an authorization request parameter (RFC 6749 §4.1.1) as
     // well as the client's name: the pushed request carries it whatever the
     // authentication (products require it beside HTTP Basic too).
@@ -350,8 +458,8 @@ async fn post(
     }
     // RFC 9449 §10.1: the correct push of a `pushed_proof` case carries a
     // DPoP proof of the case's key, which binds the code to it.
-    let prover = match (case.request.dpop, auth) {
-        (Some(crate::suite::DpopProbe::PushedProof), Auth::AsDeclared) => ev.dpop_key.clone(),
+    let prover = match (case.request.dpop, &auth) {
+        (Some(crate::suite::DpopProbe::PushedProof | crate::suite::DpopProbe::PushedJktMismatch), Auth::AsDeclared) => ev.dpop_key.clone(),
         _ => None,
     };
     let mut nonce_retry = false;

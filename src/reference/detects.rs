@@ -194,7 +194,8 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("introspection-active-string", &["introspection.active"]),
     ("introspection-unknown-token-error", &["introspection.inactive"]),
     ("par-status-200", &["par.push"]),
-    ("par-secret-unchecked", &["par.client_auth"]),
+    // Whoever the request names is its client: a push in another's name too.
+    ("par-secret-unchecked", &["par.client_auth", "par.client_named"]),
     ("par-request-uri-in-body-accepted", &["par.request_uri_in_body"]),
     ("par-unvalidated", &["par.validated"]),
     ("par-reusable", &["par.one_time"]),
@@ -270,7 +271,10 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     // The pushed request's proof binds the code the way `dpop_jkt` does.
     ("dpop-jkt-ignored", &["dpop.jkt_bound", "dpop.par_bound"]),
     ("par-request-uri-unbound", &["par.client_bound"]),
-    ("par-dpop-ignored", &["dpop.par_bound"]),
+    ("par-client-id-unchecked", &["par.client_named"]),
+    // A proof ignored at the push is never compared with its `dpop_jkt`.
+    ("par-dpop-ignored", &["dpop.par_bound", "dpop.par_jkt_match"]),
+    ("par-dpop-jkt-mismatch-accepted", &["dpop.par_jkt_match"]),
     // Discovery then says every request is pushed, so the harness pushes them all.
     ("par-required-unenforced", &["par.required"]),
     ("dpop-bound-client-unenforced", &["dpop.client_bound"]),

@@ -58,6 +58,16 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
             Some(c) => c,
             None => return TokenError::unauthenticated("unknown client").into_response(),
         }
+    } else if shared.quirk(Quirk::ParClientIdUnchecked) {
+        // Quirk: the credentials are checked, the request's client_id is not.
+        let mut credentials = params.clone();
+        if basic_id(&headers).is_some() || super::client_auth::present(&params) {
+            credentials.remove("client_id");
+        }
+        match authenticate(&shared, &headers, &credentials) {
+            Ok(c) => c,
+            Err(e) => return e.into_response(),
+        }
     } else {
         match authenticate(&shared, &headers, &params) {
             Ok(c) => c,
@@ -65,9 +75,17 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
         }
     };
     // §2.1: the authenticated client is the request's client.
-    if params.get("client_id").is_some_and(|id| id != client.id) {
-        return TokenError::request("invalid_request", "client_id differs from the authenticated client").into_response();
-    }
+    let client = match params.get("client_id").filter(|id| *id != client.id) {
+        // Quirk: the client the request names is taken as its client.
+        Some(named) if shared.quirk(Quirk::ParClientIdUnchecked) => match shared.client(named) {
+            Some(c) => c,
+            None => return TokenError::unauthenticated("unknown client").into_response(),
+        },
+        Some(_) => {
+            return TokenError::request("invalid_request", "client_id differs from the authenticated client").into_response();
+        }
+        None => client,
+    };
     // §2.1: `request_uri` MUST NOT be provided.
     if params.get("request_uri").is_some() && !shared.quirk(Quirk::ParRequestUriInBodyAccepted) {
         return TokenError::request("invalid_request", "request_uri must not be pushed").into_response();
@@ -79,7 +97,7 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
     match super::dpop::check(&shared, &headers, "POST", "/par", None) {
         Err(why) => return TokenError::request("invalid_dpop_proof", why).into_response(),
         Ok(Some(jkt)) if !shared.quirk(Quirk::ParDpopIgnored) => {
-            if params.get("dpop_jkt").is_some_and(|j| j != jkt) {
+            if params.get("dpop_jkt").is_some_and(|j| j != jkt) && !shared.quirk(Quirk::ParDpopJktMismatchAccepted) {
                 return TokenError::request("invalid_request", "dpop_jkt is not the thumbprint of the DPoP proof's key").into_response();
             }
             params.set("dpop_jkt", jkt);

@@ -326,6 +326,10 @@ quirks! {
         "a pushed request's request_uri can be used again after the authorization completed";
     ParGet400 => "par-get-400",
         "a GET to the pushed authorization request endpoint is answered 400 invalid_request instead of 405";
+    ParDpopJktMismatchAccepted => "par-dpop-jkt-mismatch-accepted",
+        "a pushed request whose dpop_jkt names another key than its DPoP proof's is taken (the proof's key wins)";
+    ParClientIdUnchecked => "par-client-id-unchecked",
+        "the pushed authorization request endpoint takes the request's client_id as its client, whichever client authenticated";
     ParRequestUriIgnored => "par-request-uri-ignored",
         "the authorization endpoint ignores a pushed request's request_uri (it sees only client_id)";
     LogoutNoState => "logout-no-state",
@@ -519,7 +523,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 214);
+        assert_eq!(Quirk::ALL.len(), 216);
     }
 
     #[test]

@@ -472,7 +472,10 @@ impl Case {
             || !r.reuse_wait.is_zero()
             || r.lifecycle.is_some()
             // Every DPoP probe but those of userinfo errs at the token endpoint.
-            || r.dpop.is_some_and(|d| !(matches!(d, D::Token | D::Userinfo | D::Bearer | D::SchemeCase) || d.faulty_userinfo()));
+            // (`pushed_jkt_mismatch` errs at the pushed request endpoint.)
+            || r.dpop.is_some_and(|d| {
+                !(matches!(d, D::Token | D::Userinfo | D::Bearer | D::SchemeCase | D::PushedJktMismatch) || d.faulty_userinfo())
+            });
         if token_mistake {
             return Some(
                 "its mistake with a code or token may make the provider revoke the grant, which a shared session's cases share".into(),
@@ -1040,21 +1043,30 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
         .register
         .as_ref()
         .is_some_and(|reg| reg.metadata.get("dpop_bound_access_tokens") == Some(&Value::Bool(true)));
+    let pushed = match r.dpop {
+        Some(model::Dpop::PushedProof) => Some("pushed_proof"),
+        Some(model::Dpop::PushedJktMismatch) => Some("pushed_jkt_mismatch"),
+        _ => None,
+    };
     for (missing, what, hint) in [
         (
-            r.dpop == Some(model::Dpop::PushedProof) && r.par.is_none(),
-            "`request.dpop: pushed_proof` sends its DPoP proof with the pushed request, and this case pushes none",
+            pushed.is_some() && r.par.is_none(),
+            format!(
+                "`request.dpop: {}` sends its DPoP proof with the pushed request, and this case pushes none",
+                pushed.unwrap_or_default()
+            ),
             "add `par: push` to the case's request",
         ),
         (
             r.dpop == Some(model::Dpop::BoundClient) && !bound_client,
-            "`request.dpop: bound_client` is about a client registered with `dpop_bound_access_tokens: true`, and this case registers none",
+            "`request.dpop: bound_client` is about a client registered with `dpop_bound_access_tokens: true`, and this case registers none"
+                .to_owned(),
             "add `register: { metadata: { dpop_bound_access_tokens: true } }` to the case's request",
         ),
     ] {
         if missing {
             diags.push(
-                src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), what.to_owned())
+                src.error_at(spanned_pos(&raw.name), raw.name.value.chars().count(), what)
                     .with_hint(hint),
             );
         }

@@ -586,6 +586,10 @@ pub enum Dpop {
     /// and no `dpop_jkt` (§10.1); the code is redeemed first with a proof of
     /// another key, then with the case's key.
     PushedProof,
+    /// With `par: push`: first a push whose DPoP proof is of the case's key
+    /// and whose `dpop_jkt` names another key (§10.1: refused); then the
+    /// push with the proof alone, and the code redeemed with the case's key.
+    PushedJktMismatch,
     /// With `register: { metadata: { dpop_bound_access_tokens: true } }`:
     /// the code exchange first without a DPoP proof (§5.2), then with one.
     BoundClient,
@@ -695,6 +699,10 @@ pub enum Par {
     /// Where the provider takes only pushed requests: first the same
     /// authorization request sent unpushed, without a session (RFC 9126 §5).
     Unpushed,
+    /// First a push authenticated as the case's client whose `client_id` (and
+    /// redirect URI) are another client's of the profile, and, if it is
+    /// taken, its `request_uri` sent with that client's `client_id`.
+    NamesOtherClient,
 }
 
 /// A token-lifecycle probe, run once the case's tokens are issued.
