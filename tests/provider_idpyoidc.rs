@@ -161,6 +161,7 @@ const FULL: &[Reviewed] = &[
     fail("par::request-uri-reuse", "flow.authorization", PAR_QUERY),
     fail("par::push-with-get", "par.authorization", PAR_QUERY),
     fail("par::push-with-get", "flow.authorization", PAR_QUERY),
+    fail("par::push-request-object-of-another-client", "request_object.processed", PAR_QUERY),
     fail("par::push-in-another-clients-name", "par.authorization", PAR_QUERY),
     fail("par::push-in-another-clients-name", "flow.authorization", PAR_QUERY),
     fail("par::push-unregistered-redirect-uri-public-client", "par.authorization", PAR_QUERY),

@@ -395,14 +395,14 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         {
             out.push(CheckResult::pass(
                 def.id,
-                format!("refused at the {} endpoint (with `{}`)", e.stage, e.error),
+                format!("refused at the {} endpoint (with `{}`)", e.endpoint(), e.error),
             ));
             verdict = CheckResult::fail(
                 "negative.error_code",
                 format!(
                     "refused as {} requires, but with another error code at the {} endpoint",
                     spec::title(def.spec),
-                    e.stage
+                    e.endpoint()
                 ),
             )
             .ef(expected.join(" or "), e.error.clone());
@@ -469,6 +469,7 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
     }
     if let Some(refusal) = request_object_refused(p, case, ev) {
         out.push(refusal);
+        par::mistake_only(ev, &mut out);
         return out;
     }
     // A case where the spec allows a refusal (`or_error`), refused on a page:
@@ -500,7 +501,11 @@ pub async fn judge(p: &Provider, case: &Case, ev: &Evidence) -> Vec<CheckResult>
         };
         out.push(CheckResult::pass(
             id,
-            format!("refused with `{}` at the {} endpoint, which the spec allows here", e.error, e.stage),
+            format!(
+                "refused with `{}` at the {} endpoint, which the spec allows here",
+                e.error,
+                e.endpoint()
+            ),
         ));
         return out;
     }
@@ -1375,14 +1380,19 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
     {
         return CheckResult::pass(
             "negative.refused",
-            format!("refused with `{}` at the {} endpoint, which the rule allows here", e.error, e.stage),
+            format!(
+                "refused with `{}` at the {} endpoint, which the rule allows here",
+                e.error,
+                e.endpoint()
+            ),
         );
     }
     if !ev.misuse_attempted {
         let what = match (&ev.error, &ev.harness_error, &ev.refused_without_redirect) {
             (Some(e), _, _) => format!(
                 "the provider refused an earlier, valid step with `{}` at the {} endpoint",
-                e.error, e.stage
+                e.error,
+                e.endpoint()
             ),
             (_, Some(h), _) => h.clone(),
             (_, _, Some((status, page))) => format!("the authorization endpoint answered HTTP {status}: {page}"),
@@ -1422,7 +1432,7 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
             "negative.refused",
             format!(
                 "refused at the {} endpoint with {}",
-                e.stage,
+                e.endpoint(),
                 if e.error.starts_with('(') {
                     e.error.clone()
                 } else {
@@ -1432,10 +1442,10 @@ fn negative(case: &Case, ev: &Evidence, expected: &[String]) -> CheckResult {
         ),
         Some(e) if expected.contains(&e.error) => CheckResult::pass(
             "negative.refused",
-            format!("refused with `{}` at the {} endpoint", e.error, e.stage),
+            format!("refused with `{}` at the {} endpoint", e.error, e.endpoint()),
         ),
         Some(e) => {
-            CheckResult::fail("negative.refused", format!("{UNEXPECTED_CODE} at the {} endpoint", e.stage)).ef(list, e.error.clone())
+            CheckResult::fail("negative.refused", format!("{UNEXPECTED_CODE} at the {} endpoint", e.endpoint())).ef(list, e.error.clone())
         }
         None if ev.harness_error.is_some() => CheckResult::error(
             "negative.refused",

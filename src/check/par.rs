@@ -7,17 +7,33 @@ use crate::suite::ParProbe as P;
 
 /// Every PAR check the probe of `ev` can judge.
 pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
-    let Some(seen) = &ev.par else { return };
-    // Pushed only because the provider requires it: transport, not a probe.
-    if seen.implied {
-        return;
-    }
-    let Some(probe) = seen.probe else { return };
-    let Some(push) = &seen.push else { return };
+    let Some((seen, probe, push)) = judged(ev) else { return };
     out.push(pushed(push));
     if let Some(result) = authorized(seen) {
         out.push(result);
     }
+    mistake(seen, probe, out);
+}
+
+/// Only the verdict on the probe's mistake: for a case whose authorization
+/// ended in a refusal that is judged as something else (a request object
+/// refused), where what the correct push led to is not a PAR finding.
+pub fn mistake_only(ev: &Evidence, out: &mut Vec<CheckResult>) {
+    if let Some((seen, probe, _)) = judged(ev) {
+        mistake(seen, probe, out);
+    }
+}
+
+/// The probe of a case that pushed as a PAR probe (not only because the
+/// provider requires pushes: that is transport) and got an answer to its
+/// correct push.
+fn judged(ev: &Evidence) -> Option<(&ParSeen, P, &EndpointAnswer)> {
+    let seen = ev.par.as_ref().filter(|s| !s.implied)?;
+    Some((seen, seen.probe?, seen.push.as_ref()?))
+}
+
+/// The verdict on the probe's mistake, where it made one.
+fn mistake(seen: &ParSeen, probe: P, out: &mut Vec<CheckResult>) {
     match probe {
         P::Push => {}
         P::WrongSecret | P::WithoutClientAuth => {
@@ -76,6 +92,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
         }
         P::OtherClient => out.push(client_bound(seen)),
         P::NamesOtherClient => out.push(named_other(seen)),
+        P::RequestObjectOtherClient => out.push(object_client(seen)),
         P::Unpushed => {
             if let Some(t) = &seen.unpushed {
                 out.push(match t {
@@ -310,6 +327,43 @@ fn named_other(seen: &ParSeen) -> CheckResult {
             "a refusal (RFC 9126 §2.1, §2.2: the pushed request is the authenticated client's)",
             answer(m),
         ),
+    }
+}
+
+/// A push whose signed request object names another client in `client_id`
+/// (RFC 9126 §3).
+fn object_client(seen: &ParSeen) -> CheckResult {
+    let id = "par.request_object_client";
+    if let Some(why) = &seen.not_probed {
+        return CheckResult::skip(id, why.clone());
+    }
+    let Some(m) = &seen.mistake else {
+        return CheckResult::skip(id, "no request object in another client's name was pushed");
+    };
+    if !taken(m) {
+        return CheckResult::pass(
+            id,
+            format!(
+                "a push whose request object named another client in `client_id` was refused ({})",
+                answer(m)
+            ),
+        );
+    }
+    match &seen.mistake_taken {
+        Some(Taken::Refused(how)) => CheckResult::pass(
+            id,
+            format!("a push whose request object named another client in `client_id` was taken, and its `request_uri` refused at the authorization endpoint ({how})"),
+        ),
+        Some(t) => CheckResult::fail(
+            id,
+            "a pushed request object whose `client_id` claim is another client's was taken, and so was its `request_uri`",
+        )
+        .ef(
+            "a refusal, at the endpoint or at the authorization endpoint: RFC 9126 §3, the server MUST \"reject the request if the authenticated client_id does not match the client_id claim in the Request Object\"",
+            describe(t),
+        ),
+        None => CheckResult::fail(id, "a pushed request object whose `client_id` claim is another client's was taken")
+            .ef("HTTP 400 `invalid_request_object` (RFC 9126 §3)", answer(m)),
     }
 }
 

@@ -112,6 +112,17 @@ pub struct OAuthError {
     /// The `WWW-Authenticate` of a token-endpoint refusal (RFC 6749 §5.2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub www_authenticate: Option<String>,
+    /// An authorization request refused at the pushed authorization request
+    /// endpoint (RFC 9126), not at the authorization endpoint.
+    #[serde(skip)]
+    pub pushed: bool,
+}
+
+impl OAuthError {
+    /// The endpoint that refused, as verdicts name it ("… at the {} endpoint").
+    pub fn endpoint(&self) -> &'static str {
+        if self.pushed { "pushed authorization request" } else { self.stage }
+    }
 }
 
 /// The userinfo answer.
@@ -1413,6 +1424,7 @@ fn redirected(ev: &mut Evidence, url: &Url, registered: &str, form: Option<BTree
             description: params.get("error_description").cloned(),
             status: None,
             www_authenticate: None,
+            pushed: false,
         });
         return None;
     }
@@ -1620,6 +1632,7 @@ async fn token_request_shaped(
                 description: None,
                 status: Some(resp.status.as_u16()),
                 www_authenticate: resp.header("www-authenticate").map(str::to_owned),
+                pushed: false,
             });
             return Ok(None);
         }
@@ -1670,6 +1683,7 @@ async fn token_request_shaped(
             description: obj.get("error_description").and_then(|v| v.as_str()).map(str::to_owned),
             status: Some(resp.status.as_u16()),
             www_authenticate: resp.header("www-authenticate").map(str::to_owned),
+            pushed: false,
         });
         return Ok(None);
     }

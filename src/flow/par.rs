@@ -177,6 +177,40 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
             ev.misuse_attempted = true;
             seen.mistake = Some(get(p, &body, ev).await?);
         }
+        P::RequestObjectOtherClient => {
+            let jwt = q.get("request").ok_or(
+                "`par: request_object_other_client` needs the case's request object by value (`request_object: { by: value, alg: RS256 }`)",
+            )?;
+            match other_client(p, case) {
+                None => {
+                    let why = "the profile declares no other client to name in the request object".to_owned();
+                    ev.step(format!("no request object in another client's name: {why}"));
+                    seen.not_probed = Some(why);
+                }
+                Some(other) => {
+                    ev.misuse_attempted = true;
+                    let forged = super::request_object::with_client_id(jwt, &other.id)?;
+                    let with: Vec<(String, String)> = body
+                        .iter()
+                        .map(|(k, v)| (k.clone(), if k == "request" { forged.clone() } else { v.clone() }))
+                        .collect();
+                    let answer = post(
+                        p,
+                        case,
+                        with,
+                        Auth::AsDeclared,
+                        &format!("with a request object whose client_id claim is another client's ({})", other.id),
+                        ev,
+                    )
+                    .await?;
+                    if let Some(uri) = pushed_uri(&answer) {
+                        ev.step("the push was taken: sending its request_uri to the authorization endpoint (no session)");
+                        seen.mistake_taken = Some(take(p, case, &uri, None, ev).await?);
+                    }
+                    seen.mistake = Some(answer);
+                }
+            }
+        }
         P::NamesOtherClient => match named_client(p, case) {
             Err(why) => {
                 ev.step(format!("no push in another client's name: {why}"));
@@ -237,6 +271,7 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
             ),
             status: Some(answer.status),
             www_authenticate: None,
+            pushed: true,
         });
     }
     if let (P::OtherClient, Some(u)) = (probe, &uri) {

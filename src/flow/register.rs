@@ -173,6 +173,7 @@ pub async fn register(p: &Provider, case: &Case, ev: &mut Evidence) -> Result<Op
             description,
             status: Some(status),
             www_authenticate: resp.header("www-authenticate").map(str::to_owned),
+            pushed: false,
         });
         return Ok(None);
     }

@@ -200,6 +200,19 @@ pub fn make(
     keys.sign(TYP, &Value::Object(claims), mode).map_err(|e| e.to_string())
 }
 
+/// The signed request object `jwt` again with `client_id` as its `client_id`
+/// claim and a fresh `jti`, signed with the same key: the object of another
+/// client, sent by this one (a probe: RFC 9126 §3 has a provider refuse a
+/// pushed object whose `client_id` is not the authenticated client's).
+pub fn with_client_id(jwt: &str, client_id: &str) -> Result<String, String> {
+    let mut claims = crate::check::jwt::decode(jwt)?.claims;
+    claims.insert("client_id".into(), json!(client_id));
+    claims.insert("jti".into(), json!(super::random_token()));
+    keys()?
+        .sign(TYP, &Value::Object(claims), SignMode::Normal)
+        .map_err(|e| e.to_string())
+}
+
 /// The `state` and `nonce` the request carries outside its request object:
 /// other values than the object's, so that an answer shows which were used
 /// (OIDC Core §6.3.3 and RFC 9101 §6.3: the object's).

@@ -92,6 +92,12 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
     }
     params.remove("request_uri");
     params.remove("client_secret");
+    // §3: a request object is verified here, and names no other client.
+    if let Some(object) = params.get("request")
+        && let Err(why) = super::request_object::check_pushed(&shared, &client.id, object)
+    {
+        return TokenError::request("invalid_request_object", why).into_response();
+    }
     // RFC 9449 §10.1: a DPoP proof here binds the code as `dpop_jkt` would;
     // with both, they MUST name the same key.
     match super::dpop::check(&shared, &headers, "POST", "/par", None) {

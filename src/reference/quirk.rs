@@ -328,6 +328,8 @@ quirks! {
         "a GET to the pushed authorization request endpoint is answered 400 invalid_request instead of 405";
     ParDpopJktMismatchAccepted => "par-dpop-jkt-mismatch-accepted",
         "a pushed request whose dpop_jkt names another key than its DPoP proof's is taken (the proof's key wins)";
+    ParRequestObjectClientUnchecked => "par-request-object-client-unchecked",
+        "a pushed request object's client_id claim is neither compared with the authenticated client nor used";
     ParClientIdUnchecked => "par-client-id-unchecked",
         "the pushed authorization request endpoint takes the request's client_id as its client, whichever client authenticated";
     ParRequestUriIgnored => "par-request-uri-ignored",
@@ -523,7 +525,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 216);
+        assert_eq!(Quirk::ALL.len(), 217);
     }
 
     #[test]

@@ -41,14 +41,14 @@ pub(crate) async fn resolve(shared: &Shared, mut params: Params) -> Params {
         },
         (None, None) => return params,
     };
-    let decoded = match jwt::decode(&jwt) {
+    let mut decoded = match jwt::decode(&jwt) {
         Ok(d) => d,
         Err(e) => {
             params.request_object_error = Some(("invalid_request_object", format!("the request object is not a JWT: {e}")));
             return params;
         }
     };
-    if let Err(why) = verify(shared, &params, &jwt, &decoded) {
+    if let Err(why) = verify(shared, params.get("client_id"), &jwt, &decoded) {
         for member in ["redirect_uri", "state", "response_mode"] {
             if let Some(v) = decoded.claims.get(member).and_then(Value::as_str) {
                 params.set(member, v.to_owned());
@@ -56,6 +56,11 @@ pub(crate) async fn resolve(shared: &Shared, mut params: Params) -> Params {
         }
         params.request_object_error = Some(("invalid_request_object", why));
         return params;
+    }
+    // Quirk: a pushed object's client_id is neither compared nor used.
+    let client_id_ignored = params.pushed && shared.quirk(Quirk::ParRequestObjectClientUnchecked);
+    if client_id_ignored {
+        decoded.claims.remove("client_id");
     }
     // OIDC Core §6.1: client_id and response_type, when in the object, match the query's.
     for member in ["client_id", "response_type"] {
@@ -96,11 +101,25 @@ pub(crate) async fn resolve(shared: &Shared, mut params: Params) -> Params {
     params
 }
 
+/// At the pushed authorization request endpoint (RFC 9126 §3): the object of
+/// a push by `client_id` verifies as at the authorization endpoint, and its
+/// `client_id` claim, if any, is the authenticated client's.
+pub(crate) fn check_pushed(shared: &Shared, client_id: &str, token: &str) -> Result<(), String> {
+    let decoded = jwt::decode(token).map_err(|e| format!("the request object is not a JWT: {e}"))?;
+    verify(shared, Some(client_id), token, &decoded)?;
+    match decoded.claims.get("client_id") {
+        Some(inner) if inner.as_str() != Some(client_id) && !shared.quirk(Quirk::ParRequestObjectClientUnchecked) => {
+            Err("the request object's client_id is not the authenticated client's".into())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The signature rules (OIDC Core §6.3.2): unsigned objects unless the
 /// client registered an algorithm, RS256 ones verifying with the client's
 /// registered keys.
-fn verify(shared: &Shared, params: &Params, token: &str, decoded: &jwt::Decoded) -> Result<(), String> {
-    let client = params.get("client_id").and_then(|id| shared.client(id));
+fn verify(shared: &Shared, client_id: Option<&str>, token: &str, decoded: &jwt::Decoded) -> Result<(), String> {
+    let client = client_id.and_then(|id| shared.client(id));
     let registered = client.and_then(|c| c.meta.request_object_alg.as_deref());
     match decoded.alg() {
         Some("none") => {

@@ -1058,6 +1058,15 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
             "add `par: push` to the case's request",
         ),
         (
+            r.par == Some(model::Par::RequestObjectOtherClient)
+                && !r
+                    .request_object
+                    .as_ref()
+                    .is_some_and(|ro| ro.by == RequestObjectBy::Value && ro.alg == RequestObjectAlg::RS256 && !ro.bad_signature),
+            "`request.par: request_object_other_client` pushes the case's signed request object with another client's `client_id`, and this case sends no request object signed by value".to_owned(),
+            "add `register: {}` and `request_object: { by: value, alg: RS256 }` to the case's request",
+        ),
+        (
             r.dpop == Some(model::Dpop::BoundClient) && !bound_client,
             "`request.dpop: bound_client` is about a client registered with `dpop_bound_access_tokens: true`, and this case registers none"
                 .to_owned(),

@@ -703,6 +703,10 @@ pub enum Par {
     /// redirect URI) are another client's of the profile, and, if it is
     /// taken, its `request_uri` sent with that client's `client_id`.
     NamesOtherClient,
+    /// With a signed request object by value: first a push whose object's
+    /// `client_id` claim is another client's of the profile (RFC 9126 §3),
+    /// and, if it is taken, its `request_uri` at the authorization endpoint.
+    RequestObjectOtherClient,
 }
 
 /// A token-lifecycle probe, run once the case's tokens are issued.
