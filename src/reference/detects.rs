@@ -200,8 +200,12 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("par-unvalidated", &["par.validated"]),
     ("par-reusable", &["par.one_time"]),
     ("par-get-400", &["par.method"]),
-    // The pushed request's request_uri ignored: the request arrives with no response_type.
-    ("par-request-uri-ignored", &["flow.authorization", "par.authorization"]),
+    // The pushed request's request_uri ignored: the request arrives with no
+    // response_type, and a pushed request object is never read.
+    (
+        "par-request-uri-ignored",
+        &["flow.authorization", "par.authorization", "request_object.processed"],
+    ),
     // A provider that takes no assertion: the family's code exchanges are refused.
     // A missing state fails the GET and the POST logout alike.
     ("logout-no-state", &["logout.post", "logout.redirect"]),
