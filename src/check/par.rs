@@ -93,6 +93,7 @@ fn mistake(seen: &ParSeen, probe: P, out: &mut Vec<CheckResult>) {
         P::OtherClient => out.push(client_bound(seen)),
         P::NamesOtherClient => out.push(named_other(seen)),
         P::RequestObjectOtherClient => out.push(object_client(seen)),
+        P::AssertionAudiences => out.push(assertion_audiences(seen)),
         P::Unpushed => {
             if let Some(t) = &seen.unpushed {
                 out.push(match t {
@@ -330,6 +331,44 @@ fn named_other(seen: &ParSeen) -> CheckResult {
     }
 }
 
+/// Pushes whose client assertion names, as `aud`, each audience RFC 9126 §2
+/// has the server accept.
+fn assertion_audiences(seen: &ParSeen) -> CheckResult {
+    let id = "par.assertion_audience";
+    if let Some(why) = &seen.not_probed {
+        return CheckResult::skip(id, why.clone());
+    }
+    if seen.audiences.is_empty() {
+        return CheckResult::skip(id, "no push with another assertion audience was made");
+    }
+    let refused: Vec<String> = seen
+        .audiences
+        .iter()
+        .filter(|(_, a)| !taken(a))
+        .map(|(which, a)| format!("{which} ({})", answer(a)))
+        .collect();
+    let all: Vec<&str> = seen.audiences.iter().map(|(which, _)| which.as_str()).collect();
+    if refused.is_empty() {
+        return CheckResult::pass(
+            id,
+            format!("a push was taken with a client assertion naming each as `aud`: {}", all.join(", ")),
+        );
+    }
+    if refused.len() == seen.audiences.len() && seen.push.as_ref().is_none_or(|p| !taken(p)) {
+        return CheckResult::skip(
+            id,
+            format!(
+                "every push was refused, the correct one too, so the audiences show nothing: {}",
+                refused.join("; ")
+            ),
+        );
+    }
+    CheckResult::fail(id, "a push whose client assertion names the server as RFC 9126 §2 allows was refused").ef(
+        "taken: \"the authorization server MUST accept its issuer identifier, token endpoint URL, or pushed authorization request endpoint URL as values that identify it as an intended audience\" (RFC 9126 §2)",
+        format!("refused with `aud` {}", refused.join("; ")),
+    )
+}
+
 /// A push whose signed request object names another client in `client_id`
 /// (RFC 9126 §3).
 fn object_client(seen: &ParSeen) -> CheckResult {
@@ -501,6 +540,79 @@ mod tests {
         let not = judged(None, None, Some("the client posts its secret"));
         assert_eq!(not.status, Status::Skip);
         assert!(not.message.contains("posts its secret"));
+    }
+
+    /// Every audience taken passes, one refused fails, all refused beside a
+    /// refused correct push skips; a client without assertions skips.
+    #[test]
+    fn each_assertion_audience_of_rfc_9126_is_taken() {
+        let judged = |answers: &[u16], push: u16, not_probed: Option<&str>| {
+            let a = |s: u16| {
+                if s == 201 {
+                    ans(201, json!({"request_uri": "urn:x", "expires_in": 60}))
+                } else {
+                    ans(s, json!({"error": "invalid_client"}))
+                }
+            };
+            let seen = ParSeen {
+                probe: Some(P::AssertionAudiences),
+                push: Some(a(push)),
+                audiences: [
+                    "the issuer identifier",
+                    "the token endpoint URL",
+                    "the pushed authorization request endpoint URL",
+                ]
+                .iter()
+                .zip(answers)
+                .map(|(w, s)| ((*w).to_owned(), a(*s)))
+                .collect(),
+                not_probed: not_probed.map(str::to_owned),
+                ..ParSeen::default()
+            };
+            assertion_audiences(&seen)
+        };
+        assert_eq!(judged(&[201, 201, 201], 201, None).status, Status::Pass);
+        let one = judged(&[201, 201, 401], 201, None);
+        assert_eq!(one.status, Status::Fail);
+        assert!(
+            one.found
+                .as_deref()
+                .is_some_and(|f| f.contains("pushed authorization request endpoint URL")),
+            "{one:?}"
+        );
+        assert_eq!(judged(&[401, 401, 401], 401, None).status, Status::Skip);
+        assert_eq!(judged(&[401, 401, 401], 201, None).status, Status::Fail);
+        assert_eq!(judged(&[], 201, Some("client_secret_basic")).status, Status::Skip);
+    }
+
+    /// A pushed object naming another client: refused at the endpoint or at
+    /// its request_uri passes; taken there too fails.
+    #[test]
+    fn a_pushed_request_object_of_another_client_is_refused() {
+        let taken_push = || ans(201, json!({"request_uri": "urn:y", "expires_in": 60}));
+        let judged = |mistake: EndpointAnswer, then: Option<Taken>| {
+            object_client(&ParSeen {
+                probe: Some(P::RequestObjectOtherClient),
+                push: Some(taken_push()),
+                mistake: Some(mistake),
+                mistake_taken: then,
+                ..ParSeen::default()
+            })
+        };
+        assert_eq!(
+            judged(ans(400, json!({"error": "invalid_request_object"})), None).status,
+            Status::Pass
+        );
+        assert_eq!(
+            judged(
+                taken_push(),
+                Some(Taken::Refused("error `invalid_request_object` at the redirect URI".into()))
+            )
+            .status,
+            Status::Pass
+        );
+        assert_eq!(judged(taken_push(), Some(Taken::Issued)).status, Status::Fail);
+        assert_eq!(judged(taken_push(), Some(Taken::Page("sign-in"))).status, Status::Fail);
     }
 
     /// A refused push with a `request_uri` passes; the verdict says whether

@@ -76,6 +76,9 @@ pub struct ParSeen {
     pub authenticated: bool,
     /// Why the probe's mistake was not made (it cannot be, with this client).
     pub not_probed: Option<String>,
+    /// The pushes whose client assertion named each audience RFC 9126 §2
+    /// has the server accept: what the audience was, and the answer.
+    pub audiences: Vec<(String, EndpointAnswer)>,
 }
 
 /// How a push authenticates the client.
@@ -86,6 +89,8 @@ enum Auth {
     Without,
     /// As declared, but the request's `client_id` is this other client's.
     Naming(String),
+    /// As declared, with a client assertion whose `aud` is this.
+    Audience(String),
 }
 
 /// Pushes the authorization parameters `q` (after the probe's mistake) and
@@ -211,6 +216,31 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
                 }
             }
         }
+        P::AssertionAudiences => match case.auth {
+            ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt => {
+                let audiences = [
+                    ("the issuer identifier", p.discovery.issuer.clone()),
+                    ("the token endpoint URL", p.endpoint("token_endpoint")?.to_string()),
+                    (
+                        "the pushed authorization request endpoint URL",
+                        p.endpoint("pushed_authorization_request_endpoint")?.to_string(),
+                    ),
+                ];
+                for (which, aud) in audiences {
+                    let how = format!("with a client assertion whose `aud` is {which}");
+                    let answer = post(p, case, body.clone(), Auth::Audience(aud), &how, ev).await?;
+                    seen.audiences.push((which.to_owned(), answer));
+                }
+            }
+            other => {
+                let why = format!(
+                    "the case's client authenticates with `{}`, not with a client assertion",
+                    other.as_str()
+                );
+                ev.step(format!("no assertion audiences to try: {why}"));
+                seen.not_probed = Some(why);
+            }
+        },
         P::NamesOtherClient => match named_client(p, case) {
             Err(why) => {
                 ev.step(format!("no push in another client's name: {why}"));
@@ -452,7 +482,7 @@ async fn post(
     let client = client_of(p, case);
     let wrong = Secret::new(format!("oidc-conform-wrong-{}", random_token()));
     let (method, secret) = match auth {
-        Auth::AsDeclared | Auth::Naming(_) => (case.auth, client.secret.as_ref()),
+        Auth::AsDeclared | Auth::Naming(_) | Auth::Audience(_) => (case.auth, client.secret.as_ref()),
         // A wrong secret is sent the way the client sends its own (Basic unless it posts it).
         Auth::WrongSecret => (
             if case.auth == ClientAuth::ClientSecretPost {
@@ -464,7 +494,7 @@ async fn post(
         ),
         Auth::Without => (ClientAuth::None, None),
     };
-    if secret.is_some() && method != ClientAuth::None && matches!(auth, Auth::AsDeclared | Auth::Naming(_)) {
+    if secret.is_some() && method != ClientAuth::None && matches!(auth, Auth::AsDeclared | Auth::Naming(_) | Auth::Audience(_)) {
         p.check_transport(&url, "client secret")?;
         if !p.trusted_origin(&url) {
             return Err(format!(
@@ -474,11 +504,14 @@ async fn post(
         }
     }
     let token_endpoint = p.endpoint("token_endpoint")?;
-    let aud = super::assertion::Audiences::new(
+    let mut aud = super::assertion::Audiences::new(
         token_endpoint.as_str(),
         &p.discovery.issuer,
         ev.assertion_audience_refused.is_some(),
     );
+    if let Auth::Audience(a) = &auth {
+        aud.base = a.clone();
+    }
     let basic = client_authentication(client, method, secret, &aud, &mut form)?;
     super::keep_assertion(&form, ev);
     if let Auth::Naming(other) = &auth {

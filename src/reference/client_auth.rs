@@ -124,6 +124,10 @@ fn own_audience(shared: &Shared, aud: &str) -> bool {
     if shared.quirk(Quirk::ClientAssertionTokenEndpointAudienceRefused) {
         return false;
     }
+    // RFC 9126 §2: at the pushed request endpoint, its URL too.
+    if shared.url("/par") == aud {
+        return !shared.quirk(Quirk::ParAssertionAudienceRefused);
+    }
     ["/oauth/token", "/revoke", "/introspect"].iter().any(|p| shared.url(p) == aud)
 }
 

@@ -276,6 +276,7 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("dpop-jkt-ignored", &["dpop.jkt_bound", "dpop.par_bound"]),
     ("par-request-uri-unbound", &["par.client_bound"]),
     ("par-client-id-unchecked", &["par.client_named"]),
+    ("par-assertion-audience-refused", &["par.assertion_audience"]),
     ("par-request-object-client-unchecked", &["par.request_object_client"]),
     // A proof ignored at the push is never compared with its `dpop_jkt`.
     ("par-dpop-ignored", &["dpop.par_bound", "dpop.par_jkt_match"]),

@@ -330,6 +330,8 @@ quirks! {
         "a pushed request whose dpop_jkt names another key than its DPoP proof's is taken (the proof's key wins)";
     ParRequestObjectClientUnchecked => "par-request-object-client-unchecked",
         "a pushed request object's client_id claim is neither compared with the authenticated client nor used";
+    ParAssertionAudienceRefused => "par-assertion-audience-refused",
+        "a client assertion whose aud is the pushed authorization request endpoint URL is refused (only the issuer and the token endpoint are taken)";
     ParClientIdUnchecked => "par-client-id-unchecked",
         "the pushed authorization request endpoint takes the request's client_id as its client, whichever client authenticated";
     ParRequestUriIgnored => "par-request-uri-ignored",
@@ -525,7 +527,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 217);
+        assert_eq!(Quirk::ALL.len(), 218);
     }
 
     #[test]

@@ -707,6 +707,11 @@ pub enum Par {
     /// `client_id` claim is another client's of the profile (RFC 9126 §3),
     /// and, if it is taken, its `request_uri` at the authorization endpoint.
     RequestObjectOtherClient,
+    /// With a client that authenticates with a client assertion: first three
+    /// pushes whose assertion's `aud` is the issuer identifier, the token
+    /// endpoint URL and the pushed authorization request endpoint URL (RFC
+    /// 9126 §2: each MUST be accepted).
+    AssertionAudiences,
 }
 
 /// A token-lifecycle probe, run once the case's tokens are issued.
