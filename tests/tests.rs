@@ -21,6 +21,7 @@ mod init;
 mod matrix;
 mod package;
 mod page_corpus;
+mod par;
 mod probes;
 mod profiles;
 mod project;

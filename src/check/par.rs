@@ -94,6 +94,7 @@ fn mistake(seen: &ParSeen, probe: P, out: &mut Vec<CheckResult>) {
         P::NamesOtherClient => out.push(named_other(seen)),
         P::RequestObjectOtherClient => out.push(object_client(seen)),
         P::AssertionAudiences => out.push(assertion_audiences(seen)),
+        P::Expire => out.push(expired(seen)),
         P::Unpushed => {
             if let Some(t) = &seen.unpushed {
                 out.push(match t {
@@ -328,6 +329,31 @@ fn named_other(seen: &ParSeen) -> CheckResult {
             "a refusal (RFC 9126 §2.1, §2.2: the pushed request is the authenticated client's)",
             answer(m),
         ),
+    }
+}
+
+/// A `request_uri` sent once its `expires_in` passed (RFC 9126 §4).
+fn expired(seen: &ParSeen) -> CheckResult {
+    let id = "par.expiry";
+    if let Some(why) = &seen.not_probed {
+        return CheckResult::skip(id, why.clone());
+    }
+    match (&seen.mistake, &seen.mistake_taken) {
+        (Some(m), _) if !taken(m) => CheckResult::skip(
+            id,
+            format!(
+                "the push to be left to expire was refused ({}), so there was no request_uri to wait out",
+                answer(m)
+            ),
+        ),
+        (_, Some(Taken::Refused(how))) => {
+            CheckResult::pass(id, format!("the request_uri was refused once its expires_in had passed ({how})"))
+        }
+        (_, Some(t)) => CheckResult::fail(id, "a request_uri was taken after its expires_in had passed").ef(
+            "a refusal: RFC 9126 §4, \"An expired request_uri MUST be rejected as invalid\"",
+            describe(t),
+        ),
+        (_, None) => CheckResult::skip(id, "no expired request_uri was sent"),
     }
 }
 

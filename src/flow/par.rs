@@ -25,6 +25,10 @@ const URN: &str = "urn:ietf:params:oauth:request_uri:";
 /// provider that does not validate pushed requests would send the user.
 pub const UNREGISTERED: &str = "https://unregistered.oidc-conform.invalid/callback";
 
+/// The longest a `request_uri` is waited out (`par: expire`), beyond which
+/// the probe says why it did not wait.
+pub const MAX_EXPIRY_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// What the authorization endpoint did with a pushed request's `request_uri`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Taken {
@@ -216,6 +220,40 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
                 }
             }
         }
+        P::Expire => {
+            ev.misuse_attempted = true;
+            let answer = post(p, case, body.clone(), Auth::AsDeclared, "whose request_uri is left to expire", ev).await?;
+            let lifetime = answer
+                .json
+                .as_ref()
+                .and_then(|j| j.get("expires_in"))
+                .and_then(serde_json::Value::as_u64);
+            match (pushed_uri(&answer), lifetime) {
+                (None, _) => {}
+                (Some(_), None) => {
+                    seen.not_probed = Some("the push was answered without an `expires_in`, so there is no lifetime to wait out".into());
+                }
+                (Some(_), Some(secs)) if std::time::Duration::from_secs(secs + 1) > MAX_EXPIRY_WAIT => {
+                    seen.not_probed = Some(format!(
+                        "the request_uri lives {secs} s; the harness waits at most {} s for one to expire",
+                        MAX_EXPIRY_WAIT.as_secs()
+                    ));
+                }
+                (Some(uri), Some(secs)) => {
+                    ev.step(format!(
+                        "waiting {} s: the request_uri's expires_in ({secs} s) and a second more",
+                        secs + 1
+                    ));
+                    tokio::time::sleep(std::time::Duration::from_secs(secs + 1)).await;
+                    ev.step("sending the expired request_uri to the authorization endpoint (no session)");
+                    seen.mistake_taken = Some(take(p, case, &uri, None, ev).await?);
+                }
+            }
+            if let Some(why) = &seen.not_probed {
+                ev.step(format!("no expired request_uri to send: {why}"));
+            }
+            seen.mistake = Some(answer);
+        }
         P::AssertionAudiences => match case.auth {
             ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt => {
                 let audiences = [
@@ -279,7 +317,19 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
     if case.request.dpop == Some(crate::suite::DpopProbe::PushedJktMismatch) {
         jkt_mismatch(p, case, &body, ev).await?;
     }
-    let answer = post(p, case, body, Auth::AsDeclared, "", ev).await?;
+    let mut answer = post(p, case, body.clone(), Auth::AsDeclared, "", ev).await?;
+    // As at the token endpoint: a provider that takes only its issuer as a
+    // client assertion's audience gets the push again with it (and every
+    // later request); `par.assertion_audience` judges that refusal.
+    if pushed_uri(&answer).is_none()
+        && case.auth.is_jwt()
+        && answer.error.as_deref() == Some("invalid_client")
+        && ev.assertion_audience_refused.is_none()
+    {
+        ev.assertion_audience_refused = Some(format!("HTTP {} error=invalid_client", answer.status));
+        ev.step("the assertion for the token endpoint URL was refused: the push again with the issuer as its audience");
+        answer = post(p, case, body, Auth::AsDeclared, "", ev).await?;
+    }
     let uri = pushed_uri(&answer);
     if uri.is_none() {
         ev.error = Some(OAuthError {

@@ -277,6 +277,9 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("par-request-uri-unbound", &["par.client_bound"]),
     ("par-client-id-unchecked", &["par.client_named"]),
     ("par-assertion-audience-refused", &["par.assertion_audience"]),
+    // par::request-uri-expiry is opt-in (it waits): tests/par.rs runs it with
+    // and without this quirk.
+    ("par-request-uri-unbounded", &[]),
     ("par-request-object-client-unchecked", &["par.request_object_client"]),
     // A proof ignored at the push is never compared with its `dpop_jkt`.
     ("par-dpop-ignored", &["dpop.par_bound", "dpop.par_jkt_match"]),
@@ -298,13 +301,21 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("device-fast-poll-denied", &[]),
     ("device-code-reusable", &["device.one_time"]),
     ("discovery-auth-signing-alg-none", &["metadata.auth_signing_algs"]),
-    ("client-assertion-refused", &["client_auth.accepted", "flow.token"]),
+    // A client that signs assertions gets no push taken either.
+    (
+        "client-assertion-refused",
+        &["client_auth.accepted", "flow.authorization", "flow.token", "par.push"],
+    ),
     // The harness then sends the issuer as the audience: a warning, and the family runs on.
     (
         "client-assertion-token-endpoint-audience-refused",
-        &["client_auth.token_endpoint_audience"],
+        &["client_auth.token_endpoint_audience", "par.assertion_audience"],
     ),
-    ("client-assertion-issuer-audience-refused", &["client_auth.issuer_audience"]),
+    // RFC 9126 §2 has the pushed request endpoint take the issuer as `aud` too.
+    (
+        "client-assertion-issuer-audience-refused",
+        &["client_auth.issuer_audience", "par.assertion_audience"],
+    ),
     ("client-assertion-audience-unchecked", &["client_auth.audience"]),
     ("client-assertion-expiry-unchecked", &["client_auth.expired"]),
     ("client-assertion-subject-unchecked", &["client_auth.subject"]),

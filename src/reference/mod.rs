@@ -69,6 +69,9 @@ pub struct Config {
     /// How long device codes and user codes live (RFC 8628 `expires_in`;
     /// default 30 s).
     pub device_code_ttl_secs: u64,
+    /// How long a pushed request's `request_uri` lives (RFC 9126 §2.2
+    /// `expires_in`; default 60 s).
+    pub par_ttl_secs: u64,
     /// The polling interval of the device grant (RFC 8628 `interval`; default
     /// 1 s, so that its cases run fast).
     pub device_interval_secs: u64,
@@ -304,6 +307,7 @@ impl Default for Config {
             id_token_ttl_secs: 300,
             code_ttl_secs: 60,
             device_code_ttl_secs: 30,
+            par_ttl_secs: 60,
             device_interval_secs: 1,
             third_party: strings(&["partner-app"]),
             scope_claims_at_userinfo: false,

@@ -20,8 +20,6 @@ use super::{Quirk, Shared, random_token};
 
 /// The prefix of the `request_uri` values handed out (RFC 9126 §2.2's example).
 pub(crate) const URN: &str = "urn:ietf:params:oauth:request_uri:";
-/// How long a pushed request waits for its authorization request.
-const PUSHED_TTL: Duration = Duration::from_secs(60);
 
 /// A pushed authorization request.
 #[derive(Clone, Debug)]
@@ -134,12 +132,19 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
     };
     let uri = format!("{URN}{handle}");
     let now = Instant::now();
+    let ttl = Duration::from_secs(shared.config.par_ttl_secs);
+    // Quirk: the request_uri outlives the `expires_in` it is given.
+    let kept = if shared.quirk(Quirk::ParRequestUriUnbounded) {
+        ttl * 10 + Duration::from_secs(600)
+    } else {
+        ttl
+    };
     let inserted = shared.store().pushed.insert(
         uri.clone(),
         Pushed {
             client_id: client.id.clone(),
             params,
-            expires: now + PUSHED_TTL,
+            expires: now + kept,
         },
         now,
     );
@@ -151,7 +156,7 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
     } else {
         StatusCode::CREATED
     };
-    no_store_json(status, &json!({"request_uri": uri, "expires_in": PUSHED_TTL.as_secs()}))
+    no_store_json(status, &json!({"request_uri": uri, "expires_in": ttl.as_secs()}))
 }
 
 /// The client id of HTTP Basic credentials, for the quirk that takes it on trust.

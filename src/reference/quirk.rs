@@ -332,6 +332,8 @@ quirks! {
         "a pushed request object's client_id claim is neither compared with the authenticated client nor used";
     ParAssertionAudienceRefused => "par-assertion-audience-refused",
         "a client assertion whose aud is the pushed authorization request endpoint URL is refused (only the issuer and the token endpoint are taken)";
+    ParRequestUriUnbounded => "par-request-uri-unbounded",
+        "a pushed request's request_uri is still taken long after the expires_in it was given";
     ParClientIdUnchecked => "par-client-id-unchecked",
         "the pushed authorization request endpoint takes the request's client_id as its client, whichever client authenticated";
     ParRequestUriIgnored => "par-request-uri-ignored",
@@ -527,7 +529,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 218);
+        assert_eq!(Quirk::ALL.len(), 219);
     }
 
     #[test]

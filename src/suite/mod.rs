@@ -325,7 +325,12 @@ impl Request {
 
     /// Every deliberate wait of the case (added to its time limit).
     pub fn waits(&self) -> std::time::Duration {
-        self.code_wait().unwrap_or_default() + self.session.as_ref().map(|s| s.wait).unwrap_or_default() + self.reuse_wait
+        let par_expiry = if self.par == Some(model::Par::Expire) {
+            crate::flow::par::MAX_EXPIRY_WAIT
+        } else {
+            std::time::Duration::ZERO
+        };
+        self.code_wait().unwrap_or_default() + self.session.as_ref().map(|s| s.wait).unwrap_or_default() + self.reuse_wait + par_expiry
     }
 
     /// The case edits the code exchange: the refusal under test happens there.
@@ -1065,6 +1070,11 @@ fn expand_case(file: &SuiteFile, raw: &RawCase, profile: &Profile, diags: &mut D
                     .is_some_and(|ro| ro.by == RequestObjectBy::Value && ro.alg == RequestObjectAlg::RS256 && !ro.bad_signature),
             "`request.par: request_object_other_client` pushes the case's signed request object with another client's `client_id`, and this case sends no request object signed by value".to_owned(),
             "add `register: {}` and `request_object: { by: value, alg: RS256 }` to the case's request",
+        ),
+        (
+            r.par == Some(model::Par::Expire) && !raw.slow,
+            "`request.par: expire` waits out the pushed request_uri's lifetime, and this case is not marked as one that waits".to_owned(),
+            "add `slow: true` to the case (it then runs only where the profile opts in with `waits: true`, or with `run --waits`)",
         ),
         (
             r.dpop == Some(model::Dpop::BoundClient) && !bound_client,

@@ -712,6 +712,10 @@ pub enum Par {
     /// endpoint URL and the pushed authorization request endpoint URL (RFC
     /// 9126 §2: each MUST be accepted).
     AssertionAudiences,
+    /// Opt-in (`slow: true`): first a push whose `request_uri` is left to
+    /// expire (its `expires_in` and a second more, at most 10 minutes), then
+    /// sent to the authorization endpoint (RFC 9126 §4: MUST be rejected).
+    Expire,
 }
 
 /// A token-lifecycle probe, run once the case's tokens are issued.
