@@ -141,6 +141,8 @@ fn every_catalogue_check_can_fire() {
         // and `device-fast-poll-denied` in tests/device.rs.
         "device.expired",
         "device.slow_down",
+        // Opt-in (it waits): proven with and without `par-request-uri-unbounded` in tests/par.rs.
+        "par.expiry",
         // Rules that bind the client: a provider going along is noted (a skip), never failed.
         "token_endpoint.post_only",
         "token_endpoint.credentials_in_query",

@@ -280,6 +280,12 @@ const FULL_PAR_DPOP_SKIPS: &[(&str, &str, &str, &str)] = &[
         JWT_AUTH_NOT_OFFERED,
     ),
     (
+        "par::request-uri-expiry",
+        "flow.supported",
+        "opt-in: the case waits",
+        "the profile does not opt in to waits, and idpyoidc's pushed request_uris live 3600 s (`expires_in`), longer than the harness waits for one to expire (600 s)",
+    ),
+    (
         "par::unpushed-request-refused",
         "flow.supported",
         "does not advertise require_pushed_authorization_requests: true",
