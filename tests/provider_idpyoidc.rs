@@ -280,6 +280,12 @@ const FULL_PAR_DPOP_SKIPS: &[(&str, &str, &str, &str)] = &[
         JWT_AUTH_NOT_OFFERED,
     ),
     (
+        "dpop::dpop-introspection",
+        "flow.supported",
+        "does not advertise an introspection_endpoint",
+        "this configuration enables no introspection endpoint (config.py lists none among its endpoints), so there is no introspection of a bound token to read",
+    ),
+    (
         "par::request-uri-expiry",
         "flow.supported",
         "opt-in: the case waits",

@@ -6,6 +6,7 @@ use super::CheckResult;
 use crate::flow::Evidence;
 use crate::flow::dpop::{DpopSeen, Fault, Outcome};
 use crate::suite::DpopProbe as P;
+use serde_json::Value;
 
 /// Every DPoP check the probe of `ev` can judge.
 pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
@@ -64,6 +65,13 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
                     },
                     &BOUND_CLIENT_RULE,
                 ));
+            }
+        }
+        P::Introspect => {
+            if seen.exchange.as_ref().is_some_and(|o| o.accepted) && !seen.bound() {
+                out.push(CheckResult::skip("dpop.introspection", unbound(seen)));
+            } else if let Some(answer) = &seen.introspection {
+                out.push(introspection(answer, &seen.thumbprint));
             }
         }
         P::PushedJktMismatch => {
@@ -204,6 +212,50 @@ fn unbound(seen: &DpopSeen) -> String {
         "the provider issued the access token with token_type {}, not DPoP: it chose not to bind it to the key, which RFC 9449 §5 allows (MAY), so there is no bound token to present",
         seen.token_type.as_deref().unwrap_or("absent")
     )
+}
+
+/// The introspection of a DPoP-bound access token (RFC 9449 §6.2): `cnf.jkt`
+/// the thumbprint of the key it is bound to, `token_type` (if any) `DPoP`.
+fn introspection(answer: &crate::flow::EndpointAnswer, thumbprint: &str) -> CheckResult {
+    let id = "dpop.introspection";
+    let Some(json) = answer.json.as_ref().filter(|_| answer.status == 200) else {
+        return CheckResult::skip(
+            id,
+            format!(
+                "the introspection endpoint answered HTTP {}{} (the introspection checks judge that), so there is no binding to read",
+                answer.status,
+                answer.error.as_deref().map(|e| format!(" `{e}`")).unwrap_or_default()
+            ),
+        );
+    };
+    if json.get("active") != Some(&Value::Bool(true)) {
+        return CheckResult::skip(
+            id,
+            "the introspection response does not say the live token is `active: true` (the introspection checks judge that), so there is no binding to read",
+        );
+    }
+    if let Some(tt) = json.get("token_type")
+        && !tt.as_str().is_some_and(|t| t.eq_ignore_ascii_case("DPoP"))
+    {
+        return CheckResult::fail(id, "the introspection of a DPoP-bound access token gives another token_type").ef(
+            "`token_type` DPoP, or none: RFC 9449 §6.2, \"If the token_type member is included in the introspection response, it MUST contain the value DPoP\"",
+            format!("`token_type` {tt}"),
+        );
+    }
+    match json.get("cnf").and_then(|c| c.get("jkt")) {
+        Some(Value::String(jkt)) if jkt == thumbprint => CheckResult::pass(
+            id,
+            "the introspection response of the DPoP-bound access token carries `cnf.jkt`, the thumbprint of its key",
+        ),
+        Some(other) => CheckResult::fail(id, "the introspection response names another key than the one the token is bound to").ef(
+            format!("`cnf.jkt` {thumbprint} (RFC 9449 §6.2 with §6.1: the base64url SHA-256 JWK thumbprint of the key the token is bound to)"),
+            format!("`cnf.jkt` {other}"),
+        ),
+        None => CheckResult::warn(id, "the introspection response of a DPoP-bound access token does not convey its binding").ef(
+            "`cnf` with `jkt`: RFC 9449 §6.2 conveys the key's hash that way (no requirement keyword), and §6 has resource servers \"reliably identify whether an access token is DPoP-bound\"",
+            "no `cnf.jkt`",
+        ),
+    }
 }
 
 /// `dpop_signing_alg_values_supported`: a list of asymmetric JWS algorithms.

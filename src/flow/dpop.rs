@@ -437,6 +437,8 @@ pub struct Outcome {
 #[derive(Clone, Debug, Default)]
 pub struct DpopSeen {
     pub probe: Option<P>,
+    /// The introspection of the bound access token (§6.2).
+    pub introspection: Option<super::EndpointAnswer>,
     /// `dpop_signing_alg_values_supported` as discovery lists it.
     pub advertised: Vec<String>,
     /// The algorithm and thumbprint of the case's key.
@@ -781,6 +783,26 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
         // did their part at the code exchange.
         _ if Fault::of(probe).is_some() => Ok(()),
         P::Token | P::Jkt | P::PushedProof | P::PushedJktMismatch | P::BoundClient => Ok(()),
+        P::Introspect => {
+            let Some(at) = last(|s| s.access_token.clone(), ev) else {
+                ev.not_applicable = Some("the provider issued no access token".into());
+                return Ok(());
+            };
+            if p.discovery.introspection_endpoint.is_none() {
+                ev.not_applicable = Some("the provider advertises no introspection_endpoint".into());
+                return Ok(());
+            }
+            if !ev.dpop.as_ref().is_some_and(DpopSeen::bound) {
+                return Ok(());
+            }
+            ev.step("introspecting the DPoP-bound access token, as a resource server would to learn its binding");
+            let form = vec![("token".to_owned(), at.expose().to_owned())];
+            let answer = super::lifecycle_request(p, case, "introspection_endpoint", form, true, ev).await?;
+            if let Some(seen) = ev.dpop.as_mut() {
+                seen.introspection = Some(answer);
+            }
+            Ok(())
+        }
         P::Userinfo | P::Bearer | P::Replay | P::UserinfoNoAth | P::UserinfoWrongAth | P::UserinfoOtherKey | P::SchemeCase => {
             let Some(at) = last(|s| s.access_token.clone(), ev) else {
                 ev.not_applicable = Some("the provider issued no access token".into());

@@ -2003,7 +2003,7 @@ async fn lifecycle(p: &Provider, case: &Case, probe: crate::suite::LifecycleProb
 
 /// A POST to the revocation or introspection endpoint, the case's client
 /// authenticating as at the token endpoint (or not at all).
-async fn lifecycle_request(
+pub(super) async fn lifecycle_request(
     p: &Provider,
     case: &Case,
     endpoint: &str,

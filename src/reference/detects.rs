@@ -192,6 +192,7 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("introspection-without-auth", &["introspection.requires_auth"]),
     ("introspection-inactive-details", &["introspection.inactive_members"]),
     ("introspection-active-string", &["introspection.active"]),
+    ("introspection-dpop-as-bearer", &["dpop.introspection"]),
     ("introspection-unknown-token-error", &["introspection.inactive"]),
     ("par-status-200", &["par.push"]),
     // Whoever the request names is its client: a push in another's name too.

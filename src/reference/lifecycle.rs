@@ -111,7 +111,7 @@ pub(crate) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
     } else {
         json!(true)
     };
-    let body = json!({
+    let mut body = json!({
         "active": active,
         "scope": record.scopes.join(" "),
         "client_id": record.client_id,
@@ -120,6 +120,11 @@ pub(crate) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
         "sub": sub,
         "iss": shared.issuer,
     });
+    // RFC 9449 §6.2: a DPoP-bound token's key, and its type.
+    if let Some(jkt) = record.jkt.as_ref().filter(|_| !shared.quirk(Quirk::IntrospectionDpopAsBearer)) {
+        body["token_type"] = json!("DPoP");
+        body["cnf"] = json!({ "jkt": jkt });
+    }
     no_store_json(StatusCode::OK, &body)
 }
 

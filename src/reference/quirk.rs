@@ -304,6 +304,8 @@ quirks! {
         "an inactive token's introspection response carries more than `active` (an error_description and iss)";
     IntrospectionUnknownTokenError => "introspection-unknown-token-error",
         "the introspection endpoint answers a token it does not know with 400 invalid_token instead of {\"active\": false}";
+    IntrospectionDpopAsBearer => "introspection-dpop-as-bearer",
+        "a DPoP-bound access token is introspected as token_type Bearer, without its cnf.jkt";
     IntrospectionActiveString => "introspection-active-string",
         "an active token's introspection response has `\"active\": \"true\"` (a string, not a JSON boolean)";
     ParStatus200 => "par-status-200",
@@ -529,7 +531,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 219);
+        assert_eq!(Quirk::ALL.len(), 220);
     }
 
     #[test]

@@ -479,7 +479,10 @@ impl Case {
             // Every DPoP probe but those of userinfo errs at the token endpoint.
             // (`pushed_jkt_mismatch` errs at the pushed request endpoint.)
             || r.dpop.is_some_and(|d| {
-                !(matches!(d, D::Token | D::Userinfo | D::Bearer | D::SchemeCase | D::PushedJktMismatch) || d.faulty_userinfo())
+                !(matches!(
+                    d,
+                    D::Token | D::Userinfo | D::Bearer | D::SchemeCase | D::PushedJktMismatch | D::Introspect
+                ) || d.faulty_userinfo())
             });
         if token_mistake {
             return Some(

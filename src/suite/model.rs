@@ -586,6 +586,9 @@ pub enum Dpop {
     /// and no `dpop_jkt` (§10.1); the code is redeemed first with a proof of
     /// another key, then with the case's key.
     PushedProof,
+    /// The bound access token introspected by the case's client: `cnf.jkt`
+    /// the key's thumbprint, and `token_type`, if given, `DPoP` (§6.2).
+    Introspect,
     /// With `par: push`: first a push whose DPoP proof is of the case's key
     /// and whose `dpop_jkt` names another key (§10.1: refused); then the
     /// push with the proof alone, and the code redeemed with the case's key.
