@@ -614,6 +614,40 @@ mod tests {
     use super::*;
     use crate::check::Status;
 
+    /// RFC 9449 §6.2: `token_type` DPoP or absent, `cnf.jkt` the key's
+    /// thumbprint; another type or key fails, no `cnf` warns, and an answer
+    /// that is no live token's says nothing.
+    #[test]
+    fn an_introspected_bound_token_names_its_key_and_type() {
+        let judged = |status: u16, body: serde_json::Value| {
+            let answer = crate::flow::EndpointAnswer {
+                status,
+                error: body.get("error").and_then(|e| e.as_str()).map(str::to_owned),
+                json: body.as_object().cloned(),
+                www_authenticate: None,
+            };
+            introspection(&answer, "thumb").status
+        };
+        use serde_json::json;
+        assert_eq!(judged(200, json!({"active": true, "cnf": {"jkt": "thumb"}})), Status::Pass);
+        assert_eq!(
+            judged(200, json!({"active": true, "token_type": "DPoP", "cnf": {"jkt": "thumb"}})),
+            Status::Pass
+        );
+        assert_eq!(
+            judged(200, json!({"active": true, "token_type": "dpop", "cnf": {"jkt": "thumb"}})),
+            Status::Pass
+        );
+        assert_eq!(
+            judged(200, json!({"active": true, "token_type": "Bearer", "cnf": {"jkt": "thumb"}})),
+            Status::Fail
+        );
+        assert_eq!(judged(200, json!({"active": true, "cnf": {"jkt": "other"}})), Status::Fail);
+        assert_eq!(judged(200, json!({"active": true})), Status::Warn);
+        assert_eq!(judged(200, json!({"active": false})), Status::Skip);
+        assert_eq!(judged(401, json!({"error": "invalid_client"})), Status::Skip);
+    }
+
     fn ok(said: &str) -> Outcome {
         Outcome {
             accepted: true,
