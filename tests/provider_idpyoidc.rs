@@ -121,6 +121,8 @@ const FULL: &[Reviewed] = &[
     error("dpop::dpop-bound-client", "registration.register", REGISTRATION_CRASH),
     fail("logout::logout", "logout.redirect", LOGOUT_REFUSED),
     fail("logout::logout-post", "logout.post", LOGOUT_REFUSED),
+    fail("logout::logout-ui-locales", "logout.redirect", LOGOUT_REFUSED),
+    fail("logout::logout-repeated", "logout.redirect", LOGOUT_REFUSED),
     fail("logout::logout-unregistered-redirect-uri", "logout.redirect", LOGOUT_REFUSED),
     fail("logout::logout-forged-hint", "logout.redirect", LOGOUT_REFUSED),
     fail("logout::logout-other-client-id", "logout.redirect", LOGOUT_REFUSED),

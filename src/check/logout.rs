@@ -10,6 +10,67 @@ use crate::flow::logout::{Landing, LogoutSeen};
 use crate::flow::par::Taken;
 use crate::suite::LogoutProbe as P;
 
+/// A logout request with `ui_locales` naming an unsupported locale first,
+/// left unconfirmed (RP-Initiated Logout §2: "An error SHOULD NOT result if
+/// some or all of the requested locales are not supported by the OpenID
+/// Provider"), judged beside the plain logout that followed.
+fn ui_locales(first: &Landing, logout: &Landing) -> CheckResult {
+    let id = "logout.ui_locales";
+    let what = format!("a logout request with ui_locales={}", crate::flow::logout::UI_LOCALES);
+    match first {
+        Landing::Page { status, .. } if *status >= 400 && !logout.went_through() => CheckResult::skip(
+            id,
+            format!(
+                "{what} was answered with an error ({}), but so was the same logout without it ({}), so the error is not the parameter's",
+                first.describe(),
+                logout.describe()
+            ),
+        ),
+        Landing::Page { status, .. } if *status >= 400 => CheckResult::warn(id, format!("{what} was answered with an error, where the same logout without it went through")).ef(
+            "the logout as without the parameter: RP-Initiated Logout §2, \"An error SHOULD NOT result if some or all of the requested locales are not supported\"",
+            first.describe(),
+        ),
+        Landing::Elsewhere(_) => CheckResult::warn(id, format!("{what} sent the browser away")).ef(
+            "the logout as without the parameter (RP-Initiated Logout §2)",
+            first.describe(),
+        ),
+        _ => CheckResult::pass(id, format!("{what} was taken without an error: {}", first.describe())),
+    }
+}
+
+/// The same logout again once the user is logged out (RP-Initiated Logout
+/// §4: "it is explicitly not an error for an RP to request that a logout be
+/// performed when the OP does not consider that the End-User is logged in").
+fn repeated(again: &Landing, first: &Landing) -> CheckResult {
+    let id = "logout.repeated";
+    if !first.went_through() {
+        return CheckResult::skip(
+            id,
+            format!(
+                "the first logout did not go through ({}), so the second is no logout of a user already logged out",
+                first.describe()
+            ),
+        );
+    }
+    match again {
+        Landing::Redirected { .. } => CheckResult::pass(
+            id,
+            format!("the same logout sent again once the user was logged out went through: {}", again.describe()),
+        ),
+        Landing::Page { status, .. } if *status < 400 => CheckResult::pass(
+            id,
+            format!(
+                "the same logout sent again once the user was logged out was answered without an error: {}",
+                again.describe()
+            ),
+        ),
+        _ => CheckResult::warn(id, "the same logout sent again once the user was logged out was treated as an error").ef(
+            "a redirect or a page, not an error: RP-Initiated Logout §4, logout requests \"are intended to be idempotent\" and one for a user no longer logged in \"is explicitly not an error\"",
+            again.describe(),
+        ),
+    }
+}
+
 /// Every logout check the probe of `ev` can judge.
 pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
     let Some(seen) = &ev.logout else { return };
@@ -34,10 +95,23 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
             None => session_ended(logout, after),
         });
     }
+    match probe {
+        P::UiLocales => {
+            if let Some((first, _)) = &seen.mistake {
+                out.push(ui_locales(first, logout));
+            }
+        }
+        P::Repeated => {
+            if let Some(again) = &seen.repeated {
+                out.push(repeated(again, logout));
+            }
+        }
+        _ => {}
+    }
     let worked = logout.redirected();
     let Some((mistake, named)) = &seen.mistake else { return };
     let (id, what) = match probe {
-        P::Get | P::Post | P::Backchannel | P::Frontchannel => return,
+        P::Get | P::Post | P::Backchannel | P::Frontchannel | P::UiLocales | P::Repeated => return,
         P::UnregisteredRedirect => (
             "logout.redirect_validated",
             format!("a post_logout_redirect_uri that is not the registered one ({named})"),

@@ -107,6 +107,8 @@ pub struct LogoutSeen {
     pub logout: Option<Landing>,
     /// After the correct logout: what `prompt=none` got.
     pub session_after: Option<Taken>,
+    /// The same logout sent again once the user was logged out.
+    pub repeated: Option<Landing>,
     /// A back-channel probe: what the harness's receiver got after the logout.
     pub backchannel: Option<Vec<super::backchannel::Received>>,
     /// The other client's id the `other_client_id` probe sent.
@@ -145,10 +147,15 @@ struct Request<'a> {
     client_id: Option<&'a str>,
     post_logout_redirect_uri: Option<&'a str>,
     state: Option<&'a str>,
+    ui_locales: Option<&'a str>,
     method: Method,
     /// Press a confirmation button when the provider asks.
     confirm: bool,
 }
+
+/// The `ui_locales` of the `ui_locales` probe: a private-use tag no provider
+/// supports (BCP 47 `x-`), then one it may.
+pub const UI_LOCALES: &str = "x-oidc-conform fr";
 
 /// Runs the case's logout probe after its tokens were issued.
 pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest::cookie::Jar, ev: &mut Evidence) -> Result<(), String> {
@@ -179,13 +186,28 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
         client_id: Some(client.id.as_str()),
         post_logout_redirect_uri: Some(registered.as_str()),
         state: Some(state.as_str()),
+        ui_locales: None,
         method,
         confirm: true,
     };
     ev.step("prompt=none before the logout: the session is there to end");
     seen.session_at_start = Some(session(p, case, browser, ev).await?);
     match probe {
-        P::Get | P::Post | P::Backchannel | P::Frontchannel => {}
+        P::Get | P::Post | P::Backchannel | P::Frontchannel | P::Repeated => {}
+        P::UiLocales => {
+            let request = Request {
+                ui_locales: Some(UI_LOCALES),
+                confirm: false,
+                ..correct(Method::GET)
+            };
+            ev.step(format!(
+                "the logout request with ui_locales={UI_LOCALES} added, left unconfirmed: is it taken without an error?"
+            ));
+            seen.mistake = Some((
+                send(p, &request, &registered, browser, ev, &mut Vec::new()).await?,
+                registered.clone(),
+            ));
+        }
         P::UnregisteredRedirect => {
             ev.misuse_attempted = true;
             let wrong = unregistered_variant(&registered);
@@ -233,6 +255,7 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
                 client_id: None,
                 post_logout_redirect_uri: None,
                 state: None,
+                ui_locales: None,
                 method: Method::GET,
                 confirm: false,
             };
@@ -267,6 +290,10 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, browser: &reqwest
     }
     ev.step("prompt=none after the logout: the session must be gone");
     seen.session_after = Some(session(p, case, browser, ev).await?);
+    if probe == P::Repeated {
+        ev.step("logging out again with the same request, now that the user is logged out");
+        seen.repeated = Some(send(p, &correct(Method::GET), &registered, browser, ev, &mut Vec::new()).await?);
+    }
     ev.logout = Some(seen);
     Ok(())
 }
@@ -339,6 +366,7 @@ async fn send_steps(
     add("client_id", request.client_id);
     add("post_logout_redirect_uri", request.post_logout_redirect_uri);
     add("state", request.state);
+    add("ui_locales", request.ui_locales);
     let named = request.post_logout_redirect_uri.unwrap_or(registered).to_owned();
     let provider = endpoint.origin();
     let issuer = Url::parse(&p.profile.issuer).map(|u| u.origin()).ok();

@@ -214,6 +214,8 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     ("logout-get-only", &["logout.post"]),
     ("logout-redirect-prefix", &["logout.redirect_validated"]),
     ("logout-hint-unverified", &["logout.hint_validated"]),
+    ("logout-ui-locales-error", &["logout.ui_locales"]),
+    ("logout-without-session-error", &["logout.repeated"]),
     ("logout-client-id-ignored", &["logout.client_id_verified"]),
     ("logout-without-confirmation", &["logout.asks_without_hint"]),
     ("backchannel-not-sent", &["backchannel.delivered"]),

@@ -63,6 +63,19 @@ async fn end_session(shared: &Shared, headers: &HeaderMap, params: &Params) -> R
     if let Some(name) = params.repeated() {
         return refuse(shared, &format!("{name} is repeated"));
     }
+    // Quirks: an unknown locale, or a user no longer signed in, is an error.
+    if shared.quirk(Quirk::LogoutUiLocalesError)
+        && params
+            .get("ui_locales")
+            .is_some_and(|l| l.split_whitespace().any(|t| !matches!(t, "en" | "fr" | "de")))
+    {
+        return refuse(shared, "ui_locales names a locale this provider does not support");
+    }
+    if shared.quirk(Quirk::LogoutWithoutSessionError)
+        && cookie(headers, SESSION_COOKIE).is_none_or(|id| shared.store().sessions.get_mut(&id, Instant::now()).is_none())
+    {
+        return refuse(shared, "nobody is signed in");
+    }
     // §2: the OP MUST validate that it was the issuer of the ID Token.
     let audience: Option<Vec<String>> = match params.get("id_token_hint") {
         None => None,

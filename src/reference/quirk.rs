@@ -348,6 +348,10 @@ quirks! {
         "the logout endpoint answers a POST with 405 (it takes GET only)";
     LogoutRedirectPrefix => "logout-redirect-prefix",
         "a post_logout_redirect_uri is taken when it starts with a registered one (no exact match)";
+    LogoutUiLocalesError => "logout-ui-locales-error",
+        "a logout request whose ui_locales names a locale the provider does not support is refused with an error page";
+    LogoutWithoutSessionError => "logout-without-session-error",
+        "a logout request when nobody is signed in is refused with an error page";
     LogoutHintUnverified => "logout-hint-unverified",
         "an id_token_hint is read without checking its signature";
     LogoutClientIdIgnored => "logout-client-id-ignored",
@@ -531,7 +535,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 220);
+        assert_eq!(Quirk::ALL.len(), 222);
     }
 
     #[test]

@@ -628,6 +628,12 @@ pub enum Logout {
     /// The logout URL without `id_token_hint`, never confirmed: the user must
     /// be asked, so the session still stands (§2); then the correct logout.
     Unconfirmed,
+    /// The correct logout with `ui_locales` naming a locale no provider has
+    /// before one it may (§2: "An error SHOULD NOT result").
+    UiLocales,
+    /// The correct logout, then the same request again once the user is
+    /// logged out (§4: "explicitly not an error").
+    Repeated,
     /// The correct logout of a client registered with the harness's
     /// `backchannel_logout_uri` (needs `register`): the logout token the
     /// provider POSTs there (OIDC Back-Channel Logout 1.0).
