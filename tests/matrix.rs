@@ -143,6 +143,10 @@ fn every_catalogue_check_can_fire() {
         "device.slow_down",
         // Opt-in (it waits): proven with and without `par-request-uri-unbounded` in tests/par.rs.
         "par.expiry",
+        // The reference provider's DPoP nonce mode is off in the matrix: proven
+        // with and without `dpop-nonce-unchecked` and `dpop-nonce-downgrade` in tests/dpop_nonce.rs.
+        "dpop.nonce_checked",
+        "dpop.nonce_required",
         // Rules that bind the client: a provider going along is noted (a skip), never failed.
         "token_endpoint.post_only",
         "token_endpoint.credentials_in_query",

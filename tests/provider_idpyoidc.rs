@@ -93,6 +93,7 @@ const DPOP_PROOF_CODE: &str = "idpyoidc's DPoP add-on refuses an invalid proof a
 const DPOP_PROOF_UNCHECKED: &str = "idpyoidc's DPoP add-on only verifies a proof's signature at the token endpoint: token_post_parse_request (server/oauth2/add_on/dpop.py, line 117) calls DPoPProof.verify_header, which checks the JWS against its `jwk` (line 80) but never calls DPoPProof.verify (line 58, where `typ` and the required claims are checked), and nothing looks at `iat` or at a private part in `jwk`; RFC 9449 §4.3 items 3, 4, 7 and 11 (MUST) refuse such a proof";
 const DPOP_JKT_IGNORED: &str = "idpyoidc never reads the authorization request's `dpop_jkt`: the token endpoint binds the tokens to whichever key signed the exchange's proof (server/oauth2/add_on/dpop.py, line 132, then server/oidc/token_helper/access_token.py, line 74), where RFC 9449 §10 MUST reject a proof of another key";
 const DPOP_PAR_JKT: &str = "idpyoidc's pushed authorization endpoint takes no notice of a DPoP proof: PushedAuthorization.process_request (server/oauth2/pushed_authorization.py, line 28) stores the request as it came, and the DPoP add-on (server/oauth2/add_on/dpop.py) checks proofs at the token endpoint and bound tokens at resource endpoints, with nothing for a pushed request's proof, so a push whose `dpop_jkt` names another key than its proof's is taken, where RFC 9449 §10.1 MUST reject it";
+const DPOP_NO_NONCE: &str = "idpyoidc's DPoP add-on has no server nonces (server/oauth2/add_on/dpop.py neither gives nor reads a `nonce`), which RFC 9449 §8 leaves to the server (MAY): the first proof without a nonce is taken, so there is none to get wrong";
 const JWT_AUTH_NOT_OFFERED: &str = "this configuration authenticates clients with client secrets only (config.py SECRET_METHODS: client_secret_basic, client_secret_post, at the token and pushed request endpoints alike), so there is no client assertion whose audience to probe";
 const DPOP_HTU_EXACT: &str = "idpyoidc compares `htu` with the request URL as strings (server/oauth2/add_on/dpop.py, line 122), where RFC 9449 §4.3 ignores query and fragment (item 9) and SHOULD normalize scheme and host case and the default port (a warning)";
 const PERCENT_ENCODED: &str = "idpyoidc percent-decodes the redirect_uri (verify_uri: unquote) before comparing it with the registered ones, so a percent-encoded spelling matches, where RFC 9700 §2.1 asks for exact string matching";
@@ -280,6 +281,18 @@ const FULL_PAR_DPOP_SKIPS: &[(&str, &str, &str, &str)] = &[
         "flow.supported",
         "declares no client authenticating with `client_secret_jwt`",
         JWT_AUTH_NOT_OFFERED,
+    ),
+    (
+        "dpop::dpop-wrong-nonce",
+        "dpop.nonce_checked",
+        "does not use DPoP nonces",
+        DPOP_NO_NONCE,
+    ),
+    (
+        "dpop::dpop-nonce-left-out",
+        "dpop.nonce_required",
+        "does not use DPoP nonces",
+        DPOP_NO_NONCE,
     ),
     (
         "dpop::dpop-introspection",

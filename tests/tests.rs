@@ -12,6 +12,7 @@ mod device;
 mod diagnostics;
 mod docs;
 mod doctor;
+mod dpop_nonce;
 mod flows;
 mod fuzz;
 mod hostile;

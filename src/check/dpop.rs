@@ -25,6 +25,20 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
         // Every token-endpoint proof probe: `seen.fault()` says which.
         _ if seen.fault().is_some() => {
             let Some(fault) = seen.fault() else { return };
+            if fault.about_nonce() && seen.nonce_unused {
+                out.push(CheckResult::skip(
+                    proof_check(fault).0,
+                    "the server took a proof without a nonce: it does not use DPoP nonces (RFC 9449 §8: MAY), so there is no nonce to get wrong",
+                ));
+                return;
+            }
+            if fault.about_nonce() && seen.mistake.is_none() {
+                out.push(CheckResult::skip(
+                    proof_check(fault).0,
+                    "the first code exchange, without a nonce, was refused but not with `use_dpop_nonce` and a nonce, so there was no nonce to get wrong",
+                ));
+                return;
+            }
             let Some(mistake) = &seen.mistake else { return };
             let (id, item) = proof_check(fault);
             let what = format!("a code exchange with {}", fault.describe());
@@ -46,7 +60,7 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
             } else {
                 let rule = RefusalRule {
                     rule: item,
-                    code: PROOF_CODE,
+                    code: if fault.about_nonce() { NONCE_CODE } else { PROOF_CODE },
                 };
                 out.push(refused(id, &what, mistake, seen.exchange.as_ref(), then, &rule));
             }
@@ -423,8 +437,22 @@ fn proof_check(fault: Fault) -> (&'static str, &'static str) {
             "dpop.htu_normalized",
             "RFC 9449 §4.3: servers SHOULD apply RFC 3986 syntax- and scheme-based normalization (§6.2.2, §6.2.3) before comparing `htu`",
         ),
+        Fault::WrongNonce => (
+            "dpop.nonce_checked",
+            "RFC 9449 §8: \"If the nonce claim in the DPoP proof does not exactly match a nonce recently supplied by the authorization server to the client, the authorization server MUST reject the request\"",
+        ),
+        Fault::NoNonce => (
+            "dpop.nonce_required",
+            "RFC 9449 §11.3: \"A server MUST NOT accept any DPoP proofs without the nonce claim when a DPoP nonce has been provided to the client\"",
+        ),
     }
 }
+
+/// The error code RFC 9449 §8 gives a proof without the current nonce.
+const NONCE_CODE: Option<(&str, &str)> = Some((
+    "use_dpop_nonce",
+    "HTTP 400 `use_dpop_nonce` with a new `DPoP-Nonce`: RFC 9449 §8 uses that code \"when supplying a new nonce value when there was a nonce mismatch\" (no requirement keyword)",
+));
 
 /// A variation the server is to take, beside the correct request.
 fn taken(id: &str, what: &str, variation: &Outcome, correct: Option<&Outcome>, then: &str, rule: &str) -> CheckResult {

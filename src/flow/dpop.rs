@@ -72,6 +72,10 @@ pub enum Fault {
     /// `htu` with an upper-case scheme and host and an explicit port, the
     /// same URI after normalization (§4.3: SHOULD normalize).
     HtuUnnormalized,
+    /// A `nonce` the server never gave, where it gave one (§8).
+    WrongNonce,
+    /// No `nonce`, where the server gave one (§11.3).
+    NoNonce,
 }
 
 impl Fault {
@@ -97,6 +101,8 @@ impl Fault {
             P::FutureIat => Fault::FutureIat,
             P::HtuWithQuery => Fault::HtuWithQuery,
             P::HtuUnnormalized => Fault::HtuUnnormalized,
+            P::WrongNonce => Fault::WrongNonce,
+            P::NoNonce => Fault::NoNonce,
             _ => return None,
         })
     }
@@ -126,7 +132,15 @@ impl Fault {
             Fault::HtuUnnormalized => {
                 "a DPoP proof whose `htu` has an upper-case scheme and host and an explicit port (the same URI once normalized)"
             }
+            Fault::WrongNonce => "a DPoP proof whose `nonce` is not the one the server gave",
+            Fault::NoNonce => "a DPoP proof without the `nonce` the server gave",
         }
+    }
+
+    /// Whether the fault is about the server's nonce: made only once the
+    /// server gave one, and never retried with it by the harness.
+    pub fn about_nonce(self) -> bool {
+        matches!(self, Fault::WrongNonce | Fault::NoNonce)
     }
 
     /// Whether a server takes the proof: the two `htu` variations.
@@ -277,8 +291,11 @@ impl Prover {
         if let Some(t) = access_token {
             claims["ath"] = json!(ath(t));
         }
-        if let Some(n) = self.nonce_for(url) {
-            claims["nonce"] = json!(n);
+        match (fault, self.nonce_for(url)) {
+            (Some(Fault::NoNonce), _) => {}
+            (Some(Fault::WrongNonce), _) => claims["nonce"] = json!(format!("oidc-conform-not-your-nonce-{}", random_token())),
+            (_, Some(n)) => claims["nonce"] = json!(n),
+            (_, None) => {}
         }
         let left_out = match fault {
             Some(Fault::NoTyp) => Some("typ"),
@@ -446,6 +463,9 @@ pub struct DpopSeen {
     pub thumbprint: String,
     /// A server asked for a nonce and got it.
     pub nonce_used: bool,
+    /// A nonce probe's first exchange, without a nonce, was taken: the
+    /// server does not use nonces.
+    pub nonce_unused: bool,
     /// The probe's faulty code exchange.
     pub mistake: Option<Outcome>,
     /// The code exchange with a valid proof.
@@ -588,6 +608,44 @@ pub(super) async fn exchange(
             step,
             "the same code again, with a proof of the key the code is bound to",
         ))
+    } else if let Some(fault) = Fault::of(probe).filter(|f| f.about_nonce()) {
+        // RFC 9449 §8: the code exchange first without a nonce and without the
+        // harness's retry, to learn whether the server gives one.
+        ev.step("redeeming the code with a proof without a nonce, to learn whether the server uses DPoP nonces (§8)");
+        ev.dpop_hold_nonce = true;
+        let got = super::exchange_code(p, case, code, verifier, ev).await;
+        ev.dpop_hold_nonce = false;
+        if let Some(set) = got? {
+            ev.step("the server took a proof without a nonce: it does not use DPoP nonces");
+            let outcome = token_outcome(&Some(set.clone()), ev);
+            if let Some(seen) = ev.dpop.as_mut() {
+                seen.nonce_unused = true;
+                seen.exchange = Some(outcome);
+            }
+            note_tokens(&set, ev);
+            return Ok(Some(set));
+        }
+        let asked = ev.error.as_ref().is_some_and(|e| e.error == "use_dpop_nonce");
+        match p.endpoint("token_endpoint").ok().and_then(|u| k.nonce_for(&u)) {
+            Some(_) if asked => {
+                if let Some(seen) = ev.dpop.as_mut() {
+                    seen.nonce_used = true;
+                }
+                ev.error = None;
+                let step = format!("redeeming the code with {}", fault.describe());
+                Some((
+                    Some(k.clone()),
+                    Some(fault),
+                    step,
+                    "the same code again, with the nonce the server gave",
+                ))
+            }
+            // Refused for another reason: the correct exchange below shows it.
+            _ => {
+                ev.error = None;
+                None
+            }
+        }
     } else if let Some(fault) = Fault::of(probe) {
         if fault == Fault::PrivateKey && !p.discovery.dpop_signing_alg_values_supported.iter().flatten().any(|a| a == "ES256") {
             ev.not_applicable = Some(
@@ -606,7 +664,11 @@ pub(super) async fn exchange(
         ev.step(step);
         ev.dpop_key = key;
         ev.dpop_fault = fault;
+        // A nonce probe's refusal gets no retry with the server's new nonce:
+        // that would be the correct request, not the mistake.
+        ev.dpop_hold_nonce = fault.is_some_and(Fault::about_nonce);
         let got = super::exchange_code(p, case, code, verifier, ev).await;
+        ev.dpop_hold_nonce = false;
         ev.dpop_key = Some(k.clone());
         ev.dpop_fault = None;
         let got = got?;

@@ -255,6 +255,9 @@ pub struct Evidence {
     pub dpop_key: Option<std::sync::Arc<dpop::Prover>>,
     /// A fault the next token requests' proofs carry (a probe's mistake).
     pub dpop_fault: Option<dpop::Fault>,
+    /// The next token requests get no retry with a nonce the server asks for
+    /// (a nonce probe learning whether it does, or making its mistake).
+    pub dpop_hold_nonce: bool,
     /// What a device authorization grant probe (RFC 8628) saw.
     pub device: Option<device::DeviceSeen>,
     /// What the client-assertion probes (OIDC Core §9, RFC 7523) saw.
@@ -1651,6 +1654,7 @@ async fn token_request_shaped(
         if obj.get("error").and_then(|v| v.as_str()) == Some("use_dpop_nonce")
             && nonce_sent.as_deref() != Some(nonce)
             && !shape.dpop_nonce_retry
+            && !ev.dpop_hold_nonce
         {
             ev.step("the token endpoint asks for a DPoP nonce (use_dpop_nonce): the request again with a proof that carries it");
             if let Some(seen) = ev.dpop.as_mut() {

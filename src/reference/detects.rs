@@ -290,6 +290,10 @@ pub const DETECTS: &[(&str, &[&str])] = &[
     // Discovery then says every request is pushed, so the harness pushes them all.
     ("par-required-unenforced", &["par.required"]),
     ("dpop-bound-client-unenforced", &["dpop.client_bound"]),
+    // The nonce probes need the provider's nonce mode (off in the matrix):
+    // tests/dpop_nonce.rs runs them with and without these quirks.
+    ("dpop-nonce-unchecked", &[]),
+    ("dpop-nonce-downgrade", &[]),
     ("device-grant-unadvertised", &["device.advertised"]),
     ("device-expires-in-missing", &["device.response"]),
     ("device-user-code-in-uri", &["device.verification_uri"]),

@@ -147,6 +147,49 @@ pub(crate) fn check(
     Ok(Some(thumbprint))
 }
 
+/// How long a DPoP nonce the provider gave is taken.
+const NONCE_TTL: Duration = Duration::from_secs(300);
+
+/// RFC 9449 §8, where the provider uses nonces: the proof of key `jkt` (one
+/// [`check`] took) carries a nonce the provider gave, or the answer is
+/// `use_dpop_nonce` with the new nonce this returns as its error.
+pub(crate) fn nonce(shared: &Shared, headers: &HeaderMap, jkt: &str) -> Result<(), String> {
+    if !shared.config.dpop_nonce {
+        return Ok(());
+    }
+    let given = headers
+        .get("dpop")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|jws| jws.split('.').nth(1))
+        .and_then(|part| B64.decode(part).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|claims| claims.get("nonce").and_then(Value::as_str).map(str::to_owned));
+    let now = Instant::now();
+    let mut store = shared.store();
+    store.maybe_sweep(now);
+    let known = given.as_deref().is_some_and(|n| store.dpop_nonces.get_mut(n, now).is_some());
+    let asked_before = store.dpop_nonce_keys.get_mut(jkt, now).is_some();
+    let taken = known
+        // Quirk: any nonce will do.
+        || (given.is_some() && shared.quirk(Quirk::DpopNonceUnchecked))
+        // Quirk: a key is asked for a nonce once, and may leave it out afterwards.
+        || (given.is_none() && asked_before && shared.quirk(Quirk::DpopNonceDowngrade));
+    if taken {
+        return Ok(());
+    }
+    let fresh = super::random_token().map_err(|e| e.0)?;
+    let expires = SeenJti { expires: now + NONCE_TTL };
+    store
+        .dpop_nonces
+        .insert(fresh.clone(), expires.clone(), now)
+        .map_err(|e| e.to_string())?;
+    store
+        .dpop_nonce_keys
+        .insert(jkt.to_owned(), expires, now)
+        .map_err(|e| e.to_string())?;
+    Err(fresh)
+}
+
 /// Whether `signature` over `input` verifies with the public `jwk` under `alg`.
 fn verifies(alg: &str, jwk: &Value, input: &[u8], signature: &[u8]) -> bool {
     let member = |name: &str| jwk.get(name).and_then(Value::as_str).and_then(|v| B64.decode(v).ok());

@@ -69,6 +69,10 @@ pub struct Config {
     /// How long device codes and user codes live (RFC 8628 `expires_in`;
     /// default 30 s).
     pub device_code_ttl_secs: u64,
+    /// Ask for DPoP nonces at the token endpoint (RFC 9449 §8): a proof
+    /// without one the provider gave is answered `use_dpop_nonce` with a new
+    /// one. Off by default.
+    pub dpop_nonce: bool,
     /// How long a pushed request's `request_uri` lives (RFC 9126 §2.2
     /// `expires_in`; default 60 s).
     pub par_ttl_secs: u64,
@@ -308,6 +312,7 @@ impl Default for Config {
             code_ttl_secs: 60,
             device_code_ttl_secs: 30,
             par_ttl_secs: 60,
+            dpop_nonce: false,
             device_interval_secs: 1,
             third_party: strings(&["partner-app"]),
             scope_claims_at_userinfo: false,

@@ -336,6 +336,10 @@ quirks! {
         "a client assertion whose aud is the pushed authorization request endpoint URL is refused (only the issuer and the token endpoint are taken)";
     ParRequestUriUnbounded => "par-request-uri-unbounded",
         "a pushed request's request_uri is still taken long after the expires_in it was given";
+    DpopNonceUnchecked => "dpop-nonce-unchecked",
+        "where the token endpoint uses DPoP nonces, a proof carrying any nonce is taken, not only one the provider gave";
+    DpopNonceDowngrade => "dpop-nonce-downgrade",
+        "where the token endpoint uses DPoP nonces, it asks each key for one once: afterwards a proof without a nonce is taken";
     ParClientIdUnchecked => "par-client-id-unchecked",
         "the pushed authorization request endpoint takes the request's client_id as its client, whichever client authenticated";
     ParRequestUriIgnored => "par-request-uri-ignored",
@@ -535,7 +539,7 @@ mod tests {
             assert!(!q.description().is_empty());
             assert!(!q.description().contains('\n'));
         }
-        assert_eq!(Quirk::ALL.len(), 222);
+        assert_eq!(Quirk::ALL.len(), 224);
     }
 
     #[test]

@@ -284,6 +284,9 @@ pub(crate) struct Store {
     pub(crate) logouts: Bounded<String, super::logout::PendingLogout>,
     /// The `jti`s of the DPoP proofs taken, by `htu` and `jti`.
     pub(crate) dpop_jtis: Bounded<String, SeenJti>,
+    /// The DPoP nonces given out (RFC 9449 §8), and the keys they were given to.
+    pub(crate) dpop_nonces: Bounded<String, SeenJti>,
+    pub(crate) dpop_nonce_keys: Bounded<String, SeenJti>,
     /// Device authorizations by the hash of their device code (RFC 8628).
     pub(crate) devices: Bounded<TokenKey, super::device::DeviceGrant>,
     /// Their user codes, normalised.
@@ -310,6 +313,8 @@ impl Store {
             pushed: Bounded::new(cap),
             logouts: Bounded::new(cap),
             dpop_jtis: Bounded::new(cap),
+            dpop_nonces: Bounded::new(cap),
+            dpop_nonce_keys: Bounded::new(cap),
             devices: Bounded::new(cap),
             user_codes: Bounded::new(cap),
             last_sign_in: std::collections::HashMap::new(),
@@ -330,6 +335,8 @@ impl Store {
             self.pushed.sweep(now);
             self.logouts.sweep(now);
             self.dpop_jtis.sweep(now);
+            self.dpop_nonces.sweep(now);
+            self.dpop_nonce_keys.sweep(now);
             self.devices.sweep(now);
             self.user_codes.sweep(now);
         }

@@ -31,6 +31,8 @@ pub(crate) struct TokenError {
     description: String,
     /// Quirk `client-auth-failure-400`: a 401 goes out as 400 without a challenge.
     basic_400: bool,
+    /// A new DPoP nonce for the client (RFC 9449 §8: the `DPoP-Nonce` header).
+    dpop_nonce: Option<String>,
 }
 
 impl TokenError {
@@ -50,7 +52,14 @@ impl TokenError {
             error,
             description: description.into(),
             basic_400: false,
+            dpop_nonce: None,
         }
+    }
+
+    /// With a new DPoP nonce for the client (RFC 9449 §8).
+    fn with_nonce(mut self, nonce: String) -> Self {
+        self.dpop_nonce = Some(nonce);
+        self
     }
 
     fn invalid_client(description: impl Into<String>) -> Self {
@@ -59,6 +68,7 @@ impl TokenError {
             error: "invalid_client",
             description: description.into(),
             basic_400: false,
+            dpop_nonce: None,
         }
     }
 
@@ -74,6 +84,7 @@ impl From<InternalError> for TokenError {
             error: "server_error",
             description: e.0,
             basic_400: false,
+            dpop_nonce: None,
         }
     }
 }
@@ -86,6 +97,9 @@ impl IntoResponse for TokenError {
             json!({"error": self.error, "error_description": self.description})
         };
         let mut response = no_store_json(self.status, &body);
+        if let Some(n) = self.dpop_nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
+            response.headers_mut().insert("dpop-nonce", n);
+        }
         if self.status == StatusCode::UNAUTHORIZED && self.basic_400 {
             *response.status_mut() = StatusCode::BAD_REQUEST;
         } else if self.status == StatusCode::UNAUTHORIZED {
@@ -218,6 +232,12 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Map<Strin
         };
         TokenError::new(code, e)
     })?;
+    // RFC 9449 §8: where the provider uses nonces, the proof carries one it gave.
+    if let Some(k) = &jkt
+        && let Err(fresh) = super::dpop::nonce(shared, headers, k)
+    {
+        return Err(TokenError::new("use_dpop_nonce", "a DPoP proof with the nonce the provider gave is required").with_nonce(fresh));
+    }
     // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens sends a proof every time.
     if jkt.is_none() && client.meta.dpop_bound_access_tokens && !shared.quirk(Quirk::DpopBoundClientUnenforced) {
         return Err(TokenError::new(
@@ -457,6 +477,7 @@ fn authorization_code(shared: &Shared, client: &ClientReg, params: &Params, jkt:
             error: "server_error",
             description: String::new(),
             basic_400: false,
+            dpop_nonce: None,
         });
     }
     let scopes = &grant.scopes;

@@ -569,6 +569,12 @@ pub enum Dpop {
     /// First a code exchange whose proof's `htu` has an upper-case scheme
     /// and host and an explicit port: to be taken after normalization (§4.3, SHOULD).
     HtuUnnormalized,
+    /// Where the server uses nonces: once it gave one, a code exchange whose
+    /// proof carries another nonce (§8: MUST be refused); then the nonce it gave.
+    WrongNonce,
+    /// Where the server uses nonces: once it gave one, a code exchange whose
+    /// proof carries no nonce (§11.3: MUST NOT be taken); then the nonce it gave.
+    NoNonce,
     /// At userinfo, a proof without `ath` (§4.3 item 12); then a valid one.
     UserinfoNoAth,
     /// At userinfo, a proof whose `ath` is the hash of another token (§4.3 item 12).
