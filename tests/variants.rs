@@ -249,7 +249,9 @@ fn oidc_provider_with_id_token_claims_conformance() {
     });
 }
 
-/// Opaque access tokens for two APIs, clients registered for one auth method each.
+/// Opaque access tokens for two APIs, clients registered for one auth method
+/// each, and DPoP proofs that must carry a server nonce (RFC 9449 §8): the
+/// nonce probes judge a real implementation of nonces.
 #[test]
 fn oidc_provider_with_opaque_tokens() {
     check(&Variant {
@@ -259,6 +261,10 @@ fn oidc_provider_with_opaque_tokens() {
             "flows::code-client-secret-post",
             "flows::client-credentials-basic",
             "scopes::scope-all",
+            "dpop::dpop-wrong-nonce",
+            "dpop::dpop-nonce-left-out",
+            "dpop::dpop-token",
+            "dpop::dpop-userinfo",
         ],
         must_skip: &[("flows::code-client-secret-basic", "client_secret_basic")],
     });
