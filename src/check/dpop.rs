@@ -24,23 +24,24 @@ pub fn check(ev: &Evidence, out: &mut Vec<CheckResult>) {
         }
         // Every token-endpoint proof probe: `seen.fault()` says which.
         _ if seen.fault().is_some() => {
-            let Some(fault) = seen.fault() else { return };
+            let Some((fault, (id, item))) = seen.fault().and_then(|f| Some((f, proof_check(f)?))) else {
+                return;
+            };
             if fault.about_nonce() && seen.nonce_unused {
                 out.push(CheckResult::skip(
-                    proof_check(fault).0,
+                    id,
                     "the server took a proof without a nonce: it does not use DPoP nonces (RFC 9449 §8: MAY), so there is no nonce to get wrong",
                 ));
                 return;
             }
             if fault.about_nonce() && seen.mistake.is_none() {
                 out.push(CheckResult::skip(
-                    proof_check(fault).0,
+                    id,
                     "the first code exchange, without a nonce, was refused but not with `use_dpop_nonce` and a nonce, so there was no nonce to get wrong",
                 ));
                 return;
             }
             let Some(mistake) = &seen.mistake else { return };
-            let (id, item) = proof_check(fault);
             let what = format!("a code exchange with {}", fault.describe());
             let then = if seen.fresh_code {
                 "a fresh code with a valid proof (the provider used the first up at the refused attempt, which RFC 6749 allows)"
@@ -377,8 +378,8 @@ const PROOF_CODE: Option<(&str, &str)> = Some((
 ));
 
 /// The check and the rule of a token-endpoint proof probe.
-fn proof_check(fault: Fault) -> (&'static str, &'static str) {
-    match fault {
+fn proof_check(fault: Fault) -> Option<(&'static str, &'static str)> {
+    Some(match fault {
         Fault::WrongHtu => (
             "dpop.proof_htu",
             "RFC 9449 §4.3 item 9, §5: `htu` MUST match the request's URI, query and fragment aside",
@@ -445,7 +446,9 @@ fn proof_check(fault: Fault) -> (&'static str, &'static str) {
             "dpop.nonce_required",
             "RFC 9449 §11.3: \"A server MUST NOT accept any DPoP proofs without the nonce claim when a DPoP nonce has been provided to the client\"",
         ),
-    }
+        // Not a token-endpoint proof probe.
+        _ => return None,
+    })
 }
 
 /// The error code RFC 9449 §8 gives a proof without the current nonce.
@@ -641,6 +644,36 @@ fn refresh(other: &Outcome, without: &Outcome, right: &Outcome) -> CheckResult {
 mod tests {
     use super::*;
     use crate::check::Status;
+
+    /// Every DPoP probe of the suite format (its JSON schema's values): a
+    /// probe that makes a proof fault has the check that judges it, and one
+    /// that does not has none.
+    #[test]
+    fn every_proof_probe_has_its_check() {
+        let schema = serde_json::to_value(schemars::schema_for!(P)).unwrap();
+        let values = |v: &Value| -> Vec<String> {
+            let listed = v.get("enum").and_then(Value::as_array).into_iter().flatten();
+            let constant = v.get("const").into_iter();
+            listed.chain(constant).filter_map(Value::as_str).map(str::to_owned).collect()
+        };
+        let mut names = values(&schema);
+        for alt in schema.get("oneOf").and_then(Value::as_array).into_iter().flatten() {
+            names.extend(values(alt));
+        }
+        assert!(names.len() > 30, "the probes of the schema: {names:?}");
+        let mut faults = 0;
+        for name in &names {
+            let probe: P = serde_json::from_value(Value::String(name.clone())).unwrap();
+            match probe.proof_fault() {
+                Some(f) => {
+                    faults += 1;
+                    assert!(proof_check(f).is_some(), "{name} makes a proof fault but no check judges it");
+                }
+                None => assert!(proof_check(probe).is_none(), "{name} makes no proof fault"),
+            }
+        }
+        assert!(faults >= 22, "{faults} proof probes");
+    }
 
     /// RFC 9449 §6.2: `token_type` DPoP or absent, `cnf.jkt` the key's
     /// thumbprint; another type or key fails, no `cnf` warns, and an answer

@@ -26,90 +26,26 @@ use super::{Evidence, Provider, TokenSet, UserinfoResponse, random_token};
 use crate::secret::Secret;
 use crate::suite::{Case, DpopProbe as P, UserinfoMethod};
 
-/// What a probe's faulty proof gets wrong (RFC 9449 §4.3), or, for the
-/// last two, a variation a server takes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// `htu` names another URL of the same server.
-    WrongHtu,
-    /// `htm` names another HTTP method.
-    WrongHtm,
-    /// The signature does not verify with the key in `jwk`.
-    BadSignature,
-    /// Two `DPoP` headers, each a valid proof (item 1).
-    TwoProofs,
-    /// `typ` is `JWT`, not `dpop+jwt` (item 4).
-    WrongTyp,
-    /// Unsigned: `alg` `none` and an empty signature (item 5).
-    AlgNone,
-    /// Signed with HS256, a MAC under a key of the harness's (item 5).
-    SymmetricAlg,
-    /// The `jwk` holds a private part `d` (item 7): an ES256 key made for
-    /// this proof alone, never the case's key.
-    PrivateKey,
-    /// No `jti` (items 3 and §4.2).
-    NoJti,
-    /// No `htm` (item 3, §4.2).
-    NoHtm,
-    /// No `htu` (item 3, §4.2).
-    NoHtu,
-    /// No `iat` (item 3, §4.2).
-    NoIat,
-    /// A header value that is not a JWT: two base64url parts, no signature (item 2).
-    NotJwt,
-    /// No `typ` in the header (item 4).
-    NoTyp,
-    /// No `alg` in the header (item 5); signed as usual.
-    NoAlg,
-    /// No `jwk` in the header (item 6: nothing to verify the signature with).
-    NoJwk,
-    /// `iat` an hour ago (item 11).
-    OldIat,
-    /// `iat` an hour ahead (item 11).
-    FutureIat,
-    /// `htu` with a query and a fragment, which the server ignores (item 9).
-    HtuWithQuery,
-    /// `htu` with an upper-case scheme and host and an explicit port, the
-    /// same URI after normalization (§4.3: SHOULD normalize).
-    HtuUnnormalized,
-    /// A `nonce` the server never gave, where it gave one (§8).
-    WrongNonce,
-    /// No `nonce`, where the server gave one (§11.3).
-    NoNonce,
-}
+/// A token-endpoint proof probe is its own fault: what its proof gets wrong
+/// (RFC 9449 §4.3), or, for `htu_with_query` and `htu_unnormalized`, a
+/// variation a server takes. [`P::proof_fault`] says which probes are.
+pub type Fault = P;
 
-impl Fault {
-    fn of(probe: P) -> Option<Fault> {
-        Some(match probe {
-            P::WrongHtu => Fault::WrongHtu,
-            P::WrongHtm => Fault::WrongHtm,
-            P::BadSignature => Fault::BadSignature,
-            P::TwoProofs => Fault::TwoProofs,
-            P::WrongTyp => Fault::WrongTyp,
-            P::AlgNone => Fault::AlgNone,
-            P::SymmetricAlg => Fault::SymmetricAlg,
-            P::PrivateKey => Fault::PrivateKey,
-            P::NoJti => Fault::NoJti,
-            P::NoHtm => Fault::NoHtm,
-            P::NoHtu => Fault::NoHtu,
-            P::NoIat => Fault::NoIat,
-            P::NotJwt => Fault::NotJwt,
-            P::NoTyp => Fault::NoTyp,
-            P::NoAlg => Fault::NoAlg,
-            P::NoJwk => Fault::NoJwk,
-            P::OldIat => Fault::OldIat,
-            P::FutureIat => Fault::FutureIat,
-            P::HtuWithQuery => Fault::HtuWithQuery,
-            P::HtuUnnormalized => Fault::HtuUnnormalized,
-            P::WrongNonce => Fault::WrongNonce,
-            P::NoNonce => Fault::NoNonce,
-            _ => return None,
-        })
+impl P {
+    /// The probe as the fault its proof makes at the token endpoint, where
+    /// it is a proof probe (the probes that describe one).
+    pub fn proof_fault(self) -> Option<Fault> {
+        self.fault_text().map(|_| self)
     }
 
-    /// In words, for verdicts.
+    /// In words, for verdicts (any probe; a proof probe names its fault).
     pub fn describe(self) -> &'static str {
-        match self {
+        self.fault_text().unwrap_or("a valid DPoP proof")
+    }
+
+    /// The fault of a proof probe, in words; `None` for the other probes.
+    fn fault_text(self) -> Option<&'static str> {
+        Some(match self {
             Fault::WrongHtu => "a DPoP proof whose `htu` is another URL than the token endpoint's",
             Fault::WrongHtm => "a DPoP proof whose `htm` is GET for a POST",
             Fault::BadSignature => "a DPoP proof whose signature does not verify",
@@ -134,7 +70,8 @@ impl Fault {
             }
             Fault::WrongNonce => "a DPoP proof whose `nonce` is not the one the server gave",
             Fault::NoNonce => "a DPoP proof without the `nonce` the server gave",
-        }
+            _ => return None,
+        })
     }
 
     /// Whether the fault is about the server's nonce: made only once the
@@ -499,7 +436,7 @@ pub struct DpopSeen {
 impl DpopSeen {
     /// The token-endpoint fault of the probe, if it has one.
     pub fn fault(&self) -> Option<Fault> {
-        self.probe.and_then(Fault::of)
+        self.probe.and_then(P::proof_fault)
     }
 
     /// Whether the provider says the access token is DPoP-bound (`token_type`
@@ -608,7 +545,7 @@ pub(super) async fn exchange(
             step,
             "the same code again, with a proof of the key the code is bound to",
         ))
-    } else if let Some(fault) = Fault::of(probe).filter(|f| f.about_nonce()) {
+    } else if let Some(fault) = probe.proof_fault().filter(|f| f.about_nonce()) {
         // RFC 9449 §8: the code exchange first without a nonce and without the
         // harness's retry, to learn whether the server gives one.
         ev.step("redeeming the code with a proof without a nonce, to learn whether the server uses DPoP nonces (§8)");
@@ -646,7 +583,7 @@ pub(super) async fn exchange(
                 None
             }
         }
-    } else if let Some(fault) = Fault::of(probe) {
+    } else if let Some(fault) = probe.proof_fault() {
         if fault == Fault::PrivateKey && !p.discovery.dpop_signing_alg_values_supported.iter().flatten().any(|a| a == "ES256") {
             ev.not_applicable = Some(
                 "the provider does not list ES256 in dpop_signing_alg_values_supported, and the harness makes its private-key proof with an ES256 key"
@@ -841,9 +778,9 @@ pub(super) async fn probe(p: &Provider, case: &Case, probe: P, ev: &mut Evidence
     let Some(k) = ev.dpop_key.clone() else { return Ok(()) };
     let last = |pick: fn(&TokenSet) -> Option<Secret>, ev: &Evidence| ev.token_sets.iter().rev().find_map(pick);
     match probe {
-        // The token-endpoint probes ([`Fault::of`]) and the binding probes
+        // The token-endpoint proof probes ([`P::proof_fault`]) and the binding probes
         // did their part at the code exchange.
-        _ if Fault::of(probe).is_some() => Ok(()),
+        _ if probe.proof_fault().is_some() => Ok(()),
         P::Token | P::Jkt | P::PushedProof | P::PushedJktMismatch | P::BoundClient => Ok(()),
         P::Introspect => {
             let Some(at) = last(|s| s.access_token.clone(), ev) else {

@@ -167,20 +167,7 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
             ev.misuse_attempted = true;
             let mut with: Vec<(String, String)> = body.iter().filter(|(k, _)| k != "redirect_uri").cloned().collect();
             with.push(("redirect_uri".into(), UNREGISTERED.into()));
-            let answer = post(
-                p,
-                case,
-                with,
-                Auth::AsDeclared,
-                "with a redirect URI the client never registered",
-                ev,
-            )
-            .await?;
-            if let Some(uri) = pushed_uri(&answer) {
-                ev.step("the push was taken: sending its request_uri to the authorization endpoint (no session)");
-                seen.mistake_taken = Some(take(p, case, &uri, None, ev).await?);
-            }
-            seen.mistake = Some(answer);
+            mistaken_push(p, case, with, "with a redirect URI the client never registered", &mut seen, ev).await?;
         }
         P::Get => {
             ev.misuse_attempted = true;
@@ -203,20 +190,8 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
                         .iter()
                         .map(|(k, v)| (k.clone(), if k == "request" { forged.clone() } else { v.clone() }))
                         .collect();
-                    let answer = post(
-                        p,
-                        case,
-                        with,
-                        Auth::AsDeclared,
-                        &format!("with a request object whose client_id claim is another client's ({})", other.id),
-                        ev,
-                    )
-                    .await?;
-                    if let Some(uri) = pushed_uri(&answer) {
-                        ev.step("the push was taken: sending its request_uri to the authorization endpoint (no session)");
-                        seen.mistake_taken = Some(take(p, case, &uri, None, ev).await?);
-                    }
-                    seen.mistake = Some(answer);
+                    let how = format!("with a request object whose client_id claim is another client's ({})", other.id);
+                    mistaken_push(p, case, with, &how, &mut seen, ev).await?;
                 }
             }
         }
@@ -381,6 +356,26 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
     q.insert("request_uri".into(), uri.expose().to_owned());
     ev.request.insert("request_uri".into(), "(the pushed request's)".into());
     Ok(true)
+}
+
+/// A probe's mistaken push, authenticated as declared: its answer, and, if
+/// it was taken, what the authorization endpoint did with its `request_uri`
+/// (no session), for the probe to be judged by.
+async fn mistaken_push(
+    p: &Provider,
+    case: &Case,
+    form: Vec<(String, String)>,
+    how: &str,
+    seen: &mut ParSeen,
+    ev: &mut Evidence,
+) -> Result<(), String> {
+    let answer = post(p, case, form, Auth::AsDeclared, how, ev).await?;
+    if let Some(uri) = pushed_uri(&answer) {
+        ev.step("the push was taken: sending its request_uri to the authorization endpoint (no session)");
+        seen.mistake_taken = Some(take(p, case, &uri, None, ev).await?);
+    }
+    seen.mistake = Some(answer);
+    Ok(())
 }
 
 /// RFC 9449 §10.1: a push whose DPoP proof is of the case's key and whose
