@@ -235,7 +235,7 @@ fn oidc_provider_with_library_defaults() {
 /// public client, a user with two claims, no custom claims.
 #[test]
 fn oidc_provider_with_id_token_claims_conformance() {
-    check(&Variant {
+    let report = check(&Variant {
         provider: "node",
         name: "conform",
         must_pass: &[
@@ -247,6 +247,23 @@ fn oidc_provider_with_id_token_claims_conformance() {
         ],
         must_skip: &[("namespacing::custom-claim-in-id-token", "no custom claims")],
     });
+    // This deployment takes unregistered redirect URIs from clients that
+    // authenticate their push (RFC 9126 §2.4, MAY): said, not failed; a
+    // public client's push with one is still refused, and judged.
+    let verdict = |case: &str| {
+        let c = crate::util::case(&report, case);
+        let k = checks_of(c, "par.validated");
+        assert_eq!(k.len(), 1, "{case}: {c}");
+        (
+            k[0]["status"].as_str().unwrap().to_owned(),
+            k[0]["message"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (status, message) = verdict("par::push-unregistered-redirect-uri");
+    assert_eq!(status, "skip", "{message}");
+    assert!(message.contains("§2.4"), "{message}");
+    let (status, message) = verdict("par::push-unregistered-redirect-uri-public-client");
+    assert_eq!(status, "pass", "{message}");
 }
 
 /// Opaque access tokens for two APIs, clients registered for one auth method

@@ -692,7 +692,11 @@ pub(super) async fn follow(
     ev: &mut Evidence,
 ) -> Result<Taken, String> {
     super::exchange::front_channel(p, ev, &url);
-    let out = follow_steps(p, case, url, browser, ev).await;
+    // Without the case's session, a fresh browser: one that keeps the
+    // cookies the provider sets on the way (an interaction cookie checked
+    // on the next page is no refusal).
+    let fresh = reqwest::cookie::Jar::default();
+    let out = follow_steps(p, case, url, Some(browser.unwrap_or(&fresh)), ev).await;
     let said = match &out {
         Ok(Taken::Issued) => "a redirect to the client with a code or tokens".to_owned(),
         Ok(Taken::Page(page)) => format!("a {page} page: the request was taken"),
