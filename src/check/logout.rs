@@ -34,7 +34,10 @@ fn ui_locales(first: &Landing, logout: &Landing) -> CheckResult {
             "the logout as without the parameter (RP-Initiated Logout §2)",
             first.describe(),
         ),
-        _ => CheckResult::pass(id, format!("{what} was taken without an error: {}", first.describe())),
+        _ => CheckResult::pass(
+            id,
+            format!("{what} was answered without an error status: {}", first.describe()),
+        ),
     }
 }
 
@@ -63,6 +66,10 @@ fn repeated(again: &Landing, first: &Landing) -> CheckResult {
                 "the same logout sent again once the user was logged out was answered without an error: {}",
                 again.describe()
             ),
+        ),
+        Landing::Elsewhere(_) => CheckResult::warn(id, "the same logout sent again once the user was logged out sent the browser away").ef(
+            "a redirect to the post-logout redirect URI, or a page (RP-Initiated Logout §4)",
+            again.describe(),
         ),
         _ => CheckResult::warn(id, "the same logout sent again once the user was logged out was treated as an error").ef(
             "a redirect or a page, not an error: RP-Initiated Logout §4, logout requests \"are intended to be idempotent\" and one for a user no longer logged in \"is explicitly not an error\"",

@@ -32,8 +32,41 @@ fn judged(ev: &Evidence) -> Option<(&ParSeen, P, &EndpointAnswer)> {
     Some((seen, seen.probe?, seen.push.as_ref()?))
 }
 
-/// The verdict on the probe's mistake, where it made one.
+/// The verdict on the probe's mistake, where it made one. A refusal of the
+/// mistake shows something only beside a correct push that was taken, and
+/// a refusal at the authorization endpoint only beside a correct request
+/// that went through there: otherwise the provider may refuse everything.
 fn mistake(seen: &ParSeen, probe: P, out: &mut Vec<CheckResult>) {
+    let Some(push) = &seen.push else { return };
+    let judged = [
+        (P::UnregisteredRedirect, "par.validated"),
+        (P::NamesOtherClient, "par.client_named"),
+        (P::RequestObjectOtherClient, "par.request_object_client"),
+        (P::Expire, "par.expiry"),
+    ];
+    if let Some((_, id)) = judged.iter().find(|(p, _)| *p == probe)
+        && seen.not_probed.is_none()
+    {
+        if !taken(push) {
+            out.push(CheckResult::skip(
+                id,
+                format!(
+                    "the correct push was refused too ({}), so a refusal of the probe's mistake shows nothing",
+                    answer(push)
+                ),
+            ));
+            return;
+        }
+        let refused_later =
+            matches!(seen.mistake_taken, Some(Taken::Refused(_))) || matches!(seen.other_client, Some((_, Taken::Refused(_))));
+        if refused_later && seen.authorized != Some(true) {
+            out.push(CheckResult::skip(
+                id,
+                "the probe's request_uri was refused at the authorization endpoint, but the correct request did not go through there either, so the refusal shows nothing",
+            ));
+            return;
+        }
+    }
     match probe {
         P::Push => {}
         P::WrongSecret | P::WithoutClientAuth => {
@@ -546,6 +579,7 @@ mod tests {
                     mistake,
                     other_client: other.map(|t| ("client-b".to_owned(), t)),
                     not_probed: not_probed.map(str::to_owned),
+                    authorized: Some(true),
                     ..ParSeen::default()
                 }),
                 ..Evidence::default()
@@ -566,6 +600,37 @@ mod tests {
         let not = judged(None, None, Some("the client posts its secret"));
         assert_eq!(not.status, Status::Skip);
         assert!(not.message.contains("posts its secret"));
+    }
+
+    /// A mistake's refusal is judged only beside a correct push that was
+    /// taken, and a refusal at the authorization endpoint only beside a
+    /// correct request that went through there.
+    #[test]
+    fn a_refused_mistake_shows_nothing_where_the_correct_request_failed_too() {
+        let verdict = |push: EndpointAnswer, mistake: EndpointAnswer, then: Option<Taken>, authorized: Option<bool>| {
+            let ev = Evidence {
+                par: Some(ParSeen {
+                    probe: Some(P::RequestObjectOtherClient),
+                    push: Some(push),
+                    mistake: Some(mistake),
+                    mistake_taken: then,
+                    authorized,
+                    ..ParSeen::default()
+                }),
+                ..Evidence::default()
+            };
+            let mut out = Vec::new();
+            check(&ev, &mut out);
+            out.into_iter().find(|c| c.id == "par.request_object_client").unwrap().status
+        };
+        let taken = || ans(201, json!({"request_uri": "urn:x", "expires_in": 60}));
+        let refused = || ans(400, json!({"error": "invalid_request_object"}));
+        assert_eq!(verdict(taken(), refused(), None, Some(true)), Status::Pass);
+        assert_eq!(verdict(refused(), refused(), None, None), Status::Skip);
+        let later = || Some(Taken::Refused("an error page".into()));
+        assert_eq!(verdict(taken(), taken(), later(), Some(true)), Status::Pass);
+        assert_eq!(verdict(taken(), taken(), later(), Some(false)), Status::Skip);
+        assert_eq!(verdict(taken(), taken(), Some(Taken::Issued), Some(true)), Status::Fail);
     }
 
     /// Every audience taken passes, one refused fails, all refused beside a

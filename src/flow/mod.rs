@@ -255,6 +255,9 @@ pub struct Evidence {
     pub dpop_key: Option<std::sync::Arc<dpop::Prover>>,
     /// A fault the next token requests' proofs carry (a probe's mistake).
     pub dpop_fault: Option<dpop::Fault>,
+    /// The pushed authorization request endpoint refused a client assertion
+    /// for the token endpoint URL: pushes name the issuer as its audience.
+    pub par_issuer_audience: bool,
     /// The next token requests get no retry with a nonce the server asks for
     /// (a nonce probe learning whether it does, or making its mistake).
     pub dpop_hold_nonce: bool,

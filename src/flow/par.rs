@@ -208,7 +208,7 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
                 (Some(_), None) => {
                     seen.not_probed = Some("the push was answered without an `expires_in`, so there is no lifetime to wait out".into());
                 }
-                (Some(_), Some(secs)) if std::time::Duration::from_secs(secs + 1) > MAX_EXPIRY_WAIT => {
+                (Some(_), Some(secs)) if secs >= MAX_EXPIRY_WAIT.as_secs() => {
                     seen.not_probed = Some(format!(
                         "the request_uri lives {secs} s; the harness waits at most {} s for one to expire",
                         MAX_EXPIRY_WAIT.as_secs()
@@ -292,19 +292,7 @@ pub(super) async fn push(p: &Provider, case: &Case, probe: P, q: &mut BTreeMap<S
     if case.request.dpop == Some(crate::suite::DpopProbe::PushedJktMismatch) {
         jkt_mismatch(p, case, &body, ev).await?;
     }
-    let mut answer = post(p, case, body.clone(), Auth::AsDeclared, "", ev).await?;
-    // As at the token endpoint: a provider that takes only its issuer as a
-    // client assertion's audience gets the push again with it (and every
-    // later request); `par.assertion_audience` judges that refusal.
-    if pushed_uri(&answer).is_none()
-        && case.auth.is_jwt()
-        && answer.error.as_deref() == Some("invalid_client")
-        && ev.assertion_audience_refused.is_none()
-    {
-        ev.assertion_audience_refused = Some(format!("HTTP {} error=invalid_client", answer.status));
-        ev.step("the assertion for the token endpoint URL was refused: the push again with the issuer as its audience");
-        answer = post(p, case, body, Auth::AsDeclared, "", ev).await?;
-    }
+    let answer = post(p, case, body, Auth::AsDeclared, "", ev).await?;
     let uri = pushed_uri(&answer);
     if uri.is_none() {
         ev.error = Some(OAuthError {
@@ -514,8 +502,36 @@ fn pushed_uri(answer: &EndpointAnswer) -> Option<Secret> {
 }
 
 /// A POST to the pushed authorization request endpoint, the client
-/// authenticating as declared, with a wrong secret, or not at all.
+/// authenticating as declared, with a wrong secret, or not at all. As at the
+/// token endpoint, a client assertion for the token endpoint URL refused
+/// with `invalid_client` is sent again with the issuer as its audience, and
+/// every later push of the case uses it (`par.assertion_audience` judges the
+/// refusal), so that a probe's mistake is never refused for its audience.
 async fn post(
+    p: &Provider,
+    case: &Case,
+    form: Vec<(String, String)>,
+    auth: Auth,
+    how: &str,
+    ev: &mut Evidence,
+) -> Result<EndpointAnswer, String> {
+    let answer = post_once(p, case, form.clone(), auth.clone(), how, ev).await?;
+    let retry = case.auth.is_jwt()
+        && matches!(auth, Auth::AsDeclared | Auth::Naming(_))
+        && !ev.par_issuer_audience
+        && ev.assertion_audience_refused.is_none()
+        && pushed_uri(&answer).is_none()
+        && answer.error.as_deref() == Some("invalid_client");
+    if !retry {
+        return Ok(answer);
+    }
+    ev.par_issuer_audience = true;
+    ev.step("the client assertion for the token endpoint URL was refused: the push again with the issuer as its audience");
+    post_once(p, case, form, auth, how, ev).await
+}
+
+/// One POST of [`post`].
+async fn post_once(
     p: &Provider,
     case: &Case,
     mut form: Vec<(String, String)>,
@@ -552,7 +568,7 @@ async fn post(
     let mut aud = super::assertion::Audiences::new(
         token_endpoint.as_str(),
         &p.discovery.issuer,
-        ev.assertion_audience_refused.is_some(),
+        ev.assertion_audience_refused.is_some() || ev.par_issuer_audience,
     );
     if let Auth::Audience(a) = &auth {
         aud.base = a.clone();
