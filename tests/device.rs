@@ -9,26 +9,16 @@
 use oidc_conform::check::{CheckResult, Status};
 use oidc_conform::reference::{Config, Quirk};
 
-use crate::util::run_suite_case;
+use crate::util::{case_checks, verdict};
 
 /// The verdicts of `device::{name}` with the profile opted in to waits, on
 /// a provider whose device codes live `ttl` seconds.
 fn verdicts(name: &str, ttl: u64, quirks: &[Quirk]) -> Vec<CheckResult> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let config = Config {
         device_code_ttl_secs: ttl,
         ..crate::util::with_quirks(quirks)
     };
-    rt.block_on(run_suite_case("device", config, |p| p.waits = true, name, 1))
-        .remove(0)
-        .checks
-}
-
-fn verdict<'a>(checks: &'a [CheckResult], id: &str) -> &'a CheckResult {
-    checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no {id} verdict: {checks:?}"))
+    case_checks("device", config, |p| p.waits = true, name)
 }
 
 #[test]

@@ -9,7 +9,7 @@ use oidc_conform::flow::Provider;
 use oidc_conform::reference::{Config, Quirk, ReferenceProvider};
 use oidc_conform::run;
 
-use crate::util::{root, run_suite_case};
+use crate::util::{case_checks, root};
 
 fn nonce_config(quirks: &[Quirk]) -> Config {
     Config {
@@ -20,12 +20,7 @@ fn nonce_config(quirks: &[Quirk]) -> Config {
 
 /// The verdict of `id` in `dpop::{name}` against a provider configured as `config`.
 fn verdict(config: Config, name: &str, id: &str) -> CheckResult {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let checks = rt.block_on(run_suite_case("dpop", config, |_| {}, name, 1)).remove(0).checks;
-    checks
-        .into_iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no {id} verdict in dpop::{name}"))
+    crate::util::verdict(&case_checks("dpop", config, |_| {}, name), id).clone()
 }
 
 #[test]

@@ -6,38 +6,28 @@
 use oidc_conform::check::{CheckResult, Status};
 use oidc_conform::reference::{Config, Quirk};
 
-use crate::util::run_suite_case;
+use crate::util::{case_checks, verdict};
 
 /// The verdicts of `par::request-uri-expiry` with the profile opted in to
 /// waits, on a provider whose request_uris live `ttl` seconds.
-fn verdicts(ttl: u64, quirks: &[Quirk], waits: bool) -> Vec<CheckResult> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+fn verdicts(ttl: u64, quirks: &[Quirk]) -> Vec<CheckResult> {
     let config = Config {
         par_ttl_secs: ttl,
         ..crate::util::with_quirks(quirks)
     };
-    rt.block_on(run_suite_case("par", config, move |p| p.waits = waits, "request-uri-expiry", 1))
-        .remove(0)
-        .checks
-}
-
-fn verdict<'a>(checks: &'a [CheckResult], id: &str) -> &'a CheckResult {
-    checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no {id} verdict: {checks:?}"))
+    case_checks("par", config, |p| p.waits = true, "request-uri-expiry")
 }
 
 #[test]
 fn an_expired_request_uri_is_refused() {
-    let checks = verdicts(2, &[], true);
+    let checks = verdicts(2, &[]);
     let c = verdict(&checks, "par.expiry");
     assert_eq!(c.status, Status::Pass, "{}", c.message);
     assert!(c.message.contains("expires_in had passed"), "{}", c.message);
     // The correct push after the wait still goes through.
     assert_eq!(verdict(&checks, "par.authorization").status, Status::Pass);
 
-    let checks = verdicts(2, &[Quirk::ParRequestUriUnbounded], true);
+    let checks = verdicts(2, &[Quirk::ParRequestUriUnbounded]);
     let c = verdict(&checks, "par.expiry");
     assert_eq!(c.status, Status::Fail, "{}", c.message);
     assert!(c.found.as_deref().is_some_and(|f| f.contains("sign-in")), "{c:?}");

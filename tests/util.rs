@@ -131,6 +131,22 @@ pub async fn run_suite_case(suite: &str, config: Config, edit: impl FnOnce(&mut 
     reports
 }
 
+/// The checks of `{suite}::{name}` run once against a reference provider
+/// configured as `config`, the profile edited by `edit`, from a test that is
+/// not async.
+pub fn case_checks(suite: &str, config: Config, edit: impl FnOnce(&mut Profile), name: &str) -> Vec<oidc_conform::check::CheckResult> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(run_suite_case(suite, config, edit, name, 1)).remove(0).checks
+}
+
+/// The verdict of check `id` among `checks`.
+pub fn verdict<'a>(checks: &'a [oidc_conform::check::CheckResult], id: &str) -> &'a oidc_conform::check::CheckResult {
+    checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no {id} verdict: {checks:?}"))
+}
+
 /// The reference provider's default configuration with `quirks` switched on.
 pub fn with_quirks(quirks: &[Quirk]) -> Config {
     Config {
